@@ -1,0 +1,67 @@
+#ifndef GW_DB_H
+#define GW_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+/*
+ * Asynchronous PostgreSQL access for the event loop: a small pool of non-blocking libpq
+ * connections whose sockets are watched with uv_poll. Each query is one statement (one implicit
+ * transaction); multi-step state changes live in SQL functions (schemas/sql), so every step is
+ * atomic and the C side never holds a transaction open across loop iterations.
+ *
+ * Connections that fail are re-established with exponential backoff; queries queued meanwhile
+ * wait up to queue_timeout_ms and then fail with GW_EDB. A query in flight on a connection that
+ * breaks fails with GW_EDB (its outcome is unknown: callers must be idempotent).
+ */
+
+struct gw_db;
+
+struct gw_db_config {
+    const char *conninfo;       /* libpq connection string */
+    unsigned pool_size;         /* connections, default 4 */
+    unsigned max_queue;         /* queued queries beyond which gw_db_query fails GW_EAGAIN */
+    uint64_t queue_timeout_ms;  /* how long a query may wait for a connection */
+    uint64_t query_timeout_ms;  /* statement_timeout set on every connection (0 = none) */
+    uint64_t reconnect_min_ms;  /* backoff start */
+    uint64_t reconnect_max_ms;  /* backoff cap */
+};
+
+/* Result callback. On success err == 0 and res is a PGRES_TUPLES_OK or PGRES_COMMAND_OK result
+ * owned by the pool (valid only during the callback). On failure res is NULL and err < 0; sqlstate
+ * is the 5-char SQLSTATE when the server reported one, else "". */
+typedef void (*gw_db_cb)(int err, const PGresult *res, const char *sqlstate, void *ud);
+
+void gw_db_config_default(struct gw_db_config *c);
+
+int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
+    __attribute__((warn_unused_result));
+
+/* Parameterised query. values[i] may be NULL (SQL NULL). lengths/formats may be NULL for all-text
+ * parameters; format 1 marks binary (use it for bytea). The pool copies the parameters, so they
+ * need not outlive the call. Results are always requested in text format.
+ * If this returns an error the callback never runs. */
+int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* True while at least one connection is up. */
+bool gw_db_ready(const struct gw_db *db);
+
+/* Queries queued or in flight. */
+size_t gw_db_pending(const struct gw_db *db);
+
+/* Fails queued queries with GW_ECANCELED, waits for in-flight ones, closes every handle and frees
+ * the pool; closed_cb (may be NULL) runs once all handles are closed. */
+void gw_db_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud);
+
+/*
+ * Blocking helpers for start-up and tools only (never on a running loop).
+ */
+/* Applies schemas/sql/NNN_*.sql files from dir in order, each once, recorded in
+ * schema_migrations; serialised across instances with an advisory lock. */
+int gw_db_migrate(const char *conninfo, const char *dir) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,96 @@
+#ifndef GW_HTTP_SERVER_H
+#define GW_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/*
+ * HTTP/1.1 server on libuv + http-parser. Keep-alive, pipelined requests (answered strictly in
+ * order, one at a time per connection), chunked request bodies, and limits on header bytes, body
+ * bytes, header/body arrival time (slow clients), idle keep-alive time and connection count.
+ * Limit violations and malformed requests are answered by the server itself with a JSON error
+ * {"error":{"code":"...","message":"..."}} and the connection is closed.
+ *
+ * Handlers may answer asynchronously: the request stays valid until gw_http_respond() is called
+ * exactly once. If the client goes away first, the request is marked detached (req->detached)
+ * and gw_http_respond() only frees it.
+ */
+
+struct gw_http_server;
+
+struct gw_http_limits {
+    size_t max_header_bytes;    /* request line + headers; 431 beyond */
+    size_t max_body_bytes;      /* decoded body; 413 beyond */
+    uint64_t header_timeout_ms; /* whole request head must arrive in this time; 408 beyond */
+    uint64_t body_timeout_ms;   /* whole body must arrive in this time; 408 beyond */
+    uint64_t idle_timeout_ms;   /* keep-alive connection with nothing in flight is closed */
+    unsigned max_connections;   /* further accepts get 503 and are closed */
+    unsigned max_headers;       /* number of header fields; 431 beyond */
+};
+
+struct gw_http_header {
+    char *name; /* lower-cased */
+    char *value;
+};
+
+struct gw_http_req {
+    const char *method;           /* "GET", "POST", ... */
+    char *path;                   /* decoded path without query, e.g. "/v1/packages/12" */
+    char *query;                  /* raw query string without '?', or NULL */
+    struct gw_http_header *headers;
+    size_t n_headers;
+    uint8_t *body; /* NUL-terminated for convenience; body_len excludes the NUL */
+    size_t body_len;
+    bool keep_alive;
+    bool detached; /* client went away; respond only frees */
+    char peer[64]; /* "ip:port" */
+    uint64_t received_at_ms; /* uv_now() when the request was complete */
+    void *user;              /* free for the handler */
+    /* private */
+    void *conn_;
+};
+
+typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
+
+void gw_http_limits_default(struct gw_http_limits *l);
+
+/* Binds and listens on host:port (port 0 = ephemeral). */
+int gw_http_server_start(uv_loop_t *loop, const char *host, int port,
+                         const struct gw_http_limits *limits, gw_http_handler_fn handler, void *ud,
+                         struct gw_http_server **out) __attribute__((warn_unused_result));
+
+/* The port actually bound (useful with port 0). */
+int gw_http_server_port(const struct gw_http_server *srv);
+
+/* Number of requests handed to the handler and not yet answered. */
+size_t gw_http_server_inflight(const struct gw_http_server *srv);
+
+/* Stops accepting; idle connections are closed, busy ones close after their current response.
+ * drained_cb runs once no connection remains; the server is freed after it returns. */
+void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void *ud), void *ud);
+
+/* Header lookup, case-insensitive; NULL if absent. */
+const char *gw_http_req_header(const struct gw_http_req *req, const char *name);
+
+/* Sends the response (adds Content-Length, Date, Connection) and frees the request.
+ * Takes no ownership of body. Call exactly once per request. */
+void gw_http_respond(struct gw_http_req *req, int status, const char *content_type,
+                     const void *body, size_t len);
+
+/* Convenience: JSON error body {"error":{"code":code,"message":message}}. */
+void gw_http_respond_error(struct gw_http_req *req, int status, const char *code,
+                           const char *message);
+
+/* Response header to add to the next gw_http_respond on this request (e.g. "Retry-After: 5"). */
+int gw_http_add_header(struct gw_http_req *req, const char *name, const char *value);
+
+/*
+ * Feeds raw bytes to a fresh parser configured like the server, without sockets, and reports what
+ * the server would do: used by the fuzz harness. Returns the number of complete requests parsed
+ * or a negative GW_E* error.
+ */
+int gw_http_parse_for_test(const uint8_t *data, size_t len, const struct gw_http_limits *limits);
+
+#endif
