@@ -1,0 +1,324 @@
+-- Core state of the gateway: packages and their exact bytes, deliveries to the axes, the
+-- QLVBĐH inbox sequence, poller leases and the hash-chained audit trail.
+-- Every state change the daemon makes is one call of a function below, so it is one transaction.
+
+CREATE TABLE package (
+    id               bigserial PRIMARY KEY,
+    direction        text NOT NULL CHECK (direction IN ('out', 'in')),
+    kind             text NOT NULL CHECK (kind IN ('edoc', 'status')),
+    document_id      text NOT NULL,
+    sender           text,
+    recipients       text[] NOT NULL DEFAULT '{}',
+    status_code      text,
+    business_doc_type smallint NOT NULL DEFAULT 0,
+    source           text NOT NULL,          -- client name (out) or axis name (in)
+    axis             text,                   -- in: the axis it came from
+    axis_doc_id      text,                   -- in: the axis's id for it
+    sha256           bytea NOT NULL CHECK (octet_length(sha256) = 32),
+    size             bigint NOT NULL,
+    state            text NOT NULL,
+    inbox_seq        bigint UNIQUE,          -- in: position in the QLVBĐH inbox (commit order)
+    axis_acked_at    timestamptz,            -- in: when updateStatus done succeeded
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+-- Business idempotency of submissions: one outgoing edoc per DocumentId and business type;
+-- status packages are identified by their bytes.
+CREATE UNIQUE INDEX package_out_edoc_key ON package (document_id, business_doc_type)
+    WHERE direction = 'out' AND kind = 'edoc';
+CREATE UNIQUE INDEX package_out_status_key ON package (document_id, sha256)
+    WHERE direction = 'out' AND kind = 'status';
+-- Transport idempotency of received packages.
+CREATE UNIQUE INDEX package_in_axis_key ON package (axis, axis_doc_id) WHERE direction = 'in';
+CREATE INDEX package_document_idx ON package (document_id);
+CREATE INDEX package_inbox_idx ON package (inbox_seq) WHERE state = 'AVAILABLE';
+
+CREATE TABLE package_body (
+    package_id bigint PRIMARY KEY REFERENCES package (id),
+    bytes      bytea NOT NULL
+);
+ALTER TABLE package_body ALTER COLUMN bytes SET STORAGE EXTERNAL;
+
+-- One delivery per package and axis: the axis fans the package out to every To/OrganId itself.
+CREATE TABLE delivery (
+    id              bigserial PRIMARY KEY,
+    package_id      bigint NOT NULL REFERENCES package (id),
+    axis            text NOT NULL,
+    recipients      text[] NOT NULL,
+    state           text NOT NULL CHECK (state IN ('QUEUED', 'SENDING', 'SENT', 'DEAD')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_owner     text,
+    lease_until     timestamptz,
+    axis_doc_id     text,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    sent_at         timestamptz,
+    UNIQUE (package_id, axis)
+);
+CREATE INDEX delivery_due_idx ON delivery (next_attempt_at) WHERE state IN ('QUEUED', 'SENDING');
+
+-- Single-row counters whose row lock orders concurrent writers (see gw_next_inbox_seq).
+CREATE TABLE inbox_counter (one boolean PRIMARY KEY DEFAULT true CHECK (one), last bigint NOT NULL);
+INSERT INTO inbox_counter VALUES (true, 0);
+
+-- Which instance polls which axis, and until when (instead of session advisory locks, which a
+-- connection pool cannot hold reliably).
+CREATE TABLE poller_lease (
+    axis        text PRIMARY KEY,
+    owner       text NOT NULL,
+    lease_until timestamptz NOT NULL
+);
+
+-- Append-only audit trail; each row's hash covers the previous row's hash.
+CREATE TABLE event (
+    id         bigserial PRIMARY KEY,
+    at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    package_id bigint REFERENCES package (id),
+    kind       text NOT NULL,
+    actor      text NOT NULL,
+    detail     jsonb NOT NULL DEFAULT '{}',
+    prev_hash  bytea NOT NULL,
+    hash       bytea NOT NULL
+);
+CREATE INDEX event_package_idx ON event (package_id);
+CREATE TABLE event_head (one boolean PRIMARY KEY DEFAULT true CHECK (one), hash bytea NOT NULL);
+INSERT INTO event_head VALUES (true, '\x0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE FUNCTION gw_event(p_package bigint, p_kind text, p_actor text, p_detail jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_prev bytea;
+    v_at   timestamptz := clock_timestamp();
+    v_hash bytea;
+BEGIN
+    SELECT hash INTO v_prev FROM event_head FOR UPDATE;
+    v_hash := sha256(v_prev || convert_to(concat_ws('|', coalesce(p_package::text, ''), p_kind,
+                     p_actor, p_detail::text, to_char(v_at AT TIME ZONE 'UTC',
+                     'YYYY-MM-DD"T"HH24:MI:SS.US')), 'UTF8'));
+    INSERT INTO event (at, package_id, kind, actor, detail, prev_hash, hash)
+        VALUES (v_at, p_package, p_kind, p_actor, p_detail, v_prev, v_hash);
+    UPDATE event_head SET hash = v_hash;
+END $$;
+
+-- Recomputes the chain; returns the first event id whose hash does not match, or NULL.
+CREATE FUNCTION gw_event_verify() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    r      record;
+    v_prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
+BEGIN
+    FOR r IN SELECT * FROM event ORDER BY id LOOP
+        IF r.prev_hash <> v_prev OR r.hash <> sha256(v_prev || convert_to(concat_ws('|',
+               coalesce(r.package_id::text, ''), r.kind, r.actor, r.detail::text,
+               to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')), 'UTF8')) THEN
+            RETURN r.id;
+        END IF;
+        v_prev := r.hash;
+    END LOOP;
+    RETURN NULL;
+END $$;
+
+-- Outgoing submission from a QLVBĐH client. Returns the package id and what happened:
+-- 'created', 'duplicate' (same identity and bytes) or 'conflict' (same identity, other bytes).
+CREATE FUNCTION gw_submit(p_source text, p_kind text, p_document_id text, p_sender text,
+                          p_recipients text[], p_status_code text, p_bdt smallint,
+                          p_sha256 bytea, p_bytes bytea, p_axis text,
+                          OUT package_id bigint, OUT outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_sha bytea;
+BEGIN
+    INSERT INTO package (direction, kind, document_id, sender, recipients, status_code,
+                         business_doc_type, source, sha256, size, state)
+        VALUES ('out', p_kind, p_document_id, p_sender, p_recipients, p_status_code, p_bdt,
+                p_source, p_sha256, octet_length(p_bytes), 'ROUTED')
+        ON CONFLICT DO NOTHING
+        RETURNING id INTO package_id;
+    IF package_id IS NULL THEN
+        SELECT p.id, p.sha256 INTO package_id, v_sha FROM package p
+         WHERE p.direction = 'out' AND p.kind = p_kind AND p.document_id = p_document_id
+           AND (CASE WHEN p_kind = 'edoc' THEN p.business_doc_type = p_bdt
+                     ELSE p.sha256 = p_sha256 END);
+        outcome := CASE WHEN v_sha = p_sha256 THEN 'duplicate' ELSE 'conflict' END;
+        RETURN;
+    END IF;
+    INSERT INTO package_body VALUES (package_id, p_bytes);
+    INSERT INTO delivery (package_id, axis, recipients, state)
+        VALUES (package_id, p_axis, p_recipients, 'QUEUED');
+    PERFORM gw_event(package_id, 'received', p_source,
+                     jsonb_build_object('document_id', p_document_id, 'kind', p_kind,
+                                        'size', octet_length(p_bytes),
+                                        'sha256', encode(p_sha256, 'hex')));
+    PERFORM gw_event(package_id, 'routed', 'gateway',
+                     jsonb_build_object('axis', p_axis, 'recipients', to_jsonb(p_recipients)));
+    outcome := 'created';
+END $$;
+
+-- Claims up to p_limit due deliveries for p_owner: queued ones whose time has come and sending
+-- ones whose lease expired (their sender died). SKIP LOCKED keeps instances off each other's rows.
+CREATE FUNCTION gw_claim_deliveries(p_owner text, p_lease_ms integer, p_limit integer)
+RETURNS TABLE (delivery_id bigint, package_id bigint, axis text, kind text, document_id text,
+               attempts integer, bytes bytea)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    WITH due AS (
+        SELECT d.id FROM delivery d
+         WHERE (d.state = 'QUEUED' AND d.next_attempt_at <= now())
+            OR (d.state = 'SENDING' AND d.lease_until < now())
+         ORDER BY d.next_attempt_at
+         LIMIT p_limit
+         FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE delivery d SET state = 'SENDING', lease_owner = p_owner,
+               lease_until = now() + make_interval(secs => p_lease_ms / 1000.0),
+               attempts = d.attempts + 1, updated_at = now()
+          FROM due WHERE d.id = due.id
+        RETURNING d.id, d.package_id, d.axis, d.attempts
+    )
+    SELECT c.id, c.package_id, c.axis, p.kind, p.document_id, c.attempts, b.bytes
+      FROM claimed c JOIN package p ON p.id = c.package_id
+      JOIN package_body b ON b.package_id = c.package_id;
+END $$;
+
+-- The axis acknowledged the send. Fenced on the lease owner: a sender whose lease was taken over
+-- does not overwrite the new owner's outcome. Returns false when the lease was lost.
+CREATE FUNCTION gw_delivery_sent(p_delivery bigint, p_owner text, p_axis_doc_id text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    v_pkg bigint;
+BEGIN
+    UPDATE delivery SET state = 'SENT', axis_doc_id = p_axis_doc_id, lease_owner = NULL,
+           lease_until = NULL, last_error = NULL, sent_at = now(), updated_at = now()
+     WHERE id = p_delivery AND state = 'SENDING' AND lease_owner = p_owner
+    RETURNING package_id INTO v_pkg;
+    IF v_pkg IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM gw_event(v_pkg, 'sent', p_owner,
+                     jsonb_build_object('delivery', p_delivery, 'axis_doc_id', p_axis_doc_id));
+    UPDATE package SET state = 'SENT', updated_at = now()
+     WHERE id = v_pkg AND NOT EXISTS (SELECT 1 FROM delivery
+                                       WHERE package_id = v_pkg AND state <> 'SENT');
+    RETURN true;
+END $$;
+
+-- A send attempt failed: schedule the next one with exponential backoff and jitter, or give up
+-- (DEAD) once the delivery is older than p_give_up_s. Returns the new state, NULL if lease lost.
+CREATE FUNCTION gw_delivery_failed(p_delivery bigint, p_owner text, p_error text,
+                                   p_base_ms integer, p_max_ms integer, p_give_up_s integer)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d       delivery;
+    v_delay double precision;
+    v_state text;
+BEGIN
+    SELECT * INTO d FROM delivery WHERE id = p_delivery AND state = 'SENDING'
+       AND lease_owner = p_owner FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    v_delay := least(p_max_ms::double precision,
+                     p_base_ms * power(2, least(d.attempts - 1, 30)));
+    v_delay := v_delay / 2 + random() * v_delay / 2;
+    v_state := CASE WHEN now() - d.created_at > make_interval(secs => p_give_up_s)
+                    THEN 'DEAD' ELSE 'QUEUED' END;
+    UPDATE delivery SET state = v_state, last_error = left(p_error, 1000), lease_owner = NULL,
+           lease_until = NULL, updated_at = now(),
+           next_attempt_at = now() + make_interval(secs => v_delay / 1000.0)
+     WHERE id = p_delivery;
+    PERFORM gw_event(d.package_id, CASE WHEN v_state = 'DEAD' THEN 'dead' ELSE 'send_failed' END,
+                     p_owner, jsonb_build_object('delivery', p_delivery, 'attempt', d.attempts,
+                                                 'error', left(p_error, 1000)));
+    IF v_state = 'DEAD' THEN
+        UPDATE package SET state = 'DEAD', updated_at = now() WHERE id = d.package_id;
+    END IF;
+    RETURN v_state;
+END $$;
+
+-- Takes or renews the poll lease of an axis; true when p_owner holds it afterwards.
+CREATE FUNCTION gw_poller_lease(p_axis text, p_owner text, p_lease_ms integer)
+RETURNS boolean LANGUAGE sql AS $$
+    INSERT INTO poller_lease AS l (axis, owner, lease_until)
+        VALUES (p_axis, p_owner, now() + make_interval(secs => p_lease_ms / 1000.0))
+    ON CONFLICT (axis) DO UPDATE
+        SET owner = excluded.owner, lease_until = excluded.lease_until
+        WHERE l.owner = excluded.owner OR l.lease_until < now()
+    RETURNING true;
+$$;
+
+-- A package fetched from an axis, stored before the axis is acked. Idempotent on
+-- (axis, axis_doc_id): a package listed again returns the existing id with created = false.
+CREATE FUNCTION gw_store_incoming(p_axis text, p_axis_doc_id text, p_kind text,
+                                  p_document_id text, p_sender text, p_recipients text[],
+                                  p_status_code text, p_bdt smallint, p_sha256 bytea,
+                                  p_bytes bytea, OUT package_id bigint, OUT created boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq bigint;
+BEGIN
+    SELECT p.id INTO package_id FROM package p
+     WHERE p.direction = 'in' AND p.axis = p_axis AND p.axis_doc_id = p_axis_doc_id;
+    IF FOUND THEN
+        created := false;
+        RETURN;
+    END IF;
+    -- The counter row lock orders concurrent writers, so inbox_seq follows commit order and a
+    -- reader's cursor never skips a row committed late.
+    UPDATE inbox_counter SET last = last + 1 RETURNING last INTO v_seq;
+    INSERT INTO package (direction, kind, document_id, sender, recipients, status_code,
+                         business_doc_type, source, axis, axis_doc_id, sha256, size, state,
+                         inbox_seq)
+        VALUES ('in', p_kind, p_document_id, p_sender, p_recipients, p_status_code, p_bdt,
+                p_axis, p_axis, p_axis_doc_id, p_sha256, octet_length(p_bytes), 'AVAILABLE',
+                v_seq)
+        ON CONFLICT DO NOTHING
+        RETURNING id INTO package_id;
+    IF package_id IS NULL THEN
+        -- Lost a race with another instance storing the same axis package.
+        SELECT p.id INTO package_id FROM package p
+         WHERE p.direction = 'in' AND p.axis = p_axis AND p.axis_doc_id = p_axis_doc_id;
+        created := false;
+        RETURN;
+    END IF;
+    INSERT INTO package_body VALUES (package_id, p_bytes);
+    PERFORM gw_event(package_id, 'fetched', p_axis,
+                     jsonb_build_object('axis_doc_id', p_axis_doc_id, 'document_id', p_document_id,
+                                        'kind', p_kind, 'size', octet_length(p_bytes),
+                                        'sha256', encode(p_sha256, 'hex')));
+    created := true;
+END $$;
+
+CREATE FUNCTION gw_incoming_acked(p_package bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE package SET axis_acked_at = now(), updated_at = now()
+     WHERE id = p_package AND axis_acked_at IS NULL;
+    IF FOUND THEN
+        PERFORM gw_event(p_package, 'axis_acked', 'gateway', '{}');
+    END IF;
+END $$;
+
+-- QLVBĐH confirms it took a package from the inbox. Returns false if no such inbox package.
+CREATE FUNCTION gw_inbox_ack(p_package bigint, p_client text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE package SET state = 'DELIVERED', updated_at = now()
+     WHERE id = p_package AND direction = 'in' AND state = 'AVAILABLE';
+    IF FOUND THEN
+        PERFORM gw_event(p_package, 'delivered', p_client, '{}');
+        RETURN true;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM package WHERE id = p_package AND direction = 'in'
+                                            AND state = 'DELIVERED');
+END $$;
+
+-- Dashboards read these views only.
+CREATE VIEW v_package_state AS
+    SELECT direction, kind, state, count(*) AS packages, max(updated_at) AS last_change
+      FROM package GROUP BY direction, kind, state;
+
+CREATE VIEW v_delivery_backlog AS
+    SELECT axis, state, count(*) AS deliveries, min(created_at) AS oldest,
+           max(attempts) AS max_attempts
+      FROM delivery WHERE state <> 'SENT' GROUP BY axis, state;
