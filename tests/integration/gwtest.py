@@ -1,0 +1,393 @@
+"""Shared harness for the integration tests: a throwaway PostgreSQL cluster, the national axis
+simulator and one or more gatewayd processes, all on loopback with ephemeral ports.
+
+Standard library only. Every resource is torn down by Env.close() (also on failure, via the
+context manager), so a failing test leaves no process running.
+"""
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+SRC = os.environ.get("GW_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+BUILD = os.environ.get("GW_BUILD_DIR") or os.path.join(SRC, "build")
+GATEWAYD = os.path.join(BUILD, "gatewayd")
+PG_SH = os.path.join(SRC, "tests/lib/pg.sh")
+SIM = os.path.join(SRC, "tests/sim/axis_sim.py")
+
+TOKEN = "test-token-qlvbdh"
+GW_SYSTEMID = "gw-h49"
+GW_SECRET = base64.b64encode(b"gateway-secret-for-tests").decode()
+PROVINCE = "000.00.00.H49"
+AGENCY = "000.00.12.H49"
+NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+
+
+def log(msg):
+    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+def wait_until(pred, timeout=30.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def edoc(document_id, to=("000.00.00.G22", "000.00.00.H44"), sender=AGENCY, subject="Công văn thử nghiệm", pad=0, bdt=0):
+    """An edXML document package as bytes (unprefixed names, default namespace)."""
+    tos = "".join("<To><OrganId>%s</OrganId><OrganName>Cơ quan nhận</OrganName></To>" % t for t in to)
+    attachment = base64.b64encode(b"%PDF-1.4\n" + b"x" * pad).decode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<edXML xmlns="%s"><edXMLEnvelope><edXMLHeader><MessageHeader>'
+        "<From><OrganId>%s</OrganId><OrganName>Sở Tài chính</OrganName></From>%s"
+        "<DocumentId>%s</DocumentId><Code><CodeNumber>1</CodeNumber><CodeNotation>STC-NS</CodeNotation></Code>"
+        "<Subject>%s</Subject></MessageHeader>"
+        "<TraceHeaderList><TraceHeader><OrganId>%s</OrganId><Timestamp>2024/05/15 08:00:00</Timestamp></TraceHeader>"
+        "<Bussiness><BussinessDocType>%d</BussinessDocType><Paper>0</Paper></Bussiness></TraceHeaderList>"
+        "</edXMLHeader><edXMLBody><edXMLManifest><Reference><ContentId>cid:1</ContentId></Reference>"
+        "</edXMLManifest></edXMLBody></edXMLEnvelope><AttachmentEncoded><Attachment><ContentId>1</ContentId>"
+        "<AttachmentName>vb.pdf</AttachmentName><ContentType>application/pdf</ContentType>"
+        "<ContentTransferEncoded>%s</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>"
+        % (NS, sender, tos, document_id, subject, sender, bdt, attachment)
+    ).encode("utf-8")
+
+
+def status_pkg(document_id, original_sender, code="03", sender=AGENCY):
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<edXML:edXML xmlns:edXML="%s"><edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader>'
+        "<edXML:From><edXML:OrganId>%s</edXML:OrganId></edXML:From>"
+        "<edXML:ResponseFor><edXML:OrganId>%s</edXML:OrganId><edXML:DocumentId>%s</edXML:DocumentId></edXML:ResponseFor>"
+        "<edXML:StatusCode>%s</edXML:StatusCode><edXML:Description>Đã tiếp nhận</edXML:Description>"
+        "<edXML:Timestamp>2024/05/15 09:00:00</edXML:Timestamp>"
+        "</edXML:MessageHeader></edXML:edXMLHeader></edXML:edXMLEnvelope></edXML:edXML>"
+        % (NS, sender, original_sender, document_id, code)
+    ).encode("utf-8")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+def request(port, method, path, body=None, headers=None, token=TOKEN, timeout=30):
+    h = dict(headers or {})
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        return Response(r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read())
+    finally:
+        conn.close()
+
+
+def raw_exchange(port, data, timeout=10, half_close=False):
+    """Sends raw bytes and returns everything the server answers until it closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+class Postgres:
+    def __init__(self, root):
+        self.dir = os.path.join(root, "pg")
+        out = subprocess.run([PG_SH, "start", self.dir], check=True, capture_output=True, text=True)
+        self.host = out.stdout.strip()
+        self.dbname = "gateway"
+        self.psql("postgres", "CREATE DATABASE gateway")
+
+    def conninfo(self):
+        return "host=%s user=postgres dbname=%s" % (self.host, self.dbname)
+
+    def psql(self, db, sql):
+        out = subprocess.run(["psql", "-h", self.host, "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1",
+                              "-Atq", "-c", sql], check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def query(self, sql):
+        return self.psql(self.dbname, sql)
+
+    def rows(self, sql):
+        out = self.query(sql)
+        return [line.split("|") for line in out.splitlines()] if out else []
+
+    def restart(self):
+        subprocess.run([PG_SH, "restart", self.dir], check=True, capture_output=True)
+
+    def stop(self):
+        subprocess.run([PG_SH, "stop", self.dir], capture_output=True)
+
+    def start(self):
+        subprocess.run([PG_SH, "start", self.dir], check=True, capture_output=True)
+
+
+class Sim:
+    def __init__(self, root, systems=None):
+        self.root = root
+        spec = {"systems": systems or [
+            {"systemid": GW_SYSTEMID, "secret_b64": GW_SECRET, "organ_ids": [PROVINCE, AGENCY]},
+        ]}
+        self.spec = os.path.join(root, "sim-spec.json")
+        with open(self.spec, "w") as f:
+            json.dump(spec, f)
+        self.port_file = os.path.join(root, "sim.port")
+        self.log = open(os.path.join(root, "sim.log"), "w")
+        self.proc = subprocess.Popen([sys.executable, SIM, "--port", "0", "--port-file", self.port_file,
+                                      "--systems", self.spec], stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = int(wait_until(lambda: _read(self.port_file), 20, what="simulator port"))
+
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def ctl(self, method, path, body=None):
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        r = request(self.port, method, path, body=data, token=None)
+        if r.status != 200:
+            raise AssertionError("sim %s %s -> %d %r" % (method, path, r.status, r.body[:200]))
+        return r
+
+    def faults(self, **kw):
+        return self.ctl("POST", "/_sim/faults", kw or {"clear": True}).json()
+
+    def mailbox(self, organ):
+        return self.ctl("GET", "/_sim/mailbox?organ=" + urllib.parse.quote(organ)).json()["entries"]
+
+    def stats(self):
+        return self.ctl("GET", "/_sim/stats").json()
+
+    def inject(self, organ, body, messagetype="edoc", sender="000.00.00.G22"):
+        q = urllib.parse.urlencode({"organ": organ, "messagetype": messagetype, "from": sender})
+        return self.ctl("POST", "/_sim/inject?" + q, body).json()["docId"]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            v = f.read().strip()
+            return v or None
+    except OSError:
+        return None
+
+
+class Gateway:
+    count = 0
+
+    def __init__(self, env, extra=None, name=None):
+        Gateway.count += 1
+        self.env = env
+        self.name = name or "gw%d" % Gateway.count
+        self.dir = os.path.join(env.root, self.name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.config = os.path.join(self.dir, "gatewayd.ini")
+        self.port_file = os.path.join(self.dir, "port")
+        self.log_path = os.path.join(self.dir, "gatewayd.log")
+        self.write_config(extra or {})
+        self.proc = None
+        self.port = None
+
+    def write_config(self, extra):
+        token_hash = hashlib.sha256(TOKEN.encode()).hexdigest()
+        sections = {
+            "gateway": {"instance_id": self.name, "organ_ids": PROVINCE, "log_level": "debug"},
+            "server": {"listen": "127.0.0.1:0", "max_body_bytes": "1048576", "max_header_bytes": "8192",
+                       "header_timeout_ms": "2000", "body_timeout_ms": "4000", "idle_timeout_ms": "10000",
+                       "drain_timeout_ms": "10000"},
+            "database": {"conninfo": self.env.pg.conninfo(), "pool_size": "4", "queue_timeout_ms": "5000",
+                         "reconnect_min_ms": "100", "reconnect_max_ms": "1000", "migrate_on_start": "true",
+                         "migrations_dir": os.path.join(SRC, "schemas/sql")},
+            "client.qlvbdh": {"token_sha256": token_hash},
+            "axis.national": {"adapter": "vxp", "base_url": self.env.sim.url(), "systemid": GW_SYSTEMID,
+                              "secret": GW_SECRET, "poll_interval_ms": "300", "timeout_ms": "3000"},
+            "delivery": {"scan_interval_ms": "200", "lease_ms": "3000", "backoff_base_ms": "200",
+                         "backoff_max_ms": "1000", "give_up_after_s": "3600"},
+            "routing": {"default_axis": "national"},
+        }
+        for key, value in extra.items():
+            sec, _, k = key.partition(":")
+            if value is None:
+                sections.get(sec, {}).pop(k, None)
+            else:
+                sections.setdefault(sec, {})[k] = value
+        with open(self.config, "w") as f:
+            for sec, kv in sections.items():
+                f.write("[%s]\n" % sec)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
+                f.write("\n")
+
+    def start(self, wait=True):
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen([GATEWAYD, "-c", self.config, "--port-file", self.port_file],
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        if wait:
+            self.port = int(wait_until(lambda: self._port_or_exit(), 30, what="gatewayd port"))
+        return self
+
+    def _port_or_exit(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("gatewayd exited with %s; log:\n%s" % (self.proc.returncode, self.tail()))
+        return _read(self.port_file)
+
+    def tail(self, n=40):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def submit(self, body, token=TOKEN, headers=None):
+        return request(self.port, "POST", "/v1/packages", body=body, token=token,
+                    headers=dict({"Content-Type": "application/xml"}, **(headers or {})))
+
+    def get(self, path, token=TOKEN):
+        return request(self.port, "GET", path, token=token)
+
+    def post(self, path, body=b"", token=TOKEN):
+        return request(self.port, "POST", path, body=body, token=token)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.logf.close()
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            finally:
+                self.logf.close()
+        return self.proc.returncode if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Env:
+    """One test's world: PostgreSQL, the simulator and gateways, torn down on exit."""
+
+    def __init__(self, sim_systems=None):
+        if not os.path.exists(GATEWAYD):
+            raise SystemExit("gatewayd not built at " + GATEWAYD)
+        self.root = tempfile.mkdtemp(prefix="gwit-")
+        os.chmod(self.root, 0o755)
+        self.gateways = []
+        self.pg = None
+        self.sim = None
+        try:
+            self.pg = Postgres(self.root)
+            self.sim = Sim(self.root, sim_systems)
+        except BaseException:
+            self.close()
+            raise
+
+    def gateway(self, extra=None, start=True):
+        gw = Gateway(self, extra)
+        self.gateways.append(gw)
+        if start:
+            gw.start()
+        return gw
+
+    def close(self, failed=False):
+        for gw in self.gateways:
+            if failed:
+                log("---- %s log tail ----\n%s" % (gw.name, gw.tail(60)))
+            try:
+                gw.kill()
+            except Exception:
+                pass
+        if self.sim:
+            self.sim.close()
+        if self.pg:
+            self.pg.stop()
+        if not failed or os.environ.get("GW_KEEP_TMP") is None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(failed=exc_type is not None)
+        return False
+
+
+def run(tests):
+    """Runs test functions (each taking an Env) and exits non-zero on the first failure."""
+    for t in tests:
+        log("running " + t.__name__)
+        with Env() as env:
+            t(env)
+        log("passed " + t.__name__)
+    print("%d passed, 0 failed" % len(tests))
+
+
+def parallel(n, fn):
+    """Runs fn(i) for i in range(n) on n threads; returns the results in order."""
+    results = [None] * n
+    errors = []
+
+    def worker(i):
+        try:
+            results[i] = fn(i)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results

@@ -1,0 +1,65 @@
+"""The national axis failing for a while, then recovering: everything is delivered, and nothing is
+stored twice on the axis beyond the sends the axis accepted without acknowledging them."""
+
+import gwtest as t
+
+
+def sent_counts(env, prefix):
+    return {k: v for k, v in env.sim.stats()["sent_by_document_id"].items() if k.startswith(prefix)}
+
+
+def test_outage_then_recovery(env):
+    gw = env.gateway()
+    # Faults that leave nothing stored on the axis: every package must arrive exactly once.
+    env.sim.faults(http500=6, ops=["sendEdoc"])
+    ids = ["000.00.12.H49,2024/06/01,%d/STC" % i for i in range(12)]
+    for d in ids[:4]:
+        assert gw.submit(t.edoc(d)).status == 202
+    t.wait_until(lambda: env.sim.stats()["faults_injected"] >= 6, 20, what="500s consumed")
+    env.sim.faults(drop=3, ops=["sendEdoc"])
+    for d in ids[4:8]:
+        assert gw.submit(t.edoc(d)).status == 202
+    t.wait_until(lambda: env.sim.stats()["faults_injected"] >= 9, 20, what="drops consumed")
+    env.sim.faults(timeout=2, timeout_ms=5000, ops=["sendEdoc"])
+    for d in ids[8:]:
+        assert gw.submit(t.edoc(d)).status == 202
+    t.wait_until(lambda: len(sent_counts(env, "000.00.12.H49,2024/06/01")) == 12, 60, what="all delivered")
+    counts = sent_counts(env, "000.00.12.H49,2024/06/01")
+    assert all(v == 1 for v in counts.values()), counts
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENT'") == "12", 20,
+                 what="all recorded SENT")
+    retried = int(env.pg.query("SELECT count(*) FROM delivery WHERE attempts > 1"))
+    assert retried >= 3, retried
+    assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'send_failed'") != "0"
+
+
+def test_lost_acks_bounded_duplicates(env):
+    gw = env.gateway()
+    # The axis stores the package but the answer is lost: a resend is the only safe choice, so
+    # duplicates are bounded by the number of lost answers.
+    env.sim.faults(http500_after_store=3, ops=["sendEdoc"])
+    ids = ["000.00.12.H49,2024/06/02,%d/STC" % i for i in range(6)]
+    for d in ids:
+        assert gw.submit(t.edoc(d)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENT'") == "6", 60,
+                 what="all SENT")
+    counts = sent_counts(env, "000.00.12.H49,2024/06/02")
+    assert len(counts) == 6 and sum(counts.values()) <= 6 + 3, counts
+
+
+def test_poll_faults(env):
+    gw = env.gateway()
+    env.sim.faults(fail_rate=0.4, seed=7, ops=["getReceivedEdocList", "getEdoc", "updateStatus"])
+    for i in range(8):
+        env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/03,%d/VPCP" % i, to=(t.PROVINCE,),
+                                          sender="000.00.00.G22"))
+    t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 60, what="all acked")
+    env.sim.faults()
+    assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in'") == "8"
+    assert len(gw.get("/v1/inbox?limit=100").json()["items"]) == 8
+    # Every ack on the axis follows the commit of the package it acknowledges.
+    assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in' AND axis_acked_at < created_at") == "0"
+
+
+if __name__ == "__main__":
+    t.run([test_outage_then_recovery, test_lost_acks_bounded_duplicates, test_poll_faults])

@@ -1,0 +1,77 @@
+"""End-to-end relay: QLVBĐH -> gatewayd -> national axis mailboxes, and axis -> gatewayd -> inbox,
+with the transport ack sent only after the package is stored."""
+
+import hashlib
+
+import gwtest as t
+
+
+def test_outgoing_reaches_every_recipient(env):
+    gw = env.gateway()
+    body = t.edoc("000.00.12.H49,2024/05/15,1/STC-NS", to=("000.00.00.G22", "000.00.00.H44"))
+    r = gw.submit(body)
+    assert r.status == 202, (r.status, r.body)
+    pkg = r.json()
+    assert pkg["document_id"] == "000.00.12.H49,2024/05/15,1/STC-NS" and not pkg["duplicate"]
+    # The 202 came after the commit: the package and its bytes are already in the database.
+    assert env.pg.query("SELECT count(*) FROM package_body WHERE package_id = %d" % pkg["id"]) == "1"
+    digest = hashlib.sha256(body).hexdigest()
+    for organ in ("000.00.00.G22", "000.00.00.H44"):
+        entries = t.wait_until(lambda: env.sim.mailbox(organ), 20, what="mailbox " + organ)
+        assert len(entries) == 1 and entries[0]["sha256"] == digest, entries
+    state = t.wait_until(lambda: (lambda j: j if j["state"] == "SENT" else None)(
+        gw.get("/v1/packages/%d" % pkg["id"]).json()), 10, what="state SENT")
+    assert state["deliveries"][0]["state"] == "SENT" and state["deliveries"][0]["axis_doc_id"]
+    assert [e["kind"] for e in state["events"]][:3] == ["received", "routed", "sent"]
+    # A status package goes back to the original sender named in ResponseFor.
+    st = t.status_pkg("000.00.00.G22,2024/05/10,55/VPCP", "000.00.00.G22", code="03")
+    r = gw.submit(st)
+    assert r.status == 202 and r.json()["kind"] == "status", r.body
+    t.wait_until(lambda: [e for e in env.sim.mailbox("000.00.00.G22") if e["messagetype"] == "status"],
+                 20, what="status in mailbox")
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+
+
+def test_incoming_stored_before_ack(env):
+    gw = env.gateway()
+    body = t.edoc("000.00.00.G22,2024/05/20,77/VPCP-TH", to=(t.PROVINCE,), sender="000.00.00.G22")
+    doc_id = env.sim.inject(t.PROVINCE, body)
+    inbox = t.wait_until(lambda: gw.get("/v1/inbox?after=0&limit=10").json()["items"], 20, what="inbox")
+    assert len(inbox) == 1, inbox
+    item = inbox[0]
+    assert item["axis_doc_id"] == doc_id and item["document_id"] == "000.00.00.G22,2024/05/20,77/VPCP-TH"
+    content = gw.get(item["content_url"])
+    assert content.status == 200 and content.body == body
+    # Acked on the axis, and the ack was recorded after the store committed.
+    t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 10, what="axis ack")
+    order = env.pg.rows("SELECT kind FROM event WHERE package_id = %d ORDER BY id" % item["id"])
+    assert [o[0] for o in order][:2] == ["fetched", "axis_acked"], order
+    # Cursor paging and ack by QLVBĐH.
+    page = gw.get("/v1/inbox?after=%s" % item["seq"]).json()
+    assert page["items"] == [] and page["next_cursor"] == str(item["seq"])
+    r = gw.post("/v1/inbox/%d/ack" % item["id"])
+    assert r.status == 200 and r.json()["state"] == "DELIVERED"
+    assert gw.get("/v1/inbox").json()["items"] == []
+    assert gw.post("/v1/inbox/%d/ack" % item["id"]).status == 200  # acking twice is harmless
+    assert gw.post("/v1/inbox/999999/ack").status == 404
+    # A status package waiting on the axis reaches the inbox too.
+    env.sim.inject(t.AGENCY, t.status_pkg("000.00.12.H49,2024/05/15,1/STC-NS", t.AGENCY, "01",
+                                          sender="000.00.00.G22"), messagetype="status")
+    items = t.wait_until(lambda: gw.get("/v1/inbox").json()["items"], 20, what="status in inbox")
+    assert items[0]["kind"] == "status" and items[0]["status_code"] == "01", items
+
+
+def test_duplicate_listing_stored_once(env):
+    gw = env.gateway()
+    env.sim.faults(duplicate_list=5)
+    for i in range(3):
+        env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/05/20,%d/VPCP" % i, to=(t.PROVINCE,),
+                                          sender="000.00.00.G22"))
+    t.wait_until(lambda: len(gw.get("/v1/inbox").json()["items"]) == 3, 20, what="three in inbox")
+    t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 10, what="acks")
+    assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in'") == "3"
+
+
+if __name__ == "__main__":
+    t.run([test_outgoing_reaches_every_recipient, test_incoming_stored_before_ack,
+           test_duplicate_listing_stored_once])
