@@ -99,7 +99,7 @@ static int gw_submit_store(struct gw_submit_job *job)
 {
     struct gw_app *app = job->app;
     struct gw_edxml_info *info = &job->info;
-    const char *axis = app->cfg->routing.default_axis;
+    const char *axis = app->cfg->default_axis;
     char bdt[16];
     char *rcpts;
     const char *values[10];
