@@ -19,7 +19,7 @@ struct gw_httpc_request {
     const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
     const void *body;           /* copied; may be NULL */
     size_t body_len;
-    uint64_t timeout_ms;        /* whole transfer; 0 = 30000 */
+    uint64_t timeout_ms;         /* whole transfer; 0 = 30000 */
     uint64_t connect_timeout_ms; /* 0 = 5000 */
     size_t max_response_bytes;   /* 0 = 16 MiB; larger responses fail with GW_E2BIG */
 };
@@ -34,6 +34,9 @@ int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out) __attribute__((warn_un
 /* Starts a request. If this returns an error the callback never runs. */
 int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_httpc_cb cb,
                      void *ud) __attribute__((warn_unused_result));
+
+/* The loop the client runs on (for adapters that also queue work on it). */
+uv_loop_t *gw_httpc_loop(const struct gw_httpc *c);
 
 /* Transfers in flight. */
 size_t gw_httpc_inflight(const struct gw_httpc *c);

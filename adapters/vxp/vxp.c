@@ -1,0 +1,375 @@
+/*
+ * National axis adapter: struct gw_axis_ops over the shared HTTP client. Each operation is one
+ * signed POST (headers from vxp_sign.c) whose JSON answer is read by vxp_resp.c. Fetched packages
+ * arrive base64-encoded; large ones are decoded on the libuv thread pool to keep the loop free.
+ */
+#include "vxp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/error.h"
+#include "gateway/log.h"
+#include "vxp_internal.h"
+#include "vxp_sign.h"
+
+#define GW_VXP_DEF_MAX_PKG     (64u * 1024 * 1024)
+#define GW_VXP_MAX_RESP        (8u * 1024 * 1024)
+#define GW_VXP_MAX_SECRET      4096
+#define GW_VXP_ASYNC_B64_BYTES (64u * 1024)
+
+struct gw_vxp {
+    struct gw_httpc *http;
+    char *base_url; /* without trailing '/' */
+    char *systemid;
+    unsigned char *secret;
+    size_t secret_len;
+    uint64_t timeout_ms;
+    size_t max_package_bytes;
+};
+
+enum gw_vxp_op { GW_VXP_SEND, GW_VXP_LIST, GW_VXP_FETCH, GW_VXP_ACK };
+
+/* One call in flight. Self-contained: it outlives gw_vxp_destroy() if need be. */
+struct gw_vxp_call {
+    enum gw_vxp_op op;
+    union {
+        gw_axis_send_cb send;
+        gw_axis_list_cb list;
+        gw_axis_fetch_cb fetch;
+        gw_axis_ack_cb ack;
+    } cb;
+    void *ud;
+    uv_loop_t *loop;
+    size_t max_package_bytes;
+    /* fetch decoding on the thread pool */
+    uv_work_t work;
+    json_t *root;
+    const char *b64;
+    size_t b64_len;
+    unsigned char *bytes;
+    size_t len;
+    int rc;
+};
+
+static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
+{
+    switch (call->op) {
+    case GW_VXP_SEND:
+        call->cb.send(err, NULL, detail, call->ud);
+        break;
+    case GW_VXP_LIST:
+        call->cb.list(err, NULL, 0, detail, call->ud);
+        break;
+    case GW_VXP_FETCH:
+        call->cb.fetch(err, NULL, 0, detail, call->ud);
+        break;
+    case GW_VXP_ACK:
+        call->cb.ack(err, detail, call->ud);
+        break;
+    }
+}
+
+static void gw_vxp_call_free(struct gw_vxp_call *call)
+{
+    json_decref(call->root);
+    free(call->bytes);
+    free(call);
+}
+
+static void gw_vxp_fetch_done(struct gw_vxp_call *call)
+{
+    char detail[GW_VXP_DETAIL_LEN];
+
+    if (call->rc == 0) {
+        call->cb.fetch(0, call->bytes, call->len, NULL, call->ud);
+        return;
+    }
+    if (call->rc == GW_E2BIG)
+        snprintf(detail, sizeof(detail), "package exceeds %zu bytes", call->max_package_bytes);
+    else
+        snprintf(detail, sizeof(detail), "invalid base64 in data");
+    gw_vxp_fail(call,
+                call->rc == GW_E2BIG    ? GW_E2BIG
+                : call->rc == GW_ENOMEM ? GW_ENOMEM
+                                        : GW_EAXIS,
+                detail);
+}
+
+static void gw_vxp_decode_work(uv_work_t *w)
+{
+    struct gw_vxp_call *call = w->data;
+    call->rc = gw_vxp_b64_decode(call->b64, call->b64_len, call->max_package_bytes, &call->bytes,
+                                 &call->len);
+}
+
+static void gw_vxp_decode_after(uv_work_t *w, int status)
+{
+    struct gw_vxp_call *call = w->data;
+    if (status == UV_ECANCELED)
+        call->rc = GW_ECANCELED;
+    if (call->rc == GW_ECANCELED)
+        gw_vxp_fail(call, GW_ECANCELED, NULL);
+    else
+        gw_vxp_fetch_done(call);
+    gw_vxp_call_free(call);
+}
+
+/* Returns 1 if the call was handed to the thread pool (it then frees itself). */
+static int gw_vxp_on_fetch(struct gw_vxp_call *call, json_t *root)
+{
+    const json_t *data = json_object_get(root, "data");
+
+    if (!json_is_string(data)) {
+        gw_vxp_fail(call, GW_EAXIS, "response without data");
+        return 0;
+    }
+    call->root = json_incref(root);
+    call->b64 = json_string_value(data);
+    call->b64_len = json_string_length(data);
+    if (call->b64_len > GW_VXP_ASYNC_B64_BYTES) {
+        call->work.data = call;
+        if (uv_queue_work(call->loop, &call->work, gw_vxp_decode_work, gw_vxp_decode_after) == 0)
+            return 1;
+    }
+    gw_vxp_decode_work(&(uv_work_t){.data = call});
+    gw_vxp_fetch_done(call);
+    return 0;
+}
+
+static void gw_vxp_on_ok(struct gw_vxp_call *call, json_t *root)
+{
+    static const char *const docid_names[] = {"DocId", "docId", "docid", NULL};
+    char id[GW_VXP_MAX_ID + 1];
+    struct gw_axis_item *items;
+    size_t n;
+
+    switch (call->op) {
+    case GW_VXP_SEND:
+        if (gw_vxp_resp_id(root, docid_names, id) != 0)
+            gw_vxp_fail(call, GW_EAXIS, "response without a usable DocId");
+        else
+            call->cb.send(0, id, NULL, call->ud);
+        break;
+    case GW_VXP_LIST: {
+        int rc = gw_vxp_resp_items(root, &items, &n);
+        if (rc != 0) {
+            gw_vxp_fail(call, rc, rc == GW_EAXIS ? "data is not an array" : NULL);
+            break;
+        }
+        call->cb.list(0, items, n, NULL, call->ud);
+        gw_vxp_items_free(items, n);
+        break;
+    }
+    case GW_VXP_FETCH:
+        if (gw_vxp_on_fetch(call, root))
+            return; /* the thread pool owns the call now */
+        break;
+    case GW_VXP_ACK:
+        call->cb.ack(0, NULL, call->ud);
+        break;
+    }
+    gw_vxp_call_free(call);
+}
+
+static void gw_vxp_on_http(int err, long status, const char *body, size_t len, void *ud)
+{
+    struct gw_vxp_call *call = ud;
+    char detail[GW_VXP_DETAIL_LEN];
+    json_t *root = NULL;
+
+    if (err != 0) {
+        gw_vxp_fail(call, err, NULL);
+    } else if (status < 200 || status > 299) {
+        snprintf(detail, sizeof(detail), "HTTP %ld", status);
+        gw_vxp_fail(call, GW_EHTTP, detail);
+    } else if (gw_vxp_resp_parse(body, len, &root, detail, sizeof(detail)) != 0) {
+        gw_vxp_fail(call, GW_EAXIS, detail);
+    } else {
+        gw_vxp_on_ok(call, root);
+        json_decref(root);
+        return;
+    }
+    json_decref(root);
+    gw_vxp_call_free(call);
+}
+
+static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *path,
+                       const char *messagetype, const struct gw_vxp_kv *extra, size_t n_extra,
+                       const unsigned char *body, size_t len)
+{
+    struct timespec now;
+    char ts[GW_VXP_TS_LEN];
+    char **signed_hdrs = NULL;
+    const char *hdrs[GW_VXP_MAX_PAIRS + 8];
+    size_t nh = 0;
+    char *url = NULL;
+    int rc;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    if ((rc = gw_vxp_timestamp(now.tv_sec, (unsigned)(now.tv_nsec / 1000000), ts)) != 0)
+        goto done;
+    rc = gw_vxp_build_headers(st->systemid, st->secret, st->secret_len, ts, messagetype, extra,
+                              n_extra, &signed_hdrs);
+    if (rc != 0)
+        goto done;
+    for (size_t i = 0; signed_hdrs[i]; i++)
+        hdrs[nh++] = signed_hdrs[i];
+    hdrs[nh++] = body ? "Content-Type: application/octet-stream" : "Content-Type:";
+    hdrs[nh++] = "Accept: application/json";
+    hdrs[nh] = NULL;
+    rc = GW_ENOMEM;
+    if (asprintf(&url, "%s%s", st->base_url, path) < 0) {
+        url = NULL;
+        goto done;
+    }
+    size_t max_resp = GW_VXP_MAX_RESP;
+    if (call->op == GW_VXP_FETCH) {
+        size_t enc = (call->max_package_bytes + 2) / 3 * 4;
+        max_resp = enc + enc / 38 + 65536; /* line breaks every 76 chars + JSON envelope */
+    }
+    struct gw_httpc_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = hdrs,
+        .body = body,
+        .body_len = len,
+        .timeout_ms = st->timeout_ms,
+        .max_response_bytes = max_resp,
+    };
+    rc = gw_httpc_request(st->http, &req, gw_vxp_on_http, call);
+done:
+    free(url);
+    gw_vxp_headers_free(signed_hdrs);
+    if (rc != 0)
+        free(call);
+    return rc;
+}
+
+static struct gw_vxp_call *gw_vxp_call_new(struct gw_vxp *st, enum gw_vxp_op op, void *ud)
+{
+    struct gw_vxp_call *call = calloc(1, sizeof(*call));
+    if (!call)
+        return NULL;
+    call->op = op;
+    call->ud = ud;
+    call->loop = gw_httpc_loop(st->http);
+    call->max_package_bytes = st->max_package_bytes;
+    return call;
+}
+
+static int gw_vxp_send(void *state, enum gw_pkg_kind kind, const unsigned char *pkg, size_t len,
+                       gw_axis_send_cb cb, void *ud)
+{
+    struct gw_vxp *st = state;
+    struct gw_vxp_call *call;
+
+    if (!st || !pkg || len == 0 || !cb)
+        return GW_EINVAL;
+    if (!(call = gw_vxp_call_new(st, GW_VXP_SEND, ud)))
+        return GW_ENOMEM;
+    call->cb.send = cb;
+    return gw_vxp_post(st, call, "/sendEdoc", kind == GW_KIND_STATUS ? "status" : "edoc", NULL, 0,
+                       pkg, len);
+}
+
+static int gw_vxp_list(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, void *ud)
+{
+    struct gw_vxp *st = state;
+    struct gw_vxp_call *call;
+
+    if (!st || !cb)
+        return GW_EINVAL;
+    if (!(call = gw_vxp_call_new(st, GW_VXP_LIST, ud)))
+        return GW_ENOMEM;
+    call->cb.list = cb;
+    return gw_vxp_post(st, call, "/getReceivedEdocList", kind == GW_KIND_STATUS ? "status" : "edoc",
+                       NULL, 0, NULL, 0);
+}
+
+static int gw_vxp_fetch(void *state, const char *doc_id, gw_axis_fetch_cb cb, void *ud)
+{
+    struct gw_vxp *st = state;
+    struct gw_vxp_call *call;
+    struct gw_vxp_kv kv[] = {{"docId", doc_id}};
+
+    if (!st || !cb || !doc_id || !*doc_id || gw_vxp_value_ok(doc_id) != 0)
+        return GW_EINVAL;
+    if (!(call = gw_vxp_call_new(st, GW_VXP_FETCH, ud)))
+        return GW_ENOMEM;
+    call->cb.fetch = cb;
+    return gw_vxp_post(st, call, "/getEdoc", "edoc", kv, 1, NULL, 0);
+}
+
+static int gw_vxp_ack(void *state, const char *doc_id, bool done, gw_axis_ack_cb cb, void *ud)
+{
+    struct gw_vxp *st = state;
+    struct gw_vxp_call *call;
+    struct gw_vxp_kv kv[] = {{"docId", doc_id}, {"status", done ? "done" : "fail"}};
+
+    if (!st || !cb || !doc_id || !*doc_id || gw_vxp_value_ok(doc_id) != 0)
+        return GW_EINVAL;
+    if (!(call = gw_vxp_call_new(st, GW_VXP_ACK, ud)))
+        return GW_ENOMEM;
+    call->cb.ack = cb;
+    return gw_vxp_post(st, call, "/updateStatus", "edoc", kv, 2, NULL, 0);
+}
+
+static void gw_vxp_destroy(void *state)
+{
+    struct gw_vxp *st = state;
+    if (!st)
+        return;
+    free(st->base_url);
+    free(st->systemid);
+    if (st->secret)
+        memset(st->secret, 0, st->secret_len);
+    free(st->secret);
+    free(st);
+}
+
+static int gw_vxp_create(struct gw_httpc *http, const struct gw_axis_config *cfg, void **state)
+{
+    struct gw_vxp *st;
+    size_t blen;
+
+    *state = NULL;
+    if (!http || !cfg || !cfg->base_url || !*cfg->base_url || !cfg->systemid || !*cfg->systemid ||
+        gw_vxp_value_ok(cfg->systemid) != 0 || !cfg->secret)
+        return GW_ECONFIG;
+    if (!(st = calloc(1, sizeof(*st))))
+        return GW_ENOMEM;
+    st->http = http;
+    st->timeout_ms = cfg->timeout_ms;
+    st->max_package_bytes = cfg->max_package_bytes ? cfg->max_package_bytes : GW_VXP_DEF_MAX_PKG;
+    st->base_url = strdup(cfg->base_url);
+    st->systemid = strdup(cfg->systemid);
+    if (!st->base_url || !st->systemid) {
+        gw_vxp_destroy(st);
+        return GW_ENOMEM;
+    }
+    blen = strlen(st->base_url);
+    while (blen > 0 && st->base_url[blen - 1] == '/')
+        st->base_url[--blen] = '\0';
+    if (gw_vxp_b64_decode(cfg->secret, strlen(cfg->secret), GW_VXP_MAX_SECRET, &st->secret,
+                          &st->secret_len) != 0 ||
+        st->secret_len == 0) {
+        gw_error("vxp.config", "axis %s: secret is not valid base64", cfg->name ? cfg->name : "?");
+        gw_vxp_destroy(st);
+        return GW_ECONFIG;
+    }
+    *state = st;
+    return 0;
+}
+
+const struct gw_axis_ops gw_vxp_ops = {
+    .name = "vxp",
+    .create = gw_vxp_create,
+    .destroy = gw_vxp_destroy,
+    .send = gw_vxp_send,
+    .list_received = gw_vxp_list,
+    .fetch = gw_vxp_fetch,
+    .ack = gw_vxp_ack,
+};

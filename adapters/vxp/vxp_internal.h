@@ -1,0 +1,29 @@
+#ifndef GW_VXP_INTERNAL_H
+#define GW_VXP_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "gateway/axis.h"
+
+/* Response parsing for the national axis adapter (vxp_resp.c); shared with vxp.c only. */
+
+#define GW_VXP_DETAIL_LEN 512
+#define GW_VXP_MAX_ITEMS  10000
+#define GW_VXP_MAX_ID     256
+
+/* Parses body as the axis's JSON envelope. 0: *root is the object and the axis said OK.
+ * GW_EAXIS: detail says why ("<ErrorCode>: <ErrorDesc>" or a parse error); *root may be set. */
+int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail, size_t detail_len);
+
+/* Copies an identifier field (string or integer) of obj into out; GW_ENOENT if absent, GW_EINVAL
+ * if unusable (empty, too long, control characters). Tries each name in the NULL-terminated list.
+ */
+int gw_vxp_resp_id(const json_t *obj, const char *const *names, char out[GW_VXP_MAX_ID + 1]);
+
+/* Builds the item array from root's "data" (absent or null: empty). Invalid items are skipped
+ * and at most GW_VXP_MAX_ITEMS are kept. Free with gw_vxp_items_free(). */
+int gw_vxp_resp_items(const json_t *root, struct gw_axis_item **items, size_t *n);
+void gw_vxp_items_free(struct gw_axis_item *items, size_t n);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * Registry of built-in axis adapters, looked up by the name used in configuration. This is the
+ * one place in the core that names adapters; everything else sees only struct gw_axis_ops.
+ */
+#include "axis.h"
+
+#include <string.h>
+
+#include "adapters/vxp/vxp.h"
+
+static const struct gw_axis_ops *const gw_axis_registry[] = {
+    &gw_vxp_ops,
+};
+
+const struct gw_axis_ops *gw_axis_find(const char *adapter_name)
+{
+    if (!adapter_name)
+        return NULL;
+    for (size_t i = 0; i < sizeof(gw_axis_registry) / sizeof(gw_axis_registry[0]); i++)
+        if (strcmp(gw_axis_registry[i]->name, adapter_name) == 0)
+            return gw_axis_registry[i];
+    return NULL;
+}

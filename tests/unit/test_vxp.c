@@ -1,0 +1,484 @@
+/*
+ * Unit tests for adapters/vxp against the national axis simulator (tests/sim/axis_sim.py) run as a
+ * child process on an ephemeral port: send -> list -> fetch -> ack through gw_vxp_ops (found with
+ * gw_axis_find), large packages decoded on the thread pool, caps, and the error mapping.
+ * Skipped (77) when python3 or the simulator is missing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/axis.h"
+#include "gateway/error.h"
+
+#define SIM_PATH   GW_SOURCE_DIR "/tests/sim/axis_sim.py"
+#define FIXTURE    GW_SOURCE_DIR "/tests/fixtures/edxml/edoc_basic.xml"
+#define SENDER     "gw-h49"
+#define SENDER_KEY "c2VuZGVyLXNlY3JldC1rZXk="
+#define RECV       "gw-g22"
+#define RECV_KEY   "cmVjZWl2ZXItc2VjcmV0LWtleQ=="
+#define FROM_ORGAN "000.00.12.H49"
+
+static const char inline_pkg[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><edXMLEnvelope><edXMLHeader>"
+    "<MessageHeader><From><OrganId>000.00.12.H49</OrganId></From>"
+    "<To><OrganId>000.00.00.G22</OrganId></To><DocumentId>000.00.12.H49,2024/01/01,1</DocumentId>"
+    "</MessageHeader></edXMLHeader></edXMLEnvelope></edXML>\n";
+
+struct sim {
+    pid_t pid;
+    char dir[64];
+    char base_url[64];
+    unsigned char *pkg;
+    size_t pkg_len;
+    uv_loop_t loop;
+    struct gw_httpc *http;
+    const struct gw_axis_ops *ops;
+};
+
+static struct sim S;
+
+/* --- simulator process ------------------------------------------------------------------ */
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long n;
+
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int sim_start(void)
+{
+    char spec[128], portf[128];
+    size_t plen;
+    char *port;
+
+    snprintf(S.dir, sizeof(S.dir), "/tmp/gw-test-vxp.XXXXXX");
+    if (!mkdtemp(S.dir))
+        return -1;
+    snprintf(spec, sizeof(spec), "%s/systems.json", S.dir);
+    snprintf(portf, sizeof(portf), "%s/port", S.dir);
+    if (write_file(spec, "{\"systems\":[{\"systemid\":\"" SENDER "\",\"secret_b64\":\"" SENDER_KEY
+                         "\",\"organ_ids\":[\"" FROM_ORGAN "\"]},"
+                         "{\"systemid\":\"" RECV "\",\"secret_b64\":\"" RECV_KEY
+                         "\",\"organ_ids\":[\"000.00.00.G22\"]}]}") != 0)
+        return -1;
+    S.pid = fork();
+    if (S.pid < 0)
+        return -1;
+    if (S.pid == 0) {
+        execlp("python3", "python3", SIM_PATH, "--port", "0", "--port-file", portf, "--systems",
+               spec, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300 && !file_exists(portf); i++)
+        sleep_ms(50);
+    port = (char *)read_all(portf, &plen);
+    if (!port)
+        return -1;
+    port[plen] = '\0';
+    snprintf(S.base_url, sizeof(S.base_url), "http://127.0.0.1:%d/", atoi(port));
+    free(port);
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (sim_start() != 0)
+        return -1;
+    S.pkg = read_all(FIXTURE, &S.pkg_len);
+    if (!S.pkg) {
+        S.pkg_len = sizeof(inline_pkg) - 1;
+        S.pkg = malloc(S.pkg_len);
+        memcpy(S.pkg, inline_pkg, S.pkg_len);
+    }
+    S.ops = gw_axis_find("vxp");
+    return S.ops ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    char path[128];
+    (void)state;
+    if (S.pid > 0) {
+        kill(S.pid, SIGTERM);
+        waitpid(S.pid, NULL, 0);
+    }
+    snprintf(path, sizeof(path), "%s/systems.json", S.dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/port", S.dir);
+    unlink(path);
+    rmdir(S.dir);
+    free(S.pkg);
+    return 0;
+}
+
+static int test_setup(void **state)
+{
+    (void)state;
+    if (uv_loop_init(&S.loop) != 0 || gw_httpc_open(&S.loop, &S.http) != 0)
+        return -1;
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    (void)state;
+    gw_httpc_close(S.http);
+    uv_run(&S.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&S.loop), 0);
+    return 0;
+}
+
+/* --- synchronous wrappers over the async ops --------------------------------------------- */
+
+struct res {
+    int done, err;
+    char id[300];
+    char detail[600];
+    unsigned char *bytes;
+    size_t len;
+    struct gw_axis_item items[64];
+    size_t n;
+};
+
+static void save_detail(struct res *r, int err, const char *detail)
+{
+    r->done = 1;
+    r->err = err;
+    snprintf(r->detail, sizeof(r->detail), "%s", detail ? detail : "");
+}
+
+static void on_send(int err, const char *id, const char *detail, void *ud)
+{
+    struct res *r = ud;
+    save_detail(r, err, detail);
+    snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
+}
+
+static void on_list(int err, const struct gw_axis_item *items, size_t n, const char *detail,
+                    void *ud)
+{
+    struct res *r = ud;
+    save_detail(r, err, detail);
+    for (size_t i = 0; i < n && r->n < 64; i++, r->n++) {
+        r->items[r->n].doc_id = strdup(items[i].doc_id);
+        r->items[r->n].from = items[i].from ? strdup(items[i].from) : NULL;
+    }
+}
+
+static void on_fetch(int err, const unsigned char *bytes, size_t len, const char *detail, void *ud)
+{
+    struct res *r = ud;
+    save_detail(r, err, detail);
+    if (bytes) {
+        r->bytes = malloc(len + 1);
+        memcpy(r->bytes, bytes, len);
+        r->len = len;
+    }
+}
+
+static void on_ack(int err, const char *detail, void *ud)
+{
+    save_detail(ud, err, detail);
+}
+
+static void wait_done(struct res *r)
+{
+    while (!r->done)
+        uv_run(&S.loop, UV_RUN_ONCE);
+}
+
+static void res_free(struct res *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->items[i].doc_id);
+        free(r->items[i].from);
+    }
+    free(r->bytes);
+    memset(r, 0, sizeof(*r));
+}
+
+static void *axis_open(const char *systemid, const char *secret, size_t max_pkg)
+{
+    struct gw_axis_config cfg = {
+        .name = "national",
+        .base_url = S.base_url,
+        .systemid = systemid,
+        .secret = secret,
+        .timeout_ms = 10000,
+        .max_package_bytes = max_pkg,
+    };
+    void *st = NULL;
+    assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
+    return st;
+}
+
+static void do_send(void *st, enum gw_pkg_kind kind, const unsigned char *p, size_t len,
+                    struct res *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(S.ops->send(st, kind, p, len, on_send, r), 0);
+    wait_done(r);
+}
+
+static void do_list(void *st, enum gw_pkg_kind kind, struct res *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(S.ops->list_received(st, kind, on_list, r), 0);
+    wait_done(r);
+}
+
+static void do_fetch(void *st, const char *id, struct res *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(S.ops->fetch(st, id, on_fetch, r), 0);
+    wait_done(r);
+}
+
+static void do_ack(void *st, const char *id, bool ok, struct res *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(S.ops->ack(st, id, ok, on_ack, r), 0);
+    wait_done(r);
+}
+
+static const struct gw_axis_item *find_item(const struct res *r, const char *id)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->items[i].doc_id, id) == 0)
+            return &r->items[i];
+    return NULL;
+}
+
+/* Sends pkg as SENDER, then list -> fetch (exact bytes) -> ack done as RECV. */
+static void roundtrip(const unsigned char *pkg, size_t len)
+{
+    void *snd = axis_open(SENDER, SENDER_KEY, 0);
+    void *rcv = axis_open(RECV, RECV_KEY, 0);
+    struct res r;
+    char id[300];
+
+    do_send(snd, GW_KIND_EDOC, pkg, len, &r);
+    assert_int_equal(r.err, 0);
+    assert_true(strlen(r.id) > 0);
+    snprintf(id, sizeof(id), "%s", r.id);
+
+    do_list(rcv, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, 0);
+    const struct gw_axis_item *it = find_item(&r, id);
+    assert_non_null(it);
+    assert_string_equal(it->from, FROM_ORGAN);
+    res_free(&r);
+
+    do_fetch(rcv, id, &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.len, len);
+    assert_memory_equal(r.bytes, pkg, len);
+    res_free(&r);
+
+    do_ack(rcv, id, true, &r);
+    assert_int_equal(r.err, 0);
+    do_list(rcv, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, 0);
+    assert_null(find_item(&r, id)); /* acked: no longer listed */
+    res_free(&r);
+    S.ops->destroy(snd);
+    S.ops->destroy(rcv);
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    roundtrip(S.pkg, S.pkg_len);
+}
+
+/* Over 64 KiB of base64: decoded on the thread pool. */
+static void test_roundtrip_large(void **state)
+{
+    size_t pad = 300000, len = S.pkg_len + pad + 16;
+    unsigned char *big = malloc(len);
+    size_t n = 0;
+
+    (void)state;
+    memcpy(big, S.pkg, S.pkg_len);
+    n = S.pkg_len;
+    memcpy(big + n, "<!--", 4);
+    n += 4;
+    for (size_t i = 0; i < pad; i++)
+        big[n++] = (unsigned char)('a' + i % 26);
+    memcpy(big + n, "-->\n", 4);
+    n += 4;
+    roundtrip(big, n);
+    free(big);
+}
+
+static void test_fetch_cap_and_unknown(void **state)
+{
+    void *snd = axis_open(SENDER, SENDER_KEY, 0);
+    void *small = axis_open(RECV, RECV_KEY, 100);
+    struct res r;
+    char id[300];
+
+    (void)state;
+    do_send(snd, GW_KIND_EDOC, S.pkg, S.pkg_len, &r);
+    assert_int_equal(r.err, 0);
+    snprintf(id, sizeof(id), "%s", r.id);
+    do_fetch(small, id, &r);
+    assert_int_equal(r.err, GW_E2BIG);
+    assert_null(r.bytes);
+    do_ack(small, id, false, &r); /* ack fail: stays listed */
+    assert_int_equal(r.err, 0);
+    do_list(small, GW_KIND_EDOC, &r);
+    assert_non_null(find_item(&r, id));
+    res_free(&r);
+    do_ack(small, id, true, &r);
+    assert_int_equal(r.err, 0);
+
+    do_fetch(small, "no-such-doc", &r);
+    assert_int_equal(r.err, GW_EAXIS);
+    assert_true(strncmp(r.detail, "404: ", 5) == 0);
+    res_free(&r);
+    S.ops->destroy(snd);
+    S.ops->destroy(small);
+}
+
+static void test_wrong_secret(void **state)
+{
+    void *bad = axis_open(SENDER, RECV_KEY, 0);
+    void *unknown = axis_open("nobody", SENDER_KEY, 0);
+    struct res r;
+
+    (void)state;
+    do_send(bad, GW_KIND_EDOC, S.pkg, S.pkg_len, &r);
+    assert_int_equal(r.err, GW_EAXIS);
+    assert_true(strncmp(r.detail, "401: ", 5) == 0);
+    do_list(unknown, GW_KIND_STATUS, &r);
+    assert_int_equal(r.err, GW_EAXIS);
+    assert_true(strncmp(r.detail, "404: ", 5) == 0);
+    S.ops->destroy(bad);
+    S.ops->destroy(unknown);
+}
+
+static void on_raw(int err, long status, const char *body, size_t len, void *ud)
+{
+    int *done = ud;
+    (void)body;
+    (void)len;
+    assert_int_equal(err, 0);
+    assert_int_equal(status, 200);
+    *done = 1;
+}
+
+static void test_http_500_and_config(void **state)
+{
+    static const char fault[] = "{\"http500\":1,\"ops\":[\"getReceivedEdocList\"]}";
+    char url[128];
+    int done = 0;
+    void *rcv = axis_open(RECV, RECV_KEY, 0);
+    void *st = NULL;
+    struct res r;
+    struct gw_axis_config cfg = {.base_url = S.base_url, .systemid = RECV, .secret = "!!"};
+
+    (void)state;
+    snprintf(url, sizeof(url), "%s_sim/faults", S.base_url);
+    struct gw_httpc_request req = {
+        .method = "POST", .url = url, .body = fault, .body_len = sizeof(fault) - 1};
+    assert_int_equal(gw_httpc_request(S.http, &req, on_raw, &done), 0);
+    while (!done)
+        uv_run(&S.loop, UV_RUN_ONCE);
+    do_list(rcv, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, GW_EHTTP);
+    assert_string_equal(r.detail, "HTTP 500");
+    do_list(rcv, GW_KIND_EDOC, &r); /* the fault fired once */
+    assert_int_equal(r.err, 0);
+    res_free(&r);
+
+    assert_int_equal(S.ops->create(S.http, &cfg, &st), GW_ECONFIG);
+    assert_null(st);
+    assert_int_equal(S.ops->fetch(rcv, "bad\r\nid", on_fetch, &r), GW_EINVAL);
+    assert_null(gw_axis_find("nope"));
+    S.ops->destroy(rcv);
+}
+
+static void test_destroy_then_close_in_flight(void **state)
+{
+    void *snd = axis_open(SENDER, SENDER_KEY, 0);
+    struct res r;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(S.ops->send(snd, GW_KIND_EDOC, S.pkg, S.pkg_len, on_send, &r), 0);
+    S.ops->destroy(snd); /* the call survives its adapter state */
+    gw_httpc_close(S.http);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.err, GW_ECANCELED);
+    uv_run(&S.loop, UV_RUN_DEFAULT);
+    assert_int_equal(gw_httpc_open(&S.loop, &S.http), 0); /* for test_teardown */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roundtrip, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_large, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_cap_and_unknown, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_secret, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_http_500_and_config, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_then_close_in_flight, test_setup,
+                                        test_teardown),
+    };
+    if (!file_exists(SIM_PATH) || system("command -v python3 >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "skip: python3 or %s missing\n", SIM_PATH);
+        return 77;
+    }
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
