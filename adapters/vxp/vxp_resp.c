@@ -77,8 +77,10 @@ int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail,
 
     if (!st_fail && (st_ok || code_ok) && (!has_code || code_ok))
         return 0;
+    if (!desc && !st_fail && !has_code)
+        desc = s ? "unrecognised status" : "response has neither status nor ErrorCode";
     if (!desc)
-        desc = st_fail || has_code ? "" : "response has neither status nor ErrorCode";
+        desc = "";
     int dl = gw_vxp_utf8_prefix(desc, (int)detail_len / 2);
     snprintf(detail, detail_len, "%s: %.*s", has_code ? code : "-", dl, desc);
     return GW_EAXIS;
