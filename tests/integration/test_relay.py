@@ -44,8 +44,10 @@ def test_incoming_stored_before_ack(env):
     assert content.status == 200 and content.body == body
     # Acked on the axis, and the ack was recorded after the store committed.
     t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 10, what="axis ack")
-    order = env.pg.rows("SELECT kind FROM event WHERE package_id = %d ORDER BY id" % item["id"])
-    assert [o[0] for o in order][:2] == ["fetched", "axis_acked"], order
+    order = t.wait_until(lambda: (lambda k: k if len(k) >= 2 else None)(
+        [o[0] for o in env.pg.rows("SELECT kind FROM event WHERE package_id = %d ORDER BY id" % item["id"])]),
+        10, what="ack recorded")
+    assert order[:2] == ["fetched", "axis_acked"], order
     # Cursor paging and ack by QLVBĐH.
     page = gw.get("/v1/inbox?after=%s" % item["seq"]).json()
     assert page["items"] == [] and page["next_cursor"] == str(item["seq"])
