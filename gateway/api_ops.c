@@ -72,8 +72,7 @@ void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
               s->submit_db_errors);
     gw_metric(&b, "gateway_send_ok_total", "counter", "deliveries acknowledged by an axis",
               s->sends_ok);
-    gw_metric(&b, "gateway_send_failed_total", "counter", "failed send attempts",
-              s->sends_failed);
+    gw_metric(&b, "gateway_send_failed_total", "counter", "failed send attempts", s->sends_failed);
     gw_metric(&b, "gateway_send_dead_total", "counter", "deliveries given up", s->sends_dead);
     gw_metric(&b, "gateway_send_inflight", "gauge", "sends in flight",
               gw_dispatch_inflight(app->dispatch));

@@ -87,9 +87,8 @@ static void gw_submit_stored(int err, const PGresult *res, const char *sqlstate,
     } else {
         app->stats.submit_duplicate++;
     }
-    obj = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)id, "document_id",
-                    job->info.document_id, "kind",
-                    job->info.kind == GW_KIND_STATUS ? "status" : "edoc", "duplicate",
+    obj = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)id, "document_id", job->info.document_id,
+                    "kind", job->info.kind == GW_KIND_STATUS ? "status" : "edoc", "duplicate",
                     strcmp(outcome, "duplicate") == 0);
     gw_api_json(req, 202, obj);
     gw_submit_job_free(job);

@@ -149,8 +149,8 @@ static void gw_app_owner(struct gw_app *app)
     unsigned char rnd[4] = {0};
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         memset(rnd, 0, sizeof(rnd));
-    snprintf(app->owner, sizeof(app->owner), "%s:%d:%02x%02x%02x%02x",
-             app->cfg->instance_id, (int)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+    snprintf(app->owner, sizeof(app->owner), "%s:%d:%02x%02x%02x%02x", app->cfg->instance_id,
+             (int)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
 }
 
 int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)

@@ -20,13 +20,13 @@
 struct gw_db;
 
 struct gw_db_config {
-    const char *conninfo;       /* libpq connection string */
-    unsigned pool_size;         /* connections, default 4 */
-    unsigned max_queue;         /* queued queries beyond which gw_db_query fails GW_EAGAIN */
-    uint64_t queue_timeout_ms;  /* how long a query may wait for a connection */
-    uint64_t query_timeout_ms;  /* statement_timeout set on every connection (0 = none) */
-    uint64_t reconnect_min_ms;  /* backoff start */
-    uint64_t reconnect_max_ms;  /* backoff cap */
+    const char *conninfo;      /* libpq connection string */
+    unsigned pool_size;        /* connections, default 4 */
+    unsigned max_queue;        /* queued queries beyond which gw_db_query fails GW_EAGAIN */
+    uint64_t queue_timeout_ms; /* how long a query may wait for a connection */
+    uint64_t query_timeout_ms; /* statement_timeout set on every connection (0 = none) */
+    uint64_t reconnect_min_ms; /* backoff start */
+    uint64_t reconnect_max_ms; /* backoff cap */
 };
 
 /* Result callback. On success err == 0 and res is a PGRES_TUPLES_OK or PGRES_COMMAND_OK result

@@ -110,14 +110,13 @@ static void gw_send_record(struct gw_send *s)
     snprintf(id, sizeof(id), "%" PRId64, s->delivery_id);
     if (s->axis_doc_id) {
         const char *vals[3] = {id, s->d->app->owner, s->axis_doc_id};
-        rc = gw_db_query(s->d->app->db, "SELECT gw_delivery_sent($1, $2, $3)", 3, vals, NULL,
-                         NULL, gw_send_recorded, s);
+        rc = gw_db_query(s->d->app->db, "SELECT gw_delivery_sent($1, $2, $3)", 3, vals, NULL, NULL,
+                         gw_send_recorded, s);
     } else {
         const char *vals[6] = {id, s->d->app->owner, s->error, base, max, giveup};
         snprintf(base, sizeof(base), "%llu", (unsigned long long)cfg->delivery.backoff_base_ms);
         snprintf(max, sizeof(max), "%llu", (unsigned long long)cfg->delivery.backoff_max_ms);
-        snprintf(giveup, sizeof(giveup), "%llu",
-                 (unsigned long long)cfg->delivery.give_up_after_s);
+        snprintf(giveup, sizeof(giveup), "%llu", (unsigned long long)cfg->delivery.give_up_after_s);
         rc = gw_db_query(s->d->app->db, "SELECT gw_delivery_failed($1, $2, $3, $4, $5, $6)", 6,
                          vals, NULL, NULL, gw_send_recorded, s);
     }
@@ -201,9 +200,8 @@ static void gw_dispatch_claimed(int err, const PGresult *res, const char *sqlsta
 static void gw_dispatch_claim(struct gw_dispatch *d)
 {
     const struct gw_config *cfg = d->app->cfg;
-    unsigned room = cfg->delivery.max_inflight > d->inflight
-                        ? cfg->delivery.max_inflight - d->inflight
-                        : 0;
+    unsigned room =
+        cfg->delivery.max_inflight > d->inflight ? cfg->delivery.max_inflight - d->inflight : 0;
     char lease[24], limit[24];
     const char *vals[3] = {d->app->owner, lease, limit};
 

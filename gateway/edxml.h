@@ -16,19 +16,19 @@
 #define GW_EDXML_NS "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
 struct gw_edxml_limits {
-    size_t max_bytes;      /* whole package */
-    unsigned max_depth;    /* element nesting */
+    size_t max_bytes;   /* whole package */
+    unsigned max_depth; /* element nesting */
     unsigned max_recipients;
 };
 
 struct gw_edxml_info {
     enum gw_pkg_kind kind;
-    char *document_id;  /* edoc: MessageHeader/DocumentId; status: ResponseFor/DocumentId */
-    char *from;         /* MessageHeader/From/OrganId */
-    char **to;          /* edoc: every MessageHeader/To/OrganId, de-duplicated, in order;
-                           status: the ResponseFor/OrganId (the original sender) */
+    char *document_id; /* edoc: MessageHeader/DocumentId; status: ResponseFor/DocumentId */
+    char *from;        /* MessageHeader/From/OrganId */
+    char **to;         /* edoc: every MessageHeader/To/OrganId, de-duplicated, in order;
+                          status: the ResponseFor/OrganId (the original sender) */
     size_t n_to;
-    char *status_code;  /* status packages: StatusCode; NULL for edoc */
+    char *status_code;     /* status packages: StatusCode; NULL for edoc */
     int business_doc_type; /* TraceHeaderList/Bussiness/BussinessDocType, 0 if absent */
 };
 

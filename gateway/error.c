@@ -1,6 +1,7 @@
 /*
  * Error codes shared by every module: messages for humans and stable identifiers for API clients.
- * The identifiers are part of the public API (docs/internals/errors.md) and must never change meaning.
+ * The identifiers are part of the public API (docs/internals/errors.md) and must never change
+ * meaning.
  */
 #include "error.h"
 

@@ -36,16 +36,16 @@ struct gw_http_header {
 };
 
 struct gw_http_req {
-    const char *method;           /* "GET", "POST", ... */
-    char *path;                   /* decoded path without query, e.g. "/v1/packages/12" */
-    char *query;                  /* raw query string without '?', or NULL */
+    const char *method; /* "GET", "POST", ... */
+    char *path;         /* decoded path without query, e.g. "/v1/packages/12" */
+    char *query;        /* raw query string without '?', or NULL */
     struct gw_http_header *headers;
     size_t n_headers;
     uint8_t *body; /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;
     bool keep_alive;
-    bool detached; /* client went away; respond only frees */
-    char peer[64]; /* "ip:port" */
+    bool detached;           /* client went away; respond only frees */
+    char peer[64];           /* "ip:port" */
     uint64_t received_at_ms; /* uv_now() when the request was complete */
     void *user;              /* free for the handler */
     /* private */

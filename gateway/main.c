@@ -45,11 +45,13 @@ static int gw_write_port_file(const char *path, int port)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"migrate", no_argument, NULL, 'm'},
-        {"port-file", required_argument, NULL, 'p'}, {"hash-token", required_argument, NULL, 't'},
-        {"version", no_argument, NULL, 'V'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"migrate", no_argument, NULL, 'm'},
+                                         {"port-file", required_argument, NULL, 'p'},
+                                         {"hash-token", required_argument, NULL, 't'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *config_path = "/etc/gatewayd/gatewayd.ini", *port_file = NULL;
     bool migrate_only = false;
     struct gw_config *cfg = NULL;
