@@ -35,7 +35,8 @@ struct gw_edxml_info {
 void gw_edxml_limits_default(struct gw_edxml_limits *l);
 
 /* Parses buf. Errors: GW_E2BIG (over max_bytes), GW_EPARSE (not well-formed XML, too deep),
- * GW_ENOTEDXML (no edXML root/MessageHeader, or no DocumentId), GW_ENORCPT (no recipient).
+ * GW_ENOTEDXML (no edXML root/MessageHeader, or no DocumentId), GW_ENORCPT (no recipient),
+ * GW_ELIMIT (more than max_recipients distinct To). lim may be NULL for the defaults.
  * On error *out is left zeroed; errmsg (may be NULL) receives a short human explanation. */
 int gw_edxml_parse(const void *buf, size_t len, const struct gw_edxml_limits *lim,
                    struct gw_edxml_info *out, char *errmsg, size_t errmsg_len)
