@@ -1,0 +1,410 @@
+/*
+ * Unit tests for the INI configuration loader: a full file, defaults, every error kind with its
+ * line number, environment overrides of secrets, and that secret values never reach messages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "error.h"
+
+#define TOKEN_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define TOKEN_B "60303AE22B998861BCE3B28F33EEC1BE758A213C86C93C076DBE9F558C11C752"
+#define SECRET  "c2VjcmV0LWtleQ=="
+
+#define MINIMAL                                                                                    \
+    "[gateway]\n"                                                                                  \
+    "organ_ids = 000.00.00.H49\n"                                                                  \
+    "[database]\n"                                                                                 \
+    "conninfo = dbname=gw\n"                                                                       \
+    "[client.qlvbdh]\n"                                                                            \
+    "token_sha256 = " TOKEN_A "\n"
+
+static const char full[] = "; full example\n"
+                           "[gateway]\n"
+                           "instance_id = gw-1\n"
+                           "organ_ids = 000.00.00.H49, 000.01.49.H49 ,H49.DN.001\n"
+                           "log_level = debug\n"
+                           "\n"
+                           "[server]\n"
+                           "listen = [::1]:9090\n"
+                           "max_connections = 10\n"
+                           "max_header_bytes = 8192\n"
+                           "max_headers = 50\n"
+                           "max_body_bytes = 1048576\n"
+                           "header_timeout_ms = 1000\n"
+                           "body_timeout_ms = 2000\n"
+                           "idle_timeout_ms = 3000\n"
+                           "drain_timeout_ms = 0\n"
+                           "[database]\n"
+                           "conninfo = host=/run/postgresql dbname=gateway\n"
+                           "pool_size = 8\n"
+                           "max_queue = 100\n"
+                           "queue_timeout_ms = 500\n"
+                           "query_timeout_ms = 0\n"
+                           "reconnect_min_ms = 100\n"
+                           "reconnect_max_ms = 100\n"
+                           "migrate_on_start = off\n"
+                           "migrations_dir = /usr/share/gatewayd/sql\n"
+                           "[client.qlvbdh]\n"
+                           "token_sha256 = " TOKEN_A "\n"
+                           "organ_id = 000.00.00.H49\n"
+                           "[client.ops]\n"
+                           "token_sha256 = " TOKEN_B "\n"
+                           "[axis.national]\n"
+                           "adapter = vxp\n"
+                           "base_url = https://vxp.example.gov.vn/api\n"
+                           "systemid = H49\n"
+                           "secret = " SECRET "\n"
+                           "poll_interval_ms = 5000\n"
+                           "timeout_ms = 10000\n"
+                           "max_package_bytes = 2048\n"
+                           "[axis.province]\n"
+                           "adapter = lgsp_rest\n"
+                           "base_url = http://127.0.0.1:9000\n"
+                           "systemid = sys\n"
+                           "secret = YQ==\n"
+                           "enabled = no\n"
+                           "[delivery]\n"
+                           "max_inflight = 4\n"
+                           "batch = 2\n"
+                           "lease_ms = 5000\n"
+                           "scan_interval_ms = 100\n"
+                           "backoff_base_ms = 10\n"
+                           "backoff_max_ms = 20\n"
+                           "give_up_after_s = 3600\n"
+                           "[routing]\n"
+                           "default_axis = national\n";
+
+static void test_full(void **state)
+{
+    struct gw_config *c;
+    char err[256];
+
+    assert_int_equal(gw_config_parse_string(full, &c, err, sizeof(err)), 0);
+    assert_string_equal(c->instance_id, "gw-1");
+    assert_int_equal(c->n_organ_ids, 3);
+    assert_string_equal(c->organ_ids[1], "000.01.49.H49");
+    assert_string_equal(c->organ_ids[2], "H49.DN.001");
+    assert_int_equal(c->log_level, GW_LOG_DEBUG);
+    assert_string_equal(c->listen_host, "::1");
+    assert_int_equal(c->listen_port, 9090);
+    assert_int_equal(c->server.max_connections, 10);
+    assert_int_equal(c->server.max_header_bytes, 8192);
+    assert_int_equal(c->server.max_headers, 50);
+    assert_int_equal(c->server.max_body_bytes, 1048576);
+    assert_int_equal(c->server.header_timeout_ms, 1000);
+    assert_int_equal(c->server.body_timeout_ms, 2000);
+    assert_int_equal(c->server.idle_timeout_ms, 3000);
+    assert_int_equal(c->drain_timeout_ms, 0);
+    assert_string_equal(c->db.conninfo, "host=/run/postgresql dbname=gateway");
+    assert_int_equal(c->db.pool_size, 8);
+    assert_int_equal(c->db.max_queue, 100);
+    assert_int_equal(c->db.queue_timeout_ms, 500);
+    assert_int_equal(c->db.query_timeout_ms, 0);
+    assert_int_equal(c->db.reconnect_min_ms, 100);
+    assert_int_equal(c->db.reconnect_max_ms, 100);
+    assert_false(c->migrate_on_start);
+    assert_string_equal(c->migrations_dir, "/usr/share/gatewayd/sql");
+    assert_int_equal(c->n_clients, 2);
+    assert_string_equal(c->clients[0].name, "qlvbdh");
+    assert_int_equal(c->clients[0].token_sha256[0], 0x9f);
+    assert_int_equal(c->clients[0].token_sha256[31], 0x08);
+    assert_string_equal(c->clients[0].organ_id, "000.00.00.H49");
+    assert_string_equal(c->clients[1].name, "ops");
+    assert_int_equal(c->clients[1].token_sha256[0], 0x60);
+    assert_null(c->clients[1].organ_id);
+    assert_int_equal(c->n_axes, 2);
+    assert_string_equal(c->axes[0].name, "national");
+    assert_string_equal(c->axes[0].adapter, "vxp");
+    assert_true(c->axes[0].enabled);
+    assert_int_equal(c->axes[0].poll_interval_ms, 5000);
+    assert_ptr_equal(c->axes[0].axis.name, c->axes[0].name);
+    assert_string_equal(c->axes[0].axis.base_url, "https://vxp.example.gov.vn/api");
+    assert_string_equal(c->axes[0].axis.systemid, "H49");
+    assert_string_equal(c->axes[0].axis.secret, SECRET);
+    assert_int_equal(c->axes[0].axis.timeout_ms, 10000);
+    assert_int_equal(c->axes[0].axis.max_package_bytes, 2048);
+    assert_false(c->axes[1].enabled);
+    assert_int_equal(c->axes[1].poll_interval_ms, 2000);
+    assert_int_equal(c->delivery.max_inflight, 4);
+    assert_int_equal(c->delivery.batch, 2);
+    assert_int_equal(c->delivery.lease_ms, 5000);
+    assert_int_equal(c->delivery.scan_interval_ms, 100);
+    assert_int_equal(c->delivery.backoff_base_ms, 10);
+    assert_int_equal(c->delivery.backoff_max_ms, 20);
+    assert_int_equal(c->delivery.give_up_after_s, 3600);
+    assert_string_equal(c->default_axis, "national");
+    assert_ptr_equal(c->default_ax, &c->axes[0]);
+    assert_ptr_equal(gw_config_axis_find(c, "province"), &c->axes[1]);
+    assert_null(gw_config_axis_find(c, "nope"));
+    gw_config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+    struct gw_config *c;
+    char err[256], host[300];
+
+    assert_int_equal(gw_config_parse_string(MINIMAL, &c, err, sizeof(err)), 0);
+    gethostname(host, sizeof(host));
+    assert_non_null(strstr(c->instance_id, host));
+    assert_non_null(strchr(c->instance_id, ':'));
+    assert_int_equal(c->log_level, GW_LOG_INFO);
+    assert_string_equal(c->listen_host, "127.0.0.1");
+    assert_int_equal(c->listen_port, 8080);
+    assert_int_equal(c->server.max_connections, 1024);
+    assert_int_equal(c->server.max_header_bytes, 16384);
+    assert_int_equal(c->server.max_headers, 100);
+    assert_int_equal(c->server.max_body_bytes, 67108864);
+    assert_int_equal(c->server.header_timeout_ms, 10000);
+    assert_int_equal(c->server.body_timeout_ms, 120000);
+    assert_int_equal(c->server.idle_timeout_ms, 60000);
+    assert_int_equal(c->drain_timeout_ms, 30000);
+    assert_int_equal(c->db.pool_size, 4);
+    assert_int_equal(c->db.max_queue, 10000);
+    assert_int_equal(c->db.queue_timeout_ms, 10000);
+    assert_int_equal(c->db.query_timeout_ms, 60000);
+    assert_int_equal(c->db.reconnect_min_ms, 200);
+    assert_int_equal(c->db.reconnect_max_ms, 10000);
+    assert_true(c->migrate_on_start);
+    assert_string_equal(c->migrations_dir, "schemas/sql");
+    assert_int_equal(c->n_axes, 0);
+    assert_null(c->default_axis);
+    assert_null(c->default_ax);
+    assert_int_equal(c->delivery.max_inflight, 32);
+    assert_int_equal(c->delivery.batch, 16);
+    assert_int_equal(c->delivery.lease_ms, 60000);
+    assert_int_equal(c->delivery.scan_interval_ms, 500);
+    assert_int_equal(c->delivery.backoff_base_ms, 1000);
+    assert_int_equal(c->delivery.backoff_max_ms, 300000);
+    assert_int_equal(c->delivery.give_up_after_s, 86400);
+    gw_config_free(c);
+}
+
+/* Lines 1..6 are MINIMAL; the extra text starts on line 7. */
+static const struct {
+    const char *extra;
+    const char *want; /* exact prefix of the message */
+} errors[] = {
+    {"this is not a key\n", "<string>:7: syntax error"},
+    {"[gateway\n", "<string>:7: syntax error"},
+    {"[servre]\nlisten = 1.2.3.4:1\n", "<string>:7: unknown section [servre]"},
+    {"[server]\n\nlistne = 1.2.3.4:1\n", "<string>:9: unknown key 'listne' in [server]"},
+    {"[server]\nmax_connections = 12a\n", "<string>:8: [server] max_connections = '12a': expected"},
+    {"[server]\nmax_connections = -1\n", "<string>:8: [server] max_connections = '-1': expected"},
+    {"[server]\nmax_connections = 0\n", "<string>:8: [server] max_connections = '0': out of range"},
+    {"[server]\nmax_body_bytes = 99999999999999999999999\n", "<string>:8: [server] max_body_bytes"},
+    {"[database]\n", "<string>:7: duplicate section [database] (first at line 3)"},
+    {"[server]\nlisten = ::1:80\n", "<string>:8: [server] listen = '::1:80': IPv6 addresses"},
+    {"[server]\nlisten = 127.0.0.1:65536\n", "<string>:8: [server] listen"},
+    {"[server]\nlisten = [zz]:80\n", "<string>:8: [server] listen = '[zz]:80': invalid IPv6"},
+    {"[server]\nlisten = localhost\n", "<string>:8: [server] listen"},
+    {"[server]\nmax_headers = 5\nmax_headers = 6\n", "<string>:9: key 'max_headers' set twice"},
+    {"[database]x\n", "<string>:7: "},
+    {"[delivery]\nbackoff_base_ms = 100\nbackoff_max_ms = 50\n",
+     "<string>:9: [delivery] backoff_max_ms (50) is below backoff_base_ms (100)"},
+    {"[client.qlvbdh]\ntoken_sha256 = " TOKEN_B "\n",
+     "<string>:7: duplicate section [client.qlvbdh]"},
+    {"[client.QLVBDH]\ntoken_sha256 = " TOKEN_B "\n",
+     "<string>:7: duplicate client name: [client.QLVBDH] clashes with [client.qlvbdh] at line 5"},
+    {"[client.two]\ntoken_sha256 = " TOKEN_A "\n",
+     "<string>:8: [client.two] token_sha256 is the same as [client.qlvbdh]'s"},
+    {"[client.two]\ntoken_sha256 = abcd\n",
+     "<string>:8: [client.two] token_sha256: expected 64 hex characters"},
+    {"[client.two]\ntoken_sha256 = " TOKEN_B "\norgan_id = bad id\n",
+     "<string>:9: [client.two] organ_id = 'bad id': expected an organisation id"},
+    {"[client.two]\norgan_id = A.B\n", "<string>:7: [client.two] token_sha256 is required"},
+    {"[client]\n", "<string>:7: section [client]: name after 'client.'"},
+    {"[client.a.b]\n", "<string>:7: section [client.a.b]: name after 'client.'"},
+    {"[client.abcdefghijklmnopqrstuvwxyz0123456789]\n", "<string>:7: section name [client.abcd"},
+    {"[axis.national]\nadapter = vxp\nbase_url = http://x\nsystemid = s\nsecret = YQ==\n",
+     "<string>: [routing] default_axis is required"},
+    {"[axis.national]\nadapter = vxp\nbase_url = http://x\nsystemid = s\nsecret = YQ==\n"
+     "[routing]\ndefault_axis = nationl\n",
+     "<string>:13: [routing] default_axis 'nationl' names no [axis.nationl] section"},
+    {"[routing]\ndefault_axis = national\n", "<string>:8: [routing] default_axis 'national'"},
+    {"[axis.national]\nadapter = vxp\nbase_url = ftp://x\n",
+     "<string>:9: [axis.national] base_url"},
+    {"[axis.national]\nadapter = vxp\nbase_url = http://x\nsystemid = s\n",
+     "<string>:7: [axis.national] secret is required"},
+    {"[axis.national]\nenabled = maybe\n",
+     "<string>:8: [axis.national] enabled = 'maybe': expected a "
+     "boolean"},
+    {"[gateway]\n", "<string>:7: duplicate section [gateway]"},
+    {"[server]\nlisten = 1.2.3.4:80 ; inline comment\nmax_headers = 1\n[delivery]\nbatch = 0\n",
+     "<string>:11: [delivery] batch = '0': out of range (1..10000)"},
+};
+
+static void test_error_lines(void **state)
+{
+    char text[2048], err[256];
+    struct gw_config *c = (struct gw_config *)&c;
+
+    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        snprintf(text, sizeof(text), "%s%s", MINIMAL, errors[i].extra);
+        err[0] = '\0';
+        assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+        assert_null(c);
+        if (strncmp(err, errors[i].want, strlen(errors[i].want)) != 0)
+            fail_msg("case %zu: got '%s', want prefix '%s'", i, err, errors[i].want);
+    }
+}
+
+static void test_missing_sections(void **state)
+{
+    struct gw_config *c;
+    char err[256];
+
+    assert_int_equal(gw_config_parse_string("[database]\nconninfo = x\n", &c, err, sizeof(err)),
+                     GW_ECONFIG);
+    assert_string_equal(err, "<string>: missing [gateway] section (organ_ids is required)");
+    assert_int_equal(gw_config_parse_string("[gateway]\norgan_ids = A\n[database]\nconninfo = x\n",
+                                            &c, err, sizeof(err)),
+                     GW_ECONFIG);
+    assert_string_equal(err, "<string>: at least one [client.NAME] section is required");
+    assert_int_equal(gw_config_parse_string("[gateway]\nlog_level = info\n", &c, err, sizeof(err)),
+                     GW_ECONFIG);
+    assert_string_equal(err, "<string>:1: [gateway] organ_ids is required");
+    assert_int_equal(gw_config_parse_string("organ_ids = A\n", &c, err, sizeof(err)), GW_ECONFIG);
+    assert_string_equal(err, "<string>:1: key 'organ_ids' outside of any [section]");
+    assert_int_equal(gw_config_parse_string("[gateway]\norgan_ids = A,,B\n", &c, err, sizeof(err)),
+                     GW_ECONFIG);
+    assert_non_null(strstr(err, ":2: [gateway] organ_ids = 'A,,B': empty item"));
+    assert_int_equal(gw_config_parse_string("[gateway]\norgan_ids = A,B,A\n", &c, err, sizeof(err)),
+                     GW_ECONFIG);
+    assert_non_null(strstr(err, "listed twice"));
+}
+
+static void test_long_line(void **state)
+{
+    char text[1024], err[256], pad[400];
+    struct gw_config *c;
+
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    snprintf(text, sizeof(text), "%s[server]\n; %s\nmax_headers = 7\n", MINIMAL, pad);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_non_null(strstr(err, "<string>:8: line longer than"));
+}
+
+static void test_env_override(void **state)
+{
+    static const char axis[] = "[axis.national]\nadapter = vxp\nbase_url = http://x\n"
+                               "systemid = s\nsecret = " SECRET "\n[routing]\n"
+                               "default_axis = national\n[client.no-token]\n";
+    char text[2048], err[256];
+    struct gw_config *c;
+
+    snprintf(text, sizeof(text), "%s%s", MINIMAL, axis);
+    setenv("GATEWAYD_AXIS_NATIONAL_SECRET", "ZnJvbS1lbnY=", 1);
+    setenv("GATEWAYD_CLIENT_NO_TOKEN_TOKEN_SHA256", TOKEN_B, 1);
+    setenv("GATEWAYD_DATABASE_CONNINFO", "dbname=fromenv password=x", 1);
+    setenv("GATEWAYD_DELIVERY_BATCH", "3", 1); /* [delivery] absent: not consulted */
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    assert_string_equal(c->axes[0].axis.secret, "ZnJvbS1lbnY=");
+    assert_string_equal(c->db.conninfo, "dbname=fromenv password=x");
+    assert_int_equal(c->clients[1].token_sha256[0], 0x60);
+    assert_int_equal(c->delivery.batch, 16);
+    gw_config_free(c);
+
+    /* a bad value from the environment names the variable, never the value */
+    setenv("GATEWAYD_AXIS_NATIONAL_SECRET", "not base64 TOPSECRET", 1);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_non_null(strstr(err, "<string>:7: [axis.national] secret from environment "
+                                "GATEWAYD_AXIS_NATIONAL_SECRET: expected base64"));
+    assert_null(strstr(err, "TOPSECRET"));
+    unsetenv("GATEWAYD_AXIS_NATIONAL_SECRET");
+    unsetenv("GATEWAYD_CLIENT_NO_TOKEN_TOKEN_SHA256");
+    unsetenv("GATEWAYD_DATABASE_CONNINFO");
+    unsetenv("GATEWAYD_DELIVERY_BATCH");
+
+    /* without the environment the client has no token */
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_string_equal(err, "<string>:14: [client.no-token] token_sha256 is required");
+}
+
+static void test_secret_not_echoed(void **state)
+{
+    char text[1024], err[256];
+    struct gw_config *c;
+
+    snprintf(text, sizeof(text),
+             "%s[axis.a]\nadapter = vxp\nbase_url = http://x\nsystemid = s\n"
+             "secret = TOPSECRET!!\n",
+             MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_non_null(strstr(err, ":11: [axis.a] secret: expected base64"));
+    assert_null(strstr(err, "TOPSECRET"));
+    snprintf(text, sizeof(text), "%s[client.x]\ntoken_sha256 = TOPSECRET\n", MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_null(strstr(err, "TOPSECRET"));
+}
+
+/* The shipped example must always load. */
+static void test_example_file(void **state)
+{
+    struct gw_config *c;
+    char err[256];
+
+    assert_int_equal(
+        gw_config_load(GW_SOURCE_DIR "/deploy/gatewayd.ini.example", &c, err, sizeof(err)), 0);
+    assert_int_equal(c->n_axes, 2);
+    assert_string_equal(c->default_ax->name, "national");
+    gw_config_free(c);
+}
+
+static void test_load_file(void **state)
+{
+    char path[] = "/tmp/gw_config_test_XXXXXX", want[128], err[256];
+    struct gw_config *c;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(full, f);
+    fputs("[bogus]\nx = 1\n", f);
+    fclose(f);
+    assert_int_equal(gw_config_load(path, &c, err, sizeof(err)), GW_ECONFIG);
+    snprintf(want, sizeof(want), "%s:56: unknown section [bogus]", path);
+    assert_string_equal(err, want);
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("\xEF\xBB\xBF", f); /* BOM */
+    fputs(full, f);
+    fclose(f);
+    assert_int_equal(gw_config_load(path, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->n_axes, 2);
+    gw_config_free(c);
+    unlink(path);
+    assert_int_equal(gw_config_load(path, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_non_null(strstr(err, "cannot open"));
+    gw_config_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_error_lines),
+        cmocka_unit_test(test_missing_sections),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_env_override),
+        cmocka_unit_test(test_secret_not_echoed),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_example_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
