@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit.h"
 #include "dispatch.h"
 #include "error.h"
 #include "log.h"
@@ -36,6 +37,8 @@ static void gw_app_finish(struct gw_app *app)
     uv_close((uv_handle_t *)&app->sig_usr1, NULL);
     gw_dispatch_free(app->dispatch);
     app->dispatch = NULL;
+    gw_audit_free(app->audit);
+    app->audit = NULL;
     for (size_t i = 0; i < app->n_axes; i++) {
         gw_poller_free(app->axes[i].poller);
         app->axes[i].poller = NULL;
@@ -56,7 +59,7 @@ void gw_app_maybe_finish(struct gw_app *app)
 {
     if (!app->draining || app->closing || !app->http_drained || app->pending_work > 0)
         return;
-    if (!gw_dispatch_idle(app->dispatch))
+    if (!gw_dispatch_idle(app->dispatch) || !gw_audit_idle(app->audit))
         return;
     for (size_t i = 0; i < app->n_axes; i++) {
         if (!gw_poller_idle(app->axes[i].poller))
@@ -92,6 +95,7 @@ void gw_app_stop(struct gw_app *app)
     gw_log(GW_LOG_INFO, "app.draining", "stop requested: draining in-flight work");
     uv_timer_start(&app->drain_timer, gw_app_drain_timeout, app->cfg->drain_timeout_ms, 0);
     gw_dispatch_stop(app->dispatch);
+    gw_audit_stop(app->audit);
     for (size_t i = 0; i < app->n_axes; i++)
         gw_poller_stop(app->axes[i].poller);
     if (app->http)
@@ -188,6 +192,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0)
         rc = gw_dispatch_start(app, &app->dispatch);
     if (rc == 0)
+        rc = gw_audit_start(app, &app->audit);
+    if (rc == 0)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
                                   gw_api_handle, app, &app->http);
     if (rc != 0) {
@@ -195,6 +201,7 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
         app->http_drained = app->http == NULL;
         app->draining = true;
         gw_dispatch_stop(app->dispatch);
+        gw_audit_stop(app->audit);
         for (size_t i = 0; i < app->n_axes; i++)
             gw_poller_stop(app->axes[i].poller);
         if (app->http)

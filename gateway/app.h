@@ -18,6 +18,7 @@
  * started with, never through a global.
  */
 
+struct gw_audit;
 struct gw_dispatch;
 struct gw_poller;
 
@@ -55,6 +56,7 @@ struct gw_app {
     struct gw_httpc *httpc;
     struct gw_http_server *http;
     struct gw_dispatch *dispatch;
+    struct gw_audit *audit;
     struct gw_axis_inst *axes;
     size_t n_axes;
     struct gw_auth_client *clients;

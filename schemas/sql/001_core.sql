@@ -71,7 +71,9 @@ CREATE TABLE poller_lease (
     lease_until timestamptz NOT NULL
 );
 
--- Append-only audit trail; each row's hash covers the previous row's hash.
+-- Append-only audit trail. Writers only insert (no lock, so the hot path never serialises on
+-- the chain); gw_event_seal() then links committed rows into a SHA-256 chain in seal order
+-- (seq), shortly after they commit. A row that commits late is sealed in a later round.
 CREATE TABLE event (
     id         bigserial PRIMARY KEY,
     at         timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -79,43 +81,70 @@ CREATE TABLE event (
     kind       text NOT NULL,
     actor      text NOT NULL,
     detail     jsonb NOT NULL DEFAULT '{}',
-    prev_hash  bytea NOT NULL,
-    hash       bytea NOT NULL
+    seq        bigint UNIQUE,
+    prev_hash  bytea,
+    hash       bytea
 );
 CREATE INDEX event_package_idx ON event (package_id);
-CREATE TABLE event_head (one boolean PRIMARY KEY DEFAULT true CHECK (one), hash bytea NOT NULL);
-INSERT INTO event_head VALUES (true, '\x0000000000000000000000000000000000000000000000000000000000000000');
+CREATE INDEX event_unsealed_idx ON event (id) WHERE seq IS NULL;
+CREATE TABLE event_head (
+    one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq  bigint NOT NULL,
+    hash bytea NOT NULL
+);
+INSERT INTO event_head VALUES (true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000');
 
 CREATE FUNCTION gw_event(p_package bigint, p_kind text, p_actor text, p_detail jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO event (package_id, kind, actor, detail) VALUES (p_package, p_kind, p_actor, p_detail);
+$$;
+
+CREATE FUNCTION gw_event_digest(p_prev bytea, e event) RETURNS bytea
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT sha256(p_prev || convert_to(concat_ws('|', e.id::text, coalesce(e.package_id::text, ''),
+                  e.kind, e.actor, e.detail::text,
+                  to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')), 'UTF8'));
+$$;
+
+-- Seals up to p_limit committed, unsealed events; returns how many. Only one sealer runs at a time
+-- (transaction advisory lock); a concurrent call returns 0 at once.
+CREATE FUNCTION gw_event_seal(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    v_prev bytea;
-    v_at   timestamptz := clock_timestamp();
-    v_hash bytea;
+    h   event_head;
+    e   event;
+    n   integer := 0;
 BEGIN
-    SELECT hash INTO v_prev FROM event_head FOR UPDATE;
-    v_hash := sha256(v_prev || convert_to(concat_ws('|', coalesce(p_package::text, ''), p_kind,
-                     p_actor, p_detail::text, to_char(v_at AT TIME ZONE 'UTC',
-                     'YYYY-MM-DD"T"HH24:MI:SS.US')), 'UTF8'));
-    INSERT INTO event (at, package_id, kind, actor, detail, prev_hash, hash)
-        VALUES (v_at, p_package, p_kind, p_actor, p_detail, v_prev, v_hash);
-    UPDATE event_head SET hash = v_hash;
+    IF NOT pg_try_advisory_xact_lock(7216001) THEN
+        RETURN 0;
+    END IF;
+    SELECT * INTO h FROM event_head FOR UPDATE;
+    FOR e IN SELECT * FROM event WHERE seq IS NULL ORDER BY id LIMIT p_limit LOOP
+        h.seq := h.seq + 1;
+        UPDATE event SET seq = h.seq, prev_hash = h.hash, hash = gw_event_digest(h.hash, e)
+         WHERE id = e.id RETURNING hash INTO h.hash;
+        n := n + 1;
+    END LOOP;
+    UPDATE event_head SET seq = h.seq, hash = h.hash;
+    RETURN n;
 END $$;
 
--- Recomputes the chain; returns the first event id whose hash does not match, or NULL.
+-- Recomputes the chain; returns the seq of the first sealed event that does not match, or NULL.
 CREATE FUNCTION gw_event_verify() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-    r      record;
+    e      event;
     v_prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
+    v_seq  bigint := 0;
 BEGIN
-    FOR r IN SELECT * FROM event ORDER BY id LOOP
-        IF r.prev_hash <> v_prev OR r.hash <> sha256(v_prev || convert_to(concat_ws('|',
-               coalesce(r.package_id::text, ''), r.kind, r.actor, r.detail::text,
-               to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')), 'UTF8')) THEN
-            RETURN r.id;
+    FOR e IN SELECT * FROM event WHERE seq IS NOT NULL ORDER BY seq LOOP
+        v_seq := v_seq + 1;
+        IF e.seq <> v_seq OR e.prev_hash <> v_prev OR e.hash <> gw_event_digest(v_prev, e) THEN
+            RETURN e.seq;
         END IF;
-        v_prev := r.hash;
+        v_prev := e.hash;
     END LOOP;
+    IF v_prev <> (SELECT hash FROM event_head) THEN
+        RETURN v_seq + 1;
+    END IF;
     RETURN NULL;
 END $$;
 

@@ -29,7 +29,10 @@ def test_outgoing_reaches_every_recipient(env):
     assert r.status == 202 and r.json()["kind"] == "status", r.body
     t.wait_until(lambda: [e for e in env.sim.mailbox("000.00.00.G22") if e["messagetype"] == "status"],
                  20, what="status in mailbox")
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM event WHERE seq IS NULL") == "0", 10, what="sealed")
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    env.pg.query("UPDATE event SET actor = 'forged' WHERE id = 1")
+    assert env.pg.query("SELECT gw_event_verify()") == env.pg.query("SELECT seq FROM event WHERE id = 1")
 
 
 def test_incoming_stored_before_ack(env):

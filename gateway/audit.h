@@ -1,0 +1,25 @@
+#ifndef GW_AUDIT_H
+#define GW_AUDIT_H
+
+#include <stdbool.h>
+
+/*
+ * Audit-chain sealer: every second, links newly committed audit events into the SHA-256 chain
+ * (SQL gw_event_seal). Writers only insert events, so the hash chain never serialises the hot
+ * path; one sealer at a time across instances (transaction advisory lock).
+ */
+
+struct gw_app;
+struct gw_audit;
+
+int gw_audit_start(struct gw_app *app, struct gw_audit **out) __attribute__((warn_unused_result));
+
+/* Stops the timer; a seal in flight completes. */
+void gw_audit_stop(struct gw_audit *a);
+
+bool gw_audit_idle(const struct gw_audit *a);
+
+/* Closes the timer and frees. Safe with NULL. */
+void gw_audit_free(struct gw_audit *a);
+
+#endif
