@@ -33,8 +33,10 @@ struct gw_dispatch {
     struct gw_app *app;
     uv_timer_t timer;
     unsigned inflight;
+    unsigned requested; /* rows asked for by the claim in flight */
     bool claiming;
-    bool more;
+    bool saturated; /* the last claim filled all its room (or had none): more is likely due */
+    bool rekick;    /* a kick arrived while a claim was in flight */
     bool stopping;
     struct gw_send *retry; /* outcomes whose recording failed, retried on the next tick */
 };
@@ -56,10 +58,15 @@ static void gw_send_finished(struct gw_send *s)
     struct gw_dispatch *d = s->d;
     gw_send_free(s);
     d->inflight--;
-    if (d->stopping)
+    if (d->stopping) {
         gw_app_maybe_finish(d->app);
-    else if (d->more)
-        gw_dispatch_kick(d);
+    } else if (d->saturated) {
+        /* Claim again once a useful batch of room is free, not after every single send. */
+        unsigned max = d->app->cfg->delivery.max_inflight;
+        unsigned step = d->app->cfg->delivery.batch / 4 ? d->app->cfg->delivery.batch / 4 : 1;
+        if (d->inflight == 0 || max - d->inflight >= step)
+            gw_dispatch_kick(d);
+    }
 }
 
 static void gw_send_recorded(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -190,11 +197,13 @@ static void gw_dispatch_claimed(int err, const PGresult *res, const char *sqlsta
     n = PQntuples(res);
     for (int i = 0; i < n; i++)
         gw_dispatch_start_send(d, res, i);
-    d->more = n > 0 && (unsigned)n >= d->app->cfg->delivery.batch;
-    if (d->stopping)
+    d->saturated = (unsigned)n >= d->requested;
+    if (d->stopping) {
         gw_app_maybe_finish(d->app);
-    else if (d->more)
+    } else if (d->rekick || d->saturated) {
+        d->rekick = false;
         gw_dispatch_kick(d);
+    }
 }
 
 static void gw_dispatch_claim(struct gw_dispatch *d)
@@ -206,7 +215,7 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
     const char *vals[3] = {d->app->owner, lease, limit};
 
     if (room == 0)
-        d->more = true; /* claim again as soon as a send finishes */
+        d->saturated = true; /* claim again as soon as sends finish */
     if (d->claiming || d->stopping || room == 0 || !gw_db_ready(d->app->db))
         return;
     if (room > cfg->delivery.batch)
@@ -214,6 +223,7 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
     snprintf(lease, sizeof(lease), "%llu", (unsigned long long)cfg->delivery.lease_ms);
     snprintf(limit, sizeof(limit), "%u", room);
     d->claiming = true;
+    d->requested = room;
     if (gw_db_query(d->app->db,
                     "SELECT delivery_id, package_id, axis, kind, document_id, attempts, bytes"
                     " FROM gw_claim_deliveries($1, $2, $3)",
@@ -253,7 +263,7 @@ void gw_dispatch_kick(struct gw_dispatch *d)
     if (!d || d->stopping)
         return;
     if (d->claiming) {
-        d->more = true;
+        d->rekick = true;
         return;
     }
     uv_timer_start(&d->timer, gw_dispatch_tick, 0, d->app->cfg->delivery.scan_interval_ms);

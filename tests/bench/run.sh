@@ -97,11 +97,12 @@ GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" \
   | tee "$tmp/wrk.out" | grep -E "Requests/sec|50%|99%|wrk:" || true
 
 q() { psql -h "$pghost" -U postgres -d gateway -Atc "$1"; }
-total=$(q "SELECT count(*) FROM delivery")
+sleep 1 # submissions wrk abandoned at its deadline may still commit
 for _ in $(seq 600); do
-  [ "$(q "SELECT count(*) FROM delivery WHERE state = 'SENT'")" = "$total" ] && break
+  [ "$(q "SELECT count(*) FROM delivery WHERE state <> 'SENT'")" = "0" ] && break
   sleep 0.5
 done
+total=$(q "SELECT count(*) FROM delivery")
 read -r sent docs_per_s p50 p99 < <(q "SELECT count(*),
   round(count(*) / greatest(extract(epoch FROM max(d.sent_at) - min(p.created_at)), 0.001), 1),
   round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - p.created_at))::numeric, 1),
