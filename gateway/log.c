@@ -49,6 +49,10 @@ static size_t gw_log_escape(char *buf, size_t pos, size_t cap, const char *s)
 
 static void gw_log_emit(enum gw_log_level lvl, const char *event, int64_t pkg_id,
                         const char *doc_id, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void gw_log_emit(enum gw_log_level lvl, const char *event, int64_t pkg_id,
+                        const char *doc_id, const char *fmt, va_list ap)
 {
     char msg[2048], line[4096];
     struct timespec ts;

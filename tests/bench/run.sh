@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: many concurrent QLVBĐH submissions through gatewayd to the axis simulator on loopback.
-# Prints documents/s, p50/p99 latency from submit (commit) to axis acknowledgement (recorded SENT),
-# gatewayd's peak RSS, and the machine's ceiling measured in the same run: PostgreSQL insert rate
+# Phase 1 saturates it (32 connections) for documents/s end to end and gatewayd CPU per document;
+# phase 2 loads it below saturation (1 connection) for p50/p99 latency from submit (commit) to axis
+# acknowledgement (recorded SENT); then gatewayd's peak RSS, and the machine's ceiling measured in the
+# same run: PostgreSQL insert rate
 # for the same bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify rates.
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
@@ -38,7 +40,8 @@ cat >"$tmp/spec.json" <<JSON
 JSON
 python3 tests/sim/axis_sim.py --port 0 --port-file "$tmp/sim.port" --systems "$tmp/spec.json" \
   >"$tmp/sim.log" 2>&1 &
-pids+=($!)
+simpid=$!
+pids+=($simpid)
 for _ in $(seq 100); do [ -s "$tmp/sim.port" ] && break; sleep 0.1; done
 simport=$(cat "$tmp/sim.port")
 
@@ -91,26 +94,61 @@ open(sys.argv[1], "w").write(xml)
 PY
 pkgbytes=$(stat -c %s "$tmp/package.xml")
 
-echo "== load: $conns connections for ${secs}s, package $pkgbytes bytes"
-GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" \
-  wrk -t 2 -c "$conns" -d "${secs}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
-  | tee "$tmp/wrk.out" | grep -E "Requests/sec|50%|99%|wrk:" || true
-
 q() { psql -h "$pghost" -U postgres -d gateway -Atc "$1"; }
-sleep 1 # submissions wrk abandoned at its deadline may still commit
-for _ in $(seq 600); do
-  [ "$(q "SELECT count(*) FROM delivery WHERE state <> 'SENT'")" = "0" ] && break
-  sleep 0.5
-done
-total=$(q "SELECT count(*) FROM delivery")
-read -r sent docs_per_s p50 p99 < <(q "SELECT count(*),
-  round(count(*) / greatest(extract(epoch FROM max(d.sent_at) - min(p.created_at)), 0.001), 1),
-  round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - p.created_at))::numeric, 1),
-  round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - p.created_at))::numeric, 1)
-  FROM delivery d JOIN package p ON p.id = d.package_id WHERE d.state = 'SENT'" | tr '|' ' ')
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+drained() {
+  sleep 1 # submissions wrk abandoned at its deadline may still commit
+  for _ in $(seq 1200); do
+    [ "$(q "SELECT count(*) FROM delivery WHERE state <> 'SENT'")" = "0" ] && return 0
+    sleep 0.5
+  done
+  echo "deliveries did not drain" >&2
+  return 1
+}
+load() { # phase connections seconds
+  GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" \
+    wrk -t 2 -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
+    >"$tmp/wrk-$1.out"
+  grep -E "Requests/sec|wrk:" "$tmp/wrk-$1.out" | sed 's/^/  /'
+}
+phase_sql() { # phase -> count|docs/s|p50|p99 over submit commit -> axis ack recorded
+  q "SELECT count(*),
+    round(count(*) / greatest(extract(epoch FROM max(d.sent_at) - min(p.created_at)), 0.001), 1),
+    round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - p.created_at))::numeric, 1),
+    round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - p.created_at))::numeric, 1)
+    FROM delivery d JOIN package p ON p.id = d.package_id
+    WHERE d.state = 'SENT' AND p.document_id LIKE '%,$1-%'" | tr '|' ' '
+}
+
+echo "== throughput: $conns connections for ${secs}s, package $pkgbytes bytes"
+cpu0=$(cpu_ticks "$gwpid")
+sim0=$(cpu_ticks "$simpid")
+pg0=$(ps -u postgres -o cputimes= | awk '{s += $1} END {print s}')
+t0=$(date +%s.%N)
+load sat "$conns" "$secs"
+drained
+t1=$(date +%s.%N)
+cpu1=$(cpu_ticks "$gwpid")
+sim1=$(cpu_ticks "$simpid")
+pg1=$(ps -u postgres -o cputimes= | awk '{s += $1} END {print s}')
+read -r sat_n docs_per_s sat_p50 sat_p99 < <(phase_sql sat)
+hz=$(getconf CLK_TCK)
+cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$sat_n" 'BEGIN {printf "%.2f", n ? 1000 * t / hz / n : 0}')
+echo "  $sat_n documents relayed at ${docs_per_s} docs/s end to end (backlog latency p50 ${sat_p50} ms);" \
+     "gatewayd CPU ${cpu_ms} ms per document"
+awk -v g=$((cpu1 - cpu0)) -v s=$((sim1 - sim0)) -v p=$((pg1 - pg0)) -v hz="$hz" -v a="$t0" -v b="$t1" \
+  'BEGIN {w = b - a; printf "  CPU over %.1fs (100%% = one core): gatewayd %.0f%%, PostgreSQL %.0f%%, simulator %.0f%%\n",
+          w, 100 * g / hz / w, 100 * p / w, 100 * s / hz / w}'
+
+lat_conns=${GW_BENCH_LAT_CONNECTIONS:-1}
+echo "== latency below saturation: $lat_conns connections for ${secs}s"
+load lat "$lat_conns" "$secs"
+drained
+read -r lat_n lat_rate p50 p99 < <(phase_sql lat)
+echo "  $lat_n documents; submit commit -> axis ack recorded: p50 ${p50} ms, p99 ${p99} ms"
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$gwpid/status")
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
-echo "gateway: $sent of $total deliveries SENT; ${docs_per_s} docs/s; p50 ${p50} ms; p99 ${p99} ms; peak RSS ${rss_mb} MB"
+echo "  gatewayd peak RSS ${rss_mb} MB"
 kill "$gwpid" 2>/dev/null || true
 
 echo "== ceiling: PostgreSQL inserting the same bytes, $conns clients (pgbench)"
@@ -122,9 +160,9 @@ pg_tps=$(printf '%.1f' "$pg_tps")
 echo "pgbench: ${pg_tps} inserts/s of ${pkgbytes} bytes"
 
 echo "== ceiling: OpenSSL on this machine"
-sha=$(openssl speed -seconds 2 -bytes "$pkgbytes" sha256 2>/dev/null | awk '/^sha256/ {print $2}')
+sha=$(openssl speed -seconds 2 -bytes "$pkgbytes" sha256 2>/dev/null | awk '/^sha256/ {printf "%.0f", $2 / 1000}')
 rsa=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}')
-echo "openssl: sha256 ${sha} per second on ${pkgbytes}-byte blocks; rsa2048 verify ${rsa}/s"
+echo "openssl: sha256 ${sha} MB/s on ${pkgbytes}-byte inputs; rsa2048 verify ${rsa}/s"
 
 ratio=$(awk -v a="$docs_per_s" -v b="$pg_tps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ratio}"

@@ -2,6 +2,7 @@
 local counter = 0
 local threads = {}
 local template
+local phase = os.getenv("GW_BENCH_PHASE") or "run"
 
 function setup(thread)
   thread:set("tid", #threads + 1)
@@ -19,7 +20,7 @@ end
 
 function request()
   counter = counter + 1
-  local body = template:gsub("BENCHDOCID", string.format("000.00.12.H49,2024/08/01,%d-%d/BENCH", tid, counter), 1)
+  local body = template:gsub("BENCHDOCID", string.format("000.00.12.H49,2024/08/01,%s-%d-%d/BENCH", phase, tid, counter), 1)
   return wrk.format(nil, "/v1/packages", nil, body)
 end
 
