@@ -339,6 +339,16 @@ class Env:
             gw.start()
         return gw
 
+    def sanitizer_reports(self):
+        """Sanitizer findings in any gatewayd log (ASan/UBSan/LSan builds print them there)."""
+        found = []
+        for gw in self.gateways:
+            text = gw.tail(100000)
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    found.append("%s: %s" % (gw.name, text[text.index(marker):][:2000]))
+        return found
+
     def close(self, failed=False):
         for gw in self.gateways:
             if failed:
@@ -358,7 +368,10 @@ class Env:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.close(failed=exc_type is not None)
+        reports = self.sanitizer_reports() if exc_type is None else []
+        self.close(failed=exc_type is not None or bool(reports))
+        if reports:
+            raise AssertionError("sanitizer reports in gatewayd logs:\n" + "\n".join(reports))
         return False
 
 

@@ -124,6 +124,7 @@ def test_sigterm_drains(env):
     assert rc == 0, gw.tail()
     assert env.pg.query("SELECT state FROM delivery") == "SENT"
     assert "app.stopped" in gw.tail(20)
+    assert "handles still open" not in gw.tail(20), gw.tail(20)
 
 
 if __name__ == "__main__":
