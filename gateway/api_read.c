@@ -102,7 +102,9 @@ static void gw_package_done(int err, const PGresult *res, const char *sqlstate, 
     gw_read_job_free(job);
 }
 
-void gw_api_get_package(struct gw_app *app, struct gw_http_req *req, int64_t id)
+/* Runs a one-parameter query keyed on a package id. */
+static void gw_read_by_id(struct gw_app *app, struct gw_http_req *req, int64_t id, const char *sql,
+                          gw_db_cb cb)
 {
     struct gw_read_job *job = gw_read_job_new(app, req, id);
     char idbuf[24];
@@ -111,7 +113,12 @@ void gw_api_get_package(struct gw_app *app, struct gw_http_req *req, int64_t id)
     if (!job)
         return;
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-    gw_read_query(job, gw_sql_package, 1, vals, gw_package_done);
+    gw_read_query(job, sql, 1, vals, cb);
+}
+
+void gw_api_get_package(struct gw_app *app, struct gw_http_req *req, int64_t id)
+{
+    gw_read_by_id(app, req, id, gw_sql_package, gw_package_done);
 }
 
 static void gw_content_done(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -133,14 +140,7 @@ static void gw_content_done(int err, const PGresult *res, const char *sqlstate, 
 
 void gw_api_get_content(struct gw_app *app, struct gw_http_req *req, int64_t id)
 {
-    struct gw_read_job *job = gw_read_job_new(app, req, id);
-    char idbuf[24];
-    const char *vals[1] = {idbuf};
-
-    if (!job)
-        return;
-    snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-    gw_read_query(job, "SELECT bytes FROM package_body WHERE package_id = $1", 1, vals,
+    gw_read_by_id(app, req, id, "SELECT bytes FROM package_body WHERE package_id = $1",
                   gw_content_done);
 }
 

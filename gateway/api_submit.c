@@ -14,6 +14,7 @@
 #include "error.h"
 #include "log.h"
 #include "pgfmt.h"
+#include "pkgsql.h"
 
 struct gw_submit_job {
     uv_work_t work;
@@ -97,40 +98,21 @@ static void gw_submit_stored(int err, const PGresult *res, const char *sqlstate,
 static int gw_submit_store(struct gw_submit_job *job)
 {
     struct gw_app *app = job->app;
-    struct gw_edxml_info *info = &job->info;
     const char *axis = app->cfg->default_axis;
-    char bdt[16];
-    char *rcpts;
-    const char *values[10];
-    int lengths[10] = {0};
-    int formats[10] = {0};
+    struct gw_pkgsql q = {.n = 0};
     int rc;
 
     if (!axis || !gw_app_axis(app, axis))
         return GW_ENOENT;
-    rcpts = gw_pgfmt_text_array(info->to, info->n_to);
-    if (!rcpts)
-        return GW_ENOMEM;
-    snprintf(bdt, sizeof(bdt), "%d", info->business_doc_type);
-    values[0] = app->cfg->clients[job->client].name;
-    values[1] = info->kind == GW_KIND_STATUS ? "status" : "edoc";
-    values[2] = info->document_id;
-    values[3] = info->from;
-    values[4] = rcpts;
-    values[5] = info->status_code;
-    values[6] = bdt;
-    values[7] = (const char *)job->sha;
-    lengths[7] = 32;
-    formats[7] = 1;
-    values[8] = (const char *)job->req->body;
-    lengths[8] = (int)job->req->body_len;
-    formats[8] = 1;
-    values[9] = axis;
-    rc = gw_db_query(app->db,
-                     "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4, $5::text[], $6, "
-                     "$7::smallint, $8::bytea, $9::bytea, $10)",
-                     10, values, lengths, formats, gw_submit_stored, job);
-    free(rcpts);
+    gw_pkgsql_text(&q, app->cfg->clients[job->client].name);
+    rc = gw_pkgsql_package(&q, &job->info, job->sha, job->req->body, job->req->body_len);
+    gw_pkgsql_text(&q, axis);
+    if (rc == 0)
+        rc = gw_db_query(app->db,
+                         "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4, $5::text[], "
+                         "$6, $7::smallint, $8::bytea, $9::bytea, $10)",
+                         q.n, q.values, q.lengths, q.formats, gw_submit_stored, job);
+    gw_pkgsql_free(&q);
     return rc;
 }
 

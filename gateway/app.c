@@ -198,16 +198,7 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
                                   gw_api_handle, app, &app->http);
     if (rc != 0) {
         gw_log(GW_LOG_ERROR, "app.start_failed", "start failed: %s", gw_strerror(rc));
-        app->http_drained = app->http == NULL;
-        app->draining = true;
-        gw_dispatch_stop(app->dispatch);
-        gw_audit_stop(app->audit);
-        for (size_t i = 0; i < app->n_axes; i++)
-            gw_poller_stop(app->axes[i].poller);
-        if (app->http)
-            gw_http_server_shutdown(app->http, gw_app_http_drained, app);
-        else
-            gw_app_finish(app);
+        gw_app_stop(app); /* closes whatever did start; the loop then ends */
         return rc;
     }
     gw_log(GW_LOG_INFO, "app.started", "gatewayd %s listening on %s:%d with %zu axis(es)",

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "log.h"
 #include "pgfmt.h"
+#include "pkgsql.h"
 
 struct gw_poller {
     struct gw_app *app;
@@ -170,11 +171,7 @@ static void gw_poller_parse_work(uv_work_t *w)
 static void gw_poller_parsed(uv_work_t *w, int status)
 {
     struct gw_poller *p = gw_container_of(w, struct gw_poller, work);
-    struct gw_edxml_info *in = &p->info;
-    char *rcpts = NULL;
-    char bdt[16];
-    const char *vals[10];
-    int lengths[10] = {0}, formats[10] = {0};
+    struct gw_pkgsql q = {.n = 0};
     int rc;
 
     if (status != 0 || p->parse_err != 0) {
@@ -185,32 +182,15 @@ static void gw_poller_parsed(uv_work_t *w, int status)
         gw_poller_ack(p, false);
         return;
     }
-    rcpts = gw_pgfmt_text_array(in->to, in->n_to);
-    if (!rcpts) {
-        gw_poller_fail(p, "storing", GW_ENOMEM, NULL);
-        gw_poller_cycle_end(p);
-        return;
-    }
-    snprintf(bdt, sizeof(bdt), "%d", in->business_doc_type);
-    vals[0] = p->axis->name;
-    vals[1] = gw_poller_current(p);
-    vals[2] = gw_poller_kind_name(in->kind);
-    vals[3] = in->document_id;
-    vals[4] = in->from;
-    vals[5] = rcpts;
-    vals[6] = in->status_code;
-    vals[7] = bdt;
-    vals[8] = (const char *)p->sha;
-    lengths[8] = 32;
-    formats[8] = 1;
-    vals[9] = (const char *)p->bytes;
-    lengths[9] = (int)p->len;
-    formats[9] = 1;
-    rc = gw_db_query(p->app->db,
-                     "SELECT package_id, created FROM gw_store_incoming($1, $2, $3, $4, $5, "
-                     "$6::text[], $7, $8::smallint, $9::bytea, $10::bytea)",
-                     10, vals, lengths, formats, gw_poller_stored, p);
-    free(rcpts);
+    gw_pkgsql_text(&q, p->axis->name);
+    gw_pkgsql_text(&q, gw_poller_current(p));
+    rc = gw_pkgsql_package(&q, &p->info, p->sha, p->bytes, p->len);
+    if (rc == 0)
+        rc = gw_db_query(p->app->db,
+                         "SELECT package_id, created FROM gw_store_incoming($1, $2, $3, $4, $5, "
+                         "$6::text[], $7, $8::smallint, $9::bytea, $10::bytea)",
+                         q.n, q.values, q.lengths, q.formats, gw_poller_stored, p);
+    gw_pkgsql_free(&q);
     if (rc != 0)
         gw_poller_stored(rc, NULL, "", p);
 }
