@@ -82,14 +82,19 @@ static bool gw_read_failed(struct gw_read_job *job, int err, const PGresult *res
     return false;
 }
 
-static void gw_read_query(struct gw_read_job *job, const char *sql, int n, const char *const *vals,
-                          gw_db_cb cb)
+/* Answers at once when the query could not be queued. */
+static void gw_read_started(struct gw_read_job *job, int rc)
 {
-    int rc = gw_db_query(job->app->db, sql, n, vals, NULL, NULL, cb, job);
     if (rc != 0) {
         gw_api_error(job->req, rc == GW_EAGAIN ? GW_EAGAIN : GW_EDB, NULL);
         gw_read_job_free(job);
     }
+}
+
+static void gw_read_query(struct gw_read_job *job, const char *sql, int n, const char *const *vals,
+                          gw_db_cb cb)
+{
+    gw_read_started(job, gw_db_query(job->app->db, sql, n, vals, NULL, NULL, cb, job));
 }
 
 static void gw_package_done(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -102,9 +107,9 @@ static void gw_package_done(int err, const PGresult *res, const char *sqlstate, 
     gw_read_job_free(job);
 }
 
-/* Runs a one-parameter query keyed on a package id. */
+/* Runs a one-parameter query keyed on a package id, with text or binary result columns. */
 static void gw_read_by_id(struct gw_app *app, struct gw_http_req *req, int64_t id, const char *sql,
-                          gw_db_cb cb)
+                          bool binary, gw_db_cb cb)
 {
     struct gw_read_job *job = gw_read_job_new(app, req, id);
     char idbuf[24];
@@ -113,34 +118,30 @@ static void gw_read_by_id(struct gw_app *app, struct gw_http_req *req, int64_t i
     if (!job)
         return;
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-    gw_read_query(job, sql, 1, vals, cb);
+    if (binary)
+        gw_read_started(job, gw_db_query_binary(app->db, sql, 1, vals, NULL, NULL, cb, job));
+    else
+        gw_read_query(job, sql, 1, vals, cb);
 }
 
 void gw_api_get_package(struct gw_app *app, struct gw_http_req *req, int64_t id)
 {
-    gw_read_by_id(app, req, id, gw_sql_package, gw_package_done);
+    gw_read_by_id(app, req, id, gw_sql_package, false, gw_package_done);
 }
 
 static void gw_content_done(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
     struct gw_read_job *job = ud;
-    uint8_t *bytes;
-    size_t len;
 
-    if (!gw_read_failed(job, err, res)) {
-        if (gw_pgfmt_bytea(PQgetvalue(res, 0, 0), &bytes, &len) != 0) {
-            gw_api_error(job->req, GW_ENOMEM, NULL);
-        } else {
-            gw_http_respond(job->req, 200, "application/xml", bytes, len);
-            free(bytes);
-        }
-    }
+    if (!gw_read_failed(job, err, res))
+        gw_http_respond(job->req, 200, "application/xml", PQgetvalue(res, 0, 0),
+                        (size_t)PQgetlength(res, 0, 0));
     gw_read_job_free(job);
 }
 
 void gw_api_get_content(struct gw_app *app, struct gw_http_req *req, int64_t id)
 {
-    gw_read_by_id(app, req, id, "SELECT bytes FROM package_body WHERE package_id = $1",
+    gw_read_by_id(app, req, id, "SELECT bytes FROM package_body WHERE package_id = $1", true,
                   gw_content_done);
 }
 

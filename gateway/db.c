@@ -269,8 +269,9 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
     return r;
 }
 
-int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *const *values,
-                const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                         const int *lengths, const int *formats, int result_format, gw_db_cb cb,
+                         void *ud)
 {
     struct gw_db_req *r;
 
@@ -289,6 +290,7 @@ int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *cons
         return GW_ENOMEM;
     r->cb = cb;
     r->ud = ud;
+    r->result_format = result_format;
     r->enqueued_ms = uv_now(db->loop);
     if (db->q_tail)
         db->q_tail->next = r;
@@ -302,6 +304,18 @@ int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *cons
     }
     gw_db_kick(db);
     return 0;
+}
+
+int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+{
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, cb, ud);
+}
+
+int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                       const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+{
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 1, cb, ud);
 }
 
 bool gw_db_ready(const struct gw_db *db)

@@ -47,6 +47,13 @@ int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *cons
                 const int *lengths, const int *formats, gw_db_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* Same, with every result column in binary format: bytea arrives as raw bytes (PQgetlength), so
+ * large bodies need no decoding on the loop. Cast other columns to text in the SQL; libpq still
+ * NUL-terminates every value, so text columns read as C strings. */
+int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                       const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
 /* True while at least one connection is up. */
 bool gw_db_ready(const struct gw_db *db);
 

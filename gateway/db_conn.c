@@ -215,7 +215,7 @@ static void gw_db_conn_connected(struct gw_db_conn *c)
     }
     gw_db_conn_set_state(c, GW_DBC_SETUP);
     snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRIu64, c->db->cfg.query_timeout_ms);
-    if (gw_db_conn_send(c, sql, 0, NULL, NULL, NULL) < 0)
+    if (gw_db_conn_send(c, sql, 0, NULL, NULL, NULL, 0) < 0)
         gw_db_conn_fail(c, "session setup");
 }
 

@@ -13,11 +13,11 @@
 
 /* Sends a query and flushes what the socket takes now; the rest goes out on write-readiness. */
 int gw_db_conn_send(struct gw_db_conn *c, const char *sql, int n, const char *const *values,
-                    const int *lengths, const int *formats)
+                    const int *lengths, const int *formats, int result_format)
 {
     int r;
 
-    if (!PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, 0))
+    if (!PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, result_format))
         return GW_EDB;
     r = PQflush(c->pg);
     if (r < 0)
@@ -40,7 +40,8 @@ void gw_db_conn_next(struct gw_db_conn *c)
         c->inflight = r;
         db->inflight++;
         gw_db_conn_set_state(c, GW_DBC_BUSY);
-        rc = gw_db_conn_send(c, r->sql, r->nparams, r->values, r->lengths, r->formats);
+        rc = gw_db_conn_send(c, r->sql, r->nparams, r->values, r->lengths, r->formats,
+                             r->result_format);
         if (rc == 0)
             return;
         if (rc == GW_EDB && PQstatus(c->pg) == CONNECTION_OK) {

@@ -24,6 +24,7 @@ struct gw_db_req {
     const char **values;
     int *lengths;
     int *formats;
+    int result_format; /* 0 text, 1 binary */
     char *sql;
 };
 
@@ -98,7 +99,7 @@ void gw_db_conn_up(struct gw_db_conn *c);
 
 /* db_exec.c */
 int gw_db_conn_send(struct gw_db_conn *c, const char *sql, int n, const char *const *values,
-                    const int *lengths, const int *formats);
+                    const int *lengths, const int *formats, int result_format);
 void gw_db_conn_next(struct gw_db_conn *c);
 void gw_db_conn_io(struct gw_db_conn *c, int events);
 

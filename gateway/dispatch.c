@@ -175,9 +175,13 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const PGresult *res, i
         gw_send_record(s);
         return;
     }
-    rc = gw_pgfmt_bytea(PQgetvalue(res, row, 6), &s->bytes, &s->len);
-    if (rc == 0)
+    s->len = (size_t)PQgetlength(res, row, 6);
+    s->bytes = malloc(s->len ? s->len : 1);
+    rc = s->bytes ? 0 : GW_ENOMEM;
+    if (rc == 0) {
+        memcpy(s->bytes, PQgetvalue(res, row, 6), s->len);
         rc = axis->ops->send(axis->state, kind, s->bytes, s->len, gw_send_done, s);
+    }
     if (rc != 0)
         gw_send_done(rc, NULL, "could not start the send", s);
 }
@@ -224,10 +228,11 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
     snprintf(limit, sizeof(limit), "%u", room);
     d->claiming = true;
     d->requested = room;
-    if (gw_db_query(d->app->db,
-                    "SELECT delivery_id, package_id, axis, kind, document_id, attempts, bytes"
-                    " FROM gw_claim_deliveries($1, $2, $3)",
-                    3, vals, NULL, NULL, gw_dispatch_claimed, d) != 0)
+    /* Binary results: the bodies arrive as raw bytes, nothing to decode on the loop. */
+    if (gw_db_query_binary(d->app->db,
+                           "SELECT delivery_id::text, package_id::text, axis, kind, document_id,"
+                           " attempts::text, bytes FROM gw_claim_deliveries($1, $2, $3)",
+                           3, vals, NULL, NULL, gw_dispatch_claimed, d) != 0)
         d->claiming = false;
 }
 

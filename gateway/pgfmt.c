@@ -3,11 +3,8 @@
  */
 #include "pgfmt.h"
 
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "error.h"
 
 char *gw_pgfmt_text_array(char *const *items, size_t n)
 {
@@ -35,26 +32,6 @@ char *gw_pgfmt_text_array(char *const *items, size_t n)
     *p++ = '}';
     *p = '\0';
     return out;
-}
-
-int gw_pgfmt_bytea(const char *text, uint8_t **out, size_t *len)
-{
-    size_t n = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *)text, &n);
-    uint8_t *copy;
-
-    if (!raw)
-        return GW_ENOMEM;
-    copy = malloc(n ? n : 1);
-    if (!copy) {
-        PQfreemem(raw);
-        return GW_ENOMEM;
-    }
-    memcpy(copy, raw, n);
-    PQfreemem(raw);
-    *out = copy;
-    *len = n;
-    return 0;
 }
 
 int64_t gw_pgfmt_int64(const char *s)

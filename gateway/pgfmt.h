@@ -5,15 +5,12 @@
 #include <stdint.h>
 
 /*
- * Small formatting helpers for query parameters and results: PostgreSQL array literals, bytea
- * decoding and int64 parsing.
+ * Small formatting helpers for query parameters and results: PostgreSQL array literals and int64
+ * parsing.
  */
 
 /* "{\"a\",\"b\"}" with quotes and backslashes escaped; malloc'd, NULL on OOM. */
 char *gw_pgfmt_text_array(char *const *items, size_t n);
-
-/* Decodes a text-format bytea ("\\x..." hex); malloc'd bytes in *out, length in *len. */
-int gw_pgfmt_bytea(const char *text, uint8_t **out, size_t *len);
 
 /* Strict decimal int64; -1 when not a number. */
 int64_t gw_pgfmt_int64(const char *s);
