@@ -1,7 +1,7 @@
 /*
  * Delivery dispatcher: one repeating timer scans for due deliveries, claims a batch under a lease,
- * hands each to its axis adapter and records the result in one SQL call. A claim that returns a
- * full batch is followed at once by another, so a backlog drains at the speed of the axis.
+ * hands each to its axis adapter and passes the outcome to dispatch_record.c. A claim that fills
+ * its room is followed at once by another, so a backlog drains at the speed of the axis.
  */
 #include "dispatch.h"
 
@@ -11,40 +11,14 @@
 #include <string.h>
 
 #include "app.h"
+#include "dispatch_internal.h"
 #include "error.h"
 #include "log.h"
 #include "pgfmt.h"
 
-struct gw_send {
-    struct gw_dispatch *d;
-    struct gw_send *next_retry;
-    int64_t delivery_id;
-    int64_t package_id;
-    char *document_id;
-    char *axis_doc_id; /* on success */
-    char *error;       /* on failure */
-    uint8_t *bytes;
-    size_t len;
-    int attempts;
-    int record_tries;
-};
-
-struct gw_dispatch {
-    struct gw_app *app;
-    uv_timer_t timer;
-    unsigned inflight;
-    unsigned requested; /* rows asked for by the claim in flight */
-    bool claiming;
-    bool saturated; /* the last claim filled all its room (or had none): more is likely due */
-    bool rekick;    /* a kick arrived while a claim was in flight */
-    bool stopping;
-    struct gw_send *retry; /* outcomes whose recording failed, retried on the next tick */
-};
-
 static void gw_dispatch_claim(struct gw_dispatch *d);
-static void gw_send_record(struct gw_send *s);
 
-static void gw_send_free(struct gw_send *s)
+void gw_send_free(struct gw_send *s)
 {
     free(s->document_id);
     free(s->axis_doc_id);
@@ -53,7 +27,7 @@ static void gw_send_free(struct gw_send *s)
     free(s);
 }
 
-static void gw_send_finished(struct gw_send *s)
+void gw_send_finished(struct gw_send *s)
 {
     struct gw_dispatch *d = s->d;
     gw_send_free(s);
@@ -67,68 +41,6 @@ static void gw_send_finished(struct gw_send *s)
         if (d->inflight == 0 || max - d->inflight >= step)
             gw_dispatch_kick(d);
     }
-}
-
-static void gw_send_recorded(int err, const PGresult *res, const char *sqlstate, void *ud)
-{
-    struct gw_send *s = ud;
-    struct gw_app *app = s->d->app;
-    const char *v;
-
-    if (err != 0) {
-        /* The outcome is known only here: keep it and record it again on the next tick. */
-        s->record_tries++;
-        gw_log_pkg(GW_LOG_WARN, "delivery.record_failed", s->package_id, s->document_id,
-                   "recording the outcome of delivery %" PRId64 " failed (try %d): %s",
-                   s->delivery_id, s->record_tries, gw_strerror(err));
-        s->next_retry = s->d->retry;
-        s->d->retry = s;
-        return;
-    }
-    v = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : NULL;
-    if (s->axis_doc_id) {
-        if (v && strcmp(v, "t") == 0) {
-            app->stats.sends_ok++;
-            gw_log_pkg(GW_LOG_INFO, "delivery.sent", s->package_id, s->document_id,
-                       "delivery %" PRId64 " acknowledged by the axis as %s", s->delivery_id,
-                       s->axis_doc_id);
-        } else {
-            gw_log_pkg(GW_LOG_WARN, "delivery.lease_lost", s->package_id, s->document_id,
-                       "delivery %" PRId64 " was sent but its lease had passed to another owner",
-                       s->delivery_id);
-        }
-    } else {
-        app->stats.sends_failed++;
-        if (v && strcmp(v, "DEAD") == 0)
-            app->stats.sends_dead++;
-        gw_log_pkg(v && strcmp(v, "DEAD") == 0 ? GW_LOG_ERROR : GW_LOG_WARN, "delivery.failed",
-                   s->package_id, s->document_id, "delivery %" PRId64 " attempt %d: %s -> %s",
-                   s->delivery_id, s->attempts, s->error, v ? v : "lease lost");
-    }
-    gw_send_finished(s);
-}
-
-static void gw_send_record(struct gw_send *s)
-{
-    const struct gw_config *cfg = s->d->app->cfg;
-    char id[24], base[24], max[24], giveup[24];
-    int rc;
-
-    snprintf(id, sizeof(id), "%" PRId64, s->delivery_id);
-    if (s->axis_doc_id) {
-        const char *vals[3] = {id, s->d->app->owner, s->axis_doc_id};
-        rc = gw_db_query(s->d->app->db, "SELECT gw_delivery_sent($1, $2, $3)", 3, vals, NULL, NULL,
-                         gw_send_recorded, s);
-    } else {
-        const char *vals[6] = {id, s->d->app->owner, s->error, base, max, giveup};
-        snprintf(base, sizeof(base), "%llu", (unsigned long long)cfg->delivery.backoff_base_ms);
-        snprintf(max, sizeof(max), "%llu", (unsigned long long)cfg->delivery.backoff_max_ms);
-        snprintf(giveup, sizeof(giveup), "%llu", (unsigned long long)cfg->delivery.give_up_after_s);
-        rc = gw_db_query(s->d->app->db, "SELECT gw_delivery_failed($1, $2, $3, $4, $5, $6)", 6,
-                         vals, NULL, NULL, gw_send_recorded, s);
-    }
-    if (rc != 0)
-        gw_send_recorded(rc, NULL, "", s);
 }
 
 static void gw_send_done(int err, const char *axis_doc_id, const char *detail, void *ud)
@@ -150,7 +62,7 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
         gw_send_finished(s);
         return;
     }
-    gw_send_record(s);
+    gw_dispatch_record(s);
 }
 
 static void gw_dispatch_start_send(struct gw_dispatch *d, const PGresult *res, int row)
@@ -172,7 +84,7 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const PGresult *res, i
     d->inflight++;
     if (!axis || !axis->cfg->enabled) {
         s->error = strdup("axis_not_configured");
-        gw_send_record(s);
+        gw_dispatch_record(s);
         return;
     }
     s->len = (size_t)PQgetlength(res, row, 6);
@@ -239,14 +151,8 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
 static void gw_dispatch_tick(uv_timer_t *t)
 {
     struct gw_dispatch *d = t->data;
-    struct gw_send *retry = d->retry;
 
-    d->retry = NULL;
-    while (retry) {
-        struct gw_send *next = retry->next_retry;
-        gw_send_record(retry);
-        retry = next;
-    }
+    gw_dispatch_record_retry(d);
     gw_dispatch_claim(d);
 }
 
@@ -294,17 +200,16 @@ bool gw_dispatch_idle(const struct gw_dispatch *d)
 
 static void gw_dispatch_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct gw_dispatch *d = h->data;
+    /* After a forced stop, sends and records still in flight point here: leave it to exit. */
+    if (d->inflight == 0 && !d->claiming)
+        free(d);
 }
 
 void gw_dispatch_free(struct gw_dispatch *d)
 {
     if (!d)
         return;
-    while (d->retry) {
-        struct gw_send *next = d->retry->next_retry;
-        gw_send_free(d->retry);
-        d->retry = next;
-    }
+    gw_dispatch_record_drop(d);
     uv_close((uv_handle_t *)&d->timer, gw_dispatch_closed);
 }

@@ -351,3 +351,10 @@ CREATE VIEW v_delivery_backlog AS
     SELECT axis, state, count(*) AS deliveries, min(created_at) AS oldest,
            max(attempts) AS max_attempts
       FROM delivery WHERE state <> 'SENT' GROUP BY axis, state;
+
+-- Records a batch of acknowledged sends in one transaction (group commit from the dispatcher).
+CREATE FUNCTION gw_deliveries_sent(p_ids bigint[], p_owner text, p_axis_doc_ids text[])
+RETURNS TABLE (delivery_id bigint, recorded boolean) LANGUAGE sql AS $$
+    SELECT u.id, gw_delivery_sent(u.id, p_owner, u.doc)
+      FROM unnest(p_ids, p_axis_doc_ids) AS u(id, doc);
+$$;

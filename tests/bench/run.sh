@@ -107,7 +107,7 @@ drained() {
 }
 load() { # phase connections seconds
   GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" \
-    wrk -t 2 -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
+    wrk -t "$(($2 < 2 ? $2 : 2))" -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
     >"$tmp/wrk-$1.out"
   grep -E "Requests/sec|wrk:" "$tmp/wrk-$1.out" | sed 's/^/  /'
 }
