@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark: many concurrent QLVBĐH submissions through gatewayd to the axis simulator on loopback.
 # Phase 1 saturates it (32 connections) for documents/s end to end and gatewayd CPU per document;
-# phase 2 loads it below saturation (1 connection) for p50/p99 latency from submit (commit) to axis
+# phase 2 paces it well below saturation (4 connections, 20 ms apart) for p50/p99 latency from submit (commit) to axis
 # acknowledgement (recorded SENT); then gatewayd's peak RSS, and the machine's ceiling measured in the
 # same run: PostgreSQL insert rate
 # for the same bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify rates.
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
+#   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -105,8 +106,8 @@ drained() {
   echo "deliveries did not drain" >&2
   return 1
 }
-load() { # phase connections seconds
-  GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" \
+load() { # phase connections seconds [delay-ms]
+  GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" GW_BENCH_DELAY_MS="${4:-0}" \
     wrk -t "$(($2 < 2 ? $2 : 2))" -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
     >"$tmp/wrk-$1.out"
   grep -E "Requests/sec|wrk:" "$tmp/wrk-$1.out" | sed 's/^/  /'
@@ -140,12 +141,13 @@ awk -v g=$((cpu1 - cpu0)) -v s=$((sim1 - sim0)) -v p=$((pg1 - pg0)) -v hz="$hz" 
   'BEGIN {w = b - a; printf "  CPU over %.1fs (100%% = one core): gatewayd %.0f%%, PostgreSQL %.0f%%, simulator %.0f%%\n",
           w, 100 * g / hz / w, 100 * p / w, 100 * s / hz / w}'
 
-lat_conns=${GW_BENCH_LAT_CONNECTIONS:-1}
-echo "== latency below saturation: $lat_conns connections for ${secs}s"
-load lat "$lat_conns" "$secs"
+lat_conns=${GW_BENCH_LAT_CONNECTIONS:-4}
+lat_delay=${GW_BENCH_LAT_DELAY_MS:-20}
+echo "== latency below saturation: $lat_conns connections, ${lat_delay} ms between requests, for ${secs}s"
+load lat "$lat_conns" "$secs" "$lat_delay"
 drained
 read -r lat_n lat_rate p50 p99 < <(phase_sql lat)
-echo "  $lat_n documents; submit commit -> axis ack recorded: p50 ${p50} ms, p99 ${p99} ms"
+echo "  $lat_n documents at ${lat_rate} docs/s; submit commit -> axis ack recorded: p50 ${p50} ms, p99 ${p99} ms"
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$gwpid/status")
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
 echo "  gatewayd peak RSS ${rss_mb} MB"

@@ -29,3 +29,11 @@ function done(summary, latency, requests)
   io.write(string.format("wrk: requests=%d non2xx=%d connect_err=%d timeouts=%d\n",
     summary.requests, codes.status, codes.connect, codes.timeout))
 end
+
+-- Paced load (latency phase): wait GW_BENCH_DELAY_MS between requests on each connection.
+local pause = tonumber(os.getenv("GW_BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end

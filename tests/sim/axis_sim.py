@@ -469,6 +469,9 @@ def ok(**extra):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; without TCP_NODELAY the body waits for the
+    # client's delayed ACK (about 40 ms) on every keep-alive response.
+    disable_nagle_algorithm = True
     server_version = "axis-sim/1.0"
     timeout = 300  # idle keep-alive connections are closed after this
 
