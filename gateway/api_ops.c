@@ -2,10 +2,12 @@
  * Operations endpoints: /healthz (the process answers), /readyz (it can do its job: database up,
  * not draining, axes configured) and /metrics (Prometheus text exposition of the counters).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api_internal.h"
+#include "common.h"
 #include "dispatch.h"
 
 void gw_api_healthz(struct gw_app *app, struct gw_http_req *req)
@@ -44,9 +46,46 @@ static void gw_metric(struct gw_metric_buf *b, const char *name, const char *typ
         b->len += (size_t)n;
 }
 
+/* Counters exposed as-is, in struct gw_app_stats. */
+static const struct gw_counter {
+    const char *name;
+    const char *help;
+    size_t offset;
+} gw_counters[] = {
+    {"gateway_http_requests_total", "HTTP requests handled",
+     offsetof(struct gw_app_stats, http_requests)},
+    {"gateway_submit_created_total", "packages stored from QLVBĐH",
+     offsetof(struct gw_app_stats, submit_created)},
+    {"gateway_submit_duplicate_total", "identical resubmissions",
+     offsetof(struct gw_app_stats, submit_duplicate)},
+    {"gateway_submit_conflict_total", "resubmissions with other bytes (409)",
+     offsetof(struct gw_app_stats, submit_conflict)},
+    {"gateway_submit_rejected_total", "submissions refused as invalid",
+     offsetof(struct gw_app_stats, submit_rejected)},
+    {"gateway_submit_db_errors_total", "submissions not stored (503)",
+     offsetof(struct gw_app_stats, submit_db_errors)},
+    {"gateway_send_ok_total", "deliveries acknowledged by an axis",
+     offsetof(struct gw_app_stats, sends_ok)},
+    {"gateway_send_failed_total", "failed send attempts",
+     offsetof(struct gw_app_stats, sends_failed)},
+    {"gateway_send_dead_total", "deliveries given up", offsetof(struct gw_app_stats, sends_dead)},
+    {"gateway_fetch_stored_total", "packages fetched and stored",
+     offsetof(struct gw_app_stats, fetched)},
+    {"gateway_fetch_duplicate_total", "packages listed again",
+     offsetof(struct gw_app_stats, fetch_duplicates)},
+    {"gateway_fetch_invalid_total", "fetched packages that are not edXML",
+     offsetof(struct gw_app_stats, fetch_invalid)},
+    {"gateway_axis_ack_total", "transport acks sent to an axis",
+     offsetof(struct gw_app_stats, axis_acks)},
+    {"gateway_axis_ack_failures_total", "transport acks that failed",
+     offsetof(struct gw_app_stats, axis_ack_failures)},
+    {"gateway_poll_errors_total", "failed poll steps", offsetof(struct gw_app_stats, poll_errors)},
+    {"gateway_inbox_ack_total", "inbox packages acked by QLVBĐH",
+     offsetof(struct gw_app_stats, inbox_acks)},
+};
+
 void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
 {
-    const struct gw_app_stats *s = &app->stats;
     struct gw_metric_buf b = {.len = 0};
 
     gw_metric(&b, "gateway_up", "gauge", "1 while the process serves", 1);
@@ -54,40 +93,15 @@ void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
               gw_db_ready(app->db) && !app->draining);
     gw_metric(&b, "gateway_uptime_seconds", "gauge", "seconds since start",
               (uv_now(app->loop) - app->started_ms) / 1000);
-    gw_metric(&b, "gateway_http_requests_total", "counter", "HTTP requests handled",
-              s->http_requests);
     gw_metric(&b, "gateway_http_inflight", "gauge", "requests being handled",
-              gw_http_server_inflight(app->http));
+              app->http ? gw_http_server_inflight(app->http) : 0);
     gw_metric(&b, "gateway_db_pending", "gauge", "queries queued or in flight",
               gw_db_pending(app->db));
-    gw_metric(&b, "gateway_submit_created_total", "counter", "packages stored from QLVBĐH",
-              s->submit_created);
-    gw_metric(&b, "gateway_submit_duplicate_total", "counter", "identical resubmissions",
-              s->submit_duplicate);
-    gw_metric(&b, "gateway_submit_conflict_total", "counter",
-              "resubmissions with other bytes (409)", s->submit_conflict);
-    gw_metric(&b, "gateway_submit_rejected_total", "counter", "submissions refused as invalid",
-              s->submit_rejected);
-    gw_metric(&b, "gateway_submit_db_errors_total", "counter", "submissions not stored (503)",
-              s->submit_db_errors);
-    gw_metric(&b, "gateway_send_ok_total", "counter", "deliveries acknowledged by an axis",
-              s->sends_ok);
-    gw_metric(&b, "gateway_send_failed_total", "counter", "failed send attempts", s->sends_failed);
-    gw_metric(&b, "gateway_send_dead_total", "counter", "deliveries given up", s->sends_dead);
     gw_metric(&b, "gateway_send_inflight", "gauge", "sends in flight",
               gw_dispatch_inflight(app->dispatch));
-    gw_metric(&b, "gateway_fetch_stored_total", "counter", "packages fetched and stored",
-              s->fetched);
-    gw_metric(&b, "gateway_fetch_duplicate_total", "counter", "packages listed again",
-              s->fetch_duplicates);
-    gw_metric(&b, "gateway_fetch_invalid_total", "counter", "fetched packages that are not edXML",
-              s->fetch_invalid);
-    gw_metric(&b, "gateway_axis_ack_total", "counter", "transport acks sent to an axis",
-              s->axis_acks);
-    gw_metric(&b, "gateway_axis_ack_failures_total", "counter", "transport acks that failed",
-              s->axis_ack_failures);
-    gw_metric(&b, "gateway_poll_errors_total", "counter", "failed poll steps", s->poll_errors);
-    gw_metric(&b, "gateway_inbox_ack_total", "counter", "inbox packages acked by QLVBĐH",
-              s->inbox_acks);
+    for (size_t i = 0; i < GW_ARRAY_LEN(gw_counters); i++) {
+        const uint64_t *v = (const uint64_t *)((const char *)&app->stats + gw_counters[i].offset);
+        gw_metric(&b, gw_counters[i].name, "counter", gw_counters[i].help, *v);
+    }
     gw_http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
 }

@@ -29,6 +29,12 @@ def test_outgoing_reaches_every_recipient(env):
     assert r.status == 202 and r.json()["kind"] == "status", r.body
     t.wait_until(lambda: [e for e in env.sim.mailbox("000.00.00.G22") if e["messagetype"] == "status"],
                  20, what="status in mailbox")
+    metrics = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
+    assert "gateway_submit_created_total 2\n" in metrics and "gateway_up 1\n" in metrics, metrics
+    t.wait_until(lambda: "gateway_send_ok_total 2\n" in
+                 t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 10, what="metrics")
+    ready = t.request(gw.port, "GET", "/readyz", token=None)
+    assert ready.status == 200 and ready.json()["ready"], ready.body
     t.wait_until(lambda: env.pg.query("SELECT count(*) FROM event WHERE seq IS NULL") == "0", 10, what="sealed")
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
     env.pg.query("UPDATE event SET actor = 'forged' WHERE id = 1")
