@@ -65,6 +65,24 @@ def test_postgres_restart_under_load(env):
     t.wait_until(lambda: gw.get("/v1/inbox").json()["items"], 20, what="incoming after restart")
 
 
+def test_database_down(env):
+    gw = env.gateway({"database:queue_timeout_ms": "1000"})
+    env.pg.stop()
+    ready = t.wait_until(lambda: (lambda r: r if r.status == 503 else None)(
+        t.request(gw.port, "GET", "/readyz", token=None)), 15, what="not ready")
+    assert ready.json()["checks"]["database"] == "unavailable", ready.body
+    assert t.request(gw.port, "GET", "/healthz", token=None).status == 200
+    r = gw.submit(t.edoc("000.00.12.H49,2024/07/05,1/STC"))
+    assert r.status == 503 and r.json()["error"]["code"] == "database_unavailable", r.body
+    assert r.headers.get("retry-after") == "5"
+    env.pg.start()
+    t.wait_until(lambda: t.request(gw.port, "GET", "/readyz", token=None).status == 200, 20, what="ready again")
+    r = submit_retrying(gw, t.edoc("000.00.12.H49,2024/07/05,1/STC"))
+    assert r.status == 202, r.body
+    t.wait_until(lambda: "000.00.12.H49,2024/07/05,1/STC" in delivered_ids(env, "000.00.12.H49,2024/07/05,"), 20,
+                 what="delivered after the database returned")
+
+
 def test_kill_after_202(env):
     gw = env.gateway()
     prefix = "000.00.12.H49,2024/07/02,"
@@ -128,5 +146,5 @@ def test_sigterm_drains(env):
 
 
 if __name__ == "__main__":
-    t.run([test_postgres_restart_under_load, test_kill_after_202, test_two_instances_share_work,
+    t.run([test_postgres_restart_under_load, test_database_down, test_kill_after_202, test_two_instances_share_work,
            test_sigterm_drains])
