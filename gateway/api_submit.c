@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "common.h"
 #include "dispatch.h"
 #include "edxml.h"
 #include "error.h"
@@ -41,7 +42,7 @@ static void gw_submit_job_free(struct gw_submit_job *job)
  * the request is being handled. */
 static void gw_submit_work(uv_work_t *w)
 {
-    struct gw_submit_job *job = (struct gw_submit_job *)w;
+    struct gw_submit_job *job = gw_container_of(w, struct gw_submit_job, work);
     struct gw_http_req *req = job->req;
 
     job->err = gw_edxml_parse(req->body, req->body_len, &job->lim, &job->info, job->errmsg,
@@ -118,7 +119,7 @@ static int gw_submit_store(struct gw_submit_job *job)
 
 static void gw_submit_parsed(uv_work_t *w, int status)
 {
-    struct gw_submit_job *job = (struct gw_submit_job *)w;
+    struct gw_submit_job *job = gw_container_of(w, struct gw_submit_job, work);
     struct gw_app *app = job->app;
     const char *allowed = app->cfg->clients[job->client].organ_id;
     int rc;
@@ -139,10 +140,12 @@ static void gw_submit_parsed(uv_work_t *w, int status)
         gw_submit_job_free(job);
         return;
     }
-    rc = gw_submit_store(job);
+    rc = app->closing ? GW_ESHUTDOWN : gw_submit_store(job);
     if (rc != 0) {
+        /* Nothing was stored: every failure here is the gateway's, so the client is told to
+         * retry (503), never that its package is wrong. */
         app->stats.submit_db_errors++;
-        gw_api_error(job->req, rc == GW_ENOENT ? GW_EDB : rc,
+        gw_api_error(job->req, rc == GW_EAGAIN || rc == GW_ESHUTDOWN ? rc : GW_EDB,
                      rc == GW_ENOENT ? "no axis is configured to route this package" : NULL);
         gw_submit_job_free(job);
     }

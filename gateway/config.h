@@ -36,6 +36,7 @@ struct gw_config_axis {
 
 struct gw_config_delivery {
     unsigned max_inflight;
+    uint64_t max_inflight_bytes; /* package bytes held by sends in flight (one claim may exceed) */
     unsigned batch;
     uint64_t lease_ms;
     uint64_t scan_interval_ms;

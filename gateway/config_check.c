@@ -1,7 +1,8 @@
 /*
  * Whole-configuration checks run once the file and the environment are applied: required
- * sections and keys, at least one client, distinct client tokens, ordered backoff bounds, the
- * routing default naming a configured axis, and the computed instance_id default.
+ * sections and keys, at least one client, distinct client tokens, ordered backoff bounds, delivery
+ * leases longer than every axis timeout, the routing default naming a configured axis, and the
+ * computed instance_id default.
  */
 #include "config_internal.h"
 
@@ -85,6 +86,8 @@ static void check_clients(struct gw_cfg_loader *ld)
     }
 }
 
+#define GW_CFG_LEASE_MARGIN_MS 1000u
+
 static void check_bounds(struct gw_cfg_loader *ld)
 {
     const struct gw_config *cfg = ld->cfg;
@@ -101,6 +104,17 @@ static void check_bounds(struct gw_cfg_loader *ld)
                     "[delivery] backoff_max_ms (%llu) is below backoff_base_ms (%llu)",
                     (unsigned long long)cfg->delivery.backoff_max_ms,
                     (unsigned long long)cfg->delivery.backoff_base_ms);
+    for (size_t i = 0; i < cfg->n_axes && !ld->err; i++) {
+        /* A send must end (answer or timeout) and be recorded well before its lease expires, or
+         * the delivery is claimed again while the first copy is still on its way. */
+        const struct gw_config_axis *a = &cfg->axes[i];
+        if (a->enabled && cfg->delivery.lease_ms < a->axis.timeout_ms + GW_CFG_LEASE_MARGIN_MS)
+            gw_cfg_fail(ld, line_of(dl, "lease_ms"),
+                        "[delivery] lease_ms (%llu) must exceed [axis.%s] timeout_ms (%llu) by at "
+                        "least %u ms",
+                        (unsigned long long)cfg->delivery.lease_ms, a->name,
+                        (unsigned long long)a->axis.timeout_ms, GW_CFG_LEASE_MARGIN_MS);
+    }
 }
 
 static void check_routing(struct gw_cfg_loader *ld)

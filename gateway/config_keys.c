@@ -29,9 +29,11 @@ enum {
 #define MS_DAY  86400000ull
 #define MS_HOUR 3600000ull
 #define GIB     (1024ull * 1024 * 1024)
-#define C(f)    offsetof(struct gw_config, f)
-#define CL(f)   offsetof(struct gw_config_client, f)
-#define AX(f)   offsetof(struct gw_config_axis, f)
+/* A package is one bytea value and one protocol message: PostgreSQL caps both near 1 GB. */
+#define GW_CFG_MAX_PACKAGE (512ull * 1024 * 1024)
+#define C(f)               offsetof(struct gw_config, f)
+#define CL(f)              offsetof(struct gw_config_client, f)
+#define AX(f)              offsetof(struct gw_config_axis, f)
 
 static const struct gw_cfg_key gateway_keys[] = {
     {"instance_id", T_TEXT, C(instance_id), 0, 0, false, false},
@@ -44,7 +46,7 @@ static const struct gw_cfg_key server_keys[] = {
     {"max_connections", T_UNS, C(server.max_connections), 1, 1000000, false, false},
     {"max_header_bytes", T_SIZE, C(server.max_header_bytes), 1024, 1048576, false, false},
     {"max_headers", T_UNS, C(server.max_headers), 1, 10000, false, false},
-    {"max_body_bytes", T_SIZE, C(server.max_body_bytes), 1024, 4 * GIB, false, false},
+    {"max_body_bytes", T_SIZE, C(server.max_body_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
     {"header_timeout_ms", T_U64, C(server.header_timeout_ms), 1, MS_HOUR, false, false},
     {"body_timeout_ms", T_U64, C(server.body_timeout_ms), 1, MS_DAY, false, false},
     {"idle_timeout_ms", T_U64, C(server.idle_timeout_ms), 1, MS_DAY, false, false},
@@ -76,11 +78,13 @@ static const struct gw_cfg_key axis_keys[] = {
     {"enabled", T_BOOL, AX(enabled), 0, 0, false, false},
     {"poll_interval_ms", T_U64, AX(poll_interval_ms), 10, MS_DAY, false, false},
     {"timeout_ms", T_U64, AX(axis.timeout_ms), 1, MS_HOUR, false, false},
-    {"max_package_bytes", T_SIZE, AX(axis.max_package_bytes), 1024, 4 * GIB, false, false},
+    {"max_package_bytes", T_SIZE, AX(axis.max_package_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
+     false},
 };
 
 static const struct gw_cfg_key delivery_keys[] = {
     {"max_inflight", T_UNS, C(delivery.max_inflight), 1, 100000, false, false},
+    {"max_inflight_bytes", T_U64, C(delivery.max_inflight_bytes), 1048576, 64 * GIB, false, false},
     {"batch", T_UNS, C(delivery.batch), 1, 10000, false, false},
     {"lease_ms", T_U64, C(delivery.lease_ms), 1000, MS_DAY, false, false},
     {"scan_interval_ms", T_U64, C(delivery.scan_interval_ms), 10, MS_HOUR, false, false},
@@ -145,6 +149,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->db.reconnect_max_ms = 10000;
     cfg->migrate_on_start = true;
     cfg->delivery.max_inflight = 32;
+    cfg->delivery.max_inflight_bytes = 256ull * 1024 * 1024;
     cfg->delivery.batch = 16;
     cfg->delivery.lease_ms = 60000;
     cfg->delivery.scan_interval_ms = 500;

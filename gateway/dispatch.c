@@ -18,20 +18,40 @@
 
 static void gw_dispatch_claim(struct gw_dispatch *d);
 
-void gw_send_free(struct gw_send *s)
+static void gw_send_release_bytes(struct gw_send *s)
 {
+    if (s->bytes) {
+        s->d->inflight_bytes -= s->len;
+        free(s->bytes);
+        s->bytes = NULL;
+    }
+}
+
+void gw_dispatch_send_free(struct gw_send *s)
+{
+    gw_send_release_bytes(s);
     free(s->document_id);
     free(s->axis_doc_id);
     free(s->error);
-    free(s->bytes);
     free(s);
 }
 
-void gw_send_finished(struct gw_send *s)
+/* After the handle closed (forced stop), the last late callback frees the dispatcher. */
+static bool gw_dispatch_maybe_free(struct gw_dispatch *d)
+{
+    if (!d->closed || d->inflight > 0 || d->claiming)
+        return false;
+    free(d);
+    return true;
+}
+
+void gw_dispatch_send_finished(struct gw_send *s)
 {
     struct gw_dispatch *d = s->d;
-    gw_send_free(s);
+    gw_dispatch_send_free(s);
     d->inflight--;
+    if (gw_dispatch_maybe_free(d))
+        return;
     if (d->stopping) {
         gw_app_maybe_finish(d->app);
     } else if (d->saturated) {
@@ -48,8 +68,13 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
     struct gw_send *s = ud;
     char buf[512];
 
-    free(s->bytes);
-    s->bytes = NULL;
+    gw_send_release_bytes(s);
+    if (s->d->app->closing) {
+        /* Forced stop: nothing is recorded; the lease expires and the delivery is claimed again
+         * (a success here can mean one duplicate on the axis, never a loss). */
+        gw_dispatch_send_finished(s);
+        return;
+    }
     if (err == 0 && axis_doc_id && axis_doc_id[0]) {
         s->axis_doc_id = strdup(axis_doc_id);
     } else {
@@ -59,7 +84,7 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
     }
     if (!s->axis_doc_id && !s->error) {
         /* Out of memory: the lease expires and the delivery is claimed again. */
-        gw_send_finished(s);
+        gw_dispatch_send_finished(s);
         return;
     }
     gw_dispatch_record(s);
@@ -91,6 +116,7 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const PGresult *res, i
     s->bytes = malloc(s->len ? s->len : 1);
     rc = s->bytes ? 0 : GW_ENOMEM;
     if (rc == 0) {
+        d->inflight_bytes += s->len;
         memcpy(s->bytes, PQgetvalue(res, row, 6), s->len);
         rc = axis->ops->send(axis->state, kind, s->bytes, s->len, gw_send_done, s);
     }
@@ -104,12 +130,16 @@ static void gw_dispatch_claimed(int err, const PGresult *res, const char *sqlsta
     int n;
 
     d->claiming = false;
+    if (gw_dispatch_maybe_free(d))
+        return; /* forced stop: the claimed rows' leases expire */
     if (err != 0) {
         gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
                gw_strerror(err));
         gw_app_maybe_finish(d->app);
         return;
     }
+    if (d->app->closing)
+        return;
     n = PQntuples(res);
     for (int i = 0; i < n; i++)
         gw_dispatch_start_send(d, res, i);
@@ -127,9 +157,16 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
     const struct gw_config *cfg = d->app->cfg;
     unsigned room =
         cfg->delivery.max_inflight > d->inflight ? cfg->delivery.max_inflight - d->inflight : 0;
-    char lease[24], limit[24];
-    const char *vals[3] = {d->app->owner, lease, limit};
+    uint64_t budget = cfg->delivery.max_inflight_bytes > d->inflight_bytes
+                          ? cfg->delivery.max_inflight_bytes - d->inflight_bytes
+                          : 0;
+    char lease[24], limit[24], bytes[24], giveup[24];
+    const char *vals[5] = {d->app->owner, lease, limit, bytes, giveup};
 
+    if (budget == 0 && d->inflight == 0)
+        budget = 1; /* the claim always takes at least one package, however large */
+    if (budget == 0)
+        room = 0;
     if (room == 0)
         d->saturated = true; /* claim again as soon as sends finish */
     if (d->claiming || d->stopping || room == 0 || !gw_db_ready(d->app->db))
@@ -138,13 +175,15 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
         room = cfg->delivery.batch;
     snprintf(lease, sizeof(lease), "%llu", (unsigned long long)cfg->delivery.lease_ms);
     snprintf(limit, sizeof(limit), "%u", room);
+    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)budget);
+    snprintf(giveup, sizeof(giveup), "%llu", (unsigned long long)cfg->delivery.give_up_after_s);
     d->claiming = true;
     d->requested = room;
     /* Binary results: the bodies arrive as raw bytes, nothing to decode on the loop. */
     if (gw_db_query_binary(d->app->db,
                            "SELECT delivery_id::text, package_id::text, axis, kind, document_id,"
-                           " attempts::text, bytes FROM gw_claim_deliveries($1, $2, $3)",
-                           3, vals, NULL, NULL, gw_dispatch_claimed, d) != 0)
+                           " attempts::text, bytes FROM gw_claim_deliveries($1, $2, $3, $4, $5)",
+                           5, vals, NULL, NULL, gw_dispatch_claimed, d) != 0)
         d->claiming = false;
 }
 
@@ -201,9 +240,8 @@ bool gw_dispatch_idle(const struct gw_dispatch *d)
 static void gw_dispatch_closed(uv_handle_t *h)
 {
     struct gw_dispatch *d = h->data;
-    /* After a forced stop, sends and records still in flight point here: leave it to exit. */
-    if (d->inflight == 0 && !d->claiming)
-        free(d);
+    d->closed = true;
+    gw_dispatch_maybe_free(d);
 }
 
 void gw_dispatch_free(struct gw_dispatch *d)

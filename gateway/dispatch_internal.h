@@ -27,21 +27,23 @@ struct gw_dispatch {
     struct gw_app *app;
     uv_timer_t timer;
     unsigned inflight;
-    unsigned requested; /* rows asked for by the claim in flight */
+    uint64_t inflight_bytes; /* package bytes held by sends in flight */
+    unsigned requested;      /* rows asked for by the claim in flight */
     bool claiming;
     bool saturated; /* the last claim filled all its room (or had none): more is likely due */
     bool rekick;    /* a kick arrived while a claim was in flight */
     bool stopping;
+    bool closed;              /* handle closed: free once the last late callback is done */
     struct gw_send *retry;    /* outcomes whose recording failed, retried on the next tick */
     struct gw_send *batch;    /* successes waiting for the next batch record */
     struct gw_send *flushing; /* successes being recorded by the query in flight */
 };
 
-/* Frees one send. */
-void gw_send_free(struct gw_send *s);
+/* Frees one send (and its share of the byte budget). */
+void gw_dispatch_send_free(struct gw_send *s);
 
 /* The send's outcome is recorded (or abandoned to its lease): free it, claim more if due. */
-void gw_send_finished(struct gw_send *s);
+void gw_dispatch_send_finished(struct gw_send *s);
 
 /* Records the outcome of a send: successes are batched into one transaction, failures are
  * recorded one by one with their backoff. Failed recordings are kept for the next tick. */

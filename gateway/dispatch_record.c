@@ -2,8 +2,8 @@
  * Recording of send outcomes. Successes are group-committed: while one batch query is in flight,
  * further successes wait in a list and go together in the next one (gw_deliveries_sent), so a
  * busy dispatcher spends about one commit per batch instead of one per document. Failures carry
- * their own backoff and are recorded one by one. A recording that fails is retried on the next
- * dispatcher tick; the outcome is never guessed.
+ * their own backoff and are recorded one by one, fenced on the claim's attempt number. A recording
+ * that fails is retried on the next dispatcher tick; the outcome is never guessed.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +20,10 @@ static void gw_record_flush(struct gw_dispatch *d);
 
 static void gw_record_keep(struct gw_send *s, int err)
 {
+    if (s->d->app->closing) {
+        gw_dispatch_send_finished(s); /* forced stop: the lease decides */
+        return;
+    }
     s->record_tries++;
     gw_log_pkg(GW_LOG_WARN, "delivery.record_failed", s->package_id, s->document_id,
                "recording the outcome of delivery %" PRId64 " failed (try %d): %s", s->delivery_id,
@@ -40,7 +44,7 @@ static void gw_record_sent_one(struct gw_send *s, bool recorded)
                    "delivery %" PRId64 " was sent but its lease had passed to another owner",
                    s->delivery_id);
     }
-    gw_send_finished(s);
+    gw_dispatch_send_finished(s);
 }
 
 static void gw_record_flushed(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -50,25 +54,19 @@ static void gw_record_flushed(int err, const PGresult *res, const char *sqlstate
     int n = err == 0 ? PQntuples(res) : 0;
 
     d->flushing = NULL;
-    while (s) {
+    /* Rows come back in the order of the arrays, which is the order of the list. */
+    for (int i = 0; s; i++) {
         struct gw_send *next = s->next;
-        bool recorded = false;
 
-        if (err != 0) {
+        if (err != 0)
             gw_record_keep(s, err);
-            s = next;
-            continue;
-        }
-        for (int i = 0; i < n; i++) {
-            if (gw_pgfmt_int64(PQgetvalue(res, i, 0)) == s->delivery_id) {
-                recorded = strcmp(PQgetvalue(res, i, 1), "t") == 0;
-                break;
-            }
-        }
-        gw_record_sent_one(s, recorded);
+        else
+            gw_record_sent_one(s, i < n &&
+                                      gw_pgfmt_int64(PQgetvalue(res, i, 0)) == s->delivery_id &&
+                                      strcmp(PQgetvalue(res, i, 1), "t") == 0);
         s = next;
     }
-    if (d->batch)
+    if (d->batch && !d->app->closing)
         gw_record_flush(d);
 }
 
@@ -136,15 +134,15 @@ static void gw_record_failed_done(int err, const PGresult *res, const char *sqls
     gw_log_pkg(dead ? GW_LOG_ERROR : GW_LOG_WARN, "delivery.failed", s->package_id, s->document_id,
                "delivery %" PRId64 " attempt %d: %s -> %s", s->delivery_id, s->attempts, s->error,
                v ? v : "lease lost");
-    gw_send_finished(s);
+    gw_dispatch_send_finished(s);
 }
 
 void gw_dispatch_record(struct gw_send *s)
 {
     struct gw_dispatch *d = s->d;
     const struct gw_config_delivery *cfg = &d->app->cfg->delivery;
-    char id[24], base[24], max[24], giveup[24];
-    const char *vals[6] = {id, d->app->owner, s->error, base, max, giveup};
+    char id[24], attempt[24], base[24], max[24], giveup[24];
+    const char *vals[7] = {id, d->app->owner, attempt, s->error, base, max, giveup};
     int rc;
 
     if (s->axis_doc_id) {
@@ -154,11 +152,12 @@ void gw_dispatch_record(struct gw_send *s)
         return;
     }
     snprintf(id, sizeof(id), "%" PRId64, s->delivery_id);
+    snprintf(attempt, sizeof(attempt), "%d", s->attempts);
     snprintf(base, sizeof(base), "%llu", (unsigned long long)cfg->backoff_base_ms);
     snprintf(max, sizeof(max), "%llu", (unsigned long long)cfg->backoff_max_ms);
     snprintf(giveup, sizeof(giveup), "%llu", (unsigned long long)cfg->give_up_after_s);
-    rc = gw_db_query(d->app->db, "SELECT gw_delivery_failed($1, $2, $3, $4, $5, $6)", 6, vals, NULL,
-                     NULL, gw_record_failed_done, s);
+    rc = gw_db_query(d->app->db, "SELECT gw_delivery_failed($1, $2, $3, $4, $5, $6, $7)", 7, vals,
+                     NULL, NULL, gw_record_failed_done, s);
     if (rc != 0)
         gw_record_failed_done(rc, NULL, "", s);
 }
@@ -175,19 +174,20 @@ void gw_dispatch_record_retry(struct gw_dispatch *d)
     }
 }
 
-static void gw_record_free_list(struct gw_send *s)
+static void gw_record_free_list(struct gw_dispatch *d, struct gw_send *s)
 {
     while (s) {
         struct gw_send *next = s->next;
-        gw_send_free(s);
+        gw_dispatch_send_free(s);
+        d->inflight--;
         s = next;
     }
 }
 
 void gw_dispatch_record_drop(struct gw_dispatch *d)
 {
-    gw_record_free_list(d->retry);
-    gw_record_free_list(d->batch);
+    gw_record_free_list(d, d->retry);
+    gw_record_free_list(d, d->batch);
     d->retry = d->batch = NULL;
     /* d->flushing belongs to the query in flight; its callback finishes those sends. */
 }

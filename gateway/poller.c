@@ -20,6 +20,8 @@
 #include "pgfmt.h"
 #include "pkgsql.h"
 
+#define GW_POLLER_MAX_RECIPIENTS 100000
+
 struct gw_poller {
     struct gw_app *app;
     struct gw_axis_inst *axis;
@@ -27,6 +29,7 @@ struct gw_poller {
     bool busy;
     bool stopping;
     bool again;
+    uint64_t lease_at; /* uv_now() when the lease was last taken or renewed */
     enum gw_pkg_kind kind;
     char **ids; /* docIds of the current list */
     size_t n_ids;
@@ -43,6 +46,8 @@ struct gw_poller {
 };
 
 static void gw_poller_next_item(struct gw_poller *p);
+static int gw_poller_take_lease(struct gw_poller *p);
+static uint64_t gw_poller_lease_ms(const struct gw_poller *p);
 static void gw_poller_list(struct gw_poller *p);
 
 static const char *gw_poller_kind_name(enum gw_pkg_kind k)
@@ -157,6 +162,12 @@ static void gw_poller_stored(int err, const PGresult *res, const char *sqlstate,
     gw_poller_ack(p, true);
 }
 
+/* Only a verdict on the package itself justifies telling the axis we refuse it. */
+static bool gw_poller_refusable(int parse_err)
+{
+    return parse_err == GW_EPARSE || parse_err == GW_ENOTEDXML || parse_err == GW_ENORCPT;
+}
+
 static void gw_poller_parse_work(uv_work_t *w)
 {
     struct gw_poller *p = gw_container_of(w, struct gw_poller, work);
@@ -164,6 +175,8 @@ static void gw_poller_parse_work(uv_work_t *w)
 
     gw_edxml_limits_default(&lim);
     lim.max_bytes = p->len + 1;
+    /* Be lenient with what the axis delivers: national circulars list many recipients. */
+    lim.max_recipients = GW_POLLER_MAX_RECIPIENTS;
     p->parse_err = gw_edxml_parse(p->bytes, p->len, &lim, &p->info, p->errmsg, sizeof(p->errmsg));
     SHA256(p->bytes, p->len, p->sha);
 }
@@ -174,12 +187,19 @@ static void gw_poller_parsed(uv_work_t *w, int status)
     struct gw_pkgsql q = {.n = 0};
     int rc;
 
-    if (status != 0 || p->parse_err != 0) {
+    if (status == 0 && gw_poller_refusable(p->parse_err)) {
         /* Not an edXML package: refuse it on the axis, keep polling the rest. */
         p->app->stats.fetch_invalid++;
         gw_log(GW_LOG_WARN, "poll.invalid", "axis %s package %s refused: %s: %s", p->axis->name,
                gw_poller_current(p), gw_errcode(p->parse_err), p->errmsg);
         gw_poller_ack(p, false);
+        return;
+    }
+    if (status != 0 || p->parse_err != 0) {
+        /* A local failure (memory, cancelled work) says nothing about the package: leave it
+         * listed on the axis for the next cycle. */
+        gw_poller_fail(p, "parse", status != 0 ? GW_ECANCELED : p->parse_err, p->errmsg);
+        gw_poller_cycle_end(p);
         return;
     }
     gw_pkgsql_text(&q, p->axis->name);
@@ -250,6 +270,14 @@ static void gw_poller_next_item(struct gw_poller *p)
         gw_poller_cycle_end(p);
         return;
     }
+    if (uv_now(p->app->loop) - p->lease_at > gw_poller_lease_ms(p) / 3) {
+        /* A long cycle renews its lease, so no other instance starts polling this axis. */
+        if (gw_poller_take_lease(p) != 0) {
+            gw_poller_fail(p, "lease", GW_EDB, NULL);
+            gw_poller_cycle_end(p);
+        }
+        return;
+    }
     if (p->next >= p->n_ids) {
         gw_poller_clear_list(p);
         if (p->kind == GW_KIND_EDOC) {
@@ -308,6 +336,14 @@ static void gw_poller_list(struct gw_poller *p)
         gw_poller_listed(rc, NULL, 0, "could not start the list", p);
 }
 
+/* How long a poll lease lasts: five poll intervals, at least 15 s. */
+static uint64_t gw_poller_lease_ms(const struct gw_poller *p)
+{
+    uint64_t ms = p->axis->cfg->poll_interval_ms * 5;
+    return ms < 15000 ? 15000 : ms;
+}
+
+/* The lease was taken at the start of the cycle (listing) or renewed in its middle (next item). */
 static void gw_poller_leased(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
     struct gw_poller *p = ud;
@@ -321,16 +357,28 @@ static void gw_poller_leased(int err, const PGresult *res, const char *sqlstate,
         gw_poller_cycle_end(p); /* another instance polls this axis */
         return;
     }
+    p->lease_at = uv_now(p->app->loop);
+    if (p->ids) {
+        gw_poller_next_item(p);
+        return;
+    }
     p->kind = GW_KIND_EDOC;
     gw_poller_list(p);
+}
+
+static int gw_poller_take_lease(struct gw_poller *p)
+{
+    char lease[24];
+    const char *vals[3] = {p->axis->name, p->app->owner, lease};
+
+    snprintf(lease, sizeof(lease), "%llu", (unsigned long long)gw_poller_lease_ms(p));
+    return gw_db_query(p->app->db, "SELECT gw_poller_lease($1, $2, $3)", 3, vals, NULL, NULL,
+                       gw_poller_leased, p);
 }
 
 static void gw_poller_tick(uv_timer_t *t)
 {
     struct gw_poller *p = t->data;
-    char lease[24];
-    const char *vals[3] = {p->axis->name, p->app->owner, lease};
-    uint64_t ms = p->axis->cfg->poll_interval_ms * 5;
 
     if (p->busy) {
         p->again = true;
@@ -338,10 +386,8 @@ static void gw_poller_tick(uv_timer_t *t)
     }
     if (p->stopping || !gw_db_ready(p->app->db))
         return;
-    snprintf(lease, sizeof(lease), "%llu", (unsigned long long)(ms < 15000 ? 15000 : ms));
     p->busy = true;
-    if (gw_db_query(p->app->db, "SELECT gw_poller_lease($1, $2, $3)", 3, vals, NULL, NULL,
-                    gw_poller_leased, p) != 0)
+    if (gw_poller_take_lease(p) != 0)
         p->busy = false;
 }
 

@@ -83,7 +83,8 @@ CREATE TABLE event (
     detail     jsonb NOT NULL DEFAULT '{}',
     seq        bigint UNIQUE,
     prev_hash  bytea,
-    hash       bytea
+    hash       bytea,
+    CHECK ((seq IS NULL) = (hash IS NULL) AND (seq IS NULL) = (prev_hash IS NULL))
 );
 CREATE INDEX event_package_idx ON event (package_id);
 CREATE INDEX event_unsealed_idx ON event (id) WHERE seq IS NULL;
@@ -137,12 +138,14 @@ DECLARE
 BEGIN
     FOR e IN SELECT * FROM event WHERE seq IS NOT NULL ORDER BY seq LOOP
         v_seq := v_seq + 1;
-        IF e.seq <> v_seq OR e.prev_hash <> v_prev OR e.hash <> gw_event_digest(v_prev, e) THEN
+        IF e.seq IS DISTINCT FROM v_seq OR e.prev_hash IS DISTINCT FROM v_prev
+           OR e.hash IS DISTINCT FROM gw_event_digest(v_prev, e) THEN
             RETURN e.seq;
         END IF;
         v_prev := e.hash;
     END LOOP;
-    IF v_prev <> (SELECT hash FROM event_head) THEN
+    IF v_prev IS DISTINCT FROM (SELECT hash FROM event_head)
+       OR v_seq IS DISTINCT FROM (SELECT seq FROM event_head) THEN
         RETURN v_seq + 1;
     END IF;
     RETURN NULL;
@@ -184,59 +187,89 @@ BEGIN
     outcome := 'created';
 END $$;
 
--- Claims up to p_limit due deliveries for p_owner: queued ones whose time has come and sending
--- ones whose lease expired (their sender died). SKIP LOCKED keeps instances off each other's rows.
-CREATE FUNCTION gw_claim_deliveries(p_owner text, p_lease_ms integer, p_limit integer)
+-- Claims due deliveries for p_owner: queued ones whose time has come and sending ones whose lease
+-- expired (their sender died). SKIP LOCKED keeps instances off each other's rows. At most p_limit
+-- rows and, beyond the first, at most p_max_bytes of package bodies, so one claim's memory is
+-- bounded. An expired lease on a delivery older than p_give_up_s ends it as DEAD instead.
+-- The returned attempt number fences the outcome of this claim (gw_delivery_failed).
+CREATE FUNCTION gw_claim_deliveries(p_owner text, p_lease_ms integer, p_limit integer,
+                                    p_max_bytes bigint, p_give_up_s integer)
 RETURNS TABLE (delivery_id bigint, package_id bigint, axis text, kind text, document_id text,
                attempts integer, bytes bytea)
 LANGUAGE plpgsql AS $$
+DECLARE
+    r       record;
+    v_bytes bigint := 0;
+    v_n     integer := 0;
 BEGIN
-    RETURN QUERY
-    WITH due AS (
-        SELECT d.id FROM delivery d
-         WHERE (d.state = 'QUEUED' AND d.next_attempt_at <= now())
-            OR (d.state = 'SENDING' AND d.lease_until < now())
-         ORDER BY d.next_attempt_at
-         LIMIT p_limit
-         FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-        UPDATE delivery d SET state = 'SENDING', lease_owner = p_owner,
-               lease_until = now() + make_interval(secs => p_lease_ms / 1000.0),
-               attempts = d.attempts + 1, updated_at = now()
-          FROM due WHERE d.id = due.id
-        RETURNING d.id, d.package_id, d.axis, d.attempts
-    )
-    SELECT c.id, c.package_id, c.axis, p.kind, p.document_id, c.attempts, b.bytes
-      FROM claimed c JOIN package p ON p.id = c.package_id
-      JOIN package_body b ON b.package_id = c.package_id;
+    FOR r IN SELECT d.id, d.state, d.created_at, d.package_id, p.size
+               FROM delivery d JOIN package p ON p.id = d.package_id
+              WHERE (d.state = 'QUEUED' AND d.next_attempt_at <= now())
+                 OR (d.state = 'SENDING' AND d.lease_until < now())
+              ORDER BY d.next_attempt_at
+              LIMIT p_limit
+              FOR UPDATE OF d SKIP LOCKED
+    LOOP
+        IF r.state = 'SENDING' AND now() - r.created_at > make_interval(secs => p_give_up_s) THEN
+            UPDATE delivery d SET state = 'DEAD', lease_owner = NULL, lease_until = NULL,
+                   last_error = 'lease expired after the give-up age', updated_at = now()
+             WHERE d.id = r.id;
+            UPDATE package p SET state = 'DEAD', updated_at = now() WHERE p.id = r.package_id;
+            PERFORM gw_event(r.package_id, 'dead', p_owner,
+                             jsonb_build_object('delivery', r.id, 'error', 'lease expired'));
+            CONTINUE;
+        END IF;
+        EXIT WHEN v_n > 0 AND v_bytes + r.size > p_max_bytes;
+        v_bytes := v_bytes + r.size;
+        v_n := v_n + 1;
+        RETURN QUERY
+        WITH claimed AS (
+            UPDATE delivery d SET state = 'SENDING', lease_owner = p_owner,
+                   lease_until = now() + make_interval(secs => p_lease_ms / 1000.0),
+                   attempts = d.attempts + 1, updated_at = now()
+             WHERE d.id = r.id
+            RETURNING d.id, d.package_id, d.axis, d.attempts
+        )
+        SELECT c.id, c.package_id, c.axis, p.kind, p.document_id, c.attempts, b.bytes
+          FROM claimed c JOIN package p ON p.id = c.package_id
+          JOIN package_body b ON b.package_id = c.package_id;
+    END LOOP;
 END $$;
 
--- The axis acknowledged the send. Fenced on the lease owner: a sender whose lease was taken over
--- does not overwrite the new owner's outcome. Returns false when the lease was lost.
+-- The axis acknowledged a send. A success is the truth whatever attempt it came from (even one
+-- whose lease had passed on): it is recorded unless the delivery is already SENT. Recording the
+-- same success twice (a retry after an unknown commit) returns true. Returns false only when the
+-- delivery was already SENT under another axis DocId.
 CREATE FUNCTION gw_delivery_sent(p_delivery bigint, p_owner text, p_axis_doc_id text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-    v_pkg bigint;
+    d delivery;
 BEGIN
-    UPDATE delivery SET state = 'SENT', axis_doc_id = p_axis_doc_id, lease_owner = NULL,
-           lease_until = NULL, last_error = NULL, sent_at = now(), updated_at = now()
-     WHERE id = p_delivery AND state = 'SENDING' AND lease_owner = p_owner
-    RETURNING package_id INTO v_pkg;
-    IF v_pkg IS NULL THEN
+    SELECT * INTO d FROM delivery WHERE id = p_delivery FOR UPDATE;
+    IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM gw_event(v_pkg, 'sent', p_owner,
+    IF d.state = 'SENT' THEN
+        RETURN d.axis_doc_id IS NOT DISTINCT FROM p_axis_doc_id;
+    END IF;
+    UPDATE delivery SET state = 'SENT', axis_doc_id = p_axis_doc_id, lease_owner = NULL,
+           lease_until = NULL, last_error = NULL, sent_at = now(), updated_at = now()
+     WHERE id = p_delivery;
+    PERFORM gw_event(d.package_id, 'sent', p_owner,
                      jsonb_build_object('delivery', p_delivery, 'axis_doc_id', p_axis_doc_id));
     UPDATE package SET state = 'SENT', updated_at = now()
-     WHERE id = v_pkg AND NOT EXISTS (SELECT 1 FROM delivery
-                                       WHERE package_id = v_pkg AND state <> 'SENT');
+     WHERE id = d.package_id AND NOT EXISTS (SELECT 1 FROM delivery
+                                              WHERE package_id = d.package_id AND state <> 'SENT');
     RETURN true;
 END $$;
 
 -- A send attempt failed: schedule the next one with exponential backoff and jitter, or give up
--- (DEAD) once the delivery is older than p_give_up_s. Returns the new state, NULL if lease lost.
-CREATE FUNCTION gw_delivery_failed(p_delivery bigint, p_owner text, p_error text,
-                                   p_base_ms integer, p_max_ms integer, p_give_up_s integer)
+-- (DEAD) once the delivery is older than p_give_up_s. Fenced on the claim (owner and attempt
+-- number): the failure of an attempt that was superseded changes nothing. Returns the new state,
+-- NULL when fenced off.
+CREATE FUNCTION gw_delivery_failed(p_delivery bigint, p_owner text, p_attempt integer,
+                                   p_error text, p_base_ms integer, p_max_ms integer,
+                                   p_give_up_s integer)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     d       delivery;
@@ -244,7 +277,7 @@ DECLARE
     v_state text;
 BEGIN
     SELECT * INTO d FROM delivery WHERE id = p_delivery AND state = 'SENDING'
-       AND lease_owner = p_owner FOR UPDATE;
+       AND lease_owner = p_owner AND attempts = p_attempt FOR UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
@@ -353,8 +386,10 @@ CREATE VIEW v_delivery_backlog AS
       FROM delivery WHERE state <> 'SENT' GROUP BY axis, state;
 
 -- Records a batch of acknowledged sends in one transaction (group commit from the dispatcher).
+-- Rows come back in the order of p_ids.
 CREATE FUNCTION gw_deliveries_sent(p_ids bigint[], p_owner text, p_axis_doc_ids text[])
 RETURNS TABLE (delivery_id bigint, recorded boolean) LANGUAGE sql AS $$
     SELECT u.id, gw_delivery_sent(u.id, p_owner, u.doc)
-      FROM unnest(p_ids, p_axis_doc_ids) AS u(id, doc);
+      FROM unnest(p_ids, p_axis_doc_ids) WITH ORDINALITY AS u(id, doc, n)
+     ORDER BY u.n;
 $$;

@@ -245,8 +245,8 @@ class Gateway:
                          "migrations_dir": os.path.join(SRC, "schemas/sql")},
             "client.qlvbdh": {"token_sha256": token_hash},
             "axis.national": {"adapter": "vxp", "base_url": self.env.sim.url(), "systemid": GW_SYSTEMID,
-                              "secret": GW_SECRET, "poll_interval_ms": "300", "timeout_ms": "3000"},
-            "delivery": {"scan_interval_ms": "200", "lease_ms": "3000", "backoff_base_ms": "200",
+                              "secret": GW_SECRET, "poll_interval_ms": "300", "timeout_ms": "2000"},
+            "delivery": {"scan_interval_ms": "200", "lease_ms": "3500", "backoff_base_ms": "200",
                          "backoff_max_ms": "1000", "give_up_after_s": "3600"},
             "routing": {"default_axis": "national"},
         }

@@ -76,7 +76,7 @@ static const char full[] = "; full example\n"
                            "[delivery]\n"
                            "max_inflight = 4\n"
                            "batch = 2\n"
-                           "lease_ms = 5000\n"
+                           "lease_ms = 15000\n"
                            "scan_interval_ms = 100\n"
                            "backoff_base_ms = 10\n"
                            "backoff_max_ms = 20\n"
@@ -137,7 +137,7 @@ static void test_full(void **state)
     assert_int_equal(c->axes[1].poll_interval_ms, 2000);
     assert_int_equal(c->delivery.max_inflight, 4);
     assert_int_equal(c->delivery.batch, 2);
-    assert_int_equal(c->delivery.lease_ms, 5000);
+    assert_int_equal(c->delivery.lease_ms, 15000);
     assert_int_equal(c->delivery.scan_interval_ms, 100);
     assert_int_equal(c->delivery.backoff_base_ms, 10);
     assert_int_equal(c->delivery.backoff_max_ms, 20);
@@ -240,6 +240,10 @@ static const struct {
      "<string>:8: [axis.national] enabled = 'maybe': expected a "
      "boolean"},
     {"[gateway]\n", "<string>:7: duplicate section [gateway]"},
+    {"[axis.national]\nadapter = vxp\nbase_url = http://x\nsystemid = s\nsecret = YQ==\n"
+     "timeout_ms = 60000\n[routing]\ndefault_axis = national\n",
+     "<string>: [delivery] lease_ms (60000) must exceed [axis.national] timeout_ms (60000)"},
+    {"[server]\nmax_body_bytes = 1073741824\n", "<string>:8: [server] max_body_bytes"},
     {"[server]\nlisten = 1.2.3.4:80 ; inline comment\nmax_headers = 1\n[delivery]\nbatch = 0\n",
      "<string>:11: [delivery] batch = '0': out of range (1..10000)"},
 };
