@@ -1,8 +1,8 @@
 /*
  * PostgreSQL pool facade: configuration, the FIFO of waiting queries (bounded by max_queue, swept
  * by one timer for queue_timeout_ms), hand-off of queued queries to idle connections, and the
- * orderly shutdown that frees the pool once every libuv handle has been closed. The connection
- * state machine itself lives in db_conn.c.
+ * shutdown (orderly or forced) that frees the pool once every libuv handle has been closed. The
+ * connection state machine itself lives in db_conn.c.
  */
 #include "db_internal.h"
 #include "error.h"
@@ -50,6 +50,38 @@ const char *gw_db_oneline(char *buf, size_t cap, const char *msg)
         n--;
     buf[n] = '\0';
     return buf;
+}
+
+/* TCP keepalive settings applied unless the conninfo sets them, so that a peer that vanished
+ * without a reset is noticed within about a minute instead of the kernel's two hours. Unix-socket
+ * connections ignore them. */
+static const char *const gw_db_tcp_defaults[][2] = {
+    {"keepalives", "1"},       {"keepalives_idle", "30"},     {"keepalives_interval", "10"},
+    {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+};
+
+/* Fills the PQconnectStartParams arrays: the defaults this libpq knows (tcp_user_timeout needs
+ * libpq 12) that opts (the parsed conninfo) leaves unset, then dbname = the whole conninfo for
+ * expansion. Expanded fields override array entries before dbname, so the defaults come first. */
+static void gw_db_conn_params(struct gw_db *db, const PQconninfoOption *opts)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < GW_ARRAY_LEN(gw_db_tcp_defaults); i++) {
+        const PQconninfoOption *o = opts;
+        while (o->keyword && strcmp(o->keyword, gw_db_tcp_defaults[i][0]) != 0)
+            o++;
+        if (!o->keyword || (o->val && *o->val))
+            continue;
+        db->conn_keys[n] = gw_db_tcp_defaults[i][0];
+        db->conn_vals[n] = gw_db_tcp_defaults[i][1];
+        n++;
+    }
+    db->conn_keys[n] = "dbname";
+    db->conn_vals[n] = db->conninfo;
+    n++;
+    db->conn_keys[n] = NULL;
+    db->conn_vals[n] = NULL;
 }
 
 static void gw_db_free(struct gw_db *db)
@@ -186,11 +218,12 @@ int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **o
         PQfreemem(errmsg);
         return errmsg ? GW_EINVAL : GW_ENOMEM;
     }
-    PQconninfoFree(opts);
 
     db = calloc(1, sizeof(*db));
-    if (!db)
+    if (!db) {
+        PQconninfoFree(opts);
         return GW_ENOMEM;
+    }
     db->loop = loop;
     db->cfg = *cfg;
     if (db->cfg.pool_size == 0)
@@ -202,10 +235,13 @@ int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **o
     db->conninfo = strdup(cfg->conninfo ? cfg->conninfo : "");
     db->conns = calloc(db->cfg.pool_size, sizeof(*db->conns));
     if (!db->conninfo || !db->conns) {
+        PQconninfoFree(opts);
         gw_db_free(db);
         return GW_ENOMEM;
     }
     db->cfg.conninfo = db->conninfo;
+    gw_db_conn_params(db, opts);
+    PQconninfoFree(opts);
     db->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)db;
     if (db->rng == 0)
         db->rng = 0x9e3779b97f4a7c15ull;
@@ -332,28 +368,60 @@ size_t gw_db_pending(const struct gw_db *db)
     return db ? db->q_len + db->inflight : 0;
 }
 
-void gw_db_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
+/* Common start of both shutdowns: refuse new queries and close the pool-wide handles. */
+static void gw_db_begin_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
 {
-    struct gw_db_req *queued;
-
-    if (!db || db->closing)
-        return;
     db->closing = true;
     db->closed_cb = closed_cb;
     db->closed_ud = ud;
-    gw_info("db.close", "closing database pool (%zu queued, %zu in flight)", db->q_len,
-            db->inflight);
     uv_close((uv_handle_t *)&db->sweep, gw_db_on_handle_closed);
     uv_close((uv_handle_t *)&db->kick, gw_db_on_handle_closed);
-    /* Connections with a query in flight close themselves once it completes. */
+}
+
+static void gw_db_cancel_all(struct gw_db_req *list)
+{
+    while (list) {
+        struct gw_db_req *r = list;
+        list = r->next;
+        gw_db_req_finish(r, GW_ECANCELED, NULL, "");
+    }
+}
+
+void gw_db_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
+{
+    if (!db || db->closing)
+        return;
+    gw_info("db.close", "closing database pool (%zu queued, %zu in flight)", db->q_len,
+            db->inflight);
+    gw_db_begin_close(db, closed_cb, ud);
+    /* Connections with a query in flight close themselves once it completes or its deadline
+     * passes. */
     for (unsigned i = 0; i < db->cfg.pool_size; i++) {
         if (db->conns[i].state != GW_DBC_BUSY)
             gw_db_conn_shutdown(&db->conns[i]);
     }
-    queued = gw_db_queue_take_all(db);
-    while (queued) {
-        struct gw_db_req *r = queued;
-        queued = r->next;
-        gw_db_req_finish(r, GW_ECANCELED, NULL, "");
+    gw_db_cancel_all(gw_db_queue_take_all(db));
+}
+
+void gw_db_close_now(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
+{
+    struct gw_db_req *queued;
+
+    if (!db)
+        return;
+    gw_info("db.close_now", "closing database pool now (%zu queued, %zu in flight cancelled)",
+            db->q_len, db->inflight);
+    if (!db->closing)
+        gw_db_begin_close(db, closed_cb, ud);
+    else if (closed_cb) {
+        db->closed_cb = closed_cb;
+        db->closed_ud = ud;
     }
+    /* Detach the queue first so that no connection picks up more work; callbacks run below and
+     * can only be refused (GW_ESHUTDOWN). The pool is freed from close callbacks on a later loop
+     * turn, so it stays valid throughout. */
+    queued = gw_db_queue_take_all(db);
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        gw_db_conn_shutdown(&db->conns[i]);
+    gw_db_cancel_all(queued);
 }

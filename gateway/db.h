@@ -14,7 +14,11 @@
  *
  * Connections that fail are re-established with exponential backoff; queries queued meanwhile
  * wait up to queue_timeout_ms and then fail with GW_EDB. A query in flight on a connection that
- * breaks fails with GW_EDB (its outcome is unknown: callers must be idempotent).
+ * breaks fails with GW_EDB (its outcome is unknown: callers must be idempotent). A query that has
+ * no complete result query_timeout_ms + 5 s after it was sent (300 s when query_timeout_ms is 0)
+ * counts as a broken connection too, so a server or network that vanished without a reset cannot
+ * stall the caller. TCP connections use keepalives (idle 30 s, interval 10 s, count 3) and
+ * tcp_user_timeout 30 s unless the conninfo sets them.
  */
 
 struct gw_db;
@@ -24,7 +28,8 @@ struct gw_db_config {
     unsigned pool_size;        /* connections, default 4 */
     unsigned max_queue;        /* queued queries beyond which gw_db_query fails GW_EAGAIN */
     uint64_t queue_timeout_ms; /* how long a query may wait for a connection */
-    uint64_t query_timeout_ms; /* statement_timeout set on every connection (0 = none) */
+    uint64_t query_timeout_ms; /* statement_timeout on every connection (0 = none); the client
+                                  gives up on a query 5 s later (300 s when 0) */
     uint64_t reconnect_min_ms; /* backoff start */
     uint64_t reconnect_max_ms; /* backoff cap */
 };
@@ -60,9 +65,17 @@ bool gw_db_ready(const struct gw_db *db);
 /* Queries queued or in flight. */
 size_t gw_db_pending(const struct gw_db *db);
 
-/* Fails queued queries with GW_ECANCELED, waits for in-flight ones, closes every handle and frees
- * the pool; closed_cb (may be NULL) runs once all handles are closed. */
+/* Fails queued queries with GW_ECANCELED, waits for in-flight ones (at most until their deadline),
+ * closes every handle and frees the pool; closed_cb (may be NULL) runs once all handles are
+ * closed. A second call is ignored. */
 void gw_db_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud);
+
+/* Forced close, e.g. when draining took too long: fails queued and in-flight queries with
+ * GW_ECANCELED at once (callbacks run inside this call; an in-flight query's outcome is unknown),
+ * closes every connection and handle, frees the pool after the last close callback and then runs
+ * closed_cb (may be NULL). May follow gw_db_close, escalating it: a non-NULL closed_cb then
+ * replaces the one given there (only one runs). Must not be called after closed_cb has run. */
+void gw_db_close_now(struct gw_db *db, void (*closed_cb)(void *ud), void *ud);
 
 /*
  * Blocking helpers for start-up and tools only (never on a running loop).

@@ -1,8 +1,10 @@
 /*
  * Life cycle of one pooled PostgreSQL connection on the libuv loop: non-blocking connect
- * (PQconnectPoll), session setup (statement_timeout), failure handling with reconnect after an
- * exponential backoff plus jitter, and final shutdown. The socket is watched with a uv_poll handle
- * that is replaced whenever libpq changes socket. Query traffic itself is in db_exec.c.
+ * (PQconnectStartParams / PQconnectPoll, TCP keepalives by default), session setup
+ * (statement_timeout), the client-side deadline of a query in flight, failure handling with
+ * reconnect after an exponential backoff plus jitter, and final shutdown. The socket is watched
+ * with a uv_poll handle that is replaced whenever libpq changes socket. Query traffic itself is in
+ * db_exec.c.
  */
 #include "db_internal.h"
 #include "error.h"
@@ -51,7 +53,7 @@ static void gw_db_conn_on_notice(void *arg, const char *msg)
 
 static void gw_db_poll_on_closed(uv_handle_t *h)
 {
-    struct gw_db_poll *p = GW_DB_CONTAINER_OF(h, struct gw_db_poll, h);
+    struct gw_db_poll *p = gw_container_of(h, struct gw_db_poll, h);
     struct gw_db *db = p->conn->db;
 
     free(p);
@@ -117,16 +119,38 @@ void gw_db_conn_clear_results(struct gw_db_conn *c)
     c->res = c->err = NULL;
 }
 
-/* The retry timer doubles as the deadline of a connection attempt: libpq's connect_timeout only
- * applies to blocking connects. */
-static void gw_db_conn_on_retry(uv_timer_t *t)
+static uint64_t gw_db_conn_deadline_ms(const struct gw_db_conn *c)
 {
-    struct gw_db_conn *c = GW_DB_CONTAINER_OF(t, struct gw_db_conn, retry);
+    uint64_t qt = c->db->cfg.query_timeout_ms;
+
+    if (qt == 0)
+        return GW_DB_DEADLINE_DEFAULT_MS;
+    return qt > UINT64_MAX - GW_DB_DEADLINE_MARGIN_MS ? UINT64_MAX : qt + GW_DB_DEADLINE_MARGIN_MS;
+}
+
+/* One timer per connection, its meaning given by the state: the reconnect backoff while down, the
+ * deadline of a connection attempt (libpq's connect_timeout only applies to blocking connects),
+ * and the deadline of the query in flight. */
+static void gw_db_conn_on_timer(uv_timer_t *t)
+{
+    struct gw_db_conn *c = gw_container_of(t, struct gw_db_conn, timer);
 
     if (c->state == GW_DBC_DOWN)
         gw_db_conn_start(c);
     else if (c->state == GW_DBC_CONNECTING || c->state == GW_DBC_SETUP)
         gw_db_conn_fail(c, "connect timeout");
+    else if (c->state == GW_DBC_BUSY) {
+        char why[96];
+        snprintf(why, sizeof(why), "no result within %" PRIu64 " ms, server unresponsive",
+                 gw_db_conn_deadline_ms(c));
+        gw_db_conn_fail(c, why);
+    }
+}
+
+/* Starts the deadline of the query just sent; gw_db_conn_complete stops it. */
+void gw_db_conn_arm_deadline(struct gw_db_conn *c)
+{
+    uv_timer_start(&c->timer, gw_db_conn_on_timer, gw_db_conn_deadline_ms(c), 0);
 }
 
 static void gw_db_conn_schedule_retry(struct gw_db_conn *c)
@@ -143,7 +167,7 @@ static void gw_db_conn_schedule_retry(struct gw_db_conn *c)
         delay = cfg->reconnect_min_ms;
     c->backoff_ms = base >= cfg->reconnect_max_ms / 2 ? cfg->reconnect_max_ms : base * 2;
     gw_debug("db.reconnect", "connection %u: reconnecting in %" PRIu64 " ms", c->idx, delay);
-    uv_timer_start(&c->retry, gw_db_conn_on_retry, delay, 0);
+    uv_timer_start(&c->timer, gw_db_conn_on_timer, delay, 0);
 }
 
 /* Tears down the socket of a failed connection, schedules a reconnect and fails the query that
@@ -188,7 +212,7 @@ void gw_db_conn_fail(struct gw_db_conn *c, const char *why)
 /* Connection and session are ready: start serving the queue. */
 void gw_db_conn_up(struct gw_db_conn *c)
 {
-    uv_timer_stop(&c->retry);
+    uv_timer_stop(&c->timer);
     gw_db_conn_set_state(c, GW_DBC_IDLE);
     c->backoff_ms = c->db->cfg.reconnect_min_ms;
     c->failures = 0;
@@ -254,8 +278,8 @@ void gw_db_conn_init(struct gw_db *db, struct gw_db_conn *c, unsigned idx)
     c->state = GW_DBC_DOWN;
     c->poll_fd = -1;
     c->backoff_ms = db->cfg.reconnect_min_ms;
-    uv_timer_init(db->loop, &c->retry);
-    c->retry.data = db;
+    uv_timer_init(db->loop, &c->timer);
+    c->timer.data = db;
     db->handles++;
 }
 
@@ -264,7 +288,7 @@ void gw_db_conn_start(struct gw_db_conn *c)
     if (c->state != GW_DBC_DOWN || c->db->closing)
         return;
     gw_db_conn_set_state(c, GW_DBC_CONNECTING);
-    c->pg = PQconnectStart(c->db->conninfo);
+    c->pg = PQconnectStartParams(c->db->conn_keys, c->db->conn_vals, 1);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         gw_db_conn_fail(c, "connect");
         return;
@@ -273,12 +297,12 @@ void gw_db_conn_start(struct gw_db_conn *c)
     if (gw_db_conn_watch(c, UV_WRITABLE) < 0)
         gw_db_conn_fail(c, "poll");
     else
-        uv_timer_start(&c->retry, gw_db_conn_on_retry, GW_DB_CONNECT_TIMEOUT_MS, 0);
+        uv_timer_start(&c->timer, gw_db_conn_on_timer, GW_DB_CONNECT_TIMEOUT_MS, 0);
 }
 
 static void gw_db_conn_on_poll(uv_poll_t *h, int status, int events)
 {
-    struct gw_db_poll *p = GW_DB_CONTAINER_OF(h, struct gw_db_poll, h);
+    struct gw_db_poll *p = gw_container_of(h, struct gw_db_poll, h);
     struct gw_db_conn *c = p->conn;
 
     if (c->poll != p)
@@ -301,7 +325,8 @@ static void gw_db_conn_on_poll(uv_poll_t *h, int status, int events)
     }
 }
 
-/* Final close for gw_db_close. A query still in flight is cancelled. */
+/* Final close for gw_db_close and gw_db_close_now: the poll handle is closed before PQfinish
+ * closes the socket. A query still in flight fails with GW_ECANCELED. */
 void gw_db_conn_shutdown(struct gw_db_conn *c)
 {
     struct gw_db_req *r = c->inflight;
@@ -314,7 +339,7 @@ void gw_db_conn_shutdown(struct gw_db_conn *c)
     c->inflight = NULL;
     gw_db_conn_clear_results(c);
     gw_db_conn_set_state(c, GW_DBC_CLOSED);
-    uv_close((uv_handle_t *)&c->retry, gw_db_timer_on_closed);
+    uv_close((uv_handle_t *)&c->timer, gw_db_timer_on_closed);
     if (r) {
         c->db->inflight--;
         gw_db_req_finish(r, GW_ECANCELED, NULL, "");

@@ -42,8 +42,10 @@ void gw_db_conn_next(struct gw_db_conn *c)
         gw_db_conn_set_state(c, GW_DBC_BUSY);
         rc = gw_db_conn_send(c, r->sql, r->nparams, r->values, r->lengths, r->formats,
                              r->result_format);
-        if (rc == 0)
+        if (rc == 0) {
+            gw_db_conn_arm_deadline(c);
             return;
+        }
         if (rc == GW_EDB && PQstatus(c->pg) == CONNECTION_OK) {
             gw_warn("db.query_rejected", "connection %u: %s", c->idx,
                     gw_db_conn_errmsg(c, msg, sizeof(msg)));
@@ -98,6 +100,8 @@ static void gw_db_conn_complete(struct gw_db_conn *c)
 
     c->res = c->err = NULL;
     c->inflight = NULL;
+    if (c->state == GW_DBC_BUSY)
+        uv_timer_stop(&c->timer); /* the query deadline; in SETUP it is the connect deadline */
     if (st && !broken)
         snprintf(sqlstate, sizeof(sqlstate), "%s", st);
     if (err && !broken) {

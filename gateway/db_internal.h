@@ -6,13 +6,21 @@
  * db_conn.c (per-connection state machine). Nothing outside the db_*.c files includes this.
  */
 
+#include "common.h"
 #include "db.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_DB_CONTAINER_OF(ptr, type, member)                                                      \
-    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+/* Client-side deadline of a query in flight: statement_timeout plus this margin, or the fixed
+ * fallback when query_timeout_ms is 0. It catches a server or network that vanished without a
+ * reset, which would otherwise leave the connection waiting on the kernel for hours. */
+#define GW_DB_DEADLINE_MARGIN_MS  5000
+#define GW_DB_DEADLINE_DEFAULT_MS 300000
+
+/* Session keywords passed to PQconnectStartParams: TCP keepalive defaults (only those this libpq
+ * knows and the conninfo does not set), then dbname = the conninfo for expansion, then NULL. */
+#define GW_DB_MAX_CONN_PARAMS 8
 
 /* One queued or in-flight query; parameters and SQL live in the same allocation. */
 struct gw_db_req {
@@ -34,7 +42,7 @@ enum gw_db_conn_state {
     GW_DBC_SETUP,      /* session settings (statement_timeout) in flight */
     GW_DBC_IDLE,       /* up, no query */
     GW_DBC_BUSY,       /* up, one query in flight */
-    GW_DBC_CLOSED,     /* shut down by gw_db_close; handles closing or closed */
+    GW_DBC_CLOSED,     /* shut down by gw_db_close(_now); handles closing or closed */
 };
 
 /* uv_poll handle on the current libpq socket; heap-allocated because a new one is needed when the
@@ -53,7 +61,8 @@ struct gw_db_conn {
     int poll_fd;
     int poll_events;     /* events the handle is started with (0 = stopped) */
     bool flushing;       /* PQflush returned 1: wait for write-readiness too */
-    uv_timer_t retry;    /* reconnect backoff */
+    uv_timer_t timer;    /* DOWN: reconnect backoff; CONNECTING/SETUP: connect deadline;
+                            BUSY: query deadline; IDLE: stopped */
     uint64_t backoff_ms; /* next base delay */
     unsigned failures;   /* consecutive failed connection attempts */
     struct gw_db_req *inflight;
@@ -65,6 +74,8 @@ struct gw_db {
     uv_loop_t *loop;
     struct gw_db_config cfg;
     char *conninfo;
+    const char *conn_keys[GW_DB_MAX_CONN_PARAMS];
+    const char *conn_vals[GW_DB_MAX_CONN_PARAMS];
     struct gw_db_conn *conns;
     struct gw_db_req *q_head, *q_tail;
     size_t q_len;
@@ -96,6 +107,7 @@ int gw_db_conn_watch(struct gw_db_conn *c, int events);
 void gw_db_conn_clear_results(struct gw_db_conn *c);
 void gw_db_conn_fail(struct gw_db_conn *c, const char *why);
 void gw_db_conn_up(struct gw_db_conn *c);
+void gw_db_conn_arm_deadline(struct gw_db_conn *c);
 
 /* db_exec.c */
 int gw_db_conn_send(struct gw_db_conn *c, const char *sql, int n, const char *const *values,

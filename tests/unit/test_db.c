@@ -1,7 +1,9 @@
 /*
  * Tests for the PostgreSQL pool (gateway/db*.c) against a real server: results and parameters,
- * concurrency, SQL errors, queue limits and timeouts, connections killed under load, shutdown, and
- * migrations. Needs GW_TEST_PGHOST (socket directory, user postgres, trust); skips (77) without.
+ * concurrency, SQL errors, queue limits and timeouts, connections killed under load, a hung server
+ * (backend stopped with SIGSTOP) against the client-side query deadline, keepalive defaults,
+ * orderly and forced shutdown, and migrations. Needs GW_TEST_PGHOST (socket directory, user
+ * postgres, trust); skips (77) without.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +12,11 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "db_internal.h" /* white-box checks of the connection parameters */
 #include "error.h"
 #include "log.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +111,12 @@ static void ctx_close_db(struct ctx *x)
 {
     uv_close((uv_handle_t *)&x->timer, NULL);
     gw_db_close(x->db, on_closed, x);
+}
+
+static void ctx_close_db_now(struct ctx *x)
+{
+    uv_close((uv_handle_t *)&x->timer, NULL);
+    gw_db_close_now(x->db, on_closed, x);
 }
 
 /* Runs the loop until the pool has closed itself, then checks nothing is left open. */
@@ -703,6 +713,289 @@ static void test_close_while_connecting(void **state)
     ctx_run(&x);
 }
 
+/* ---- hung server: client-side query deadline ---- */
+
+/* Backend stopped with SIGSTOP; resumed by the test, its teardown, or at exit if a test failed. */
+static pid_t g_stopped_pid;
+
+static void resume_backend(void)
+{
+    if (g_stopped_pid > 0) {
+        kill(g_stopped_pid, SIGCONT);
+        g_stopped_pid = 0;
+    }
+}
+
+static int resume_teardown(void **state)
+{
+    resume_backend();
+    return 0;
+}
+
+/* Stops the backend whose pid is in res; skips the test when not allowed to signal it. */
+static void stop_backend(const PGresult *res)
+{
+    pid_t pid = (pid_t)atoi(PQgetvalue(res, 0, 0));
+
+    assert_true(pid > 0);
+    if (kill(pid, SIGSTOP) != 0) {
+        fprintf(stderr, "cannot stop backend %d (not root?): skipping\n", (int)pid);
+        skip();
+    }
+    g_stopped_pid = pid;
+}
+
+static void hung_after_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+
+    /* Served by a new connection. */
+    assert_int_equal(err, 0);
+    assert_int_not_equal(atoi(PQgetvalue(res, 0, 0)), x->n);
+    x->ok++;
+    ctx_close_db(x);
+}
+
+static void hung_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+    uint64_t waited = uv_now(&x->loop) - x->t0;
+
+    /* Broken connection: outcome unknown, no SQLSTATE, after query_timeout_ms + 5 s. */
+    assert_int_equal(err, GW_EDB);
+    assert_null(res);
+    assert_string_equal(sqlstate, "");
+    assert_true(waited >= 4500);
+    assert_true(waited < 30000);
+    x->failed++;
+    resume_backend();
+    assert_int_equal(
+        gw_db_query(x->db, "SELECT pg_backend_pid()", 0, NULL, NULL, NULL, hung_after_cb, x), 0);
+}
+
+static void hung_pid_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+
+    assert_int_equal(err, 0);
+    x->n = atoi(PQgetvalue(res, 0, 0));
+    stop_backend(res);
+    x->t0 = uv_now(&x->loop);
+    assert_int_equal(gw_db_query(x->db, "SELECT 1", 0, NULL, NULL, NULL, hung_cb, x), 0);
+}
+
+static void test_query_deadline_hung_server(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+
+    base_config(&cfg);
+    cfg.pool_size = 1;
+    cfg.query_timeout_ms = 100; /* client deadline 5.1 s */
+    ctx_open(&x, &cfg);
+    assert_int_equal(
+        gw_db_query(x.db, "SELECT pg_backend_pid()", 0, NULL, NULL, NULL, hung_pid_cb, &x), 0);
+    ctx_run(&x);
+    assert_int_equal(x.failed, 1);
+    assert_int_equal(x.ok, 1);
+}
+
+static void hung_close_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+    uint64_t waited = uv_now(&x->loop) - x->t0;
+
+    assert_int_equal(err, GW_EDB);
+    assert_string_equal(sqlstate, "");
+    assert_true(waited >= 4500);
+    assert_true(waited < 30000);
+    assert_int_equal(x->closed, 0);
+    x->failed++;
+}
+
+/* The query has been handed to the stopped backend: the orderly close waits for it, but no longer
+ * than its deadline. */
+static void hung_close_tick(uv_timer_t *t)
+{
+    struct ctx *x = t->data;
+
+    assert_int_equal(gw_db_pending(x->db), 1);
+    ctx_close_db(x);
+}
+
+static void hung_close_pid_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+
+    assert_int_equal(err, 0);
+    stop_backend(res);
+    x->t0 = uv_now(&x->loop);
+    assert_int_equal(gw_db_query(x->db, "SELECT 1", 0, NULL, NULL, NULL, hung_close_cb, x), 0);
+    x->timer.data = x;
+    uv_timer_start(&x->timer, hung_close_tick, 300, 0);
+}
+
+static void test_close_bounded_by_deadline(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+
+    base_config(&cfg);
+    cfg.pool_size = 1;
+    cfg.query_timeout_ms = 100;
+    ctx_open(&x, &cfg);
+    assert_int_equal(
+        gw_db_query(x.db, "SELECT pg_backend_pid()", 0, NULL, NULL, NULL, hung_close_pid_cb, &x),
+        0);
+    ctx_run(&x);
+    resume_backend();
+    assert_int_equal(x.failed, 1);
+}
+
+/* ---- TCP keepalive defaults ---- */
+
+static const char *conn_option(PGconn *pg, const char *key, char *buf, size_t cap)
+{
+    PQconninfoOption *opts = PQconninfo(pg);
+
+    buf[0] = '\0';
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, key) == 0 && o->val)
+            snprintf(buf, cap, "%s", o->val);
+    }
+    PQconninfoFree(opts);
+    return buf;
+}
+
+static void keepalive_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+    PGconn *pg = x->db->conns[0].pg;
+    char v[64];
+
+    assert_int_equal(err, 0);
+    assert_non_null(pg);
+    /* Set by the conninfo: kept. */
+    assert_string_equal(conn_option(pg, "keepalives_idle", v, sizeof(v)), "45");
+    /* Not set: the pool's defaults. */
+    assert_string_equal(conn_option(pg, "keepalives", v, sizeof(v)), "1");
+    assert_string_equal(conn_option(pg, "keepalives_interval", v, sizeof(v)), "10");
+    assert_string_equal(conn_option(pg, "keepalives_count", v, sizeof(v)), "3");
+    assert_string_equal(conn_option(pg, "tcp_user_timeout", v, sizeof(v)), "30000");
+    /* The rest of the conninfo still applies. */
+    assert_string_equal(conn_option(pg, "dbname", v, sizeof(v)), g_dbname);
+    assert_string_equal(conn_option(pg, "application_name", v, sizeof(v)), "gw-keepalive-test");
+    assert_string_equal(PQgetvalue(res, 0, 0), "gw-keepalive-test");
+    x->ok++;
+    ctx_close_db(x);
+}
+
+static void test_keepalive_defaults(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+    char ci[1400];
+
+    snprintf(ci, sizeof(ci), "%s keepalives_idle=45 application_name=gw-keepalive-test",
+             g_conninfo);
+    base_config(&cfg);
+    cfg.conninfo = ci;
+    cfg.pool_size = 1;
+    ctx_open(&x, &cfg);
+    assert_int_equal(gw_db_query(x.db, "SELECT current_setting('application_name')", 0, NULL, NULL,
+                                 NULL, keepalive_cb, &x),
+                     0);
+    ctx_run(&x);
+    assert_int_equal(x.ok, 1);
+}
+
+/* ---- forced close ---- */
+
+#define NOW_SLEEPS 2
+#define NOW_QUEUED 3
+
+static void now_tick(uv_timer_t *t)
+{
+    struct ctx *x = t->data;
+    char sql[512];
+    uint64_t t0;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND state = 'active' "
+             "AND query LIKE 'SELECT pg_sleep(30)%%'",
+             g_dbname);
+    if (admin_int("postgres", sql) < NOW_SLEEPS)
+        return;
+    assert_int_equal(gw_db_pending(x->db), NOW_SLEEPS + NOW_QUEUED);
+    t0 = uv_hrtime();
+    if (x->n == 1) {
+        /* Escalation: an orderly close first, then the forced one without its own callback. */
+        ctx_close_db(x);
+        assert_int_equal(x->canceled, NOW_QUEUED);
+        gw_db_close_now(x->db, NULL, NULL);
+    } else {
+        ctx_close_db_now(x);
+    }
+    /* Every query failed inside the call, in-flight ones included. */
+    assert_int_equal(x->canceled, NOW_SLEEPS + NOW_QUEUED);
+    assert_true(uv_hrtime() - t0 < 2000000000ull);
+    assert_int_equal(gw_db_pending(x->db), 0);
+    assert_false(gw_db_ready(x->db));
+    assert_int_equal(gw_db_query(x->db, "SELECT 1", 0, NULL, NULL, NULL, never_cb, NULL),
+                     GW_ESHUTDOWN);
+    assert_int_equal(x->closed, 0);
+}
+
+static void run_close_now(int escalate)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+    uint64_t t0 = uv_hrtime();
+
+    base_config(&cfg);
+    cfg.pool_size = NOW_SLEEPS;
+    cfg.query_timeout_ms = 120000;
+    ctx_open(&x, &cfg);
+    x.n = escalate;
+    for (int i = 0; i < NOW_SLEEPS; i++)
+        assert_int_equal(
+            gw_db_query(x.db, "SELECT pg_sleep(30)", 0, NULL, NULL, NULL, close_cancel_cb, &x), 0);
+    for (int i = 0; i < NOW_QUEUED; i++)
+        assert_int_equal(gw_db_query(x.db, "SELECT 1", 0, NULL, NULL, NULL, close_cancel_cb, &x),
+                         0);
+    x.timer.data = &x;
+    uv_timer_start(&x.timer, now_tick, 50, 50);
+    ctx_run(&x); /* also checks closed_cb ran once and uv_loop_close() == 0 */
+    assert_int_equal(x.canceled, NOW_SLEEPS + NOW_QUEUED);
+    /* Far sooner than the 30 s sleeps. */
+    assert_true(uv_hrtime() - t0 < 20000000000ull);
+}
+
+static void test_close_now(void **state)
+{
+    run_close_now(0);
+}
+
+static void test_close_then_close_now(void **state)
+{
+    run_close_now(1);
+}
+
+static void test_close_now_while_connecting(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+
+    base_config(&cfg);
+    ctx_open(&x, &cfg);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gw_db_query(x.db, "SELECT 1", 0, NULL, NULL, NULL, close_cancel_cb, &x),
+                         0);
+    ctx_close_db_now(&x);
+    assert_int_equal(x.canceled, 3);
+    ctx_run(&x);
+}
+
 /* ---- migrations ---- */
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -806,6 +1099,12 @@ int main(void)
         cmocka_unit_test(test_unreachable_queue_timeout),
         cmocka_unit_test(test_close_with_pending),
         cmocka_unit_test(test_close_while_connecting),
+        cmocka_unit_test_teardown(test_query_deadline_hung_server, resume_teardown),
+        cmocka_unit_test_teardown(test_close_bounded_by_deadline, resume_teardown),
+        cmocka_unit_test(test_keepalive_defaults),
+        cmocka_unit_test(test_close_now),
+        cmocka_unit_test(test_close_then_close_now),
+        cmocka_unit_test(test_close_now_while_connecting),
         cmocka_unit_test(test_migrate),
     };
 
@@ -814,6 +1113,7 @@ int main(void)
         return 77;
     }
     snprintf(g_host, sizeof(g_host), "%s", host);
+    atexit(resume_backend); /* a failed test must not leave a backend stopped */
     if (lvl)
         gw_log_parse_level(lvl, &level);
     gw_log_set_level(level);
