@@ -144,6 +144,20 @@ static bool gw_api_method(struct gw_http_req *req, const char *want)
     return false;
 }
 
+int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code,
+                      const char **message)
+{
+    const struct gw_app *app = ud;
+
+    if (strncmp(req->path, "/v1/", 4) != 0)
+        return 0;
+    if (gw_auth_check(app->clients, app->n_clients, gw_http_req_header(req, "authorization")) >= 0)
+        return 0;
+    *code = "unauthorized";
+    *message = "missing or invalid bearer token";
+    return 401;
+}
+
 void gw_api_handle(struct gw_http_req *req, void *ud)
 {
     struct gw_app *app = ud;

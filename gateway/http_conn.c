@@ -91,7 +91,7 @@ void gw_http_conn_close(struct gw_http_conn *c)
 
 static void gw_http_conn_on_shutdown(uv_shutdown_t *req, int status)
 {
-    struct gw_http_conn *c = GW_HTTP_CONTAINER_OF(req, struct gw_http_conn, shutdown_req);
+    struct gw_http_conn *c = gw_container_of(req, struct gw_http_conn, shutdown_req);
 
     if (status < 0 && c->state != GW_HTTP_C_CLOSING)
         gw_http_conn_close(c);
@@ -113,7 +113,7 @@ static void gw_http_conn_linger(struct gw_http_conn *c)
 
 static void gw_http_conn_on_write(uv_write_t *wr, int status)
 {
-    struct gw_http_write *w = GW_HTTP_CONTAINER_OF(wr, struct gw_http_write, wr);
+    struct gw_http_write *w = gw_container_of(wr, struct gw_http_write, wr);
     struct gw_http_conn *c = w->conn;
     bool response = w->buf != NULL;
 
@@ -158,8 +158,10 @@ static int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, boo
     return rc;
 }
 
-/* Server-generated final answer (limits, malformed input): JSON error, then close. */
-static void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, const char *msg)
+/* Server-generated final answer (limits, malformed input, head check): JSON error, then close.
+ * extra: static "Name: value\r\n" header lines, or NULL. */
+static void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
+                              const char *extra)
 {
     size_t blen = 0, rlen = 0;
     char *body, *resp = NULL;
@@ -168,8 +170,8 @@ static void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *co
            status, code, msg);
     c->close_after = true;
     body = gw_http_json_error(code, msg, &blen);
-    if (!body || gw_http_format_response(status, "application/json", body, blen, false, false, NULL,
-                                         0, &resp, &rlen) != 0) {
+    if (!body || gw_http_format_response(status, "application/json", body, blen, false, false,
+                                         extra, extra ? strlen(extra) : 0, &resp, &rlen) != 0) {
         free(body);
         gw_http_conn_close(c);
         return;
@@ -188,10 +190,10 @@ static void gw_http_conn_on_timer(uv_timer_t *t)
 
     switch (c->state) {
     case GW_HTTP_C_HEAD:
-        gw_http_conn_fail(c, 408, "request_timeout", "request head not received in time");
+        gw_http_conn_fail(c, 408, "request_timeout", "request head not received in time", NULL);
         break;
     case GW_HTTP_C_BODY:
-        gw_http_conn_fail(c, 408, "request_timeout", "request body not received in time");
+        gw_http_conn_fail(c, 408, "request_timeout", "request body not received in time", NULL);
         break;
     case GW_HTTP_C_WRITING:
         gw_info("http.write_timeout", "%s: client does not read the response", c->peer);
@@ -203,9 +205,29 @@ static void gw_http_conn_on_timer(uv_timer_t *t)
     }
 }
 
+/* The server's head check, before any body byte is accepted. */
+static int gw_http_conn_on_head(struct gw_http_pctx *pc, const struct gw_http_req *req)
+{
+    struct gw_http_conn *c = gw_container_of(pc, struct gw_http_conn, pc);
+    gw_http_head_fn check = c->srv->head_check;
+    const char *code = NULL, *msg = NULL;
+    int status;
+
+    if (!check)
+        return 0;
+    status = check(req, c->srv->ud, &code, &msg);
+    if (status == 0)
+        return 0;
+    if (status < 400 || status > 599)
+        status = 500;
+    if (status == 401 && !pc->err_status)
+        pc->err_extra = "WWW-Authenticate: Bearer\r\n"; /* required on 401 (RFC 9110) */
+    return gw_http_pctx_fail(pc, status, code ? code : "rejected", msg ? msg : "request rejected");
+}
+
 static void gw_http_conn_on_phase(struct gw_http_pctx *pc, enum gw_http_phase ph)
 {
-    struct gw_http_conn *c = GW_HTTP_CONTAINER_OF(pc, struct gw_http_conn, pc);
+    struct gw_http_conn *c = gw_container_of(pc, struct gw_http_conn, pc);
 
     if (c->state == GW_HTTP_C_CLOSING)
         return;
@@ -243,7 +265,7 @@ static void gw_http_conn_process(struct gw_http_conn *c)
         if (c->state == GW_HTTP_C_CLOSING)
             return;
         if (c->pc.err_status) {
-            gw_http_conn_fail(c, c->pc.err_status, c->pc.err_code, c->pc.err_msg);
+            gw_http_conn_fail(c, c->pc.err_status, c->pc.err_code, c->pc.err_msg, c->pc.err_extra);
             return;
         }
         req = gw_http_pctx_take(&c->pc);
@@ -364,6 +386,8 @@ void gw_http_conn_accept(struct gw_http_server *srv)
     c->handles_open = 2;
     c->rejecting = reject;
     gw_http_pctx_init(&c->pc, &srv->limits);
+    c->pc.budget = &srv->bodies;
+    c->pc.on_head = gw_http_conn_on_head;
     c->pc.on_phase = gw_http_conn_on_phase;
     gw_http_server_conn_added(srv, c);
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) != 0) {
@@ -377,7 +401,7 @@ void gw_http_conn_accept(struct gw_http_server *srv)
             gw_http_conn_close(c);
             return;
         }
-        gw_http_conn_fail(c, 503, "too_many_connections", "connection limit reached");
+        gw_http_conn_fail(c, 503, "too_many_connections", "connection limit reached", NULL);
         return;
     }
     gw_http_conn_set_state(c, GW_HTTP_C_IDLE);

@@ -51,6 +51,31 @@ static int gw_http_head_append(struct gw_http_pctx *pc, const char *at, size_t l
     return 0;
 }
 
+int gw_http_pctx_busy(struct gw_http_pctx *pc)
+{
+    if (!pc->err_status)
+        pc->err_extra = GW_HTTP_RETRY_AFTER;
+    return gw_http_pctx_fail(pc, 503, "server_busy", "too many request bodies in progress");
+}
+
+/* Frees the body buffer of the request being parsed and returns its charge to the budget. */
+static void gw_http_pctx_drop_body(struct gw_http_pctx *pc)
+{
+    if (pc->budget)
+        pc->budget->used -= pc->body_cap;
+    free(pc->body);
+    pc->body = NULL;
+    pc->body_len = 0;
+    pc->body_cap = 0;
+}
+
+/* Whether n more body bytes fit in what is left of the global budget. */
+static bool gw_http_budget_fits(const struct gw_http_pctx *pc, uint64_t n)
+{
+    const struct gw_http_budget *b = pc->budget;
+    return !b || b->limit == 0 || n <= b->limit - b->used;
+}
+
 static int gw_http_trailer(struct gw_http_pctx *pc, size_t len)
 {
     pc->trailer_bytes += len;
@@ -70,10 +95,10 @@ static int gw_http_on_message_begin(http_parser *p)
     pc->headers_done = false;
     pc->expect_continue = false;
     pc->trailer_bytes = 0;
-    free(pc->body);
-    pc->body = NULL;
-    pc->body_len = 0;
-    pc->body_cap = 0;
+    gw_http_req_free(pc->building);
+    pc->building = NULL;
+    gw_http_pctx_drop_body(pc);
+    pc->body_announced = UINT64_MAX;
     if (pc->on_phase)
         pc->on_phase(pc, GW_HTTP_PHASE_HEAD);
     return 0;
@@ -199,12 +224,16 @@ static int gw_http_on_headers_complete(http_parser *p)
         pc->expect_continue =
             p->http_minor >= 1 && ((p->flags & F_CHUNKED) || (has_len && p->content_length > 0));
     }
-    if (has_len && p->content_length > 0) {
-        pc->body = malloc((size_t)p->content_length + 1);
-        if (!pc->body)
-            return gw_http_pctx_fail(pc, 500, "internal_error", "out of memory");
-        pc->body_cap = (size_t)p->content_length + 1;
-    }
+    if (has_len)
+        pc->body_announced = p->content_length;
+    pc->building = gw_http_req_build(pc, p);
+    if (!pc->building)
+        return -1;
+    if (pc->on_head && pc->on_head(pc, pc->building) != 0)
+        return gw_http_pctx_fail(pc, 500, "internal_error", "request rejected");
+    /* Reject now what could not be buffered, but charge only what actually arrives. */
+    if (has_len && p->content_length > 0 && !gw_http_budget_fits(pc, p->content_length + 1))
+        return gw_http_pctx_busy(pc);
     if (pc->on_phase)
         pc->on_phase(pc, GW_HTTP_PHASE_BODY);
     return 0;
@@ -219,15 +248,21 @@ static int gw_http_on_body(http_parser *p, const char *at, size_t len)
         return gw_http_pctx_fail(pc, 413, "payload_too_large", "request body exceeds the limit");
     need = pc->body_len + len + 1;
     if (need > pc->body_cap) {
-        size_t cap = pc->body_cap ? pc->body_cap * 2 : 4096;
+        size_t cap = pc->body_cap ? pc->body_cap * 2 : GW_HTTP_BODY_MIN;
         uint8_t *b;
         while (cap < need)
             cap *= 2;
         if (cap > pc->limits.max_body_bytes + 1)
             cap = pc->limits.max_body_bytes + 1;
+        if (pc->body_announced < cap - 1) /* http-parser never delivers more than announced */
+            cap = (size_t)pc->body_announced + 1;
+        if (!gw_http_budget_fits(pc, cap - pc->body_cap))
+            return gw_http_pctx_busy(pc);
         b = realloc(pc->body, cap);
         if (!b)
             return gw_http_pctx_fail(pc, 500, "internal_error", "out of memory");
+        if (pc->budget)
+            pc->budget->used += cap - pc->body_cap;
         pc->body = b;
         pc->body_cap = cap;
     }
@@ -239,10 +274,12 @@ static int gw_http_on_body(http_parser *p, const char *at, size_t len)
 static int gw_http_on_message_complete(http_parser *p)
 {
     struct gw_http_pctx *pc = p->data;
-    struct gw_http_req *req = gw_http_req_build(pc, p);
+    struct gw_http_req *req = pc->building;
 
-    if (!req)
-        return -1;
+    if (!req) /* cannot happen: headers_complete built it or failed */
+        return gw_http_pctx_fail(pc, 400, "malformed_http", "message without a head");
+    pc->building = NULL;
+    gw_http_req_take_body(req, pc);
     pc->ready = req;
     pc->headers_done = false;
     pc->head_raw = 0;
@@ -266,6 +303,7 @@ void gw_http_pctx_init(struct gw_http_pctx *pc, const struct gw_http_limits *lim
 {
     memset(pc, 0, sizeof(*pc));
     pc->limits = *limits;
+    pc->body_announced = UINT64_MAX;
     http_parser_init(&pc->parser, HTTP_REQUEST);
     pc->parser.data = pc;
 }
@@ -274,11 +312,12 @@ void gw_http_pctx_free(struct gw_http_pctx *pc)
 {
     free(pc->head);
     free(pc->fields);
-    free(pc->body);
+    gw_http_pctx_drop_body(pc);
+    gw_http_req_free(pc->building);
     gw_http_req_free(pc->ready);
     pc->head = NULL;
     pc->fields = NULL;
-    pc->body = NULL;
+    pc->building = NULL;
     pc->ready = NULL;
 }
 

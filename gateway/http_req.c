@@ -1,7 +1,8 @@
 /*
  * Turns the bytes collected by the request parser (http_parse.c) into a struct gw_http_req: one
  * allocation holding the request, its header array and all strings (decoded path, raw query,
- * lower-cased names, trimmed values), plus the body buffer handed over by the parser.
+ * lower-cased names, trimmed values), built as soon as the head is complete, plus the body buffer
+ * handed over by the parser at the end (with its charge against the global body budget).
  */
 #include "http_server_internal.h"
 
@@ -93,7 +94,7 @@ struct gw_http_req *gw_http_req_build(struct gw_http_pctx *pc, http_parser *p)
         query_len = u.field_data[UF_QUERY].len;
     }
     size = sizeof(*rp) + pc->n_fields * sizeof(struct gw_http_header) + path_len + 1 +
-           (query ? query_len + 1 : 0) + 1;
+           (query ? query_len + 1 : 0);
     for (size_t i = 0; i < pc->n_fields; i++)
         size += pc->fields[i].name_len + pc->fields[i].value_len + 2;
     rp = calloc(1, size);
@@ -125,18 +126,27 @@ struct gw_http_req *gw_http_req_build(struct gw_http_pctx *pc, http_parser *p)
     req->method = http_method_str((enum http_method)p->method);
     req->keep_alive = http_should_keep_alive(p) != 0;
     rp->head_only = p->method == HTTP_HEAD;
-    if (pc->body) {
-        pc->body[pc->body_len] = 0;
-        req->body = pc->body;
-        req->body_len = pc->body_len;
-        rp->body_owned = true;
-        pc->body = NULL;
-        pc->body_cap = 0;
-        pc->body_len = 0;
-    } else {
-        req->body = (uint8_t *)s; /* the final NUL of the block */
-    }
     return req;
+}
+
+void gw_http_req_take_body(struct gw_http_req *req, struct gw_http_pctx *pc)
+{
+    struct gw_http_req_priv *rp = gw_container_of(req, struct gw_http_req_priv, pub);
+
+    if (!pc->body) {
+        req->body = rp->empty_body;
+        req->body_len = 0;
+        return;
+    }
+    pc->body[pc->body_len] = 0;
+    req->body = pc->body;
+    req->body_len = pc->body_len;
+    rp->body_owned = true;
+    rp->budget = pc->budget;
+    rp->charged = pc->body_cap;
+    pc->body = NULL;
+    pc->body_cap = 0;
+    pc->body_len = 0;
 }
 
 void gw_http_req_free(struct gw_http_req *req)
@@ -145,9 +155,11 @@ void gw_http_req_free(struct gw_http_req *req)
 
     if (!req)
         return;
-    rp = GW_HTTP_CONTAINER_OF(req, struct gw_http_req_priv, pub);
+    rp = gw_container_of(req, struct gw_http_req_priv, pub);
     if (rp->body_owned)
         free(req->body);
+    if (rp->budget)
+        rp->budget->used -= rp->charged;
     free(rp->extra);
     free(rp);
 }

@@ -159,7 +159,7 @@ int gw_http_add_header(struct gw_http_req *req, const char *name, const char *va
         if (strcasecmp(name, reserved[i]) == 0)
             return GW_EINVAL;
     }
-    rp = GW_HTTP_CONTAINER_OF(req, struct gw_http_req_priv, pub);
+    rp = gw_container_of(req, struct gw_http_req_priv, pub);
     nlen = strlen(name);
     vlen = strlen(value);
     if (nlen + vlen > GW_HTTP_EXTRA_HDR_MAX)
@@ -191,7 +191,7 @@ void gw_http_respond(struct gw_http_req *req, int status, const char *content_ty
 
     if (!req)
         return;
-    rp = GW_HTTP_CONTAINER_OF(req, struct gw_http_req_priv, pub);
+    rp = gw_container_of(req, struct gw_http_req_priv, pub);
     c = req->conn_;
     keep = req->keep_alive && (!c || gw_http_conn_keep_alive_ok(c));
     if (!req->detached &&

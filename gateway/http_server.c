@@ -1,7 +1,8 @@
 /*
  * HTTP server listener: validates limits, binds and accepts (connections themselves live in
- * http_conn.c), keeps the list and counts of connections and in-flight requests, and drains on
- * shutdown: idle connections are closed at once, busy ones after their current response.
+ * http_conn.c), keeps the list and counts of connections and in-flight requests, owns the global
+ * request-body budget, and drains on shutdown: idle connections are closed at once, busy ones
+ * after their current response, or all of them at once by gw_http_server_close_all().
  */
 #include "http_server_internal.h"
 #include "log.h"
@@ -18,6 +19,7 @@ void gw_http_limits_default(struct gw_http_limits *l)
     l->idle_timeout_ms = 30000;
     l->max_connections = 1024;
     l->max_headers = 64;
+    l->max_inflight_body_bytes = (size_t)512 * 1024 * 1024;
 }
 
 int gw_http_limits_check(const struct gw_http_limits *l)
@@ -123,6 +125,7 @@ int gw_http_server_start(uv_loop_t *loop, const char *host, int port,
         free(srv);
         return GW_EINVAL;
     }
+    srv->bodies.limit = srv->limits.max_inflight_body_bytes;
     srv->loop = loop;
     srv->handler = handler;
     srv->ud = ud;
@@ -159,6 +162,12 @@ size_t gw_http_server_inflight(const struct gw_http_server *srv)
     return srv ? srv->n_inflight : 0;
 }
 
+void gw_http_server_set_head_check(struct gw_http_server *srv, gw_http_head_fn fn)
+{
+    if (srv)
+        srv->head_check = fn;
+}
+
 static void gw_http_server_on_listener_closed(uv_handle_t *h)
 {
     struct gw_http_server *srv = h->data;
@@ -181,4 +190,19 @@ void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void
         if (c->state == GW_HTTP_C_IDLE)
             gw_http_conn_close(c);
     }
+}
+
+void gw_http_server_close_all(struct gw_http_server *srv)
+{
+    if (!srv)
+        return;
+    if (!srv->shutting_down) {
+        gw_warn("http.close_all", "ignored: gw_http_server_shutdown() was not called");
+        return;
+    }
+    gw_info("http.close_all", "closing %zu connections, %zu requests in flight", srv->n_conns,
+            srv->n_inflight);
+    /* Closing only issues uv_close: no connection is freed while walking the list. */
+    for (struct gw_http_conn *c = srv->conns; c; c = c->next)
+        gw_http_conn_close(c);
 }

@@ -16,6 +16,10 @@
  * Handlers may answer asynchronously: the request stays valid until gw_http_respond() is called
  * exactly once. If the client goes away first, the request is marked detached (req->detached)
  * and gw_http_respond() only frees it.
+ *
+ * Request bodies are buffered as they arrive (never pre-allocated from Content-Length); an
+ * optional head check (gw_http_server_set_head_check) can refuse a request, e.g. an
+ * unauthenticated one, before any body byte is read.
  */
 
 struct gw_http_server;
@@ -28,6 +32,10 @@ struct gw_http_limits {
     uint64_t idle_timeout_ms;   /* keep-alive connection with nothing in flight is closed */
     unsigned max_connections;   /* further accepts get 503 and are closed */
     unsigned max_headers;       /* number of header fields; 431 beyond */
+    /* Sum of request body buffers over all connections, from the first body byte until the
+     * request is freed; 0 = unlimited. A request whose Content-Length or body growth would
+     * exceed what is left gets 503 "server_busy" with Retry-After: 5 and is closed. */
+    size_t max_inflight_body_bytes;
 };
 
 struct gw_http_header {
@@ -54,6 +62,18 @@ struct gw_http_req {
 
 typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
 
+/*
+ * Head check: runs once a request head is complete, before any body byte is accepted and before
+ * "100 Continue" is sent. method, path, query and headers are filled in; body is NULL. ud is the
+ * handler's ud. Returns 0 to go on, or an HTTP error status (400..599; other values become 500)
+ * with *code and *message set (string literals, or strings that outlive the server; NULL gives
+ * defaults): the server then answers {"error":{"code":...,"message":...}} without reading the
+ * body and closes the connection (a 401 carries "WWW-Authenticate: Bearer"). Must be cheap and
+ * synchronous and must not keep req.
+ */
+typedef int (*gw_http_head_fn)(const struct gw_http_req *req, void *ud, const char **code,
+                               const char **message);
+
 void gw_http_limits_default(struct gw_http_limits *l);
 
 /* Binds and listens on host:port (port 0 = ephemeral). */
@@ -67,9 +87,18 @@ int gw_http_server_port(const struct gw_http_server *srv);
 /* Number of requests handed to the handler and not yet answered. */
 size_t gw_http_server_inflight(const struct gw_http_server *srv);
 
+/* Installs (fn) or removes (NULL) the head check for requests whose head completes from now on. */
+void gw_http_server_set_head_check(struct gw_http_server *srv, gw_http_head_fn fn);
+
 /* Stops accepting; idle connections are closed, busy ones close after their current response.
  * drained_cb runs once no connection remains; the server is freed after it returns. */
 void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void *ud), void *ud);
+
+/* Drain timeout: closes every connection now, busy ones included. Their requests become
+ * detached (gw_http_respond then only frees them); the drained_cb of the earlier shutdown runs
+ * once the last of them is answered. Only valid after gw_http_server_shutdown() and before its
+ * drained_cb has run (srv is freed then); without a prior shutdown it does nothing. */
+void gw_http_server_close_all(struct gw_http_server *srv);
 
 /* Header lookup, case-insensitive; NULL if absent. */
 const char *gw_http_req_header(const struct gw_http_req *req, const char *name);

@@ -8,13 +8,12 @@
  * by the fuzz harness.
  */
 
+#include "common.h"
 #include "error.h"
 #include "http_server.h"
 
 #include <http_parser.h>
 #include <stddef.h>
-
-#define GW_HTTP_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define GW_HTTP_INBUF_SIZE    16384 /* per-connection read buffer */
 #define GW_HTTP_LINGER_MS     2000  /* drain input this long after a final response */
@@ -22,6 +21,8 @@
 #define GW_HTTP_MAX_REJECTING 64   /* 503 answers in flight at once */
 #define GW_HTTP_EXTRA_HDR_MAX 4096 /* bytes of gw_http_add_header() data per request */
 #define GW_HTTP_MAX_URL       65535
+#define GW_HTTP_BODY_MIN      4096 /* first body buffer (unless the announced body is smaller) */
+#define GW_HTTP_RETRY_AFTER   "Retry-After: 5\r\n"
 
 /* ---- request parser (http_parse.c) ---- */
 
@@ -34,10 +35,20 @@ struct gw_http_field {
     size_t name_off, name_len, value_off, value_len;
 };
 
+/* Bytes of request body buffers (capacity, NUL included) alive across all connections. */
+struct gw_http_budget {
+    size_t limit; /* 0 = unlimited */
+    size_t used;
+};
+
 struct gw_http_pctx {
     http_parser parser;
     struct gw_http_limits limits;
-    void (*on_phase)(struct gw_http_pctx *pc, enum gw_http_phase ph); /* may be NULL */
+    struct gw_http_budget *budget; /* may be NULL (no global budget) */
+    /* Both may be NULL. on_head sees the built request head before any body byte; non-zero
+     * stops the request (it records the error with gw_http_pctx_fail). on_phase only observes. */
+    int (*on_head)(struct gw_http_pctx *pc, const struct gw_http_req *req);
+    void (*on_phase)(struct gw_http_pctx *pc, enum gw_http_phase ph);
 
     /* request head under construction: URL then header names/values, no separators */
     char *head;
@@ -50,8 +61,10 @@ struct gw_http_pctx {
     size_t head_raw;      /* raw bytes of the current head fed so far */
     size_t trailer_bytes;
 
-    uint8_t *body;
+    struct gw_http_req *building; /* head built when the headers were complete; body follows */
+    uint8_t *body;                /* grown as bytes arrive, charged to *budget */
     size_t body_len, body_cap;
+    uint64_t body_announced; /* Content-Length, or UINT64_MAX if none */
 
     /* outcome of gw_http_pctx_feed */
     struct gw_http_req *ready; /* complete request, take with gw_http_pctx_take */
@@ -59,6 +72,7 @@ struct gw_http_pctx {
     int err_status;            /* != 0: stop, answer with this status and close */
     const char *err_code;
     const char *err_msg;
+    const char *err_extra; /* static "Name: value\r\n" lines for the error response, or NULL */
 };
 
 /* Private part of a request; the public struct is the first member. */
@@ -68,6 +82,9 @@ struct gw_http_req_priv {
     bool body_owned;
     char *extra; /* "Name: value\r\n"... from gw_http_add_header */
     size_t extra_len;
+    struct gw_http_budget *budget; /* the owned body's capacity is charged here */
+    size_t charged;
+    uint8_t empty_body[1]; /* req->body when there is none */
 };
 
 void gw_http_pctx_init(struct gw_http_pctx *pc, const struct gw_http_limits *limits);
@@ -83,9 +100,15 @@ struct gw_http_req *gw_http_pctx_take(struct gw_http_pctx *pc);
 /* Records the first error of the current request; returns -1 for http-parser callbacks. */
 int gw_http_pctx_fail(struct gw_http_pctx *pc, int status, const char *code, const char *msg);
 
+/* Records a 503 server_busy (body budget exhausted, with Retry-After); returns -1. */
+int gw_http_pctx_busy(struct gw_http_pctx *pc);
+
 /* http_req.c */
 const char *gw_http_trim(const char *s, size_t len, size_t *out_len);
+/* Builds the request from the complete head; req->body is NULL until gw_http_req_take_body. */
 struct gw_http_req *gw_http_req_build(struct gw_http_pctx *pc, http_parser *p);
+/* Moves the parser's body buffer (and its budget charge) into req; empty body if none. */
+void gw_http_req_take_body(struct gw_http_req *req, struct gw_http_pctx *pc);
 void gw_http_req_free(struct gw_http_req *req);
 
 /* Like gw_http_parse_for_test, but feeds the input in reads of `step` bytes (0 = all at once). */
@@ -137,7 +160,9 @@ struct gw_http_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
     struct gw_http_limits limits;
+    struct gw_http_budget bodies; /* max_inflight_body_bytes */
     gw_http_handler_fn handler;
+    gw_http_head_fn head_check; /* may be NULL */
     void *ud;
     struct gw_http_conn *conns;
     unsigned n_active;    /* open connections counted against max_connections */

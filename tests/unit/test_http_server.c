@@ -48,6 +48,12 @@ struct tctx {
     int detached_seen;
     size_t max_inflight;
     size_t inflight_at_drain;
+    gw_http_head_fn head_check; /* installed by run() if set */
+    int head_checks;
+    int head_bad;      /* head check saw something it should not */
+    bool force_close;  /* gw_http_server_close_all() right after shutdown */
+    int held_answered; /* async requests answered by the handler */
+    int held_at_drain;
     int failures;
     char fail_msg[16][200];
 };
@@ -276,6 +282,8 @@ static void answer(struct gw_http_req *req)
     char body[4096];
     int n = snprintf(body, sizeof(body), "%s %s %s %zu:%s", req->method, req->path,
                      req->query ? req->query : "-", req->body_len, (const char *)req->body);
+    if (n >= (int)sizeof(body))
+        n = (int)sizeof(body) - 1; /* truncated */
     assert_int_equal(gw_http_add_header(req, "X-Test", "yes"), 0);
     assert_int_not_equal(gw_http_add_header(req, "X-Bad", "a\r\nb"), 0);
     gw_http_respond(req, 200, "text/plain", body, (size_t)n);
@@ -294,6 +302,7 @@ static void on_held_timer(uv_timer_t *tm)
         return; /* repeating timer: poll until the client is seen gone */
     if (h->req->detached)
         h->t->detached_seen++;
+    h->t->held_answered++;
     answer(h->req);
     uv_close((uv_handle_t *)tm, on_held_closed);
 }
@@ -327,6 +336,7 @@ static void on_drained(void *ud)
 {
     struct tctx *t = ud;
     t->inflight_at_drain = gw_http_server_inflight(t->srv);
+    t->held_at_drain = t->held_answered;
     t->drained++;
 }
 
@@ -337,7 +347,11 @@ static void on_async(uv_async_t *a)
 
     if ((done || atomic_load(&t->shutdown_req)) && !t->shut) {
         t->shut = true;
+        if (t->force_close)
+            gw_http_server_close_all(t->srv); /* without shutdown: ignored */
         gw_http_server_shutdown(t->srv, on_drained, t);
+        if (t->force_close)
+            gw_http_server_close_all(t->srv);
     }
     if (done)
         uv_close((uv_handle_t *)a, NULL);
@@ -378,6 +392,8 @@ static void run(struct tctx *t)
                      0);
     t->port = gw_http_server_port(t->srv);
     assert_true(t->port > 0);
+    if (t->head_check)
+        gw_http_server_set_head_check(t->srv, t->head_check);
     assert_int_equal(pthread_create(&t->th, NULL, client_main, t), 0);
     uv_run(&t->loop, UV_RUN_DEFAULT);
     assert_int_equal(pthread_join(t->th, NULL), 0);
@@ -716,6 +732,176 @@ static void test_shutdown(void **state)
     free(t);
 }
 
+/* Refuses /deny before the body; checks that the head is complete and the body absent. */
+static int deny_head(const struct gw_http_req *req, void *ud, const char **code, const char **msg)
+{
+    struct tctx *t = ud;
+
+    t->head_checks++;
+    if (req->body != NULL || !req->method || !gw_http_req_header(req, "host"))
+        t->head_bad++;
+    if (strcmp(req->path, "/ok") == 0 && (!req->query || strcmp(req->query, "q=1") != 0))
+        t->head_bad++;
+    if (strcmp(req->path, "/deny") == 0) {
+        *code = "unauthorized";
+        *msg = "missing or invalid bearer token";
+        return 401;
+    }
+    if (strcmp(req->path, "/odd") == 0)
+        return 99; /* not an error status: becomes 500 with default code and message */
+    return 0;
+}
+
+static void cl_head_check(struct tctx *t)
+{
+    static const char expect[] = "POST /deny HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                 "Content-Length: 1000000\r\n\r\n";
+    static const char big[] = "POST /deny HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+                              "first bytes of a body that is never read";
+    static const char get[] = "GET /deny HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char odd[] = "GET /odd HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct cli c;
+    struct resp r;
+
+    /* Expect: 100-continue gets the 401 and no 100 Continue */
+    CHECK(t, cli_open(&c, t->port) == 0);
+    cli_sends(&c, expect);
+    CHECK(t, cli_read_resp(&c, &r) == 0);
+    CHECK(t, r.status == 401 && !r.saw_100);
+    CHECK(t, strstr(r.body, "\"code\":\"unauthorized\"") != NULL);
+    CHECK(t, strstr(r.head, "\r\nWWW-Authenticate: Bearer\r\n") != NULL);
+    CHECK(t, strcmp(r.connection, "close") == 0);
+    CHECK(t, cli_sees_close(&c));
+    cli_close(&c, false);
+
+    expect_error(t, big, sizeof(big) - 1, 401, "unauthorized");
+    expect_error(t, get, sizeof(get) - 1, 401, "unauthorized");
+    expect_error(t, odd, sizeof(odd) - 1, 500, "rejected");
+
+    /* accepted requests are unaffected, also keep-alive and pipelined */
+    CHECK(t, cli_open(&c, t->port) == 0);
+    cli_sends(&c, "POST /ok?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                  "GET /ok?q=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(t, cli_read_resp(&c, &r) == 0 && strcmp(r.body, "POST /ok q=1 5:hello") == 0);
+    CHECK(t, cli_read_resp(&c, &r) == 0 && strcmp(r.body, "GET /ok q=1 0:") == 0);
+    CHECK(t, strcmp(r.connection, "keep-alive") == 0);
+    cli_close(&c, false);
+}
+
+static void test_head_check(void **state)
+{
+    struct tctx *t = tctx_new(cl_head_check, H_SYNC);
+    t->head_check = deny_head;
+    run(t);
+    assert_int_equal(t->head_checks, 6);
+    assert_int_equal(t->head_bad, 0);
+    assert_int_equal(atomic_load(&t->got_req), 2);
+    free(t);
+}
+
+/* Sends req on a fresh connection and expects 503 server_busy with Retry-After, then close. */
+static void expect_busy(struct tctx *t, const char *req, size_t len)
+{
+    struct cli c;
+    struct resp r;
+
+    CHECK(t, cli_open(&c, t->port) == 0);
+    cli_send(&c, req, len);
+    CHECK(t, cli_read_resp(&c, &r) == 0);
+    CHECK(t, r.status == 503 && !r.saw_100);
+    CHECK(t, strstr(r.body, "\"code\":\"server_busy\"") != NULL);
+    CHECK(t, strstr(r.head, "\r\nRetry-After: 5\r\n") != NULL);
+    CHECK(t, strcmp(r.connection, "close") == 0);
+    CHECK(t, cli_sees_close(&c));
+    cli_close(&c, false);
+}
+
+/* Budget 10000 bytes of body buffers (capacity incl. NUL) over all connections. */
+static void cl_body_budget(struct tctx *t)
+{
+    static const char over[] = "POST /o HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                               "Content-Length: 20000\r\n\r\n";
+    static const char chunked[] = "POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                  "\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
+    char req[4096], fill[9000];
+    struct cli a, c;
+    struct resp r;
+    size_t n;
+
+    memset(fill, 'y', sizeof(fill));
+    expect_busy(t, over, sizeof(over) - 1); /* announced length over the whole budget */
+
+    /* A announces 9000 but has sent 100: only a first small buffer is held for it */
+    CHECK(t, cli_open(&a, t->port) == 0);
+    cli_sends(&a, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n");
+    cli_send(&a, fill, 100);
+    sleep_ms(50);
+    CHECK(t, cli_open(&c, t->port) == 0);
+    n = (size_t)snprintf(req, sizeof(req),
+                         "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n");
+    cli_send(&c, req, n);
+    cli_send(&c, fill, 3000);
+    CHECK(t, cli_read_resp(&c, &r) == 0 && r.status == 200);
+    CHECK(t, strncmp(r.body, "POST /b - 3000:yyy", 18) == 0);
+    cli_close(&c, false);
+
+    /* A completes and is held by the handler: 9001 of 10000 in use */
+    cli_send(&a, fill, 8900);
+    CHECK(t, wait_for(&t->got_req, 2));
+    n = (size_t)snprintf(req, sizeof(req),
+                         "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    memset(req + n, 'z', 1000);
+    expect_busy(t, req, n + 1000);
+    expect_busy(t, chunked, sizeof(chunked) - 1); /* growth of a chunked body */
+    CHECK(t, cli_read_resp(&a, &r) == 0 && r.status == 200);
+    CHECK(t, strncmp(r.body, "POST /a - 9000:yyy", 18) == 0);
+
+    /* A's request is freed: the budget is available again */
+    cli_sends(&a, chunked);
+    CHECK(t, cli_read_resp(&a, &r) == 0 && strcmp(r.body, "POST /d - 16:0123456789abcdef") == 0);
+    cli_close(&a, false);
+}
+
+static void test_body_budget(void **state)
+{
+    struct tctx *t = tctx_new(cl_body_budget, H_ASYNC);
+    t->lim.max_inflight_body_bytes = 10000;
+    t->delay_ms = 300;
+    run(t);
+    assert_int_equal(atomic_load(&t->got_req), 3);
+    free(t);
+}
+
+static void cl_close_all(struct tctx *t)
+{
+    struct cli idle, busy;
+    struct resp r;
+
+    CHECK(t, cli_open(&idle, t->port) == 0);
+    cli_sends(&idle, "GET /i HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(t, cli_read_resp(&idle, &r) == 0 && r.status == 200);
+    CHECK(t, cli_open(&busy, t->port) == 0);
+    cli_sends(&busy, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    CHECK(t, wait_for(&t->got_req, 2));
+    request_shutdown(t); /* shutdown, then close_all at once */
+    CHECK(t, cli_sees_close(&idle));
+    CHECK(t, cli_sees_close(&busy)); /* closed without waiting for the handler's answer */
+    cli_close(&idle, false);
+    cli_close(&busy, false);
+}
+
+static void test_close_all(void **state)
+{
+    struct tctx *t = tctx_new(cl_close_all, H_ASYNC);
+    t->delay_ms = 500;
+    t->force_close = true;
+    run(t); /* drained once, nothing in flight, uv_loop_close() == 0 */
+    assert_int_equal(t->held_answered, 2);
+    assert_int_equal(t->held_at_drain, 2); /* drained only after the late answer */
+    assert_int_equal(t->detached_seen, 1);
+    free(t);
+}
+
 static void test_parse_for_test(void **state)
 {
     static const char two[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -742,7 +928,9 @@ int main(void)
         cmocka_unit_test(test_headers_too_large), cmocka_unit_test(test_payload_too_large),
         cmocka_unit_test(test_slow_client),       cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_conn_limit),        cmocka_unit_test(test_disconnect),
-        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_parse_for_test),
+        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_head_check),
+        cmocka_unit_test(test_body_budget),       cmocka_unit_test(test_close_all),
+        cmocka_unit_test(test_parse_for_test),
     };
     gw_log_set_level(GW_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
