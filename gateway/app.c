@@ -27,7 +27,9 @@ struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name)
     return NULL;
 }
 
-static void gw_app_finish(struct gw_app *app)
+/* Closes every component. forced (drain timeout): connections and queries still open are cut,
+ * their leases expire and another claim or poll resumes the work; nothing committed is lost. */
+static void gw_app_finish(struct gw_app *app, bool forced)
 {
     app->closing = true;
     uv_timer_stop(&app->drain_timer);
@@ -50,9 +52,16 @@ static void gw_app_finish(struct gw_app *app)
             app->axes[i].ops->destroy(app->axes[i].state);
         app->axes[i].state = NULL;
     }
-    gw_db_close(app->db, NULL, NULL);
+    if (forced) {
+        if (app->http)
+            gw_http_server_close_all(app->http);
+        gw_db_close_now(app->db, NULL, NULL);
+    } else {
+        gw_db_close(app->db, NULL, NULL);
+    }
     app->db = NULL;
-    gw_log(GW_LOG_INFO, "app.stopped", "all work drained; closing");
+    gw_log(GW_LOG_INFO, "app.stopped",
+           forced ? "drain cut short; closing" : "all work drained; closing");
 }
 
 void gw_app_maybe_finish(struct gw_app *app)
@@ -65,7 +74,7 @@ void gw_app_maybe_finish(struct gw_app *app)
         if (!gw_poller_idle(app->axes[i].poller))
             return;
     }
-    gw_app_finish(app);
+    gw_app_finish(app, false);
 }
 
 static void gw_app_http_drained(void *ud)
@@ -84,7 +93,7 @@ static void gw_app_drain_timeout(uv_timer_t *t)
     gw_log(GW_LOG_WARN, "app.drain_timeout",
            "drain did not complete in time (%u API jobs, %zu sends): closing anyway",
            app->pending_work, gw_dispatch_inflight(app->dispatch));
-    gw_app_finish(app);
+    gw_app_finish(app, true);
 }
 
 void gw_app_stop(struct gw_app *app)
@@ -196,6 +205,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
                                   gw_api_handle, app, &app->http);
+    if (rc == 0)
+        gw_http_server_set_head_check(app->http, gw_api_head_check);
     if (rc != 0) {
         gw_log(GW_LOG_ERROR, "app.start_failed", "start failed: %s", gw_strerror(rc));
         gw_app_stop(app); /* closes whatever did start; the loop then ends */

@@ -47,6 +47,8 @@ static const struct gw_cfg_key server_keys[] = {
     {"max_header_bytes", T_SIZE, C(server.max_header_bytes), 1024, 1048576, false, false},
     {"max_headers", T_UNS, C(server.max_headers), 1, 10000, false, false},
     {"max_body_bytes", T_SIZE, C(server.max_body_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
+    {"max_inflight_body_bytes", T_SIZE, C(server.max_inflight_body_bytes), 0, 64 * GIB, false,
+     false},
     {"header_timeout_ms", T_U64, C(server.header_timeout_ms), 1, MS_HOUR, false, false},
     {"body_timeout_ms", T_U64, C(server.body_timeout_ms), 1, MS_DAY, false, false},
     {"idle_timeout_ms", T_U64, C(server.idle_timeout_ms), 1, MS_DAY, false, false},
@@ -136,6 +138,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->server.max_header_bytes = 16384;
     cfg->server.max_headers = 100;
     cfg->server.max_body_bytes = 67108864;
+    cfg->server.max_inflight_body_bytes = 512ull * 1024 * 1024;
     cfg->server.header_timeout_ms = 10000;
     cfg->server.body_timeout_ms = 120000;
     cfg->server.idle_timeout_ms = 60000;

@@ -37,6 +37,11 @@ def test_auth(env):
     expect_error(gw.submit(body, token="wrong-token"), 401, "unauthorized")
     expect_error(t.request(gw.port, "GET", "/v1/inbox", headers={"Authorization": "Basic abc"}, token=None),
                  401, "unauthorized")
+    # Refused on its head: no body byte is read (nor buffered) for an unauthenticated client.
+    head = (b"POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n"
+            b"Expect: 100-continue\r\n\r\n")
+    status, body = parse_raw(t.raw_exchange(gw.port, head))
+    assert status == 401 and body["error"]["code"] == "unauthorized", body
     expect_error(gw.get("/v1/nothing-here"), 404, "not_found")
     expect_error(gw.get("/v1/packages"), 405, "method_not_allowed")
     expect_error(gw.get("/v1/packages/123456"), 404, "not_found")
