@@ -145,6 +145,22 @@ def test_sigterm_drains(env):
     assert "handles still open" not in gw.tail(20), gw.tail(20)
 
 
+def test_drain_timeout_cuts_short(env):
+    gw = env.gateway({"server:drain_timeout_ms": "1000"})
+    env.sim.faults(timeout=5, timeout_ms=5000, ops=["sendEdoc"])
+    d = "000.00.12.H49,2024/07/06,1/STC"
+    assert gw.submit(t.edoc(d)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT state FROM delivery") == "SENDING", 10, what="send started")
+    started = time.monotonic()
+    assert gw.stop() == 0, gw.tail()
+    assert time.monotonic() - started < 5
+    assert "app.drain_timeout" in gw.tail(30)
+    # Nothing is lost: the lease expires and the next start delivers it.
+    env.sim.faults()
+    gw.start()
+    t.wait_until(lambda: d in delivered_ids(env, "000.00.12.H49,2024/07/06,"), 30, what="delivered after restart")
+
+
 if __name__ == "__main__":
     t.run([test_postgres_restart_under_load, test_database_down, test_kill_after_202, test_two_instances_share_work,
-           test_sigterm_drains])
+           test_sigterm_drains, test_drain_timeout_cuts_short])
