@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "app.h"
@@ -13,7 +14,7 @@
 #include "pgfmt.h"
 
 #define GW_AUDIT_INTERVAL_MS 1000
-#define GW_AUDIT_BATCH       "5000"
+#define GW_AUDIT_BATCH       5000
 
 struct gw_audit {
     struct gw_app *app;
@@ -40,17 +41,19 @@ static void gw_audit_sealed(int err, const PGresult *res, const char *sqlstate, 
         gw_app_maybe_finish(a->app);
         return;
     }
-    if (n >= atoi(GW_AUDIT_BATCH))
+    if (n >= GW_AUDIT_BATCH)
         uv_timer_start(&a->timer, gw_audit_tick, 0, GW_AUDIT_INTERVAL_MS);
 }
 
 static void gw_audit_tick(uv_timer_t *t)
 {
     struct gw_audit *a = t->data;
-    const char *vals[1] = {GW_AUDIT_BATCH};
+    char batch[16];
+    const char *vals[1] = {batch};
 
     if (a->busy || a->stopping || !gw_db_ready(a->app->db))
         return;
+    snprintf(batch, sizeof(batch), "%d", GW_AUDIT_BATCH);
     a->busy = true;
     if (gw_db_query(a->app->db, "SELECT gw_event_seal($1)", 1, vals, NULL, NULL, gw_audit_sealed,
                     a) != 0)
