@@ -44,7 +44,9 @@ struct gw_axis_ops {
     const char *name; /* adapter name used in configuration: "vxp" */
     int (*create)(struct gw_httpc *http, const struct gw_axis_config *cfg, void **state);
     void (*destroy)(void *state);
-    /* Sends one edXML package; the axis routes it to every To/OrganId. */
+    /* Sends one edXML package; the axis routes it to every To/OrganId. The caller keeps pkg
+     * valid and unchanged until the callback runs (or send returns an error): adapters may
+     * transmit straight from it without a copy. */
     int (*send)(void *state, enum gw_pkg_kind kind, const unsigned char *pkg, size_t len,
                 gw_axis_send_cb cb, void *ud);
     /* Lists packages waiting for this system (not yet acked). */

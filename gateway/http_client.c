@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "error.h"
 #include "log.h"
 
@@ -17,8 +18,6 @@
 #define GW_HTTPC_DEF_CONNECT_MS 5000
 #define GW_HTTPC_DEF_MAX_RESP   (16u * 1024 * 1024)
 #define GW_HTTPC_MAX_HEADER_LEN 8192
-
-#define gw_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct gw_httpc_sock {
     uv_poll_t poll;
@@ -32,7 +31,7 @@ struct gw_httpc_xfer {
     struct gw_httpc_xfer *prev, *next;
     CURL *easy;
     struct curl_slist *headers;
-    char *req_body;
+    char *req_body; /* our copy of the request body; NULL when borrowed */
     char *resp;
     size_t resp_len, resp_cap, resp_max;
     int too_big;
@@ -48,7 +47,8 @@ struct gw_httpc {
     struct gw_httpc_xfer *xfers;
     struct gw_httpc_sock *socks;
     size_t inflight;
-    unsigned open_handles; /* timer + polls not yet through their close callback */
+    struct gw_httpc_xfer *in_cb; /* transfer whose success callback is running (take_body) */
+    unsigned open_handles;       /* timer + polls not yet through their close callback */
     int closing;
 };
 
@@ -142,8 +142,31 @@ static void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
         gw_debug("httpc.fail", "transfer failed: %s (%s)", curl_easy_strerror(rc),
                  x->errbuf[0] ? x->errbuf : "-");
     }
+    struct gw_httpc *c = x->c;
+    struct gw_httpc_xfer *outer = c->in_cb;
+    c->in_cb = err ? NULL : x;
     x->cb(err, status, err ? empty : body, err ? 0 : len, x->ud);
+    c->in_cb = outer; /* c outlives gw_httpc_close(): it is freed by the last close callback */
     gw_httpc_xfer_free(x);
+}
+
+char *gw_httpc_take_body(struct gw_httpc *c)
+{
+    struct gw_httpc_xfer *x = c ? c->in_cb : NULL;
+    char *body;
+
+    if (!x)
+        return NULL;
+    if (x->resp) {
+        body = x->resp;
+        x->resp = NULL;
+    } else {
+        body = calloc(1, 1); /* empty body: the callback was given a static "" */
+        if (!body)
+            return NULL;
+    }
+    c->in_cb = NULL; /* taken once */
+    return body;
 }
 
 static void gw_httpc_check_done(struct gw_httpc *c)
@@ -347,13 +370,21 @@ static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         return 0;
     }
-    x->req_body = malloc(req->body_len ? req->body_len : 1);
-    if (!x->req_body)
-        return GW_ENOMEM;
-    if (req->body_len)
-        memcpy(x->req_body, req->body, req->body_len);
+    const char *post = "";
+    if (req->borrow_body) {
+        if (req->body_len)
+            post = req->body; /* the caller keeps it alive until the callback */
+    } else {
+        x->req_body = malloc(req->body_len ? req->body_len : 1);
+        if (!x->req_body)
+            return GW_ENOMEM;
+        if (req->body_len)
+            memcpy(x->req_body, req->body, req->body_len);
+        post = x->req_body;
+    }
+    /* A NULL CURLOPT_POSTFIELDS would make curl read the body from a read callback: never NULL. */
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req_body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, post);
     if (strcmp(req->method, "POST") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     return 0;
@@ -412,7 +443,10 @@ void gw_httpc_close(struct gw_httpc *c)
         struct gw_httpc_xfer *x = c->xfers;
         curl_multi_remove_handle(c->multi, x->easy);
         gw_httpc_xfer_unlink(x);
+        struct gw_httpc_xfer *outer = c->in_cb;
+        c->in_cb = NULL;
         x->cb(GW_ECANCELED, 0, "", 0, x->ud);
+        c->in_cb = outer;
         gw_httpc_xfer_free(x);
     }
     curl_multi_cleanup(c->multi);

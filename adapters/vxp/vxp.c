@@ -1,7 +1,9 @@
 /*
  * National axis adapter: struct gw_axis_ops over the shared HTTP client. Each operation is one
  * signed POST (headers from vxp_sign.c) whose JSON answer is read by vxp_resp.c. Fetched packages
- * arrive base64-encoded; large ones are decoded on the libuv thread pool to keep the loop free.
+ * arrive base64-encoded inside the JSON. Answers over 64 KiB (in practice getEdoc) are taken over
+ * from the HTTP client without a copy and parsed and decoded in one job on the libuv thread pool,
+ * so the loop never runs jansson or base64 over megabytes.
  */
 #include "vxp.h"
 
@@ -15,10 +17,10 @@
 #include "vxp_internal.h"
 #include "vxp_sign.h"
 
-#define GW_VXP_DEF_MAX_PKG     (64u * 1024 * 1024)
-#define GW_VXP_MAX_RESP        (8u * 1024 * 1024)
-#define GW_VXP_MAX_SECRET      4096
-#define GW_VXP_ASYNC_B64_BYTES (64u * 1024)
+#define GW_VXP_DEF_MAX_PKG (64u * 1024 * 1024)
+#define GW_VXP_MAX_RESP    (8u * 1024 * 1024)
+#define GW_VXP_MAX_SECRET  4096
+#define GW_VXP_ASYNC_BYTES (64u * 1024) /* answers larger than this are read off the loop */
 
 struct gw_vxp {
     struct gw_httpc *http;
@@ -32,7 +34,10 @@ struct gw_vxp {
 
 enum gw_vxp_op { GW_VXP_SEND, GW_VXP_LIST, GW_VXP_FETCH, GW_VXP_ACK };
 
-/* One call in flight. Self-contained: it outlives gw_vxp_destroy() if need be. */
+/*
+ * One call in flight. Self-contained (it never points at struct gw_vxp), so it outlives
+ * gw_vxp_destroy() and, once its answer is on the thread pool, gw_httpc_close() too.
+ */
 struct gw_vxp_call {
     enum gw_vxp_op op;
     union {
@@ -42,16 +47,20 @@ struct gw_vxp_call {
         gw_axis_ack_cb ack;
     } cb;
     void *ud;
+    struct gw_httpc *http; /* used only inside its own HTTP callback */
     uv_loop_t *loop;
     size_t max_package_bytes;
-    /* fetch decoding on the thread pool */
+    /* The digested answer (gw_vxp_digest), read by gw_vxp_complete() on the loop. */
     uv_work_t work;
-    json_t *root;
-    const char *b64;
-    size_t b64_len;
-    unsigned char *bytes;
-    size_t len;
+    char *body; /* response body taken from the HTTP client for the thread pool */
+    size_t body_len;
     int rc;
+    char detail[GW_VXP_DETAIL_LEN]; /* "" = no detail */
+    char id[GW_VXP_MAX_ID + 1];     /* send */
+    struct gw_axis_item *items;     /* list */
+    size_t n_items;
+    unsigned char *bytes; /* fetch */
+    size_t len;
 };
 
 static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
@@ -74,126 +83,145 @@ static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
 
 static void gw_vxp_call_free(struct gw_vxp_call *call)
 {
-    json_decref(call->root);
+    free(call->body);
+    gw_vxp_items_free(call->items, call->n_items);
     free(call->bytes);
     free(call);
 }
 
-static void gw_vxp_fetch_done(struct gw_vxp_call *call)
-{
-    char detail[GW_VXP_DETAIL_LEN];
-
-    if (call->rc == 0) {
-        call->cb.fetch(0, call->bytes, call->len, NULL, call->ud);
-        return;
-    }
-    if (call->rc == GW_E2BIG)
-        snprintf(detail, sizeof(detail), "package exceeds %zu bytes", call->max_package_bytes);
-    else
-        snprintf(detail, sizeof(detail), "invalid base64 in data");
-    gw_vxp_fail(call,
-                call->rc == GW_E2BIG    ? GW_E2BIG
-                : call->rc == GW_ENOMEM ? GW_ENOMEM
-                                        : GW_EAXIS,
-                detail);
-}
-
-static void gw_vxp_decode_work(uv_work_t *w)
-{
-    struct gw_vxp_call *call = w->data;
-    call->rc = gw_vxp_b64_decode(call->b64, call->b64_len, call->max_package_bytes, &call->bytes,
-                                 &call->len);
-}
-
-static void gw_vxp_decode_after(uv_work_t *w, int status)
-{
-    struct gw_vxp_call *call = w->data;
-    if (status == UV_ECANCELED)
-        call->rc = GW_ECANCELED;
-    if (call->rc == GW_ECANCELED)
-        gw_vxp_fail(call, GW_ECANCELED, NULL);
-    else
-        gw_vxp_fetch_done(call);
-    gw_vxp_call_free(call);
-}
-
-/* Returns 1 if the call was handed to the thread pool (it then frees itself). */
-static int gw_vxp_on_fetch(struct gw_vxp_call *call, json_t *root)
+/* Decodes the fetched package from root's "data". */
+static int gw_vxp_digest_fetch(struct gw_vxp_call *call, const json_t *root)
 {
     const json_t *data = json_object_get(root, "data");
+    int rc;
 
     if (!json_is_string(data)) {
-        gw_vxp_fail(call, GW_EAXIS, "response without data");
-        return 0;
+        snprintf(call->detail, sizeof(call->detail), "response without data");
+        return GW_EAXIS;
     }
-    call->root = json_incref(root);
-    call->b64 = json_string_value(data);
-    call->b64_len = json_string_length(data);
-    if (call->b64_len > GW_VXP_ASYNC_B64_BYTES) {
-        call->work.data = call;
-        if (uv_queue_work(call->loop, &call->work, gw_vxp_decode_work, gw_vxp_decode_after) == 0)
-            return 1;
+    rc = gw_vxp_b64_decode(json_string_value(data), json_string_length(data),
+                           call->max_package_bytes, &call->bytes, &call->len);
+    if (rc == 0 || rc == GW_ENOMEM)
+        return rc;
+    if (rc == GW_E2BIG) {
+        snprintf(call->detail, sizeof(call->detail), "package exceeds %zu bytes",
+                 call->max_package_bytes);
+        return GW_E2BIG;
     }
-    gw_vxp_decode_work(&(uv_work_t){.data = call});
-    gw_vxp_fetch_done(call);
-    return 0;
+    snprintf(call->detail, sizeof(call->detail), "invalid base64 in data");
+    return GW_EAXIS;
 }
 
-static void gw_vxp_on_ok(struct gw_vxp_call *call, json_t *root)
+/*
+ * Reads a 2xx answer into call->rc/detail and the op's result. Touches nothing but the call, so
+ * it runs on the loop for small answers and on the thread pool for large ones; the JSON tree is
+ * built and freed here either way.
+ */
+static void gw_vxp_digest(struct gw_vxp_call *call, const char *body, size_t len)
 {
     static const char *const docid_names[] = {"DocId", "docId", "docid", NULL};
-    char id[GW_VXP_MAX_ID + 1];
-    struct gw_axis_item *items;
-    size_t n;
+    json_t *root = NULL;
+    int rc = gw_vxp_resp_parse(body, len, &root, call->detail, sizeof(call->detail));
 
-    switch (call->op) {
-    case GW_VXP_SEND:
-        if (gw_vxp_resp_id(root, docid_names, id) != 0)
-            gw_vxp_fail(call, GW_EAXIS, "response without a usable DocId");
-        else
-            call->cb.send(0, id, NULL, call->ud);
-        break;
-    case GW_VXP_LIST: {
-        int rc = gw_vxp_resp_items(root, &items, &n);
-        if (rc != 0) {
-            gw_vxp_fail(call, rc, rc == GW_EAXIS ? "data is not an array" : NULL);
+    if (rc == 0) {
+        switch (call->op) {
+        case GW_VXP_SEND:
+            if (gw_vxp_resp_id(root, docid_names, call->id) != 0) {
+                snprintf(call->detail, sizeof(call->detail), "response without a usable DocId");
+                rc = GW_EAXIS;
+            }
+            break;
+        case GW_VXP_LIST:
+            rc = gw_vxp_resp_items(root, &call->items, &call->n_items);
+            if (rc == GW_EAXIS)
+                snprintf(call->detail, sizeof(call->detail), "data is not an array");
+            break;
+        case GW_VXP_FETCH:
+            rc = gw_vxp_digest_fetch(call, root);
+            break;
+        case GW_VXP_ACK:
             break;
         }
-        call->cb.list(0, items, n, NULL, call->ud);
-        gw_vxp_items_free(items, n);
-        break;
     }
-    case GW_VXP_FETCH:
-        if (gw_vxp_on_fetch(call, root))
-            return; /* the thread pool owns the call now */
-        break;
-    case GW_VXP_ACK:
-        call->cb.ack(0, NULL, call->ud);
-        break;
+    json_decref(root);
+    call->rc = rc;
+}
+
+/* Runs the user's callback exactly once and frees the call (on the loop). */
+static void gw_vxp_complete(struct gw_vxp_call *call)
+{
+    if (call->rc != 0) {
+        gw_vxp_fail(call, call->rc, call->detail[0] ? call->detail : NULL);
+    } else {
+        switch (call->op) {
+        case GW_VXP_SEND:
+            call->cb.send(0, call->id, NULL, call->ud);
+            break;
+        case GW_VXP_LIST:
+            call->cb.list(0, call->items, call->n_items, NULL, call->ud);
+            break;
+        case GW_VXP_FETCH:
+            call->cb.fetch(0, call->bytes, call->len, NULL, call->ud);
+            break;
+        case GW_VXP_ACK:
+            call->cb.ack(0, NULL, call->ud);
+            break;
+        }
     }
     gw_vxp_call_free(call);
+}
+
+static void gw_vxp_digest_work(uv_work_t *w)
+{
+    struct gw_vxp_call *call = w->data;
+
+    gw_vxp_digest(call, call->body, call->body_len);
+    free(call->body); /* megabytes: released on the worker, not on the loop */
+    call->body = NULL;
+}
+
+static void gw_vxp_digest_after(uv_work_t *w, int status)
+{
+    struct gw_vxp_call *call = w->data;
+
+    if (status == UV_ECANCELED) { /* never started: nothing was digested */
+        call->rc = GW_ECANCELED;
+        call->detail[0] = '\0';
+    }
+    gw_vxp_complete(call);
+}
+
+/* Hands a large answer to the thread pool; returns 1 if the pool owns the call now. */
+static int gw_vxp_offload(struct gw_vxp_call *call, struct gw_httpc *http, size_t len)
+{
+    call->body = gw_httpc_take_body(http);
+    if (!call->body)
+        return 0; /* out of memory: read it on the loop */
+    call->body_len = len;
+    call->work.data = call;
+    if (uv_queue_work(call->loop, &call->work, gw_vxp_digest_work, gw_vxp_digest_after) == 0)
+        return 1;
+    /* call->body is still the callback's body: it is read on the loop and freed with the call. */
+    return 0;
 }
 
 static void gw_vxp_on_http(int err, long status, const char *body, size_t len, void *ud)
 {
     struct gw_vxp_call *call = ud;
-    char detail[GW_VXP_DETAIL_LEN];
-    json_t *root = NULL;
+    struct gw_httpc *http = call->http;
 
+    call->http = NULL; /* the client may be closed once this callback returns */
     if (err != 0) {
-        gw_vxp_fail(call, err, NULL);
+        call->rc = err;
     } else if (status < 200 || status > 299) {
-        snprintf(detail, sizeof(detail), "HTTP %ld", status);
-        gw_vxp_fail(call, GW_EHTTP, detail);
-    } else if (gw_vxp_resp_parse(body, len, &root, detail, sizeof(detail)) != 0) {
-        gw_vxp_fail(call, GW_EAXIS, detail);
-    } else {
-        gw_vxp_on_ok(call, root);
-        json_decref(root);
+        snprintf(call->detail, sizeof(call->detail), "HTTP %ld", status);
+        call->rc = GW_EHTTP;
+    } else if (len > GW_VXP_ASYNC_BYTES && gw_vxp_offload(call, http, len)) {
         return;
+    } else {
+        gw_vxp_digest(call, body, len);
     }
-    json_decref(root);
-    gw_vxp_call_free(call);
+    gw_vxp_complete(call);
 }
 
 static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *path,
@@ -236,6 +264,7 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
         .headers = hdrs,
         .body = body,
         .body_len = len,
+        .borrow_body = true, /* only send() has a body; its caller keeps pkg until the callback */
         .timeout_ms = st->timeout_ms,
         .max_response_bytes = max_resp,
     };
@@ -255,6 +284,7 @@ static struct gw_vxp_call *gw_vxp_call_new(struct gw_vxp *st, enum gw_vxp_op op,
         return NULL;
     call->op = op;
     call->ud = ud;
+    call->http = st->http;
     call->loop = gw_httpc_loop(st->http);
     call->max_package_bytes = st->max_package_bytes;
     return call;

@@ -1,8 +1,9 @@
 /*
  * Unit tests for adapters/vxp against the national axis simulator (tests/sim/axis_sim.py) run as a
  * child process on an ephemeral port: send -> list -> fetch -> ack through gw_vxp_ops (found with
- * gw_axis_find), large packages decoded on the thread pool, caps, and the error mapping.
- * Skipped (77) when python3 or the simulator is missing.
+ * gw_axis_find), large answers parsed and decoded on the thread pool (also with the adapter
+ * destroyed and the HTTP client closed while the job waits), caps, and the error mapping. Skipped
+ * (77) when python3 or the simulator is missing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -341,23 +342,110 @@ static void test_roundtrip(void **state)
     roundtrip(S.pkg, S.pkg_len);
 }
 
-/* Over 64 KiB of base64: decoded on the thread pool. */
-static void test_roundtrip_large(void **state)
+/* The fixture followed by a comment of pad bytes. */
+static unsigned char *big_pkg(size_t pad, size_t *len)
 {
-    size_t pad = 300000, len = S.pkg_len + pad + 16;
-    unsigned char *big = malloc(len);
-    size_t n = 0;
+    unsigned char *big = malloc(S.pkg_len + pad + 8);
+    size_t n;
 
-    (void)state;
+    assert_non_null(big);
     memcpy(big, S.pkg, S.pkg_len);
     n = S.pkg_len;
     memcpy(big + n, "<!--", 4);
     n += 4;
     for (size_t i = 0; i < pad; i++)
-        big[n++] = (unsigned char)('a' + i % 26);
+        big[n++] = (unsigned char)('a' + i * 7 % 26);
     memcpy(big + n, "-->\n", 4);
-    n += 4;
+    *len = n + 4;
+    return big;
+}
+
+/* An answer over 64 KiB: parsed and decoded on the thread pool. */
+static void test_roundtrip_large(void **state)
+{
+    size_t n;
+    unsigned char *big = big_pkg(300000, &n);
+
+    (void)state;
     roundtrip(big, n);
+    free(big);
+}
+
+static uv_sem_t pool_gate;
+static uv_work_t gate;
+static int gate_done;
+
+static void gate_work(uv_work_t *w)
+{
+    (void)w;
+    uv_sem_wait(&pool_gate);
+}
+
+static void gate_after(uv_work_t *w, int status)
+{
+    (void)status;
+    *(int *)w->data = 1;
+}
+
+/*
+ * A 3 MB package (4 MB of JSON). The thread pool has one thread (main() sets
+ * UV_THREADPOOL_SIZE) and a gate job holds it, so once the HTTP answer is in, the fetch callback
+ * provably has not run on the loop: the answer waits for the pool. The adapter is destroyed and
+ * the HTTP client closed meanwhile; opening the gate still delivers the exact bytes, once.
+ */
+static void test_fetch_large_on_pool(void **state)
+{
+    size_t n;
+    unsigned char *big = big_pkg(3u * 1024 * 1024, &n);
+    void *snd = axis_open(SENDER, SENDER_KEY, 0);
+    void *rcv = axis_open(RECV, RECV_KEY, 0);
+    void *capped = axis_open(RECV, RECV_KEY, n - 1000);
+    struct res r;
+    char id[300];
+
+    (void)state;
+    roundtrip(big, n);
+
+    do_send(snd, GW_KIND_EDOC, big, n, &r);
+    assert_int_equal(r.err, 0);
+    snprintf(id, sizeof(id), "%s", r.id);
+    /* within the response cap, over max_package_bytes once decoded on the pool */
+    do_fetch(capped, id, &r);
+    assert_int_equal(r.err, GW_E2BIG);
+    assert_null(r.bytes);
+    assert_true(strncmp(r.detail, "package exceeds ", 16) == 0);
+    S.ops->destroy(capped);
+    S.ops->destroy(snd);
+
+    assert_int_equal(uv_sem_init(&pool_gate, 0), 0);
+    gate_done = 0;
+    gate.data = &gate_done;
+    assert_int_equal(uv_queue_work(&S.loop, &gate, gate_work, gate_after), 0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(S.ops->fetch(rcv, id, on_fetch, &r), 0);
+    while (gw_httpc_inflight(S.http) > 0)
+        uv_run(&S.loop, UV_RUN_ONCE);
+    if (r.done) /* read on the loop: open the gate so that teardown can drain the pool */
+        uv_sem_post(&pool_gate);
+    assert_int_equal(r.done, 0); /* the answer is queued behind the gate, not read on the loop */
+    S.ops->destroy(rcv);
+    gw_httpc_close(S.http);
+    assert_int_equal(r.done, 0);
+    uv_sem_post(&pool_gate);
+    uv_run(&S.loop, UV_RUN_DEFAULT);
+    uv_sem_destroy(&pool_gate);
+    assert_int_equal(gate_done, 1);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.len, n);
+    assert_memory_equal(r.bytes, big, n);
+    res_free(&r);
+
+    assert_int_equal(gw_httpc_open(&S.loop, &S.http), 0);
+    rcv = axis_open(RECV, RECV_KEY, 0);
+    do_ack(rcv, id, true, &r);
+    assert_int_equal(r.err, 0);
+    S.ops->destroy(rcv);
     free(big);
 }
 
@@ -470,6 +558,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_large, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_large_on_pool, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_fetch_cap_and_unknown, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_secret, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_http_500_and_config, test_setup, test_teardown),
@@ -480,5 +569,6 @@ int main(void)
         fprintf(stderr, "skip: python3 or %s missing\n", SIM_PATH);
         return 77;
     }
+    setenv("UV_THREADPOOL_SIZE", "1", 1); /* before the pool starts: see test_fetch_large_on_pool */
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
