@@ -75,6 +75,8 @@ static const struct gw_counter {
      offsetof(struct gw_app_stats, fetch_duplicates)},
     {"gateway_fetch_invalid_total", "fetched packages that are not edXML",
      offsetof(struct gw_app_stats, fetch_invalid)},
+    {"gateway_fetch_oversized_total", "listed packages over max_package_bytes (left on the axis)",
+     offsetof(struct gw_app_stats, fetch_oversized)},
     {"gateway_axis_ack_total", "transport acks sent to an axis",
      offsetof(struct gw_app_stats, axis_acks)},
     {"gateway_axis_ack_failures_total", "transport acks that failed",

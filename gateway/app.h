@@ -43,6 +43,7 @@ struct gw_app_stats {
     uint64_t fetched;
     uint64_t fetch_duplicates;
     uint64_t fetch_invalid;
+    uint64_t fetch_oversized;
     uint64_t axis_acks;
     uint64_t axis_ack_failures;
     uint64_t inbox_acks;

@@ -21,6 +21,7 @@
 #include "pkgsql.h"
 
 #define GW_POLLER_MAX_RECIPIENTS 100000
+#define GW_POLLER_SKIP           64 /* oversized docIds remembered, oldest forgotten first */
 
 struct gw_poller {
     struct gw_app *app;
@@ -29,7 +30,9 @@ struct gw_poller {
     bool busy;
     bool stopping;
     bool again;
-    uint64_t lease_at; /* uv_now() when the lease was last taken or renewed */
+    uint64_t lease_at;          /* uv_now() when the lease was last taken or renewed */
+    char *skip[GW_POLLER_SKIP]; /* docIds not to fetch again (too large) */
+    unsigned skip_next;
     enum gw_pkg_kind kind;
     char **ids; /* docIds of the current list */
     size_t n_ids;
@@ -65,6 +68,25 @@ static void gw_poller_clear_item(struct gw_poller *p)
     p->package_id = 0;
     p->parse_err = 0;
     p->errmsg[0] = '\0';
+}
+
+static void gw_poller_skip_add(struct gw_poller *p, const char *doc_id)
+{
+    char *copy = strdup(doc_id);
+    if (!copy)
+        return;
+    free(p->skip[p->skip_next]);
+    p->skip[p->skip_next] = copy;
+    p->skip_next = (p->skip_next + 1) % GW_POLLER_SKIP;
+}
+
+static bool gw_poller_skipped(const struct gw_poller *p, const char *doc_id)
+{
+    for (unsigned i = 0; i < GW_POLLER_SKIP; i++) {
+        if (p->skip[i] && strcmp(p->skip[i], doc_id) == 0)
+            return true;
+    }
+    return false;
 }
 
 static void gw_poller_clear_list(struct gw_poller *p)
@@ -220,6 +242,15 @@ static void gw_poller_fetched(int err, const unsigned char *bytes, size_t len, c
 {
     struct gw_poller *p = ud;
 
+    if (err == GW_E2BIG) {
+        /* Left on the axis for an operator (raise max_package_bytes, or refuse it there); not
+         * fetched again by this process. */
+        p->app->stats.fetch_oversized++;
+        gw_log(GW_LOG_ERROR, "poll.oversized",
+               "axis %s package %s is larger than max_package_bytes; left on the axis",
+               p->axis->name, gw_poller_current(p));
+        gw_poller_skip_add(p, gw_poller_current(p));
+    }
     if (err != 0) {
         gw_poller_fail(p, "fetch", err, detail);
         gw_poller_next_item(p);
@@ -316,7 +347,8 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!items[i].doc_id || !items[i].doc_id[0] || strlen(items[i].doc_id) > 256)
+        if (!items[i].doc_id || !items[i].doc_id[0] || strlen(items[i].doc_id) > 256 ||
+            gw_poller_skipped(p, items[i].doc_id))
             continue;
         p->ids[p->n_ids] = strdup(items[i].doc_id);
         if (p->ids[p->n_ids])
@@ -432,6 +464,8 @@ static void gw_poller_closed(uv_handle_t *h)
         return;
     gw_poller_clear_item(p);
     gw_poller_clear_list(p);
+    for (unsigned i = 0; i < GW_POLLER_SKIP; i++)
+        free(p->skip[i]);
     free(p);
 }
 

@@ -1,6 +1,8 @@
 """The national axis failing for a while, then recovering: everything is delivered, and nothing is
 stored twice on the axis beyond the sends the axis accepted without acknowledging them."""
 
+import time
+
 import gwtest as t
 
 
@@ -61,5 +63,21 @@ def test_poll_faults(env):
     assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in' AND axis_acked_at < created_at") == "0"
 
 
+def test_oversized_left_on_axis(env):
+    gw = env.gateway({"axis.national:max_package_bytes": "200000"})
+    big = env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/04,1/VPCP", to=(t.PROVINCE,),
+                                            sender="000.00.00.G22", pad=300000))
+    env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/04,2/VPCP", to=(t.PROVINCE,), sender="000.00.00.G22"))
+    items = t.wait_until(lambda: gw.get("/v1/inbox").json()["items"], 20, what="small package stored")
+    assert [i["document_id"] for i in items] == ["000.00.00.G22,2024/06/04,2/VPCP"]
+    t.wait_until(lambda: "gateway_fetch_oversized_total 1\n" in
+                 t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 10, what="oversized counted")
+    time.sleep(1)  # several poll cycles: it is not fetched again
+    assert "gateway_fetch_oversized_total 1\n" in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
+    box = {e["docId"]: e["acked"] for e in env.sim.mailbox(t.PROVINCE)}
+    assert box[big] is False  # left on the axis for an operator, never refused on our behalf
+
+
 if __name__ == "__main__":
-    t.run([test_outage_then_recovery, test_lost_acks_bounded_duplicates, test_poll_faults])
+    t.run([test_outage_then_recovery, test_lost_acks_bounded_duplicates, test_poll_faults,
+           test_oversized_left_on_axis])
