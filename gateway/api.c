@@ -94,11 +94,13 @@ int gw_api_query_param(const char *query, const char *name, char *out, size_t ou
             size_t o = 0;
             for (size_t i = nlen + 1; i < seglen; i++) {
                 char c = p[i];
-                if (o + 1 >= outlen)
-                    return -1;
+                if (o + 1 >= outlen) {
+                    out[0] = '\0';
+                    return GW_E2BIG;
+                }
                 if (c == '+') {
                     c = ' ';
-                } else if (c == '%' && i + 2 < seglen + 1 && gw_api_hexval(p[i + 1]) >= 0 &&
+                } else if (c == '%' && i + 2 < seglen && gw_api_hexval(p[i + 1]) >= 0 &&
                            gw_api_hexval(p[i + 2]) >= 0) {
                     c = (char)(gw_api_hexval(p[i + 1]) * 16 + gw_api_hexval(p[i + 2]));
                     i += 2;
@@ -110,7 +112,7 @@ int gw_api_query_param(const char *query, const char *name, char *out, size_t ou
         }
         p = end ? end + 1 : NULL;
     }
-    return -1;
+    return GW_ENOENT;
 }
 
 /* Matches "/v1/<prefix>/<id>[/<suffix>]"; returns the id or -1. */

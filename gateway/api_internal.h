@@ -21,7 +21,8 @@ int gw_api_status_for(int err);
 /* Parses a positive decimal id; -1 when not one. */
 int64_t gw_api_parse_id(const char *s, size_t len);
 
-/* Query-string parameter value copied into out (no decoding beyond '+' and %XX); 0 if found. */
+/* Query-string parameter value copied into out, '+' and %XX decoded. 0 if found, GW_ENOENT if
+ * absent, GW_E2BIG (out emptied) if the value does not fit. */
 int gw_api_query_param(const char *query, const char *name, char *out, size_t outlen);
 
 void gw_api_submit(struct gw_app *app, struct gw_http_req *req, int client);

@@ -179,17 +179,16 @@ static void gw_inbox_done(int err, const PGresult *res, const char *sqlstate, vo
 
 void gw_api_inbox(struct gw_app *app, struct gw_http_req *req)
 {
-    char after[32] = "0", limit[32] = "";
-    int64_t a, l = GW_INBOX_DEFAULT_LIMIT;
+    const char *q = req->query ? req->query : "";
+    char after[32], limit[32];
+    int ra = gw_api_query_param(q, "after", after, sizeof(after));
+    int rl = gw_api_query_param(q, "limit", limit, sizeof(limit));
+    int64_t a = ra == GW_ENOENT ? 0 : ra == 0 ? gw_pgfmt_int64(after) : -1;
+    int64_t l = rl == GW_ENOENT ? GW_INBOX_DEFAULT_LIMIT : rl == 0 ? gw_pgfmt_int64(limit) : -1;
     char abuf[24], lbuf[24];
     const char *vals[2] = {abuf, lbuf};
     struct gw_read_job *job;
 
-    if (req->query)
-        gw_api_query_param(req->query, "after", after, sizeof(after));
-    a = strcmp(after, "0") == 0 ? 0 : gw_pgfmt_int64(after);
-    if (req->query && gw_api_query_param(req->query, "limit", limit, sizeof(limit)) == 0)
-        l = gw_pgfmt_int64(limit);
     if (a < 0 || l < 1 || l > GW_INBOX_MAX_LIMIT) {
         gw_http_respond_error(req, 400, "invalid_argument",
                               "after must be a cursor from a previous page and limit 1..500");

@@ -1,0 +1,161 @@
+/*
+ * Unit tests for the small pure pieces of the API and its SQL glue: bearer-token checking,
+ * id and query-string parsing, PostgreSQL array literals, the package parameter list, and the
+ * stability of the error-code table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/api_internal.h"
+#include "gateway/auth.h"
+#include "gateway/error.h"
+#include "gateway/pgfmt.h"
+#include "gateway/pkgsql.h"
+
+static void client(struct gw_auth_client *c, const char *name, const char *token)
+{
+    c->name = name;
+    SHA256((const unsigned char *)token, strlen(token), c->token_sha256);
+}
+
+static void test_auth(void **state)
+{
+    struct gw_auth_client clients[2];
+    char hex[65];
+
+    (void)state;
+    client(&clients[0], "a", "token-a");
+    client(&clients[1], "b", "token-b");
+    assert_int_equal(gw_auth_check(clients, 2, "Bearer token-a"), 0);
+    assert_int_equal(gw_auth_check(clients, 2, "bearer   token-b  "), 1);
+    assert_int_equal(gw_auth_check(clients, 2, "Bearer token-c"), -1);
+    assert_int_equal(gw_auth_check(clients, 2, "Bearer "), -1);
+    assert_int_equal(gw_auth_check(clients, 2, "Basic dG9rZW4tYQ=="), -1);
+    assert_int_equal(gw_auth_check(clients, 2, NULL), -1);
+    assert_int_equal(gw_auth_check(clients, 2, "Bearer token-a\x01"), -1);
+    gw_auth_hash_hex("token-a", hex);
+    assert_int_equal(strlen(hex), 64);
+    /* printf 'token-a' | sha256sum */
+    assert_string_equal(hex, "a70bf50e531ce1a817561f2f5d5b6645d4e806becf58ccc5e8cf6b8045a090a8");
+}
+
+static void test_parse_id(void **state)
+{
+    (void)state;
+    assert_int_equal(gw_api_parse_id("42", 2), 42);
+    assert_int_equal(gw_api_parse_id("0", 1), -1);
+    assert_int_equal(gw_api_parse_id("", 0), -1);
+    assert_int_equal(gw_api_parse_id("4x", 2), -1);
+    assert_int_equal(gw_api_parse_id("-1", 2), -1);
+    assert_int_equal(gw_api_parse_id("1234567890123456789", 19), -1); /* over 18 digits */
+}
+
+static void test_query_param(void **state)
+{
+    char out[16];
+
+    (void)state;
+    assert_int_equal(gw_api_query_param("after=12&limit=5", "limit", out, sizeof(out)), 0);
+    assert_string_equal(out, "5");
+    assert_int_equal(gw_api_query_param("after=12&limit=5", "after", out, sizeof(out)), 0);
+    assert_string_equal(out, "12");
+    assert_int_equal(gw_api_query_param("x=a%2Cb+c", "x", out, sizeof(out)), 0);
+    assert_string_equal(out, "a,b c");
+    assert_int_equal(gw_api_query_param("x=%4", "x", out, sizeof(out)), 0);
+    assert_string_equal(out, "%4");
+    assert_int_equal(gw_api_query_param("limitx=1", "limit", out, sizeof(out)), GW_ENOENT);
+    assert_int_equal(gw_api_query_param("", "limit", out, sizeof(out)), GW_ENOENT);
+    assert_int_equal(gw_api_query_param("x=0123456789abcdefXYZ", "x", out, sizeof(out)), GW_E2BIG);
+    assert_string_equal(out, "");
+}
+
+static void test_pgfmt(void **state)
+{
+    char *items[] = {"000.00.00.G22", "a\"b\\c", ""};
+    char *arr;
+
+    (void)state;
+    arr = gw_pgfmt_text_array(items, 3);
+    assert_string_equal(arr, "{\"000.00.00.G22\",\"a\\\"b\\\\c\",\"\"}");
+    free(arr);
+    arr = gw_pgfmt_text_array(items, 0);
+    assert_string_equal(arr, "{}");
+    free(arr);
+    assert_int_equal(gw_pgfmt_int64("9223372036854775799"), INT64_C(9223372036854775799));
+    assert_int_equal(gw_pgfmt_int64("99999999999999999999"), -1);
+    assert_int_equal(gw_pgfmt_int64("12a"), -1);
+    assert_int_equal(gw_pgfmt_int64(""), -1);
+    assert_int_equal(gw_pgfmt_int64(NULL), -1);
+}
+
+static void test_pkgsql(void **state)
+{
+    char *to[] = {"000.00.00.G22", "000.00.00.H44"};
+    struct gw_edxml_info info = {.kind = GW_KIND_STATUS,
+                                 .document_id = "D1",
+                                 .from = "000.00.12.H49",
+                                 .to = to,
+                                 .n_to = 2,
+                                 .status_code = "03",
+                                 .business_doc_type = 2};
+    uint8_t sha[32] = {1};
+    const char body[] = "<edXML/>";
+    struct gw_pkgsql q = {.n = 0};
+
+    (void)state;
+    gw_pkgsql_text(&q, "source");
+    assert_int_equal(gw_pkgsql_package(&q, &info, sha, body, sizeof(body) - 1), 0);
+    assert_int_equal(q.n, 9);
+    assert_string_equal(q.values[1], "status");
+    assert_string_equal(q.values[2], "D1");
+    assert_string_equal(q.values[4], "{\"000.00.00.G22\",\"000.00.00.H44\"}");
+    assert_string_equal(q.values[5], "03");
+    assert_string_equal(q.values[6], "2");
+    assert_int_equal(q.formats[7], 1);
+    assert_int_equal(q.lengths[7], 32);
+    assert_int_equal(q.formats[8], 1);
+    assert_int_equal(q.lengths[8], (int)sizeof(body) - 1);
+    assert_ptr_equal(q.values[8], body);
+    gw_pkgsql_free(&q);
+}
+
+static void test_error_codes(void **state)
+{
+    static const int codes[] = {GW_OK,        GW_ENOMEM,  GW_EINVAL,    GW_ENOENT,    GW_EIO,
+                                GW_ETIMEDOUT, GW_EAGAIN,  GW_ECANCELED, GW_E2BIG,     GW_EPARSE,
+                                GW_ECONFIG,   GW_EDB,     GW_ECONFLICT, GW_EAUTH,     GW_EAXIS,
+                                GW_EHTTP,     GW_ENORCPT, GW_ENOTEDXML, GW_ESHUTDOWN, GW_ELIMIT};
+    size_t n = sizeof(codes) / sizeof(codes[0]);
+
+    (void)state;
+    /* Every code has its own stable id and a message; API statuses follow the code. */
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(gw_errcode(codes[i]), "internal_error");
+        assert_non_null(gw_strerror(codes[i]));
+        for (size_t j = i + 1; j < n; j++)
+            assert_string_not_equal(gw_errcode(codes[i]), gw_errcode(codes[j]));
+    }
+    assert_string_equal(gw_errcode(GW_EDB), "database_unavailable");
+    assert_string_equal(gw_errcode(-99999), "internal_error");
+    assert_int_equal(gw_api_status_for(GW_ECONFLICT), 409);
+    assert_int_equal(gw_api_status_for(GW_ENOTEDXML), 422);
+    assert_int_equal(gw_api_status_for(GW_EDB), 503);
+    assert_int_equal(gw_api_status_for(GW_EAUTH), 401);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),        cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_query_param), cmocka_unit_test(test_pgfmt),
+        cmocka_unit_test(test_pkgsql),      cmocka_unit_test(test_error_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
