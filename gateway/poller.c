@@ -323,9 +323,8 @@ static void gw_poller_next_item(struct gw_poller *p)
     vals[0] = p->axis->name;
     vals[1] = gw_poller_current(p);
     if (gw_db_query(p->app->db,
-                    "SELECT id FROM package WHERE direction = 'in' AND axis = $1"
-                    " AND axis_doc_id = $2",
-                    2, vals, NULL, NULL, gw_poller_known, p) != 0) {
+                    "SELECT package_id FROM axis_receipt WHERE axis = $1 AND axis_doc_id = $2", 2,
+                    vals, NULL, NULL, gw_poller_known, p) != 0) {
         gw_poller_fail(p, "lookup", GW_EDB, NULL);
         gw_poller_cycle_end(p);
     }

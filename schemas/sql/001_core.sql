@@ -28,8 +28,10 @@ CREATE UNIQUE INDEX package_out_edoc_key ON package (document_id, business_doc_t
     WHERE direction = 'out' AND kind = 'edoc';
 CREATE UNIQUE INDEX package_out_status_key ON package (document_id, sha256)
     WHERE direction = 'out' AND kind = 'status';
--- Transport idempotency of received packages.
+-- Transport idempotency of received packages (every axis doc id is also in axis_receipt).
 CREATE UNIQUE INDEX package_in_axis_key ON package (axis, axis_doc_id) WHERE direction = 'in';
+-- Business idempotency of received packages: the same document delivered again.
+CREATE INDEX package_in_content_idx ON package (document_id, sha256) WHERE direction = 'in';
 CREATE INDEX package_document_idx ON package (document_id);
 CREATE INDEX package_inbox_idx ON package (inbox_seq) WHERE state = 'AVAILABLE';
 
@@ -38,6 +40,15 @@ CREATE TABLE package_body (
     bytes      bytea NOT NULL
 );
 ALTER TABLE package_body ALTER COLUMN bytes SET STORAGE EXTERNAL;
+
+-- Every (axis, axis doc id) received, and the package it is (several ids can be one package).
+CREATE TABLE axis_receipt (
+    axis        text NOT NULL,
+    axis_doc_id text NOT NULL,
+    package_id  bigint NOT NULL REFERENCES package (id),
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (axis, axis_doc_id)
+);
 
 -- One delivery per package and axis: the axis fans the package out to every To/OrganId itself.
 CREATE TABLE delivery (
@@ -310,8 +321,11 @@ RETURNS boolean LANGUAGE sql AS $$
     RETURNING true;
 $$;
 
--- A package fetched from an axis, stored before the axis is acked. Idempotent on
--- (axis, axis_doc_id): a package listed again returns the existing id with created = false.
+-- A package fetched from an axis, stored before the axis is acked. Idempotent twice over:
+-- on (axis, axis doc id), for a package listed again after a lost ack; and on (DocumentId,
+-- sha256), for the same document delivered again under a new axis doc id (a sender's resend after
+-- a lost answer), which is recorded as a receipt of the existing package, not a second inbox item.
+-- Returns the package id and created = false in both cases.
 CREATE FUNCTION gw_store_incoming(p_axis text, p_axis_doc_id text, p_kind text,
                                   p_document_id text, p_sender text, p_recipients text[],
                                   p_status_code text, p_bdt smallint, p_sha256 bytea,
@@ -320,31 +334,35 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_seq bigint;
 BEGIN
-    SELECT p.id INTO package_id FROM package p
-     WHERE p.direction = 'in' AND p.axis = p_axis AND p.axis_doc_id = p_axis_doc_id;
+    -- The counter row lock serialises incoming stores: inbox_seq follows commit order (a reader's
+    -- cursor never skips a row committed late) and the duplicate checks below cannot race.
+    SELECT last INTO v_seq FROM inbox_counter FOR UPDATE;
+    created := false;
+    SELECT r.package_id INTO package_id FROM axis_receipt r
+     WHERE r.axis = p_axis AND r.axis_doc_id = p_axis_doc_id;
     IF FOUND THEN
-        created := false;
         RETURN;
     END IF;
-    -- The counter row lock orders concurrent writers, so inbox_seq follows commit order and a
-    -- reader's cursor never skips a row committed late.
-    UPDATE inbox_counter SET last = last + 1 RETURNING last INTO v_seq;
+    SELECT p.id INTO package_id FROM package p
+     WHERE p.direction = 'in' AND p.document_id = p_document_id AND p.sha256 = p_sha256;
+    IF FOUND THEN
+        INSERT INTO axis_receipt (axis, axis_doc_id, package_id)
+            VALUES (p_axis, p_axis_doc_id, package_id);
+        PERFORM gw_event(package_id, 'fetched_again', p_axis,
+                         jsonb_build_object('axis_doc_id', p_axis_doc_id));
+        RETURN;
+    END IF;
+    UPDATE inbox_counter SET last = v_seq + 1;
     INSERT INTO package (direction, kind, document_id, sender, recipients, status_code,
                          business_doc_type, source, axis, axis_doc_id, sha256, size, state,
                          inbox_seq)
         VALUES ('in', p_kind, p_document_id, p_sender, p_recipients, p_status_code, p_bdt,
                 p_axis, p_axis, p_axis_doc_id, p_sha256, octet_length(p_bytes), 'AVAILABLE',
-                v_seq)
-        ON CONFLICT DO NOTHING
+                v_seq + 1)
         RETURNING id INTO package_id;
-    IF package_id IS NULL THEN
-        -- Lost a race with another instance storing the same axis package.
-        SELECT p.id INTO package_id FROM package p
-         WHERE p.direction = 'in' AND p.axis = p_axis AND p.axis_doc_id = p_axis_doc_id;
-        created := false;
-        RETURN;
-    END IF;
     INSERT INTO package_body VALUES (package_id, p_bytes);
+    INSERT INTO axis_receipt (axis, axis_doc_id, package_id)
+        VALUES (p_axis, p_axis_doc_id, package_id);
     PERFORM gw_event(package_id, 'fetched', p_axis,
                      jsonb_build_object('axis_doc_id', p_axis_doc_id, 'document_id', p_document_id,
                                         'kind', p_kind, 'size', octet_length(p_bytes),

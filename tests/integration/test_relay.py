@@ -83,6 +83,24 @@ def test_duplicate_listing_stored_once(env):
     assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in'") == "3"
 
 
+def test_same_document_resent_once_in_inbox(env):
+    gw = env.gateway()
+    body = t.edoc("000.00.00.G22,2024/05/21,8/VPCP", to=(t.PROVINCE,), sender="000.00.00.G22")
+    first = env.sim.inject(t.PROVINCE, body)
+    t.wait_until(lambda: gw.get("/v1/inbox").json()["items"], 20, what="first copy")
+    # The sender resends the same document (its answer was lost): a new axis doc id, same bytes.
+    second = env.sim.inject(t.PROVINCE, body)
+    t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 20, what="both acked")
+    items = gw.get("/v1/inbox").json()["items"]
+    assert len(items) == 1 and items[0]["axis_doc_id"] == first, items
+    assert env.pg.rows("SELECT axis_doc_id FROM axis_receipt ORDER BY received_at") == [[first], [second]]
+    assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'fetched_again'") == "1"
+    # A different document with the same DocumentId (an update) is a new inbox item.
+    env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/05/21,8/VPCP", to=(t.PROVINCE,),
+                                      sender="000.00.00.G22", subject="Bản sửa đổi"))
+    t.wait_until(lambda: len(gw.get("/v1/inbox").json()["items"]) == 2, 20, what="update stored")
+
+
 if __name__ == "__main__":
     t.run([test_outgoing_reaches_every_recipient, test_incoming_stored_before_ack,
-           test_duplicate_listing_stored_once])
+           test_duplicate_listing_stored_once, test_same_document_resent_once_in_inbox])
