@@ -29,6 +29,11 @@ fi
 stop_all
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() {
+  echo "quickstart: $*; last lines of var/gatewayd.log:" >&2
+  tail -n 15 "$var/gatewayd.log" >&2
+  exit 1
+}
 
 step "Installing dependencies and building"
 ./deploy/install-deps.sh
@@ -106,6 +111,7 @@ for _ in $(seq 50); do
   [ "$state" = "SENT" ] && break
   sleep 0.2
 done
+[ "$state" = "SENT" ] || die "the package did not reach the axis (state $state)"
 curl -sS "${auth[@]}" "$api/v1/packages/$id" | python3 -c '
 import json, sys
 p = json.load(sys.stdin)
@@ -128,6 +134,7 @@ for _ in $(seq 50); do
   printf '%s' "$items" | grep -q '"kind":"status"' && break
   sleep 0.2
 done
+printf '%s' "$items" | grep -q '"kind":"status"' || die "the status package did not reach the inbox"
 
 step "4. QLVBĐH reads its inbox and acknowledges"
 printf '%s' "$items" | python3 -c '

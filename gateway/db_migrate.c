@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,37 +85,39 @@ out:
     return buf;
 }
 
-static bool gw_db_migrate_applied(const PGresult *done, const char *version)
+/* The recorded checksum of an applied version ("" when recorded without one), or NULL. */
+static const char *gw_db_migrate_applied(const PGresult *done, const char *version)
 {
     for (int i = 0; i < PQntuples(done); i++) {
         if (strcmp(PQgetvalue(done, i, 0), version) == 0)
-            return true;
+            return PQgetvalue(done, i, 1);
     }
-    return false;
+    return NULL;
+}
+
+static void gw_db_migrate_sha(const char *sql, char hex[65])
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+
+    SHA256((const unsigned char *)sql, strlen(sql), d);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
 /* Applies one file inside BEGIN ... COMMIT together with its schema_migrations row. */
-static int gw_db_migrate_apply(PGconn *pg, const char *dir, const char *name)
+static int gw_db_migrate_apply(PGconn *pg, const char *name, const char *version, const char *sql,
+                               const char *sha)
 {
-    char version[256];
-    const char *params[1] = {version};
-    char *sql;
+    const char *params[2] = {version, sha};
     PGresult *res;
     int rc;
 
-    snprintf(version, sizeof(version), "%.*s", (int)(strlen(name) - 4), name);
-    sql = gw_db_migrate_read(dir, name);
-    if (!sql) {
-        gw_error("db.migrate_failed", "%s: cannot read file", name);
-        return GW_EIO;
-    }
     rc = gw_db_migrate_exec(pg, "BEGIN", name);
     if (rc == 0)
         rc = gw_db_migrate_exec(pg, sql, name);
-    free(sql);
     if (rc == 0) {
-        res = PQexecParams(pg, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL,
-                           params, NULL, NULL, 0);
+        res = PQexecParams(pg, "INSERT INTO schema_migrations (version, sha256) VALUES ($1, $2)", 2,
+                           NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             char msg[1024];
             gw_error("db.migrate_failed", "%s: recording version: %s", name,
@@ -160,10 +163,16 @@ int gw_db_migrate(const char *conninfo, const char *dir)
         rc = gw_db_migrate_exec(pg,
                                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                 "version text PRIMARY KEY, "
-                                "applied_at timestamptz NOT NULL DEFAULT now())",
+                                "applied_at timestamptz NOT NULL DEFAULT now(), "
+                                "sha256 text NOT NULL DEFAULT '')",
+                                "(schema_migrations)");
+    if (rc == 0) /* tables made before checksums were recorded */
+        rc = gw_db_migrate_exec(pg,
+                                "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS "
+                                "sha256 text NOT NULL DEFAULT ''",
                                 "(schema_migrations)");
     if (rc == 0) {
-        done = PQexec(pg, "SELECT version FROM schema_migrations");
+        done = PQexec(pg, "SELECT version, sha256 FROM schema_migrations");
         if (PQresultStatus(done) != PGRES_TUPLES_OK) {
             char msg[1024];
             gw_error("db.migrate_failed", "reading schema_migrations: %s",
@@ -172,15 +181,32 @@ int gw_db_migrate(const char *conninfo, const char *dir)
         }
     }
     for (int i = 0; rc == 0 && i < n; i++) {
-        char version[256];
-        const char *name = files[i]->d_name;
+        char version[256], sha[65];
+        const char *name = files[i]->d_name, *recorded;
+        char *sql;
 
         snprintf(version, sizeof(version), "%.*s", (int)(strlen(name) - 4), name);
-        if (gw_db_migrate_applied(done, version))
-            continue;
-        rc = gw_db_migrate_apply(pg, dir, name);
-        if (rc == 0)
-            applied++;
+        sql = gw_db_migrate_read(dir, name);
+        if (!sql) {
+            gw_error("db.migrate_failed", "%s: cannot read file", name);
+            rc = GW_EIO;
+            break;
+        }
+        gw_db_migrate_sha(sql, sha);
+        recorded = gw_db_migrate_applied(done, version);
+        if (!recorded) {
+            rc = gw_db_migrate_apply(pg, name, version, sql, sha);
+            applied += rc == 0;
+        } else if (recorded[0] && strcmp(recorded, sha) != 0) {
+            /* An applied migration must never change: the database would silently differ
+             * from what the code expects. Changes go into a new file. */
+            gw_error("db.migrate_changed",
+                     "%s was changed after it was applied (recorded sha256 %s, file %s); put "
+                     "schema changes in a new migration file",
+                     name, recorded, sha);
+            rc = GW_EDB;
+        }
+        free(sql);
     }
     if (rc == 0)
         gw_info("db.migrate_done", "%d migration(s) applied, %d file(s) known", applied, n);

@@ -79,5 +79,19 @@ def test_audit_chain(env):
     assert env.pg.query("SELECT gw_event_verify()") == env.pg.query("SELECT seq FROM event WHERE id = 2")
 
 
+def test_changed_migration_refused(env):
+    import shutil
+    d = env.root + "/sql"
+    shutil.copytree(t.SRC + "/schemas/sql", d)
+    gw = env.gateway({"database:migrations_dir": d}, start=False)
+    run = lambda: subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
+                                 timeout=60)
+    assert run().returncode == 0
+    with open(d + "/001_core.sql", "a") as f:
+        f.write("\n-- edited after it was applied\n")
+    r = run()
+    assert r.returncode != 0 and "db.migrate_changed" in r.stdout, r.stdout
+
+
 if __name__ == "__main__":
-    t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain])
+    t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_changed_migration_refused])
