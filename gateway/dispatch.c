@@ -133,8 +133,8 @@ static void gw_dispatch_claimed(int err, const PGresult *res, const char *sqlsta
     if (gw_dispatch_maybe_free(d))
         return; /* forced stop: the claimed rows' leases expire */
     if (err != 0) {
-        gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
-               gw_strerror(err));
+        gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s (sqlstate %s)",
+               gw_strerror(err), sqlstate && sqlstate[0] ? sqlstate : "none");
         gw_app_maybe_finish(d->app);
         return;
     }
