@@ -1,14 +1,18 @@
 /*
  * Operations endpoints: /healthz (the process answers), /readyz (it can do its job: database up,
- * not draining, axes configured) and /metrics (Prometheus text exposition of the counters).
+ * not draining, axes configured) and /metrics (Prometheus text exposition of this process's
+ * counters, plus backlog gauges read from PostgreSQL so they hold across instances).
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_internal.h"
 #include "common.h"
 #include "dispatch.h"
+#include "error.h"
+#include "pgfmt.h"
 
 void gw_api_healthz(struct gw_app *app, struct gw_http_req *req)
 {
@@ -32,7 +36,7 @@ void gw_api_readyz(struct gw_app *app, struct gw_http_req *req)
 }
 
 struct gw_metric_buf {
-    char data[8192];
+    char data[16384];
     size_t len;
 };
 
@@ -86,24 +90,96 @@ static const struct gw_counter {
      offsetof(struct gw_app_stats, inbox_acks)},
 };
 
+/* Backlog gauges read from PostgreSQL, so they hold across instances and restarts. */
+static const char gw_sql_backlog[] =
+    "SELECT s.state, coalesce(c.n, 0), coalesce(c.oldest, 0)"
+    " FROM (VALUES ('queued'), ('sending'), ('dead')) s(state) LEFT JOIN"
+    " (SELECT lower(state) AS state, count(*) AS n,"
+    "   floor(extract(epoch FROM now() - min(created_at)))::bigint AS oldest"
+    "   FROM delivery WHERE state <> 'SENT' GROUP BY state) c USING (state)"
+    " UNION ALL SELECT 'inbox', count(*),"
+    "   coalesce(floor(extract(epoch FROM now() - min(created_at)))::bigint, 0)"
+    " FROM package WHERE direction = 'in' AND state = 'AVAILABLE'";
+
+struct gw_metrics_job {
+    struct gw_app *app;
+    struct gw_http_req *req;
+    struct gw_metric_buf b;
+};
+
+static void gw_metrics_backlog(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct gw_metrics_job *job = ud;
+    struct gw_metric_buf *b = &job->b;
+    struct gw_app *app = job->app;
+
+    gw_metric(b, "gateway_backlog_ok", "gauge", "1 when the backlog gauges below are current",
+              err == 0);
+    if (err == 0) {
+        static const char *const names[2][3] = {
+            {"gateway_deliveries", "gauge", "deliveries not yet acknowledged by an axis, by state"},
+            {"gateway_delivery_oldest_seconds", "gauge",
+             "age of the oldest unacknowledged delivery, by state"}};
+        for (int m = 0; m < 2; m++) {
+            int k =
+                snprintf(b->data + b->len, sizeof(b->data) - b->len, "# HELP %s %s\n# TYPE %s %s\n",
+                         names[m][0], names[m][2], names[m][0], names[m][1]);
+            if (k > 0 && (size_t)k < sizeof(b->data) - b->len)
+                b->len += (size_t)k;
+            for (int r = 0; r < PQntuples(res); r++) {
+                if (strcmp(PQgetvalue(res, r, 0), "inbox") == 0)
+                    continue;
+                k = snprintf(b->data + b->len, sizeof(b->data) - b->len, "%s{state=\"%s\"} %s\n",
+                             names[m][0], PQgetvalue(res, r, 0), PQgetvalue(res, r, 1 + m));
+                if (k > 0 && (size_t)k < sizeof(b->data) - b->len)
+                    b->len += (size_t)k;
+            }
+        }
+        for (int r = 0; r < PQntuples(res); r++) {
+            if (strcmp(PQgetvalue(res, r, 0), "inbox") != 0)
+                continue;
+            gw_metric(b, "gateway_inbox_waiting", "gauge", "received packages QLVBĐH has not taken",
+                      (uint64_t)gw_pgfmt_int64(PQgetvalue(res, r, 1)));
+            gw_metric(b, "gateway_inbox_oldest_seconds", "gauge",
+                      "age of the oldest package waiting in the inbox",
+                      (uint64_t)gw_pgfmt_int64(PQgetvalue(res, r, 2)));
+        }
+    }
+    gw_http_respond(job->req, 200, "text/plain; version=0.0.4", b->data, b->len);
+    free(job);
+    app->pending_work--;
+    gw_app_maybe_finish(app);
+}
+
 void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
 {
-    struct gw_metric_buf b = {.len = 0};
+    struct gw_metrics_job *job = calloc(1, sizeof(*job));
+    struct gw_metric_buf *b;
 
-    gw_metric(&b, "gateway_up", "gauge", "1 while the process serves", 1);
-    gw_metric(&b, "gateway_ready", "gauge", "1 when the database is reachable and not draining",
+    if (!job) {
+        gw_api_error(req, GW_ENOMEM, NULL);
+        return;
+    }
+    job->app = app;
+    job->req = req;
+    b = &job->b;
+    gw_metric(b, "gateway_up", "gauge", "1 while the process serves", 1);
+    gw_metric(b, "gateway_ready", "gauge", "1 when the database is reachable and not draining",
               gw_db_ready(app->db) && !app->draining);
-    gw_metric(&b, "gateway_uptime_seconds", "gauge", "seconds since start",
+    gw_metric(b, "gateway_uptime_seconds", "gauge", "seconds since start",
               (uv_now(app->loop) - app->started_ms) / 1000);
-    gw_metric(&b, "gateway_http_inflight", "gauge", "requests being handled",
+    gw_metric(b, "gateway_http_inflight", "gauge", "requests being handled",
               app->http ? gw_http_server_inflight(app->http) : 0);
-    gw_metric(&b, "gateway_db_pending", "gauge", "queries queued or in flight",
+    gw_metric(b, "gateway_db_pending", "gauge", "queries queued or in flight",
               gw_db_pending(app->db));
-    gw_metric(&b, "gateway_send_inflight", "gauge", "sends in flight",
+    gw_metric(b, "gateway_send_inflight", "gauge", "sends in flight",
               gw_dispatch_inflight(app->dispatch));
     for (size_t i = 0; i < GW_ARRAY_LEN(gw_counters); i++) {
         const uint64_t *v = (const uint64_t *)((const char *)&app->stats + gw_counters[i].offset);
-        gw_metric(&b, gw_counters[i].name, "counter", gw_counters[i].help, *v);
+        gw_metric(b, gw_counters[i].name, "counter", gw_counters[i].help, *v);
     }
-    gw_http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+    app->pending_work++;
+    if (!gw_db_ready(app->db) ||
+        gw_db_query(app->db, gw_sql_backlog, 0, NULL, NULL, NULL, gw_metrics_backlog, job) != 0)
+        gw_metrics_backlog(GW_EDB, NULL, "", job);
 }

@@ -69,6 +69,7 @@ CREATE TABLE delivery (
     UNIQUE (package_id, axis)
 );
 CREATE INDEX delivery_due_idx ON delivery (next_attempt_at) WHERE state IN ('QUEUED', 'SENDING');
+CREATE INDEX delivery_open_idx ON delivery (state, created_at) WHERE state <> 'SENT';
 
 -- Single-row counters whose row lock orders concurrent writers (see gw_next_inbox_seq).
 CREATE TABLE inbox_counter (one boolean PRIMARY KEY DEFAULT true CHECK (one), last bigint NOT NULL);

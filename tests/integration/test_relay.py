@@ -33,6 +33,8 @@ def test_outgoing_reaches_every_recipient(env):
     assert "gateway_submit_created_total 2\n" in metrics and "gateway_up 1\n" in metrics, metrics
     t.wait_until(lambda: "gateway_send_ok_total 2\n" in
                  t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 10, what="metrics")
+    metrics = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
+    assert "gateway_backlog_ok 1\n" in metrics and 'gateway_deliveries{state="dead"} 0\n' in metrics, metrics
     ready = t.request(gw.port, "GET", "/readyz", token=None)
     assert ready.status == 200 and ready.json()["ready"], ready.body
     t.wait_until(lambda: env.pg.query("SELECT count(*) FROM event WHERE seq IS NULL") == "0", 10, what="sealed")
@@ -53,6 +55,7 @@ def test_incoming_stored_before_ack(env):
     assert content.status == 200 and content.body == body
     # Acked on the axis, and the ack was recorded after the store committed.
     t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 10, what="axis ack")
+    assert "gateway_inbox_waiting 1\n" in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
     order = t.wait_until(lambda: (lambda k: k if len(k) >= 2 else None)(
         [o[0] for o in env.pg.rows("SELECT kind FROM event WHERE package_id = %d ORDER BY id" % item["id"])]),
         10, what="ack recorded")
