@@ -132,8 +132,7 @@ static void gw_submit_parsed(uv_work_t *w, int status)
         gw_submit_job_free(job);
         return;
     }
-    if (allowed && allowed[0] && job->info.kind == GW_KIND_EDOC &&
-        (!job->info.from || strcmp(allowed, job->info.from) != 0)) {
+    if (allowed && allowed[0] && (!job->info.from || strcmp(allowed, job->info.from) != 0)) {
         app->stats.submit_rejected++;
         gw_http_respond_error(job->req, 403, "forbidden_sender",
                               "this client may not send on behalf of the package's From/OrganId");

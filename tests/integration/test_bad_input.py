@@ -50,6 +50,19 @@ def test_auth(env):
     still_serving(gw)
 
 
+def test_sender_restriction(env):
+    import hashlib
+    gw = env.gateway({"client.agency:token_sha256": hashlib.sha256(b"agency-token").hexdigest(),
+                      "client.agency:organ_id": t.AGENCY})
+    ok = gw.submit(t.edoc("000.00.12.H49,2024/05/15,9/STC"), token="agency-token")
+    assert ok.status == 202, ok.body
+    expect_error(gw.submit(t.edoc("000.00.13.H49,2024/05/15,9/SXD", sender="000.00.13.H49"),
+                           token="agency-token"), 403, "forbidden_sender")
+    expect_error(gw.submit(t.status_pkg("000.00.00.G22,2024/05/10,5/VPCP", "000.00.00.G22", sender="000.00.13.H49"),
+                           token="agency-token"), 403, "forbidden_sender")
+    assert env.pg.query("SELECT count(*) FROM package") == "1"
+
+
 def test_bad_packages(env):
     gw = env.gateway()
     expect_error(gw.submit(b"<edXML><unclosed>"), 400, "malformed")
@@ -126,4 +139,4 @@ def test_idempotent_submission(env):
 
 
 if __name__ == "__main__":
-    t.run([test_auth, test_bad_packages, test_http_limits, test_idempotent_submission])
+    t.run([test_auth, test_sender_restriction, test_bad_packages, test_http_limits, test_idempotent_submission])
