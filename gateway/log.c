@@ -30,18 +30,59 @@ int gw_log_parse_level(const char *s, enum gw_log_level *out)
     return -1;
 }
 
-/* Appends s to buf as JSON string content (without quotes); truncates safely at cap. */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one (overlong forms,
+ * surrogates and truncated sequences included). */
+static size_t gw_log_utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* Appends s to buf as JSON string content (without quotes). Invalid UTF-8 (a message cut in the
+ * middle of a character, say) becomes U+FFFD, so every line stays valid JSON; stops safely
+ * before cap. */
 static size_t gw_log_escape(char *buf, size_t pos, size_t cap, const char *s)
 {
-    for (; *s && pos + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p && pos + 7 < cap) {
+        size_t n = gw_log_utf8_len(p);
+        if (n == 0) {
+            memcpy(buf + pos, "\\ufffd", 6);
+            pos += 6;
+            p++;
+        } else if (n > 1) {
+            memcpy(buf + pos, p, n);
+            pos += n;
+            p += n;
+        } else if (*p == '"' || *p == '\\') {
             buf[pos++] = '\\';
-            buf[pos++] = (char)c;
-        } else if (c < 0x20) {
-            pos += (size_t)snprintf(buf + pos, cap - pos, "\\u%04x", c);
+            buf[pos++] = (char)*p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            pos += (size_t)snprintf(buf + pos, cap - pos, "\\u%04x", *p++);
         } else {
-            buf[pos++] = (char)c;
+            buf[pos++] = (char)*p++;
         }
     }
     return pos;
