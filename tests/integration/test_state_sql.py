@@ -2,6 +2,7 @@
 give-up on expired leases, the claim's byte budget, group-commit recording and audit-chain
 tamper detection. The schema is applied with `gatewayd --migrate`, twice (idempotent)."""
 
+import os
 import subprocess
 import time
 
@@ -93,5 +94,20 @@ def test_changed_migration_refused(env):
     assert r.returncode != 0 and "db.migrate_changed" in r.stdout, r.stdout
 
 
+def test_bad_configuration_refused(env):
+    gw = env.gateway({"delivery:lease_msec": "5000"}, start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "unknown key 'lease_msec' in [delivery]" in r.stdout, r.stdout
+    # Secrets come from the environment when the file leaves them out.
+    gw = env.gateway({"axis.national:secret": None}, start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "secret is required" in r.stdout, r.stdout
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, GATEWAYD_AXIS_NATIONAL_SECRET=t.GW_SECRET))
+    assert r.returncode == 0, r.stdout
+    assert t.GW_SECRET not in r.stdout
+
+
 if __name__ == "__main__":
-    t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_changed_migration_refused])
+    t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_changed_migration_refused,
+           test_bad_configuration_refused])
