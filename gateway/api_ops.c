@@ -3,6 +3,7 @@
  * not draining, axes configured) and /metrics (Prometheus text exposition of this process's
  * counters, plus backlog gauges read from PostgreSQL so they hold across instances).
  */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +41,31 @@ struct gw_metric_buf {
     size_t len;
 };
 
+/* Appends to the exposition; output that would not fit is dropped whole. */
+__attribute__((format(printf, 2, 3))) static void gw_metric_printf(struct gw_metric_buf *b,
+                                                                   const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, sizeof(b->data) - b->len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof(b->data) - b->len)
+        b->len += (size_t)n;
+}
+
+static void gw_metric_head(struct gw_metric_buf *b, const char *name, const char *type,
+                           const char *help)
+{
+    gw_metric_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void gw_metric(struct gw_metric_buf *b, const char *name, const char *type, const char *help,
                       uint64_t value)
 {
-    int n = snprintf(b->data + b->len, sizeof(b->data) - b->len,
-                     "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-                     (unsigned long long)value);
-    if (n > 0 && (size_t)n < sizeof(b->data) - b->len)
-        b->len += (size_t)n;
+    gw_metric_head(b, name, type, help);
+    gw_metric_printf(b, "%s %llu\n", name, (unsigned long long)value);
 }
 
 /* Counters exposed as-is, in struct gw_app_stats. */
@@ -90,16 +108,24 @@ static const struct gw_counter {
      offsetof(struct gw_app_stats, inbox_acks)},
 };
 
-/* Backlog gauges read from PostgreSQL, so they hold across instances and restarts. */
+/* Backlog gauges read from PostgreSQL, so they hold across instances and restarts: one row,
+ * count and oldest age per open delivery state (in gw_backlog_states order), then the inbox. */
 static const char gw_sql_backlog[] =
-    "SELECT s.state, coalesce(c.n, 0), coalesce(c.oldest, 0)"
-    " FROM (VALUES ('queued'), ('sending'), ('dead')) s(state) LEFT JOIN"
-    " (SELECT lower(state) AS state, count(*) AS n,"
-    "   floor(extract(epoch FROM now() - min(created_at)))::bigint AS oldest"
-    "   FROM delivery WHERE state <> 'SENT' GROUP BY state) c USING (state)"
-    " UNION ALL SELECT 'inbox', count(*),"
-    "   coalesce(floor(extract(epoch FROM now() - min(created_at)))::bigint, 0)"
-    " FROM package WHERE direction = 'in' AND state = 'AVAILABLE'";
+    "SELECT count(*) FILTER (WHERE state = 'QUEUED'), count(*) FILTER (WHERE state = 'SENDING'),"
+    " count(*) FILTER (WHERE state = 'DEAD'),"
+    " coalesce(floor(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'QUEUED'))),"
+    "  0)::bigint,"
+    " coalesce(floor(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'SENDING'))),"
+    "  0)::bigint,"
+    " coalesce(floor(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'DEAD'))),"
+    "  0)::bigint,"
+    " (SELECT count(*) FROM package WHERE direction = 'in' AND state = 'AVAILABLE'),"
+    " (SELECT coalesce(floor(extract(epoch FROM now() - min(created_at))), 0)::bigint"
+    "  FROM package WHERE direction = 'in' AND state = 'AVAILABLE')"
+    " FROM delivery WHERE state <> 'SENT'";
+
+static const char *const gw_backlog_states[] = {"queued", "sending", "dead"};
+#define GW_BACKLOG_N 3
 
 struct gw_metrics_job {
     struct gw_app *app;
@@ -112,43 +138,29 @@ static void gw_metrics_backlog(int err, const PGresult *res, const char *sqlstat
     struct gw_metrics_job *job = ud;
     struct gw_metric_buf *b = &job->b;
     struct gw_app *app = job->app;
+    bool ok = err == 0 && PQntuples(res) == 1;
 
-    gw_metric(b, "gateway_backlog_ok", "gauge", "1 when the backlog gauges below are current",
-              err == 0);
-    if (err == 0) {
-        static const char *const names[2][3] = {
-            {"gateway_deliveries", "gauge", "deliveries not yet acknowledged by an axis, by state"},
-            {"gateway_delivery_oldest_seconds", "gauge",
-             "age of the oldest unacknowledged delivery, by state"}};
-        for (int m = 0; m < 2; m++) {
-            int k =
-                snprintf(b->data + b->len, sizeof(b->data) - b->len, "# HELP %s %s\n# TYPE %s %s\n",
-                         names[m][0], names[m][2], names[m][0], names[m][1]);
-            if (k > 0 && (size_t)k < sizeof(b->data) - b->len)
-                b->len += (size_t)k;
-            for (int r = 0; r < PQntuples(res); r++) {
-                if (strcmp(PQgetvalue(res, r, 0), "inbox") == 0)
-                    continue;
-                k = snprintf(b->data + b->len, sizeof(b->data) - b->len, "%s{state=\"%s\"} %s\n",
-                             names[m][0], PQgetvalue(res, r, 0), PQgetvalue(res, r, 1 + m));
-                if (k > 0 && (size_t)k < sizeof(b->data) - b->len)
-                    b->len += (size_t)k;
-            }
-        }
-        for (int r = 0; r < PQntuples(res); r++) {
-            if (strcmp(PQgetvalue(res, r, 0), "inbox") != 0)
-                continue;
-            gw_metric(b, "gateway_inbox_waiting", "gauge", "received packages QLVBĐH has not taken",
-                      (uint64_t)gw_pgfmt_int64(PQgetvalue(res, r, 1)));
-            gw_metric(b, "gateway_inbox_oldest_seconds", "gauge",
-                      "age of the oldest package waiting in the inbox",
-                      (uint64_t)gw_pgfmt_int64(PQgetvalue(res, r, 2)));
-        }
+    gw_metric(b, "gateway_backlog_ok", "gauge", "1 when the backlog gauges below are current", ok);
+    if (ok) {
+        gw_metric_head(b, "gateway_deliveries", "gauge",
+                       "deliveries not yet acknowledged by an axis, by state");
+        for (int i = 0; i < GW_BACKLOG_N; i++)
+            gw_metric_printf(b, "gateway_deliveries{state=\"%s\"} %s\n", gw_backlog_states[i],
+                             PQgetvalue(res, 0, i));
+        gw_metric_head(b, "gateway_delivery_oldest_seconds", "gauge",
+                       "age of the oldest unacknowledged delivery, by state");
+        for (int i = 0; i < GW_BACKLOG_N; i++)
+            gw_metric_printf(b, "gateway_delivery_oldest_seconds{state=\"%s\"} %s\n",
+                             gw_backlog_states[i], PQgetvalue(res, 0, GW_BACKLOG_N + i));
+        gw_metric(b, "gateway_inbox_waiting", "gauge", "received packages QLVBĐH has not taken",
+                  (uint64_t)gw_pgfmt_int64(PQgetvalue(res, 0, 2 * GW_BACKLOG_N)));
+        gw_metric(b, "gateway_inbox_oldest_seconds", "gauge",
+                  "age of the oldest package waiting in the inbox",
+                  (uint64_t)gw_pgfmt_int64(PQgetvalue(res, 0, 2 * GW_BACKLOG_N + 1)));
     }
     gw_http_respond(job->req, 200, "text/plain; version=0.0.4", b->data, b->len);
     free(job);
-    app->pending_work--;
-    gw_app_maybe_finish(app);
+    gw_app_work_end(app);
 }
 
 void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
@@ -178,7 +190,7 @@ void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
         const uint64_t *v = (const uint64_t *)((const char *)&app->stats + gw_counters[i].offset);
         gw_metric(b, gw_counters[i].name, "counter", gw_counters[i].help, *v);
     }
-    app->pending_work++;
+    gw_app_work_begin(app);
     if (!gw_db_ready(app->db) ||
         gw_db_query(app->db, gw_sql_backlog, 0, NULL, NULL, NULL, gw_metrics_backlog, job) != 0)
         gw_metrics_backlog(GW_EDB, NULL, "", job);

@@ -57,7 +57,7 @@ static struct gw_read_job *gw_read_job_new(struct gw_app *app, struct gw_http_re
     job->app = app;
     job->req = req;
     job->id = id;
-    app->pending_work++;
+    gw_app_work_begin(app);
     return job;
 }
 
@@ -65,8 +65,7 @@ static void gw_read_job_free(struct gw_read_job *job)
 {
     struct gw_app *app = job->app;
     free(job);
-    app->pending_work--;
-    gw_app_maybe_finish(app);
+    gw_app_work_end(app);
 }
 
 static bool gw_read_failed(struct gw_read_job *job, int err, const PGresult *res)

@@ -22,7 +22,6 @@ struct gw_submit_job {
     struct gw_app *app;
     struct gw_http_req *req;
     int client;
-    struct gw_edxml_limits lim;
     struct gw_edxml_info info;
     uint8_t sha[32];
     int err;
@@ -34,8 +33,7 @@ static void gw_submit_job_free(struct gw_submit_job *job)
     struct gw_app *app = job->app;
     gw_edxml_info_free(&job->info);
     free(job);
-    app->pending_work--;
-    gw_app_maybe_finish(app);
+    gw_app_work_end(app);
 }
 
 /* Thread pool: parse and hash. Touches only the request body, which the loop leaves alone while
@@ -44,8 +42,11 @@ static void gw_submit_work(uv_work_t *w)
 {
     struct gw_submit_job *job = gw_container_of(w, struct gw_submit_job, work);
     struct gw_http_req *req = job->req;
+    struct gw_edxml_limits lim;
 
-    job->err = gw_edxml_parse(req->body, req->body_len, &job->lim, &job->info, job->errmsg,
+    gw_edxml_limits_default(&lim);
+    lim.max_bytes = req->body_len + 1; /* the HTTP server's body limit already applies */
+    job->err = gw_edxml_parse(req->body, req->body_len, &lim, &job->info, job->errmsg,
                               sizeof(job->errmsg));
     if (job->err == 0)
         SHA256(req->body, req->body_len, job->sha);
@@ -170,9 +171,7 @@ void gw_api_submit(struct gw_app *app, struct gw_http_req *req, int client)
     job->app = app;
     job->req = req;
     job->client = client;
-    gw_edxml_limits_default(&job->lim);
-    job->lim.max_bytes = req->body_len + 1;
-    app->pending_work++;
+    gw_app_work_begin(app);
     if (uv_queue_work(app->loop, &job->work, gw_submit_work, gw_submit_parsed) != 0) {
         gw_api_error(req, GW_EAGAIN, NULL);
         gw_submit_job_free(job);

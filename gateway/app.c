@@ -77,6 +77,17 @@ void gw_app_maybe_finish(struct gw_app *app)
     gw_app_finish(app, false);
 }
 
+void gw_app_work_begin(struct gw_app *app)
+{
+    app->pending_work++;
+}
+
+void gw_app_work_end(struct gw_app *app)
+{
+    app->pending_work--;
+    gw_app_maybe_finish(app);
+}
+
 static void gw_app_http_drained(void *ud)
 {
     struct gw_app *app = ud;

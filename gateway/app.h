@@ -85,6 +85,11 @@ void gw_app_stop(struct gw_app *app);
 /* Components call this when they become idle so the drain can complete. */
 void gw_app_maybe_finish(struct gw_app *app);
 
+/* An API request's asynchronous work (thread-pool job, database query) starts or ends; the drain
+ * waits for all of them. */
+void gw_app_work_begin(struct gw_app *app);
+void gw_app_work_end(struct gw_app *app);
+
 /* Frees what gw_app_start allocated, once the loop has ended. */
 void gw_app_free(struct gw_app *app);
 

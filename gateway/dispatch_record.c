@@ -40,9 +40,10 @@ static void gw_record_sent_one(struct gw_send *s, bool recorded)
                    "delivery %" PRId64 " acknowledged by the axis as %s", s->delivery_id,
                    s->axis_doc_id);
     } else {
-        gw_log_pkg(GW_LOG_WARN, "delivery.lease_lost", s->package_id, s->document_id,
-                   "delivery %" PRId64 " was sent but its lease had passed to another owner",
-                   s->delivery_id);
+        gw_log_pkg(GW_LOG_WARN, "delivery.sent_twice", s->package_id, s->document_id,
+                   "delivery %" PRId64 " was already recorded as sent under another axis DocId; "
+                   "the axis now also holds %s",
+                   s->delivery_id, s->axis_doc_id);
     }
     gw_dispatch_send_finished(s);
 }
@@ -52,6 +53,8 @@ static void gw_record_flushed(int err, const PGresult *res, const char *sqlstate
     struct gw_dispatch *d = ud;
     struct gw_send *s = d->flushing;
     int n = err == 0 ? PQntuples(res) : 0;
+    /* On a forced stop the last send finished below may free the dispatcher: touch it no more. */
+    bool closing = d->app->closing;
 
     d->flushing = NULL;
     /* Rows come back in the order of the arrays, which is the order of the list. */
@@ -66,7 +69,7 @@ static void gw_record_flushed(int err, const PGresult *res, const char *sqlstate
                                       strcmp(PQgetvalue(res, i, 1), "t") == 0);
         s = next;
     }
-    if (d->batch && !d->app->closing)
+    if (!closing && d->batch)
         gw_record_flush(d);
 }
 

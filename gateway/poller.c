@@ -54,11 +54,24 @@ static void gw_poller_clear_list(struct gw_poller *p)
     p->n_ids = p->next = 0;
 }
 
+static void gw_poller_destroy(struct gw_poller *p)
+{
+    gw_poller_clear_item(p);
+    gw_poller_clear_list(p);
+    for (unsigned i = 0; i < GW_POLLER_SKIP; i++)
+        free(p->skip[i]);
+    free(p);
+}
+
 void gw_poller_cycle_end(struct gw_poller *p)
 {
     gw_poller_clear_item(p);
     gw_poller_clear_list(p);
     p->busy = false;
+    if (p->closed) {
+        gw_poller_destroy(p); /* the cycle outlived a forced stop: its end frees the poller */
+        return;
+    }
     if (p->stopping) {
         gw_app_maybe_finish(p->app);
     } else if (p->again) {
@@ -236,14 +249,10 @@ bool gw_poller_idle(const struct gw_poller *p)
 static void gw_poller_closed(uv_handle_t *h)
 {
     struct gw_poller *p = h->data;
-    /* A cycle still busy at a forced stop has callbacks to come: leave its memory to exit. */
-    if (p->busy)
-        return;
-    gw_poller_clear_item(p);
-    gw_poller_clear_list(p);
-    for (unsigned i = 0; i < GW_POLLER_SKIP; i++)
-        free(p->skip[i]);
-    free(p);
+    /* A cycle still busy at a forced stop has callbacks to come; its end frees the poller. */
+    p->closed = true;
+    if (!p->busy)
+        gw_poller_destroy(p);
 }
 
 void gw_poller_free(struct gw_poller *p)

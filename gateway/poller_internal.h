@@ -22,6 +22,7 @@ struct gw_poller {
     bool busy;
     bool stopping;
     bool again;
+    bool closed;                /* timer closed: free once the cycle in progress ends */
     uint64_t lease_at;          /* uv_now() when the lease was last taken or renewed */
     char *skip[GW_POLLER_SKIP]; /* docIds not to fetch again (too large) */
     unsigned skip_next;

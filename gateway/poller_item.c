@@ -107,7 +107,8 @@ static void gw_poller_parse_work(uv_work_t *w)
     /* Be lenient with what the axis delivers: national circulars list many recipients. */
     lim.max_recipients = GW_POLLER_MAX_RECIPIENTS;
     p->parse_err = gw_edxml_parse(p->bytes, p->len, &lim, &p->info, p->errmsg, sizeof(p->errmsg));
-    SHA256(p->bytes, p->len, p->sha);
+    if (p->parse_err == 0)
+        SHA256(p->bytes, p->len, p->sha);
 }
 
 static void gw_poller_parsed(uv_work_t *w, int status)

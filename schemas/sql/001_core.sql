@@ -28,8 +28,8 @@ CREATE UNIQUE INDEX package_out_edoc_key ON package (document_id, business_doc_t
     WHERE direction = 'out' AND kind = 'edoc';
 CREATE UNIQUE INDEX package_out_status_key ON package (document_id, sha256)
     WHERE direction = 'out' AND kind = 'status';
--- Transport idempotency of received packages (every axis doc id is also in axis_receipt).
-CREATE UNIQUE INDEX package_in_axis_key ON package (axis, axis_doc_id) WHERE direction = 'in';
+-- Transport idempotency of received packages is axis_receipt's primary key; package.axis_doc_id
+-- keeps the first id the package arrived under.
 -- Business idempotency of received packages: the same document delivered again.
 CREATE INDEX package_in_content_idx ON package (document_id, sha256) WHERE direction = 'in';
 CREATE INDEX package_document_idx ON package (document_id);

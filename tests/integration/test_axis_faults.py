@@ -63,6 +63,21 @@ def test_poll_faults(env):
     assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in' AND axis_acked_at < created_at") == "0"
 
 
+def test_long_cycle_renews_poll_lease(env):
+    gw = env.gateway()  # poll_interval 300 ms: lease 15 s, renewed after 5 s of one cycle
+    env.sim.faults(latency_ms=600, ops=["getEdoc"])
+    for i in range(14):
+        env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/05,%d/VPCP" % i, to=(t.PROVINCE,),
+                                          sender="000.00.00.G22"))
+    until = lambda: env.pg.query("SELECT lease_until FROM poller_lease")
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package") != "0", 20, what="cycle started")
+    first = until()
+    # Still inside the same cycle (items left, each fetch takes 600 ms) after the renewal point.
+    t.wait_until(lambda: until() != first, 12, what="lease renewed mid-cycle")
+    assert env.pg.query("SELECT count(*) FROM package") != "14", "the cycle ended before renewing"
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package") == "14", 30, what="all stored")
+
+
 def test_oversized_left_on_axis(env):
     gw = env.gateway({"axis.national:max_package_bytes": "200000"})
     big = env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/04,1/VPCP", to=(t.PROVINCE,),
@@ -80,4 +95,4 @@ def test_oversized_left_on_axis(env):
 
 if __name__ == "__main__":
     t.run([test_outage_then_recovery, test_lost_acks_bounded_duplicates, test_poll_faults,
-           test_oversized_left_on_axis])
+           test_long_cycle_renews_poll_lease, test_oversized_left_on_axis])

@@ -46,6 +46,7 @@ def test_auth(env):
     expect_error(gw.get("/v1/packages"), 405, "method_not_allowed")
     expect_error(gw.get("/v1/packages/123456"), 404, "not_found")
     expect_error(gw.get("/v1/inbox?limit=100000"), 400, "invalid_argument")
+    expect_error(gw.get("/v1/inbox?after=" + "9" * 40), 400, "invalid_argument")
     nothing_stored(env)
     still_serving(gw)
 
