@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adapters/vxp/vxp.h"
+#include "common.h"
 
 static const struct gw_axis_ops *const gw_axis_registry[] = {
     &gw_vxp_ops,
@@ -16,7 +17,7 @@ const struct gw_axis_ops *gw_axis_find(const char *adapter_name)
 {
     if (!adapter_name)
         return NULL;
-    for (size_t i = 0; i < sizeof(gw_axis_registry) / sizeof(gw_axis_registry[0]); i++)
+    for (size_t i = 0; i < GW_ARRAY_LEN(gw_axis_registry); i++)
         if (strcmp(gw_axis_registry[i]->name, adapter_name) == 0)
             return gw_axis_registry[i];
     return NULL;

@@ -36,8 +36,10 @@ struct gw_axis_item {
 typedef void (*gw_axis_send_cb)(int err, const char *axis_doc_id, const char *detail, void *ud);
 typedef void (*gw_axis_list_cb)(int err, const struct gw_axis_item *items, size_t n,
                                 const char *detail, void *ud);
-typedef void (*gw_axis_fetch_cb)(int err, const unsigned char *bytes, size_t len,
-                                 const char *detail, void *ud);
+/* On success the callback owns bytes (malloc'd, free() it): a package of tens of MB is handed
+ * over, never copied. bytes is NULL on failure. */
+typedef void (*gw_axis_fetch_cb)(int err, unsigned char *bytes, size_t len, const char *detail,
+                                 void *ud);
 typedef void (*gw_axis_ack_cb)(int err, const char *detail, void *ud);
 
 struct gw_axis_ops {

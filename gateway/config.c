@@ -105,7 +105,7 @@ static enum gw_cfg_sect_kind classify(struct gw_cfg_loader *ld, const char *name
     const char *sub = NULL, *bad;
     enum gw_cfg_sect_kind kind = GW_CFG_BAD;
 
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+    for (size_t i = 0; i < GW_ARRAY_LEN(fixed); i++) {
         if (strcmp(name, fixed[i].name) == 0)
             return fixed[i].kind;
     }
@@ -219,7 +219,7 @@ static void section_begin(struct gw_cfg_loader *ld, const char *name, int line)
         loom(ld);
 }
 
-static const struct gw_cfg_key *find_key(enum gw_cfg_sect_kind kind, const char *name, size_t *idx)
+const struct gw_cfg_key *gw_cfg_find_key(enum gw_cfg_sect_kind kind, const char *name, size_t *idx)
 {
     size_t n;
     const struct gw_cfg_key *keys = gw_cfg_keys(kind, &n);
@@ -272,7 +272,7 @@ static int handler(void *user, const char *section, const char *name, const char
     ld->key_in_sect = true;
     if (!ld->cur || ld->cur->kind == GW_CFG_BAD)
         return 1; /* already reported */
-    k = find_key(ld->cur->kind, name, &ki);
+    k = gw_cfg_find_key(ld->cur->kind, name, &ki);
     if (!k) {
         gw_cfg_fail(ld, line, "unknown key '%s' in [%s]", name, section);
         return 1;

@@ -21,26 +21,15 @@ static const struct gw_cfg_section *find_sect(const struct gw_cfg_loader *ld,
     return NULL;
 }
 
-static int key_index(enum gw_cfg_sect_kind kind, const char *name)
-{
-    size_t n;
-    const struct gw_cfg_key *keys = gw_cfg_keys(kind, &n);
-
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(keys[i].name, name) == 0)
-            return (int)i;
-    }
-    return 0;
-}
-
 /* Line of a key if it was set, else of its section header, else 0. */
 static int line_of(const struct gw_cfg_section *s, const char *key)
 {
+    size_t ki = 0;
     int l;
 
-    if (!s)
-        return 0;
-    l = s->key_line[key_index(s->kind, key)];
+    if (!s || !gw_cfg_find_key(s->kind, key, &ki))
+        return s ? s->line : 0;
+    l = s->key_line[ki];
     return l ? l : s->line;
 }
 

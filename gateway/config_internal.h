@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common.h"
 #include "config.h"
 
 /*
@@ -70,6 +71,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld);
 
 /* Keys of a section kind; *n receives the count. */
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n);
+/* The key called name in a section of this kind (its index in *idx), or NULL. */
+const struct gw_cfg_key *gw_cfg_find_key(enum gw_cfg_sect_kind kind, const char *name, size_t *idx);
 
 /* Validates value and stores it for key k of section s; NULL on success, else a message (which
  * never contains a secret value). Sets *oom on allocation failure. */

@@ -99,31 +99,29 @@ static const struct gw_cfg_key routing_keys[] = {
     {"default_axis", T_IDENT, C(default_axis), 0, 0, false, false},
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
 {
     switch (kind) {
     case GW_CFG_GATEWAY:
-        *n = N(gateway_keys);
+        *n = GW_ARRAY_LEN(gateway_keys);
         return gateway_keys;
     case GW_CFG_SERVER:
-        *n = N(server_keys);
+        *n = GW_ARRAY_LEN(server_keys);
         return server_keys;
     case GW_CFG_DATABASE:
-        *n = N(database_keys);
+        *n = GW_ARRAY_LEN(database_keys);
         return database_keys;
     case GW_CFG_CLIENT:
-        *n = N(client_keys);
+        *n = GW_ARRAY_LEN(client_keys);
         return client_keys;
     case GW_CFG_AXIS:
-        *n = N(axis_keys);
+        *n = GW_ARRAY_LEN(axis_keys);
         return axis_keys;
     case GW_CFG_DELIVERY:
-        *n = N(delivery_keys);
+        *n = GW_ARRAY_LEN(delivery_keys);
         return delivery_keys;
     case GW_CFG_ROUTING:
-        *n = N(routing_keys);
+        *n = GW_ARRAY_LEN(routing_keys);
         return routing_keys;
     default:
         *n = 0;

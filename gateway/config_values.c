@@ -237,7 +237,7 @@ const char *gw_cfgv_organ_list(const char *v, char ***out, size_t *n)
         list[cnt++] = item;
         if (*item == '\0')
             msg = "empty item in comma-separated list";
-        else if (gw_cfgv_organ_id(item))
+        else
             msg = gw_cfgv_organ_id(item);
         for (size_t i = 0; msg == NULL && i + 1 < cnt; i++) {
             if (strcmp(list[i], item) == 0)

@@ -16,6 +16,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 
+#include "common.h"
 #include "edxml_internal.h"
 #include "error.h"
 
@@ -138,7 +139,7 @@ static bool in_edxml_ns(const xmlChar *uri)
 
 static enum role child_role(enum role parent, const char *name)
 {
-    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+    for (size_t i = 0; i < GW_ARRAY_LEN(rules); i++) {
         if (rules[i].parent == parent && strcmp(rules[i].name, name) == 0)
             return rules[i].role;
     }

@@ -122,6 +122,19 @@ static int gw_httpc_map_curl(const struct gw_httpc_xfer *x, CURLcode rc)
     return GW_EHTTP;
 }
 
+/* Runs the transfer's callback (the body can be taken only on success) and frees the transfer. */
+static void gw_httpc_deliver(struct gw_httpc_xfer *x, int err, long status, const char *body,
+                             size_t len)
+{
+    struct gw_httpc *c = x->c;
+    struct gw_httpc_xfer *outer = c->in_cb;
+
+    c->in_cb = err ? NULL : x;
+    x->cb(err, status, err ? "" : body, err ? 0 : len, x->ud);
+    c->in_cb = outer; /* c outlives gw_httpc_close(): it is freed by the last close callback */
+    gw_httpc_xfer_free(x);
+}
+
 /* Completes one finished transfer: it is already out of the multi handle. */
 static void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
 {
@@ -142,12 +155,7 @@ static void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
         gw_debug("httpc.fail", "transfer failed: %s (%s)", curl_easy_strerror(rc),
                  x->errbuf[0] ? x->errbuf : "-");
     }
-    struct gw_httpc *c = x->c;
-    struct gw_httpc_xfer *outer = c->in_cb;
-    c->in_cb = err ? NULL : x;
-    x->cb(err, status, err ? empty : body, err ? 0 : len, x->ud);
-    c->in_cb = outer; /* c outlives gw_httpc_close(): it is freed by the last close callback */
-    gw_httpc_xfer_free(x);
+    gw_httpc_deliver(x, err, status, body, len);
 }
 
 char *gw_httpc_take_body(struct gw_httpc *c)
@@ -443,11 +451,7 @@ void gw_httpc_close(struct gw_httpc *c)
         struct gw_httpc_xfer *x = c->xfers;
         curl_multi_remove_handle(c->multi, x->easy);
         gw_httpc_xfer_unlink(x);
-        struct gw_httpc_xfer *outer = c->in_cb;
-        c->in_cb = NULL;
-        x->cb(GW_ECANCELED, 0, "", 0, x->ud);
-        c->in_cb = outer;
-        gw_httpc_xfer_free(x);
+        gw_httpc_deliver(x, GW_ECANCELED, 0, "", 0);
     }
     curl_multi_cleanup(c->multi);
     c->multi = NULL;

@@ -145,7 +145,7 @@ static void gw_poller_parsed(uv_work_t *w, int status)
         gw_poller_stored(rc, NULL, "", p);
 }
 
-static void gw_poller_fetched(int err, const unsigned char *bytes, size_t len, const char *detail,
+static void gw_poller_fetched(int err, unsigned char *bytes, size_t len, const char *detail,
                               void *ud)
 {
     struct gw_poller *p = ud;
@@ -164,13 +164,7 @@ static void gw_poller_fetched(int err, const unsigned char *bytes, size_t len, c
         gw_poller_next_item(p);
         return;
     }
-    p->bytes = malloc(len ? len : 1);
-    if (!p->bytes) {
-        gw_poller_fail(p, "fetch", GW_ENOMEM, NULL);
-        gw_poller_cycle_end(p);
-        return;
-    }
-    memcpy(p->bytes, bytes, len);
+    p->bytes = bytes; /* handed over by the adapter, not copied */
     p->len = len;
     if (uv_queue_work(p->app->loop, &p->work, gw_poller_parse_work, gw_poller_parsed) != 0) {
         gw_poller_fail(p, "parse", GW_EAGAIN, NULL);

@@ -123,6 +123,11 @@ static void gw_vxp_digest(struct gw_vxp_call *call, const char *body, size_t len
     json_t *root = NULL;
     int rc = gw_vxp_resp_parse(body, len, &root, call->detail, sizeof(call->detail));
 
+    if (body == call->body) {
+        /* Thread-pool path: the tree holds a copy now, so the raw answer goes before decoding. */
+        free(call->body);
+        call->body = NULL;
+    }
     if (rc == 0) {
         switch (call->op) {
         case GW_VXP_SEND:
@@ -162,6 +167,7 @@ static void gw_vxp_complete(struct gw_vxp_call *call)
             break;
         case GW_VXP_FETCH:
             call->cb.fetch(0, call->bytes, call->len, NULL, call->ud);
+            call->bytes = NULL; /* the callback owns it now */
             break;
         case GW_VXP_ACK:
             call->cb.ack(0, NULL, call->ud);
@@ -175,9 +181,7 @@ static void gw_vxp_digest_work(uv_work_t *w)
 {
     struct gw_vxp_call *call = w->data;
 
-    gw_vxp_digest(call, call->body, call->body_len);
-    free(call->body); /* megabytes: released on the worker, not on the loop */
-    call->body = NULL;
+    gw_vxp_digest(call, call->body, call->body_len); /* frees the body on this worker */
 }
 
 static void gw_vxp_digest_after(uv_work_t *w, int status)

@@ -216,15 +216,12 @@ static void on_list(int err, const struct gw_axis_item *items, size_t n, const c
     }
 }
 
-static void on_fetch(int err, const unsigned char *bytes, size_t len, const char *detail, void *ud)
+static void on_fetch(int err, unsigned char *bytes, size_t len, const char *detail, void *ud)
 {
     struct res *r = ud;
     save_detail(r, err, detail);
-    if (bytes) {
-        r->bytes = malloc(len + 1);
-        memcpy(r->bytes, bytes, len);
-        r->len = len;
-    }
+    r->bytes = bytes; /* the callback owns the package */
+    r->len = len;
 }
 
 static void on_ack(int err, const char *detail, void *ud)
