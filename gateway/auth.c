@@ -6,9 +6,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "digest.h"
 
 #define GW_AUTH_MAX_TOKEN 4096
 
@@ -39,8 +40,5 @@ int gw_auth_check(const struct gw_auth_client *clients, size_t n, const char *au
 
 void gw_auth_hash_hex(const char *token, char out[65])
 {
-    uint8_t digest[32];
-    SHA256((const unsigned char *)token, strlen(token), digest);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    gw_digest_sha256_hex(token, strlen(token), out);
 }

@@ -169,21 +169,13 @@ static void gw_db_on_sweep(uv_timer_t *t)
 {
     struct gw_db *db = t->data;
     uint64_t now = uv_now(db->loop);
-    struct gw_db_req *expired = NULL, **tail = &expired, **pp = &db->q_head;
+    struct gw_db_req *expired = NULL, **tail = &expired;
 
-    db->q_tail = NULL;
-    while (*pp) {
-        struct gw_db_req *r = *pp;
-        if (now - r->enqueued_ms >= db->cfg.queue_timeout_ms) {
-            *pp = r->next;
-            r->next = NULL;
-            *tail = r;
-            tail = &r->next;
-            db->q_len--;
-        } else {
-            db->q_tail = r;
-            pp = &r->next;
-        }
+    /* Requests join at the tail in time order and leave from the head, so the expired ones are
+     * a prefix of the queue. Detach them all before any callback may enqueue again. */
+    while (db->q_head && now - db->q_head->enqueued_ms >= db->cfg.queue_timeout_ms) {
+        *tail = gw_db_queue_pop(db);
+        tail = &(*tail)->next;
     }
     if (!db->q_head)
         uv_timer_stop(t);
@@ -363,9 +355,18 @@ bool gw_db_ready(const struct gw_db *db)
     return false;
 }
 
+/* Queries on the wire: one per connection at most. */
+static size_t gw_db_inflight(const struct gw_db *db)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        n += db->conns[i].inflight != NULL;
+    return n;
+}
+
 size_t gw_db_pending(const struct gw_db *db)
 {
-    return db ? db->q_len + db->inflight : 0;
+    return db ? db->q_len + gw_db_inflight(db) : 0;
 }
 
 /* Common start of both shutdowns: refuse new queries and close the pool-wide handles. */
@@ -392,7 +393,7 @@ void gw_db_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
     if (!db || db->closing)
         return;
     gw_info("db.close", "closing database pool (%zu queued, %zu in flight)", db->q_len,
-            db->inflight);
+            gw_db_inflight(db));
     gw_db_begin_close(db, closed_cb, ud);
     /* Connections with a query in flight close themselves once it completes or its deadline
      * passes. */
@@ -410,7 +411,7 @@ void gw_db_close_now(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
     if (!db)
         return;
     gw_info("db.close_now", "closing database pool now (%zu queued, %zu in flight cancelled)",
-            db->q_len, db->inflight);
+            db->q_len, gw_db_inflight(db));
     if (!db->closing)
         gw_db_begin_close(db, closed_cb, ud);
     else if (closed_cb) {

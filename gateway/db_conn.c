@@ -204,7 +204,6 @@ void gw_db_conn_fail(struct gw_db_conn *c, const char *why)
     else
         gw_db_conn_schedule_retry(c);
     if (r) {
-        c->db->inflight--;
         gw_db_req_finish(r, GW_EDB, NULL, "");
     }
 }
@@ -341,7 +340,6 @@ void gw_db_conn_shutdown(struct gw_db_conn *c)
     gw_db_conn_set_state(c, GW_DBC_CLOSED);
     uv_close((uv_handle_t *)&c->timer, gw_db_timer_on_closed);
     if (r) {
-        c->db->inflight--;
         gw_db_req_finish(r, GW_ECANCELED, NULL, "");
     }
 }

@@ -38,7 +38,6 @@ void gw_db_conn_next(struct gw_db_conn *c)
         int rc;
 
         c->inflight = r;
-        db->inflight++;
         gw_db_conn_set_state(c, GW_DBC_BUSY);
         rc = gw_db_conn_send(c, r->sql, r->nparams, r->values, r->lengths, r->formats,
                              r->result_format);
@@ -50,7 +49,6 @@ void gw_db_conn_next(struct gw_db_conn *c)
             gw_warn("db.query_rejected", "connection %u: %s", c->idx,
                     gw_db_conn_errmsg(c, msg, sizeof(msg)));
             c->inflight = NULL;
-            db->inflight--;
             gw_db_conn_set_state(c, GW_DBC_IDLE);
             gw_db_req_finish(r, GW_EDB, NULL, "");
             continue;
@@ -117,7 +115,6 @@ static void gw_db_conn_complete(struct gw_db_conn *c)
             gw_db_conn_up(c);
         return;
     }
-    c->db->inflight--;
     if (broken) {
         PQclear(err);
         err = NULL;

@@ -79,7 +79,6 @@ struct gw_db {
     struct gw_db_conn *conns;
     struct gw_db_req *q_head, *q_tail;
     size_t q_len;
-    size_t inflight;
     uv_timer_t sweep; /* fails queued queries older than queue_timeout_ms */
     uv_idle_t kick;   /* hands queued queries to idle connections on the next loop turn */
     unsigned handles; /* initialised handles whose close callback has not run yet */

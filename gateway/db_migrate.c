@@ -4,12 +4,12 @@
  * lock serialises gateways starting at the same time against one database.
  */
 #include "db_internal.h"
+#include "digest.h"
 #include "error.h"
 #include "log.h"
 
 #include <ctype.h>
 #include <dirent.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,15 +93,6 @@ static const char *gw_db_migrate_applied(const PGresult *done, const char *versi
             return PQgetvalue(done, i, 1);
     }
     return NULL;
-}
-
-static void gw_db_migrate_sha(const char *sql, char hex[65])
-{
-    unsigned char d[SHA256_DIGEST_LENGTH];
-
-    SHA256((const unsigned char *)sql, strlen(sql), d);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
 /* Applies one file inside BEGIN ... COMMIT together with its schema_migrations row. */
@@ -192,7 +183,7 @@ int gw_db_migrate(const char *conninfo, const char *dir)
             rc = GW_EIO;
             break;
         }
-        gw_db_migrate_sha(sql, sha);
+        gw_digest_sha256_hex(sql, strlen(sql), sha);
         recorded = gw_db_migrate_applied(done, version);
         if (!recorded) {
             rc = gw_db_migrate_apply(pg, name, version, sql, sha);

@@ -220,8 +220,6 @@ static int gw_http_conn_on_head(struct gw_http_pctx *pc, const struct gw_http_re
         return 0;
     if (status < 400 || status > 599)
         status = 500;
-    if (status == 401 && !pc->err_status)
-        pc->err_extra = "WWW-Authenticate: Bearer\r\n"; /* required on 401 (RFC 9110) */
     return gw_http_pctx_fail(pc, status, code ? code : "rejected", msg ? msg : "request rejected");
 }
 

@@ -16,6 +16,11 @@ int gw_http_pctx_fail(struct gw_http_pctx *pc, int status, const char *code, con
         pc->err_status = status;
         pc->err_code = code;
         pc->err_msg = msg;
+        /* Headers some statuses require or invite (RFC 9110): the first error decides. */
+        if (status == 401)
+            pc->err_extra = "WWW-Authenticate: Bearer\r\n";
+        else if (status == 503)
+            pc->err_extra = GW_HTTP_RETRY_AFTER;
     }
     return -1;
 }
@@ -53,8 +58,6 @@ static int gw_http_head_append(struct gw_http_pctx *pc, const char *at, size_t l
 
 int gw_http_pctx_busy(struct gw_http_pctx *pc)
 {
-    if (!pc->err_status)
-        pc->err_extra = GW_HTTP_RETRY_AFTER;
     return gw_http_pctx_fail(pc, 503, "server_busy", "too many request bodies in progress");
 }
 
