@@ -44,7 +44,8 @@ static const struct gw_cfg_key gateway_keys[] = {
 static const struct gw_cfg_key server_keys[] = {
     {"listen", T_LISTEN, 0, 0, 0, false, false},
     {"max_connections", T_UNS, C(server.max_connections), 1, 1000000, false, false},
-    {"max_header_bytes", T_SIZE, C(server.max_header_bytes), 1024, 1048576, false, false},
+    /* http-parser (Debian's build) stops any request head past its own 80 KiB. */
+    {"max_header_bytes", T_SIZE, C(server.max_header_bytes), 1024, 81920, false, false},
     {"max_headers", T_UNS, C(server.max_headers), 1, 10000, false, false},
     {"max_body_bytes", T_SIZE, C(server.max_body_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
     {"max_inflight_body_bytes", T_SIZE, C(server.max_inflight_body_bytes), 0, 64 * GIB, false,

@@ -244,6 +244,8 @@ static const struct {
      "timeout_ms = 60000\n[routing]\ndefault_axis = national\n",
      "<string>: [delivery] lease_ms (60000) must exceed [axis.national] timeout_ms (60000)"},
     {"[server]\nmax_body_bytes = 1073741824\n", "<string>:8: [server] max_body_bytes"},
+    {"[server]\nmax_header_bytes = 100000\n",
+     "<string>:8: [server] max_header_bytes = '100000': out of range (1024..81920)"},
     {"[server]\nlisten = 1.2.3.4:80 ; inline comment\nmax_headers = 1\n[delivery]\nbatch = 0\n",
      "<string>:11: [delivery] batch = '0': out of range (1..10000)"},
 };
