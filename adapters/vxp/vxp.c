@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/error.h"
-#include "gateway/log.h"
+#include "util/error.h"
+#include "util/log.h"
 #include "vxp_internal.h"
 #include "vxp_sign.h"
 

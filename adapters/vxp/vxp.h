@@ -1,7 +1,7 @@
 #ifndef GW_VXP_H
 #define GW_VXP_H
 
-#include "gateway/axis.h"
+#include "engine/axis.h"
 
 /* National axis adapter (VNPT X-Road-style protocol, XroadVnpt-* signed headers). */
 extern const struct gw_axis_ops gw_vxp_ops;

@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "gateway/axis.h"
+#include "engine/axis.h"
 
 /* Response parsing for the national axis adapter (vxp_resp.c); shared with vxp.c only. */
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/error.h"
-#include "gateway/log.h"
+#include "util/error.h"
+#include "util/log.h"
 #include "vxp_sign.h"
 
 /* Formats ErrorCode into code; returns 1 if present, 0 if absent. */

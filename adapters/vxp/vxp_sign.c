@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/error.h"
+#include "util/error.h"
 
 int gw_vxp_timestamp(time_t sec, unsigned ms, char out[GW_VXP_TS_LEN])
 {

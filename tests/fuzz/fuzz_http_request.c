@@ -4,8 +4,8 @@
  * were split (the server must behave the same whatever the TCP segmentation). Only the error code
  * may differ when one input has several faults: a streaming parser meets them in another order.
  */
-#include "http_server.h"
-#include "http_server_internal.h"
+#include "http/http_server.h"
+#include "http/http_server_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

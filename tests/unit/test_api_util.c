@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/api_internal.h"
-#include "gateway/auth.h"
-#include "gateway/error.h"
-#include "gateway/pgfmt.h"
-#include "gateway/pkgsql.h"
+#include "api/api_internal.h"
+#include "api/auth.h"
+#include "util/error.h"
+#include "store/pgfmt.h"
+#include "store/pkgsql.h"
 
 static void client(struct gw_auth_client *c, const char *name, const char *token)
 {

@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "db.h"
-#include "db_internal.h" /* white-box checks of the connection parameters */
-#include "error.h"
-#include "log.h"
+#include "db/db.h"
+#include "db/db_internal.h" /* white-box checks of the connection parameters */
+#include "util/error.h"
+#include "util/log.h"
 
 #include <signal.h>
 #include <stdio.h>

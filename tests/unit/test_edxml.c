@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "edxml.h"
-#include "edxml_internal.h"
-#include "error.h"
+#include "edxml/edxml.h"
+#include "edxml/edxml_internal.h"
+#include "util/error.h"
 
 #define NS "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 

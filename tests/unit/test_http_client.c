@@ -15,8 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/error.h"
-#include "gateway/http_client.h"
+#include "util/error.h"
+#include "http/http_client.h"
 
 #define MAX_REQ (1024 * 1024)
 

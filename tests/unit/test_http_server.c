@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "http_server.h"
-#include "log.h"
+#include "util/error.h"
+#include "http/http_server.h"
+#include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

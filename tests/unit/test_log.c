@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "util/log.h"
 
 /* Runs fn with stdout redirected to a pipe and returns what it wrote (static buffer). */
 static const char *capture(void (*fn)(void))

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/axis.h"
-#include "gateway/error.h"
+#include "engine/axis.h"
+#include "util/error.h"
 
 #define SIM_PATH   GW_SOURCE_DIR "/tests/sim/axis_sim.py"
 #define FIXTURE    GW_SOURCE_DIR "/tests/fixtures/edxml/edoc_basic.xml"

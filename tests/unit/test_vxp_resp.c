@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "adapters/vxp/vxp_internal.h"
-#include "gateway/error.h"
+#include "util/error.h"
 
 static int parse(const char *body, char *detail)
 {

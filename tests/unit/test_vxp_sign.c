@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "adapters/vxp/vxp_sign.h"
-#include "gateway/error.h"
+#include "util/error.h"
 
 /* printf '%s' "$SH" | openssl dgst -sha256 -mac HMAC -macopt
  * hexkey:7365637265742d6b65792d3132333435 */

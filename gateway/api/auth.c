@@ -1,0 +1,44 @@
+/*
+ * Bearer-token check for the northbound API: hash the presented token once, then compare it with
+ * every configured hash without early exit (CRYPTO_memcmp), so timing reveals nothing.
+ */
+#include "api/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/digest.h"
+
+#define GW_AUTH_MAX_TOKEN 4096
+
+int gw_auth_check(const struct gw_auth_client *clients, size_t n, const char *authorization)
+{
+    uint8_t digest[32];
+    const char *tok;
+    size_t len;
+    int found = -1;
+
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return -1;
+    tok = authorization + 7;
+    while (*tok == ' ')
+        tok++;
+    len = strlen(tok);
+    while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len > GW_AUTH_MAX_TOKEN)
+        return -1;
+    SHA256((const unsigned char *)tok, len, digest);
+    for (size_t i = 0; i < n; i++) {
+        if (CRYPTO_memcmp(digest, clients[i].token_sha256, sizeof(digest)) == 0 && found < 0)
+            found = (int)i;
+    }
+    return found;
+}
+
+void gw_auth_hash_hex(const char *token, char out[65])
+{
+    gw_digest_sha256_hex(token, strlen(token), out);
+}

@@ -1,0 +1,93 @@
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/sections.h"
+#include "util/log.h"
+
+/*
+ * gatewayd configuration: one INI file (libinih), every value validated, errors reported as
+ * "file:line: message". For every known key of every section present in the file, the
+ * environment variable GATEWAYD_<SECTION>_<KEY> (section with non-alphanumerics turned into '_',
+ * upper-cased, e.g. GATEWAYD_AXIS_NATIONAL_SECRET) overrides the file. Unknown sections and keys
+ * are errors. The configuration owns every string, including those the embedded gw_http_limits,
+ * gw_db_config and gw_axis_config structs point to. Secret values never appear in messages.
+ * See docs/internals/config.md and deploy/gatewayd.ini.example.
+ */
+
+struct gw_config_client {
+    char *name;               /* [client.NAME] */
+    uint8_t token_sha256[32]; /* SHA-256 of the bearer token */
+    char *organ_id;           /* the only From this client may use, or NULL (any own organ id) */
+};
+
+struct gw_config_axis {
+    char *name;    /* [axis.NAME] */
+    char *adapter; /* gw_axis_find() name, e.g. "vxp" (not checked here) */
+    bool enabled;
+    uint64_t poll_interval_ms;
+    struct gw_axis_config axis; /* name/base_url/systemid/secret point into this config */
+};
+
+struct gw_config_delivery {
+    unsigned max_inflight;
+    uint64_t max_inflight_bytes; /* package bytes held by sends in flight (one claim may exceed) */
+    unsigned batch;
+    uint64_t lease_ms;
+    uint64_t scan_interval_ms;
+    uint64_t backoff_base_ms;
+    uint64_t backoff_max_ms;
+    uint64_t give_up_after_s;
+};
+
+struct gw_config {
+    /* [gateway] */
+    char *instance_id;
+    char **organ_ids; /* the province's own organisation ids, at least one */
+    size_t n_organ_ids;
+    enum gw_log_level log_level;
+
+    /* [server] */
+    struct gw_http_limits server;
+    char *listen_host; /* without brackets for IPv6 */
+    int listen_port;   /* 0 = ephemeral */
+    uint64_t drain_timeout_ms;
+
+    /* [database] */
+    struct gw_db_config db; /* db.conninfo points into this config */
+    bool migrate_on_start;
+    char *migrations_dir;
+
+    /* [client.*], at least one */
+    struct gw_config_client *clients;
+    size_t n_clients;
+
+    /* [axis.*], zero or more, in file order */
+    struct gw_config_axis *axes;
+    size_t n_axes;
+
+    struct gw_config_delivery delivery;
+
+    /* [routing] */
+    char *default_axis;                      /* NULL when there is no axis */
+    const struct gw_config_axis *default_ax; /* the axis named by default_axis, or NULL */
+};
+
+/* Loads and validates path. On error returns GW_ECONFIG (GW_ENOMEM on allocation failure),
+ * leaves *out NULL and writes "file:line: message" into err. */
+int gw_config_load(const char *path, struct gw_config **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Same from a NUL-terminated string; messages use the file name "<string>". */
+int gw_config_parse_string(const char *text, struct gw_config **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Looks up an axis by name; NULL if absent. */
+const struct gw_config_axis *gw_config_axis_find(const struct gw_config *cfg, const char *name);
+
+void gw_config_free(struct gw_config *cfg);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * Whole-configuration checks run once the file and the environment are applied: required
+ * sections and keys, at least one client, distinct client tokens, ordered backoff bounds, delivery
+ * leases longer than every axis timeout, the routing default naming a configured axis, and the
+ * computed instance_id default.
+ */
+#include "config/config_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct gw_cfg_section *find_sect(const struct gw_cfg_loader *ld,
+                                              enum gw_cfg_sect_kind kind)
+{
+    for (size_t i = 0; i < ld->n_sects; i++) {
+        if (ld->sects[i].kind == kind)
+            return &ld->sects[i];
+    }
+    return NULL;
+}
+
+/* Line of a key if it was set, else of its section header, else 0. */
+static int line_of(const struct gw_cfg_section *s, const char *key)
+{
+    size_t ki = 0;
+    int l;
+
+    if (!s || !gw_cfg_find_key(s->kind, key, &ki))
+        return s ? s->line : 0;
+    l = s->key_line[ki];
+    return l ? l : s->line;
+}
+
+static void check_required(struct gw_cfg_loader *ld)
+{
+    for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
+        const struct gw_cfg_section *s = &ld->sects[i];
+        size_t n;
+        const struct gw_cfg_key *keys = gw_cfg_keys(s->kind, &n);
+
+        for (size_t k = 0; k < n; k++) {
+            if (keys[k].required && s->key_line[k] == 0) {
+                gw_cfg_fail(ld, s->line, "[%s] %s is required", s->name, keys[k].name);
+                return;
+            }
+        }
+    }
+    if (!find_sect(ld, GW_CFG_GATEWAY))
+        gw_cfg_fail(ld, 0, "missing [gateway] section (organ_ids is required)");
+    else if (!find_sect(ld, GW_CFG_DATABASE))
+        gw_cfg_fail(ld, 0, "missing [database] section (conninfo is required)");
+    else if (ld->cfg->n_clients == 0)
+        gw_cfg_fail(ld, 0, "at least one [client.NAME] section is required");
+}
+
+static void check_clients(struct gw_cfg_loader *ld)
+{
+    const struct gw_config *cfg = ld->cfg;
+
+    for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
+        const struct gw_cfg_section *s = &ld->sects[i];
+        if (s->kind != GW_CFG_CLIENT)
+            continue;
+        for (size_t j = 0; j < s->index; j++) {
+            if (memcmp(cfg->clients[j].token_sha256, cfg->clients[s->index].token_sha256, 32) ==
+                0) {
+                gw_cfg_fail(ld, line_of(s, "token_sha256"),
+                            "[%s] token_sha256 is the same as [client.%s]'s", s->name,
+                            cfg->clients[j].name);
+                return;
+            }
+        }
+    }
+}
+
+#define GW_CFG_LEASE_MARGIN_MS 1000u
+
+static void check_bounds(struct gw_cfg_loader *ld)
+{
+    const struct gw_config *cfg = ld->cfg;
+    const struct gw_cfg_section *db = find_sect(ld, GW_CFG_DATABASE);
+    const struct gw_cfg_section *dl = find_sect(ld, GW_CFG_DELIVERY);
+
+    if (cfg->db.reconnect_max_ms < cfg->db.reconnect_min_ms)
+        gw_cfg_fail(ld, line_of(db, "reconnect_max_ms"),
+                    "[database] reconnect_max_ms (%llu) is below reconnect_min_ms (%llu)",
+                    (unsigned long long)cfg->db.reconnect_max_ms,
+                    (unsigned long long)cfg->db.reconnect_min_ms);
+    else if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_base_ms)
+        gw_cfg_fail(ld, line_of(dl, "backoff_max_ms"),
+                    "[delivery] backoff_max_ms (%llu) is below backoff_base_ms (%llu)",
+                    (unsigned long long)cfg->delivery.backoff_max_ms,
+                    (unsigned long long)cfg->delivery.backoff_base_ms);
+    for (size_t i = 0; i < cfg->n_axes && !ld->err; i++) {
+        /* A send must end (answer or timeout) and be recorded well before its lease expires, or
+         * the delivery is claimed again while the first copy is still on its way. */
+        const struct gw_config_axis *a = &cfg->axes[i];
+        if (a->enabled && cfg->delivery.lease_ms < a->axis.timeout_ms + GW_CFG_LEASE_MARGIN_MS)
+            gw_cfg_fail(ld, line_of(dl, "lease_ms"),
+                        "[delivery] lease_ms (%llu) must exceed [axis.%s] timeout_ms (%llu) by at "
+                        "least %u ms",
+                        (unsigned long long)cfg->delivery.lease_ms, a->name,
+                        (unsigned long long)a->axis.timeout_ms, GW_CFG_LEASE_MARGIN_MS);
+    }
+}
+
+static void check_routing(struct gw_cfg_loader *ld)
+{
+    struct gw_config *cfg = ld->cfg;
+    const struct gw_cfg_section *rt = find_sect(ld, GW_CFG_ROUTING);
+
+    if (!cfg->default_axis) {
+        if (cfg->n_axes > 0)
+            gw_cfg_fail(ld, rt ? rt->line : 0,
+                        "[routing] default_axis is required when an [axis.NAME] section exists");
+        return;
+    }
+    cfg->default_ax = gw_config_axis_find(cfg, cfg->default_axis);
+    if (!cfg->default_ax)
+        gw_cfg_fail(ld, line_of(rt, "default_axis"),
+                    "[routing] default_axis '%s' names no [axis.%s] section", cfg->default_axis,
+                    cfg->default_axis);
+}
+
+static void default_instance_id(struct gw_cfg_loader *ld)
+{
+    char host[256], id[320];
+
+    if (ld->cfg->instance_id)
+        return;
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(id, sizeof(id), "%s:%ld", host, (long)getpid());
+    ld->cfg->instance_id = strdup(id);
+    if (!ld->cfg->instance_id)
+        gw_cfg_fail(ld, 0, "out of memory");
+}
+
+void gw_cfg_final_checks(struct gw_cfg_loader *ld)
+{
+    check_required(ld);
+    if (!ld->err)
+        check_clients(ld);
+    if (!ld->err)
+        check_bounds(ld);
+    if (!ld->err)
+        check_routing(ld);
+    if (!ld->err)
+        default_instance_id(ld);
+}

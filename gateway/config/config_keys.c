@@ -1,0 +1,300 @@
+/*
+ * The configuration schema: for each section kind, its keys with type, range, whether required
+ * or secret, and where the value lands in struct gw_config (or the client/axis entry). Also the
+ * built-in defaults. Adding a key means adding one table line here and a field in config.h.
+ */
+#include "config/config_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    T_BOOL,
+    T_UNS,    /* unsigned */
+    T_U64,    /* uint64_t */
+    T_SIZE,   /* size_t */
+    T_TEXT,   /* char *, printable */
+    T_CTEXT,  /* const char * in an embedded struct, printable */
+    T_IDENT,  /* char *, [A-Za-z0-9_-] */
+    T_URL,    /* const char *, http(s) URL */
+    T_B64,    /* const char *, base64 */
+    T_ORGAN,  /* char *, one organisation id */
+    T_ORGANS, /* gateway organ_ids list */
+    T_LISTEN, /* server listen_host/listen_port */
+    T_LOGLEVEL,
+    T_TOKEN, /* client token_sha256 */
+};
+
+#define MS_DAY  86400000ull
+#define MS_HOUR 3600000ull
+#define GIB     (1024ull * 1024 * 1024)
+/* A package is one bytea value and one protocol message: PostgreSQL caps both near 1 GB. */
+#define GW_CFG_MAX_PACKAGE (512ull * 1024 * 1024)
+#define C(f)               offsetof(struct gw_config, f)
+#define CL(f)              offsetof(struct gw_config_client, f)
+#define AX(f)              offsetof(struct gw_config_axis, f)
+
+static const struct gw_cfg_key gateway_keys[] = {
+    {"instance_id", T_TEXT, C(instance_id), 0, 0, false, false},
+    {"organ_ids", T_ORGANS, 0, 0, 0, true, false},
+    {"log_level", T_LOGLEVEL, C(log_level), 0, 0, false, false},
+};
+
+static const struct gw_cfg_key server_keys[] = {
+    {"listen", T_LISTEN, 0, 0, 0, false, false},
+    {"max_connections", T_UNS, C(server.max_connections), 1, 1000000, false, false},
+    /* http-parser (Debian's build) stops any request head past its own 80 KiB. */
+    {"max_header_bytes", T_SIZE, C(server.max_header_bytes), 1024, 81920, false, false},
+    {"max_headers", T_UNS, C(server.max_headers), 1, 10000, false, false},
+    {"max_body_bytes", T_SIZE, C(server.max_body_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
+    {"max_inflight_body_bytes", T_SIZE, C(server.max_inflight_body_bytes), 0, 64 * GIB, false,
+     false},
+    {"header_timeout_ms", T_U64, C(server.header_timeout_ms), 1, MS_HOUR, false, false},
+    {"body_timeout_ms", T_U64, C(server.body_timeout_ms), 1, MS_DAY, false, false},
+    {"idle_timeout_ms", T_U64, C(server.idle_timeout_ms), 1, MS_DAY, false, false},
+    {"drain_timeout_ms", T_U64, C(drain_timeout_ms), 0, MS_HOUR, false, false},
+};
+
+static const struct gw_cfg_key database_keys[] = {
+    {"conninfo", T_CTEXT, C(db.conninfo), 0, 0, true, true},
+    {"pool_size", T_UNS, C(db.pool_size), 1, 1000, false, false},
+    {"max_queue", T_UNS, C(db.max_queue), 1, 10000000, false, false},
+    {"queue_timeout_ms", T_U64, C(db.queue_timeout_ms), 1, MS_HOUR, false, false},
+    {"query_timeout_ms", T_U64, C(db.query_timeout_ms), 0, MS_DAY, false, false},
+    {"reconnect_min_ms", T_U64, C(db.reconnect_min_ms), 1, MS_HOUR, false, false},
+    {"reconnect_max_ms", T_U64, C(db.reconnect_max_ms), 1, MS_DAY, false, false},
+    {"migrate_on_start", T_BOOL, C(migrate_on_start), 0, 0, false, false},
+    {"migrations_dir", T_TEXT, C(migrations_dir), 0, 0, false, false},
+};
+
+static const struct gw_cfg_key client_keys[] = {
+    {"token_sha256", T_TOKEN, CL(token_sha256), 0, 0, true, true},
+    {"organ_id", T_ORGAN, CL(organ_id), 0, 0, false, false},
+};
+
+static const struct gw_cfg_key axis_keys[] = {
+    {"adapter", T_IDENT, AX(adapter), 0, 0, true, false},
+    {"base_url", T_URL, AX(axis.base_url), 0, 0, true, false},
+    {"systemid", T_CTEXT, AX(axis.systemid), 0, 0, true, false},
+    {"secret", T_B64, AX(axis.secret), 0, 0, true, true},
+    {"enabled", T_BOOL, AX(enabled), 0, 0, false, false},
+    {"poll_interval_ms", T_U64, AX(poll_interval_ms), 10, MS_DAY, false, false},
+    {"timeout_ms", T_U64, AX(axis.timeout_ms), 1, MS_HOUR, false, false},
+    {"max_package_bytes", T_SIZE, AX(axis.max_package_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
+     false},
+};
+
+static const struct gw_cfg_key delivery_keys[] = {
+    {"max_inflight", T_UNS, C(delivery.max_inflight), 1, 100000, false, false},
+    {"max_inflight_bytes", T_U64, C(delivery.max_inflight_bytes), 1048576, 64 * GIB, false, false},
+    {"batch", T_UNS, C(delivery.batch), 1, 10000, false, false},
+    {"lease_ms", T_U64, C(delivery.lease_ms), 1000, MS_DAY, false, false},
+    {"scan_interval_ms", T_U64, C(delivery.scan_interval_ms), 10, MS_HOUR, false, false},
+    {"backoff_base_ms", T_U64, C(delivery.backoff_base_ms), 1, MS_DAY, false, false},
+    {"backoff_max_ms", T_U64, C(delivery.backoff_max_ms), 1, 30 * MS_DAY, false, false},
+    {"give_up_after_s", T_U64, C(delivery.give_up_after_s), 1, 366ull * 86400, false, false},
+};
+
+static const struct gw_cfg_key routing_keys[] = {
+    {"default_axis", T_IDENT, C(default_axis), 0, 0, false, false},
+};
+
+const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
+{
+    switch (kind) {
+    case GW_CFG_GATEWAY:
+        *n = GW_ARRAY_LEN(gateway_keys);
+        return gateway_keys;
+    case GW_CFG_SERVER:
+        *n = GW_ARRAY_LEN(server_keys);
+        return server_keys;
+    case GW_CFG_DATABASE:
+        *n = GW_ARRAY_LEN(database_keys);
+        return database_keys;
+    case GW_CFG_CLIENT:
+        *n = GW_ARRAY_LEN(client_keys);
+        return client_keys;
+    case GW_CFG_AXIS:
+        *n = GW_ARRAY_LEN(axis_keys);
+        return axis_keys;
+    case GW_CFG_DELIVERY:
+        *n = GW_ARRAY_LEN(delivery_keys);
+        return delivery_keys;
+    case GW_CFG_ROUTING:
+        *n = GW_ARRAY_LEN(routing_keys);
+        return routing_keys;
+    default:
+        *n = 0;
+        return NULL;
+    }
+}
+
+int gw_cfg_defaults(struct gw_config *cfg)
+{
+    cfg->log_level = GW_LOG_INFO;
+    cfg->server.max_connections = 1024;
+    cfg->server.max_header_bytes = 16384;
+    cfg->server.max_headers = 100;
+    cfg->server.max_body_bytes = 67108864;
+    cfg->server.max_inflight_body_bytes = 512ull * 1024 * 1024;
+    cfg->server.header_timeout_ms = 10000;
+    cfg->server.body_timeout_ms = 120000;
+    cfg->server.idle_timeout_ms = 60000;
+    cfg->drain_timeout_ms = 30000;
+    cfg->listen_port = 8080;
+    cfg->db.pool_size = 4;
+    cfg->db.max_queue = 10000;
+    cfg->db.queue_timeout_ms = 10000;
+    cfg->db.query_timeout_ms = 60000;
+    cfg->db.reconnect_min_ms = 200;
+    cfg->db.reconnect_max_ms = 10000;
+    cfg->migrate_on_start = true;
+    cfg->delivery.max_inflight = 32;
+    cfg->delivery.max_inflight_bytes = 256ull * 1024 * 1024;
+    cfg->delivery.batch = 16;
+    cfg->delivery.lease_ms = 60000;
+    cfg->delivery.scan_interval_ms = 500;
+    cfg->delivery.backoff_base_ms = 1000;
+    cfg->delivery.backoff_max_ms = 300000;
+    cfg->delivery.give_up_after_s = 86400;
+    cfg->listen_host = strdup("127.0.0.1");
+    cfg->migrations_dir = strdup("schemas/sql");
+    return cfg->listen_host && cfg->migrations_dir ? 0 : -1;
+}
+
+void gw_cfg_axis_defaults(struct gw_config_axis *ax)
+{
+    ax->enabled = true;
+    ax->poll_interval_ms = 2000;
+    ax->axis.timeout_ms = 30000;
+    ax->axis.max_package_bytes = 67108864;
+}
+
+/* Replaces an owned string slot (char * or const char *, same representation). */
+static bool set_str(void *slot, const char *v, bool is_const)
+{
+    char *copy = strdup(v);
+
+    if (!copy)
+        return false;
+    if (is_const) {
+        const char **p = slot;
+        free((void *)*p);
+        *p = copy;
+    } else {
+        char **p = slot;
+        free(*p);
+        *p = copy;
+    }
+    return true;
+}
+
+static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key *k,
+                                 const char *value, void *slot, bool *oom)
+{
+    const char *bad;
+
+    switch (k->type) {
+    case T_ORGANS: {
+        char **list;
+        size_t n;
+        if ((bad = gw_cfgv_organ_list(value, &list, &n)) != NULL)
+            return bad;
+        for (size_t i = 0; i < cfg->n_organ_ids; i++)
+            free(cfg->organ_ids[i]);
+        free(cfg->organ_ids);
+        cfg->organ_ids = list;
+        cfg->n_organ_ids = n;
+        return NULL;
+    }
+    case T_LISTEN: {
+        char *host;
+        int port;
+        if ((bad = gw_cfgv_listen(value, &host, &port)) != NULL)
+            return bad;
+        free(cfg->listen_host);
+        cfg->listen_host = host;
+        cfg->listen_port = port;
+        return NULL;
+    }
+    case T_LOGLEVEL:
+        if (gw_log_parse_level(value, slot) != 0)
+            return "expected debug, info, warn or error";
+        return NULL;
+    case T_TOKEN:
+        return gw_cfgv_hex32(value, slot);
+    default:
+        *oom = false;
+        return "internal error: unknown key type";
+    }
+}
+
+const char *gw_cfg_apply(struct gw_config *cfg, const struct gw_cfg_section *s,
+                         const struct gw_cfg_key *k, const char *value, char *msg, size_t msglen,
+                         bool *oom)
+{
+    char *base = (char *)cfg;
+    const char *bad = NULL;
+    uint64_t n;
+    bool b;
+    void *slot;
+
+    if (s->kind == GW_CFG_CLIENT)
+        base = (char *)&cfg->clients[s->index];
+    else if (s->kind == GW_CFG_AXIS)
+        base = (char *)&cfg->axes[s->index];
+    slot = base + k->offset;
+    *oom = false;
+
+    switch (k->type) {
+    case T_BOOL:
+        if ((bad = gw_cfgv_bool(value, &b)) == NULL)
+            *(bool *)slot = b;
+        break;
+    case T_UNS:
+    case T_U64:
+    case T_SIZE:
+        bad = gw_cfgv_uint(value, k->min, k->max, &n);
+        if (bad && strcmp(bad, "out of range") == 0) {
+            snprintf(msg, msglen, "out of range (%llu..%llu)", (unsigned long long)k->min,
+                     (unsigned long long)k->max);
+            bad = msg;
+        }
+        if (bad)
+            break;
+        if (k->type == T_UNS)
+            *(unsigned *)slot = (unsigned)n;
+        else if (k->type == T_U64)
+            *(uint64_t *)slot = n;
+        else
+            *(size_t *)slot = (size_t)n;
+        break;
+    case T_TEXT:
+    case T_CTEXT:
+        bad = gw_cfgv_text(value);
+        break;
+    case T_IDENT:
+        bad = gw_cfgv_ident(value);
+        break;
+    case T_URL:
+        bad = gw_cfgv_url(value);
+        break;
+    case T_B64:
+        bad = gw_cfgv_base64(value);
+        break;
+    case T_ORGAN:
+        bad = gw_cfgv_organ_id(value);
+        break;
+    default:
+        bad = store_special(cfg, k, value, slot, oom);
+        break;
+    }
+    if (bad || k->type <= T_SIZE || k->type >= T_ORGANS)
+        return bad;
+    if (!set_str(slot, value, k->type == T_CTEXT || k->type == T_URL || k->type == T_B64)) {
+        *oom = true;
+        return "out of memory";
+    }
+    return NULL;
+}

@@ -1,0 +1,237 @@
+/*
+ * Daemon assembly: starts the database pool, HTTP client, axis adapters with their pollers, the
+ * dispatcher and the HTTP server on one loop, and runs the graceful drain on SIGTERM/SIGINT:
+ * stop accepting, let in-flight requests, sends and polls finish, then close every handle.
+ */
+#include "daemon/app.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "engine/audit.h"
+#include "engine/dispatch.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "engine/poller.h"
+
+struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name)
+{
+    for (size_t i = 0; i < app->n_axes; i++) {
+        if (strcmp(app->axes[i].name, name) == 0)
+            return &app->axes[i];
+    }
+    return NULL;
+}
+
+/* Closes every component. forced (drain timeout): connections and queries still open are cut,
+ * their leases expire and another claim or poll resumes the work; nothing committed is lost. */
+static void gw_app_finish(struct gw_app *app, bool forced)
+{
+    app->closing = true;
+    uv_timer_stop(&app->drain_timer);
+    uv_close((uv_handle_t *)&app->drain_timer, NULL);
+    uv_close((uv_handle_t *)&app->sig_term, NULL);
+    uv_close((uv_handle_t *)&app->sig_int, NULL);
+    uv_close((uv_handle_t *)&app->sig_usr1, NULL);
+    gw_dispatch_free(app->dispatch);
+    app->dispatch = NULL;
+    gw_audit_free(app->audit);
+    app->audit = NULL;
+    for (size_t i = 0; i < app->n_axes; i++) {
+        gw_poller_free(app->axes[i].poller);
+        app->axes[i].poller = NULL;
+    }
+    gw_httpc_close(app->httpc);
+    app->httpc = NULL;
+    for (size_t i = 0; i < app->n_axes; i++) {
+        if (app->axes[i].state)
+            app->axes[i].ops->destroy(app->axes[i].state);
+        app->axes[i].state = NULL;
+    }
+    if (forced) {
+        if (app->http)
+            gw_http_server_close_all(app->http);
+        gw_db_close_now(app->db, NULL, NULL);
+    } else {
+        gw_db_close(app->db, NULL, NULL);
+    }
+    app->db = NULL;
+    gw_log(GW_LOG_INFO, "app.stopped",
+           forced ? "drain cut short; closing" : "all work drained; closing");
+}
+
+void gw_app_maybe_finish(struct gw_app *app)
+{
+    if (!app->draining || app->closing || !app->http_drained || app->pending_work > 0)
+        return;
+    if (!gw_dispatch_idle(app->dispatch) || !gw_audit_idle(app->audit))
+        return;
+    for (size_t i = 0; i < app->n_axes; i++) {
+        if (!gw_poller_idle(app->axes[i].poller))
+            return;
+    }
+    gw_app_finish(app, false);
+}
+
+void gw_app_work_begin(struct gw_app *app)
+{
+    app->pending_work++;
+}
+
+void gw_app_work_end(struct gw_app *app)
+{
+    app->pending_work--;
+    gw_app_maybe_finish(app);
+}
+
+static void gw_app_http_drained(void *ud)
+{
+    struct gw_app *app = ud;
+    app->http = NULL;
+    app->http_drained = true;
+    gw_app_maybe_finish(app);
+}
+
+static void gw_app_drain_timeout(uv_timer_t *t)
+{
+    struct gw_app *app = t->data;
+    if (app->closing)
+        return;
+    gw_log(GW_LOG_WARN, "app.drain_timeout",
+           "drain did not complete in time (%u API jobs, %zu sends): closing anyway",
+           app->pending_work, gw_dispatch_inflight(app->dispatch));
+    gw_app_finish(app, true);
+}
+
+void gw_app_stop(struct gw_app *app)
+{
+    if (app->draining)
+        return;
+    app->draining = true;
+    gw_log(GW_LOG_INFO, "app.draining", "stop requested: draining in-flight work");
+    uv_timer_start(&app->drain_timer, gw_app_drain_timeout, app->cfg->drain_timeout_ms, 0);
+    gw_dispatch_stop(app->dispatch);
+    gw_audit_stop(app->audit);
+    for (size_t i = 0; i < app->n_axes; i++)
+        gw_poller_stop(app->axes[i].poller);
+    if (app->http)
+        gw_http_server_shutdown(app->http, gw_app_http_drained, app);
+    else
+        app->http_drained = true;
+    gw_app_maybe_finish(app);
+}
+
+static void gw_app_signal(uv_signal_t *s, int signum)
+{
+    struct gw_app *app = s->data;
+    if (signum == SIGUSR1) {
+        for (size_t i = 0; i < app->n_axes; i++)
+            gw_poller_kick(app->axes[i].poller);
+        gw_dispatch_kick(app->dispatch);
+        return;
+    }
+    gw_app_stop(app);
+}
+
+static int gw_app_start_axes(struct gw_app *app)
+{
+    const struct gw_config *cfg = app->cfg;
+    int rc;
+
+    app->axes = calloc(cfg->n_axes ? cfg->n_axes : 1, sizeof(*app->axes));
+    if (!app->axes)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < cfg->n_axes; i++) {
+        struct gw_axis_inst *a = &app->axes[app->n_axes];
+        a->cfg = &cfg->axes[i];
+        a->name = a->cfg->name;
+        a->ops = gw_axis_find(a->cfg->adapter);
+        if (!a->ops) {
+            gw_log(GW_LOG_ERROR, "app.axis", "axis %s: unknown adapter %s", a->name,
+                   a->cfg->adapter);
+            return GW_ECONFIG;
+        }
+        rc = a->ops->create(app->httpc, &a->cfg->axis, &a->state);
+        if (rc != 0)
+            return rc;
+        app->n_axes++;
+        if (a->cfg->enabled) {
+            rc = gw_poller_start(app, a, &a->poller);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static void gw_app_owner(struct gw_app *app)
+{
+    unsigned char rnd[4] = {0};
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        memset(rnd, 0, sizeof(rnd));
+    snprintf(app->owner, sizeof(app->owner), "%s:%d:%02x%02x%02x%02x", app->cfg->instance_id,
+             (int)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+}
+
+int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
+{
+    int rc;
+
+    memset(app, 0, sizeof(*app));
+    app->loop = loop;
+    app->cfg = cfg;
+    app->started_ms = uv_now(loop);
+    gw_app_owner(app);
+    app->n_clients = cfg->n_clients;
+    app->clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof(*app->clients));
+    if (!app->clients)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < cfg->n_clients; i++) {
+        app->clients[i].name = cfg->clients[i].name;
+        memcpy(app->clients[i].token_sha256, cfg->clients[i].token_sha256, 32);
+    }
+    uv_timer_init(loop, &app->drain_timer);
+    app->drain_timer.data = app;
+    uv_signal_init(loop, &app->sig_term);
+    uv_signal_init(loop, &app->sig_int);
+    uv_signal_init(loop, &app->sig_usr1);
+    app->sig_term.data = app->sig_int.data = app->sig_usr1.data = app;
+    uv_signal_start(&app->sig_term, gw_app_signal, SIGTERM);
+    uv_signal_start(&app->sig_int, gw_app_signal, SIGINT);
+    uv_signal_start(&app->sig_usr1, gw_app_signal, SIGUSR1);
+
+    rc = gw_db_open(loop, &cfg->db, &app->db);
+    if (rc == 0)
+        rc = gw_httpc_open(loop, &app->httpc);
+    if (rc == 0)
+        rc = gw_app_start_axes(app);
+    if (rc == 0)
+        rc = gw_dispatch_start(app, &app->dispatch);
+    if (rc == 0)
+        rc = gw_audit_start(app, &app->audit);
+    if (rc == 0)
+        rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
+                                  gw_api_handle, app, &app->http);
+    if (rc == 0)
+        gw_http_server_set_head_check(app->http, gw_api_head_check);
+    if (rc != 0) {
+        gw_log(GW_LOG_ERROR, "app.start_failed", "start failed: %s", gw_strerror(rc));
+        gw_app_stop(app); /* closes whatever did start; the loop then ends */
+        return rc;
+    }
+    gw_log(GW_LOG_INFO, "app.started", "gatewayd %s listening on %s:%d with %zu axis(es)",
+           app->owner, cfg->listen_host, gw_http_server_port(app->http), app->n_axes);
+    return 0;
+}
+
+void gw_app_free(struct gw_app *app)
+{
+    free(app->clients);
+    free(app->axes);
+    app->clients = NULL;
+    app->axes = NULL;
+}

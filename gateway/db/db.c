@@ -1,0 +1,428 @@
+/*
+ * PostgreSQL pool facade: configuration, the FIFO of waiting queries (bounded by max_queue, swept
+ * by one timer for queue_timeout_ms), hand-off of queued queries to idle connections, and the
+ * shutdown (orderly or forced) that frees the pool once every libuv handle has been closed. The
+ * connection state machine itself lives in db_conn.c.
+ */
+#include "db/db_internal.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void gw_db_config_default(struct gw_db_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->conninfo = "";
+    c->pool_size = 4;
+    c->max_queue = 1024;
+    c->queue_timeout_ms = 5000;
+    c->query_timeout_ms = 30000;
+    c->reconnect_min_ms = 100;
+    c->reconnect_max_ms = 10000;
+}
+
+uint64_t gw_db_random(struct gw_db *db)
+{
+    /* xorshift64: jitter only, not security relevant. */
+    uint64_t x = db->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    db->rng = x;
+    return x;
+}
+
+/* Copies a libpq message into buf on one line: newlines and tabs become single spaces. */
+const char *gw_db_oneline(char *buf, size_t cap, const char *msg)
+{
+    size_t n = 0;
+
+    for (; msg && *msg && n + 1 < cap; msg++) {
+        char ch = *msg == '\n' || *msg == '\t' || *msg == '\r' ? ' ' : *msg;
+        if (ch == ' ' && (n == 0 || buf[n - 1] == ' '))
+            continue;
+        buf[n++] = ch;
+    }
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+/* TCP keepalive settings applied unless the conninfo sets them, so that a peer that vanished
+ * without a reset is noticed within about a minute instead of the kernel's two hours. Unix-socket
+ * connections ignore them. */
+static const char *const gw_db_tcp_defaults[][2] = {
+    {"keepalives", "1"},       {"keepalives_idle", "30"},     {"keepalives_interval", "10"},
+    {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+};
+
+/* Fills the PQconnectStartParams arrays: the defaults this libpq knows (tcp_user_timeout needs
+ * libpq 12) that opts (the parsed conninfo) leaves unset, then dbname = the whole conninfo for
+ * expansion. Expanded fields override array entries before dbname, so the defaults come first. */
+static void gw_db_conn_params(struct gw_db *db, const PQconninfoOption *opts)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < GW_ARRAY_LEN(gw_db_tcp_defaults); i++) {
+        const PQconninfoOption *o = opts;
+        while (o->keyword && strcmp(o->keyword, gw_db_tcp_defaults[i][0]) != 0)
+            o++;
+        if (!o->keyword || (o->val && *o->val))
+            continue;
+        db->conn_keys[n] = gw_db_tcp_defaults[i][0];
+        db->conn_vals[n] = gw_db_tcp_defaults[i][1];
+        n++;
+    }
+    db->conn_keys[n] = "dbname";
+    db->conn_vals[n] = db->conninfo;
+    n++;
+    db->conn_keys[n] = NULL;
+    db->conn_vals[n] = NULL;
+}
+
+static void gw_db_free(struct gw_db *db)
+{
+    free(db->conns);
+    free(db->conninfo);
+    free(db);
+}
+
+void gw_db_handle_closed(struct gw_db *db)
+{
+    void (*cb)(void *ud);
+    void *ud;
+
+    db->handles--;
+    if (db->handles > 0 || !db->closing)
+        return;
+    cb = db->closed_cb;
+    ud = db->closed_ud;
+    gw_debug("db.closed", "database pool closed");
+    gw_db_free(db);
+    if (cb)
+        cb(ud);
+}
+
+static void gw_db_on_handle_closed(uv_handle_t *h)
+{
+    gw_db_handle_closed(h->data);
+}
+
+void gw_db_req_finish(struct gw_db_req *r, int err, const PGresult *res, const char *sqlstate)
+{
+    r->cb(err, res, sqlstate ? sqlstate : "", r->ud);
+    free(r);
+}
+
+struct gw_db_req *gw_db_queue_pop(struct gw_db *db)
+{
+    struct gw_db_req *r = db->q_head;
+
+    if (!r)
+        return NULL;
+    db->q_head = r->next;
+    if (!db->q_head)
+        db->q_tail = NULL;
+    r->next = NULL;
+    db->q_len--;
+    return r;
+}
+
+/* Detaches the whole queue so callbacks may enqueue while the caller walks the old list. */
+static struct gw_db_req *gw_db_queue_take_all(struct gw_db *db)
+{
+    struct gw_db_req *all = db->q_head;
+
+    db->q_head = db->q_tail = NULL;
+    db->q_len = 0;
+    return all;
+}
+
+static void gw_db_on_kick(uv_idle_t *h)
+{
+    struct gw_db *db = h->data;
+
+    uv_idle_stop(h);
+    for (unsigned i = 0; i < db->cfg.pool_size && db->q_head && !db->closing; i++)
+        gw_db_conn_next(&db->conns[i]);
+}
+
+/* Schedules a hand-off on the next loop turn when a connection is idle; never dispatches
+ * synchronously, so no callback can run inside gw_db_query. */
+void gw_db_kick(struct gw_db *db)
+{
+    if (db->closing || !db->q_head)
+        return;
+    for (unsigned i = 0; i < db->cfg.pool_size; i++) {
+        if (db->conns[i].state == GW_DBC_IDLE) {
+            uv_idle_start(&db->kick, gw_db_on_kick);
+            return;
+        }
+    }
+}
+
+static void gw_db_on_sweep(uv_timer_t *t)
+{
+    struct gw_db *db = t->data;
+    uint64_t now = uv_now(db->loop);
+    struct gw_db_req *expired = NULL, **tail = &expired;
+
+    /* Requests join at the tail in time order and leave from the head, so the expired ones are
+     * a prefix of the queue. Detach them all before any callback may enqueue again. */
+    while (db->q_head && now - db->q_head->enqueued_ms >= db->cfg.queue_timeout_ms) {
+        *tail = gw_db_queue_pop(db);
+        tail = &(*tail)->next;
+    }
+    if (!db->q_head)
+        uv_timer_stop(t);
+    if (expired)
+        gw_warn("db.queue_timeout", "queries waited more than %llu ms for a connection",
+                (unsigned long long)db->cfg.queue_timeout_ms);
+    while (expired) {
+        struct gw_db_req *r = expired;
+        expired = r->next;
+        gw_db_req_finish(r, GW_EDB, NULL, "");
+    }
+}
+
+static uint64_t gw_db_sweep_interval(const struct gw_db *db)
+{
+    uint64_t iv = db->cfg.queue_timeout_ms / 4;
+    return iv < 10 ? 10 : iv > 1000 ? 1000 : iv;
+}
+
+int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
+{
+    struct gw_db *db;
+    PQconninfoOption *opts;
+    char *errmsg = NULL;
+
+    *out = NULL;
+    opts = PQconninfoParse(cfg->conninfo ? cfg->conninfo : "", &errmsg);
+    if (!opts) {
+        char msg[512];
+        gw_error("db.config", "bad conninfo: %s",
+                 gw_db_oneline(msg, sizeof(msg), errmsg ? errmsg : "out of memory"));
+        PQfreemem(errmsg);
+        return errmsg ? GW_EINVAL : GW_ENOMEM;
+    }
+
+    db = calloc(1, sizeof(*db));
+    if (!db) {
+        PQconninfoFree(opts);
+        return GW_ENOMEM;
+    }
+    db->loop = loop;
+    db->cfg = *cfg;
+    if (db->cfg.pool_size == 0)
+        db->cfg.pool_size = 4;
+    if (db->cfg.reconnect_min_ms == 0)
+        db->cfg.reconnect_min_ms = 100;
+    if (db->cfg.reconnect_max_ms < db->cfg.reconnect_min_ms)
+        db->cfg.reconnect_max_ms = db->cfg.reconnect_min_ms;
+    db->conninfo = strdup(cfg->conninfo ? cfg->conninfo : "");
+    db->conns = calloc(db->cfg.pool_size, sizeof(*db->conns));
+    if (!db->conninfo || !db->conns) {
+        PQconninfoFree(opts);
+        gw_db_free(db);
+        return GW_ENOMEM;
+    }
+    db->cfg.conninfo = db->conninfo;
+    gw_db_conn_params(db, opts);
+    PQconninfoFree(opts);
+    db->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)db;
+    if (db->rng == 0)
+        db->rng = 0x9e3779b97f4a7c15ull;
+
+    uv_timer_init(loop, &db->sweep);
+    db->sweep.data = db;
+    uv_idle_init(loop, &db->kick);
+    db->kick.data = db;
+    db->handles = 2;
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        gw_db_conn_init(db, &db->conns[i], i);
+    gw_info("db.open", "database pool of %u connections", db->cfg.pool_size);
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        gw_db_conn_start(&db->conns[i]);
+    *out = db;
+    return 0;
+}
+
+/* Copies SQL and parameters into one allocation owned by the request. */
+static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char *const *values,
+                                       const int *lengths, const int *formats)
+{
+    size_t sql_len = strlen(sql) + 1, size = sizeof(struct gw_db_req), data = 0;
+    struct gw_db_req *r;
+    char *p;
+
+    for (int i = 0; i < nparams; i++) {
+        if (!values[i])
+            continue;
+        if (formats && formats[i] == 1) {
+            if (!lengths || lengths[i] < 0)
+                return NULL;
+            data += (size_t)lengths[i];
+        } else {
+            data += strlen(values[i]) + 1;
+        }
+    }
+    size += (size_t)nparams * (sizeof(char *) + 2 * sizeof(int)) + sql_len + data;
+    r = calloc(1, size);
+    if (!r)
+        return NULL;
+    r->nparams = nparams;
+    r->values = (const char **)(void *)(r + 1);
+    r->lengths = (int *)(void *)(r->values + nparams);
+    r->formats = r->lengths + nparams;
+    p = (char *)(r->formats + nparams);
+    r->sql = p;
+    memcpy(p, sql, sql_len);
+    p += sql_len;
+    for (int i = 0; i < nparams; i++) {
+        size_t n;
+        r->formats[i] = formats && formats[i] == 1 ? 1 : 0;
+        if (!values[i])
+            continue;
+        n = r->formats[i] ? (size_t)lengths[i] : strlen(values[i]) + 1;
+        r->lengths[i] = r->formats[i] ? lengths[i] : (int)(n - 1);
+        memcpy(p, values[i], n);
+        r->values[i] = p;
+        p += n;
+    }
+    return r;
+}
+
+static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                         const int *lengths, const int *formats, int result_format, gw_db_cb cb,
+                         void *ud)
+{
+    struct gw_db_req *r;
+
+    if (!db || !sql || !cb || nparams < 0 || nparams > 65535 || (nparams > 0 && !values))
+        return GW_EINVAL;
+    if (db->closing)
+        return GW_ESHUTDOWN;
+    if (db->cfg.max_queue && db->q_len >= db->cfg.max_queue)
+        return GW_EAGAIN;
+    for (int i = 0; i < nparams; i++) {
+        if (values[i] && formats && formats[i] == 1 && (!lengths || lengths[i] < 0))
+            return GW_EINVAL;
+    }
+    r = gw_db_req_new(sql, nparams, values, lengths, formats);
+    if (!r)
+        return GW_ENOMEM;
+    r->cb = cb;
+    r->ud = ud;
+    r->result_format = result_format;
+    r->enqueued_ms = uv_now(db->loop);
+    if (db->q_tail)
+        db->q_tail->next = r;
+    else
+        db->q_head = r;
+    db->q_tail = r;
+    db->q_len++;
+    if (db->cfg.queue_timeout_ms && !uv_is_active((uv_handle_t *)&db->sweep)) {
+        uint64_t iv = gw_db_sweep_interval(db);
+        uv_timer_start(&db->sweep, gw_db_on_sweep, iv, iv);
+    }
+    gw_db_kick(db);
+    return 0;
+}
+
+int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+{
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, cb, ud);
+}
+
+int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                       const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+{
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 1, cb, ud);
+}
+
+bool gw_db_ready(const struct gw_db *db)
+{
+    for (unsigned i = 0; db && i < db->cfg.pool_size; i++) {
+        if (db->conns[i].state == GW_DBC_IDLE || db->conns[i].state == GW_DBC_BUSY)
+            return true;
+    }
+    return false;
+}
+
+/* Queries on the wire: one per connection at most. */
+static size_t gw_db_inflight(const struct gw_db *db)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        n += db->conns[i].inflight != NULL;
+    return n;
+}
+
+size_t gw_db_pending(const struct gw_db *db)
+{
+    return db ? db->q_len + gw_db_inflight(db) : 0;
+}
+
+/* Common start of both shutdowns: refuse new queries and close the pool-wide handles. */
+static void gw_db_begin_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
+{
+    db->closing = true;
+    db->closed_cb = closed_cb;
+    db->closed_ud = ud;
+    uv_close((uv_handle_t *)&db->sweep, gw_db_on_handle_closed);
+    uv_close((uv_handle_t *)&db->kick, gw_db_on_handle_closed);
+}
+
+static void gw_db_cancel_all(struct gw_db_req *list)
+{
+    while (list) {
+        struct gw_db_req *r = list;
+        list = r->next;
+        gw_db_req_finish(r, GW_ECANCELED, NULL, "");
+    }
+}
+
+void gw_db_close(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
+{
+    if (!db || db->closing)
+        return;
+    gw_info("db.close", "closing database pool (%zu queued, %zu in flight)", db->q_len,
+            gw_db_inflight(db));
+    gw_db_begin_close(db, closed_cb, ud);
+    /* Connections with a query in flight close themselves once it completes or its deadline
+     * passes. */
+    for (unsigned i = 0; i < db->cfg.pool_size; i++) {
+        if (db->conns[i].state != GW_DBC_BUSY)
+            gw_db_conn_shutdown(&db->conns[i]);
+    }
+    gw_db_cancel_all(gw_db_queue_take_all(db));
+}
+
+void gw_db_close_now(struct gw_db *db, void (*closed_cb)(void *ud), void *ud)
+{
+    struct gw_db_req *queued;
+
+    if (!db)
+        return;
+    gw_info("db.close_now", "closing database pool now (%zu queued, %zu in flight cancelled)",
+            db->q_len, gw_db_inflight(db));
+    if (!db->closing)
+        gw_db_begin_close(db, closed_cb, ud);
+    else if (closed_cb) {
+        db->closed_cb = closed_cb;
+        db->closed_ud = ud;
+    }
+    /* Detach the queue first so that no connection picks up more work; callbacks run below and
+     * can only be refused (GW_ESHUTDOWN). The pool is freed from close callbacks on a later loop
+     * turn, so it stays valid throughout. */
+    queued = gw_db_queue_take_all(db);
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        gw_db_conn_shutdown(&db->conns[i]);
+    gw_db_cancel_all(queued);
+}

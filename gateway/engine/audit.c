@@ -1,0 +1,98 @@
+/*
+ * Periodic sealing of the audit trail into its hash chain. A full batch is followed at once by
+ * another, so a burst of events is sealed within a few ticks; errors are logged and retried on
+ * the next tick (unsealed events stay in the table, nothing is lost).
+ */
+#include "engine/audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "daemon/app.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "store/pgfmt.h"
+
+#define GW_AUDIT_INTERVAL_MS 1000
+#define GW_AUDIT_BATCH       5000
+
+struct gw_audit {
+    struct gw_app *app;
+    uv_timer_t timer;
+    bool busy;
+    bool stopping;
+};
+
+static void gw_audit_tick(uv_timer_t *t);
+
+static void gw_audit_sealed(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct gw_audit *a = ud;
+    int64_t n = 0;
+
+    a->busy = false;
+    if (err != 0) {
+        gw_log(GW_LOG_WARN, "audit.seal_failed", "sealing audit events failed: %s",
+               gw_strerror(err));
+    } else if (PQntuples(res) == 1) {
+        n = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
+    }
+    if (a->stopping) {
+        gw_app_maybe_finish(a->app);
+        return;
+    }
+    if (n >= GW_AUDIT_BATCH)
+        uv_timer_start(&a->timer, gw_audit_tick, 0, GW_AUDIT_INTERVAL_MS);
+}
+
+static void gw_audit_tick(uv_timer_t *t)
+{
+    struct gw_audit *a = t->data;
+    char batch[16];
+    const char *vals[1] = {batch};
+
+    if (a->busy || a->stopping || !gw_db_ready(a->app->db))
+        return;
+    snprintf(batch, sizeof(batch), "%d", GW_AUDIT_BATCH);
+    a->busy = true;
+    if (gw_db_query(a->app->db, "SELECT gw_event_seal($1)", 1, vals, NULL, NULL, gw_audit_sealed,
+                    a) != 0)
+        a->busy = false;
+}
+
+int gw_audit_start(struct gw_app *app, struct gw_audit **out)
+{
+    struct gw_audit *a = calloc(1, sizeof(*a));
+    if (!a)
+        return GW_ENOMEM;
+    a->app = app;
+    uv_timer_init(app->loop, &a->timer);
+    a->timer.data = a;
+    uv_timer_start(&a->timer, gw_audit_tick, GW_AUDIT_INTERVAL_MS, GW_AUDIT_INTERVAL_MS);
+    *out = a;
+    return 0;
+}
+
+void gw_audit_stop(struct gw_audit *a)
+{
+    if (!a)
+        return;
+    a->stopping = true;
+    uv_timer_stop(&a->timer);
+}
+
+bool gw_audit_idle(const struct gw_audit *a)
+{
+    return !a || !a->busy;
+}
+
+static void gw_audit_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void gw_audit_free(struct gw_audit *a)
+{
+    if (a)
+        uv_close((uv_handle_t *)&a->timer, gw_audit_closed);
+}

@@ -1,0 +1,467 @@
+/*
+ * Outbound HTTP client: one libcurl multi handle driven by the libuv loop. curl tells us which
+ * sockets to watch (one uv_poll per socket) and when to wake it (one uv_timer); completions are
+ * collected with curl_multi_info_read. Response bodies are buffered up to a per-request cap.
+ */
+#include "http/http_client.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/common.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define GW_HTTPC_DEF_TIMEOUT_MS 30000
+#define GW_HTTPC_DEF_CONNECT_MS 5000
+#define GW_HTTPC_DEF_MAX_RESP   (16u * 1024 * 1024)
+#define GW_HTTPC_MAX_HEADER_LEN 8192
+
+struct gw_httpc_sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct gw_httpc *c;
+    struct gw_httpc_sock *prev, *next;
+};
+
+struct gw_httpc_xfer {
+    struct gw_httpc *c;
+    struct gw_httpc_xfer *prev, *next;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *req_body; /* our copy of the request body; NULL when borrowed */
+    char *resp;
+    size_t resp_len, resp_cap, resp_max;
+    int too_big;
+    gw_httpc_cb cb;
+    void *ud;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct gw_httpc {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    struct gw_httpc_xfer *xfers;
+    struct gw_httpc_sock *socks;
+    size_t inflight;
+    struct gw_httpc_xfer *in_cb; /* transfer whose success callback is running (take_body) */
+    unsigned open_handles;       /* timer + polls not yet through their close callback */
+    int closing;
+};
+
+static pthread_once_t gw_httpc_once = PTHREAD_ONCE_INIT;
+static CURLcode gw_httpc_global_rc = CURLE_OK;
+
+static void gw_httpc_global_init(void)
+{
+    gw_httpc_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void gw_httpc_maybe_free(struct gw_httpc *c)
+{
+    if (c->closing && c->open_handles == 0)
+        free(c);
+}
+
+static void gw_httpc_on_handle_closed(uv_handle_t *h)
+{
+    struct gw_httpc *c = h->data;
+    if (h->type == UV_POLL)
+        free(gw_container_of((uv_poll_t *)h, struct gw_httpc_sock, poll));
+    c->open_handles--;
+    gw_httpc_maybe_free(c);
+}
+
+static void gw_httpc_sock_close(struct gw_httpc_sock *s)
+{
+    struct gw_httpc *c = s->c;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        c->socks = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, gw_httpc_on_handle_closed);
+}
+
+static void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
+{
+    struct gw_httpc *c = x->c;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        c->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+    c->inflight--;
+}
+
+static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
+{
+    if (!x)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x->req_body);
+    free(x->resp);
+    free(x);
+}
+
+static int gw_httpc_map_curl(const struct gw_httpc_xfer *x, CURLcode rc)
+{
+    if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        return GW_E2BIG;
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return GW_ETIMEDOUT;
+    return GW_EHTTP;
+}
+
+/* Runs the transfer's callback (the body can be taken only on success) and frees the transfer. */
+static void gw_httpc_deliver(struct gw_httpc_xfer *x, int err, long status, const char *body,
+                             size_t len)
+{
+    struct gw_httpc *c = x->c;
+    struct gw_httpc_xfer *outer = c->in_cb;
+
+    c->in_cb = err ? NULL : x;
+    x->cb(err, status, err ? "" : body, err ? 0 : len, x->ud);
+    c->in_cb = outer; /* c outlives gw_httpc_close(): it is freed by the last close callback */
+    gw_httpc_xfer_free(x);
+}
+
+/* Completes one finished transfer: it is already out of the multi handle. */
+static void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
+{
+    int err = 0;
+    long status = 0;
+    static const char empty[] = "";
+    const char *body = empty;
+    size_t len = 0;
+
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (x->resp) {
+            body = x->resp;
+            len = x->resp_len;
+        }
+    } else {
+        err = gw_httpc_map_curl(x, rc);
+        gw_debug("httpc.fail", "transfer failed: %s (%s)", curl_easy_strerror(rc),
+                 x->errbuf[0] ? x->errbuf : "-");
+    }
+    gw_httpc_deliver(x, err, status, body, len);
+}
+
+char *gw_httpc_take_body(struct gw_httpc *c)
+{
+    struct gw_httpc_xfer *x = c ? c->in_cb : NULL;
+    char *body;
+
+    if (!x)
+        return NULL;
+    if (x->resp) {
+        body = x->resp;
+        x->resp = NULL;
+    } else {
+        body = calloc(1, 1); /* empty body: the callback was given a static "" */
+        if (!body)
+            return NULL;
+    }
+    c->in_cb = NULL; /* taken once */
+    return body;
+}
+
+static void gw_httpc_check_done(struct gw_httpc *c)
+{
+    CURLMsg *msg;
+    int left;
+
+    while (!c->closing && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct gw_httpc_xfer *x = NULL;
+        CURL *easy = msg->easy_handle;
+        CURLcode rc = msg->data.result;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(c->multi, easy);
+        gw_httpc_xfer_unlink(x);
+        gw_httpc_finish(x, rc); /* the callback may close c: the loop re-checks c->closing */
+    }
+}
+
+static void gw_httpc_on_poll(uv_poll_t *h, int status, int events)
+{
+    struct gw_httpc_sock *s = gw_container_of(h, struct gw_httpc_sock, poll);
+    struct gw_httpc *c = s->c;
+    int flags = 0;
+    int running;
+
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(c->multi, s->fd, flags, &running);
+    gw_httpc_check_done(c);
+}
+
+static void gw_httpc_on_timer(uv_timer_t *t)
+{
+    struct gw_httpc *c = gw_container_of(t, struct gw_httpc, timer);
+    int running;
+
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    gw_httpc_check_done(c);
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl asks to be woken after timeout_ms (-1: cancel the timer). */
+static int gw_httpc_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct gw_httpc *c = userp;
+    (void)multi;
+    if (timeout_ms < 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, gw_httpc_on_timer, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: start, change or stop watching one socket. */
+static int gw_httpc_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct gw_httpc *c = userp;
+    struct gw_httpc_sock *s = socketp;
+    int events = 0;
+    (void)easy;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            curl_multi_assign(c->multi, fd, NULL);
+            gw_httpc_sock_close(s);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return -1;
+        if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+            free(s);
+            return -1;
+        }
+        s->fd = fd;
+        s->c = c;
+        s->poll.data = c;
+        s->next = c->socks;
+        if (c->socks)
+            c->socks->prev = s;
+        c->socks = s;
+        c->open_handles++;
+        curl_multi_assign(c->multi, fd, s);
+    }
+    if (what & CURL_POLL_IN)
+        events |= UV_READABLE;
+    if (what & CURL_POLL_OUT)
+        events |= UV_WRITABLE;
+    return uv_poll_start(&s->poll, events, gw_httpc_on_poll) == 0 ? 0 : -1;
+}
+
+int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out)
+{
+    struct gw_httpc *c;
+
+    *out = NULL;
+    pthread_once(&gw_httpc_once, gw_httpc_global_init);
+    if (gw_httpc_global_rc != CURLE_OK)
+        return GW_EHTTP;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return GW_ENOMEM;
+    c->loop = loop;
+    c->multi = curl_multi_init();
+    if (!c->multi) {
+        free(c);
+        return GW_ENOMEM;
+    }
+    if (uv_timer_init(loop, &c->timer) != 0) {
+        curl_multi_cleanup(c->multi);
+        free(c);
+        return GW_EIO;
+    }
+    c->timer.data = c;
+    c->open_handles = 1;
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, gw_httpc_socket_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, gw_httpc_timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    *out = c;
+    return 0;
+}
+
+static size_t gw_httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
+{
+    struct gw_httpc_xfer *x = userp;
+    size_t n = size * nmemb;
+
+    if (n > x->resp_max - x->resp_len) {
+        x->too_big = 1;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (x->resp_len + n + 1 > x->resp_cap) {
+        size_t cap = x->resp_cap ? x->resp_cap : 4096;
+        while (cap < x->resp_len + n + 1)
+            cap *= 2;
+        if (cap > x->resp_max + 1)
+            cap = x->resp_max + 1;
+        char *p = realloc(x->resp, cap);
+        if (!p)
+            return 0;
+        x->resp = p;
+        x->resp_cap = cap;
+    }
+    memcpy(x->resp + x->resp_len, ptr, n);
+    x->resp_len += n;
+    x->resp[x->resp_len] = '\0';
+    return n;
+}
+
+static int gw_httpc_set_headers(struct gw_httpc_xfer *x, const char *const *headers)
+{
+    for (size_t i = 0; headers && headers[i]; i++) {
+        if (strlen(headers[i]) > GW_HTTPC_MAX_HEADER_LEN || strpbrk(headers[i], "\r\n"))
+            return GW_EINVAL;
+        struct curl_slist *l = curl_slist_append(x->headers, headers[i]);
+        if (!l)
+            return GW_ENOMEM;
+        x->headers = l;
+    }
+    /* No "Expect: 100-continue" round trip for large bodies. */
+    struct curl_slist *l = curl_slist_append(x->headers, "Expect:");
+    if (!l)
+        return GW_ENOMEM;
+    x->headers = l;
+    return 0;
+}
+
+static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request *req)
+{
+    CURL *e = x->easy;
+    int rc;
+
+    if ((rc = gw_httpc_set_headers(x, req->headers)) != 0)
+        return rc;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                     (long)(req->timeout_ms ? req->timeout_ms : GW_HTTPC_DEF_TIMEOUT_MS));
+    curl_easy_setopt(
+        e, CURLOPT_CONNECTTIMEOUT_MS,
+        (long)(req->connect_timeout_ms ? req->connect_timeout_ms : GW_HTTPC_DEF_CONNECT_MS));
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->resp_max);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_httpc_write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+
+    if (strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        return 0;
+    }
+    const char *post = "";
+    if (req->borrow_body) {
+        if (req->body_len)
+            post = req->body; /* the caller keeps it alive until the callback */
+    } else {
+        x->req_body = malloc(req->body_len ? req->body_len : 1);
+        if (!x->req_body)
+            return GW_ENOMEM;
+        if (req->body_len)
+            memcpy(x->req_body, req->body, req->body_len);
+        post = x->req_body;
+    }
+    /* A NULL CURLOPT_POSTFIELDS would make curl read the body from a read callback: never NULL. */
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, post);
+    if (strcmp(req->method, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    return 0;
+}
+
+int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_httpc_cb cb,
+                     void *ud)
+{
+    struct gw_httpc_xfer *x;
+    int rc;
+
+    if (!c || !req || !req->url || !req->method || !cb || (req->body_len && !req->body))
+        return GW_EINVAL;
+    if (c->closing)
+        return GW_ESHUTDOWN;
+    x = calloc(1, sizeof(*x));
+    if (!x)
+        return GW_ENOMEM;
+    x->c = c;
+    x->cb = cb;
+    x->ud = ud;
+    x->resp_max = req->max_response_bytes ? req->max_response_bytes : GW_HTTPC_DEF_MAX_RESP;
+    x->easy = curl_easy_init();
+    if (!x->easy) {
+        rc = GW_ENOMEM;
+        goto fail;
+    }
+    if ((rc = gw_httpc_setup(x, req)) != 0)
+        goto fail;
+    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+        rc = GW_EHTTP;
+        goto fail;
+    }
+    x->next = c->xfers;
+    if (c->xfers)
+        c->xfers->prev = x;
+    c->xfers = x;
+    c->inflight++;
+    return 0;
+fail:
+    gw_httpc_xfer_free(x);
+    return rc;
+}
+
+size_t gw_httpc_inflight(const struct gw_httpc *c)
+{
+    return c ? c->inflight : 0;
+}
+
+void gw_httpc_close(struct gw_httpc *c)
+{
+    if (!c || c->closing)
+        return;
+    c->closing = 1;
+    while (c->xfers) {
+        struct gw_httpc_xfer *x = c->xfers;
+        curl_multi_remove_handle(c->multi, x->easy);
+        gw_httpc_xfer_unlink(x);
+        gw_httpc_deliver(x, GW_ECANCELED, 0, "", 0);
+    }
+    curl_multi_cleanup(c->multi);
+    c->multi = NULL;
+    while (c->socks) /* sockets curl kept for reuse and never reported as removed */
+        gw_httpc_sock_close(c->socks);
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, gw_httpc_on_handle_closed);
+}
+
+uv_loop_t *gw_httpc_loop(const struct gw_httpc *c)
+{
+    return c ? c->loop : NULL;
+}

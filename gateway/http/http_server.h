@@ -1,0 +1,113 @@
+#ifndef GW_HTTP_SERVER_H
+#define GW_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/sections.h"
+
+/*
+ * HTTP/1.1 server on libuv + http-parser. Keep-alive, pipelined requests (answered strictly in
+ * order, one at a time per connection), chunked request bodies, and limits on header bytes, body
+ * bytes, header/body arrival time (slow clients), idle keep-alive time and connection count.
+ * Limit violations and malformed requests are answered by the server itself with a JSON error
+ * {"error":{"code":"...","message":"..."}} and the connection is closed.
+ *
+ * Handlers may answer asynchronously: the request stays valid until gw_http_respond() is called
+ * exactly once. If the client goes away first, the request is marked detached (req->detached)
+ * and gw_http_respond() only frees it.
+ *
+ * Request bodies are buffered as they arrive (never pre-allocated from Content-Length); an
+ * optional head check (gw_http_server_set_head_check) can refuse a request, e.g. an
+ * unauthenticated one, before any body byte is read.
+ */
+
+struct gw_http_server;
+
+struct gw_http_header {
+    char *name; /* lower-cased */
+    char *value;
+};
+
+struct gw_http_req {
+    const char *method; /* "GET", "POST", ... */
+    char *path;         /* decoded path without query, e.g. "/v1/packages/12" */
+    char *query;        /* raw query string without '?', or NULL */
+    struct gw_http_header *headers;
+    size_t n_headers;
+    uint8_t *body; /* NUL-terminated for convenience; body_len excludes the NUL */
+    size_t body_len;
+    bool keep_alive;
+    bool detached;           /* client went away; respond only frees */
+    char peer[64];           /* "ip:port" */
+    uint64_t received_at_ms; /* uv_now() when the request was complete */
+    void *user;              /* free for the handler */
+    /* private */
+    void *conn_;
+};
+
+typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
+
+/*
+ * Head check: runs once a request head is complete, before any body byte is accepted and before
+ * "100 Continue" is sent. method, path, query and headers are filled in; body is NULL. ud is the
+ * handler's ud. Returns 0 to go on, or an HTTP error status (400..599; other values become 500)
+ * with *code and *message set (string literals, or strings that outlive the server; NULL gives
+ * defaults): the server then answers {"error":{"code":...,"message":...}} without reading the
+ * body and closes the connection (a 401 carries "WWW-Authenticate: Bearer"). Must be cheap and
+ * synchronous and must not keep req.
+ */
+typedef int (*gw_http_head_fn)(const struct gw_http_req *req, void *ud, const char **code,
+                               const char **message);
+
+void gw_http_limits_default(struct gw_http_limits *l);
+
+/* Binds and listens on host:port (port 0 = ephemeral). */
+int gw_http_server_start(uv_loop_t *loop, const char *host, int port,
+                         const struct gw_http_limits *limits, gw_http_handler_fn handler, void *ud,
+                         struct gw_http_server **out) __attribute__((warn_unused_result));
+
+/* The port actually bound (useful with port 0). */
+int gw_http_server_port(const struct gw_http_server *srv);
+
+/* Number of requests handed to the handler and not yet answered. */
+size_t gw_http_server_inflight(const struct gw_http_server *srv);
+
+/* Installs (fn) or removes (NULL) the head check for requests whose head completes from now on. */
+void gw_http_server_set_head_check(struct gw_http_server *srv, gw_http_head_fn fn);
+
+/* Stops accepting; idle connections are closed, busy ones close after their current response.
+ * drained_cb runs once no connection remains; the server is freed after it returns. */
+void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void *ud), void *ud);
+
+/* Drain timeout: closes every connection now, busy ones included. Their requests become
+ * detached (gw_http_respond then only frees them); the drained_cb of the earlier shutdown runs
+ * once the last of them is answered. Only valid after gw_http_server_shutdown() and before its
+ * drained_cb has run (srv is freed then); without a prior shutdown it does nothing. */
+void gw_http_server_close_all(struct gw_http_server *srv);
+
+/* Header lookup, case-insensitive; NULL if absent. */
+const char *gw_http_req_header(const struct gw_http_req *req, const char *name);
+
+/* Sends the response (adds Content-Length, Date, Connection) and frees the request.
+ * Takes no ownership of body. Call exactly once per request. */
+void gw_http_respond(struct gw_http_req *req, int status, const char *content_type,
+                     const void *body, size_t len);
+
+/* Convenience: JSON error body {"error":{"code":code,"message":message}}. */
+void gw_http_respond_error(struct gw_http_req *req, int status, const char *code,
+                           const char *message);
+
+/* Response header to add to the next gw_http_respond on this request (e.g. "Retry-After: 5"). */
+int gw_http_add_header(struct gw_http_req *req, const char *name, const char *value);
+
+/*
+ * Feeds raw bytes to a fresh parser configured like the server, without sockets, and reports what
+ * the server would do: used by the fuzz harness. Returns the number of complete requests parsed
+ * or a negative GW_E* error.
+ */
+int gw_http_parse_for_test(const uint8_t *data, size_t len, const struct gw_http_limits *limits);
+
+#endif

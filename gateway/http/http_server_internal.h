@@ -1,0 +1,198 @@
+#ifndef GW_HTTP_SERVER_INTERNAL_H
+#define GW_HTTP_SERVER_INTERNAL_H
+
+/*
+ * Internals of the HTTP server shared by http_parse.c + http_req.c (request parser, no I/O),
+ * http_parse_sim.c (socket-free read loop), http_response.c (response formatting), http_conn.c
+ * (one client connection) and http_server.c (listener). Not for use outside those files, except
+ * by the fuzz harness.
+ */
+
+#include "util/common.h"
+#include "util/error.h"
+#include "http/http_server.h"
+
+#include <http_parser.h>
+#include <stddef.h>
+
+#define GW_HTTP_INBUF_SIZE    16384 /* per-connection read buffer */
+#define GW_HTTP_LINGER_MS     2000  /* drain input this long after a final response */
+#define GW_HTTP_LINGER_MAX    (256 * 1024)
+#define GW_HTTP_MAX_REJECTING 64   /* 503 answers in flight at once */
+#define GW_HTTP_EXTRA_HDR_MAX 4096 /* bytes of gw_http_add_header() data per request */
+#define GW_HTTP_MAX_URL       65535
+#define GW_HTTP_BODY_MIN      4096 /* first body buffer (unless the announced body is smaller) */
+#define GW_HTTP_RETRY_AFTER   "Retry-After: 5\r\n"
+
+/* ---- request parser (http_parse.c) ---- */
+
+enum gw_http_phase {
+    GW_HTTP_PHASE_HEAD, /* first byte of a request seen */
+    GW_HTTP_PHASE_BODY, /* head complete and accepted; body (if any) follows */
+};
+
+struct gw_http_field {
+    size_t name_off, name_len, value_off, value_len;
+};
+
+/* Bytes of request body buffers (capacity, NUL included) alive across all connections. */
+struct gw_http_budget {
+    size_t limit; /* 0 = unlimited */
+    size_t used;
+};
+
+struct gw_http_pctx {
+    http_parser parser;
+    struct gw_http_limits limits;
+    struct gw_http_budget *budget; /* may be NULL (no global budget) */
+    /* Both may be NULL. on_head sees the built request head before any body byte; non-zero
+     * stops the request (it records the error with gw_http_pctx_fail). on_phase only observes. */
+    int (*on_head)(struct gw_http_pctx *pc, const struct gw_http_req *req);
+    void (*on_phase)(struct gw_http_pctx *pc, enum gw_http_phase ph);
+
+    /* request head under construction: URL then header names/values, no separators */
+    char *head;
+    size_t head_len, head_cap, url_len;
+    struct gw_http_field *fields;
+    size_t n_fields, fields_cap;
+    bool in_value;
+    bool headers_done;
+    bool expect_continue; /* client waits for 100 Continue */
+    size_t head_raw;      /* raw bytes of the current head fed so far */
+    size_t trailer_bytes;
+
+    struct gw_http_req *building; /* head built when the headers were complete; body follows */
+    uint8_t *body;                /* grown as bytes arrive, charged to *budget */
+    size_t body_len, body_cap;
+    uint64_t body_announced; /* Content-Length, or UINT64_MAX if none */
+
+    /* outcome of gw_http_pctx_feed */
+    struct gw_http_req *ready; /* complete request, take with gw_http_pctx_take */
+    bool closed;               /* a non-keep-alive request was seen: nothing follows */
+    int err_status;            /* != 0: stop, answer with this status and close */
+    const char *err_code;
+    const char *err_msg;
+    const char *err_extra; /* static "Name: value\r\n" lines for the error response, or NULL */
+};
+
+/* Private part of a request; the public struct is the first member. */
+struct gw_http_req_priv {
+    struct gw_http_req pub;
+    bool head_only; /* HEAD request: response carries no body */
+    bool body_owned;
+    char *extra; /* "Name: value\r\n"... from gw_http_add_header */
+    size_t extra_len;
+    struct gw_http_budget *budget; /* the owned body's capacity is charged here */
+    size_t charged;
+    uint8_t empty_body[1]; /* req->body when there is none */
+};
+
+void gw_http_pctx_init(struct gw_http_pctx *pc, const struct gw_http_limits *limits);
+void gw_http_pctx_free(struct gw_http_pctx *pc);
+
+/* Parses until one request is complete (pc->ready), an error (pc->err_status) or the data runs
+ * out. Returns the number of bytes consumed; the rest must be fed again later. */
+size_t gw_http_pctx_feed(struct gw_http_pctx *pc, const char *data, size_t len);
+
+/* Takes the completed request out of the parser; NULL if none. */
+struct gw_http_req *gw_http_pctx_take(struct gw_http_pctx *pc);
+
+/* Records the first error of the current request; returns -1 for http-parser callbacks. */
+int gw_http_pctx_fail(struct gw_http_pctx *pc, int status, const char *code, const char *msg);
+
+/* Records a 503 server_busy (body budget exhausted, with Retry-After); returns -1. */
+int gw_http_pctx_busy(struct gw_http_pctx *pc);
+
+/* http_req.c */
+const char *gw_http_trim(const char *s, size_t len, size_t *out_len);
+/* Builds the request from the complete head; req->body is NULL until gw_http_req_take_body. */
+struct gw_http_req *gw_http_req_build(struct gw_http_pctx *pc, http_parser *p);
+/* Moves the parser's body buffer (and its budget charge) into req; empty body if none. */
+void gw_http_req_take_body(struct gw_http_req *req, struct gw_http_pctx *pc);
+void gw_http_req_free(struct gw_http_req *req);
+
+/* Like gw_http_parse_for_test, but feeds the input in reads of `step` bytes (0 = all at once). */
+int gw_http_parse_split_for_test(const uint8_t *data, size_t len,
+                                 const struct gw_http_limits *limits, size_t step);
+
+/* ---- responses (http_response.c) ---- */
+
+/* Builds a complete response (status line, headers, body) in one malloc'd buffer. */
+int gw_http_format_response(int status, const char *content_type, const void *body, size_t len,
+                            bool keep_alive, bool head_only, const char *extra, size_t extra_len,
+                            char **out, size_t *out_len) GW_MUST_CHECK;
+
+/* {"error":{"code":...,"message":...}} in a malloc'd NUL-terminated buffer; NULL on ENOMEM. */
+char *gw_http_json_error(const char *code, const char *message, size_t *len);
+
+/* ---- connections (http_conn.c) ---- */
+
+enum gw_http_cstate {
+    GW_HTTP_C_IDLE,    /* keep-alive, waiting for the next request */
+    GW_HTTP_C_HEAD,    /* receiving a request head */
+    GW_HTTP_C_BODY,    /* receiving a request body */
+    GW_HTTP_C_BUSY,    /* request handed to the handler */
+    GW_HTTP_C_WRITING, /* response being written */
+    GW_HTTP_C_LINGER,  /* final response sent, draining input before close */
+    GW_HTTP_C_CLOSING, /* uv_close issued */
+};
+
+struct gw_http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_shutdown_t shutdown_req;
+    struct gw_http_server *srv;
+    struct gw_http_conn *prev, *next;
+    enum gw_http_cstate state;
+    struct gw_http_pctx pc;
+    struct gw_http_req *inflight; /* handed to the handler, not yet answered */
+    int handles_open;             /* tcp + timer not yet closed */
+    bool reading;
+    bool close_after; /* close once the current response is written */
+    bool rejecting;   /* accepted beyond max_connections, gets 503 */
+    size_t linger_bytes;
+    size_t in_len, in_pos;
+    char peer[64];
+    char in[GW_HTTP_INBUF_SIZE];
+};
+
+struct gw_http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    struct gw_http_limits limits;
+    struct gw_http_budget bodies; /* max_inflight_body_bytes */
+    gw_http_handler_fn handler;
+    gw_http_head_fn head_check; /* may be NULL */
+    void *ud;
+    struct gw_http_conn *conns;
+    unsigned n_active;    /* open connections counted against max_connections */
+    unsigned n_rejecting; /* connections being answered with 503 */
+    size_t n_conns;       /* connection structs alive (incl. closed with a detached request) */
+    size_t n_inflight;
+    int port;
+    bool shutting_down;
+    bool listener_closed;
+    void (*drained_cb)(void *ud);
+    void *drained_ud;
+};
+
+/* Accepts one pending connection on srv's listener (503 beyond max_connections). */
+void gw_http_conn_accept(struct gw_http_server *srv);
+void gw_http_conn_close(struct gw_http_conn *c);
+
+/* Called by gw_http_respond: resp (malloc'd; NULL if it could not be built) is written, the
+ * request freed. For a detached request resp is simply freed. */
+void gw_http_conn_req_done(struct gw_http_conn *c, struct gw_http_req *req, char *resp,
+                           size_t resp_len, bool close_after);
+bool gw_http_conn_keep_alive_ok(const struct gw_http_conn *c);
+
+/* ---- listener bookkeeping (http_server.c) ---- */
+
+int gw_http_limits_check(const struct gw_http_limits *l);
+void gw_http_server_conn_added(struct gw_http_server *srv, struct gw_http_conn *c);
+/* Socket and timer of c are closed. */
+void gw_http_server_conn_closed(struct gw_http_server *srv, struct gw_http_conn *c);
+/* c is about to be freed; may finish the drain and free srv. */
+void gw_http_server_conn_gone(struct gw_http_server *srv, struct gw_http_conn *c);
+
+#endif
