@@ -9,7 +9,7 @@ pkgs=(
   libpq-dev postgresql-15 postgresql-client-15 postgresql-contrib
   libhttp-parser-dev libinih-dev libjansson-dev libcmocka-dev
   clang-14 libclang-rt-14-dev clang-format-14
-  python3 curl wrk procps util-linux
+  python3 curl wrk procps util-linux prometheus
 )
 
 missing=()

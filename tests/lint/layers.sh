@@ -2,8 +2,9 @@
 # Layering check (docs/internals/layout.md): a folder under gateway/ may include only the folders
 # listed before it; adapters/ may include util, metrics, http, the axis contract (engine/axis.h)
 # and their own folder; only daemon/ and cli/ include adapters. Prints every violation, exits 1 on any.
+#   tests/lint/layers.sh [TREE]    TREE defaults to this checkout
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "${1:-$(dirname "$0")/../..}"
 order=(util metrics config http db store edxml sig rules pipeline engine api daemon cli)
 rank() {
   local i
