@@ -3,8 +3,9 @@
 # Phase 1 saturates it (32 connections) for documents/s end to end and gatewayd CPU per document;
 # phase 2 paces it well below saturation (4 connections, 20 ms apart) for p50/p99 latency from submit (commit) to axis
 # acknowledgement (recorded SENT); then gatewayd's peak RSS, and the machine's ceiling measured in the
-# same run: PostgreSQL insert rate
-# for the same bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify rates.
+# same run: PostgreSQL insert rate for rows of the package's size made of incompressible (random)
+# bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify rates. The package's
+# attachment is random too, so neither side gains from TOAST compression.
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
 #   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
@@ -81,9 +82,9 @@ gwport=$(cat "$tmp/gw.port")
 
 # One package template: a document with a pad-byte attachment.
 python3 - "$tmp/package.xml" "$pad" <<'PY'
-import base64, sys
+import base64, os, sys
 pad = int(sys.argv[2])
-att = base64.b64encode(b"%PDF-1.4\n" + bytes(range(256)) * (pad // 256 + 1))[: pad * 4 // 3].decode()
+att = base64.b64encode(b"%PDF-1.4\n" + os.urandom(pad))[: pad * 4 // 3].decode()
 ns = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 xml = ('<?xml version="1.0" encoding="UTF-8"?><edXML xmlns="%s"><edXMLEnvelope><edXMLHeader><MessageHeader>'
        '<From><OrganId>000.00.12.H49</OrganId></From><To><OrganId>000.00.00.G22</OrganId></To>'
@@ -134,9 +135,10 @@ sim1=$(cpu_ticks "$simpid")
 pg1=$(ps -u postgres -o cputimes= | awk '{s += $1} END {print s}')
 read -r sat_n docs_per_s sat_p50 sat_p99 < <(phase_sql sat)
 hz=$(getconf CLK_TCK)
-cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$sat_n" 'BEGIN {printf "%.2f", n ? 1000 * t / hz / n : 0}')
-echo "  $sat_n documents relayed at ${docs_per_s} docs/s end to end (backlog latency p50 ${sat_p50} ms);" \
-     "gatewayd CPU ${cpu_ms} ms per document"
+cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$sat_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}')
+pg_cpu_ms=$(awk -v t="$((pg1 - pg0))" -v n="$sat_n" 'BEGIN {printf "%.3f", n ? 1000 * t / n : 0}')
+echo "  $sat_n documents relayed at ${docs_per_s} docs/s end to end (backlog latency p50 ${sat_p50} ms)"
+echo "  CPU per relayed document: gatewayd ${cpu_ms} ms, PostgreSQL ${pg_cpu_ms} ms"
 awk -v g=$((cpu1 - cpu0)) -v s=$((sim1 - sim0)) -v p=$((pg1 - pg0)) -v hz="$hz" -v a="$t0" -v b="$t1" \
   'BEGIN {w = b - a; printf "  CPU over %.1fs (100%% = one core): gatewayd %.0f%%, PostgreSQL %.0f%%, simulator %.0f%%\n",
           w, 100 * g / hz / w, 100 * p / w, 100 * s / hz / w}'
@@ -153,13 +155,22 @@ rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
 echo "  gatewayd peak RSS ${rss_mb} MB"
 kill "$gwpid" 2>/dev/null || true
 
-echo "== ceiling: PostgreSQL inserting the same bytes, $conns clients (pgbench)"
-q "CREATE TABLE ceiling (id bigserial PRIMARY KEY, body bytea NOT NULL)" >/dev/null
-printf "INSERT INTO ceiling (body) VALUES (convert_to(repeat('x', %d), 'UTF8'));\n" "$pkgbytes" >"$tmp/ceiling.sql"
+echo "== ceiling: PostgreSQL inserting rows of $pkgbytes random bytes, $conns clients (pgbench)"
+# 64 distinct random blobs of the package's size, made once; each pgbench insert copies one of them
+# into a new row, so every row written is incompressible, as the packages are.
+q "CREATE TABLE ceiling_src (id int PRIMARY KEY, body bytea NOT NULL);
+   CREATE TABLE ceiling (id bigserial PRIMARY KEY, body bytea NOT NULL)" >/dev/null
+python3 -c 'import os, sys
+n = int(sys.argv[1])
+for i in range(64):
+    print("%d\t\\\\x%s" % (i, os.urandom(n).hex()))' "$pkgbytes" |
+  psql -h "$pghost" -U postgres -d gateway -qc "COPY ceiling_src FROM STDIN"
+printf '\\set r random(0, 63)\nINSERT INTO ceiling (body) SELECT body FROM ceiling_src WHERE id = :r;\n' >"$tmp/ceiling.sql"
 pgbench -h "$pghost" -U postgres -n -c "$conns" -j 2 -T 10 -f "$tmp/ceiling.sql" gateway >"$tmp/pgbench.out" 2>&1
 pg_tps=$(awk '/^tps/ {print $3; exit}' "$tmp/pgbench.out")
 pg_tps=$(printf '%.1f' "$pg_tps")
-echo "pgbench: ${pg_tps} inserts/s of ${pkgbytes} bytes"
+stored=$(q "SELECT round(avg(pg_column_size(body))) FROM ceiling")
+echo "pgbench: ${pg_tps} inserts/s of ${pkgbytes} random bytes (stored size ${stored} bytes: not compressed)"
 
 echo "== ceiling: OpenSSL on this machine"
 sha=$(openssl speed -seconds 2 -bytes "$pkgbytes" sha256 2>/dev/null | awk '/^sha256/ {printf "%.0f", $2 / 1000}')
