@@ -1,9 +1,13 @@
 /*
  * Unit tests for adapters/vxp against the national axis simulator (tests/sim/axis_sim.py) run as a
- * child process on an ephemeral port: send -> list -> fetch -> ack through gw_vxp_ops (found with
- * gw_axis_find), large answers parsed and decoded on the thread pool (also with the adapter
- * destroyed and the HTTP client closed while the job waits), caps, and the error mapping. Skipped
- * (77) when python3 or the simulator is missing.
+ * child process on an ephemeral port. The simulator verifies the wire format of domain.md §5 (HMAC
+ * keyed with the secret's characters, prefixed sign-header, signed Content-Type, from = systemid,
+ * hash-file, the SDK's bodies) and refuses anything else, so every successful call here is one
+ * the real axis would accept. Covered: send -> list -> fetch -> ack through gw_vxp_ops (found with
+ * gw_axis_find) with a 44-character secret, large answers parsed and decoded on the thread pool
+ * (also with the adapter destroyed and the HTTP client closed while the job waits), caps, and the
+ * error classes (GW_EAUTH for refused credentials, GW_EAXIS for a refused package, GW_EHTTP for
+ * 5xx). Skipped (77) when python3 or the simulator is missing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
