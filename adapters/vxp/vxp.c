@@ -1,6 +1,7 @@
 /*
  * National axis adapter: struct gw_axis_ops over the shared HTTP client. Each operation is one
- * signed POST (headers from vxp_sign.c) whose JSON answer is read by vxp_resp.c. Fetched packages
+ * POST signed as the vendor's SDK signs it (vxp_sign.c, domain.md §5) with the SDK's body (edXML +
+ * CRLF, "{}" or empty); its JSON answer is read and classified by vxp_resp.c. Fetched packages
  * arrive base64-encoded inside the JSON. Answers over 64 KiB (in practice getEdoc) are taken over
  * from the HTTP client without a copy and parsed and decoded in one job on the libuv thread pool,
  * so the loop never runs jansson or base64 over megabytes.
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/common.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "vxp_internal.h"
@@ -20,13 +22,14 @@
 #define GW_VXP_DEF_MAX_PKG (64u * 1024 * 1024)
 #define GW_VXP_MAX_RESP    (8u * 1024 * 1024)
 #define GW_VXP_MAX_SECRET  4096
+#define GW_VXP_SECRET_LEN  44           /* as the axis issues them */
 #define GW_VXP_ASYNC_BYTES (64u * 1024) /* answers larger than this are read off the loop */
 
 struct gw_vxp {
     struct gw_httpc *http;
     char *base_url; /* without trailing '/' */
     char *systemid;
-    unsigned char *secret;
+    unsigned char *secret; /* the characters as configured (the HMAC key), never decoded */
     size_t secret_len;
     uint64_t timeout_ms;
     size_t max_package_bytes;
@@ -50,6 +53,7 @@ struct gw_vxp_call {
     struct gw_httpc *http; /* used only inside its own HTTP callback */
     uv_loop_t *loop;
     size_t max_package_bytes;
+    unsigned char *req_body; /* sendEdoc: the package + CRLF, lent to the HTTP client */
     /* The digested answer (gw_vxp_digest), read by gw_vxp_complete() on the loop. */
     uv_work_t work;
     char *body; /* response body taken from the HTTP client for the thread pool */
@@ -83,6 +87,7 @@ static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
 
 static void gw_vxp_call_free(struct gw_vxp_call *call)
 {
+    free(call->req_body);
     free(call->body);
     gw_vxp_items_free(call->items, call->n_items);
     free(call->bytes);
@@ -132,14 +137,17 @@ static void gw_vxp_digest(struct gw_vxp_call *call, const char *body, size_t len
         switch (call->op) {
         case GW_VXP_SEND:
             if (gw_vxp_resp_id(root, docid_names, call->id) != 0) {
+                /* OK without an id: the peer's fault, and maybe stored (retried as transport) */
                 snprintf(call->detail, sizeof(call->detail), "response without a usable DocId");
-                rc = GW_EAXIS;
+                rc = GW_EHTTP;
             }
             break;
         case GW_VXP_LIST:
             rc = gw_vxp_resp_items(root, &call->items, &call->n_items);
-            if (rc == GW_EAXIS)
+            if (rc == GW_EAXIS) {
                 snprintf(call->detail, sizeof(call->detail), "data is not an array");
+                rc = GW_EHTTP; /* a malformed list says nothing about any package */
+            }
             break;
         case GW_VXP_FETCH:
             rc = gw_vxp_digest_fetch(call, root);
@@ -209,17 +217,37 @@ static int gw_vxp_offload(struct gw_vxp_call *call, struct gw_httpc *http, size_
     return 0;
 }
 
+/* "HTTP <status>", plus the axis's ErrorDesc (or the start of the body) when it gave one. */
+static void gw_vxp_status_detail(struct gw_vxp_call *call, long status, const char *body,
+                                 size_t len)
+{
+    json_t *root = NULL;
+    char text[GW_VXP_DETAIL_LEN] = "";
+
+    if (len > 0 && len <= GW_VXP_ASYNC_BYTES &&
+        gw_vxp_resp_parse(body, len, &root, text, sizeof(text)) == 0)
+        text[0] = '\0'; /* an OK envelope with an error status: nothing to add */
+    json_decref(root);
+    if (text[0] && strncmp(text, "unparsable", 10) != 0)
+        snprintf(call->detail, sizeof(call->detail), "HTTP %ld: %s", status, text);
+    else
+        snprintf(call->detail, sizeof(call->detail), "HTTP %ld", status);
+}
+
 static void gw_vxp_on_http(int err, long status, const char *body, size_t len, void *ud)
 {
     struct gw_vxp_call *call = ud;
     struct gw_httpc *http = call->http;
 
     call->http = NULL; /* the client may be closed once this callback returns */
-    if (err != 0) {
-        call->rc = err;
-    } else if (status < 200 || status > 299) {
-        snprintf(call->detail, sizeof(call->detail), "HTTP %ld", status);
+    if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
+        snprintf(call->detail, sizeof(call->detail), "transport: %s", gw_strerror(err));
         call->rc = GW_EHTTP;
+    } else if (err != 0) {
+        call->rc = err; /* GW_E2BIG (answer over its cap), GW_ECANCELED, GW_ENOMEM */
+    } else if (status < 200 || status > 299) {
+        gw_vxp_status_detail(call, status, body, len);
+        call->rc = gw_vxp_classify_status(status);
     } else if (len > GW_VXP_ASYNC_BYTES && gw_vxp_offload(call, http, len)) {
         return;
     } else {
@@ -228,9 +256,10 @@ static void gw_vxp_on_http(int err, long status, const char *body, size_t len, v
     gw_vxp_complete(call);
 }
 
+/* One signed POST; body/len is lent to the HTTP client (static, or owned by the call). */
 static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *path,
-                       const char *messagetype, const struct gw_vxp_kv *extra, size_t n_extra,
-                       const unsigned char *body, size_t len)
+                       const char *content_type, const struct gw_vxp_kv *kv, size_t n_kv,
+                       const void *body, size_t len)
 {
     struct timespec now;
     char ts[GW_VXP_TS_LEN];
@@ -243,14 +272,13 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
     clock_gettime(CLOCK_REALTIME, &now);
     if ((rc = gw_vxp_timestamp(now.tv_sec, (unsigned)(now.tv_nsec / 1000000), ts)) != 0)
         goto done;
-    rc = gw_vxp_build_headers(st->systemid, st->secret, st->secret_len, ts, messagetype, extra,
-                              n_extra, &signed_hdrs);
+    rc = gw_vxp_build_headers(st->systemid, st->secret, st->secret_len, ts, content_type, kv, n_kv,
+                              &signed_hdrs);
     if (rc != 0)
         goto done;
     for (size_t i = 0; signed_hdrs[i]; i++)
         hdrs[nh++] = signed_hdrs[i];
-    hdrs[nh++] = body ? "Content-Type: application/octet-stream" : "Content-Type:";
-    hdrs[nh++] = "Accept: application/json";
+    hdrs[nh++] = "Expect:"; /* no 100-continue: the SDK sends the body straight away */
     hdrs[nh] = NULL;
     rc = GW_ENOMEM;
     if (asprintf(&url, "%s%s", st->base_url, path) < 0) {
@@ -268,7 +296,7 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
         .headers = hdrs,
         .body = body,
         .body_len = len,
-        .borrow_body = true, /* only send() has a body; its caller keeps pkg until the callback */
+        .borrow_body = true, /* static "{}" or call->req_body, both outlive the transfer */
         .timeout_ms = st->timeout_ms,
         .max_response_bytes = max_resp,
     };
@@ -277,7 +305,7 @@ done:
     free(url);
     gw_vxp_headers_free(signed_hdrs);
     if (rc != 0)
-        free(call);
+        gw_vxp_call_free(call);
     return rc;
 }
 
@@ -299,14 +327,31 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, const unsigned char *
 {
     struct gw_vxp *st = state;
     struct gw_vxp_call *call;
+    char hash[GW_VXP_HASH_LEN];
+    int rc;
 
-    if (!st || !pkg || len == 0 || !cb)
+    if (!st || !pkg || len == 0 || len > SIZE_MAX - 2 || !cb)
         return GW_EINVAL;
+    if ((rc = gw_vxp_hash_file(pkg, len, hash)) != 0)
+        return rc;
+    struct gw_vxp_kv kv[] = {
+        {"from", st->systemid}, /* the axis refuses any other sender than the systemid */
+        {"servicetype", GW_VXP_SERVICETYPE},
+        {"messagetype", kind == GW_KIND_STATUS ? "status" : "edoc"},
+        {"hash-file", hash},
+    };
     if (!(call = gw_vxp_call_new(st, GW_VXP_SEND, ud)))
         return GW_ENOMEM;
     call->cb.send = cb;
-    return gw_vxp_post(st, call, "/sendEdoc", kind == GW_KIND_STATUS ? "status" : "edoc", NULL, 0,
-                       pkg, len);
+    /* The body is the package followed by CRLF; the HTTP client sends one buffer. */
+    if (!(call->req_body = malloc(len + 2))) {
+        free(call);
+        return GW_ENOMEM;
+    }
+    memcpy(call->req_body, pkg, len);
+    memcpy(call->req_body + len, "\r\n", 2);
+    return gw_vxp_post(st, call, "/sendEdoc", GW_VXP_CT_OCTET, kv, GW_ARRAY_LEN(kv), call->req_body,
+                       len + 2);
 }
 
 static int gw_vxp_list(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, void *ud)
@@ -319,8 +364,12 @@ static int gw_vxp_list(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, v
     if (!(call = gw_vxp_call_new(st, GW_VXP_LIST, ud)))
         return GW_ENOMEM;
     call->cb.list = cb;
-    return gw_vxp_post(st, call, "/getReceivedEdocList", kind == GW_KIND_STATUS ? "status" : "edoc",
-                       NULL, 0, NULL, 0);
+    struct gw_vxp_kv kv[] = {
+        {"servicetype", GW_VXP_SERVICETYPE},
+        {"messagetype", kind == GW_KIND_STATUS ? "status" : "edoc"},
+    };
+    return gw_vxp_post(st, call, "/getReceivedEdocList", GW_VXP_CT_JSON, kv, GW_ARRAY_LEN(kv), NULL,
+                       0);
 }
 
 static int gw_vxp_fetch(void *state, const char *doc_id, gw_axis_fetch_cb cb, void *ud)
@@ -334,7 +383,7 @@ static int gw_vxp_fetch(void *state, const char *doc_id, gw_axis_fetch_cb cb, vo
     if (!(call = gw_vxp_call_new(st, GW_VXP_FETCH, ud)))
         return GW_ENOMEM;
     call->cb.fetch = cb;
-    return gw_vxp_post(st, call, "/getEdoc", "edoc", kv, 1, NULL, 0);
+    return gw_vxp_post(st, call, "/getEdoc", GW_VXP_CT_JSON, kv, GW_ARRAY_LEN(kv), "{}", 2);
 }
 
 static int gw_vxp_ack(void *state, const char *doc_id, bool done, gw_axis_ack_cb cb, void *ud)
@@ -348,7 +397,7 @@ static int gw_vxp_ack(void *state, const char *doc_id, bool done, gw_axis_ack_cb
     if (!(call = gw_vxp_call_new(st, GW_VXP_ACK, ud)))
         return GW_ENOMEM;
     call->cb.ack = cb;
-    return gw_vxp_post(st, call, "/updateStatus", "edoc", kv, 2, NULL, 0);
+    return gw_vxp_post(st, call, "/updateStatus", GW_VXP_CT_JSON, kv, GW_ARRAY_LEN(kv), "{}", 2);
 }
 
 static void gw_vxp_destroy(void *state)
@@ -387,13 +436,25 @@ static int gw_vxp_create(struct gw_httpc *http, const struct gw_axis_config *cfg
     blen = strlen(st->base_url);
     while (blen > 0 && st->base_url[blen - 1] == '/')
         st->base_url[--blen] = '\0';
-    if (gw_vxp_b64_decode(cfg->secret, strlen(cfg->secret), GW_VXP_MAX_SECRET, &st->secret,
-                          &st->secret_len) != 0 ||
-        st->secret_len == 0) {
-        gw_error("vxp.config", "axis %s: secret is not valid base64", cfg->name ? cfg->name : "?");
+    /* The secret is used as text, exactly as issued: its UTF-8 bytes are the HMAC key. */
+    st->secret_len = strlen(cfg->secret);
+    if (st->secret_len == 0 || st->secret_len > GW_VXP_MAX_SECRET ||
+        gw_vxp_value_ok(cfg->secret) != 0) {
+        gw_error("vxp.config",
+                 "axis %s: secret must be the text as issued (UTF-8, no control "
+                 "characters or surrounding blanks)",
+                 cfg->name ? cfg->name : "?");
         gw_vxp_destroy(st);
         return GW_ECONFIG;
     }
+    if (!(st->secret = malloc(st->secret_len))) {
+        gw_vxp_destroy(st);
+        return GW_ENOMEM;
+    }
+    memcpy(st->secret, cfg->secret, st->secret_len);
+    if (st->secret_len != GW_VXP_SECRET_LEN)
+        gw_warn("vxp.config", "axis %s: secret has %zu characters; the axis issues %d",
+                cfg->name ? cfg->name : "?", st->secret_len, GW_VXP_SECRET_LEN);
     *state = st;
     return 0;
 }

@@ -13,8 +13,17 @@
 #define GW_VXP_MAX_ID     256
 
 /* Parses body as the axis's JSON envelope. 0: *root is the object and the axis said OK.
- * GW_EAXIS: detail says why ("<ErrorCode>: <ErrorDesc>" or a parse error); *root may be set. */
+ * A FAIL answer: gw_vxp_classify() of it (GW_EAUTH or GW_EAXIS), detail "<ErrorCode>: <ErrorDesc>"
+ * and *root set. An answer that is not a JSON object: GW_EHTTP (the peer, or something in front
+ * of it, is not speaking the protocol), detail says why. */
 int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail, size_t detail_len);
+
+/* Classifies a FAIL answer (ErrorCode, ErrorDesc; either may be NULL): GW_EAUTH when its text
+ * says the credentials were refused (see vxp.h), else GW_EAXIS. */
+int gw_vxp_classify(const char *code, const char *desc);
+
+/* Classifies an HTTP status outside 2xx (see vxp.h): GW_EAUTH, GW_EHTTP or GW_EAXIS. */
+int gw_vxp_classify_status(long status);
 
 /* Copies an identifier field (string or integer) of obj into out; GW_ENOENT if absent, GW_EINVAL
  * if unusable (empty, too long, control characters). Tries each name in the NULL-terminated list.

@@ -1,7 +1,8 @@
 /*
  * Parsing of the national axis's JSON answers: the {status, ErrorCode, ErrorDesc} envelope, read
- * leniently (codes as strings or numbers), plus identifiers and the received-package list. Every
- * value the peer controls is bounded before it is copied.
+ * leniently (codes as strings or numbers), the classification of refusals (credentials, package,
+ * transport; vxp.h), plus identifiers and the received-package list. Every value the peer
+ * controls is bounded before it is copied.
  */
 #include "vxp_internal.h"
 
@@ -48,6 +49,49 @@ static int gw_vxp_utf8_prefix(const char *s, int max)
     return n;
 }
 
+/*
+ * Phrases of a FAIL answer that mean the request's credentials were refused, not the package:
+ * the HMAC (hash-header), the signed headers (sign-header, any XroadVnpt- header), the systemid
+ * or the sender ("Don vi gui X khong dung voi ma da dang ky: Y"). Matched case-insensitively
+ * (ASCII). "signature" and "timestamp" are deliberately absent: an edXML package has a
+ * Signature and TraceHeader Timestamps of its own, and a refusal of those is the package's.
+ */
+static const char *const gw_vxp_auth_phrases[] = {
+    "hash-header",
+    "sign-header",
+    "xroadvnpt-",
+    "systemid",
+    "khong dung voi ma da dang ky",
+    "không đúng với mã đã đăng ký",
+    "secret",
+    "credential",
+    "unauthori",
+    "authenticat",
+    "forbidden",
+    "access denied",
+};
+
+int gw_vxp_classify(const char *code, const char *desc)
+{
+    (void)code; /* the axis's codes for refused credentials are not documented (domain.md §5) */
+    if (!desc)
+        return GW_EAXIS;
+    for (size_t i = 0; i < sizeof(gw_vxp_auth_phrases) / sizeof(gw_vxp_auth_phrases[0]); i++)
+        if (strcasestr(desc, gw_vxp_auth_phrases[i]))
+            return GW_EAUTH;
+    return GW_EAXIS;
+}
+
+int gw_vxp_classify_status(long status)
+{
+    if (status == 401 || status == 403)
+        return GW_EAUTH;
+    if (status >= 500 || status < 400 || status == 404 || status == 405 || status == 408 ||
+        status == 429)
+        return GW_EHTTP; /* the peer, its address or its load: not this request's content */
+    return GW_EAXIS;
+}
+
 int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail, size_t detail_len)
 {
     json_error_t jerr;
@@ -58,12 +102,12 @@ int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail,
     r = json_loadb(body, len, 0, &jerr);
     if (!r) {
         snprintf(detail, detail_len, "unparsable response: %s (line %d)", jerr.text, jerr.line);
-        return GW_EAXIS;
+        return GW_EHTTP;
     }
     if (!json_is_object(r)) {
         json_decref(r);
         snprintf(detail, detail_len, "unparsable response: not a JSON object");
-        return GW_EAXIS;
+        return GW_EHTTP;
     }
     *root = r;
     const json_t *st = json_object_get(r, "status");
@@ -77,13 +121,16 @@ int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail,
 
     if (!st_fail && (st_ok || code_ok) && (!has_code || code_ok))
         return 0;
-    if (!desc && !st_fail && !has_code)
-        desc = s ? "unrecognised status" : "response has neither status nor ErrorCode";
+    if (!desc && !st_fail && !has_code) { /* not the protocol's envelope */
+        snprintf(detail, detail_len, "-: %s",
+                 s ? "unrecognised status" : "response has neither status nor ErrorCode");
+        return GW_EHTTP;
+    }
     if (!desc)
         desc = "";
     int dl = gw_vxp_utf8_prefix(desc, (int)detail_len / 2);
     snprintf(detail, detail_len, "%s: %.*s", has_code ? code : "-", dl, desc);
-    return GW_EAXIS;
+    return gw_vxp_classify(has_code ? code : NULL, desc);
 }
 
 int gw_vxp_resp_id(const json_t *obj, const char *const *names, char out[GW_VXP_MAX_ID + 1])

@@ -1,7 +1,9 @@
 /*
- * Request signing for the national axis: every call carries XroadVnpt-* headers, a compact JSON
- * copy of them (sign-header), the list of signed keys and an HMAC-SHA256 of the JSON bytes keyed
- * with the base64-decoded system secret. Pure functions, unit-tested in tests/unit/test_vxp_sign.c.
+ * Request signing for the national axis, byte for byte as the vendor's Java SDK does it
+ * (domain.md §5): the signed pairs in Java HashMap order, sign-header members
+ * "XroadVnpt-<k>":"<v>", the key list, HMAC-SHA256 keyed with the secret's characters, the UTC+7
+ * timestamp and the unpadded hash-file hex. Pure functions, unit-tested in
+ * tests/unit/adapters/vxp/test_vxp_sign.c.
  */
 #include "vxp_sign.h"
 
@@ -13,11 +15,14 @@
 
 #include "util/error.h"
 
+#define GW_VXP_UTC_OFFSET (7 * 3600) /* Vietnam, no daylight saving */
+
 int gw_vxp_timestamp(time_t sec, unsigned ms, char out[GW_VXP_TS_LEN])
 {
     struct tm tm;
+    time_t local = sec + GW_VXP_UTC_OFFSET;
 
-    if (ms > 999 || !localtime_r(&sec, &tm))
+    if (ms > 999 || !gmtime_r(&local, &tm))
         return GW_EINVAL;
     int n = snprintf(out, GW_VXP_TS_LEN, "%02d%02d%04dT%02d%02d%02d+%04u", tm.tm_mday,
                      tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
@@ -76,61 +81,104 @@ int gw_vxp_value_ok(const char *v)
     return 0;
 }
 
-static void gw_vxp_put_u(char *buf, size_t *p, unsigned u)
+int gw_vxp_java_hash(const char *s, uint32_t *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    buf[(*p)++] = '\\';
-    buf[(*p)++] = 'u';
-    for (int sh = 12; sh >= 0; sh -= 4)
-        buf[(*p)++] = hex[(u >> sh) & 15];
-}
+    uint32_t h = 0;
+    size_t step;
 
-/* The two-character JSON escapes (as Python's json.dumps writes them); 0 if none. */
-static char gw_vxp_short_escape(long cp)
-{
-    switch (cp) {
-    case '"':
-        return '"';
-    case '\\':
-        return '\\';
-    case '\b':
-        return 'b';
-    case '\f':
-        return 'f';
-    case '\n':
-        return 'n';
-    case '\r':
-        return 'r';
-    case '\t':
-        return 't';
-    default:
-        return 0;
+    for (; *s; s += step) {
+        long cp = gw_vxp_utf8((const unsigned char *)s, &step);
+        if (cp < 0)
+            return GW_EINVAL;
+        if (cp > 0xffff) { /* a surrogate pair: two UTF-16 code units */
+            h = 31 * h + (uint32_t)(0xd800 + ((cp - 0x10000) >> 10));
+            h = 31 * h + (uint32_t)(0xdc00 + ((cp - 0x10000) & 0x3ff));
+        } else {
+            h = 31 * h + (uint32_t)cp;
+        }
     }
+    *out = h;
+    return 0;
 }
 
-/* Appends s JSON-escaped, pure ASCII (without quotes) to buf at *pos; buf holds 6 bytes/input
- * byte. Non-ASCII becomes \uXXXX (surrogate pairs above U+FFFF). */
+int gw_vxp_hashmap_order(const struct gw_vxp_kv *in, size_t n, struct gw_vxp_kv *out)
+{
+    uint32_t bucket[GW_VXP_MAX_PAIRS];
+    uint32_t cap = 16;
+
+    if (n > GW_VXP_MAX_PAIRS)
+        return GW_EINVAL;
+    while (n > cap / 4 * 3) /* HashMap resizes once its size exceeds 0.75 * capacity */
+        cap *= 2;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h, b;
+        if (!in[i].key || gw_vxp_java_hash(in[i].key, &h) != 0)
+            return GW_EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(in[j].key, in[i].key) == 0)
+                return GW_EINVAL; /* a map holds a key once */
+        b = (h ^ (h >> 16)) & (cap - 1);
+        /* insertion sort, stable: an equal bucket keeps insertion order */
+        size_t k = i;
+        while (k > 0 && bucket[k - 1] > b) {
+            bucket[k] = bucket[k - 1];
+            out[k] = out[k - 1];
+            k--;
+        }
+        bucket[k] = b;
+        out[k] = in[i];
+    }
+    return 0;
+}
+
+/* Appends s JSON-escaped (without quotes) to buf at *pos; buf holds 6 bytes per input byte.
+ * Escapes only '"', '\' and control characters; everything else is copied as is. */
 static int gw_vxp_json_escape(const char *s, char *buf, size_t *pos)
 {
+    static const char hex[] = "0123456789abcdef";
     size_t p = *pos, step;
 
     for (; *s; s += step) {
         long cp = gw_vxp_utf8((const unsigned char *)s, &step);
         if (cp < 0)
             return GW_EINVAL;
-        char esc = gw_vxp_short_escape(cp);
+        const char *esc = NULL;
+        switch (cp) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            break;
+        }
         if (esc) {
-            buf[p++] = '\\';
-            buf[p++] = esc;
-        } else if (cp < 0x20 || cp >= 0x7f) {
-            if (cp > 0xffff) {
-                gw_vxp_put_u(buf, &p, (unsigned)(0xd800 + ((cp - 0x10000) >> 10)));
-                gw_vxp_put_u(buf, &p, (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
-            } else {
-                gw_vxp_put_u(buf, &p, (unsigned)cp);
-            }
+            buf[p++] = esc[0];
+            buf[p++] = esc[1];
+        } else if (cp < 0x20) {
+            memcpy(buf + p, "\\u00", 4);
+            buf[p + 4] = hex[cp >> 4];
+            buf[p + 5] = hex[cp & 15];
+            p += 6;
         } else {
-            buf[p++] = (char)cp;
+            memcpy(buf + p, s, step);
+            p += step;
         }
     }
     *pos = p;
@@ -139,6 +187,7 @@ static int gw_vxp_json_escape(const char *s, char *buf, size_t *pos)
 
 int gw_vxp_sign_json(const struct gw_vxp_kv *kv, size_t n, char **out)
 {
+    static const size_t plen = sizeof(GW_VXP_PREFIX) - 1;
     size_t cap = 3, pos = 0;
     char *buf;
 
@@ -146,7 +195,7 @@ int gw_vxp_sign_json(const struct gw_vxp_kv *kv, size_t n, char **out)
     for (size_t i = 0; i < n; i++) {
         if (!kv[i].key || !kv[i].value)
             return GW_EINVAL;
-        cap += 6 * (strlen(kv[i].key) + strlen(kv[i].value)) + 6;
+        cap += plen + 6 * (strlen(kv[i].key) + strlen(kv[i].value)) + 6;
     }
     buf = malloc(cap);
     if (!buf)
@@ -156,6 +205,8 @@ int gw_vxp_sign_json(const struct gw_vxp_kv *kv, size_t n, char **out)
         if (i)
             buf[pos++] = ',';
         buf[pos++] = '"';
+        memcpy(buf + pos, GW_VXP_PREFIX, plen);
+        pos += plen;
         if (gw_vxp_json_escape(kv[i].key, buf, &pos) != 0)
             goto bad;
         buf[pos++] = '"';
@@ -172,6 +223,31 @@ int gw_vxp_sign_json(const struct gw_vxp_kv *kv, size_t n, char **out)
 bad:
     free(buf);
     return GW_EINVAL; /* not UTF-8 */
+}
+
+int gw_vxp_key_list(const struct gw_vxp_kv *kv, size_t n, char **out)
+{
+    size_t cap = 1, pos = 0;
+    char *buf;
+
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!kv[i].key)
+            return GW_EINVAL;
+        cap += strlen(kv[i].key) + 1;
+    }
+    if (!(buf = malloc(cap)))
+        return GW_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(kv[i].key);
+        if (i)
+            buf[pos++] = ';';
+        memcpy(buf + pos, kv[i].key, kl);
+        pos += kl;
+    }
+    buf[pos] = '\0';
+    *out = buf;
+    return 0;
 }
 
 int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, size_t msg_len,
@@ -196,97 +272,23 @@ int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, s
     return 0;
 }
 
-static int gw_vxp_b64_char(char ch)
+int gw_vxp_hash_file(const unsigned char *data, size_t len, char out[GW_VXP_HASH_LEN])
 {
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           ch == '+' || ch == '/';
-}
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    size_t p = 0;
 
-/* Copies the base64 text without whitespace into a new buffer and checks its shape. */
-static int gw_vxp_b64_clean(const char *in, size_t in_len, char **out, size_t *out_len)
-{
-    char *buf = malloc(in_len + 1);
-    size_t n = 0, pad = 0;
-
-    if (!buf)
-        return GW_ENOMEM;
-    for (size_t i = 0; i < in_len; i++) {
-        char ch = in[i];
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v')
-            continue;
-        if (ch == '=') {
-            pad++;
-        } else if (!gw_vxp_b64_char(ch) || pad) {
-            free(buf);
-            return GW_EPARSE; /* bad character, or data after padding */
-        }
-        buf[n++] = ch;
+    if (!EVP_Digest(len ? data : (const unsigned char *)"", len, md, &md_len, EVP_sha256(), NULL) ||
+        md_len != 32)
+        return GW_EIO;
+    for (unsigned i = 0; i < md_len; i++) {
+        if (md[i] >> 4) /* Java's Integer.toHexString(b & 0xff): no leading zero */
+            out[p++] = hex[md[i] >> 4];
+        out[p++] = hex[md[i] & 15];
     }
-    if (n % 4 != 0 || pad > 2) {
-        free(buf);
-        return GW_EPARSE;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = n;
+    out[p] = '\0';
     return 0;
-}
-
-int gw_vxp_b64_decode(const char *in, size_t in_len, size_t max, unsigned char **out,
-                      size_t *out_len)
-{
-    char *clean = NULL;
-    size_t clen = 0, total = 0;
-    unsigned char *dst = NULL;
-    EVP_ENCODE_CTX *ctx = NULL;
-    int rc;
-
-    *out = NULL;
-    *out_len = 0;
-    if ((rc = gw_vxp_b64_clean(in, in_len, &clean, &clen)) != 0)
-        return rc;
-    if (clen / 4 * 3 > max + 2) {
-        rc = GW_E2BIG;
-        goto done;
-    }
-    dst = malloc(clen / 4 * 3 + 1);
-    ctx = EVP_ENCODE_CTX_new();
-    if (!dst || !ctx) {
-        rc = GW_ENOMEM;
-        goto done;
-    }
-    EVP_DecodeInit(ctx);
-    for (size_t off = 0; off < clen;) {
-        int chunk = clen - off > (1u << 24) ? (1 << 24) : (int)(clen - off);
-        int got = 0;
-        if (EVP_DecodeUpdate(ctx, dst + total, &got, (const unsigned char *)clean + off, chunk) <
-            0) {
-            rc = GW_EPARSE;
-            goto done;
-        }
-        total += (size_t)got;
-        off += (size_t)chunk;
-    }
-    int got = 0;
-    if (EVP_DecodeFinal(ctx, dst + total, &got) < 0) {
-        rc = GW_EPARSE;
-        goto done;
-    }
-    total += (size_t)got;
-    if (total > max) {
-        rc = GW_E2BIG;
-        goto done;
-    }
-    dst[total] = '\0';
-    *out = dst;
-    *out_len = total;
-    dst = NULL;
-    rc = 0;
-done:
-    EVP_ENCODE_CTX_free(ctx);
-    free(clean);
-    free(dst);
-    return rc;
 }
 
 void gw_vxp_headers_free(char **headers)
@@ -298,69 +300,74 @@ void gw_vxp_headers_free(char **headers)
     free(headers);
 }
 
-static int gw_vxp_push(char **h, size_t *n, const char *name, const char *value)
+static int gw_vxp_push(char **h, size_t *n, const char *prefix, const char *name, const char *value)
 {
-    size_t len = strlen("XroadVnpt-") + strlen(name) + 2 + strlen(value) + 1;
-    char *s = malloc(len);
-    if (!s)
+    char *s;
+    if (asprintf(&s, "%s%s: %s", prefix, name, value) < 0)
         return GW_ENOMEM;
-    snprintf(s, len, "XroadVnpt-%s: %s", name, value);
     h[(*n)++] = s;
     return 0;
 }
 
-int gw_vxp_build_headers(const char *systemid, const unsigned char *secret, size_t secret_len,
-                         const char *timestamp, const char *messagetype,
-                         const struct gw_vxp_kv *extra, size_t n_extra, char ***out)
+static int gw_vxp_key_ok(const char *k)
 {
-    struct gw_vxp_kv kv[GW_VXP_MAX_PAIRS];
-    char keys[GW_VXP_MAX_PAIRS * 64];
+    size_t kl = k ? strlen(k) : 0;
+    if (kl == 0 || kl > GW_VXP_MAX_KEY || strpbrk(k, ":; \t\"\\"))
+        return GW_EINVAL;
+    for (size_t i = 0; i < kl; i++)
+        if ((unsigned char)k[i] <= 0x20 || (unsigned char)k[i] >= 0x7f)
+            return GW_EINVAL; /* an HTTP header name is a token */
+    return 0;
+}
+
+int gw_vxp_build_headers(const char *systemid, const unsigned char *secret, size_t secret_len,
+                         const char *timestamp, const char *content_type,
+                         const struct gw_vxp_kv *call, size_t n_call, char ***out)
+{
+    struct gw_vxp_kv put[GW_VXP_MAX_PAIRS], kv[GW_VXP_MAX_PAIRS];
     char mac[65];
-    char *json = NULL;
+    char *json = NULL, *keys = NULL;
     char **h = NULL;
-    size_t n = 0, nk = 0, kpos = 0;
+    size_t n = 0, nk = 0;
     int rc;
 
     *out = NULL;
-    if (n_extra > GW_VXP_MAX_PAIRS - 5)
+    if (n_call > GW_VXP_MAX_PAIRS - 3 || (n_call && !call))
         return GW_EINVAL;
-    kv[nk++] = (struct gw_vxp_kv){"from", systemid};
-    kv[nk++] = (struct gw_vxp_kv){"systemid", systemid};
-    kv[nk++] = (struct gw_vxp_kv){"timestamp", timestamp};
-    kv[nk++] = (struct gw_vxp_kv){"servicetype", GW_VXP_SERVICETYPE};
-    kv[nk++] = (struct gw_vxp_kv){"messagetype", messagetype};
-    for (size_t i = 0; i < n_extra; i++)
-        kv[nk++] = extra[i];
-    for (size_t i = 0; i < nk; i++) {
-        size_t kl = kv[i].key ? strlen(kv[i].key) : 0;
-        if (kl == 0 || kl > 48 || strpbrk(kv[i].key, ":; \t") || gw_vxp_value_ok(kv[i].key) ||
-            gw_vxp_value_ok(kv[i].value))
+    put[nk++] = (struct gw_vxp_kv){"timestamp", timestamp}; /* the SDK's insertion order */
+    put[nk++] = (struct gw_vxp_kv){"systemid", systemid};
+    put[nk++] = (struct gw_vxp_kv){"Content-Type", content_type};
+    for (size_t i = 0; i < n_call; i++)
+        put[nk++] = call[i];
+    for (size_t i = 0; i < nk; i++)
+        if (gw_vxp_key_ok(put[i].key) != 0 || gw_vxp_value_ok(put[i].value) != 0)
             return GW_EINVAL;
-        if (i)
-            keys[kpos++] = ';';
-        memcpy(keys + kpos, kv[i].key, kl);
-        kpos += kl;
-    }
-    keys[kpos] = '\0';
-    if ((rc = gw_vxp_sign_json(kv, nk, &json)) != 0)
+    if ((rc = gw_vxp_hashmap_order(put, nk, kv)) != 0)
         return rc;
+    if ((rc = gw_vxp_sign_json(kv, nk, &json)) != 0 || (rc = gw_vxp_key_list(kv, nk, &keys)) != 0)
+        goto fail;
     if ((rc = gw_vxp_hmac_hex(secret, secret_len, json, strlen(json), mac)) != 0)
         goto fail;
     rc = GW_ENOMEM;
-    h = calloc(nk + 5, sizeof(*h));
-    if (!h)
+    if (!(h = calloc(nk + 7, sizeof(*h))))
         goto fail;
     for (size_t i = 0; i < nk; i++)
-        if (gw_vxp_push(h, &n, kv[i].key, kv[i].value))
+        if (gw_vxp_push(h, &n, GW_VXP_PREFIX, kv[i].key, kv[i].value))
             goto fail;
-    if (gw_vxp_push(h, &n, "sign-header", json) || gw_vxp_push(h, &n, "sign-header-key", keys) ||
-        gw_vxp_push(h, &n, "hash-header", mac) || gw_vxp_push(h, &n, "version", GW_VXP_VERSION))
+    if (gw_vxp_push(h, &n, "", "Content-Type", content_type) ||
+        gw_vxp_push(h, &n, GW_VXP_PREFIX, "sign-header", json) ||
+        gw_vxp_push(h, &n, GW_VXP_PREFIX, "sign-header-key", keys) ||
+        gw_vxp_push(h, &n, GW_VXP_PREFIX, "hash-header", mac) ||
+        gw_vxp_push(h, &n, GW_VXP_PREFIX, "version", GW_VXP_VERSION) ||
+        gw_vxp_push(h, &n, "", "User-Agent", GW_VXP_USER_AGENT))
         goto fail;
     free(json);
+    free(keys);
     *out = h;
     return 0;
 fail:
     free(json);
+    free(keys);
     gw_vxp_headers_free(h);
     return rc;
 }

@@ -28,7 +28,7 @@ SIM = os.path.join(SRC, "tests/sim/axis_sim.py")
 
 TOKEN = "test-token-qlvbdh"
 GW_SYSTEMID = "gw-h49"
-GW_SECRET = base64.b64encode(b"gateway-secret-for-tests").decode()
+GW_SECRET = base64.b64encode(b"gateway-secret-for-tests-32bytes").decode()  # 44 characters, as issued
 PROVINCE = "000.00.00.H49"
 AGENCY = "000.00.12.H49"
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"

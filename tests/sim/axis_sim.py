@@ -3,60 +3,48 @@
 
 Usage:
     python3 tests/sim/axis_sim.py --port 0 --port-file PATH --systems SPEC.json [--log PATH]
+                                  [--secret SYSTEMID=TEXT ...] [--refuse-credentials HOW]
 
 Standard library only. Binds to 127.0.0.1 only. See tests/sim/README.md for the control API.
 
-CANONICAL SIGNING FORM (what this simulator verifies; a real client must produce it)
------------------------------------------------------------------------------------
-Every protocol call carries these HTTP headers:
+WHAT THE VERIFIER CHECKS (what the real axis checks, as the vendor SDK 2.0.x signs; domain.md 5)
+------------------------------------------------------------------------------------------------
+A call carries signed pairs k: v, each also sent as the header XroadVnpt-<k>: <v>, then
 
-    XroadVnpt-systemid:        <registered systemid>
-    XroadVnpt-from:            <same value as systemid>
-    XroadVnpt-timestamp:       ddMMyyyy'T'HHmmss+SSSS   e.g. 15052024T093000+0123
-                               (tests/sim/client.py renders SSSS as the milliseconds, zero-padded to
-                               4 digits, i.e. Java SimpleDateFormat semantics of that pattern; the
-                               simulator only requires a non-empty, signed value)
-    XroadVnpt-version:         3.0.201608   (presence required, value not checked)
-    XroadVnpt-servicetype:     eDoc
-    XroadVnpt-messagetype:     edoc | status           (sendEdoc, getReceivedEdocList)
-    XroadVnpt-docId:           <axis docId>            (getEdoc, updateStatus, getSentEdocList)
-    XroadVnpt-status:          done | fail             (updateStatus)
-    XroadVnpt-sign-header:     {"from":"gw-h49","systemid":"gw-h49","timestamp":"15052024T093000+0123","servicetype":"eDoc","messagetype":"edoc"}
-    XroadVnpt-sign-header-key: from;systemid;timestamp;servicetype;messagetype
-    XroadVnpt-hash-header:     lowercase hex of HMAC-SHA256(key = base64decode(secret),
-                                                        msg = the exact sign-header value bytes)
+    XroadVnpt-sign-header:     {"XroadVnpt-systemid":"gw-h49",...,"XroadVnpt-Content-Type":"application/json"}
+    XroadVnpt-sign-header-key: systemid;...;Content-Type        (the member keys without the prefix)
+    XroadVnpt-hash-header:     hex(HMAC-SHA256(key = the secret's characters as issued (UTF-8),
+                                               msg = the sign-header bytes exactly as received))
+    XroadVnpt-version:         3.0.201608     (unsigned)
 
-sign-header is a JSON object whose keys are the XroadVnpt-* parameter names WITHOUT the "XroadVnpt-"
-prefix (case as shown: "docId" has a capital I) and whose values are the header values as strings.
-The client writes it compactly (separators "," and ":", no spaces, ASCII) with the keys in the order
-listed in sign-header-key. sign-header-key is those keys joined by ";".
-
-The verifier:
-  1. all of systemid, from, timestamp, version, sign-header, sign-header-key, hash-header present
-     (else ErrorCode "400");
-  2. systemid is registered (else "404");
-  3. hash-header == hex(HMAC-SHA256(secret, sign-header bytes exactly as received)) compared in
-     constant time; HTTP strips leading/trailing blanks of a header value, nothing else is
-     normalised (else "401");
-  4. sign-header parses as a JSON object (key order and whitespace do not matter beyond the HMAC);
-     every key listed in sign-header-key is in the object; every key of the object has a string value
-     equal to the actual XroadVnpt-<key> header (else "402");
-  5. the keys the operation depends on are signed (listed and in the object): always from, systemid,
-     timestamp; plus messagetype (sendEdoc, getReceivedEdocList), docId (getEdoc, updateStatus,
-     getSentEdocList), docId and status (updateStatus) (else "402");
-  6. from == systemid (else "403").
-Failures are HTTP 200 with {"status":"FAIL","ErrorCode":"<code>","ErrorDesc":"..."}.
+The verifier HMACs the received string as is (member order and spacing are the client's business;
+the SDK's is Java HashMap order). In order, failing with HTTP 200 {"status":"FAIL",ErrorCode,ErrorDesc}:
+  400  the headers systemid, timestamp, version, sign-header, sign-header-key, hash-header present
+  404  systemid registered ("systemid ... is not registered")
+  401  hash-header == the HMAC, lowercase hex, constant time ("hash-header does not match")
+  402  sign-header is a flat JSON object of strings, every member named XroadVnpt-<k>; sign-header-key
+       lists exactly those <k> in the same order; every XroadVnpt-<k> header equals its signed value
+       (and the plain Content-Type header equals the signed Content-Type); the call's keys are signed:
+       systemid, timestamp, Content-Type always, plus sendEdoc: from, servicetype, messagetype,
+       hash-file; getReceivedEdocList: servicetype, messagetype; getEdoc: docId; updateStatus: docId,
+       status; getSentEdocList: servicetype, messagetype, docId (docId may be spelled docid)
+  405  timestamp is ddMMyyyy'T'HHmmss+SSSS
+  403  from (when present) == systemid ("Don vi gui <from> khong dung voi ma da dang ky: <systemid>")
+  400  Content-Type is application/octet-stream for sendEdoc, application/json otherwise; the body is
+       the edXML + CRLF (sendEdoc), the two bytes {} (getEdoc, updateStatus) or empty (list calls)
+  23   sendEdoc: hash-file == SHA-256 of the body without its trailing CRLF, each byte in lowercase
+       hex without zero padding (0x0a -> "a")
 """
 
 import argparse
 import base64
-import binascii
 import hashlib
 import hmac
 import itertools
 import json
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -80,17 +68,34 @@ PROTOCOL_OPS = (
 MESSAGE_TYPES = ("edoc", "status")
 LIST_CAP = 100
 MAX_BODY = 256 * 1024 * 1024
-REQUIRED_HEADERS = ("systemid", "from", "timestamp", "version", "sign-header", "sign-header-key",
+REQUIRED_HEADERS = ("systemid", "timestamp", "version", "sign-header", "sign-header-key",
                     "hash-header")
-SIGNED_ALWAYS = ("from", "systemid", "timestamp")
+SIGNED_ALWAYS = ("systemid", "timestamp", "Content-Type")
 SIGNED_PER_OP = {
-    "sendEdoc": ("messagetype",),
-    "getReceivedEdocList": ("messagetype",),
+    "sendEdoc": ("from", "servicetype", "messagetype", "hash-file"),
+    "getReceivedEdocList": ("servicetype", "messagetype"),
     "getEdoc": ("docId",),
     "updateStatus": ("docId", "status"),
-    "getSentEdocList": ("docId",),
+    "getSentEdocList": ("servicetype", "messagetype", "docId"),
     "getAgenciesList": (),
 }
+BODY_KIND = {"sendEdoc": "edxml", "getEdoc": "braces", "updateStatus": "braces",
+             "getReceivedEdocList": "empty", "getSentEdocList": "empty", "getAgenciesList": "empty"}
+TIMESTAMP_RE = re.compile(r"^[0-9]{8}T[0-9]{6}\+[0-9]{4}$")
+# The axis's own answer to a refused credential (domain.md 5), and the other refusals a test can ask for.
+REFUSALS = {
+    "fail": (200, "401", "hash-header does not match"),
+    "from": (200, "403", "Don vi gui {sid} khong dung voi ma da dang ky: {sid}"),
+    "http401": (401, "401", "Unauthorized"),
+    "http403": (403, "403", "Forbidden"),
+}
+
+
+def hash_file_hex(data):
+    """SHA-256 of data, each byte in lowercase hex without zero padding (the SDK's quirk)."""
+    return "".join("%x" % b for b in hashlib.sha256(data).digest())
+
+
 FAULT_KINDS = ("latency_ms", "http500", "http500_after_store", "drop", "timeout", "duplicate_list",
                "fail_rate")
 FAULT_KEYS = set(FAULT_KINDS) | {"ops", "timeout_ms", "seed"}
@@ -342,25 +347,66 @@ class Axis:
         for s in systems:
             self.add_system(s)
         self.faults = Faults()
+        self.refusal = None
         self.reset()
 
     def add_system(self, s):
         if not isinstance(s, dict) or not isinstance(s.get("systemid"), str):
             raise BadRequest(400, "system needs a string systemid")
-        try:
-            secret = base64.b64decode(s.get("secret_b64", ""), validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            raise BadRequest(400, "secret_b64 of %s is not valid base64" % s.get("systemid"))
+        # The secret is the text as the axis issues it (44 characters that look like base64); its
+        # UTF-8 bytes are the HMAC key, it is never decoded. "secret_b64" is the older name of it.
+        secret = s.get("secret", s.get("secret_b64"))
+        if not isinstance(secret, str) or not secret:
+            raise BadRequest(400, "system %s needs a non-empty string secret" % s["systemid"])
         organs = s.get("organ_ids", [])
         if not isinstance(organs, list) or not all(isinstance(o, str) for o in organs):
             raise BadRequest(400, "organ_ids must be a list of strings")
         with self.lock:
+            old = self.systems.get(s["systemid"])
+            if "organ_ids" not in s and old is not None:
+                organs = old["organ_ids"]
             self.systems[s["systemid"]] = {
-                "secret": secret,
+                "secret": secret.encode("utf-8"),
                 "organ_ids": list(dict.fromkeys(organs)),
                 "names": s.get("names", {}) if isinstance(s.get("names"), dict) else {},
                 "mails": s.get("mails", {}) if isinstance(s.get("mails"), dict) else {},
             }
+
+    def set_refusal(self, cfg):
+        """cfg: {"refuse": bool, "how": fail|from|http401|http403, "ops": [...], "desc": text}."""
+        if not isinstance(cfg, dict):
+            raise BadRequest(400, "credentials body must be a JSON object")
+        extra = set(cfg) - {"refuse", "how", "ops", "desc"}
+        if extra:
+            raise BadRequest(400, "unknown keys: %s" % ", ".join(sorted(extra)))
+        if not cfg.get("refuse", True):
+            with self.lock:
+                self.refusal = None
+            return
+        how = cfg.get("how", "fail")
+        if how not in REFUSALS:
+            raise BadRequest(400, "how must be one of: " + ", ".join(REFUSALS))
+        ops = cfg.get("ops")
+        if ops is not None and (not isinstance(ops, list) or any(o not in PROTOCOL_OPS
+                                                                 for o in ops)):
+            raise BadRequest(400, "ops must be a list of: " + ", ".join(PROTOCOL_OPS))
+        desc = cfg.get("desc")
+        if desc is not None and not isinstance(desc, str):
+            raise BadRequest(400, "desc must be a string")
+        with self.lock:
+            self.refusal = {"how": how, "ops": None if ops is None else sorted(ops), "desc": desc}
+
+    def refusal_for(self, op, systemid):
+        """(http_status, answer) if credentials are being refused for op, else None."""
+        with self.lock:
+            r = self.refusal
+            if r is None or (r["ops"] is not None and op not in r["ops"]):
+                return None
+            self.stats["credentials_refused"] += 1
+            self.stats["auth_fail"] += 1
+        status, code, desc = REFUSALS[r["how"]]
+        desc = (r["desc"] or desc).replace("{sid}", systemid or "")
+        return status, {"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc}
 
     def reset(self):
         with self.lock:
@@ -376,6 +422,7 @@ class Axis:
                 "requests": {op: 0 for op in PROTOCOL_OPS},
                 "protocol_fail": 0,
                 "auth_fail": 0,
+                "credentials_refused": 0,
                 "acks_done": 0,
                 "acks_fail": 0,
                 "injected": 0,
@@ -383,6 +430,7 @@ class Axis:
                 "faults_by_kind": {k: 0 for k in FAULT_KINDS if k != "latency_ms"},
                 "sent_by_document_id": {},
             }
+            self.refusal = None
         self.faults.clear()
 
     def count(self, key, n=1):
@@ -626,9 +674,18 @@ class Handler(BaseHTTPRequestHandler):
                 srv.stop_event.wait(timeout_ms / 1000.0)
                 self.close_connection = True
             return
+        refused = axis.refusal_for(op, self.hdr("systemid"))
+        if refused is not None:
+            rec["http"], resp = refused
+            rec["ErrorCode"] = resp["ErrorCode"]
+            rec["ErrorDesc"] = resp["ErrorDesc"]
+            rec["refused"] = True
+            srv.log(rec)
+            self.send_json(refused[0], resp)
+            return
         http_status = 200
         try:
-            systemid = self.authenticate(op)
+            systemid = self.authenticate(op, body)
             http_status, resp = getattr(self, "op_" + op)(systemid, body, rec)
         except AxisError as e:
             resp = {"status": "FAIL", "ErrorCode": e.code, "ErrorDesc": e.desc}
@@ -642,62 +699,104 @@ class Handler(BaseHTTPRequestHandler):
         srv.log(rec)
         self.send_json(http_status, resp)
 
-    def authenticate(self, op):
+    def authenticate(self, op, body):
         axis = self.server.axis
         try:
-            missing = [k for k in REQUIRED_HEADERS if not self.hdr(k)]
-            if missing:
-                raise AxisError("400", "missing header(s): " +
-                                ", ".join(HDR + k for k in missing))
-            systemid = self.hdr("systemid")
-            with axis.lock:
-                system = axis.systems.get(systemid)
-            if system is None:
-                raise AxisError("404", "unknown systemid %r" % systemid)
-            sign_header = self.hdr_bytes("sign-header")
-            expected = hmac.new(system["secret"], sign_header, hashlib.sha256).hexdigest()
-            given = self.hdr("hash-header")
-            if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
-                desc = "hash-header does not match HMAC-SHA256 of sign-header"
-                if given.lower() == expected:
-                    desc += " (hash-header must be lowercase hex)"
-                raise AxisError("401", desc)
-            try:
-                signed = json.loads(sign_header.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                raise AxisError("402", "sign-header is not valid JSON")
-            if not isinstance(signed, dict):
-                raise AxisError("402", "sign-header is not a JSON object")
-            listed = [k.strip() for k in self.hdr("sign-header-key").split(";") if k.strip()]
-            for k in listed:
-                if k not in signed:
-                    raise AxisError("402", "key %r listed in sign-header-key is not in sign-header"
-                                    % k)
-            for k, v in signed.items():
-                actual = self.hdr(k)
-                if not isinstance(v, str) or actual is None or v != actual:
-                    raise AxisError("402", "signed %r=%r does not match header %s%s=%r"
-                                    % (k, v, HDR, k, actual))
-            for k in SIGNED_ALWAYS + SIGNED_PER_OP[op]:
-                if k not in signed or k not in listed:
-                    raise AxisError("402", "%s%s must be signed (in sign-header and "
-                                    "sign-header-key)" % (HDR, k))
-            if self.hdr("from") != systemid:
-                raise AxisError("403", "from %r differs from systemid %r"
-                                % (self.hdr("from"), systemid))
-            return systemid
+            systemid = self.verify_signature(op)
         except AxisError:
             axis.count("auth_fail")
             raise
+        self.verify_call(op, systemid, body)
+        return systemid
+
+    def verify_signature(self, op):
+        """The checks the axis makes of the signed headers; returns the caller's systemid."""
+        axis = self.server.axis
+        missing = [k for k in REQUIRED_HEADERS if not self.hdr(k)]
+        if missing:
+            raise AxisError("400", "missing header(s): " + ", ".join(HDR + k for k in missing))
+        systemid = self.hdr("systemid")
+        with axis.lock:
+            system = axis.systems.get(systemid)
+        if system is None:
+            raise AxisError("404", "systemid %s is not registered" % systemid)
+        sign_header = self.hdr_bytes("sign-header")
+        expected = hmac.new(system["secret"], sign_header, hashlib.sha256).hexdigest()
+        given = self.hdr("hash-header")
+        if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
+            raise AxisError("401", "hash-header does not match")
+        try:
+            members = json.loads(sign_header.decode("utf-8"), object_pairs_hook=list)
+        except (UnicodeDecodeError, ValueError):
+            raise AxisError("402", "sign-header is not valid JSON")
+        if not isinstance(members, list):
+            raise AxisError("402", "sign-header is not a JSON object")
+        keys = []
+        signed = {}
+        for name, value in members:
+            if not name.startswith(HDR) or len(name) == len(HDR):
+                raise AxisError("402", "sign-header member %r is not named %s<key>" % (name, HDR))
+            if not isinstance(value, str):
+                raise AxisError("402", "sign-header member %s is not a string" % name)
+            k = name[len(HDR):]
+            if k in signed:
+                raise AxisError("402", "sign-header has %s twice" % name)
+            keys.append(k)
+            signed[k] = value
+        listed = self.hdr("sign-header-key")
+        if listed != ";".join(keys):
+            raise AxisError("402", "sign-header-key %r does not list the sign-header members %r"
+                            % (listed, ";".join(keys)))
+        for k, v in signed.items():
+            actual = self.hdr(k)
+            if actual != v:
+                raise AxisError("402", "sign-header %s%s=%r differs from header %s%s=%r"
+                                % (HDR, k, v, HDR, k, actual))
+        if "Content-Type" in signed:
+            plain = self.headers.get("Content-Type")
+            plain = None if plain is None else plain.strip()
+            if plain != signed["Content-Type"]:
+                raise AxisError("402", "sign-header %sContent-Type=%r differs from Content-Type=%r"
+                                % (HDR, signed["Content-Type"], plain))
+        if "docid" in signed and "docId" not in signed:
+            signed["docId"] = signed["docid"]  # some clients spell it so; the axis accepts both
+        for k in SIGNED_ALWAYS + SIGNED_PER_OP[op]:
+            if k not in signed:
+                raise AxisError("402", "sign-header lacks %s%s" % (HDR, k))
+        if not TIMESTAMP_RE.match(signed["timestamp"]):
+            raise AxisError("405", "timestamp %r is not ddMMyyyy'T'HHmmss+SSSS"
+                            % signed["timestamp"])
+        if "from" in signed and signed["from"] != systemid:
+            raise AxisError("403", "Don vi gui %s khong dung voi ma da dang ky: %s"
+                            % (signed["from"], systemid))
+        self.signed = signed
+        return systemid
+
+    def verify_call(self, op, systemid, body):
+        """Content-Type and body of the call (after the signature): refusals of the request."""
+        want = "application/octet-stream" if op == "sendEdoc" else "application/json"
+        if self.signed["Content-Type"] != want:
+            raise AxisError("400", "Content-Type must be %s for %s, got %r"
+                            % (want, op, self.signed["Content-Type"]))
+        kind = BODY_KIND[op]
+        if kind == "edxml":
+            if not body.endswith(b"\r\n"):
+                raise AxisError("400", "sendEdoc body must be the edXML followed by CRLF")
+            if self.signed["hash-file"] != hash_file_hex(body[:-2]):
+                raise AxisError("23", "hash-file does not match the file")
+        elif kind == "braces" and body != b"{}":
+            raise AxisError("400", "%s body must be {}, got %d bytes" % (op, len(body)))
+        elif kind == "empty" and body:
+            raise AxisError("400", "%s body must be empty, got %d bytes" % (op, len(body)))
 
     def messagetype(self):
-        mt = self.hdr("messagetype")
+        mt = self.signed.get("messagetype")
         if mt not in MESSAGE_TYPES:
             raise AxisError("400", "messagetype must be edoc or status, got %r" % mt)
         return mt
 
     def doc_id(self):
-        d = self.hdr("docId")
+        d = self.signed.get("docId")
         if not d:
             raise AxisError("400", "missing %sdocId" % HDR)
         return d
@@ -705,6 +804,7 @@ class Handler(BaseHTTPRequestHandler):
     def op_sendEdoc(self, systemid, body, rec):
         axis = self.server.axis
         mt = self.messagetype()
+        body = body[:-2]  # the trailing CRLF (checked with hash-file) is not part of the edXML
         if not body:
             raise AxisError("22", "empty body")
         recipients, from_organ, document_id = inspect_package(body, mt)
@@ -748,7 +848,7 @@ class Handler(BaseHTTPRequestHandler):
     def op_updateStatus(self, systemid, body, rec):
         axis = self.server.axis
         doc_id = self.doc_id()
-        status = self.hdr("status")
+        status = self.signed.get("status")
         rec["docId"] = doc_id
         rec["status"] = status
         if status not in ("done", "fail"):
@@ -833,6 +933,12 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "POST":
                 axis.faults.configure(json_body())
             self.send_json(200, {"ok": True, "faults": axis.faults.describe()})
+        elif name == "credentials":
+            if self.command == "POST":
+                axis.set_refusal(json_body())
+            with axis.lock:
+                r = axis.refusal
+            self.send_json(200, {"ok": True, "refusing": r is not None, "refusal": r})
         elif name == "mailbox":
             organ = arg("organ")
             with axis.lock:
@@ -911,14 +1017,29 @@ def main(argv=None):
     ap.add_argument("--port-file")
     ap.add_argument("--systems", required=True, help="JSON SPEC of registered systems")
     ap.add_argument("--log", help="append one JSON line per request to this file")
+    ap.add_argument("--secret", action="append", default=[], metavar="SYSTEMID=TEXT",
+                    help="set the secret (the text as issued) of a system of SPEC; repeatable")
+    ap.add_argument("--refuse-credentials", choices=sorted(REFUSALS), metavar="HOW",
+                    help="start refusing every call's credentials: " + ", ".join(REFUSALS))
     args = ap.parse_args(argv)
 
     with open(args.systems, encoding="utf-8") as f:
         spec = json.load(f)
     try:
-        axis = Axis(spec.get("systems", []))
+        systems = spec.get("systems", [])
+        for item in args.secret:
+            sid, eq, text = item.partition("=")
+            match = [s for s in systems if isinstance(s, dict) and s.get("systemid") == sid]
+            if not eq or not match:
+                raise BadRequest(400, "--secret %r names no system of SPEC" % item)
+            for s in match:
+                s.pop("secret_b64", None)
+                s["secret"] = text
+        axis = Axis(systems)
+        if args.refuse_credentials:
+            axis.set_refusal({"how": args.refuse_credentials})
     except BadRequest as e:
-        print("axis_sim: bad --systems: %s" % e.desc, file=sys.stderr)
+        print("axis_sim: bad --systems/--secret: %s" % e.desc, file=sys.stderr)
         return 2
 
     stop = threading.Event()

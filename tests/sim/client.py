@@ -1,13 +1,12 @@
 """Client helpers for the national axis simulator (tests/sim/axis_sim.py). Standard library only.
 
-- sign_headers(): builds the XroadVnpt-* headers exactly like a real client (canonical form
-  documented at the top of axis_sim.py and in tests/sim/README.md).
-- AxisClient: the six protocol calls.
+- sign_headers(): the XroadVnpt-* headers exactly as the vendor's Java SDK 2.0.x writes them
+  (domain.md 5): pairs in Java HashMap iteration order, members "XroadVnpt-<k>":"<v>", HMAC-SHA256
+  keyed with the secret's characters. Written from domain.md, independently of the C adapter, so
+  that each can check the other.
+- AxisClient: the six protocol calls, with the SDK's bodies (edXML + CRLF, {} or empty).
 - SimControl: the /_sim/ control API.
 - SimProcess: starts the simulator as a subprocess on an ephemeral port (context manager).
-
-Timestamp rendering: ddMMyyyy'T'HHmmss+SSSS with SSSS = milliseconds zero-padded to 4 digits (the
-Java SimpleDateFormat meaning of that pattern), local time, e.g. 15052024T093000+0123.
 """
 
 import base64
@@ -20,48 +19,105 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
 PREFIX = "XroadVnpt-"
 VERSION = "3.0.201608"
+USER_AGENT = "JAVASDKAgent/1.0.0 XRoad/VPCP"
 SIM_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "axis_sim.py")
+VN = timezone(timedelta(hours=7))
+
+# The call's own keys, in the SDK's insertion order (after timestamp, systemid, Content-Type).
+OP_KEYS = {
+    "sendEdoc": ("from", "servicetype", "messagetype", "hash-file"),
+    "getReceivedEdocList": ("servicetype", "messagetype"),
+    "getEdoc": ("docId",),
+    "updateStatus": ("docId", "status"),
+    "getSentEdocList": ("servicetype", "messagetype", "docId"),
+    "getAgenciesList": (),
+}
 
 
 def format_timestamp(dt=None):
-    dt = dt or datetime.now()
+    """ddMMyyyy'T'HHmmss in UTC+7, '+', milliseconds zero-padded to 4 digits."""
+    dt = (dt or datetime.now(timezone.utc)).astimezone(VN) if (dt is None or dt.tzinfo) else dt
     return dt.strftime("%d%m%YT%H%M%S") + "+%04d" % (dt.microsecond // 1000)
 
 
-def hmac_hex(secret_b64, message):
-    key = base64.b64decode(secret_b64)
+def java_string_hash(s):
+    """Java String.hashCode(): over UTF-16 code units, 32-bit wrapping; returned unsigned."""
+    h = 0
+    units = s.encode("utf-16-be")
+    for i in range(0, len(units), 2):
+        h = (31 * h + int.from_bytes(units[i:i + 2], "big")) & 0xFFFFFFFF
+    return h
+
+
+def hashmap_order(keys):
+    """Java 8 HashMap<String,String> iteration order of keys put in this order."""
+    cap = 16
+    while len(keys) > cap * 3 // 4:  # resize once size exceeds the 0.75 load factor
+        cap *= 2
+
+    def bucket(k):
+        h = java_string_hash(k)
+        return (h ^ (h >> 16)) & (cap - 1)
+
+    return [k for _, k in sorted(enumerate(keys), key=lambda ik: (bucket(ik[1]), ik[0]))]
+
+
+def json_string(s):
+    """A JSON string: only ", \ and control characters escaped, non-ASCII raw."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+def hash_file_hex(data):
+    """SHA-256 printed byte by byte in lowercase hex without zero padding (0x0a -> "a")."""
+    return "".join("%x" % b for b in hashlib.sha256(data).digest())
+
+
+def hmac_hex(secret, message):
+    """HMAC-SHA256 keyed with the secret's characters (UTF-8), never base64-decoded."""
     if isinstance(message, str):
         message = message.encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
-def sign_headers(systemid, secret_b64, params=None, timestamp=None, version=VERSION):
-    """Returns the dict of HTTP headers for one protocol call.
-
-    Signed keys, in this order: from, systemid, timestamp, servicetype ("eDoc"), then the entries of
-    params in the order given (e.g. messagetype, docId, status). A params entry whose key is already
-    present (from, servicetype, ...) overrides the value in place.
-    """
-    fields = {
-        "from": systemid,
-        "systemid": systemid,
-        "timestamp": timestamp or format_timestamp(),
-        "servicetype": "eDoc",
-    }
-    for k, v in (params or {}).items():
-        fields[k] = str(v)
-    sign_header = json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
-    headers = {PREFIX + k: v for k, v in fields.items()}
-    headers[PREFIX + "version"] = version
+def sign_headers(systemid, secret, params=None, timestamp=None, content_type="application/json",
+                 version=VERSION):
+    """The HTTP headers of one call. params: the call's own pairs in insertion order (a list of
+    pairs or a dict), e.g. [("docId", "x")]; a key given again overrides in place, as in a map."""
+    pairs = {"timestamp": timestamp or format_timestamp(), "systemid": systemid,
+             "Content-Type": content_type}
+    for k, v in (params.items() if isinstance(params, dict) else (params or [])):
+        pairs[k] = str(v)
+    order = hashmap_order(list(pairs))
+    sign_header = "{" + ",".join("%s:%s" % (json_string(PREFIX + k), json_string(pairs[k]))
+                                 for k in order) + "}"
+    headers = {PREFIX + k: pairs[k] for k in order}
+    headers["Content-Type"] = content_type
     headers[PREFIX + "sign-header"] = sign_header
-    headers[PREFIX + "sign-header-key"] = ";".join(fields)
-    headers[PREFIX + "hash-header"] = hmac_hex(secret_b64, sign_header)
+    headers[PREFIX + "sign-header-key"] = ";".join(order)
+    headers[PREFIX + "hash-header"] = hmac_hex(secret, sign_header)
+    headers[PREFIX + "version"] = version
+    headers["User-Agent"] = USER_AGENT
     return headers
+
+
+def call_params(op, systemid, values, body):
+    """The op's pairs in SDK order; values supplies servicetype/messagetype/docId/status."""
+    out = []
+    for k in OP_KEYS[op]:
+        if k == "from":
+            out.append((k, values.get("from", systemid)))
+        elif k == "servicetype":
+            out.append((k, values.get("servicetype", "eDoc")))
+        elif k == "hash-file":
+            out.append((k, values.get("hash-file", hash_file_hex(body))))
+        elif k in values:
+            out.append((k, values[k]))
+    return out
 
 
 def _request(base_url, method, path, body=b"", headers=None, timeout=10.0):
@@ -70,8 +126,9 @@ def _request(base_url, method, path, body=b"", headers=None, timeout=10.0):
     u = urlsplit(base_url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
-        h = {"Content-Type": "application/octet-stream", "Connection": "close"}
+        h = {"Connection": "close"}
         h.update(headers or {})
+        h = {k: (v.encode("utf-8") if isinstance(v, str) else v) for k, v in h.items()}
         full = (u.path.rstrip("/") + path) if u.path else path
         conn.request(method, full, body=body, headers=h)
         resp = conn.getresponse()
@@ -81,20 +138,38 @@ def _request(base_url, method, path, body=b"", headers=None, timeout=10.0):
 
 
 class AxisClient:
-    def __init__(self, base_url, systemid, secret_b64, timeout=10.0):
+    def __init__(self, base_url, systemid, secret, timeout=10.0):
         self.base_url = base_url.rstrip("/")
         self.systemid = systemid
-        self.secret_b64 = secret_b64
+        self.secret = secret
         self.timeout = timeout
 
-    def call(self, op, params=None, body=b"", extra_headers=None, headers=None):
-        """One protocol call. Returns (http_status, parsed JSON or raw bytes if not JSON)."""
-        h = headers if headers is not None else sign_headers(self.systemid, self.secret_b64,
-                                                             params)
+    def call(self, op, params=None, body=None, extra_headers=None, headers=None, wire=None):
+        """One protocol call signed as the SDK signs it. params: the op's values (messagetype,
+        docId, status, ...); body defaults to the SDK's ({} for getEdoc/updateStatus, empty for
+        lists); for sendEdoc pass the edXML: CRLF is appended and hash-file computed from it.
+        wire: the exact body bytes to send instead (for tests of refusals).
+        Returns (http_status, parsed JSON or raw bytes if not JSON)."""
+        params = dict(params or {})
+        if op == "sendEdoc":
+            edxml = body or b""
+            out = edxml + b"\r\n"
+        else:
+            edxml = b""
+            out = body if body is not None else (b"{}" if op in ("getEdoc", "updateStatus")
+                                                 else b"")
+        if headers is not None:
+            h = headers
+        else:
+            ct = "application/octet-stream" if op == "sendEdoc" else "application/json"
+            h = sign_headers(self.systemid, self.secret,
+                             call_params(op, self.systemid, params, edxml), content_type=ct)
         if extra_headers:
             h = dict(h)
             h.update(extra_headers)
-        status, data = _request(self.base_url, "POST", "/" + op, body, h, self.timeout)
+        if wire is not None:
+            out = bytes(wire)
+        status, data = _request(self.base_url, "POST", "/" + op, out, h, self.timeout)
         try:
             return status, json.loads(data.decode("utf-8"))
         except ValueError:
@@ -118,8 +193,8 @@ class AxisClient:
     def update_status(self, doc_id, status="done"):
         return self.call("updateStatus", {"docId": doc_id, "status": status})
 
-    def sent_list(self, doc_id):
-        return self.call("getSentEdocList", {"docId": doc_id})
+    def sent_list(self, doc_id, messagetype="edoc"):
+        return self.call("getSentEdocList", {"messagetype": messagetype, "docId": doc_id})
 
     def agencies(self):
         return self.call("getAgenciesList", {})
@@ -169,15 +244,29 @@ class SimControl:
     def reset(self):
         return self._json("POST", "reset", {})
 
-    def add_system(self, systemid, secret_b64, organ_ids):
-        return self._json("POST", "systems", {"systemid": systemid, "secret_b64": secret_b64,
-                                              "organ_ids": organ_ids})
+    def add_system(self, systemid, secret, organ_ids=None):
+        spec = {"systemid": systemid, "secret": secret}
+        if organ_ids is not None:
+            spec["organ_ids"] = organ_ids
+        return self._json("POST", "systems", spec)
+
+    def refuse_credentials(self, how="fail", ops=None, desc=None):
+        """Answers every (matching) call with the axis's credentials refusal until restored."""
+        cfg = {"refuse": True, "how": how}
+        if ops is not None:
+            cfg["ops"] = ops
+        if desc is not None:
+            cfg["desc"] = desc
+        return self._json("POST", "credentials", cfg)
+
+    def restore_credentials(self):
+        return self._json("POST", "credentials", {"refuse": False})
 
 
 class SimProcess:
     """with SimProcess(systems) as sim: sim.url, sim.control, sim.client(systemid)
 
-    systems: list of {"systemid", "secret_b64", "organ_ids"}."""
+    systems: list of {"systemid", "secret" (the text as issued), "organ_ids"}."""
 
     def __init__(self, systems, log_path=None, python=None, startup_timeout=10.0):
         self.systems = systems
@@ -215,10 +304,11 @@ class SimProcess:
         self.control = SimControl(self.url)
         return self
 
-    def client(self, systemid, secret_b64=None, timeout=10.0):
-        if secret_b64 is None:
-            secret_b64 = next(s["secret_b64"] for s in self.systems if s["systemid"] == systemid)
-        return AxisClient(self.url, systemid, secret_b64, timeout)
+    def client(self, systemid, secret=None, timeout=10.0):
+        if secret is None:
+            secret = next(s.get("secret", s.get("secret_b64")) for s in self.systems
+                          if s["systemid"] == systemid)
+        return AxisClient(self.url, systemid, secret, timeout)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -5,15 +5,18 @@
 
 import base64
 import hashlib
+import hmac
 import http.client
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -25,13 +28,13 @@ H49 = "000.00.00.H49"
 STC_H49 = "000.00.12.H49"
 G22 = "000.00.00.G22"
 
+# Secrets are the text as issued (44 characters that look like base64), used as characters.
+GW_SECRET = "q3Vh0aQ2mR8xZ1n4b7T9c2E5f8H1j4K7m0P3s6V9y2A="
 SYSTEMS = [
-    {"systemid": "gw-h49", "secret_b64": base64.b64encode(b"gateway-h49-secret").decode(),
-     "organ_ids": [H49, STC_H49]},
-    {"systemid": "vpcp", "secret_b64": base64.b64encode(b"vpcp secret \x00\xff").decode(),
-     "organ_ids": [G22]},
-    {"systemid": "h44", "secret_b64": base64.b64encode(b"h44").decode(),
-     "organ_ids": ["000.00.24.H44", "000.46.24.H44"]},
+    {"systemid": "gw-h49", "secret": GW_SECRET, "organ_ids": [H49, STC_H49]},
+    {"systemid": "vpcp", "secret": "Khóa bí mật vpcp", "organ_ids": [G22]},
+    {"systemid": "h44", "secret_b64": "aDQ0", "organ_ids": ["000.00.24.H44", "000.46.24.H44"]},
+    {"systemid": "000.00.00.H41", "secret": "TEST-ONLY-secret-not-a-real-key", "organ_ids": []},
 ]
 
 
@@ -95,54 +98,229 @@ class AxisSimTest(unittest.TestCase):
 
     # -- authentication -----------------------------------------------------------------------
 
+    def signed(self, op="getReceivedEdocList", params=None, secret=GW_SECRET, systemid="gw-h49",
+               content_type="application/json", body=b""):
+        if params is None:
+            params = sim.call_params(op, systemid, {"messagetype": "edoc"}, body)
+        return sim.sign_headers(systemid, secret, params, content_type=content_type)
+
+    def test_worked_example_of_domain_md(self):
+        """domain.md 5, verbatim: the simulator accepts exactly these headers."""
+        sh = ('{"XroadVnpt-systemid":"000.00.00.H41","XroadVnpt-servicetype":"eDoc",'
+              '"XroadVnpt-messagetype":"edoc","XroadVnpt-timestamp":"28092018T172511+0123",'
+              '"XroadVnpt-Content-Type":"application/json"}')
+        mac = "0930375de28ac64c40ae8aeb86cc6e7b8e46442720651ecc79f848bfe3162597"
+        h = {"XroadVnpt-systemid": "000.00.00.H41", "XroadVnpt-servicetype": "eDoc",
+             "XroadVnpt-messagetype": "edoc", "XroadVnpt-timestamp": "28092018T172511+0123",
+             "XroadVnpt-Content-Type": "application/json", "Content-Type": "application/json",
+             "XroadVnpt-sign-header": sh,
+             "XroadVnpt-sign-header-key": "systemid;servicetype;messagetype;timestamp;Content-Type",
+             "XroadVnpt-hash-header": mac, "XroadVnpt-version": "3.0.201608"}
+        # the independent computations agree with the document
+        self.assertEqual(hmac.new(b"TEST-ONLY-secret-not-a-real-key", sh.encode(),
+                                  hashlib.sha256).hexdigest(), mac)
+        mine = sim.sign_headers("000.00.00.H41", "TEST-ONLY-secret-not-a-real-key",
+                                [("servicetype", "eDoc"), ("messagetype", "edoc")],
+                                timestamp="28092018T172511+0123")
+        for k, v in h.items():
+            self.assertEqual(mine[k], v, k)
+        h41 = self.proc.client("000.00.00.H41")
+        self.assertOK(h41.call("getReceivedEdocList", headers=h))
+        bad = dict(h, **{"XroadVnpt-hash-header": mac[:-1] + "8"})
+        self.assertEqual(self.assertFail(h41.call("getReceivedEdocList", headers=bad), "401")
+                         ["ErrorDesc"], "hash-header does not match")
+
+    def test_java_hashmap_order(self):
+        # Expected values printed by Java 17 (String.hashCode(), HashMap<String,String>.keySet()
+        # after put() in this order)
+        self.assertEqual(sim.java_string_hash("systemid"), 1976086410)
+        self.assertEqual(sim.java_string_hash("servicetype") - (1 << 32), -1927416977)
+        self.assertEqual(sim.java_string_hash("Tên"), 88088)
+        self.assertEqual(sim.hashmap_order(["timestamp", "systemid", "Content-Type", "from",
+                                            "servicetype", "messagetype", "hash-file"]),
+                         ["systemid", "servicetype", "messagetype", "hash-file", "from",
+                          "timestamp", "Content-Type"])
+        self.assertEqual(sim.hashmap_order(["timestamp", "systemid", "Content-Type", "docId",
+                                            "status"]),
+                         ["systemid", "docId", "timestamp", "Content-Type", "status"])
+        thirteen = ["timestamp", "systemid", "Content-Type"] + ["k%02d" % i for i in range(1, 11)]
+        self.assertEqual(";".join(sim.hashmap_order(thirteen)),
+                         "systemid;k10;k02;k01;k04;k03;k06;k05;k08;k07;k09;timestamp;Content-Type")
+        twelve = ["timestamp", "systemid", "Content-Type", "Tên"] + ["k%02d" % i
+                                                                    for i in range(2, 10)]
+        self.assertEqual(";".join(sim.hashmap_order(twelve)),
+                         "k06;k05;systemid;k08;k07;k09;Tên;k02;k04;timestamp;Content-Type;k03")
+        self.assertEqual(sim.hash_file_hex(b"abc"),
+                         "".join("%x" % b for b in hashlib.sha256(b"abc").digest()))
+        self.assertEqual(sim.hash_file_hex(b""),
+                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        self.assertEqual(sim.format_timestamp(datetime(2018, 9, 28, 10, 25, 11, 123000,
+                                                       tzinfo=timezone.utc)),
+                         "28092018T172511+0123")
+
     def test_auth_rejections(self):
-        secret = SYSTEMS[0]["secret_b64"]
-        h = sim.sign_headers("gw-h49", secret, {"messagetype": "edoc"})
-        # valid
-        self.assertOK(self.gw.call("getReceivedEdocList", headers=h))
-        # bad HMAC (wrong secret)
-        bad = sim.sign_headers("gw-h49", base64.b64encode(b"wrong").decode(),
-                               {"messagetype": "edoc"})
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=bad), "401")
-        # uppercase hex is not the canonical form
-        up = dict(h)
-        up["XroadVnpt-hash-header"] = h["XroadVnpt-hash-header"].upper()
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=up), "401")
+        h = self.signed()
+        call = lambda hh, op="getReceivedEdocList", wire=b"": self.gw.call(op, headers=hh,
+                                                                          wire=wire)
+        self.assertOK(call(h))
+        # wrong secret; the base64-decoded secret as key (the old misreading) is wrong too
+        for key in ("wrong", base64.b64decode(GW_SECRET).decode("latin-1")):
+            d = self.assertFail(call(self.signed(secret=key)), "401")
+            self.assertEqual(d["ErrorDesc"], "hash-header does not match")
+        up = dict(h, **{"XroadVnpt-hash-header": h["XroadVnpt-hash-header"].upper()})
+        self.assertFail(call(up), "401")
+        # the unprefixed members of the old misreading, correctly HMACed: refused
+        fields = {"from": "gw-h49", "systemid": "gw-h49", "timestamp": sim.format_timestamp(),
+                  "servicetype": "eDoc", "messagetype": "edoc"}
+        old = json.dumps(fields, separators=(",", ":"))
+        oldh = {"XroadVnpt-" + k: v for k, v in fields.items()}
+        oldh.update({"XroadVnpt-sign-header": old, "XroadVnpt-version": "3.0.201608",
+                     "XroadVnpt-sign-header-key": ";".join(fields),
+                     "XroadVnpt-hash-header": sim.hmac_hex(GW_SECRET, old)})
+        self.assertIn("is not named XroadVnpt-", self.assertFail(call(oldh), "402")["ErrorDesc"])
         # unknown system
-        unk = sim.sign_headers("nobody", secret, {"messagetype": "edoc"})
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=unk), "404")
+        self.assertFail(call(self.signed(systemid="nobody")), "404")
         # from differs from systemid (correctly signed)
-        frm = sim.sign_headers("gw-h49", secret, {"from": "vpcp", "messagetype": "edoc"})
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=frm), "403")
+        body = edoc(1)
+        frm = self.signed("sendEdoc", sim.call_params("sendEdoc", "gw-h49",
+                                                      {"messagetype": "edoc", "from": "vpcp"},
+                                                      body), content_type="application/octet-stream")
+        d = self.assertFail(call(frm, "sendEdoc", body + b"\r\n"), "403")
+        self.assertEqual(d["ErrorDesc"], "Don vi gui vpcp khong dung voi ma da dang ky: gw-h49")
         # a signed value differs from the header actually sent
-        tampered = dict(h)
-        tampered["XroadVnpt-messagetype"] = "status"
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=tampered), "402")
-        # listed key absent from sign-header
-        listed = dict(h)
-        listed["XroadVnpt-sign-header-key"] += ";docId"
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=listed), "402")
+        self.assertFail(call(dict(h, **{"XroadVnpt-messagetype": "status"})), "402")
+        self.assertFail(call(dict(h, **{"Content-Type": "text/plain"})), "402")
+        # sign-header-key: an extra key, a missing key, another order
+        keys = h["XroadVnpt-sign-header-key"]
+        self.assertFail(call(dict(h, **{"XroadVnpt-sign-header-key": keys + ";docId"})), "402")
+        self.assertFail(call(dict(h, **{"XroadVnpt-sign-header-key": keys.rsplit(";", 1)[0]})),
+                        "402")
+        self.assertFail(call(dict(h, **{"XroadVnpt-sign-header-key":
+                                        ";".join(reversed(keys.split(";")))})), "402")
         # an operation parameter that is not signed
-        unsigned = sim.sign_headers("gw-h49", secret, {})
+        unsigned = self.signed(params=[("servicetype", "eDoc")])
         unsigned["XroadVnpt-messagetype"] = "edoc"
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=unsigned), "402")
+        self.assertIn("lacks XroadVnpt-messagetype",
+                      self.assertFail(call(unsigned), "402")["ErrorDesc"])
         # missing header
         missing = dict(h)
         del missing["XroadVnpt-version"]
-        self.assertFail(self.gw.call("getReceivedEdocList", headers=missing), "400")
-        # key order and whitespace in sign-header do not matter (HMAC is over the exact bytes)
-        fields = json.loads(h["XroadVnpt-sign-header"])
-        alt = json.dumps(dict(reversed(list(fields.items()))), separators=(", ", ": "))
-        h2 = dict(h)
-        h2["XroadVnpt-sign-header"] = alt
-        h2["XroadVnpt-hash-header"] = sim.hmac_hex(secret, alt)
-        self.assertOK(self.gw.call("getReceivedEdocList", headers=h2))
+        self.assertFail(call(missing), "400")
+        # a timestamp in another format, correctly signed
+        iso = sim.sign_headers("gw-h49", GW_SECRET, [("servicetype", "eDoc"),
+                                                     ("messagetype", "edoc")],
+                               timestamp="2018-09-28T17:25:11+07:00")
+        self.assertFail(call(iso), "405")
+        # member order and spacing do not matter beyond the HMAC: the axis HMACs what it got
+        members = json.loads(h["XroadVnpt-sign-header"], object_pairs_hook=list)
+        alt = json.dumps(dict(reversed(members)), separators=(", ", ": "))
+        h2 = dict(h, **{"XroadVnpt-sign-header": alt,
+                        "XroadVnpt-sign-header-key": ";".join(k[10:] for k, _ in reversed(members)),
+                        "XroadVnpt-hash-header": sim.hmac_hex(GW_SECRET, alt)})
+        self.assertOK(call(h2))
         st = self.ctl.stats()
-        self.assertEqual(st["auth_fail"], 8)
-        self.assertEqual(st["requests"]["getReceivedEdocList"], 10)
+        self.assertEqual(st["auth_fail"], 14)
+        self.assertEqual(st["requests"]["getReceivedEdocList"], 15)
+
+    def test_bodies_content_type_and_hash_file(self):
+        pkg = next(p for p in (edoc(i) for i in range(9, 99))  # a digest with a byte < 0x10
+                   if len(sim.hash_file_hex(p)) < 64)
+        sh = lambda body, **v: self.signed("sendEdoc", sim.call_params(
+            "sendEdoc", "gw-h49", dict({"messagetype": "edoc"}, **v), body),
+            content_type="application/octet-stream")
+        # the edXML without CRLF is refused; CRLF is not part of what is stored or hashed
+        self.assertFail(self.gw.call("sendEdoc", headers=sh(pkg), wire=pkg), "400")
+        self.assertFail(self.gw.call("sendEdoc", headers=sh(pkg + b"\r\n"),
+                                     wire=pkg + b"\r\n"), "23")
+        # a zero-padded hex digest is not the SDK's hash-file
+        padded = hashlib.sha256(pkg).hexdigest()
+        self.assertEqual(self.assertFail(self.gw.call(
+            "sendEdoc", headers=sh(pkg, **{"hash-file": padded}), wire=pkg + b"\r\n"), "23")
+            ["ErrorDesc"], "hash-file does not match the file")
+        doc = self.assertOK(self.gw.call("sendEdoc", headers=sh(pkg), wire=pkg + b"\r\n"))["DocId"]
+        self.assertEqual(self.ctl.package(doc), pkg)
+        # sendEdoc signed as application/json is refused
+        js = self.signed("sendEdoc", sim.call_params("sendEdoc", "gw-h49", {"messagetype": "edoc"},
+                                                     pkg))
+        self.assertFail(self.gw.call("sendEdoc", headers=js, wire=pkg + b"\r\n"), "400")
+        # getEdoc and updateStatus carry {}; lists carry nothing
+        g = self.signed("getEdoc", [("docId", doc)])
+        self.assertFail(self.gw.call("getEdoc", headers=g, wire=b""), "400")
+        self.assertOK(self.gw.call("getEdoc", headers=g, wire=b"{}"))
+        self.assertFail(self.gw.call("getReceivedEdocList", headers=self.signed(), wire=b"{}"),
+                        "400")
+        # docid spelled in lower case is accepted when serving
+        low = self.signed("updateStatus", [("docid", doc), ("status", "done")])
+        self.assertOK(self.gw.call("updateStatus", headers=low, wire=b"{}"))
+        self.assertEqual(self.listed(self.gw), [])
+
+    def test_non_ascii_values_and_secret(self):
+        # vpcp's secret is non-ASCII text: its UTF-8 bytes are the key; a non-ASCII signed value
+        # travels raw in the header and in sign-header
+        h = sim.sign_headers("vpcp", SYSTEMS[1]["secret"], [("servicetype", "eDoc"),
+                                                            ("messagetype", "edoc"),
+                                                            ("note", "Văn thư Sở")])
+        self.assertIn('"XroadVnpt-note":"Văn thư Sở"', h["XroadVnpt-sign-header"])
+        self.assertOK(self.vpcp.call("getReceivedEdocList", headers=h))
+        self.assertEqual(self.vpcp.received_list()[1]["status"], "OK")
+
+    def test_refuse_credentials_control(self):
+        self.assertOK(self.gw.received_list())
+        self.ctl.refuse_credentials()
+        for res in (self.gw.received_list(), self.gw.send_edoc(edoc(3)), self.vpcp.agencies()):
+            d = self.assertFail(res, "401")
+            self.assertEqual(d["ErrorDesc"], "hash-header does not match")
+        self.ctl.refuse_credentials("from", ops=["sendEdoc"])
+        self.assertOK(self.gw.received_list())
+        self.assertEqual(self.assertFail(self.gw.send_edoc(edoc(3)), "403")["ErrorDesc"],
+                         "Don vi gui gw-h49 khong dung voi ma da dang ky: gw-h49")
+        self.ctl.refuse_credentials("http401")
+        self.assertEqual(self.gw.received_list()[0], 401)
+        self.ctl.refuse_credentials("http403")
+        self.assertEqual(self.gw.received_list()[0], 403)
+        st = self.ctl.stats()
+        self.assertEqual(st["credentials_refused"], 6)
+        self.assertEqual(st["packages"], 0)
+        self.assertTrue(self.ctl._json("GET", "credentials")["refusing"])
+        self.ctl.restore_credentials()
+        self.assertFalse(self.ctl._json("GET", "credentials")["refusing"])
+        self.assertOK(self.gw.send_edoc(edoc(3)))
+        # a rotated secret is a genuine HMAC mismatch until the client has the new one
+        self.ctl.add_system("gw-h49", "x" * 44)
+        self.assertFail(self.gw.received_list(), "401")
+        self.assertOK(self.proc.client("gw-h49", "x" * 44).received_list())
+        self.ctl.add_system("gw-h49", GW_SECRET)
+        self.assertEqual(len(self.listed(self.gw)), 1)  # organ ids were kept
+
+    def test_cli_secret_and_refusal_flags(self):
+        with tempfile.TemporaryDirectory() as d:
+            spec = os.path.join(d, "spec.json")
+            port = os.path.join(d, "port")
+            with open(spec, "w") as f:
+                json.dump({"systems": [{"systemid": "s1", "secret": "old", "organ_ids": []}]}, f)
+            key = "A" * 43 + "="
+            p = subprocess.Popen([sys.executable, sim.SIM_PATH, "--port", "0", "--port-file", port,
+                                  "--systems", spec, "--secret", "s1=" + key,
+                                  "--refuse-credentials", "fail"], stdout=subprocess.PIPE,
+                                 text=True)
+            try:
+                p.stdout.readline()
+                with open(port) as f:
+                    url = "http://127.0.0.1:%d" % int(f.read())
+                c = sim.AxisClient(url, "s1", key)
+                self.assertEqual(c.agencies()[1]["ErrorDesc"], "hash-header does not match")
+                sim.SimControl(url).restore_credentials()
+                self.assertEqual(c.agencies()[1]["status"], "OK")
+                self.assertEqual(sim.AxisClient(url, "s1", "old").agencies()[1]["ErrorCode"], "401")
+            finally:
+                p.terminate()
+                p.wait(10)
+                p.stdout.close()
+            bad = subprocess.run([sys.executable, sim.SIM_PATH, "--systems", spec, "--secret",
+                                  "nobody=x"], capture_output=True, text=True)
+            self.assertEqual(bad.returncode, 2)
 
     def test_timestamp_format(self):
-        from datetime import datetime
         ts = sim.format_timestamp(datetime(2024, 5, 15, 9, 30, 0, 123000))
         self.assertEqual(ts, "15052024T093000+0123")
 
@@ -213,8 +391,7 @@ class AxisSimTest(unittest.TestCase):
 
     def test_prefixed_package_and_base_prefix(self):
         pkg = fixture("edoc_prefixed.xml")
-        prefixed = sim.AxisClient(self.proc.url + "/vxp/api/v1", "vpcp",
-                                  SYSTEMS[1]["secret_b64"])
+        prefixed = sim.AxisClient(self.proc.url + "/vxp/api/v1", "vpcp", SYSTEMS[1]["secret"])
         doc = self.assertOK(prefixed.send_edoc(pkg))["DocId"]
         self.assertEqual(self.listed(self.gw), [doc])
         self.assertEqual(self.ctl.mailbox(G22), [])
@@ -240,8 +417,8 @@ class AxisSimTest(unittest.TestCase):
     def test_unknown_recipient_gets_mailbox(self):
         doc = self.send(self.gw, edoc(7, to=("000.99.99.Z99",)))
         self.assertEqual([e["docId"] for e in self.ctl.mailbox("000.99.99.Z99")], [doc])
-        self.ctl.add_system("late", base64.b64encode(b"late").decode(), ["000.99.99.Z99"])
-        late = sim.AxisClient(self.proc.url, "late", base64.b64encode(b"late").decode())
+        self.ctl.add_system("late", "late", ["000.99.99.Z99"])
+        late = sim.AxisClient(self.proc.url, "late", "late")
         self.assertEqual(self.listed(late), [doc])
 
     def test_agencies(self):
@@ -327,7 +504,7 @@ class AxisSimTest(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - t0, 0.35)
         # a client with a shorter timeout gives up first
         self.ctl.faults(timeout=1, timeout_ms=3000)
-        quick = sim.AxisClient(self.proc.url, "gw-h49", SYSTEMS[0]["secret_b64"], timeout=0.3)
+        quick = sim.AxisClient(self.proc.url, "gw-h49", GW_SECRET, timeout=0.3)
         with self.assertRaises(OSError):  # socket.timeout is an OSError
             quick.send_edoc(edoc(3))
         self.assertEqual(self.ctl.stats()["packages"], 0)
@@ -423,7 +600,7 @@ class AxisSimTest(unittest.TestCase):
         statuses = []
         for _ in range(3):
             conn.request("POST", "/getAgenciesList",
-                         headers=sim.sign_headers("gw-h49", SYSTEMS[0]["secret_b64"], {}))
+                         headers=sim.sign_headers("gw-h49", GW_SECRET, {}))
             r = conn.getresponse()
             r.read()
             statuses.append(r.status)

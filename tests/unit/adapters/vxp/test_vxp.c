@@ -1,9 +1,13 @@
 /*
  * Unit tests for adapters/vxp against the national axis simulator (tests/sim/axis_sim.py) run as a
- * child process on an ephemeral port: send -> list -> fetch -> ack through gw_vxp_ops (found with
- * gw_axis_find), large answers parsed and decoded on the thread pool (also with the adapter
- * destroyed and the HTTP client closed while the job waits), caps, and the error mapping. Skipped
- * (77) when python3 or the simulator is missing.
+ * child process on an ephemeral port. The simulator verifies the wire format of domain.md §5 (HMAC
+ * keyed with the secret's characters, prefixed sign-header, signed Content-Type, from = systemid,
+ * hash-file, the SDK's bodies) and refuses anything else, so every successful call here is one
+ * the real axis would accept. Covered: send -> list -> fetch -> ack through gw_vxp_ops (found with
+ * gw_axis_find) with a 44-character secret, large answers parsed and decoded on the thread pool
+ * (also with the adapter destroyed and the HTTP client closed while the job waits), caps, and the
+ * error classes (GW_EAUTH for refused credentials, GW_EAXIS for a refused package, GW_EHTTP for
+ * 5xx). Skipped (77) when python3 or the simulator is missing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +30,7 @@
 #define SIM_PATH   GW_SOURCE_DIR "/tests/sim/axis_sim.py"
 #define FIXTURE    GW_SOURCE_DIR "/tests/fixtures/edxml/edoc_basic.xml"
 #define SENDER     "gw-h49"
-#define SENDER_KEY "c2VuZGVyLXNlY3JldC1rZXk="
+#define SENDER_KEY "c2VuZGVyLXNlY3JldC1rZXktb2YtNDQtY2hhcmFjdGU=" /* 44 chars, used as text */
 #define RECV       "gw-g22"
 #define RECV_KEY   "cmVjZWl2ZXItc2VjcmV0LWtleQ=="
 #define FROM_ORGAN "000.00.12.H49"
@@ -106,9 +110,9 @@ static int sim_start(void)
         return -1;
     snprintf(spec, sizeof(spec), "%s/systems.json", S.dir);
     snprintf(portf, sizeof(portf), "%s/port", S.dir);
-    if (write_file(spec, "{\"systems\":[{\"systemid\":\"" SENDER "\",\"secret_b64\":\"" SENDER_KEY
+    if (write_file(spec, "{\"systems\":[{\"systemid\":\"" SENDER "\",\"secret\":\"" SENDER_KEY
                          "\",\"organ_ids\":[\"" FROM_ORGAN "\"]},"
-                         "{\"systemid\":\"" RECV "\",\"secret_b64\":\"" RECV_KEY
+                         "{\"systemid\":\"" RECV "\",\"secret\":\"" RECV_KEY
                          "\",\"organ_ids\":[\"000.00.00.G22\"]}]}") != 0)
         return -1;
     S.pid = fork();
@@ -476,20 +480,28 @@ static void test_fetch_cap_and_unknown(void **state)
     S.ops->destroy(small);
 }
 
+/* The base64-decoded secret as HMAC key (the old misreading): refused as a credential. */
+static const char decoded_key[] = "sender-secret-key-of-44-characte";
+
 static void test_wrong_secret(void **state)
 {
     void *bad = axis_open(SENDER, RECV_KEY, 0);
+    void *decoded = axis_open(SENDER, decoded_key, 0);
     void *unknown = axis_open("nobody", SENDER_KEY, 0);
     struct res r;
 
     (void)state;
     do_send(bad, GW_KIND_EDOC, S.pkg, S.pkg_len, &r);
-    assert_int_equal(r.err, GW_EAXIS);
-    assert_true(strncmp(r.detail, "401: ", 5) == 0);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "401: hash-header does not match");
+    do_list(decoded, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "401: hash-header does not match");
     do_list(unknown, GW_KIND_STATUS, &r);
-    assert_int_equal(r.err, GW_EAXIS);
-    assert_true(strncmp(r.detail, "404: ", 5) == 0);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "404: systemid nobody is not registered");
     S.ops->destroy(bad);
+    S.ops->destroy(decoded);
     S.ops->destroy(unknown);
 }
 
@@ -511,7 +523,7 @@ static void test_http_500_and_config(void **state)
     void *rcv = axis_open(RECV, RECV_KEY, 0);
     void *st = NULL;
     struct res r;
-    struct gw_axis_config cfg = {.base_url = S.base_url, .systemid = RECV, .secret = "!!"};
+    struct gw_axis_config cfg = {.base_url = S.base_url, .systemid = RECV, .secret = ""};
 
     (void)state;
     snprintf(url, sizeof(url), "%s_sim/faults", S.base_url);
@@ -522,16 +534,84 @@ static void test_http_500_and_config(void **state)
         uv_run(&S.loop, UV_RUN_ONCE);
     do_list(rcv, GW_KIND_EDOC, &r);
     assert_int_equal(r.err, GW_EHTTP);
-    assert_string_equal(r.detail, "HTTP 500");
+    assert_string_equal(r.detail, "HTTP 500: 500: injected HTTP 500");
     do_list(rcv, GW_KIND_EDOC, &r); /* the fault fired once */
     assert_int_equal(r.err, 0);
     res_free(&r);
 
     assert_int_equal(S.ops->create(S.http, &cfg, &st), GW_ECONFIG);
     assert_null(st);
+    cfg.secret = " padded";
+    assert_int_equal(S.ops->create(S.http, &cfg, &st), GW_ECONFIG);
+    cfg.secret = "!!"; /* not base64: fine, the secret is text */
+    assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
+    S.ops->destroy(st);
     assert_int_equal(S.ops->fetch(rcv, "bad\r\nid", on_fetch, &r), GW_EINVAL);
     assert_null(gw_axis_find("nope"));
     S.ops->destroy(rcv);
+}
+
+/* POSTs body to the simulator's control endpoint /_sim/<name>. */
+static void sim_control(const char *name, const char *body)
+{
+    char url[128];
+    int done = 0;
+
+    snprintf(url, sizeof(url), "%s_sim/%s", S.base_url, name);
+    struct gw_httpc_request req = {
+        .method = "POST", .url = url, .body = body, .body_len = strlen(body)};
+    assert_int_equal(gw_httpc_request(S.http, &req, on_raw, &done), 0);
+    while (!done)
+        uv_run(&S.loop, UV_RUN_ONCE);
+}
+
+/* Credentials refused (FAIL answers naming them, HTTP 401/403) -> GW_EAUTH for every call; a
+ * refusal of the package -> GW_EAXIS; detail is always the axis's text. */
+static void test_error_classes(void **state)
+{
+    static const char no_rcpt[] =
+        "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><edXMLEnvelope><edXMLHeader>"
+        "<MessageHeader><From><OrganId>000.00.12.H49</OrganId></From></MessageHeader>"
+        "</edXMLHeader></edXMLEnvelope></edXML>";
+    void *snd = axis_open(SENDER, SENDER_KEY, 0);
+    struct res r;
+
+    (void)state;
+    do_send(snd, GW_KIND_EDOC, (const unsigned char *)no_rcpt, sizeof(no_rcpt) - 1, &r);
+    assert_int_equal(r.err, GW_EAXIS);
+    assert_string_equal(r.detail, "22: no recipient: MessageHeader/To/OrganId missing or empty");
+
+    sim_control("credentials", "{\"refuse\":true}");
+    do_send(snd, GW_KIND_EDOC, S.pkg, S.pkg_len, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "401: hash-header does not match");
+    do_list(snd, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    do_fetch(snd, "some-doc", &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    do_ack(snd, "some-doc", true, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "401: hash-header does not match");
+
+    sim_control("credentials", "{\"refuse\":true,\"how\":\"from\"}");
+    do_send(snd, GW_KIND_STATUS, S.pkg, S.pkg_len, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail,
+                        "403: Don vi gui " SENDER " khong dung voi ma da dang ky: " SENDER);
+    sim_control("credentials", "{\"refuse\":true,\"how\":\"http401\"}");
+    do_list(snd, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "HTTP 401: 401: Unauthorized");
+    sim_control("credentials", "{\"refuse\":true,\"how\":\"http403\"}");
+    do_list(snd, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, GW_EAUTH);
+    assert_string_equal(r.detail, "HTTP 403: 403: Forbidden");
+
+    sim_control("credentials", "{\"refuse\":false}");
+    do_list(snd, GW_KIND_EDOC, &r);
+    assert_int_equal(r.err, 0);
+    res_free(&r);
+    S.ops->destroy(snd);
 }
 
 static void test_destroy_then_close_in_flight(void **state)
@@ -559,6 +639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fetch_cap_and_unknown, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_secret, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_http_500_and_config, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_error_classes, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_destroy_then_close_in_flight, test_setup,
                                         test_teardown),
     };
