@@ -44,6 +44,7 @@ def test_send_only_as_own_organisations(env):
     assert env.pg.query("SELECT count(*) FROM package") == "2"
     metrics = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
     assert 'gateway_submit_rejected_total{code="forbidden_sender"} 4\n' in metrics, metrics
+    assert gw.stop() == 0  # SIGTERM: a clean drain (and the leak check of sanitizer builds)
 
 
 def test_identity_includes_sender(env):
@@ -114,6 +115,7 @@ def test_inbox_scoped(env):
     assert gw.get("/v1/packages/%d" % pid, token="agency-token").status == 200
     assert gw.get("/v1/packages/%d" % pid, token=t.TOKEN).status == 200
     expect_error(gw.get("/v1/packages/%d" % pid, token="far-token"), 404, "not_found")
+    assert gw.stop() == 0
 
 
 if __name__ == "__main__":
