@@ -65,7 +65,7 @@ step "Starting gatewayd"
 cat >"$var/gatewayd.ini" <<INI
 [gateway]
 instance_id = quickstart
-organ_ids = 000.00.00.H49
+organ_ids = 000.00.00.H49, 000.00.12.H49
 [server]
 listen = 127.0.0.1:${GATEWAY_PORT:-8080}
 [database]

@@ -1,10 +1,13 @@
 /*
- * Request routing for the northbound API: authentication, method/path dispatch and the JSON error
- * convention shared by every endpoint. Handlers live in api_submit.c, api_read.c and api_ops.c.
+ * The northbound API object and its request routing: construction from the dependencies struct,
+ * the head check (no body outside /v1/, bearer token on /v1/), method/path dispatch and the JSON
+ * error convention shared by every endpoint. Handlers live in api_submit.c, api_read.c,
+ * api_ops.c and api_metrics.c; who may do what in api_authz.c.
  */
 #include "api/api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
@@ -40,6 +43,7 @@ int gw_api_status_for(int err)
     case GW_ENOTEDXML:
     case GW_ENORCPT:
     case GW_ELIMIT:
+    case GW_ERANGE:
         return 422;
     case GW_EDB:
     case GW_EAGAIN:
@@ -146,66 +150,149 @@ static bool gw_api_method(struct gw_http_req *req, const char *want)
     return false;
 }
 
+static bool gw_api_is_v1(const char *path)
+{
+    return strncmp(path, "/v1/", 4) == 0;
+}
+
 int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code,
                       const char **message)
 {
-    const struct gw_app *app = ud;
+    const struct gw_api *api = ud;
 
-    if (strncmp(req->path, "/v1/", 4) != 0)
-        return 0;
-    if (gw_auth_check(app->clients, app->n_clients, gw_http_req_header(req, "authorization")) >= 0)
+    if (!gw_api_is_v1(req->path)) {
+        /* Anonymous endpoints never read a body: refused here, nothing is buffered or charged
+         * to the shared body budget. */
+        if (!req->has_body)
+            return 0;
+        *code = "body_not_allowed";
+        *message = "only /v1/ requests may carry a body";
+        return 413;
+    }
+    if (gw_auth_check(api->auth, api->n_clients, gw_http_req_header(req, "authorization")) >= 0)
         return 0;
     *code = "unauthorized";
     *message = "missing or invalid bearer token";
     return 401;
 }
 
-void gw_api_handle(struct gw_http_req *req, void *ud)
+void gw_api_work_begin(struct gw_api *api)
 {
-    struct gw_app *app = ud;
+    api->deps.work_begin(api->deps.ud);
+}
+
+void gw_api_work_end(struct gw_api *api)
+{
+    api->deps.work_end(api->deps.ud);
+}
+
+bool gw_api_ready_get(struct gw_api *api, struct gw_api_ready *r)
+{
+    bool any_axis = false;
+
+    memset(r, 0, sizeof(*r));
+    api->deps.ready(api->deps.ud, r);
+    if (r->n_axes > GW_API_READY_MAX_AXES)
+        r->n_axes = GW_API_READY_MAX_AXES;
+    for (size_t i = 0; i < r->n_axes; i++)
+        any_axis = any_axis || r->axes[i].ok;
+    return r->database && !r->draining && any_axis;
+}
+
+int gw_api_new(const struct gw_api_deps *deps, struct gw_api **out)
+{
+    struct gw_api *api;
+    int rc;
+
+    *out = NULL;
+    if (!deps->loop || !deps->db || !deps->metrics || !deps->clients || deps->n_clients == 0 ||
+        !deps->organ_ids || deps->n_organ_ids == 0 || !deps->ready || !deps->work_begin ||
+        !deps->work_end || deps->n_clients > INT32_MAX)
+        return GW_EINVAL;
+    api = calloc(1, sizeof(*api));
+    if (!api)
+        return GW_ENOMEM;
+    api->deps = *deps;
+    api->started_ms = uv_now(deps->loop);
+    rc = gw_api_clients_init(api);
+    if (rc == 0)
+        rc = gw_api_metrics_init(api);
+    if (rc != 0) {
+        gw_api_free(api);
+        return rc;
+    }
+    *out = api;
+    return 0;
+}
+
+void gw_api_free(struct gw_api *api)
+{
+    if (!api)
+        return;
+    gw_api_metrics_free(api);
+    gw_api_clients_free(api);
+    free(api);
+}
+
+static void gw_api_route_v1(struct gw_api *api, struct gw_http_req *req,
+                            const struct gw_api_client *c)
+{
     const char *path = req->path;
-    int client;
     int64_t id;
 
-    app->stats.http_requests++;
+    if (strcmp(path, "/v1/packages") == 0) {
+        if (gw_api_method(req, "POST"))
+            gw_api_submit(api, req, c);
+    } else if ((id = gw_api_match_id(path, "/v1/packages/", NULL)) > 0) {
+        if (gw_api_method(req, "GET"))
+            gw_api_get_package(api, req, id, c);
+    } else if ((id = gw_api_match_id(path, "/v1/packages/", "/content")) > 0) {
+        if (gw_api_method(req, "GET"))
+            gw_api_get_content(api, req, id, c);
+    } else if (strcmp(path, "/v1/inbox") == 0) {
+        if (gw_api_method(req, "GET"))
+            gw_api_inbox(api, req, c);
+    } else if ((id = gw_api_match_id(path, "/v1/inbox/", "/ack")) > 0) {
+        if (gw_api_method(req, "POST"))
+            gw_api_inbox_ack(api, req, id, c);
+    } else {
+        gw_http_respond_error(req, 404, "not_found", "no such endpoint");
+    }
+}
+
+void gw_api_handle(struct gw_http_req *req, void *ud)
+{
+    struct gw_api *api = ud;
+    const char *path = req->path;
+    int client;
+
+    gw_metric_inc(api->m.http_requests);
+    if (!gw_api_is_v1(path) && req->body_len > 0) {
+        /* Only without the head check (which refuses these before the body is read). */
+        gw_http_respond_error(req, 413, "body_not_allowed", "only /v1/ requests may carry a body");
+        return;
+    }
     if (strcmp(path, "/healthz") == 0) {
-        gw_api_healthz(app, req);
+        gw_api_healthz(api, req);
         return;
     }
     if (strcmp(path, "/readyz") == 0) {
-        gw_api_readyz(app, req);
+        gw_api_readyz(api, req);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {
-        gw_api_metrics(app, req);
+        gw_api_metrics(api, req);
         return;
     }
-    if (strncmp(path, "/v1/", 4) != 0) {
+    if (!gw_api_is_v1(path)) {
         gw_http_respond_error(req, 404, "not_found", "no such endpoint");
         return;
     }
-    client = gw_auth_check(app->clients, app->n_clients, gw_http_req_header(req, "authorization"));
+    client = gw_auth_check(api->auth, api->n_clients, gw_http_req_header(req, "authorization"));
     if (client < 0) {
         gw_http_add_header(req, "WWW-Authenticate", "Bearer");
         gw_api_error(req, GW_EAUTH, "missing or invalid bearer token");
         return;
     }
-    if (strcmp(path, "/v1/packages") == 0) {
-        if (gw_api_method(req, "POST"))
-            gw_api_submit(app, req, client);
-    } else if ((id = gw_api_match_id(path, "/v1/packages/", NULL)) > 0) {
-        if (gw_api_method(req, "GET"))
-            gw_api_get_package(app, req, id);
-    } else if ((id = gw_api_match_id(path, "/v1/packages/", "/content")) > 0) {
-        if (gw_api_method(req, "GET"))
-            gw_api_get_content(app, req, id);
-    } else if (strcmp(path, "/v1/inbox") == 0) {
-        if (gw_api_method(req, "GET"))
-            gw_api_inbox(app, req);
-    } else if ((id = gw_api_match_id(path, "/v1/inbox/", "/ack")) > 0) {
-        if (gw_api_method(req, "POST"))
-            gw_api_inbox_ack(app, req, id, client);
-    } else {
-        gw_http_respond_error(req, 404, "not_found", "no such endpoint");
-    }
+    gw_api_route_v1(api, req, &api->clients[client]);
 }

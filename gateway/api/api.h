@@ -1,17 +1,83 @@
 #ifndef GW_API_H
 #define GW_API_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "db/db.h"
 #include "http/http_server.h"
+#include "metrics/metrics.h"
 
 /*
- * Northbound API for QLVBĐH and the operations endpoints. gw_api_handle is the HTTP server's
- * handler; ud is the struct gw_app. Routes and error codes: docs/internals/api.md.
+ * Northbound API for QLVBĐH and the operations endpoints (/healthz, /readyz, /metrics). Built
+ * from an explicit dependencies struct; it never sees the daemon. Routes, error codes and who
+ * may do what: docs/internals/api.md.
  */
+
+struct gw_api;
+
+/* One axis as /readyz shows it; filled by the daemon. */
+struct gw_api_axis_ready {
+    const char *name;    /* must outlive the call (configuration strings do) */
+    const char *state;   /* e.g. "closed", "open", "half_open", "disabled": shown as is */
+    bool ok;             /* deliveries to this axis can go out now */
+    int64_t retry_in_ms; /* when not ok: time until the next attempt or probe; -1 unknown */
+};
+
+#define GW_API_READY_MAX_AXES 16
+
+/* What /readyz and gateway_ready report. The API zeroes it and then calls the daemon's ready
+ * callback, which fills it. Ready = database && !draining && at least one axis ok. */
+struct gw_api_ready {
+    bool database; /* at least one database connection is up */
+    bool draining; /* a stop was requested */
+    size_t n_axes;
+    struct gw_api_axis_ready axes[GW_API_READY_MAX_AXES];
+};
+
+struct gw_api_deps {
+    uv_loop_t *loop;
+    struct gw_db *db;
+    struct gw_metrics *metrics; /* shared registry: the API counts into it and renders it */
+    /* configuration pieces, borrowed for the API's lifetime */
+    const struct gw_config_client *clients; /* at least one */
+    size_t n_clients;
+    const char *const *organ_ids; /* [gateway] organ_ids: the province's organisations */
+    size_t n_organ_ids;
+    const char *default_axis; /* the axis submissions are routed to; NULL: 503 */
+
+    void *ud; /* passed to every callback below */
+    /* Fills r for /readyz and the gateway_ready gauge. Required. */
+    void (*ready)(void *ud, struct gw_api_ready *r);
+    /* An asynchronous piece of API work (thread-pool job, database call, metrics refresh)
+     * starts or ends; a drain waits until every begun piece has ended. Required. */
+    void (*work_begin)(void *ud);
+    void (*work_end)(void *ud);
+    /* A submission created a new package with queued deliveries (e.g. kick the dispatcher).
+     * May be NULL. */
+    void (*stored)(void *ud);
+    /* Before each /metrics snapshot is rendered: set the gauges the daemon owns. May be NULL. */
+    void (*collect)(void *ud);
+};
+
+/* Validates deps and builds the API (copies what it keeps of the client list). GW_EINVAL,
+ * GW_ENOMEM. */
+int gw_api_new(const struct gw_api_deps *deps, struct gw_api **out)
+    __attribute__((warn_unused_result));
+
+/* Frees the API once no request or work of it is in flight (after the drain). NULL is fine. */
+void gw_api_free(struct gw_api *api);
+
+/* The HTTP server's handler; ud is the struct gw_api. */
 void gw_api_handle(struct gw_http_req *req, void *ud);
 
-/* Head check for the HTTP server (gw_http_server_set_head_check; ud is the struct gw_app):
- * refuses /v1/ requests without a valid bearer token with 401 before their body is read.
- * Everything else goes on to gw_api_handle, which routes (and checks the token again). */
+/* Head check for the HTTP server (gw_http_server_set_head_check; ud is the struct gw_api),
+ * decided before any body byte is read or charged to max_inflight_body_bytes: a request outside
+ * /v1/ that announces a body gets 413 body_not_allowed; a /v1/ request without a valid bearer
+ * token gets 401. Everything else goes on to gw_api_handle. */
 int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code,
                       const char **message);
 

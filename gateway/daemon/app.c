@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "engine/poller.h"
+#include "metrics/metrics.h"
 
 struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name)
 {
@@ -186,14 +187,6 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     app->cfg = cfg;
     app->started_ms = uv_now(loop);
     gw_app_owner(app);
-    app->n_clients = cfg->n_clients;
-    app->clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof(*app->clients));
-    if (!app->clients)
-        return GW_ENOMEM;
-    for (size_t i = 0; i < cfg->n_clients; i++) {
-        app->clients[i].name = cfg->clients[i].name;
-        memcpy(app->clients[i].token_sha256, cfg->clients[i].token_sha256, 32);
-    }
     uv_timer_init(loop, &app->drain_timer);
     app->drain_timer.data = app;
     uv_signal_init(loop, &app->sig_term);
@@ -214,8 +207,10 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0)
         rc = gw_audit_start(app, &app->audit);
     if (rc == 0)
+        rc = gw_app_api_start(app);
+    if (rc == 0)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
-                                  gw_api_handle, app, &app->http);
+                                  gw_api_handle, app->api, &app->http);
     if (rc == 0)
         gw_http_server_set_head_check(app->http, gw_api_head_check);
     if (rc != 0) {
@@ -230,8 +225,10 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
 
 void gw_app_free(struct gw_app *app)
 {
-    free(app->clients);
+    gw_api_free(app->api);
+    gw_metrics_free(app->metrics);
     free(app->axes);
-    app->clients = NULL;
+    app->api = NULL;
+    app->metrics = NULL;
     app->axes = NULL;
 }

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "api/auth.h"
 #include "engine/axis.h"
 #include "config/config.h"
 #include "db/db.h"
@@ -18,8 +17,10 @@
  * started with, never through a global.
  */
 
+struct gw_api;
 struct gw_audit;
 struct gw_dispatch;
+struct gw_metrics;
 struct gw_poller;
 
 struct gw_axis_inst {
@@ -31,12 +32,6 @@ struct gw_axis_inst {
 };
 
 struct gw_app_stats {
-    uint64_t http_requests;
-    uint64_t submit_created;
-    uint64_t submit_duplicate;
-    uint64_t submit_conflict;
-    uint64_t submit_rejected;
-    uint64_t submit_db_errors;
     uint64_t sends_ok;
     uint64_t sends_failed;
     uint64_t sends_dead;
@@ -46,7 +41,6 @@ struct gw_app_stats {
     uint64_t fetch_oversized;
     uint64_t axis_acks;
     uint64_t axis_ack_failures;
-    uint64_t inbox_acks;
     uint64_t poll_errors;
 };
 
@@ -60,9 +54,9 @@ struct gw_app {
     struct gw_audit *audit;
     struct gw_axis_inst *axes;
     size_t n_axes;
-    struct gw_auth_client *clients;
-    size_t n_clients;
-    char owner[160]; /* lease owner id: instance_id:pid:random */
+    struct gw_api *api;         /* northbound API (daemon/app_api.c) */
+    struct gw_metrics *metrics; /* shared metric registry */
+    char owner[160];            /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
     bool draining;
@@ -92,6 +86,10 @@ void gw_app_work_end(struct gw_app *app);
 
 /* Frees what gw_app_start allocated, once the loop has ended. */
 void gw_app_free(struct gw_app *app);
+
+/* Builds app->api (and app->metrics if not yet there) from the running components
+ * (daemon/app_api.c); the HTTP server is then started with gw_api_handle and app->api. */
+int gw_app_api_start(struct gw_app *app) __attribute__((warn_unused_result));
 
 /* The axis instance configured under name, or NULL. */
 struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name);

@@ -125,6 +125,8 @@ struct gw_http_req *gw_http_req_build(struct gw_http_pctx *pc, http_parser *p)
     req->n_headers = pc->n_fields;
     req->method = http_method_str((enum http_method)p->method);
     req->keep_alive = http_should_keep_alive(p) != 0;
+    req->has_body =
+        (p->flags & F_CHUNKED) != 0 || ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > 0);
     rp->head_only = p->method == HTTP_HEAD;
     return req;
 }

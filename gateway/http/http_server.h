@@ -40,6 +40,7 @@ struct gw_http_req {
     uint8_t *body; /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;
     bool keep_alive;
+    bool has_body;           /* the head announces a body (Content-Length > 0 or chunked) */
     bool detached;           /* client went away; respond only frees */
     char peer[64];           /* "ip:port" */
     uint64_t received_at_ms; /* uv_now() when the request was complete */
@@ -52,7 +53,8 @@ typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
 
 /*
  * Head check: runs once a request head is complete, before any body byte is accepted and before
- * "100 Continue" is sent. method, path, query and headers are filled in; body is NULL. ud is the
+ * "100 Continue" is sent, and before any body byte is charged to max_inflight_body_bytes.
+ * method, path, query, headers and has_body are filled in; body is NULL. ud is the
  * handler's ud. Returns 0 to go on, or an HTTP error status (400..599; other values become 500)
  * with *code and *message set (string literals, or strings that outlive the server; NULL gives
  * defaults): the server then answers {"error":{"code":...,"message":...}} without reading the

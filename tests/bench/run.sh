@@ -50,7 +50,7 @@ simport=$(cat "$tmp/sim.port")
 cat >"$tmp/gatewayd.ini" <<INI
 [gateway]
 instance_id = bench
-organ_ids = 000.00.00.H49
+organ_ids = 000.00.00.H49, 000.00.12.H49
 log_level = warn
 [server]
 listen = 127.0.0.1:0

@@ -236,7 +236,7 @@ class Gateway:
     def write_config(self, extra):
         token_hash = hashlib.sha256(TOKEN.encode()).hexdigest()
         sections = {
-            "gateway": {"instance_id": self.name, "organ_ids": PROVINCE, "log_level": "info"},
+            "gateway": {"instance_id": self.name, "organ_ids": PROVINCE + ", " + AGENCY, "log_level": "info"},
             "server": {"listen": "127.0.0.1:0", "max_body_bytes": "1048576", "max_header_bytes": "8192",
                        "header_timeout_ms": "2000", "body_timeout_ms": "4000", "idle_timeout_ms": "10000",
                        "drain_timeout_ms": "10000"},

@@ -79,6 +79,26 @@ def test_bad_packages(env):
     still_serving(gw)
 
 
+def test_business_doc_type_out_of_range(env):
+    """A BussinessDocType the SQL smallint cannot hold is the package's fault: a 4xx with a stable
+    code, every time, nothing stored; the service keeps serving."""
+    gw = env.gateway()
+    for bdt in (40000, 32768, 100000):
+        body = t.edoc("000.00.12.H49,2024/05/15,11/STC", bdt=bdt)
+        codes = set()
+        for _ in range(2):
+            r = gw.submit(body)
+            assert 400 <= r.status < 500, (bdt, r.status, r.body)
+            err = r.json()["error"]
+            assert err["code"] and err["message"], err
+            codes.add((r.status, err["code"]))
+        assert len(codes) == 1, codes
+    nothing_stored(env)
+    still_serving(gw)
+    ok = gw.submit(t.edoc("000.00.12.H49,2024/05/15,11/STC", bdt=1))
+    assert ok.status == 202, ok.body
+
+
 def test_http_limits(env):
     gw = env.gateway()
     # Malformed request line.
@@ -140,4 +160,5 @@ def test_idempotent_submission(env):
 
 
 if __name__ == "__main__":
-    t.run([test_auth, test_sender_restriction, test_bad_packages, test_http_limits, test_idempotent_submission])
+    t.run([test_auth, test_sender_restriction, test_bad_packages, test_business_doc_type_out_of_range,
+           test_http_limits, test_idempotent_submission])

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the small pure pieces of the API and its SQL glue: bearer-token checking,
- * id and query-string parsing, PostgreSQL array literals, the package parameter list, and the
- * stability of the error-code table.
+ * id and query-string parsing, PostgreSQL array literals, the package parameter list, the
+ * stability of the error-code table, the head check (no body outside /v1/, token on /v1/) and
+ * who may send as which organisation.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "util/error.h"
 #include "store/pgfmt.h"
 #include "store/pkgsql.h"
+#include "metrics/metrics.h"
 
 static void client(struct gw_auth_client *c, const char *name, const char *token)
 {
@@ -148,6 +150,125 @@ static void test_error_codes(void **state)
     assert_int_equal(gw_api_status_for(GW_ENOTEDXML), 422);
     assert_int_equal(gw_api_status_for(GW_EDB), 503);
     assert_int_equal(gw_api_status_for(GW_EAUTH), 401);
+    assert_int_equal(gw_api_status_for(GW_ERANGE), 422);
+    assert_string_equal(gw_errcode(GW_ERANGE), "out_of_range");
+}
+
+static void dep_ready(void *ud, struct gw_api_ready *r)
+{
+    r->database = true;
+}
+
+static void dep_work(void *ud)
+{
+}
+
+struct api_fixture {
+    uv_loop_t loop;
+    struct gw_metrics *reg;
+    struct gw_config_client clients[2];
+    const char *organs[2];
+    struct gw_api *api;
+};
+
+static void api_fixture_init(struct api_fixture *f)
+{
+    static int not_a_pool; /* gw_api_new only keeps the pointer */
+    struct gw_api_deps deps = {0};
+
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    f->reg = gw_metrics_new();
+    assert_non_null(f->reg);
+    f->clients[0].name = "province";
+    SHA256((const unsigned char *)"tok-p", 5, f->clients[0].token_sha256);
+    f->clients[1].name = "agency";
+    f->clients[1].organ_id = "000.00.12.H49";
+    SHA256((const unsigned char *)"tok-a", 5, f->clients[1].token_sha256);
+    f->organs[0] = "000.00.00.H49";
+    f->organs[1] = "000.00.12.H49";
+    deps.loop = &f->loop;
+    deps.db = (struct gw_db *)&not_a_pool;
+    deps.metrics = f->reg;
+    deps.clients = f->clients;
+    deps.n_clients = 2;
+    deps.organ_ids = f->organs;
+    deps.n_organ_ids = 2;
+    deps.default_axis = "national";
+    deps.ready = dep_ready;
+    deps.work_begin = dep_work;
+    deps.work_end = dep_work;
+    assert_int_equal(gw_api_new(&deps, &f->api), 0);
+    deps.ready = NULL;
+    struct gw_api *other = NULL;
+    assert_int_equal(gw_api_new(&deps, &other), GW_EINVAL);
+    assert_null(other);
+}
+
+static void api_fixture_free(struct api_fixture *f)
+{
+    gw_api_free(f->api);
+    gw_metrics_free(f->reg);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+static int head(struct gw_api *api, const char *path, bool has_body, const char *auth,
+                const char **code)
+{
+    struct gw_http_header h = {"authorization", (char *)auth};
+    struct gw_http_req req = {.method = "POST", .path = (char *)path, .has_body = has_body};
+    const char *msg = NULL;
+
+    if (auth) {
+        req.headers = &h;
+        req.n_headers = 1;
+    }
+    *code = NULL;
+    return gw_api_head_check(&req, api, code, &msg);
+}
+
+static void test_head_check(void **state)
+{
+    struct api_fixture f;
+    const char *code;
+
+    (void)state;
+    api_fixture_init(&f);
+    assert_int_equal(head(f.api, "/healthz", false, NULL, &code), 0);
+    assert_int_equal(head(f.api, "/healthz", true, NULL, &code), 413);
+    assert_string_equal(code, "body_not_allowed");
+    assert_int_equal(head(f.api, "/metrics", true, "Bearer tok-p", &code), 413);
+    assert_int_equal(head(f.api, "/nowhere", true, NULL, &code), 413);
+    assert_int_equal(head(f.api, "/v1/packages", true, NULL, &code), 401);
+    assert_string_equal(code, "unauthorized");
+    assert_int_equal(head(f.api, "/v1/packages", true, "Bearer nope", &code), 401);
+    assert_int_equal(head(f.api, "/v1/packages", true, "Bearer tok-a", &code), 0);
+    assert_int_equal(head(f.api, "/v1/inbox", false, "Bearer tok-p", &code), 0);
+    api_fixture_free(&f);
+}
+
+static void test_may_send(void **state)
+{
+    struct api_fixture f;
+    const struct gw_api_client *province, *agency;
+
+    (void)state;
+    api_fixture_init(&f);
+    province = &f.api->clients[0];
+    agency = &f.api->clients[1];
+    /* Without organ_id: any of [gateway] organ_ids, nothing else. */
+    assert_true(gw_api_may_send(f.api, province, "000.00.00.H49"));
+    assert_true(gw_api_may_send(f.api, province, "000.00.12.H49"));
+    assert_false(gw_api_may_send(f.api, province, "000.00.99.H49"));
+    assert_false(gw_api_may_send(f.api, province, NULL));
+    assert_false(gw_api_may_send(f.api, province, ""));
+    /* With organ_id: that one only. */
+    assert_true(gw_api_may_send(f.api, agency, "000.00.12.H49"));
+    assert_false(gw_api_may_send(f.api, agency, "000.00.00.H49"));
+    assert_int_equal(province->scope.n_organs, 2);
+    assert_int_equal(agency->scope.n_organs, 1);
+    assert_string_equal(agency->scope.organs[0], "000.00.12.H49");
+    api_fixture_free(&f);
 }
 
 int main(void)
@@ -156,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_auth),        cmocka_unit_test(test_parse_id),
         cmocka_unit_test(test_query_param), cmocka_unit_test(test_pgfmt),
         cmocka_unit_test(test_pkgsql),      cmocka_unit_test(test_error_codes),
+        cmocka_unit_test(test_head_check),  cmocka_unit_test(test_may_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -732,13 +732,17 @@ static void test_shutdown(void **state)
     free(t);
 }
 
-/* Refuses /deny before the body; checks that the head is complete and the body absent. */
+/* Refuses /deny before the body; checks that the head is complete, the body absent and
+ * announced in has_body. */
 static int deny_head(const struct gw_http_req *req, void *ud, const char **code, const char **msg)
 {
     struct tctx *t = ud;
 
     t->head_checks++;
     if (req->body != NULL || !req->method || !gw_http_req_header(req, "host"))
+        t->head_bad++;
+    /* every POST of this test announces a body, no GET does */
+    if (req->has_body != (strcmp(req->method, "POST") == 0))
         t->head_bad++;
     if (strcmp(req->path, "/ok") == 0 && (!req->query || strcmp(req->query, "q=1") != 0))
         t->head_bad++;

@@ -1,0 +1,107 @@
+/*
+ * Scoped reads of one package (its JSON document, its exact bytes) for the northbound API. The
+ * visibility rule is written once, in GW_READ_VISIBLE, and shared by both statements.
+ */
+#include "store/store_read.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store/pgtype.h"
+#include "util/error.h"
+
+/* $1 package id, $2 the scope's organisations. */
+#define GW_READ_VISIBLE                                                                            \
+    " p.id = $1 AND (CASE WHEN p.direction = 'in' THEN p.recipients && $2::text[]"                 \
+    " ELSE p.sender = ANY ($2::text[]) END)"
+
+static const char gw_sql_package[] =
+    "SELECT json_build_object('id', p.id, 'direction', p.direction, 'kind', p.kind,"
+    " 'document_id', p.document_id, 'sender', p.sender, 'recipients', p.recipients,"
+    " 'status_code', p.status_code, 'business_doc_type', p.business_doc_type,"
+    " 'state', p.state, 'size', p.size, 'sha256', encode(p.sha256, 'hex'),"
+    " 'source', p.source, 'axis', p.axis, 'axis_doc_id', p.axis_doc_id,"
+    " 'axis_acked_at', p.axis_acked_at, 'created_at', p.created_at, 'updated_at', p.updated_at,"
+    " 'deliveries', coalesce((SELECT json_agg(json_build_object('axis', d.axis,"
+    "   'recipients', d.recipients, 'state', d.state, 'attempts', d.attempts,"
+    "   'next_attempt_at', d.next_attempt_at, 'axis_doc_id', d.axis_doc_id,"
+    "   'last_error', d.last_error, 'sent_at', d.sent_at) ORDER BY d.id)"
+    "   FROM delivery d WHERE d.package_id = p.id), '[]'::json),"
+    " 'events', coalesce((SELECT json_agg(json_build_object('at', e.at, 'kind', e.kind,"
+    "   'actor', e.actor, 'detail', e.detail) ORDER BY e.id)"
+    "   FROM event e WHERE e.package_id = p.id), '[]'::json))"
+    " FROM package p WHERE" GW_READ_VISIBLE;
+
+static const char gw_sql_content[] = "SELECT b.bytes FROM package p JOIN package_body b"
+                                     " ON b.package_id = p.id WHERE" GW_READ_VISIBLE;
+
+struct gw_store_read_call {
+    gw_store_read_json_cb json_cb;
+    gw_store_read_bytes_cb bytes_cb;
+    void *ud;
+};
+
+static void gw_store_read_done(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct gw_store_read_call *call = ud;
+    const char *v = NULL;
+    size_t len = 0;
+
+    if (err == 0 && (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)))
+        err = GW_ENOENT;
+    if (err == 0) {
+        v = PQgetvalue(res, 0, 0);
+        len = (size_t)PQgetlength(res, 0, 0);
+    } else if (err != GW_ENOENT) {
+        err = GW_EDB;
+    }
+    if (call->json_cb)
+        call->json_cb(err, v, len, call->ud);
+    else
+        call->bytes_cb(err, (const uint8_t *)v, len, call->ud);
+    free(call);
+}
+
+static int gw_store_read(struct gw_db *db, const struct gw_store_read_args *a, const char *sql,
+                         bool binary, struct gw_store_read_call *proto)
+{
+    struct gw_store_read_call *call;
+    char id[24], *organs = NULL;
+    const char *vals[2];
+    int rc;
+
+    if ((rc = gw_pgtype_range(a->package_id, 1, INT64_MAX)) != 0)
+        return rc;
+    if ((rc = gw_store_scope_array(&a->scope, &organs)) != 0)
+        return rc;
+    call = malloc(sizeof(*call));
+    if (!call) {
+        free(organs);
+        return GW_ENOMEM;
+    }
+    *call = *proto;
+    snprintf(id, sizeof(id), "%" PRId64, a->package_id);
+    vals[0] = id;
+    vals[1] = organs;
+    rc = binary ? gw_db_query_binary(db, sql, 2, vals, NULL, NULL, gw_store_read_done, call)
+                : gw_db_query(db, sql, 2, vals, NULL, NULL, gw_store_read_done, call);
+    free(organs);
+    if (rc != 0)
+        free(call);
+    return rc;
+}
+
+int gw_store_read_package(struct gw_db *db, const struct gw_store_read_args *a,
+                          gw_store_read_json_cb cb, void *ud)
+{
+    struct gw_store_read_call proto = {.json_cb = cb, .ud = ud};
+    return gw_store_read(db, a, gw_sql_package, false, &proto);
+}
+
+int gw_store_read_content(struct gw_db *db, const struct gw_store_read_args *a,
+                          gw_store_read_bytes_cb cb, void *ud)
+{
+    struct gw_store_read_call proto = {.bytes_cb = cb, .ud = ud};
+    return gw_store_read(db, a, gw_sql_content, true, &proto);
+}
