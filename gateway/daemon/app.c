@@ -147,6 +147,8 @@ static int gw_app_start_axes(struct gw_app *app)
         return GW_ENOMEM;
     for (size_t i = 0; i < cfg->n_axes; i++) {
         struct gw_axis_inst *a = &app->axes[app->n_axes];
+        if (!cfg->axes[i].adapter_known)
+            continue; /* disabled, adapter not built in: warned at load */
         a->cfg = &cfg->axes[i];
         a->name = a->cfg->name;
         a->ops = gw_axis_find(a->cfg->adapter);

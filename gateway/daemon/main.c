@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/adapters.h"
 #include "daemon/app.h"
 #include "api/auth.h"
 #include "config/config.h"
@@ -88,12 +89,15 @@ int main(int argc, char **argv)
         }
     }
     signal(SIGPIPE, SIG_IGN);
-    rc = gw_config_load(config_path, &cfg, err, sizeof(err));
+    rc = gw_config_load_opts(config_path, &(struct gw_config_opts){.adapters = gw_adapter_names()},
+                             &cfg, err, sizeof(err));
     if (rc != 0) {
         gw_log(GW_LOG_ERROR, "config.invalid", "%s", err);
         return 2;
     }
     gw_log_set_level(cfg->log_level);
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        gw_log(GW_LOG_WARN, "config.warning", "%s", cfg->warnings[i]);
     if (migrate_only || cfg->migrate_on_start) {
         rc = gw_db_migrate(cfg->db.conninfo, cfg->migrations_dir);
         if (rc != 0 || migrate_only) {
