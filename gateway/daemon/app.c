@@ -235,8 +235,7 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0)
         gw_http_server_set_head_check(app->http, gw_api_head_check);
     if (rc == 0)
-        rc = cfg->migrate_on_start ? gw_startup_begin(app, gw_app_start_engine, &app->startup)
-                                   : gw_app_start_engine(app);
+        rc = gw_startup_begin(app, cfg->migrate_on_start, gw_app_start_engine, &app->startup);
     if (rc != 0) {
         gw_log(GW_LOG_ERROR, "app.start_failed", "start failed: %s", gw_strerror(rc));
         gw_app_stop(app); /* closes whatever did start; the loop then ends */

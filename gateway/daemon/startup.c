@@ -3,7 +3,8 @@
  * thread pool, retries with exponential backoff and jitter while the server is unavailable, down
  * or restarting, and once they succeeded releases the held database pool and starts the engine.
  * A failure that retrying cannot fix (a changed migration file, an SQL error) stops the daemon
- * with exit status 1. The loop never blocks on the database.
+ * with exit status 1. The loop never blocks on the database. Once ready it also starts the
+ * report of deliveries held by disabled axes (daemon/held.c).
  */
 #include "daemon/startup.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/app.h"
+#include "daemon/held.h"
 #include "db/db.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -32,8 +34,9 @@ struct gw_startup {
     unsigned failures; /* consecutive unavailable attempts */
     uint64_t backoff_ms;
     uint64_t rng;
-    int rc;         /* result of the last attempt, written by the worker */
-    char why[1024]; /* its reason, written by the worker */
+    struct gw_held *held; /* counts of the disabled axes, once ready */
+    int rc;               /* result of the last attempt, written by the worker */
+    char why[1024];       /* its reason, written by the worker */
 };
 
 static const char *const gw_startup_names[] = {
@@ -86,6 +89,21 @@ static void gw_startup_fail(struct gw_startup *s, const char *what, const char *
 
 static void gw_startup_attempt(uv_timer_t *t);
 
+/* The schema is ready: release the pool, start the engine and the held-deliveries report. */
+static void gw_startup_ready(struct gw_startup *s)
+{
+    struct gw_app *app = s->app;
+    int rc;
+
+    s->state = GW_STARTUP_READY;
+    gw_db_release(app->db);
+    rc = s->ready(app);
+    if (rc == 0)
+        rc = gw_held_start(app, &s->held);
+    if (rc != 0)
+        gw_startup_fail(s, "start failed", gw_strerror(rc));
+}
+
 /* The server was unavailable: the next attempt after base + up to 50% jitter, capped. The first
  * failure and those at the cap are logged as warnings, the others at debug level. */
 static void gw_startup_retry(struct gw_startup *s)
@@ -113,19 +131,14 @@ static void gw_startup_done(uv_work_t *w, int status)
 {
     struct gw_startup *s = w->data;
     struct gw_app *app = s->app;
-    int rc;
 
     s->job_running = false;
     if (s->stopped || status != 0) {
         s->state = s->state == GW_STARTUP_FAILED ? s->state : GW_STARTUP_STOPPED;
     } else if (s->rc == 0) {
-        s->state = GW_STARTUP_READY;
         gw_log(GW_LOG_INFO, "app.schema_ready", "schema up to date after %u attempt(s)",
                s->attempts);
-        gw_db_release(app->db);
-        rc = s->ready(app);
-        if (rc != 0)
-            gw_startup_fail(s, "start failed", gw_strerror(rc));
+        gw_startup_ready(s);
     } else if (s->rc == GW_EAGAIN) {
         gw_startup_retry(s);
     } else {
@@ -154,7 +167,8 @@ static void gw_startup_attempt(uv_timer_t *t)
     }
 }
 
-int gw_startup_begin(struct gw_app *app, int (*ready)(struct gw_app *app), struct gw_startup **out)
+int gw_startup_begin(struct gw_app *app, bool migrate, int (*ready)(struct gw_app *app),
+                     struct gw_startup **out)
 {
     struct gw_startup *s = calloc(1, sizeof(*s));
 
@@ -171,6 +185,10 @@ int gw_startup_begin(struct gw_app *app, int (*ready)(struct gw_app *app), struc
     uv_timer_init(app->loop, &s->timer);
     s->timer.data = s;
     *out = s;
+    if (!migrate) {
+        gw_startup_ready(s);
+        return s->state == GW_STARTUP_READY ? 0 : GW_EIO;
+    }
     gw_log(GW_LOG_INFO, "app.migrating", "applying schema migrations from %s",
            app->cfg->migrations_dir);
     gw_startup_attempt(&s->timer);
@@ -183,6 +201,7 @@ void gw_startup_stop(struct gw_startup *s)
         return;
     s->stopped = true;
     uv_timer_stop(&s->timer);
+    gw_held_stop(s->held);
     if (s->job_running)
         uv_cancel((uv_req_t *)&s->work); /* only succeeds if it has not started */
     if (s->state != GW_STARTUP_READY && s->state != GW_STARTUP_FAILED)
@@ -194,11 +213,19 @@ void gw_startup_close(struct gw_startup *s)
     if (!s || s->closed)
         return;
     gw_startup_stop(s);
+    gw_held_close(s->held);
     s->closed = true;
     uv_close((uv_handle_t *)&s->timer, NULL);
 }
 
 void gw_startup_free(struct gw_startup *s)
 {
+    if (s)
+        gw_held_free(s->held);
     free(s);
+}
+
+size_t gw_startup_held(const struct gw_startup *s, const struct gw_held_axis **out)
+{
+    return gw_held_axes(s ? s->held : NULL, out);
 }

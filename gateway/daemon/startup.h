@@ -1,7 +1,11 @@
 #ifndef GW_DAEMON_STARTUP_H
 #define GW_DAEMON_STARTUP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "daemon/held.h"
 
 /*
  * Start-up that does not depend on PostgreSQL being up: the schema migrations run as a
@@ -22,11 +26,13 @@ enum gw_startup_state {
     GW_STARTUP_STOPPED,   /* a drain began before the schema was ready */
 };
 
-/* Begins start-up. ready(app) runs on the loop once the schema is up to date (after the pool is
- * released); it returns 0, or an error that stops the daemon. On error *out is NULL and nothing
- * was started. */
-int gw_startup_begin(struct gw_app *app, int (*ready)(struct gw_app *app), struct gw_startup **out)
-    __attribute__((warn_unused_result));
+/* Begins start-up. With migrate, the migrations run first (the pool must have been opened with
+ * gw_db_open_held); without, the engine starts at once. ready(app) runs on the loop once the
+ * schema is up to date (after the pool is released); it returns 0, or an error that stops the
+ * daemon. On an allocation error *out is NULL and nothing was started; if ready fails at once
+ * the error is returned and *out must still be freed (gw_startup_close/free). */
+int gw_startup_begin(struct gw_app *app, bool migrate, int (*ready)(struct gw_app *app),
+                     struct gw_startup **out) __attribute__((warn_unused_result));
 
 /* No further attempt (a drain began). A job already running finishes; its result is ignored. */
 void gw_startup_stop(struct gw_startup *s);
@@ -43,5 +49,9 @@ const char *gw_startup_state_name(enum gw_startup_state st);
 
 /* Migration attempts made so far. */
 unsigned gw_startup_attempts(const struct gw_startup *s);
+
+/* The disabled axes and the deliveries each holds (daemon/held.h), for /readyz: "axis X
+ * disabled: N deliveries held". Returns their number; 0 before the engine started. */
+size_t gw_startup_held(const struct gw_startup *s, const struct gw_held_axis **out);
 
 #endif

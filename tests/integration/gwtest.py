@@ -240,6 +240,8 @@ class Gateway:
         self.write_config(extra or {})
         self.proc = None
         self.port = None
+        self.environ = None  # environment of the process (None: inherited)
+        self.cwd = None
 
     def write_config(self, extra):
         token_hash = hashlib.sha256(TOKEN.encode()).hexdigest()
@@ -271,15 +273,25 @@ class Gateway:
                     f.write("%s = %s\n" % (k, v))
                 f.write("\n")
 
-    def start(self, wait=True):
+    def start(self, wait=True, ready=True):
+        """Starts gatewayd; wait: until it listens (port file); ready: also until /readyz says 200
+        (migrations applied, database pool up)."""
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         self.logf = open(self.log_path, "a")
         self.proc = subprocess.Popen([GATEWAYD, "-c", self.config, "--port-file", self.port_file],
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
+                                     stdout=self.logf, stderr=subprocess.STDOUT, env=self.environ, cwd=self.cwd)
         if wait:
             self.port = int(wait_until(lambda: self._port_or_exit(), 30, what="gatewayd port"))
+            if ready:
+                self.wait_ready()
         return self
+
+    def wait_ready(self, timeout=30):
+        def ready():
+            self._port_or_exit()
+            return request(self.port, "GET", "/readyz", token=None).status == 200
+        wait_until(ready, timeout, what="gatewayd ready")
 
     def _port_or_exit(self):
         if self.proc.poll() is not None:
@@ -349,11 +361,11 @@ class Env:
             self.close()
             raise
 
-    def gateway(self, extra=None, start=True):
+    def gateway(self, extra=None, start=True, ready=True):
         gw = Gateway(self, extra)
         self.gateways.append(gw)
         if start:
-            gw.start()
+            gw.start(ready=ready)
         return gw
 
     def sanitizer_reports(self):
