@@ -83,7 +83,9 @@ void gw_db_close_now(struct gw_db *db, void (*closed_cb)(void *ud), void *ud);
  * schema_migrations; serialised across instances with an advisory lock. */
 int gw_db_migrate(const char *conninfo, const char *dir) __attribute__((warn_unused_result));
 
-/* One attempt of the same, safe to run on a thread-pool thread. 0 when the schema is up to date.
+/* One attempt of the same, safe to run on a thread-pool thread; it waits at most 10 s for another
+ * instance's migration lock (the blocking form waits as long as it takes). 0 when the schema is up
+ * to date.
  * GW_EAGAIN when the server was unavailable or went away (connection refused or lost, shutting
  * down or starting up, out of connections, a lock or serialisation conflict): worth retrying;
  * why (may be NULL) says what, and nothing is logged. Any other error is one retrying cannot fix

@@ -17,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GW_DB_MIGRATE_LOCK     "7168246251" /* pg_advisory_lock key, arbitrary but fixed */
-#define GW_DB_MIGRATE_MAX_FILE (16u << 20)
+#define GW_DB_MIGRATE_LOCK      "7168246251" /* pg_advisory_lock key, arbitrary but fixed */
+#define GW_DB_MIGRATE_MAX_FILE  (16u << 20)
+#define GW_DB_MIGRATE_LOCK_WAIT "10s"
 
 /* NNN_*.sql: at least three digits, an underscore, and the .sql suffix. */
 static int gw_db_migrate_filter(const struct dirent *d)
@@ -190,7 +191,11 @@ static int gw_db_migrate_connect(struct gw_mig *m, const char *conninfo)
     return gw_db_migrate_exec(m, "SET synchronous_commit = on", "(session)");
 }
 
-int gw_db_migrate_once(const char *conninfo, const char *dir, char *why, size_t why_cap)
+/* bounded_lock: wait at most GW_DB_MIGRATE_LOCK_WAIT for the advisory lock (55P03 beyond, which
+ * is transient), so a start-up attempt, and with it a drain, never waits without end on another
+ * instance. */
+static int gw_db_migrate_run(const char *conninfo, const char *dir, char *why, size_t why_cap,
+                             bool bounded_lock)
 {
     char whybuf[1];
     struct gw_mig m = {.why = why && why_cap ? why : whybuf,
@@ -212,7 +217,12 @@ int gw_db_migrate_once(const char *conninfo, const char *dir, char *why, size_t 
         PQfinish(m.pg);
         return GW_ENOENT;
     }
-    rc = gw_db_migrate_exec(&m, "SELECT pg_advisory_lock(" GW_DB_MIGRATE_LOCK ")", "(lock)");
+    if (bounded_lock)
+        rc = gw_db_migrate_exec(&m, "SET lock_timeout = '" GW_DB_MIGRATE_LOCK_WAIT "'", "(lock)");
+    if (rc == 0)
+        rc = gw_db_migrate_exec(&m, "SELECT pg_advisory_lock(" GW_DB_MIGRATE_LOCK ")", "(lock)");
+    if (rc == 0 && bounded_lock)
+        rc = gw_db_migrate_exec(&m, "SET lock_timeout = 0", "(lock)");
     if (rc == 0)
         rc = gw_db_migrate_exec(&m,
                                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -272,10 +282,15 @@ int gw_db_migrate_once(const char *conninfo, const char *dir, char *why, size_t 
     return rc;
 }
 
+int gw_db_migrate_once(const char *conninfo, const char *dir, char *why, size_t why_cap)
+{
+    return gw_db_migrate_run(conninfo, dir, why, why_cap, true);
+}
+
 int gw_db_migrate(const char *conninfo, const char *dir)
 {
     char why[1024];
-    int rc = gw_db_migrate_once(conninfo, dir, why, sizeof(why));
+    int rc = gw_db_migrate_run(conninfo, dir, why, sizeof(why), false);
 
     if (rc == GW_EAGAIN) {
         gw_error("db.migrate_failed", "%s", why);
