@@ -96,6 +96,8 @@ fi
 port=$(cat "$var/gatewayd.port")
 api="http://127.0.0.1:$port"
 auth=(-H "Authorization: Bearer $token")
+# Listening comes first; ready once the migrations are applied and the database pool is up.
+for _ in $(seq 300); do curl -fsS -o /dev/null "$api/readyz" 2>/dev/null && break; sleep 0.1; done
 curl -fsS "$api/readyz"; echo
 
 step "1. QLVBĐH submits a document (tests/fixtures/edxml/edoc_basic.xml) to two recipients"

@@ -36,6 +36,32 @@ void gw_cfg_fail(struct gw_cfg_loader *ld, int line, const char *fmt, ...)
         snprintf(ld->errbuf, ld->errlen, "%s: %s", ld->file, msg);
 }
 
+void gw_cfg_warn(struct gw_cfg_loader *ld, int line, const char *fmt, ...)
+{
+    struct gw_config *cfg = ld->cfg;
+    char msg[512], full[640];
+    char **grown;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(full, sizeof(full), "%s:%d: %s", ld->file, line, msg);
+    else
+        snprintf(full, sizeof(full), "%s: %s", ld->file, msg);
+    grown = realloc(cfg->warnings, (cfg->n_warnings + 1) * sizeof(*grown));
+    if (!grown || !(grown[cfg->n_warnings] = strdup(full))) {
+        if (grown)
+            cfg->warnings = grown;
+        gw_cfg_fail(ld, 0, "out of memory");
+        ld->err = GW_ENOMEM;
+        return;
+    }
+    cfg->warnings = grown;
+    cfg->n_warnings++;
+}
+
 static void loom(struct gw_cfg_loader *ld)
 {
     gw_cfg_fail(ld, 0, "out of memory");
@@ -342,17 +368,32 @@ done:
     return 0;
 }
 
-int gw_config_parse_string(const char *text, struct gw_config **out, char *err, size_t errlen)
+int gw_config_parse_string_opts(const char *text, const struct gw_config_opts *opts,
+                                struct gw_config **out, char *err, size_t errlen)
 {
-    struct gw_cfg_loader ld = {
-        .file = "<string>", .text = text ? text : "", .errbuf = err, .errlen = errlen};
+    struct gw_cfg_loader ld = {.file = "<string>",
+                               .text = text ? text : "",
+                               .opts = opts,
+                               .errbuf = err,
+                               .errlen = errlen};
 
     return load(&ld, out);
 }
 
+int gw_config_parse_string(const char *text, struct gw_config **out, char *err, size_t errlen)
+{
+    return gw_config_parse_string_opts(text, NULL, out, err, errlen);
+}
+
 int gw_config_load(const char *path, struct gw_config **out, char *err, size_t errlen)
 {
-    struct gw_cfg_loader ld = {.file = path, .errbuf = err, .errlen = errlen};
+    return gw_config_load_opts(path, NULL, out, err, errlen);
+}
+
+int gw_config_load_opts(const char *path, const struct gw_config_opts *opts, struct gw_config **out,
+                        char *err, size_t errlen)
+{
+    struct gw_cfg_loader ld = {.file = path, .opts = opts, .errbuf = err, .errlen = errlen};
     int rc;
 
     *out = NULL;
@@ -413,5 +454,8 @@ void gw_config_free(struct gw_config *cfg)
     }
     free(cfg->axes);
     free(cfg->default_axis);
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        free(cfg->warnings[i]);
+    free(cfg->warnings);
     free(cfg);
 }

@@ -26,8 +26,9 @@ struct gw_config_client {
 
 struct gw_config_axis {
     char *name;    /* [axis.NAME] */
-    char *adapter; /* gw_axis_find() name, e.g. "vxp" (not checked here) */
+    char *adapter; /* adapter name, e.g. "vxp"; checked against gw_config_opts.adapters */
     bool enabled;
+    bool adapter_known; /* false only for a disabled axis whose adapter is not built in */
     uint64_t poll_interval_ms;
     struct gw_axis_config axis; /* name/base_url/systemid/secret point into this config */
 };
@@ -74,6 +75,19 @@ struct gw_config {
     /* [routing] */
     char *default_axis;                      /* NULL when there is no axis */
     const struct gw_config_axis *default_ax; /* the axis named by default_axis, or NULL */
+
+    /* Accepted but doubtful settings, each "file:line: message", for the caller to log. */
+    char **warnings;
+    size_t n_warnings;
+};
+
+/* What the loader cannot know by itself. */
+struct gw_config_opts {
+    /* NULL-terminated names of the axis adapters built into the program, or NULL to leave
+     * adapter names unchecked. An enabled axis naming another adapter is an error; a disabled
+     * one is accepted with a warning (adapter_known = false) so that a configuration can
+     * prepare an axis whose adapter comes in a later release. */
+    const char *const *adapters;
 };
 
 /* Loads and validates path. On error returns GW_ECONFIG (GW_ENOMEM on allocation failure),
@@ -83,6 +97,13 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
 
 /* Same from a NUL-terminated string; messages use the file name "<string>". */
 int gw_config_parse_string(const char *text, struct gw_config **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The same two with options (opts may be NULL: as above). */
+int gw_config_load_opts(const char *path, const struct gw_config_opts *opts, struct gw_config **out,
+                        char *err, size_t errlen) __attribute__((warn_unused_result));
+int gw_config_parse_string_opts(const char *text, const struct gw_config_opts *opts,
+                                struct gw_config **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Looks up an axis by name; NULL if absent. */

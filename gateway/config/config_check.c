@@ -1,8 +1,9 @@
 /*
  * Whole-configuration checks run once the file and the environment are applied: required
- * sections and keys, at least one client, distinct client tokens, ordered backoff bounds, delivery
- * leases longer than every axis timeout, the routing default naming a configured axis, and the
- * computed instance_id default.
+ * sections and keys, at least one client, distinct client tokens, ordered backoff bounds, a body
+ * budget that admits one largest body, delivery leases longer than every axis timeout, adapter
+ * names known to the program, the routing default naming a configured axis, and the computed
+ * instance_id default.
  */
 #include "config/config_internal.h"
 
@@ -88,6 +89,12 @@ static void check_bounds(struct gw_cfg_loader *ld)
                     "[database] reconnect_max_ms (%llu) is below reconnect_min_ms (%llu)",
                     (unsigned long long)cfg->db.reconnect_max_ms,
                     (unsigned long long)cfg->db.reconnect_min_ms);
+    else if (cfg->server.max_inflight_body_bytes &&
+             cfg->server.max_inflight_body_bytes < cfg->server.max_body_bytes)
+        gw_cfg_fail(ld, line_of(find_sect(ld, GW_CFG_SERVER), "max_inflight_body_bytes"),
+                    "[server] max_inflight_body_bytes (%zu) is below max_body_bytes (%zu): a "
+                    "largest request could never be accepted",
+                    cfg->server.max_inflight_body_bytes, cfg->server.max_body_bytes);
     else if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_base_ms)
         gw_cfg_fail(ld, line_of(dl, "backoff_max_ms"),
                     "[delivery] backoff_max_ms (%llu) is below backoff_base_ms (%llu)",
@@ -103,6 +110,51 @@ static void check_bounds(struct gw_cfg_loader *ld)
                         "least %u ms",
                         (unsigned long long)cfg->delivery.lease_ms, a->name,
                         (unsigned long long)a->axis.timeout_ms, GW_CFG_LEASE_MARGIN_MS);
+    }
+}
+
+static bool adapter_known(const char *const *known, const char *name)
+{
+    for (; *known; known++) {
+        if (strcmp(*known, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Adapter names are checked here, at load, so a wrong one stops the start before anything
+ * (migration, listening) has happened. */
+static void check_adapters(struct gw_cfg_loader *ld)
+{
+    const char *const *known = ld->opts ? ld->opts->adapters : NULL;
+    char list[256];
+    size_t len = 0;
+
+    if (!known)
+        return;
+    list[0] = '\0';
+    for (const char *const *k = known; *k && len < sizeof(list); k++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", *k);
+    for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
+        const struct gw_cfg_section *s = &ld->sects[i];
+        struct gw_config_axis *a;
+
+        if (s->kind != GW_CFG_AXIS)
+            continue;
+        a = &ld->cfg->axes[s->index];
+        if (adapter_known(known, a->adapter))
+            continue;
+        if (a->enabled) {
+            gw_cfg_fail(ld, line_of(s, "adapter"),
+                        "[%s] adapter '%s' is not built into this gatewayd (known: %s)", s->name,
+                        a->adapter, list);
+            return;
+        }
+        a->adapter_known = false;
+        gw_cfg_warn(ld, line_of(s, "adapter"),
+                    "[%s] adapter '%s' is not built into this gatewayd (known: %s); the axis is "
+                    "disabled, so it is not started and its deliveries wait",
+                    s->name, a->adapter, list);
     }
 }
 
@@ -146,6 +198,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
         check_clients(ld);
     if (!ld->err)
         check_bounds(ld);
+    if (!ld->err)
+        check_adapters(ld);
     if (!ld->err)
         check_routing(ld);
     if (!ld->err)

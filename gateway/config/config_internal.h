@@ -56,7 +56,8 @@ struct gw_cfg_loader {
     struct gw_cfg_section *sects;
     size_t n_sects;
     struct gw_cfg_section *cur;
-    int err; /* first error: GW_ECONFIG or GW_ENOMEM */
+    const struct gw_config_opts *opts; /* may be NULL */
+    int err;                           /* first error: GW_ECONFIG or GW_ENOMEM */
     int err_line;
     char *errbuf;
     size_t errlen;
@@ -64,6 +65,10 @@ struct gw_cfg_loader {
 
 /* Records the first error as "file:line: message" (line 0: "file: message"). */
 void gw_cfg_fail(struct gw_cfg_loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Adds a warning "file:line: message" to the configuration. */
+void gw_cfg_warn(struct gw_cfg_loader *ld, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Required keys, required sections and cross-key rules, after the file and the environment. */

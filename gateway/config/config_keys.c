@@ -26,14 +26,24 @@ enum {
     T_TOKEN, /* client token_sha256 */
 };
 
-#define MS_DAY  86400000ull
-#define MS_HOUR 3600000ull
-#define GIB     (1024ull * 1024 * 1024)
+/* Values that reach PostgreSQL as integer (int4) parameters: lease_ms, backoff_base_ms,
+ * backoff_max_ms and give_up_after_s (gw_claim_deliveries, gw_delivery_failed), five
+ * poll_interval_ms (gw_poller_lease), query_timeout_ms (statement_timeout, an int of ms), batch
+ * (a LIMIT). Their maxima stay at or below INT4_MAX, so a value that passes here is never refused
+ * by the SQL type later (tests/unit/config checks each one). */
+#define INT4_MAX 2147483647ull
+#define MS_DAY   86400000ull
+#define MS_HOUR  3600000ull
+#define GIB      (1024ull * 1024 * 1024)
 /* A package is one bytea value and one protocol message: PostgreSQL caps both near 1 GB. */
 #define GW_CFG_MAX_PACKAGE (512ull * 1024 * 1024)
 #define C(f)               offsetof(struct gw_config, f)
 #define CL(f)              offsetof(struct gw_config_client, f)
 #define AX(f)              offsetof(struct gw_config_axis, f)
+
+_Static_assert(MS_DAY <= INT4_MAX, "lease_ms, backoff_base_ms, query_timeout_ms fit int4");
+_Static_assert(5 * MS_DAY <= INT4_MAX, "the poll lease (5 poll intervals) fits int4");
+_Static_assert(366ull * 86400 <= INT4_MAX, "give_up_after_s fits int4");
 
 static const struct gw_cfg_key gateway_keys[] = {
     {"instance_id", T_TEXT, C(instance_id), 0, 0, false, false},
@@ -92,7 +102,7 @@ static const struct gw_cfg_key delivery_keys[] = {
     {"lease_ms", T_U64, C(delivery.lease_ms), 1000, MS_DAY, false, false},
     {"scan_interval_ms", T_U64, C(delivery.scan_interval_ms), 10, MS_HOUR, false, false},
     {"backoff_base_ms", T_U64, C(delivery.backoff_base_ms), 1, MS_DAY, false, false},
-    {"backoff_max_ms", T_U64, C(delivery.backoff_max_ms), 1, 30 * MS_DAY, false, false},
+    {"backoff_max_ms", T_U64, C(delivery.backoff_max_ms), 1, INT4_MAX, false, false},
     {"give_up_after_s", T_U64, C(delivery.give_up_after_s), 1, 366ull * 86400, false, false},
 };
 
@@ -166,6 +176,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
 void gw_cfg_axis_defaults(struct gw_config_axis *ax)
 {
     ax->enabled = true;
+    ax->adapter_known = true;
     ax->poll_interval_ms = 2000;
     ax->axis.timeout_ms = 30000;
     ax->axis.max_package_bytes = 67108864;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "daemon/startup.h"
 #include "engine/audit.h"
 #include "engine/dispatch.h"
 #include "util/error.h"
@@ -33,6 +34,7 @@ struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name)
 static void gw_app_finish(struct gw_app *app, bool forced)
 {
     app->closing = true;
+    gw_startup_close(app->startup);
     uv_timer_stop(&app->drain_timer);
     uv_close((uv_handle_t *)&app->drain_timer, NULL);
     uv_close((uv_handle_t *)&app->sig_term, NULL);
@@ -115,6 +117,7 @@ void gw_app_stop(struct gw_app *app)
     app->draining = true;
     gw_log(GW_LOG_INFO, "app.draining", "stop requested: draining in-flight work");
     uv_timer_start(&app->drain_timer, gw_app_drain_timeout, app->cfg->drain_timeout_ms, 0);
+    gw_startup_stop(app->startup);
     gw_dispatch_stop(app->dispatch);
     gw_audit_stop(app->audit);
     for (size_t i = 0; i < app->n_axes; i++)
@@ -148,6 +151,8 @@ static int gw_app_start_axes(struct gw_app *app)
         return GW_ENOMEM;
     for (size_t i = 0; i < cfg->n_axes; i++) {
         struct gw_axis_inst *a = &app->axes[app->n_axes];
+        if (!cfg->axes[i].adapter_known)
+            continue; /* disabled, adapter not built in: warned at load */
         a->cfg = &cfg->axes[i];
         a->name = a->cfg->name;
         a->ops = gw_axis_find(a->cfg->adapter);
@@ -160,13 +165,26 @@ static int gw_app_start_axes(struct gw_app *app)
         if (rc != 0)
             return rc;
         app->n_axes++;
-        if (a->cfg->enabled) {
-            rc = gw_poller_start(app, a, &a->poller);
-            if (rc != 0)
-                return rc;
-        }
     }
     return 0;
+}
+
+/* The components that work on the database: started once the schema is ready. */
+static int gw_app_start_engine(struct gw_app *app)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < app->n_axes && rc == 0; i++) {
+        if (app->axes[i].cfg->enabled)
+            rc = gw_poller_start(app, &app->axes[i], &app->axes[i].poller);
+    }
+    if (rc == 0)
+        rc = gw_dispatch_start(app, &app->dispatch);
+    if (rc == 0)
+        rc = gw_audit_start(app, &app->audit);
+    if (rc == 0)
+        gw_log(GW_LOG_INFO, "app.ready", "dispatcher, pollers and audit started");
+    return rc;
 }
 
 static void gw_app_owner(struct gw_app *app)
@@ -197,15 +215,13 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     uv_signal_start(&app->sig_int, gw_app_signal, SIGINT);
     uv_signal_start(&app->sig_usr1, gw_app_signal, SIGUSR1);
 
-    rc = gw_db_open(loop, &cfg->db, &app->db);
+    /* Pending migrations hold the pool: no query runs against a schema that is not there. */
+    rc = cfg->migrate_on_start ? gw_db_open_held(loop, &cfg->db, &app->db)
+                               : gw_db_open(loop, &cfg->db, &app->db);
     if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
     if (rc == 0)
         rc = gw_app_start_axes(app);
-    if (rc == 0)
-        rc = gw_dispatch_start(app, &app->dispatch);
-    if (rc == 0)
-        rc = gw_audit_start(app, &app->audit);
     if (rc == 0)
         rc = gw_app_api_start(app);
     if (rc == 0)
@@ -213,6 +229,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
                                   gw_api_handle, app->api, &app->http);
     if (rc == 0)
         gw_http_server_set_head_check(app->http, gw_api_head_check);
+    if (rc == 0)
+        rc = gw_startup_begin(app, cfg->migrate_on_start, gw_app_start_engine, &app->startup);
     if (rc != 0) {
         gw_log(GW_LOG_ERROR, "app.start_failed", "start failed: %s", gw_strerror(rc));
         gw_app_stop(app); /* closes whatever did start; the loop then ends */
@@ -225,6 +243,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
 
 void gw_app_free(struct gw_app *app)
 {
+    gw_startup_free(app->startup);
+    app->startup = NULL;
     gw_api_free(app->api);
     gw_metrics_free(app->metrics);
     free(app->axes);

@@ -22,6 +22,7 @@ struct gw_audit;
 struct gw_dispatch;
 struct gw_metrics;
 struct gw_poller;
+struct gw_startup;
 
 struct gw_axis_inst {
     const char *name;
@@ -67,9 +68,13 @@ struct gw_app {
     uv_signal_t sig_usr1;
     uv_timer_t drain_timer;
     struct gw_app_stats stats;
+    struct gw_startup *startup; /* migrations pending at start (daemon/startup.h), or NULL */
+    int exit_status;            /* 1 once start-up failed for good */
 };
 
-/* Starts every component on loop. On error everything started so far is stopped again. */
+/* Starts every component on loop. With migrate_on_start the HTTP server answers at once while
+ * the migrations wait for PostgreSQL; the database pool is released and the dispatcher, pollers
+ * and audit start once they succeeded. On error everything started so far is stopped again. */
 int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     __attribute__((warn_unused_result));
 

@@ -1,7 +1,8 @@
 /*
- * gatewayd entry point: parses the command line, loads the configuration, applies migrations when
- * asked (--migrate, or migrate_on_start) and runs the daemon on the default libuv loop until a
- * graceful drain completes.
+ * gatewayd entry point: parses the command line, loads and checks the configuration (adapter
+ * names included) before anything else, applies migrations and exits with --migrate, or runs the
+ * daemon on the default libuv loop until a graceful drain completes (migrate_on_start migrations
+ * then run inside the daemon, waiting for PostgreSQL: daemon/startup.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/adapters.h"
 #include "daemon/app.h"
 #include "api/auth.h"
 #include "config/config.h"
@@ -88,18 +90,19 @@ int main(int argc, char **argv)
         }
     }
     signal(SIGPIPE, SIG_IGN);
-    rc = gw_config_load(config_path, &cfg, err, sizeof(err));
+    rc = gw_config_load_opts(config_path, &(struct gw_config_opts){.adapters = gw_adapter_names()},
+                             &cfg, err, sizeof(err));
     if (rc != 0) {
         gw_log(GW_LOG_ERROR, "config.invalid", "%s", err);
         return 2;
     }
     gw_log_set_level(cfg->log_level);
-    if (migrate_only || cfg->migrate_on_start) {
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        gw_log(GW_LOG_WARN, "config.warning", "%s", cfg->warnings[i]);
+    if (migrate_only) {
         rc = gw_db_migrate(cfg->db.conninfo, cfg->migrations_dir);
-        if (rc != 0 || migrate_only) {
-            gw_config_free(cfg);
-            return rc == 0 ? 0 : 1;
-        }
+        gw_config_free(cfg);
+        return rc == 0 ? 0 : 1;
     }
     rc = gw_app_start(&app, uv_default_loop(), cfg);
     if (rc == 0 && port_file && gw_write_port_file(port_file, gw_http_server_port(app.http)) != 0)
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
     uv_run(uv_default_loop(), UV_RUN_DEFAULT);
     if (uv_loop_close(uv_default_loop()) != 0)
         gw_log(GW_LOG_WARN, "app.exit", "loop closed with handles still open");
+    if (rc == 0 && app.exit_status != 0)
+        rc = GW_EDB;
     gw_app_free(&app);
     gw_config_free(cfg);
     gw_log(GW_LOG_INFO, "app.exit", "gatewayd exits with status %d", rc == 0 ? 0 : 1);

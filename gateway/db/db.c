@@ -195,7 +195,8 @@ static uint64_t gw_db_sweep_interval(const struct gw_db *db)
     return iv < 10 ? 10 : iv > 1000 ? 1000 : iv;
 }
 
-int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
+static int gw_db_open_common(uv_loop_t *loop, const struct gw_db_config *cfg, bool held,
+                             struct gw_db **out)
 {
     struct gw_db *db;
     PQconninfoOption *opts;
@@ -218,6 +219,7 @@ int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **o
     }
     db->loop = loop;
     db->cfg = *cfg;
+    db->held = held;
     if (db->cfg.pool_size == 0)
         db->cfg.pool_size = 4;
     if (db->cfg.reconnect_min_ms == 0)
@@ -245,11 +247,32 @@ int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **o
     db->handles = 2;
     for (unsigned i = 0; i < db->cfg.pool_size; i++)
         gw_db_conn_init(db, &db->conns[i], i);
-    gw_info("db.open", "database pool of %u connections", db->cfg.pool_size);
+    gw_info("db.open", "database pool of %u connections%s", db->cfg.pool_size,
+            held ? ", held until the schema is ready" : "");
     for (unsigned i = 0; i < db->cfg.pool_size; i++)
         gw_db_conn_start(&db->conns[i]);
     *out = db;
     return 0;
+}
+
+int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
+{
+    return gw_db_open_common(loop, cfg, false, out);
+}
+
+int gw_db_open_held(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
+{
+    return gw_db_open_common(loop, cfg, true, out);
+}
+
+void gw_db_release(struct gw_db *db)
+{
+    if (!db || !db->held || db->closing)
+        return;
+    db->held = false;
+    gw_info("db.release", "schema ready: connecting the database pool");
+    for (unsigned i = 0; i < db->cfg.pool_size; i++)
+        gw_db_conn_start(&db->conns[i]);
 }
 
 /* Copies SQL and parameters into one allocation owned by the request. */
@@ -307,6 +330,8 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
         return GW_EINVAL;
     if (db->closing)
         return GW_ESHUTDOWN;
+    if (db->held)
+        return GW_EDB; /* the schema is not ready yet: nothing could run */
     if (db->cfg.max_queue && db->q_len >= db->cfg.max_queue)
         return GW_EAGAIN;
     for (int i = 0; i < nparams; i++) {

@@ -20,7 +20,8 @@
  * no complete result query_timeout_ms + 5 s after it was sent (300 s when query_timeout_ms is 0)
  * counts as a broken connection too, so a server or network that vanished without a reset cannot
  * stall the caller. TCP connections use keepalives (idle 30 s, interval 10 s, count 3) and
- * tcp_user_timeout 30 s unless the conninfo sets them.
+ * tcp_user_timeout 30 s unless the conninfo sets them. Every session sets synchronous_commit = on
+ * (whatever the server default) and statement_timeout = query_timeout_ms before its first query.
  */
 
 struct gw_db;
@@ -34,6 +35,13 @@ void gw_db_config_default(struct gw_db_config *c);
 
 int gw_db_open(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
     __attribute__((warn_unused_result));
+
+/* Same, but the pool stays held: no connection is made and every query fails at once with
+ * GW_EDB (gw_db_ready() is false) until gw_db_release(). Start-up opens the pool this way while
+ * migrations are pending, so components can be wired to it before the schema exists. */
+int gw_db_open_held(uv_loop_t *loop, const struct gw_db_config *cfg, struct gw_db **out)
+    __attribute__((warn_unused_result));
+void gw_db_release(struct gw_db *db);
 
 /* Parameterised query. values[i] may be NULL (SQL NULL). lengths/formats may be NULL for all-text
  * parameters; format 1 marks binary (use it for bytea). The pool copies the parameters, so they
@@ -74,5 +82,15 @@ void gw_db_close_now(struct gw_db *db, void (*closed_cb)(void *ud), void *ud);
 /* Applies schemas/sql/NNN_*.sql files from dir in order, each once, recorded in
  * schema_migrations; serialised across instances with an advisory lock. */
 int gw_db_migrate(const char *conninfo, const char *dir) __attribute__((warn_unused_result));
+
+/* One attempt of the same, safe to run on a thread-pool thread; it waits at most 10 s for another
+ * instance's migration lock (the blocking form waits as long as it takes). 0 when the schema is up
+ * to date.
+ * GW_EAGAIN when the server was unavailable or went away (connection refused or lost, shutting
+ * down or starting up, out of connections, a lock or serialisation conflict): worth retrying;
+ * why (may be NULL) says what, and nothing is logged. Any other error is one retrying cannot fix
+ * (a changed or unreadable file, an SQL error); it is logged, and why says what too. */
+int gw_db_migrate_once(const char *conninfo, const char *dir, char *why, size_t why_cap)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -1,10 +1,10 @@
 /*
  * Life cycle of one pooled PostgreSQL connection on the libuv loop: non-blocking connect
  * (PQconnectStartParams / PQconnectPoll, TCP keepalives by default), session setup
- * (statement_timeout), the client-side deadline of a query in flight, failure handling with
- * reconnect after an exponential backoff plus jitter, and final shutdown. The socket is watched
- * with a uv_poll handle that is replaced whenever libpq changes socket. Query traffic itself is in
- * db_exec.c.
+ * (synchronous_commit = on, statement_timeout), the client-side deadline of a query in flight,
+ * failure handling with reconnect after an exponential backoff plus jitter, and final shutdown. The
+ * socket is watched with a uv_poll handle that is replaced whenever libpq changes socket. Query
+ * traffic itself is in db_exec.c.
  */
 #include "db/db_internal.h"
 #include "util/error.h"
@@ -222,22 +222,21 @@ void gw_db_conn_up(struct gw_db_conn *c)
 
 static void gw_db_conn_connected(struct gw_db_conn *c)
 {
-    char sql[64];
+    char sql[160];
 
     if (PQsetnonblocking(c->pg, 1) != 0) {
         gw_db_conn_fail(c, "PQsetnonblocking");
         return;
     }
     PQsetNoticeProcessor(c->pg, gw_db_conn_on_notice, c);
-    if (c->db->cfg.query_timeout_ms == 0) {
-        if (gw_db_conn_watch(c, UV_READABLE) < 0)
-            gw_db_conn_fail(c, "poll");
-        else
-            gw_db_conn_up(c);
-        return;
-    }
+    /* Every session commits durably whatever the server, database or role default says: a 202
+     * to a client and an ack to an axis are only sent after a commit, and both promise that
+     * the package survives a crash of the database server. */
     gw_db_conn_set_state(c, GW_DBC_SETUP);
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRIu64, c->db->cfg.query_timeout_ms);
+    snprintf(sql, sizeof(sql),
+             "SELECT set_config('synchronous_commit', 'on', false), "
+             "set_config('statement_timeout', '%" PRIu64 "', false)",
+             c->db->cfg.query_timeout_ms);
     if (gw_db_conn_send(c, sql, 0, NULL, NULL, NULL, 0) < 0)
         gw_db_conn_fail(c, "session setup");
 }
@@ -284,7 +283,7 @@ void gw_db_conn_init(struct gw_db *db, struct gw_db_conn *c, unsigned idx)
 
 void gw_db_conn_start(struct gw_db_conn *c)
 {
-    if (c->state != GW_DBC_DOWN || c->db->closing)
+    if (c->state != GW_DBC_DOWN || c->db->closing || c->db->held)
         return;
     gw_db_conn_set_state(c, GW_DBC_CONNECTING);
     c->pg = PQconnectStartParams(c->db->conn_keys, c->db->conn_vals, 1);

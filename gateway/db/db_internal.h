@@ -39,7 +39,7 @@ struct gw_db_req {
 enum gw_db_conn_state {
     GW_DBC_DOWN,       /* no socket; a reconnect timer may be pending */
     GW_DBC_CONNECTING, /* PQconnectPoll in progress */
-    GW_DBC_SETUP,      /* session settings (statement_timeout) in flight */
+    GW_DBC_SETUP,      /* session settings (synchronous_commit, statement_timeout) in flight */
     GW_DBC_IDLE,       /* up, no query */
     GW_DBC_BUSY,       /* up, one query in flight */
     GW_DBC_CLOSED,     /* shut down by gw_db_close(_now); handles closing or closed */
@@ -83,6 +83,7 @@ struct gw_db {
     uv_idle_t kick;   /* hands queued queries to idle connections on the next loop turn */
     unsigned handles; /* initialised handles whose close callback has not run yet */
     uint64_t rng;
+    bool held; /* opened with gw_db_open_held and not yet released: no connection, no query */
     bool closing;
     void (*closed_cb)(void *ud);
     void *closed_ud;

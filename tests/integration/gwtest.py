@@ -2,7 +2,10 @@
 simulator and one or more gatewayd processes, all on loopback with ephemeral ports.
 
 Standard library only. Every resource is torn down by Env.close() (also on failure, via the
-context manager), so a failing test leaves no process running.
+context manager), so a failing test leaves no process running. A gatewayd still running at the end
+of a test is stopped with SIGTERM, as an operator would: it must drain and exit with status 0, and
+no gatewayd log may hold a sanitizer report, so that LeakSanitizer (ASan builds) sees the whole
+life of every process. Tests that SIGKILL a gatewayd on purpose do so with Gateway.kill().
 """
 
 import base64
@@ -39,7 +42,12 @@ def log(msg):
     sys.stderr.flush()
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "AddressSanitizer", "LeakSanitizer",
+                     "runtime error:")
+
+
 def wait_until(pred, timeout=30.0, interval=0.1, what="condition"):
+    """Polls pred until it returns a true value (returned) or timeout seconds pass (AssertionError)."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -232,6 +240,8 @@ class Gateway:
         self.write_config(extra or {})
         self.proc = None
         self.port = None
+        self.environ = None  # environment of the process (None: inherited)
+        self.cwd = None
 
     def write_config(self, extra):
         token_hash = hashlib.sha256(TOKEN.encode()).hexdigest()
@@ -263,15 +273,25 @@ class Gateway:
                     f.write("%s = %s\n" % (k, v))
                 f.write("\n")
 
-    def start(self, wait=True):
+    def start(self, wait=True, ready=True):
+        """Starts gatewayd; wait: until it listens (port file); ready: also until /readyz says 200
+        (migrations applied, database pool up)."""
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         self.logf = open(self.log_path, "a")
         self.proc = subprocess.Popen([GATEWAYD, "-c", self.config, "--port-file", self.port_file],
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
+                                     stdout=self.logf, stderr=subprocess.STDOUT, env=self.environ, cwd=self.cwd)
         if wait:
             self.port = int(wait_until(lambda: self._port_or_exit(), 30, what="gatewayd port"))
+            if ready:
+                self.wait_ready()
         return self
+
+    def wait_ready(self, timeout=30):
+        def ready():
+            self._port_or_exit()
+            return request(self.port, "GET", "/readyz", token=None).status == 200
+        wait_until(ready, timeout, what="gatewayd ready")
 
     def _port_or_exit(self):
         if self.proc.poll() is not None:
@@ -296,12 +316,14 @@ class Gateway:
         return request(self.port, "POST", path, body=body, token=token)
 
     def kill(self):
+        """SIGKILL on purpose (crash tests): this process is not checked for leaks."""
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         self.logf.close()
 
     def stop(self, timeout=30):
+        """SIGTERM and wait for the exit; returns the exit status (negative: killed by a signal)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -309,6 +331,13 @@ class Gateway:
             finally:
                 self.logf.close()
         return self.proc.returncode if self.proc else None
+
+    def wait_exit(self, timeout=30):
+        """Waits for a process expected to exit by itself; returns its exit status."""
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.logf.close()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -332,22 +361,40 @@ class Env:
             self.close()
             raise
 
-    def gateway(self, extra=None, start=True):
+    def gateway(self, extra=None, start=True, ready=True):
         gw = Gateway(self, extra)
         self.gateways.append(gw)
         if start:
-            gw.start()
+            gw.start(ready=ready)
         return gw
 
     def sanitizer_reports(self):
         """Sanitizer findings in any gatewayd log (ASan/UBSan/LSan builds print them there)."""
         found = []
         for gw in self.gateways:
-            text = gw.tail(100000)
-            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            text = gw.tail(1000000)
+            for marker in SANITIZER_MARKERS:
                 if marker in text:
-                    found.append("%s: %s" % (gw.name, text[text.index(marker):][:2000]))
+                    found.append("%s: %s" % (gw.name, text[text.index(marker):][:4000]))
+                    break
         return found
+
+    def stop_gateways(self):
+        """SIGTERM every gatewayd still running and wait for it; returns the problems found (an
+        exit status other than 0, a drain that does not end)."""
+        problems = []
+        for gw in self.gateways:
+            if not gw.alive():
+                continue
+            try:
+                rc = gw.stop(60)
+            except subprocess.TimeoutExpired:
+                gw.kill()
+                problems.append("%s: no exit within 60 s of SIGTERM" % gw.name)
+                continue
+            if rc != 0:
+                problems.append("%s: exit status %s after SIGTERM" % (gw.name, rc))
+        return problems
 
     def close(self, failed=False):
         for gw in self.gateways:
@@ -368,10 +415,13 @@ class Env:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        reports = self.sanitizer_reports() if exc_type is None else []
-        self.close(failed=exc_type is not None or bool(reports))
-        if reports:
-            raise AssertionError("sanitizer reports in gatewayd logs:\n" + "\n".join(reports))
+        problems = []
+        if exc_type is None:
+            problems = self.stop_gateways()
+            problems += ["sanitizer report in " + r for r in self.sanitizer_reports()]
+        self.close(failed=exc_type is not None or bool(problems))
+        if problems:
+            raise AssertionError("gatewayd teardown:\n" + "\n".join(problems))
         return False
 
 

@@ -25,7 +25,7 @@ def submit_retrying(gw, body, deadline=60):
             pass
         if time.monotonic() > end:
             raise AssertionError("gave up resubmitting")
-        time.sleep(0.2)
+        time.sleep(0.2)  # a retrying client's pacing, not a synchronisation
 
 
 def test_postgres_restart_under_load(env):

@@ -4,7 +4,6 @@ tamper detection. The schema is applied with `gatewayd --migrate`, twice (idempo
 
 import os
 import subprocess
-import time
 
 import gwtest as t
 
@@ -30,12 +29,18 @@ def claim(env, owner, lease_ms=1000, limit=10, max_bytes=1 << 30, give_up_s=3600
                        % (owner, lease_ms, limit, max_bytes, give_up_s))
 
 
+def wait_leases_expired(env):
+    """Until the database's clock is past every lease (what a claim compares against)."""
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENDING' "
+                                      "AND lease_until >= clock_timestamp()") == "0", 10, what="leases expired")
+
+
 def test_claim_fencing(env):
     migrate(env)
     submit(env, "D1")
     assert claim(env, "A") == [["1", "1"]]
     assert claim(env, "B") == []  # leased
-    time.sleep(1.2)
+    wait_leases_expired(env)
     assert claim(env, "A") == [["1", "2"]]  # the same owner re-claims an expired lease
     # The superseded attempt's failure changes nothing; the current one's is recorded.
     assert env.pg.query("SELECT gw_delivery_failed(1, 'A', 1, 'late', 100, 1000, 3600)") == ""
@@ -57,7 +62,7 @@ def test_give_up_and_budget(env):
     assert len(claim(env, "A", max_bytes=1500)) == 1
     assert len(claim(env, "A", max_bytes=2500)) == 2
     # A lease that expires after the give-up age ends the delivery as DEAD instead of a re-claim.
-    time.sleep(1.2)
+    wait_leases_expired(env)
     env.pg.query("UPDATE delivery SET created_at = now() - interval '2 hours'")
     assert claim(env, "B", give_up_s=3600) == []
     assert env.pg.query("SELECT count(*) FROM delivery WHERE state = 'DEAD'") == "3"

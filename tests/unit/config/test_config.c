@@ -355,6 +355,137 @@ static void test_secret_not_echoed(void **state)
     assert_null(strstr(err, "TOPSECRET"));
 }
 
+static const char *const known_adapters[] = {"vxp", NULL};
+static const struct gw_config_opts opts = {.adapters = known_adapters};
+
+/* 1-based line of the first occurrence of needle in text. */
+static int line_in(const char *text, const char *needle)
+{
+    const char *at = strstr(text, needle);
+    int line = 1;
+
+    assert_non_null(at);
+    for (const char *p = text; p < at; p++)
+        line += *p == '\n';
+    return line;
+}
+
+/* Adapter names are checked at load when the program passes its list: an enabled axis with an
+ * unknown adapter is refused with its line, a disabled one is accepted with a warning. */
+static void test_adapter_names(void **state)
+{
+    char text[4096], err[256], want[256];
+    struct gw_config *c;
+    char *p;
+
+    assert_int_equal(gw_config_parse_string_opts(full, &opts, &c, err, sizeof(err)), 0);
+    assert_true(c->axes[0].adapter_known);
+    assert_false(c->axes[1].adapter_known);
+    assert_int_equal(c->n_warnings, 1);
+    snprintf(want, sizeof(want), "<string>:%d: [axis.province] adapter 'lgsp_rest' is not built",
+             line_in(full, "adapter = lgsp_rest"));
+    assert_int_equal(strncmp(c->warnings[0], want, strlen(want)), 0);
+    gw_config_free(c);
+
+    /* Without a list nothing is checked (tools, tests). */
+    assert_int_equal(gw_config_parse_string(full, &c, err, sizeof(err)), 0);
+    assert_true(c->axes[1].adapter_known);
+    assert_int_equal(c->n_warnings, 0);
+    gw_config_free(c);
+
+    /* The same axis enabled is an error at the adapter line. */
+    snprintf(text, sizeof(text), "%s", full);
+    p = strstr(text, "enabled = no");
+    assert_non_null(p);
+    memcpy(p, "enabled = 1 ", 12);
+    setenv("GATEWAYD_AXIS_PROVINCE_TIMEOUT_MS", "10000", 1); /* within lease_ms */
+    assert_int_equal(gw_config_parse_string_opts(text, &opts, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_null(c);
+    snprintf(want, sizeof(want),
+             "<string>:%d: [axis.province] adapter 'lgsp_rest' is not built into this gatewayd "
+             "(known: vxp)",
+             line_in(full, "adapter = lgsp_rest"));
+    assert_string_equal(err, want);
+
+    /* An enabled axis that names a known adapter through the environment passes. */
+    setenv("GATEWAYD_AXIS_PROVINCE_ADAPTER", "vxp", 1);
+    assert_int_equal(gw_config_parse_string_opts(text, &opts, &c, err, sizeof(err)), 0);
+    assert_true(c->axes[1].adapter_known && c->axes[1].enabled);
+    gw_config_free(c);
+    unsetenv("GATEWAYD_AXIS_PROVINCE_ADAPTER");
+    unsetenv("GATEWAYD_AXIS_PROVINCE_TIMEOUT_MS");
+}
+
+/* Every value that reaches PostgreSQL as an integer (int4) is bounded at load so the SQL type
+ * can never refuse it later (finding 6: backoff_max_ms up to 30 days used to pass). */
+static void test_int4_bounds(void **state)
+{
+    static const struct {
+        const char *sect, *key;
+        unsigned long long max; /* largest accepted value */
+    } keys[] = {
+        {"delivery", "backoff_max_ms", 2147483647ull},
+        {"delivery", "backoff_base_ms", 86400000ull},
+        {"delivery", "lease_ms", 86400000ull},
+        {"delivery", "give_up_after_s", 366ull * 86400},
+        {"delivery", "batch", 10000},
+        {"database", "query_timeout_ms", 86400000ull},
+        {"axis.national", "poll_interval_ms", 86400000ull},
+    };
+    char text[4096], err[256];
+    struct gw_config *c;
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char env[96];
+        char val[32];
+
+        assert_true(keys[i].max <=
+                    2147483647ull / (strcmp(keys[i].key, "poll_interval_ms") ? 1 : 5));
+        snprintf(env, sizeof(env), "GATEWAYD_%s_%s",
+                 strcmp(keys[i].sect, "axis.national") == 0 ? "AXIS_NATIONAL" : keys[i].sect,
+                 keys[i].key);
+        for (char *p = env; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        snprintf(val, sizeof(val), "%llu", keys[i].max + 1);
+        setenv(env, val, 1);
+        assert_int_equal(gw_config_parse_string(full, &c, err, sizeof(err)), GW_ECONFIG);
+        if (!strstr(err, "out of range"))
+            fail_msg("%s=%s: %s", env, val, err);
+        snprintf(val, sizeof(val), "%llu", keys[i].max);
+        setenv(env, val, 1);
+        if (strcmp(keys[i].key, "backoff_base_ms") == 0)
+            setenv("GATEWAYD_DELIVERY_BACKOFF_MAX_MS", val, 1);
+        err[0] = '\0';
+        if (gw_config_parse_string(full, &c, err, sizeof(err)) != 0)
+            fail_msg("%s=%s refused: %s", env, val, err);
+        gw_config_free(c);
+        unsetenv(env);
+        unsetenv("GATEWAYD_DELIVERY_BACKOFF_MAX_MS");
+    }
+    /* The old ceiling, 30 days, is refused with its line. */
+    snprintf(text, sizeof(text), "%s[delivery]\nbackoff_max_ms = 2592000000\n", MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_string_equal(err, "<string>:8: [delivery] backoff_max_ms = '2592000000': out of range "
+                             "(1..2147483647)");
+}
+
+/* A body budget below one largest body would refuse every such request at run time. */
+static void test_body_budget(void **state)
+{
+    char text[4096], err[256];
+    struct gw_config *c;
+
+    snprintf(text, sizeof(text),
+             "%s[server]\nmax_body_bytes = 2097152\nmax_inflight_body_bytes = 1048576\n", MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_string_equal(err, "<string>:9: [server] max_inflight_body_bytes (1048576) is below "
+                             "max_body_bytes (2097152): a largest request could never be accepted");
+    snprintf(text, sizeof(text),
+             "%s[server]\nmax_body_bytes = 2097152\nmax_inflight_body_bytes = 0\n", MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    gw_config_free(c);
+}
+
 /* The shipped example must always load. */
 static void test_example_file(void **state)
 {
@@ -365,6 +496,13 @@ static void test_example_file(void **state)
         gw_config_load(GW_SOURCE_DIR "/deploy/gatewayd.ini.example", &c, err, sizeof(err)), 0);
     assert_int_equal(c->n_axes, 2);
     assert_string_equal(c->default_ax->name, "national");
+    gw_config_free(c);
+    /* Also with the adapter check gatewayd applies: the disabled lgsp_rest axis is a warning. */
+    assert_int_equal(gw_config_load_opts(GW_SOURCE_DIR "/deploy/gatewayd.ini.example", &opts, &c,
+                                         err, sizeof(err)),
+                     0);
+    assert_int_equal(c->n_warnings, 1);
+    assert_non_null(strstr(c->warnings[0], "[axis.province] adapter 'lgsp_rest'"));
     gw_config_free(c);
 }
 
@@ -411,6 +549,9 @@ int main(void)
         cmocka_unit_test(test_secret_not_echoed),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_example_file),
+        cmocka_unit_test(test_adapter_names),
+        cmocka_unit_test(test_int4_bounds),
+        cmocka_unit_test(test_body_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

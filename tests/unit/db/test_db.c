@@ -1056,6 +1056,126 @@ static void test_migrate(void **state)
     rmdir(dir);
 }
 
+/* ---- durable commits on every session ---- */
+
+static void sync_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+
+    assert_int_equal(err, 0);
+    assert_string_equal(PQgetvalue(res, 0, 0), "on");
+    assert_string_equal(PQgetvalue(res, 0, 1), x->n ? "0" : "7s");
+    x->ok++;
+    ctx_close_db(x);
+}
+
+/* The database's default and the conninfo both say synchronous_commit = off; every pool session
+ * still runs with on (with and without a statement_timeout to set). */
+static void test_synchronous_commit(void **state)
+{
+    char sql[256], ci[1400];
+    struct gw_db_config cfg;
+    struct ctx x;
+    PGconn *pg;
+    PGresult *res;
+
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s SET synchronous_commit = off", g_dbname);
+    admin_int("postgres", sql);
+    pg = admin_connect(g_dbname);
+    res = PQexec(pg, "SHOW synchronous_commit");
+    assert_string_equal(PQgetvalue(res, 0, 0), "off"); /* the server default really is off */
+    PQclear(res);
+    PQfinish(pg);
+
+    snprintf(ci, sizeof(ci), "%s options='-c synchronous_commit=off'", g_conninfo);
+    for (int timeout = 0; timeout < 2; timeout++) {
+        base_config(&cfg);
+        cfg.conninfo = ci;
+        cfg.pool_size = 1;
+        cfg.query_timeout_ms = timeout ? 0 : 7000;
+        ctx_open(&x, &cfg);
+        x.n = timeout;
+        assert_int_equal(gw_db_query(x.db,
+                                     "SELECT current_setting('synchronous_commit'), "
+                                     "current_setting('statement_timeout')",
+                                     0, NULL, NULL, NULL, sync_cb, &x),
+                         0);
+        ctx_run(&x);
+        assert_int_equal(x.ok, 1);
+    }
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s RESET synchronous_commit", g_dbname);
+    admin_int("postgres", sql);
+}
+
+/* ---- a pool held until the schema is ready ---- */
+
+static void held_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+
+    assert_int_equal(err, 0);
+    assert_string_equal(PQgetvalue(res, 0, 0), "1");
+    x->ok++;
+    ctx_close_db(x);
+}
+
+static void held_tick(uv_timer_t *t)
+{
+    struct ctx *x = t->data;
+
+    /* Still held after a while: nothing connected, queries refused at once. */
+    assert_false(gw_db_ready(x->db));
+    assert_int_equal(x->db->conns[0].state, GW_DBC_DOWN);
+    assert_int_equal(gw_db_query(x->db, "SELECT 1", 0, NULL, NULL, NULL, never_cb, x), GW_EDB);
+    gw_db_release(x->db);
+    assert_int_equal(gw_db_query(x->db, "SELECT 1", 0, NULL, NULL, NULL, held_cb, x), 0);
+}
+
+static void test_held_pool(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+
+    base_config(&cfg);
+    cfg.pool_size = 2;
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(uv_loop_init(&x.loop), 0);
+    uv_timer_init(&x.loop, &x.watchdog);
+    uv_timer_start(&x.watchdog, on_watchdog, 60000, 0);
+    uv_unref((uv_handle_t *)&x.watchdog);
+    uv_timer_init(&x.loop, &x.timer);
+    assert_int_equal(gw_db_open_held(&x.loop, &cfg, &x.db), 0);
+    assert_false(gw_db_ready(x.db));
+    assert_int_equal(gw_db_query(x.db, "SELECT 1", 0, NULL, NULL, NULL, never_cb, &x), GW_EDB);
+    x.timer.data = &x;
+    uv_timer_start(&x.timer, held_tick, 200, 0);
+    ctx_run(&x);
+    assert_int_equal(x.ok, 1);
+}
+
+/* One migration attempt tells a server that is not there (retry) from a broken file (do not). */
+static void test_migrate_once(void **state)
+{
+    char dir[] = "/tmp/gw-db-migrate1-XXXXXX", why[512], path[1100];
+
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "001_a.sql", "CREATE TABLE mig1_a (x int);\n");
+    assert_int_equal(
+        gw_db_migrate_once("host=/nonexistent-gw-socket-dir user=postgres", dir, why, sizeof(why)),
+        GW_EAGAIN);
+    assert_non_null(strstr(why, "cannot connect"));
+    assert_int_equal(gw_db_migrate_once(g_conninfo, dir, why, sizeof(why)), 0);
+    write_file(dir, "002_b.sql", "SELEC broken;\n");
+    assert_int_equal(gw_db_migrate_once(g_conninfo, dir, why, sizeof(why)), GW_EDB);
+    assert_non_null(strstr(why, "002_b.sql"));
+    assert_int_equal(gw_db_migrate_once(g_conninfo, "/nonexistent-gw-dir", NULL, 0), GW_ENOENT);
+    snprintf(path, sizeof(path), "%s/001_a.sql", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/002_b.sql", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ---- setup ---- */
 
 static int group_setup(void **state)
@@ -1106,6 +1226,9 @@ int main(void)
         cmocka_unit_test(test_close_then_close_now),
         cmocka_unit_test(test_close_now_while_connecting),
         cmocka_unit_test(test_migrate),
+        cmocka_unit_test(test_synchronous_commit),
+        cmocka_unit_test(test_held_pool),
+        cmocka_unit_test(test_migrate_once),
     };
 
     if (!host || !*host) {
