@@ -14,6 +14,7 @@
 #include "engine/dispatch.h"
 #include "util/error.h"
 #include "store/pgfmt.h"
+#include "metrics/metrics.h"
 
 void gw_api_healthz(struct gw_app *app, struct gw_http_req *req)
 {
@@ -91,19 +92,6 @@ static const struct gw_counter {
     {"gateway_send_failed_total", "failed send attempts",
      offsetof(struct gw_app_stats, sends_failed)},
     {"gateway_send_dead_total", "deliveries given up", offsetof(struct gw_app_stats, sends_dead)},
-    {"gateway_fetch_stored_total", "packages fetched and stored",
-     offsetof(struct gw_app_stats, fetched)},
-    {"gateway_fetch_duplicate_total", "packages listed again",
-     offsetof(struct gw_app_stats, fetch_duplicates)},
-    {"gateway_fetch_invalid_total", "fetched packages that are not edXML",
-     offsetof(struct gw_app_stats, fetch_invalid)},
-    {"gateway_fetch_oversized_total", "listed packages over max_package_bytes (left on the axis)",
-     offsetof(struct gw_app_stats, fetch_oversized)},
-    {"gateway_axis_ack_total", "transport acks sent to an axis",
-     offsetof(struct gw_app_stats, axis_acks)},
-    {"gateway_axis_ack_failures_total", "transport acks that failed",
-     offsetof(struct gw_app_stats, axis_ack_failures)},
-    {"gateway_poll_errors_total", "failed poll steps", offsetof(struct gw_app_stats, poll_errors)},
     {"gateway_inbox_ack_total", "inbox packages acked by QLVBĐH",
      offsetof(struct gw_app_stats, inbox_acks)},
 };
@@ -189,6 +177,13 @@ void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
     for (size_t i = 0; i < GW_ARRAY_LEN(gw_counters); i++) {
         const uint64_t *v = (const uint64_t *)((const char *)&app->stats + gw_counters[i].offset);
         gw_metric(b, gw_counters[i].name, "counter", gw_counters[i].help, *v);
+    }
+    if (app->metrics) { /* the labelled series of the components (per axis, ...) */
+        size_t n = 0;
+        char *text = gw_metrics_render(app->metrics, &n);
+        if (text)
+            gw_metric_printf(b, "%s", text);
+        free(text);
     }
     gw_app_work_begin(app);
     if (!gw_db_ready(app->db) ||

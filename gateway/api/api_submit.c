@@ -102,12 +102,14 @@ static int gw_submit_store(struct gw_submit_job *job)
     struct gw_app *app = job->app;
     const char *axis = app->cfg->default_axis;
     struct gw_pkgsql q = {.n = 0};
+    struct gw_store_package pkg;
     int rc;
 
     if (!axis || !gw_app_axis(app, axis))
         return GW_ENOENT;
+    gw_edxml_store_package(&job->info, job->sha, job->req->body, job->req->body_len, &pkg);
     gw_pkgsql_text(&q, app->cfg->clients[job->client].name);
-    rc = gw_pkgsql_package(&q, &job->info, job->sha, job->req->body, job->req->body_len);
+    rc = gw_pkgsql_package(&q, &pkg);
     gw_pkgsql_text(&q, axis);
     if (rc == 0)
         rc = gw_db_query(app->db,

@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "engine/poller.h"
+#include "metrics/metrics.h"
 
 struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name)
 {
@@ -137,6 +138,11 @@ static void gw_app_signal(uv_signal_t *s, int signum)
     gw_app_stop(app);
 }
 
+static void gw_app_poller_idle(void *ud)
+{
+    gw_app_maybe_finish(ud);
+}
+
 static int gw_app_start_axes(struct gw_app *app)
 {
     const struct gw_config *cfg = app->cfg;
@@ -160,7 +166,19 @@ static int gw_app_start_axes(struct gw_app *app)
             return rc;
         app->n_axes++;
         if (a->cfg->enabled) {
-            rc = gw_poller_start(app, a, &a->poller);
+            struct gw_poller_deps deps = {
+                .loop = app->loop,
+                .db = app->db,
+                .metrics = app->metrics,
+                .axis_name = a->name,
+                .ops = a->ops,
+                .axis_state = a->state,
+                .cfg = a->cfg,
+                .owner = app->owner,
+                .idle = gw_app_poller_idle,
+                .idle_ud = app,
+            };
+            rc = gw_poller_start(&deps, &a->poller);
             if (rc != 0)
                 return rc;
         }
@@ -204,6 +222,9 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     uv_signal_start(&app->sig_int, gw_app_signal, SIGINT);
     uv_signal_start(&app->sig_usr1, gw_app_signal, SIGUSR1);
 
+    app->metrics = gw_metrics_new();
+    if (!app->metrics)
+        return GW_ENOMEM;
     rc = gw_db_open(loop, &cfg->db, &app->db);
     if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
@@ -232,6 +253,8 @@ void gw_app_free(struct gw_app *app)
 {
     free(app->clients);
     free(app->axes);
+    gw_metrics_free(app->metrics);
+    app->metrics = NULL;
     app->clients = NULL;
     app->axes = NULL;
 }

@@ -20,6 +20,7 @@
 
 struct gw_audit;
 struct gw_dispatch;
+struct gw_metrics;
 struct gw_poller;
 
 struct gw_axis_inst {
@@ -40,14 +41,7 @@ struct gw_app_stats {
     uint64_t sends_ok;
     uint64_t sends_failed;
     uint64_t sends_dead;
-    uint64_t fetched;
-    uint64_t fetch_duplicates;
-    uint64_t fetch_invalid;
-    uint64_t fetch_oversized;
-    uint64_t axis_acks;
-    uint64_t axis_ack_failures;
     uint64_t inbox_acks;
-    uint64_t poll_errors;
 };
 
 struct gw_app {
@@ -58,6 +52,7 @@ struct gw_app {
     struct gw_http_server *http;
     struct gw_dispatch *dispatch;
     struct gw_audit *audit;
+    struct gw_metrics *metrics; /* labelled series of the components (rendered by /metrics) */
     struct gw_axis_inst *axes;
     size_t n_axes;
     struct gw_auth_client *clients;
