@@ -44,6 +44,7 @@ struct gw_poller {
     uint8_t sha[32];
     int64_t package_id;
     int32_t failures; /* local failures of this doc id before this attempt */
+    bool refusing;    /* the ack in progress is a `fail` */
 };
 
 /* poller.c */

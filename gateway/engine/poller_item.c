@@ -30,6 +30,7 @@ void gw_poller_clear_item(struct gw_poller *p)
     p->package_id = 0;
     p->parse_err = 0;
     p->failures = 0;
+    p->refusing = false;
     p->errmsg[0] = '\0';
 }
 
@@ -107,6 +108,12 @@ static void gw_poller_acked(int err, const char *detail, void *ud)
         return;
     }
     gw_metric_inc(p->m.acks);
+    if (p->refusing) {
+        if (gw_store_incoming_fail_acked(p->d.db, p->d.axis_name, gw_poller_current(p),
+                                         gw_poller_ack_recorded, p) != 0)
+            gw_poller_next_item(p);
+        return;
+    }
     if (p->package_id <= 0 ||
         gw_store_incoming_acked(p->d.db, p->package_id, gw_poller_ack_recorded, p) != 0)
         gw_poller_next_item(p);
@@ -114,6 +121,7 @@ static void gw_poller_acked(int err, const char *detail, void *ud)
 
 static void gw_poller_ack(struct gw_poller *p, bool done)
 {
+    p->refusing = !done;
     int rc = p->d.ops->ack(p->d.axis_state, gw_poller_current(p), done, gw_poller_acked, p);
     if (rc != 0)
         gw_poller_acked(rc, "could not start the ack", p);
@@ -258,6 +266,10 @@ static void gw_poller_known(int err, const struct gw_store_incoming_known *k, co
         gw_metric_inc(p->m.duplicate);
         p->package_id = k->package_id;
         gw_poller_ack(p, true);
+        return;
+    }
+    if (k->fail_acked) {
+        gw_poller_next_item(p); /* refused, and the axis has the answer: still listed there */
         return;
     }
     if (k->refused) {

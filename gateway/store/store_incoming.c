@@ -121,6 +121,7 @@ static void gw_incoming_checked(int err, const PGresult *res, const char *sqlsta
         v = gw_incoming_int(res, 2);
         k.failures = v > 0 && v <= INT32_MAX ? (int32_t)v : 0;
         k.refused = gw_incoming_bool(res, 3);
+        k.fail_acked = gw_incoming_bool(res, 4);
         if (k.wait_ms < 0)
             k.wait_ms = 0;
     }
@@ -141,7 +142,7 @@ int gw_store_incoming_check(struct gw_db *db, const char *axis, const char *axis
         return GW_ENOMEM;
     c->cb.check = cb;
     return gw_incoming_query(db,
-                             "SELECT package_id, wait_ms, failures, refused"
+                             "SELECT package_id, wait_ms, failures, refused, fail_acked"
                              " FROM gw_incoming_check($1, $2)",
                              2, vals, NULL, NULL, gw_incoming_checked, c);
 }
@@ -212,6 +213,22 @@ int gw_store_incoming_acked(struct gw_db *db, int64_t package_id, gw_store_incom
     c->cb.done = cb;
     snprintf(id, sizeof(id), "%" PRId64, package_id);
     return gw_incoming_query(db, "SELECT gw_incoming_acked($1)", 1, vals, NULL, NULL,
+                             gw_incoming_done, c);
+}
+
+int gw_store_incoming_fail_acked(struct gw_db *db, const char *axis, const char *axis_doc_id,
+                                 gw_store_incoming_done_cb cb, void *ud)
+{
+    const char *vals[2] = {axis, axis_doc_id};
+    struct gw_incoming_call *c;
+    int rc = gw_incoming_ids(axis, axis_doc_id);
+
+    if (rc != 0)
+        return rc;
+    if (!(c = gw_incoming_call_new(ud)))
+        return GW_ENOMEM;
+    c->cb.done = cb;
+    return gw_incoming_query(db, "SELECT gw_incoming_fail_acked($1, $2)", 2, vals, NULL, NULL,
                              gw_incoming_done, c);
 }
 

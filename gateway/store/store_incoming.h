@@ -30,7 +30,8 @@ struct gw_store_incoming_known {
     bool failing;       /* a failure record exists */
     int64_t wait_ms;    /* failing: how long until the next attempt is due (0: due now) */
     int32_t failures;   /* failing: local failures so far */
-    bool refused;       /* refused before (its `fail` ack may have been lost) */
+    bool refused;       /* refused before */
+    bool fail_acked;    /* refused, and the axis took the `fail` answer */
 };
 
 /* gw_incoming_check */
@@ -68,6 +69,11 @@ typedef void (*gw_store_incoming_failed_cb)(int err, int32_t failures, int32_t w
                                             const char *sqlstate, void *ud);
 int gw_store_incoming_failed(struct gw_db *db, const struct gw_store_incoming_failure *f,
                              gw_store_incoming_failed_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* gw_incoming_fail_acked: the axis took the `fail` answer to a refused doc id. */
+int gw_store_incoming_fail_acked(struct gw_db *db, const char *axis, const char *axis_doc_id,
+                                 gw_store_incoming_done_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
 struct gw_store_incoming_refusal {

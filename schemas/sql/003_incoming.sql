@@ -24,14 +24,16 @@ CREATE TABLE incoming_refusal (
     sha256      bytea CHECK (octet_length(sha256) = 32),
     size        bigint NOT NULL,
     refused_at  timestamptz NOT NULL DEFAULT now(),
+    fail_acked_at timestamptz,               -- when the axis took the `fail` answer
     PRIMARY KEY (axis, axis_doc_id)
 );
 
 -- What the poller knows of a listed doc id before fetching it: the package it was stored as
 -- (NULL if none), how long a failing one still waits (NULL if not failing, 0 if due) and its
--- failure count, and whether it was refused.
+-- failure count, whether it was refused and whether that `fail` reached the axis.
 CREATE FUNCTION gw_incoming_check(p_axis text, p_axis_doc_id text, OUT package_id bigint,
-                                  OUT wait_ms bigint, OUT failures integer, OUT refused boolean)
+                                  OUT wait_ms bigint, OUT failures integer, OUT refused boolean,
+                                  OUT fail_acked boolean)
 LANGUAGE sql STABLE AS $$
     SELECT (SELECT r.package_id FROM axis_receipt r
              WHERE r.axis = p_axis AND r.axis_doc_id = p_axis_doc_id),
@@ -40,7 +42,10 @@ LANGUAGE sql STABLE AS $$
            (SELECT f.failures FROM incoming_failure f
              WHERE f.axis = p_axis AND f.axis_doc_id = p_axis_doc_id),
            EXISTS (SELECT 1 FROM incoming_refusal x
-                    WHERE x.axis = p_axis AND x.axis_doc_id = p_axis_doc_id);
+                    WHERE x.axis = p_axis AND x.axis_doc_id = p_axis_doc_id),
+           EXISTS (SELECT 1 FROM incoming_refusal x
+                    WHERE x.axis = p_axis AND x.axis_doc_id = p_axis_doc_id
+                      AND x.fail_acked_at IS NOT NULL);
 $$;
 
 -- gw_store_incoming, and the doc id's failure record (if any) is cleared in the same transaction.
@@ -90,6 +95,13 @@ RETURNS void LANGUAGE sql AS $$
         VALUES (p_axis, p_axis_doc_id, p_kind, p_code, left(p_detail, 1000), p_sha256, p_size)
     ON CONFLICT (axis, axis_doc_id) DO NOTHING;
     DELETE FROM incoming_failure f WHERE f.axis = p_axis AND f.axis_doc_id = p_axis_doc_id;
+$$;
+
+-- The axis took the `fail` answer to a refused package: it is not answered again.
+CREATE FUNCTION gw_incoming_fail_acked(p_axis text, p_axis_doc_id text) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE incoming_refusal SET fail_acked_at = now()
+     WHERE axis = p_axis AND axis_doc_id = p_axis_doc_id AND fail_acked_at IS NULL;
 $$;
 
 -- After a listing of one kind: failure records of doc ids the axis no longer lists are dropped
