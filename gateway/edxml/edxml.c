@@ -357,10 +357,14 @@ static void xml_init(void)
  * not checked against the structural caps). */
 #define PARSE_CHUNK (64 * 1024)
 
-static int run_parser(const void *buf, size_t len, struct sax_state *st)
+/* push: the pre-scan stopped early (the package is malformed at that point): parse chunk by
+ * chunk, so that nothing far beyond the first error, which the scan did not check, is parsed.
+ * Otherwise the whole package is within the caps and is parsed in place (faster). */
+static int run_parser(const void *buf, size_t len, struct sax_state *st, bool push)
 {
     const char *p = buf;
     xmlSAXHandler sax;
+    xmlSAXHandlerPtr saved = NULL;
     xmlParserCtxtPtr ctxt;
     size_t off = len < 4 ? len : 4; /* libxml2 detects the encoding from the first 4 bytes */
 
@@ -375,7 +379,16 @@ static int run_parser(const void *buf, size_t len, struct sax_state *st)
     sax.entityDecl = on_entity_decl;
     sax.serror = on_error;
 
-    ctxt = xmlCreatePushParserCtxt(&sax, st, p, (int)off, NULL);
+    if (push) {
+        ctxt = xmlCreatePushParserCtxt(&sax, st, p, (int)off, NULL);
+    } else {
+        ctxt = xmlCreateMemoryParserCtxt(p, (int)len);
+        if (ctxt) {
+            saved = ctxt->sax; /* put back before the context is freed */
+            ctxt->sax = &sax;
+            ctxt->userData = st;
+        }
+    }
     if (!ctxt)
         return GW_ENOMEM;
     st->ctxt = ctxt;
@@ -386,15 +399,21 @@ static int run_parser(const void *buf, size_t len, struct sax_state *st)
     ctxt->replaceEntities = 0;
     ctxt->loadsubset = 0;
     ctxt->validate = 0;
-    while (off < len && st->err == 0) {
-        size_t n = len - off < PARSE_CHUNK ? len - off : PARSE_CHUNK;
-        xmlParseChunk(ctxt, p + off, (int)n, 0);
-        off += n;
+    if (push) {
+        while (off < len && st->err == 0) {
+            size_t n = len - off < PARSE_CHUNK ? len - off : PARSE_CHUNK;
+            xmlParseChunk(ctxt, p + off, (int)n, 0);
+            off += n;
+        }
+        if (st->err == 0)
+            xmlParseChunk(ctxt, NULL, 0, 1);
+    } else {
+        xmlParseDocument(ctxt);
     }
-    if (st->err == 0)
-        xmlParseChunk(ctxt, NULL, 0, 1);
     if (st->err == 0 && !ctxt->wellFormed)
         fail(st, GW_EPARSE, "not_well_formed", "XML not well-formed");
+    if (!push)
+        ctxt->sax = saved;
     xmlFreeParserCtxt(ctxt);
     st->ctxt = NULL;
     return st->err;
@@ -543,7 +562,7 @@ int gw_edxml_parse(const void *buf, size_t len, const struct gw_edxml_limits *li
     old_serror = xmlStructuredError;
     old_sctx = xmlStructuredErrorContext;
     xmlSetStructuredErrorFunc(st, on_error);
-    rc = run_parser(buf, len, st);
+    rc = run_parser(buf, len, st, !scan.complete);
     xmlSetStructuredErrorFunc(old_sctx, old_serror);
     if (rc == 0)
         rc = build_info(st, out);

@@ -75,6 +75,15 @@ static bool skip_past(struct scan *s, const char *lit)
 {
     uint32_t first = (unsigned char)lit[0];
 
+    if (s->w == 1) { /* the common case, at memchr/memmem speed */
+        const unsigned char *hit = memmem(s->p + s->i, s->n - s->i, lit, strlen(lit));
+        if (!hit) {
+            s->i = s->n;
+            return false;
+        }
+        s->i = (size_t)(hit - s->p) + strlen(lit);
+        return true;
+    }
     for (; s->i < s->n; s->i++) {
         if (unit(s, s->i) == first && looking_at(s, s->i, lit)) {
             s->i += strlen(lit);
@@ -168,6 +177,13 @@ static int scan_start_tag(struct scan *s)
         if (q != '"' && q != '\'')
             return 1;
         vstart = ++s->i;
+        if (s->w == 1) {
+            const unsigned char *end = memchr(s->p + s->i, (int)q, s->n - s->i);
+            size_t stop = end ? (size_t)(end - s->p) : s->n;
+            if (memchr(s->p + s->i, '<', stop - s->i))
+                return 1;
+            s->i = stop;
+        }
         while (s->i < s->n && (c = unit(s, s->i)) != q) {
             if (c == '<')
                 return 1;
@@ -301,7 +317,12 @@ int gw_edxml_scan(const void *buf, size_t len, struct gw_edxml_scan_result *res)
     if (rc != 0)
         return rc;
     while (s.i < s.n) {
-        if (unit(&s, s.i) != '<') {
+        if (s.w == 1) { /* text up to the next markup, at memchr speed */
+            const unsigned char *lt = memchr(s.p + s.i, '<', s.n - s.i);
+            s.i = lt ? (size_t)(lt - s.p) : s.n;
+            if (!lt)
+                break;
+        } else if (unit(&s, s.i) != '<') {
             s.i++;
             continue;
         }
