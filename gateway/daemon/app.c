@@ -141,6 +141,11 @@ static void gw_app_signal(uv_signal_t *s, int signum)
     gw_app_stop(app);
 }
 
+static void gw_app_poller_idle(void *ud)
+{
+    gw_app_maybe_finish(ud);
+}
+
 static int gw_app_start_axes(struct gw_app *app)
 {
     const struct gw_config *cfg = app->cfg;
@@ -175,8 +180,22 @@ static int gw_app_start_engine(struct gw_app *app)
     int rc = 0;
 
     for (size_t i = 0; i < app->n_axes && rc == 0; i++) {
-        if (app->axes[i].cfg->enabled)
-            rc = gw_poller_start(app, &app->axes[i], &app->axes[i].poller);
+        struct gw_axis_inst *a = &app->axes[i];
+        if (!a->cfg->enabled)
+            continue;
+        struct gw_poller_deps deps = {
+            .loop = app->loop,
+            .db = app->db,
+            .metrics = app->metrics,
+            .axis_name = a->name,
+            .ops = a->ops,
+            .axis_state = a->state,
+            .cfg = a->cfg,
+            .owner = app->owner,
+            .idle = gw_app_poller_idle,
+            .idle_ud = app,
+        };
+        rc = gw_poller_start(&deps, &a->poller);
     }
     if (rc == 0)
         rc = gw_dispatch_start(app, &app->dispatch);
@@ -215,9 +234,11 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     uv_signal_start(&app->sig_int, gw_app_signal, SIGINT);
     uv_signal_start(&app->sig_usr1, gw_app_signal, SIGUSR1);
 
+    app->metrics = gw_metrics_new();
     /* Pending migrations hold the pool: no query runs against a schema that is not there. */
-    rc = cfg->migrate_on_start ? gw_db_open_held(loop, &cfg->db, &app->db)
-                               : gw_db_open(loop, &cfg->db, &app->db);
+    rc = !app->metrics           ? GW_ENOMEM
+         : cfg->migrate_on_start ? gw_db_open_held(loop, &cfg->db, &app->db)
+                                 : gw_db_open(loop, &cfg->db, &app->db);
     if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
     if (rc == 0)

@@ -36,13 +36,6 @@ struct gw_app_stats {
     uint64_t sends_ok;
     uint64_t sends_failed;
     uint64_t sends_dead;
-    uint64_t fetched;
-    uint64_t fetch_duplicates;
-    uint64_t fetch_invalid;
-    uint64_t fetch_oversized;
-    uint64_t axis_acks;
-    uint64_t axis_ack_failures;
-    uint64_t poll_errors;
 };
 
 struct gw_app {
@@ -53,10 +46,10 @@ struct gw_app {
     struct gw_http_server *http;
     struct gw_dispatch *dispatch;
     struct gw_audit *audit;
+    struct gw_metrics *metrics; /* labelled series of the components (rendered by /metrics) */
     struct gw_axis_inst *axes;
     size_t n_axes;
     struct gw_api *api;         /* northbound API (daemon/app_api.c) */
-    struct gw_metrics *metrics; /* shared metric registry */
     char owner[160];            /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */

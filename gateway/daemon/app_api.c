@@ -57,19 +57,6 @@ static const struct gw_app_counter {
     {"gateway_send_failed_total", "failed send attempts",
      offsetof(struct gw_app_stats, sends_failed)},
     {"gateway_send_dead_total", "deliveries given up", offsetof(struct gw_app_stats, sends_dead)},
-    {"gateway_fetch_stored_total", "packages fetched and stored",
-     offsetof(struct gw_app_stats, fetched)},
-    {"gateway_fetch_duplicate_total", "packages listed again",
-     offsetof(struct gw_app_stats, fetch_duplicates)},
-    {"gateway_fetch_invalid_total", "fetched packages that are not edXML",
-     offsetof(struct gw_app_stats, fetch_invalid)},
-    {"gateway_fetch_oversized_total", "listed packages over max_package_bytes (left on the axis)",
-     offsetof(struct gw_app_stats, fetch_oversized)},
-    {"gateway_axis_ack_total", "transport acks sent to an axis",
-     offsetof(struct gw_app_stats, axis_acks)},
-    {"gateway_axis_ack_failures_total", "transport acks that failed",
-     offsetof(struct gw_app_stats, axis_ack_failures)},
-    {"gateway_poll_errors_total", "failed poll steps", offsetof(struct gw_app_stats, poll_errors)},
 };
 
 static void gw_app_api_collect(void *ud)

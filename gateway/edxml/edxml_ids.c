@@ -57,6 +57,26 @@ int gw_edxml_parse_small_int(const char *s)
     return digits > 0 && *s == '\0' ? v : 0;
 }
 
+int gw_edxml_parse_bdt(const char *s)
+{
+    long v = 0;
+    size_t digits = 0;
+
+    while (is_space((unsigned char)*s))
+        s++;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (v <= 3)
+            v = v * 10 + (*s - '0');
+    }
+    while (is_space((unsigned char)*s))
+        s++;
+    if (*s != '\0')
+        return -1;
+    if (digits == 0)
+        return 0; /* an empty element, as for an absent one */
+    return v <= 3 ? (int)v : -1;
+}
+
 static uint32_t hash_str(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a */

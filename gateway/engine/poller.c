@@ -1,6 +1,7 @@
 /*
  * Axis poller, the cycle: take (and during long cycles renew) the poll lease, list edoc then
- * status packages, and hand each listed docId to poller_item.c, which stores it before acking it.
+ * status packages, hand each listed docId to poller_item.c, which stores it before acking it, and
+ * after each list drop the failure records of doc ids no longer listed (the failing gauge).
  * One timer per axis; one cycle at a time.
  */
 #include "engine/poller.h"
@@ -10,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/app.h"
+#include "db/db.h"
 #include "engine/poller_internal.h"
-#include "edxml/edxml.h"
+#include "metrics/metrics.h"
+#include "store/store_incoming.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "store/pgfmt.h"
 
 static int gw_poller_take_lease(struct gw_poller *p);
 static uint64_t gw_poller_lease_ms(const struct gw_poller *p);
@@ -26,23 +27,13 @@ const char *gw_poller_kind_name(enum gw_pkg_kind k)
     return k == GW_KIND_STATUS ? "status" : "edoc";
 }
 
-void gw_poller_skip_add(struct gw_poller *p, const char *doc_id)
+/* Local failures wait twice the poll interval first (at least 2 s), doubling up to an hour. */
+uint64_t gw_poller_backoff_base_ms(const struct gw_poller *p)
 {
-    char *copy = strdup(doc_id);
-    if (!copy)
-        return;
-    free(p->skip[p->skip_next]);
-    p->skip[p->skip_next] = copy;
-    p->skip_next = (p->skip_next + 1) % GW_POLLER_SKIP;
-}
-
-static bool gw_poller_skipped(const struct gw_poller *p, const char *doc_id)
-{
-    for (unsigned i = 0; i < GW_POLLER_SKIP; i++) {
-        if (p->skip[i] && strcmp(p->skip[i], doc_id) == 0)
-            return true;
-    }
-    return false;
+    uint64_t ms = p->d.cfg->poll_interval_ms * 2;
+    if (ms < GW_POLLER_BACKOFF_MIN_MS)
+        ms = GW_POLLER_BACKOFF_MIN_MS;
+    return ms > GW_POLLER_BACKOFF_MAX_MS ? GW_POLLER_BACKOFF_MAX_MS : ms;
 }
 
 static void gw_poller_clear_list(struct gw_poller *p)
@@ -58,8 +49,6 @@ static void gw_poller_destroy(struct gw_poller *p)
 {
     gw_poller_clear_item(p);
     gw_poller_clear_list(p);
-    for (unsigned i = 0; i < GW_POLLER_SKIP; i++)
-        free(p->skip[i]);
     free(p);
 }
 
@@ -73,7 +62,8 @@ void gw_poller_cycle_end(struct gw_poller *p)
         return;
     }
     if (p->stopping) {
-        gw_app_maybe_finish(p->app);
+        if (p->d.idle)
+            p->d.idle(p->d.idle_ud);
     } else if (p->again) {
         p->again = false;
         gw_poller_kick(p);
@@ -82,14 +72,37 @@ void gw_poller_cycle_end(struct gw_poller *p)
 
 void gw_poller_fail(struct gw_poller *p, const char *step, int err, const char *detail)
 {
-    p->app->stats.poll_errors++;
-    gw_log(GW_LOG_WARN, "poll.error", "axis %s: %s failed: %s%s%s", p->axis->name, step,
-           gw_strerror(err), detail ? ": " : "", detail ? detail : "");
+    gw_metric_inc(p->m.poll_errors);
+    gw_log(GW_LOG_WARN, "poll.error", "axis %s: %s failed: %s%s%s", p->d.axis_name, step,
+           gw_strerror(err), detail && detail[0] ? ": " : "", detail ? detail : "");
 }
 
 const char *gw_poller_current(const struct gw_poller *p)
 {
     return p->ids[p->next - 1];
+}
+
+/* The list of one kind is done: the status list follows the edoc list, then the cycle ends. */
+static void gw_poller_list_done(struct gw_poller *p)
+{
+    gw_poller_clear_list(p);
+    if (p->kind == GW_KIND_EDOC && !p->stopping) {
+        p->kind = GW_KIND_STATUS;
+        gw_poller_list(p);
+    } else {
+        gw_poller_cycle_end(p);
+    }
+}
+
+static void gw_poller_pruned(int err, int64_t failing, const char *sqlstate, void *ud)
+{
+    struct gw_poller *p = ud;
+
+    if (err != 0)
+        gw_poller_fail(p, "counting failing packages", err, sqlstate);
+    else
+        gw_metric_set(p->m.failing, (double)failing);
+    gw_poller_list_done(p);
 }
 
 void gw_poller_next_item(struct gw_poller *p)
@@ -99,7 +112,7 @@ void gw_poller_next_item(struct gw_poller *p)
         gw_poller_cycle_end(p);
         return;
     }
-    if (uv_now(p->app->loop) - p->lease_at > gw_poller_lease_ms(p) / 3) {
+    if (uv_now(p->d.loop) - p->lease_at > gw_poller_lease_ms(p) / 3) {
         /* A long cycle renews its lease, so no other instance starts polling this axis. */
         if (gw_poller_take_lease(p) != 0) {
             gw_poller_fail(p, "lease", GW_EDB, NULL);
@@ -108,13 +121,9 @@ void gw_poller_next_item(struct gw_poller *p)
         return;
     }
     if (p->next >= p->n_ids) {
-        gw_poller_clear_list(p);
-        if (p->kind == GW_KIND_EDOC) {
-            p->kind = GW_KIND_STATUS;
-            gw_poller_list(p);
-        } else {
-            gw_poller_cycle_end(p);
-        }
+        if (gw_store_incoming_prune(p->d.db, p->d.axis_name, p->kind, p->ids, p->n_ids,
+                                    gw_poller_pruned, p) != 0)
+            gw_poller_list_done(p);
         return;
     }
     p->next++;
@@ -137,8 +146,7 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!items[i].doc_id || !items[i].doc_id[0] || strlen(items[i].doc_id) > 256 ||
-            gw_poller_skipped(p, items[i].doc_id))
+        if (!items[i].doc_id || !items[i].doc_id[0] || strlen(items[i].doc_id) > 256)
             continue;
         p->ids[p->n_ids] = strdup(items[i].doc_id);
         if (p->ids[p->n_ids])
@@ -146,14 +154,14 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
     }
     p->next = 0;
     if (n > 0)
-        gw_log(GW_LOG_DEBUG, "poll.listed", "axis %s lists %zu %s package(s)", p->axis->name, n,
+        gw_log(GW_LOG_DEBUG, "poll.listed", "axis %s lists %zu %s package(s)", p->d.axis_name, n,
                gw_poller_kind_name(p->kind));
     gw_poller_next_item(p);
 }
 
 static void gw_poller_list(struct gw_poller *p)
 {
-    int rc = p->axis->ops->list_received(p->axis->state, p->kind, gw_poller_listed, p);
+    int rc = p->d.ops->list_received(p->d.axis_state, p->kind, gw_poller_listed, p);
     if (rc != 0)
         gw_poller_listed(rc, NULL, 0, "could not start the list", p);
 }
@@ -161,12 +169,12 @@ static void gw_poller_list(struct gw_poller *p)
 /* How long a poll lease lasts: five poll intervals, at least 15 s. */
 static uint64_t gw_poller_lease_ms(const struct gw_poller *p)
 {
-    uint64_t ms = p->axis->cfg->poll_interval_ms * 5;
+    uint64_t ms = p->d.cfg->poll_interval_ms * 5;
     return ms < 15000 ? 15000 : ms;
 }
 
 /* The lease was taken at the start of the cycle (listing) or renewed in its middle (next item). */
-static void gw_poller_leased(int err, const PGresult *res, const char *sqlstate, void *ud)
+static void gw_poller_leased(int err, bool held, const char *sqlstate, void *ud)
 {
     struct gw_poller *p = ud;
 
@@ -175,11 +183,11 @@ static void gw_poller_leased(int err, const PGresult *res, const char *sqlstate,
         gw_poller_cycle_end(p);
         return;
     }
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) || p->stopping) {
+    if (!held || p->stopping) {
         gw_poller_cycle_end(p); /* another instance polls this axis */
         return;
     }
-    p->lease_at = uv_now(p->app->loop);
+    p->lease_at = uv_now(p->d.loop);
     if (p->ids) {
         gw_poller_next_item(p);
         return;
@@ -190,12 +198,8 @@ static void gw_poller_leased(int err, const PGresult *res, const char *sqlstate,
 
 static int gw_poller_take_lease(struct gw_poller *p)
 {
-    char lease[24];
-    const char *vals[3] = {p->axis->name, p->app->owner, lease};
-
-    snprintf(lease, sizeof(lease), "%llu", (unsigned long long)gw_poller_lease_ms(p));
-    return gw_db_query(p->app->db, "SELECT gw_poller_lease($1, $2, $3)", 3, vals, NULL, NULL,
-                       gw_poller_leased, p);
+    return gw_store_incoming_lease(p->d.db, p->d.axis_name, p->d.owner, gw_poller_lease_ms(p),
+                                   gw_poller_leased, p);
 }
 
 static void gw_poller_tick(uv_timer_t *t)
@@ -206,23 +210,56 @@ static void gw_poller_tick(uv_timer_t *t)
         p->again = true;
         return;
     }
-    if (p->stopping || !gw_db_ready(p->app->db))
+    if (p->stopping || !gw_db_ready(p->d.db))
         return;
     p->busy = true;
     if (gw_poller_take_lease(p) != 0)
         p->busy = false;
 }
 
-int gw_poller_start(struct gw_app *app, struct gw_axis_inst *axis, struct gw_poller **out)
+static struct gw_metric *gw_poller_counter(struct gw_poller *p, const char *name, const char *help)
 {
-    struct gw_poller *p = calloc(1, sizeof(*p));
+    return gw_metric_series(gw_metrics_counter(p->d.metrics, name, help, "axis", NULL),
+                            p->d.axis_name);
+}
+
+static void gw_poller_metrics(struct gw_poller *p)
+{
+    struct gw_poller_metrics *m = &p->m;
+
+    m->stored = gw_poller_counter(p, "gateway_fetch_stored_total", "packages fetched and stored");
+    m->duplicate = gw_poller_counter(p, "gateway_fetch_duplicate_total", "packages listed again");
+    m->invalid = gw_poller_counter(p, "gateway_fetch_invalid_total",
+                                   "fetched packages refused (updateStatus fail)");
+    m->oversized = gw_poller_counter(p, "gateway_fetch_oversized_total",
+                                     "listed packages over max_package_bytes (left on the axis)");
+    m->failed = gw_poller_counter(p, "gateway_fetch_failed_total",
+                                  "local failures of a listed package (left on the axis, retried)");
+    m->acks = gw_poller_counter(p, "gateway_axis_ack_total", "transport acks sent to an axis");
+    m->ack_failures =
+        gw_poller_counter(p, "gateway_axis_ack_failures_total", "transport acks that failed");
+    m->poll_errors = gw_poller_counter(p, "gateway_poll_errors_total", "failed poll steps");
+    m->failing = gw_metric_series(
+        gw_metrics_gauge(p->d.metrics, "gateway_fetch_failing",
+                         "listed packages that keep failing locally (left on the axis)", "axis",
+                         NULL),
+        p->d.axis_name);
+}
+
+int gw_poller_start(const struct gw_poller_deps *deps, struct gw_poller **out)
+{
+    struct gw_poller *p;
+
+    if (!deps->loop || !deps->db || !deps->axis_name || !deps->ops || !deps->cfg || !deps->owner)
+        return GW_EINVAL;
+    p = calloc(1, sizeof(*p));
     if (!p)
         return GW_ENOMEM;
-    p->app = app;
-    p->axis = axis;
-    uv_timer_init(app->loop, &p->timer);
+    p->d = *deps;
+    gw_poller_metrics(p);
+    uv_timer_init(p->d.loop, &p->timer);
     p->timer.data = p;
-    uv_timer_start(&p->timer, gw_poller_tick, 100, axis->cfg->poll_interval_ms);
+    uv_timer_start(&p->timer, gw_poller_tick, 100, p->d.cfg->poll_interval_ms);
     *out = p;
     return 0;
 }
@@ -230,7 +267,7 @@ int gw_poller_start(struct gw_app *app, struct gw_axis_inst *axis, struct gw_pol
 void gw_poller_kick(struct gw_poller *p)
 {
     if (p && !p->stopping)
-        uv_timer_start(&p->timer, gw_poller_tick, 0, p->axis->cfg->poll_interval_ms);
+        uv_timer_start(&p->timer, gw_poller_tick, 0, p->d.cfg->poll_interval_ms);
 }
 
 void gw_poller_stop(struct gw_poller *p)

@@ -6,26 +6,30 @@
 #include <uv.h>
 
 #include "edxml/edxml.h"
+#include "engine/poller.h"
 
 /* Shared by poller.c (the cycle) and poller_item.c (one listed package) only. */
 
-struct gw_app;
-struct gw_axis_inst;
+#define GW_POLLER_MAX_RECIPIENTS 100000 /* a local limit: over it, a package waits on the axis */
+#define GW_POLLER_BACKOFF_MIN_MS 2000   /* first retry of a failing doc id, at least */
+#define GW_POLLER_BACKOFF_MAX_MS 3600000
 
-#define GW_POLLER_MAX_RECIPIENTS 100000
-#define GW_POLLER_SKIP           64 /* oversized docIds remembered, oldest forgotten first */
+struct gw_metric;
+
+struct gw_poller_metrics {
+    struct gw_metric *stored, *duplicate, *invalid, *oversized, *failed;
+    struct gw_metric *acks, *ack_failures, *poll_errors, *failing;
+};
 
 struct gw_poller {
-    struct gw_app *app;
-    struct gw_axis_inst *axis;
+    struct gw_poller_deps d;
+    struct gw_poller_metrics m;
     uv_timer_t timer;
     bool busy;
     bool stopping;
     bool again;
-    bool closed;                /* timer closed: free once the cycle in progress ends */
-    uint64_t lease_at;          /* uv_now() when the lease was last taken or renewed */
-    char *skip[GW_POLLER_SKIP]; /* docIds not to fetch again (too large) */
-    unsigned skip_next;
+    bool closed;       /* timer closed: free once the cycle in progress ends */
+    uint64_t lease_at; /* uv_now() when the lease was last taken or renewed */
     enum gw_pkg_kind kind;
     char **ids; /* docIds of the current list */
     size_t n_ids;
@@ -39,15 +43,18 @@ struct gw_poller {
     struct gw_edxml_info info;
     uint8_t sha[32];
     int64_t package_id;
+    int32_t failures; /* local failures of this doc id before this attempt */
+    bool refusing;    /* the ack in progress is a `fail` */
 };
 
 /* poller.c */
 void gw_poller_next_item(struct gw_poller *p);
 void gw_poller_cycle_end(struct gw_poller *p);
+/* A failed step of the cycle (lease, list): counted in gateway_poll_errors_total and logged. */
 void gw_poller_fail(struct gw_poller *p, const char *step, int err, const char *detail);
 const char *gw_poller_current(const struct gw_poller *p);
 const char *gw_poller_kind_name(enum gw_pkg_kind k);
-void gw_poller_skip_add(struct gw_poller *p, const char *doc_id);
+uint64_t gw_poller_backoff_base_ms(const struct gw_poller *p);
 
 /* poller_item.c */
 /* Processes the current docId; ends by calling gw_poller_next_item or gw_poller_cycle_end. */

@@ -1,8 +1,9 @@
 /*
- * One listed package: skip the fetch if (axis, docId) is already received, else fetch it, parse
- * and hash it on the thread pool, store it in one transaction (gw_store_incoming), and only then
- * send the axis its transport ack and record it. Only a verdict on the package itself is answered
- * "fail"; local failures leave it listed for the next cycle.
+ * One listed package: skip the fetch if (axis, docId) is already received (ack again), refused
+ * (answer fail again) or failing and not yet due; else fetch it, parse and hash it on the thread
+ * pool, store it in one transaction, and only then send the axis its transport ack and record it.
+ * Only a verdict on the package itself is recorded and answered "fail"; a local failure is
+ * counted per docId with backoff and leaves it listed. Either way the cycle goes on to the next.
  */
 #include <inttypes.h>
 #include <openssl/sha.h>
@@ -10,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/app.h"
+#include "db/db.h"
+#include "engine/poller_internal.h"
+#include "metrics/metrics.h"
+#include "store/pkgsql.h"
+#include "store/store_incoming.h"
 #include "util/common.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "store/pgfmt.h"
-#include "store/pkgsql.h"
-#include "engine/poller_internal.h"
 
 void gw_poller_clear_item(struct gw_poller *p)
 {
@@ -27,74 +29,161 @@ void gw_poller_clear_item(struct gw_poller *p)
     memset(&p->info, 0, sizeof(p->info));
     p->package_id = 0;
     p->parse_err = 0;
+    p->failures = 0;
+    p->refusing = false;
     p->errmsg[0] = '\0';
 }
 
-static void gw_poller_ack_recorded(int err, const PGresult *res, const char *sqlstate, void *ud)
+/* After a failed database call: with no connection left the cycle ends (nothing can be stored
+ * or recorded until the database is back); otherwise the next package is handled. */
+static void gw_poller_after_db_error(struct gw_poller *p)
+{
+    if (gw_db_ready(p->d.db))
+        gw_poller_next_item(p);
+    else
+        gw_poller_cycle_end(p);
+}
+
+static void gw_poller_failure_recorded(int err, int32_t failures, int32_t wait_ms,
+                                       const char *sqlstate, void *ud)
+{
+    struct gw_poller *p = ud;
+
+    if (err != 0) {
+        gw_poller_fail(p, "recording a local failure", err, sqlstate);
+        gw_poller_after_db_error(p);
+        return;
+    }
+    if (p->parse_err == GW_E2BIG && failures == 1)
+        gw_metric_inc(p->m.oversized); /* counts packages, not attempts */
+    gw_log(GW_LOG_WARN, "poll.failing",
+           "axis %s package %s failed locally %" PRId32 " time(s); left on the axis, next try in "
+           "%" PRId32 " s",
+           p->d.axis_name, gw_poller_current(p), failures, (wait_ms + 999) / 1000);
+    gw_poller_next_item(p);
+}
+
+/* A local failure of the current package: logged, counted, recorded with backoff; never acked. */
+static void gw_poller_local_failure(struct gw_poller *p, const char *step, int err,
+                                    const char *detail)
+{
+    char text[300];
+    struct gw_store_incoming_failure f = {
+        .axis = p->d.axis_name,
+        .axis_doc_id = gw_poller_current(p),
+        .kind = p->kind,
+        .error = text,
+        .backoff_base_ms = gw_poller_backoff_base_ms(p),
+        .backoff_max_ms = GW_POLLER_BACKOFF_MAX_MS,
+    };
+
+    snprintf(text, sizeof(text), "%s: %s%s%s", step, gw_errcode(err),
+             detail && detail[0] ? ": " : "", detail ? detail : "");
+    gw_metric_inc(p->m.failed);
+    gw_log(GW_LOG_ERROR, "poll.local_failure",
+           "axis %s package %s not stored (%s); left on the axis", p->d.axis_name,
+           gw_poller_current(p), text);
+    if (gw_store_incoming_failed(p->d.db, &f, gw_poller_failure_recorded, p) != 0)
+        gw_poller_failure_recorded(GW_EDB, 0, 0, "", p);
+}
+
+static void gw_poller_ack_recorded(int err, const char *sqlstate, void *ud)
 {
     struct gw_poller *p = ud;
     if (err != 0)
-        gw_poller_fail(p, "recording the ack", err, NULL);
+        gw_poller_fail(p, "recording the ack", err, sqlstate);
     gw_poller_next_item(p);
 }
 
 static void gw_poller_acked(int err, const char *detail, void *ud)
 {
     struct gw_poller *p = ud;
-    char id[24];
-    const char *vals[1] = {id};
 
     if (err != 0) {
-        /* Still listed on the axis: the next poll recognises it as stored and acks again. */
-        p->app->stats.axis_ack_failures++;
+        /* Still listed on the axis: the next poll recognises it as stored (or refused) and
+         * acks again. */
+        gw_metric_inc(p->m.ack_failures);
         gw_poller_fail(p, "ack", err, detail);
         gw_poller_next_item(p);
         return;
     }
-    p->app->stats.axis_acks++;
-    if (p->package_id <= 0) {
-        gw_poller_next_item(p);
+    gw_metric_inc(p->m.acks);
+    if (p->refusing) {
+        if (gw_store_incoming_fail_acked(p->d.db, p->d.axis_name, gw_poller_current(p),
+                                         gw_poller_ack_recorded, p) != 0)
+            gw_poller_next_item(p);
         return;
     }
-    snprintf(id, sizeof(id), "%" PRId64, p->package_id);
-    if (gw_db_query(p->app->db, "SELECT gw_incoming_acked($1)", 1, vals, NULL, NULL,
-                    gw_poller_ack_recorded, p) != 0)
+    if (p->package_id <= 0 ||
+        gw_store_incoming_acked(p->d.db, p->package_id, gw_poller_ack_recorded, p) != 0)
         gw_poller_next_item(p);
 }
 
 static void gw_poller_ack(struct gw_poller *p, bool done)
 {
-    int rc = p->axis->ops->ack(p->axis->state, gw_poller_current(p), done, gw_poller_acked, p);
+    p->refusing = !done;
+    int rc = p->d.ops->ack(p->d.axis_state, gw_poller_current(p), done, gw_poller_acked, p);
     if (rc != 0)
         gw_poller_acked(rc, "could not start the ack", p);
 }
 
-static void gw_poller_stored(int err, const PGresult *res, const char *sqlstate, void *ud)
+static void gw_poller_stored(int err, int64_t package_id, bool created, const char *sqlstate,
+                             void *ud)
 {
     struct gw_poller *p = ud;
 
-    if (err != 0 || PQntuples(res) != 1) {
-        /* Not stored, so not acked: the axis keeps it listed. Stop this cycle. */
-        gw_poller_fail(p, "storing", err ? err : GW_EDB, sqlstate);
-        gw_poller_cycle_end(p);
+    if (err != 0) {
+        /* Not stored, so not acked: the axis keeps it listed. */
+        if (!gw_db_ready(p->d.db)) {
+            gw_poller_fail(p, "storing", err, sqlstate);
+            gw_poller_cycle_end(p);
+            return;
+        }
+        gw_poller_local_failure(p, "storing", err, sqlstate);
         return;
     }
-    p->package_id = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
-    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-        p->app->stats.fetched++;
+    p->package_id = package_id;
+    if (created) {
+        gw_metric_inc(p->m.stored);
         gw_log_pkg(GW_LOG_INFO, "poll.stored", p->package_id, p->info.document_id,
                    "stored %s %s from axis %s (%zu bytes)", gw_poller_kind_name(p->info.kind),
-                   gw_poller_current(p), p->axis->name, p->len);
+                   gw_poller_current(p), p->d.axis_name, p->len);
     } else {
-        p->app->stats.fetch_duplicates++;
+        gw_metric_inc(p->m.duplicate);
     }
     gw_poller_ack(p, true);
 }
 
-/* Only a verdict on the package itself justifies telling the axis we refuse it. */
-static bool gw_poller_refusable(int parse_err)
+static void gw_poller_refusal_recorded(int err, const char *sqlstate, void *ud)
 {
-    return parse_err == GW_EPARSE || parse_err == GW_ENOTEDXML || parse_err == GW_ENORCPT;
+    struct gw_poller *p = ud;
+
+    if (err != 0) {
+        /* Not answered fail without a record of why: tried again later. */
+        gw_poller_local_failure(p, "recording a refusal", err, sqlstate);
+        return;
+    }
+    gw_poller_ack(p, false);
+}
+
+/* A verdict of domain.md §2 on the package itself: recorded with its code, then `fail`. */
+static void gw_poller_refuse(struct gw_poller *p)
+{
+    struct gw_store_incoming_refusal r = {
+        .axis = p->d.axis_name,
+        .axis_doc_id = gw_poller_current(p),
+        .kind = p->kind,
+        .code = p->info.error_code ? p->info.error_code : gw_errcode(p->parse_err),
+        .detail = p->errmsg,
+        .sha256 = p->sha,
+        .size = p->len,
+    };
+
+    gw_metric_inc(p->m.invalid);
+    gw_log(GW_LOG_WARN, "poll.invalid", "axis %s package %s refused: %s", p->d.axis_name,
+           gw_poller_current(p), p->errmsg);
+    if (gw_store_incoming_refused(p->d.db, &r, gw_poller_refusal_recorded, p) != 0)
+        gw_poller_refusal_recorded(GW_EDB, "", p);
 }
 
 static void gw_poller_parse_work(uv_work_t *w)
@@ -103,46 +192,34 @@ static void gw_poller_parse_work(uv_work_t *w)
     struct gw_edxml_limits lim;
 
     gw_edxml_limits_default(&lim);
-    lim.max_bytes = p->len + 1;
-    /* Be lenient with what the axis delivers: national circulars list many recipients. */
+    lim.max_bytes = p->len + 1; /* the adapter already applied max_package_bytes */
     lim.max_recipients = GW_POLLER_MAX_RECIPIENTS;
     p->parse_err = gw_edxml_parse(p->bytes, p->len, &lim, &p->info, p->errmsg, sizeof(p->errmsg));
-    if (p->parse_err == 0)
-        SHA256(p->bytes, p->len, p->sha);
+    SHA256(p->bytes, p->len, p->sha);
 }
 
 static void gw_poller_parsed(uv_work_t *w, int status)
 {
     struct gw_poller *p = gw_container_of(w, struct gw_poller, work);
-    struct gw_pkgsql q = {.n = 0};
+    struct gw_store_package pkg;
     int rc;
 
-    if (status == 0 && gw_poller_refusable(p->parse_err)) {
-        /* Not an edXML package: refuse it on the axis, keep polling the rest. */
-        p->app->stats.fetch_invalid++;
-        gw_log(GW_LOG_WARN, "poll.invalid", "axis %s package %s refused: %s: %s", p->axis->name,
-               gw_poller_current(p), gw_errcode(p->parse_err), p->errmsg);
-        gw_poller_ack(p, false);
+    if (status != 0) {
+        gw_poller_local_failure(p, "parse", GW_ECANCELED, NULL);
         return;
     }
-    if (status != 0 || p->parse_err != 0) {
-        /* A local failure (memory, cancelled work) says nothing about the package: leave it
-         * listed on the axis for the next cycle. */
-        gw_poller_fail(p, "parse", status != 0 ? GW_ECANCELED : p->parse_err, p->errmsg);
-        gw_poller_cycle_end(p);
+    if (p->parse_err != 0) {
+        if (gw_edxml_is_verdict(p->parse_err))
+            gw_poller_refuse(p);
+        else /* a local limit or failure (recipient cap, memory): says nothing of the package */
+            gw_poller_local_failure(p, "parse", p->parse_err, p->errmsg);
         return;
     }
-    gw_pkgsql_text(&q, p->axis->name);
-    gw_pkgsql_text(&q, gw_poller_current(p));
-    rc = gw_pkgsql_package(&q, &p->info, p->sha, p->bytes, p->len);
-    if (rc == 0)
-        rc = gw_db_query(p->app->db,
-                         "SELECT package_id, created FROM gw_store_incoming($1, $2, $3, $4, $5, "
-                         "$6::text[], $7, $8::smallint, $9::bytea, $10::bytea)",
-                         q.n, q.values, q.lengths, q.formats, gw_poller_stored, p);
-    gw_pkgsql_free(&q);
+    gw_edxml_store_package(&p->info, p->sha, p->bytes, p->len, &pkg);
+    rc = gw_store_incoming_store(p->d.db, p->d.axis_name, gw_poller_current(p), &pkg,
+                                 gw_poller_stored, p);
     if (rc != 0)
-        gw_poller_stored(rc, NULL, "", p);
+        gw_poller_stored(rc, 0, false, "", p);
 }
 
 static void gw_poller_fetched(int err, unsigned char *bytes, size_t len, const char *detail,
@@ -151,57 +228,68 @@ static void gw_poller_fetched(int err, unsigned char *bytes, size_t len, const c
     struct gw_poller *p = ud;
 
     if (err == GW_E2BIG) {
-        /* Left on the axis for an operator (raise max_package_bytes, or refuse it there); not
-         * fetched again by this process. */
-        p->app->stats.fetch_oversized++;
-        gw_log(GW_LOG_ERROR, "poll.oversized",
-               "axis %s package %s is larger than max_package_bytes; left on the axis",
-               p->axis->name, gw_poller_current(p));
-        gw_poller_skip_add(p, gw_poller_current(p));
+        /* Left on the axis for an operator (raise max_package_bytes, or refuse it there). */
+        p->parse_err = GW_E2BIG;
+        gw_poller_local_failure(p, "fetch", err, "larger than max_package_bytes");
+        return;
+    }
+    if (err == GW_EAXIS) {
+        /* The axis refuses this one package: its failure, counted and retried with backoff. */
+        gw_poller_local_failure(p, "fetch", err, detail);
+        return;
     }
     if (err != 0) {
+        /* Transport: a condition of the peer, not of the package; the next poll tries again. */
         gw_poller_fail(p, "fetch", err, detail);
         gw_poller_next_item(p);
         return;
     }
     p->bytes = bytes; /* handed over by the adapter, not copied */
     p->len = len;
-    if (uv_queue_work(p->app->loop, &p->work, gw_poller_parse_work, gw_poller_parsed) != 0) {
-        gw_poller_fail(p, "parse", GW_EAGAIN, NULL);
-        gw_poller_cycle_end(p);
-    }
+    if (uv_queue_work(p->d.loop, &p->work, gw_poller_parse_work, gw_poller_parsed) != 0)
+        gw_poller_local_failure(p, "parse", GW_EAGAIN, NULL);
 }
 
-static void gw_poller_known(int err, const PGresult *res, const char *sqlstate, void *ud)
+static void gw_poller_known(int err, const struct gw_store_incoming_known *k, const char *sqlstate,
+                            void *ud)
 {
     struct gw_poller *p = ud;
     int rc;
 
     if (err != 0) {
         gw_poller_fail(p, "lookup", err, sqlstate);
-        gw_poller_cycle_end(p);
+        gw_poller_after_db_error(p);
         return;
     }
-    if (PQntuples(res) == 1) {
+    if (k->package_id > 0) {
         /* Stored before, ack lost or listed twice: ack again without fetching. */
-        p->app->stats.fetch_duplicates++;
-        p->package_id = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
+        gw_metric_inc(p->m.duplicate);
+        p->package_id = k->package_id;
         gw_poller_ack(p, true);
         return;
     }
-    rc = p->axis->ops->fetch(p->axis->state, gw_poller_current(p), gw_poller_fetched, p);
+    if (k->fail_acked) {
+        gw_poller_next_item(p); /* refused, and the axis has the answer: still listed there */
+        return;
+    }
+    if (k->refused) {
+        gw_poller_ack(p, false); /* refused before; its fail did not reach the axis */
+        return;
+    }
+    if (k->failing && k->wait_ms > 0) {
+        gw_poller_next_item(p); /* failing: not due yet */
+        return;
+    }
+    p->failures = k->failures;
+    rc = p->d.ops->fetch(p->d.axis_state, gw_poller_current(p), gw_poller_fetched, p);
     if (rc != 0)
         gw_poller_fetched(rc, NULL, 0, "could not start the fetch", p);
 }
 
 void gw_poller_item_start(struct gw_poller *p)
 {
-    const char *vals[2] = {p->axis->name, gw_poller_current(p)};
-
-    if (gw_db_query(p->app->db,
-                    "SELECT package_id FROM axis_receipt WHERE axis = $1 AND axis_doc_id = $2", 2,
-                    vals, NULL, NULL, gw_poller_known, p) != 0) {
-        gw_poller_fail(p, "lookup", GW_EDB, NULL);
-        gw_poller_cycle_end(p);
-    }
+    int rc =
+        gw_store_incoming_check(p->d.db, p->d.axis_name, gw_poller_current(p), gw_poller_known, p);
+    if (rc != 0)
+        gw_poller_known(rc, NULL, "", p);
 }

@@ -1,14 +1,15 @@
 /*
  * Builds the shared parameter list of the package-storing SQL functions, so the submit path and
- * the poller store packages the same way.
+ * the poller store packages the same way, and checks each column against its SQL type first.
  */
 #include "store/pkgsql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "util/error.h"
 #include "store/pgfmt.h"
+#include "store/pgtype.h"
+#include "util/error.h"
 
 static void gw_pkgsql_add(struct gw_pkgsql *q, const void *value, int len, int format)
 {
@@ -25,23 +26,50 @@ void gw_pkgsql_text(struct gw_pkgsql *q, const char *value)
     gw_pkgsql_add(q, value, 0, 0);
 }
 
-int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_edxml_info *info, const uint8_t sha[32],
-                      const void *bytes, size_t len)
+int gw_store_package_check(const struct gw_store_package *pkg)
 {
-    q->rcpts = gw_pgfmt_text_array(info->to, info->n_to);
+    int rc;
+
+    if (pkg->kind != GW_KIND_EDOC && pkg->kind != GW_KIND_STATUS)
+        return GW_EINVAL;
+    if (!pkg->sha256 || (!pkg->bytes && pkg->len > 0))
+        return GW_EINVAL;
+    if ((rc = gw_pgtype_text(pkg->document_id, false, 0)) != 0 ||
+        (rc = gw_pgtype_text(pkg->sender, true, 0)) != 0 ||
+        (rc = gw_pgtype_text(pkg->status_code, true, 0)) != 0 ||
+        (rc = gw_pgtype_int2(pkg->business_doc_type)) != 0 || (rc = gw_pgtype_bytea(pkg->len)) != 0)
+        return rc;
+    if (pkg->len > INT32_MAX) /* libpq's parameter length is an int */
+        return GW_ERANGE;
+    if (pkg->n_recipients > 0 && !pkg->recipients)
+        return GW_EINVAL;
+    for (size_t i = 0; i < pkg->n_recipients; i++) {
+        if ((rc = gw_pgtype_text(pkg->recipients[i], false, 0)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_store_package *pkg)
+{
+    int rc = gw_store_package_check(pkg);
+
+    if (rc != 0)
+        return rc;
+    q->rcpts = gw_pgfmt_text_array(pkg->recipients, pkg->n_recipients);
     if (!q->rcpts)
         return GW_ENOMEM;
-    if (len > INT32_MAX)
-        return GW_E2BIG;
-    snprintf(q->bdt, sizeof(q->bdt), "%d", info->business_doc_type);
-    gw_pkgsql_text(q, info->kind == GW_KIND_STATUS ? "status" : "edoc");
-    gw_pkgsql_text(q, info->document_id);
-    gw_pkgsql_text(q, info->from);
+    if (gw_pgtype_text(q->rcpts, false, 0) != 0)
+        return GW_ERANGE;
+    snprintf(q->bdt, sizeof(q->bdt), "%d", pkg->business_doc_type);
+    gw_pkgsql_text(q, pkg->kind == GW_KIND_STATUS ? "status" : "edoc");
+    gw_pkgsql_text(q, pkg->document_id);
+    gw_pkgsql_text(q, pkg->sender);
     gw_pkgsql_text(q, q->rcpts);
-    gw_pkgsql_text(q, info->status_code);
+    gw_pkgsql_text(q, pkg->status_code);
     gw_pkgsql_text(q, q->bdt);
-    gw_pkgsql_add(q, sha, 32, 1);
-    gw_pkgsql_add(q, bytes, (int)len, 1);
+    gw_pkgsql_add(q, pkg->sha256, 32, 1);
+    gw_pkgsql_add(q, pkg->bytes, (int)pkg->len, 1);
     return 0;
 }
 

@@ -4,13 +4,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edxml/edxml.h"
+#include "util/pkgkind.h"
 
 /*
- * Parameter lists for the SQL functions that store a package (gw_submit, gw_store_incoming).
- * Both take the same eight package columns, in the same order: kind, DocumentId, sender,
- * recipients, status code, business doc type, sha256, bytes.
+ * The package columns of the SQL functions that store a package (gw_submit, gw_incoming_store),
+ * as typed C values, and their parameter list. Both functions take the same eight columns in the
+ * same order: kind, DocumentId, sender, recipients, status code, business doc type, sha256,
+ * bytes. The caller fills struct gw_store_package (from whatever parsed the package); every value
+ * is range-checked against its SQL type here, before anything is sent.
  */
+
+struct gw_store_package {
+    enum gw_pkg_kind kind;
+    const char *document_id; /* text, not NULL */
+    const char *sender;      /* text, may be NULL */
+    char *const *recipients; /* text[] */
+    size_t n_recipients;
+    const char *status_code; /* text, NULL for an edoc */
+    int business_doc_type;   /* smallint */
+    const uint8_t *sha256;   /* 32 bytes */
+    const void *bytes;       /* bytea */
+    size_t len;
+};
 
 #define GW_PKGSQL_MAX 12
 
@@ -23,12 +38,17 @@ struct gw_pkgsql {
     char *rcpts;
 };
 
+/* 0 when every column fits its SQL type; GW_EINVAL (NULL where not allowed, text that is not
+ * UTF-8) or GW_ERANGE (a number or a length beyond the type) otherwise. */
+int gw_store_package_check(const struct gw_store_package *pkg) __attribute__((warn_unused_result));
+
 /* Appends one text parameter (not copied: it must outlive the gw_db_query call). */
 void gw_pkgsql_text(struct gw_pkgsql *q, const char *value);
 
-/* Appends the eight package columns. GW_ENOMEM on allocation failure. */
-int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_edxml_info *info, const uint8_t sha[32],
-                      const void *bytes, size_t len) __attribute__((warn_unused_result));
+/* Checks (gw_store_package_check) and appends the eight package columns. GW_EINVAL, GW_ERANGE,
+ * GW_ENOMEM. */
+int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_store_package *pkg)
+    __attribute__((warn_unused_result));
 
 void gw_pkgsql_free(struct gw_pkgsql *q);
 

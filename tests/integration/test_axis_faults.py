@@ -110,12 +110,12 @@ def test_oversized_left_on_axis(env):
     env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/04,2/VPCP", to=(t.PROVINCE,), sender="000.00.00.G22"))
     items = t.wait_until(lambda: gw.get("/v1/inbox").json()["items"], 20, what="small package stored")
     assert [i["document_id"] for i in items] == ["000.00.00.G22,2024/06/04,2/VPCP"]
-    t.wait_until(lambda: "gateway_fetch_oversized_total 1\n" in
+    t.wait_until(lambda: 'gateway_fetch_oversized_total{axis="national"} 1\n' in
                  t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 10, what="oversized counted")
     # Several more poll cycles (each lists the mailbox): it is not fetched again.
     lists = env.sim.stats()["requests"]["getReceivedEdocList"]
     t.wait_until(lambda: env.sim.stats()["requests"]["getReceivedEdocList"] >= lists + 6, 20, what="more poll cycles")
-    assert "gateway_fetch_oversized_total 1\n" in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
+    assert 'gateway_fetch_oversized_total{axis="national"} 1\n' in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
     assert env.sim.stats()["requests"].get("getEdoc", 0) == 2, env.sim.stats()["requests"]
     box = {e["docId"]: e["acked"] for e in env.sim.mailbox(t.PROVINCE)}
     assert box[big] is False  # left on the axis for an operator, never refused on our behalf

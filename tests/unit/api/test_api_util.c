@@ -100,20 +100,23 @@ static void test_pgfmt(void **state)
 static void test_pkgsql(void **state)
 {
     char *to[] = {"000.00.00.G22", "000.00.00.H44"};
-    struct gw_edxml_info info = {.kind = GW_KIND_STATUS,
-                                 .document_id = "D1",
-                                 .from = "000.00.12.H49",
-                                 .to = to,
-                                 .n_to = 2,
-                                 .status_code = "03",
-                                 .business_doc_type = 2};
     uint8_t sha[32] = {1};
     const char body[] = "<edXML/>";
+    struct gw_store_package pkg = {.kind = GW_KIND_STATUS,
+                                   .document_id = "D1",
+                                   .sender = "000.00.12.H49",
+                                   .recipients = to,
+                                   .n_recipients = 2,
+                                   .status_code = "03",
+                                   .business_doc_type = 2,
+                                   .sha256 = sha,
+                                   .bytes = body,
+                                   .len = sizeof(body) - 1};
     struct gw_pkgsql q = {.n = 0};
 
     (void)state;
     gw_pkgsql_text(&q, "source");
-    assert_int_equal(gw_pkgsql_package(&q, &info, sha, body, sizeof(body) - 1), 0);
+    assert_int_equal(gw_pkgsql_package(&q, &pkg), 0);
     assert_int_equal(q.n, 9);
     assert_string_equal(q.values[1], "status");
     assert_string_equal(q.values[2], "D1");

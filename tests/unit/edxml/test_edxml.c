@@ -145,7 +145,7 @@ static void test_redeclared_prefix(void **state)
     char msg[200];
     const char *x = "<edXML xmlns=\"" NS "\" xmlns:edXML=\"urn:other\" xmlns:x=\"" NS "\">"
                     "<edXMLEnvelope><edXMLHeader><x:MessageHeader>"
-                    "<edXML:To><OrganId>WRONG</OrganId></edXML:To>"
+                    "<From><OrganId>S</OrganId></From><edXML:To><OrganId>WRONG</OrganId></edXML:To>"
                     "<x:To><x:OrganId>RIGHT</x:OrganId></x:To>"
                     "<edXML:DocumentId>WRONG-ID</edXML:DocumentId>"
                     "<DocumentId>doc-1</DocumentId>"
@@ -176,12 +176,13 @@ static void test_no_namespace(void **state)
     struct gw_edxml_info info;
     char msg[200];
     const char *x = "<edXML><edXMLEnvelope><edXMLHeader><MessageHeader>"
+                    "<From><OrganId>S</OrganId></From>"
                     "<To><OrganId>B.1</OrganId></To><DocumentId>d</DocumentId>"
                     "</MessageHeader></edXMLHeader></edXMLEnvelope></edXML>";
 
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
     assert_string_equal(info.document_id, "d");
-    assert_null(info.from);
+    assert_string_equal(info.from, "S");
     assert_string_equal(info.to[0], "B.1");
     gw_edxml_info_free(&info);
 }
@@ -222,7 +223,9 @@ static void test_missing_document_id(void **state)
 {
     struct gw_edxml_info info;
     char msg[200];
-    char *x = pkg("<To><OrganId>B</OrganId></To><DocumentId>   </DocumentId>", "");
+    char *x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>   "
+                  "</DocumentId>",
+                  "");
 
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);
     assert_non_null(strstr(msg, "DocumentId"));
@@ -251,7 +254,8 @@ static void test_duplicate_to(void **state)
 {
     struct gw_edxml_info info;
     char msg[200];
-    char *x = pkg("<To><OrganId>B</OrganId></To><To><OrganId>\tC </OrganId></To>"
+    char *x = pkg("<From><OrganId>S</OrganId></From>"
+                  "<To><OrganId>B</OrganId></To><To><OrganId>\tC </OrganId></To>"
                   "<To><OrganId></OrganId></To><To><OrganId> B</OrganId></To>"
                   "<To><OrganId>A</OrganId></To><To><OrganId>C</OrganId></To>"
                   "<DocumentId>d</DocumentId>",
@@ -271,7 +275,8 @@ static void test_recipient_limit(void **state)
     struct gw_edxml_limits lim;
     struct gw_edxml_info info;
     char msg[200];
-    char *x = pkg("<To><OrganId>A</OrganId></To><To><OrganId>B</OrganId></To>"
+    char *x = pkg("<From><OrganId>S</OrganId></From>"
+                  "<To><OrganId>A</OrganId></To><To><OrganId>B</OrganId></To>"
                   "<To><OrganId>A</OrganId></To><To><OrganId>C</OrganId></To>"
                   "<DocumentId>d</DocumentId>",
                   "");
@@ -297,7 +302,7 @@ static void test_many_duplicates_linear(void **state)
     assert_non_null(body);
     for (size_t i = 0; i < n; i++)
         memcpy(body + i * (sizeof(to) - 1), to, sizeof(to) - 1);
-    strcpy(body + len, "<DocumentId>d</DocumentId>");
+    strcpy(body + len, "<DocumentId>d</DocumentId><From><OrganId>S</OrganId></From>");
     x = pkg(body, "");
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
     assert_int_equal(info.n_to, 1);
@@ -358,7 +363,7 @@ static void test_doctype_attacks(void **state)
 
     for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
         assert_int_equal(parse_str(attacks[i], &info, msg, sizeof(msg)), GW_EPARSE);
-        assert_string_equal(msg, "DOCTYPE not allowed");
+        assert_string_equal(msg, "doctype: DOCTYPE not allowed");
         assert_zeroed(&info);
     }
     assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0);
@@ -390,7 +395,9 @@ static void test_deep_nesting(void **state)
     free(x);
 
     /* a custom lower limit is honoured on an otherwise valid package */
-    x = pkg("<To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>", "");
+    x = pkg(
+        "<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>",
+        "");
     lim.max_depth = 6;
     assert_int_equal(gw_edxml_parse(x, strlen(x), &lim, &info, msg, sizeof(msg)), 0);
     gw_edxml_info_free(&info);
@@ -404,7 +411,9 @@ static void test_size_cap(void **state)
     struct gw_edxml_limits lim;
     struct gw_edxml_info info;
     char msg[200];
-    char *x = pkg("<To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>", "");
+    char *x = pkg(
+        "<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>",
+        "");
 
     gw_edxml_limits_default(&lim);
     lim.max_bytes = strlen(x);
@@ -420,10 +429,12 @@ static void test_size_cap(void **state)
 static void test_large_attachment(void **state)
 {
     size_t big = 12u * 1024 * 1024;
-    const char *head = "<edXML xmlns=\"" NS "\"><edXMLEnvelope><edXMLHeader><MessageHeader>"
-                       "<To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>"
-                       "</MessageHeader></edXMLHeader></edXMLEnvelope><AttachmentEncoded>"
-                       "<Attachment><ContentTransferEncoded>";
+    const char *head =
+        "<edXML xmlns=\"" NS "\"><edXMLEnvelope><edXMLHeader><MessageHeader>"
+        "<From><OrganId>S</OrganId></From>"
+        "<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>"
+        "</MessageHeader></edXMLHeader></edXMLEnvelope><AttachmentEncoded>"
+        "<Attachment><ContentTransferEncoded>";
     const char *tail = "</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>";
     size_t hl = strlen(head), tl = strlen(tail);
     char *x = malloc(hl + big + tl);
@@ -444,7 +455,9 @@ static void test_bom_and_declaration(void **state)
 {
     struct gw_edxml_info info;
     char msg[200];
-    char *inner = pkg("<To><OrganId>Sở Nội vụ</OrganId></To><DocumentId>d-ý</DocumentId>", "");
+    char *inner = pkg("<From><OrganId>S</OrganId></From><To><OrganId>Sở Nội "
+                      "vụ</OrganId></To><DocumentId>d-ý</DocumentId>",
+                      "");
     size_t n = strlen(inner) + 4;
     char *x = malloc(n);
 
@@ -459,10 +472,11 @@ static void test_bom_and_declaration(void **state)
     free(inner);
 
     /* ISO-8859-1 declared: text is converted to UTF-8 */
-    const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><edXML><edXMLEnvelope>"
-                          "<edXMLHeader><MessageHeader><To><OrganId>B</OrganId></To>"
-                          "<DocumentId>caf\xE9</DocumentId></MessageHeader></edXMLHeader>"
-                          "</edXMLEnvelope></edXML>";
+    const char latin1[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><edXML><edXMLEnvelope>"
+        "<edXMLHeader><MessageHeader><From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To>"
+        "<DocumentId>caf\xE9</DocumentId></MessageHeader></edXMLHeader>"
+        "</edXMLEnvelope></edXML>";
     assert_int_equal(parse_str(latin1, &info, msg, sizeof(msg)), 0);
     assert_string_equal(info.document_id, "caf\xC3\xA9");
     gw_edxml_info_free(&info);
@@ -478,51 +492,85 @@ static void test_bad_ids(void **state)
     long_id[257] = '\0';
     {
         char body[600];
-        snprintf(body, sizeof(body), "<To><OrganId>B</OrganId></To><DocumentId>%s</DocumentId>",
+        snprintf(body, sizeof(body),
+                 "<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>%s</"
+                 "DocumentId>",
                  long_id);
         x = pkg(body, "");
         assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);
         assert_non_null(strstr(msg, "longer"));
         free(x);
         long_id[256] = '\0'; /* exactly 256 is fine */
-        snprintf(body, sizeof(body), "<To><OrganId>B</OrganId></To><DocumentId>%s</DocumentId>",
+        snprintf(body, sizeof(body),
+                 "<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>%s</"
+                 "DocumentId>",
                  long_id);
         x = pkg(body, "");
         assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
         gw_edxml_info_free(&info);
         free(x);
     }
-    x = pkg("<To><OrganId>B&#9;C</OrganId></To><DocumentId>d</DocumentId>", "");
+    x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B&#9;C</OrganId></To><DocumentId>d</"
+            "DocumentId>",
+            "");
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);
     assert_non_null(strstr(msg, "control"));
     free(x);
-    x = pkg("<To><OrganId>B</OrganId></To><DocumentId>d&#x85;</DocumentId>", "");
+    x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>d&#x85;</"
+            "DocumentId>",
+            "");
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);
     free(x);
 }
 
+/* BussinessDocType is 0..3 (0 new, 1 revoke, 2 update, 3 replace): anything else, 32768..100000
+ * included (which once passed the parser and then failed SQL smallint), is refused at parse. */
 static void test_business_doc_type(void **state)
 {
     static const struct {
-        const char *trace;
-        int want;
+        const char *bdt;
+        int want; /* -1: refused */
     } cases[] = {
-        {"<TraceHeaderList><Bussiness><BussinessDocType> 3 </BussinessDocType></Bussiness>"
-         "</TraceHeaderList>",
-         3},
-        {"<TraceHeaderList><Bussiness><BussinessDocType>x1</BussinessDocType></Bussiness>"
-         "</TraceHeaderList>",
-         0},
-        {"<TraceHeaderList><Bussiness><Paper>1</Paper></Bussiness></TraceHeaderList>", 0},
-        {"<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><MessageHeader/></Signature>", 0},
+        {" 3 ", 3},    {"0", 0},      {"2", 2},       {"", 0},
+        {"  ", 0},     {"x1", -1},    {"4", -1},      {"-1", -1},
+        {"40000", -1}, {"32768", -1}, {"100000", -1}, {"99999999999999999999", -1},
+        {"1 2", -1},
     };
     struct gw_edxml_info info;
-    char msg[200];
+    char msg[200], trace[200];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *x = pkg("<To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>", cases[i].trace);
+        snprintf(trace, sizeof(trace),
+                 "<TraceHeaderList><Bussiness><BussinessDocType>%s</BussinessDocType></Bussiness>"
+                 "</TraceHeaderList>",
+                 cases[i].bdt);
+        char *x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></"
+                      "To><DocumentId>d</DocumentId>",
+                      trace);
+        if (cases[i].want < 0) {
+            assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);
+            assert_string_equal(info.error_code, "bad_business_doc_type");
+            assert_true(gw_edxml_is_verdict(GW_ENOTEDXML));
+            assert_zeroed(&info);
+        } else {
+            assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
+            assert_int_equal(info.business_doc_type, cases[i].want);
+            assert_null(info.error_code);
+            gw_edxml_info_free(&info);
+        }
+        free(x);
+    }
+    static const char *const other[] = {
+        "<TraceHeaderList><Bussiness><Paper>1</Paper></Bussiness></TraceHeaderList>",
+        "<TraceHeaderList><Bussiness><BussinessDocType/></Bussiness></TraceHeaderList>",
+        "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><MessageHeader/></Signature>",
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        char *x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></"
+                      "To><DocumentId>d</DocumentId>",
+                      other[i]);
         assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
-        assert_int_equal(info.business_doc_type, cases[i].want);
+        assert_int_equal(info.business_doc_type, 0);
         gw_edxml_info_free(&info);
         free(x);
     }
@@ -532,8 +580,9 @@ static void test_two_message_headers(void **state)
 {
     struct gw_edxml_info info;
     char msg[200];
-    char *x = pkg("<To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>",
-                  "<MessageHeader><To><OrganId>EVIL</OrganId></To></MessageHeader>");
+    char *x = pkg(
+        "<From><OrganId>S</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>d</DocumentId>",
+        "<MessageHeader><To><OrganId>EVIL</OrganId></To></MessageHeader>");
 
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);
     free(x);
