@@ -13,6 +13,7 @@
 #include "util/common.h"
 #include "engine/dispatch.h"
 #include "util/error.h"
+#include "metrics/metrics.h"
 #include "store/pgfmt.h"
 
 void gw_api_healthz(struct gw_app *app, struct gw_http_req *req)
@@ -86,11 +87,6 @@ static const struct gw_counter {
      offsetof(struct gw_app_stats, submit_rejected)},
     {"gateway_submit_db_errors_total", "submissions not stored (503)",
      offsetof(struct gw_app_stats, submit_db_errors)},
-    {"gateway_send_ok_total", "deliveries acknowledged by an axis",
-     offsetof(struct gw_app_stats, sends_ok)},
-    {"gateway_send_failed_total", "failed send attempts",
-     offsetof(struct gw_app_stats, sends_failed)},
-    {"gateway_send_dead_total", "deliveries given up", offsetof(struct gw_app_stats, sends_dead)},
     {"gateway_fetch_stored_total", "packages fetched and stored",
      offsetof(struct gw_app_stats, fetched)},
     {"gateway_fetch_duplicate_total", "packages listed again",
@@ -189,6 +185,16 @@ void gw_api_metrics(struct gw_app *app, struct gw_http_req *req)
     for (size_t i = 0; i < GW_ARRAY_LEN(gw_counters); i++) {
         const uint64_t *v = (const uint64_t *)((const char *)&app->stats + gw_counters[i].offset);
         gw_metric(b, gw_counters[i].name, "counter", gw_counters[i].help, *v);
+    }
+    {
+        /* The labelled series of the engine's modules (gateway_send_*_total{axis}, ...). */
+        size_t len = 0;
+        char *text = gw_metrics_render(app->metrics, &len);
+        if (text && len < sizeof(b->data) - b->len) {
+            memcpy(b->data + b->len, text, len);
+            b->len += len;
+        }
+        free(text);
     }
     gw_app_work_begin(app);
     if (!gw_db_ready(app->db) ||

@@ -81,6 +81,7 @@ static const struct gw_cfg_key axis_keys[] = {
     {"enabled", T_BOOL, AX(enabled), 0, 0, false, false},
     {"poll_interval_ms", T_U64, AX(poll_interval_ms), 10, MS_DAY, false, false},
     {"timeout_ms", T_U64, AX(axis.timeout_ms), 1, MS_HOUR, false, false},
+    {"max_concurrency", T_UNS, AX(max_concurrency), 0, 100000, false, false},
     {"max_package_bytes", T_SIZE, AX(axis.max_package_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
      false},
 };
@@ -94,6 +95,9 @@ static const struct gw_cfg_key delivery_keys[] = {
     {"backoff_base_ms", T_U64, C(delivery.backoff_base_ms), 1, MS_DAY, false, false},
     {"backoff_max_ms", T_U64, C(delivery.backoff_max_ms), 1, 30 * MS_DAY, false, false},
     {"give_up_after_s", T_U64, C(delivery.give_up_after_s), 1, 366ull * 86400, false, false},
+    {"breaker_failures", T_UNS, C(delivery.breaker_failures), 1, 1000, false, false},
+    {"breaker_backoff_ms", T_U64, C(delivery.breaker_backoff_ms), 10, MS_HOUR, false, false},
+    {"breaker_backoff_max_ms", T_U64, C(delivery.breaker_backoff_max_ms), 10, MS_DAY, false, false},
 };
 
 static const struct gw_cfg_key routing_keys[] = {
@@ -158,6 +162,9 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.backoff_base_ms = 1000;
     cfg->delivery.backoff_max_ms = 300000;
     cfg->delivery.give_up_after_s = 86400;
+    cfg->delivery.breaker_failures = 5;
+    cfg->delivery.breaker_backoff_ms = 1000;
+    cfg->delivery.breaker_backoff_max_ms = 60000;
     cfg->listen_host = strdup("127.0.0.1");
     cfg->migrations_dir = strdup("schemas/sql");
     return cfg->listen_host && cfg->migrations_dir ? 0 : -1;

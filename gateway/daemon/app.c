@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "engine/poller.h"
+#include "metrics/metrics.h"
 
 struct gw_axis_inst *gw_app_axis(struct gw_app *app, const char *name)
 {
@@ -137,6 +138,49 @@ static void gw_app_signal(uv_signal_t *s, int signum)
     gw_app_stop(app);
 }
 
+static void gw_app_idle(void *ud)
+{
+    gw_app_maybe_finish(ud);
+}
+
+static int gw_app_start_dispatch(struct gw_app *app)
+{
+    struct gw_dispatch_axis *axes = calloc(app->n_axes ? app->n_axes : 1, sizeof(*axes));
+    int rc;
+
+    if (!axes)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < app->n_axes; i++) {
+        axes[i] = (struct gw_dispatch_axis){
+            .name = app->axes[i].name,
+            .ops = app->axes[i].ops,
+            .state = app->axes[i].state,
+            .enabled = app->axes[i].cfg->enabled,
+            .max_concurrency = app->axes[i].cfg->max_concurrency,
+        };
+    }
+    struct gw_dispatch_deps deps = {
+        .loop = app->loop,
+        .db = app->db,
+        .axes = axes,
+        .n_axes = app->n_axes,
+        .metrics = app->metrics,
+        .cfg = &app->cfg->delivery,
+        .owner = app->owner,
+        .idle = gw_app_idle,
+        .ud = app,
+    };
+    rc = gw_dispatch_start(&deps, &app->dispatch);
+    free(axes);
+    return rc;
+}
+
+static int gw_app_start_audit(struct gw_app *app)
+{
+    struct gw_audit_deps deps = {.loop = app->loop, .db = app->db, .idle = gw_app_idle, .ud = app};
+    return gw_audit_start(&deps, &app->audit);
+}
+
 static int gw_app_start_axes(struct gw_app *app)
 {
     const struct gw_config *cfg = app->cfg;
@@ -204,15 +248,18 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     uv_signal_start(&app->sig_int, gw_app_signal, SIGINT);
     uv_signal_start(&app->sig_usr1, gw_app_signal, SIGUSR1);
 
+    app->metrics = gw_metrics_new();
+    if (!app->metrics)
+        return GW_ENOMEM;
     rc = gw_db_open(loop, &cfg->db, &app->db);
     if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
     if (rc == 0)
         rc = gw_app_start_axes(app);
     if (rc == 0)
-        rc = gw_dispatch_start(app, &app->dispatch);
+        rc = gw_app_start_dispatch(app);
     if (rc == 0)
-        rc = gw_audit_start(app, &app->audit);
+        rc = gw_app_start_audit(app);
     if (rc == 0)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
                                   gw_api_handle, app, &app->http);
@@ -232,6 +279,8 @@ void gw_app_free(struct gw_app *app)
 {
     free(app->clients);
     free(app->axes);
+    gw_metrics_free(app->metrics);
+    app->metrics = NULL;
     app->clients = NULL;
     app->axes = NULL;
 }

@@ -20,6 +20,7 @@
 
 struct gw_audit;
 struct gw_dispatch;
+struct gw_metrics;
 struct gw_poller;
 
 struct gw_axis_inst {
@@ -37,9 +38,6 @@ struct gw_app_stats {
     uint64_t submit_conflict;
     uint64_t submit_rejected;
     uint64_t submit_db_errors;
-    uint64_t sends_ok;
-    uint64_t sends_failed;
-    uint64_t sends_dead;
     uint64_t fetched;
     uint64_t fetch_duplicates;
     uint64_t fetch_invalid;
@@ -58,6 +56,7 @@ struct gw_app {
     struct gw_http_server *http;
     struct gw_dispatch *dispatch;
     struct gw_audit *audit;
+    struct gw_metrics *metrics; /* labelled series of the engine's modules */
     struct gw_axis_inst *axes;
     size_t n_axes;
     struct gw_auth_client *clients;
