@@ -1,10 +1,11 @@
 """Leases of sends whose outcome is being recorded (issue 5, finding 8), and the delivery SQL of
 schemas/sql/002_delivery.sql driven directly: renewal fenced on owner and attempt, claims limited
 to the axes given (each with its own limit), and a peer hold that gives the attempt back and
-never kills.
+never kills. Also a backoff cap beyond the SQL integer (finding 6).
 
 Checked against the code before renewal: with recording slowed past lease_ms, the package was
-claimed again and sent to the axis twice."""
+claimed again and sent to the axis twice (three times in 8 s); and with backoff_max_ms of 30 days
+no failure was ever recorded."""
 
 import subprocess
 
@@ -111,6 +112,24 @@ def test_lease_kept_while_recording(env):
             assert '"event":"delivery.sent_twice"' not in f.read()
 
 
+def test_backoff_beyond_sql_integer(env):
+    # Finding 6: a backoff cap of 30 days does not fit the SQL function's integer of ms. Either the
+    # configuration refuses it at load, or failures are still recorded (the cap is capped); before,
+    # every failure record failed and stayed in flight for ever ("delivery.record_failed").
+    gw = env.gateway({"delivery:backoff_max_ms": str(30 * 86400 * 1000)}, start=False)
+    try:
+        gw.start()
+    except AssertionError as e:
+        assert "backoff_max_ms" in str(e), e
+        return
+    env.sim.faults(http500=2, ops=["sendEdoc"])
+    assert gw.submit(t.edoc("000.00.12.H49,2024/07/11,1/STC")).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT state FROM delivery") == "SENT", 30, what="SENT")
+    assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'send_failed'") == "2"
+    with open(gw.log_path) as f:
+        assert '"event":"delivery.record_failed"' not in f.read()
+
+
 if __name__ == "__main__":
     t.run([test_renew_fenced, test_claim_only_given_axes, test_held_gives_the_attempt_back,
-           test_lease_kept_while_recording])
+           test_lease_kept_while_recording, test_backoff_beyond_sql_integer])
