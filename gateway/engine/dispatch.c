@@ -255,8 +255,13 @@ static void gw_dispatch_tick(uv_timer_t *t)
     struct gw_dispatch *d = t->data;
 
     gw_dispatch_record_retry(d);
-    gw_dispatch_lease_renew(d);
     gw_dispatch_claim(d);
+}
+
+/* Lease upkeep on its own clock (a quarter of lease_ms), however long scan_interval_ms is. */
+static void gw_dispatch_lease_tick(uv_timer_t *t)
+{
+    gw_dispatch_lease_renew(t->data);
 }
 
 int gw_dispatch_start(const struct gw_dispatch_deps *deps, struct gw_dispatch **out)
@@ -281,6 +286,11 @@ int gw_dispatch_start(const struct gw_dispatch_deps *deps, struct gw_dispatch **
     uv_timer_init(deps->loop, &d->timer);
     d->timer.data = d;
     uv_timer_start(&d->timer, gw_dispatch_tick, 0, d->cfg->scan_interval_ms);
+    uv_timer_init(deps->loop, &d->lease_timer);
+    d->lease_timer.data = d;
+    uv_timer_start(&d->lease_timer, gw_dispatch_lease_tick, d->cfg->lease_ms / 4 + 1,
+                   d->cfg->lease_ms / 4 + 1);
+    d->handles = 2;
     *out = d;
     return 0;
 }
@@ -318,6 +328,8 @@ bool gw_dispatch_idle(const struct gw_dispatch *d)
 static void gw_dispatch_closed(uv_handle_t *h)
 {
     struct gw_dispatch *d = h->data;
+    if (--d->handles > 0)
+        return;
     d->closed = true;
     gw_dispatch_maybe_free(d);
 }
@@ -329,4 +341,5 @@ void gw_dispatch_free(struct gw_dispatch *d)
     d->freeing = true;
     gw_dispatch_record_drop(d);
     uv_close((uv_handle_t *)&d->timer, gw_dispatch_closed);
+    uv_close((uv_handle_t *)&d->lease_timer, gw_dispatch_closed);
 }

@@ -47,7 +47,9 @@ struct gw_dispatch {
     char *owner;
     struct gw_dax *axes;
     size_t n_axes;
-    uv_timer_t timer;
+    uv_timer_t timer;       /* claims and recording retries, every scan_interval_ms */
+    uv_timer_t lease_timer; /* lease renewal and stored breaker state, every lease_ms / 4 */
+    int handles;            /* timers not yet closed */
     unsigned inflight;
     uint64_t inflight_bytes; /* package bytes held by sends in flight */
     unsigned requested;      /* rows asked for by the claim in flight */
@@ -93,7 +95,7 @@ void gw_dispatch_record_retry(struct gw_dispatch *d);
 /* Frees every outcome still waiting to be recorded (forced stop). */
 void gw_dispatch_record_drop(struct gw_dispatch *d);
 
-/* Renews the leases of sends that have held theirs for a third of lease_ms (each tick). */
+/* Renews the leases of sends that have held theirs for a third of lease_ms (lease timer). */
 void gw_dispatch_lease_renew(struct gw_dispatch *d);
 
 /* Creates the peer, metrics and stored state of each axis. */
