@@ -30,6 +30,7 @@ struct gw_config_axis {
     bool enabled;
     bool adapter_known; /* false only for a disabled axis whose adapter is not built in */
     uint64_t poll_interval_ms;
+    unsigned max_concurrency; /* sends in flight to this axis at once; 0 = delivery.max_inflight */
     struct gw_axis_config axis; /* name/base_url/systemid/secret point into this config */
 };
 
@@ -42,6 +43,12 @@ struct gw_config_delivery {
     uint64_t backoff_base_ms;
     uint64_t backoff_max_ms;
     uint64_t give_up_after_s;
+    /* Peer health (engine/peer.h): a run of this many transport failures, or identical FAIL
+     * answers for different packages, opens an axis's breaker for breaker_backoff_ms, doubled
+     * after each failed probe up to breaker_backoff_max_ms. */
+    unsigned breaker_failures;
+    uint64_t breaker_backoff_ms;
+    uint64_t breaker_backoff_max_ms;
 };
 
 struct gw_config {

@@ -94,7 +94,7 @@ const char *gw_cfgv_bool(const char *v, bool *out);
 const char *gw_cfgv_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out);
 const char *gw_cfgv_listen(const char *v, char **host, int *port);
 const char *gw_cfgv_hex32(const char *v, uint8_t out[32]);
-const char *gw_cfgv_base64(const char *v);
+const char *gw_cfgv_secret(const char *v);
 const char *gw_cfgv_url(const char *v);
 const char *gw_cfgv_text(const char *v);
 const char *gw_cfgv_ident(const char *v);

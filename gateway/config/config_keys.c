@@ -18,7 +18,7 @@ enum {
     T_CTEXT,  /* const char * in an embedded struct, printable */
     T_IDENT,  /* char *, [A-Za-z0-9_-] */
     T_URL,    /* const char *, http(s) URL */
-    T_B64,    /* const char *, base64 */
+    T_SECRET, /* const char *, printable text used as issued */
     T_ORGAN,  /* char *, one organisation id */
     T_ORGANS, /* gateway organ_ids list */
     T_LISTEN, /* server listen_host/listen_port */
@@ -87,10 +87,11 @@ static const struct gw_cfg_key axis_keys[] = {
     {"adapter", T_IDENT, AX(adapter), 0, 0, true, false},
     {"base_url", T_URL, AX(axis.base_url), 0, 0, true, false},
     {"systemid", T_CTEXT, AX(axis.systemid), 0, 0, true, false},
-    {"secret", T_B64, AX(axis.secret), 0, 0, true, true},
+    {"secret", T_SECRET, AX(axis.secret), 0, 0, true, true},
     {"enabled", T_BOOL, AX(enabled), 0, 0, false, false},
     {"poll_interval_ms", T_U64, AX(poll_interval_ms), 10, MS_DAY, false, false},
     {"timeout_ms", T_U64, AX(axis.timeout_ms), 1, MS_HOUR, false, false},
+    {"max_concurrency", T_UNS, AX(max_concurrency), 0, 100000, false, false},
     {"max_package_bytes", T_SIZE, AX(axis.max_package_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
      false},
 };
@@ -104,6 +105,9 @@ static const struct gw_cfg_key delivery_keys[] = {
     {"backoff_base_ms", T_U64, C(delivery.backoff_base_ms), 1, MS_DAY, false, false},
     {"backoff_max_ms", T_U64, C(delivery.backoff_max_ms), 1, INT4_MAX, false, false},
     {"give_up_after_s", T_U64, C(delivery.give_up_after_s), 1, 366ull * 86400, false, false},
+    {"breaker_failures", T_UNS, C(delivery.breaker_failures), 1, 1000, false, false},
+    {"breaker_backoff_ms", T_U64, C(delivery.breaker_backoff_ms), 10, MS_HOUR, false, false},
+    {"breaker_backoff_max_ms", T_U64, C(delivery.breaker_backoff_max_ms), 10, MS_DAY, false, false},
 };
 
 static const struct gw_cfg_key routing_keys[] = {
@@ -168,6 +172,9 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.backoff_base_ms = 1000;
     cfg->delivery.backoff_max_ms = 300000;
     cfg->delivery.give_up_after_s = 86400;
+    cfg->delivery.breaker_failures = 5;
+    cfg->delivery.breaker_backoff_ms = 1000;
+    cfg->delivery.breaker_backoff_max_ms = 60000;
     cfg->listen_host = strdup("127.0.0.1");
     cfg->migrations_dir = strdup("schemas/sql");
     return cfg->listen_host && cfg->migrations_dir ? 0 : -1;
@@ -291,8 +298,8 @@ const char *gw_cfg_apply(struct gw_config *cfg, const struct gw_cfg_section *s,
     case T_URL:
         bad = gw_cfgv_url(value);
         break;
-    case T_B64:
-        bad = gw_cfgv_base64(value);
+    case T_SECRET:
+        bad = gw_cfgv_secret(value);
         break;
     case T_ORGAN:
         bad = gw_cfgv_organ_id(value);
@@ -303,7 +310,7 @@ const char *gw_cfg_apply(struct gw_config *cfg, const struct gw_cfg_section *s,
     }
     if (bad || k->type <= T_SIZE || k->type >= T_ORGANS)
         return bad;
-    if (!set_str(slot, value, k->type == T_CTEXT || k->type == T_URL || k->type == T_B64)) {
+    if (!set_str(slot, value, k->type == T_CTEXT || k->type == T_URL || k->type == T_SECRET)) {
         *oom = true;
         return "out of memory";
     }

@@ -1,6 +1,6 @@
 /*
  * Syntax checks for configuration values: booleans, strict decimal integers with ranges,
- * listen addresses, hex digests, base64, URLs, identifiers and organisation ids. Each returns
+ * listen addresses, hex digests, secrets, URLs, identifiers and organisation ids. Each returns
  * NULL when the value is acceptable, else a short static message for the loader to prefix.
  */
 #include "config/config_internal.h"
@@ -122,22 +122,19 @@ const char *gw_cfgv_hex32(const char *v, uint8_t out[32])
     return NULL;
 }
 
-const char *gw_cfgv_base64(const char *v)
+/* An axis secret is used as text exactly as issued (domain.md 5: the HMAC key is its characters),
+ * so any printable value is accepted; blanks at either end are refused because an INI line would
+ * lose them and the environment would keep them. */
+const char *gw_cfgv_secret(const char *v)
 {
-    size_t len = strlen(v), pad = 0;
+    const char *bad = gw_cfgv_text(v);
+    size_t len = strlen(v);
 
-    if (len == 0 || len % 4 != 0)
-        return "expected base64 (length a multiple of 4)";
-    for (size_t i = 0; i < len; i++) {
-        char c = v[i];
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad > 0 || !(isalnum((unsigned char)c) || c == '+' || c == '/'))
-            return "expected base64";
-    }
-    return pad > 2 ? "expected base64" : NULL;
+    if (bad)
+        return bad;
+    if (v[0] == ' ' || v[len - 1] == ' ')
+        return "must not begin or end with a blank";
+    return NULL;
 }
 
 const char *gw_cfgv_text(const char *v)

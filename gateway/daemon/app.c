@@ -141,9 +141,47 @@ static void gw_app_signal(uv_signal_t *s, int signum)
     gw_app_stop(app);
 }
 
-static void gw_app_poller_idle(void *ud)
+static void gw_app_idle(void *ud)
 {
     gw_app_maybe_finish(ud);
+}
+
+static int gw_app_start_dispatch(struct gw_app *app)
+{
+    struct gw_dispatch_axis *axes = calloc(app->n_axes ? app->n_axes : 1, sizeof(*axes));
+    int rc;
+
+    if (!axes)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < app->n_axes; i++) {
+        axes[i] = (struct gw_dispatch_axis){
+            .name = app->axes[i].name,
+            .ops = app->axes[i].ops,
+            .state = app->axes[i].state,
+            .enabled = app->axes[i].cfg->enabled,
+            .max_concurrency = app->axes[i].cfg->max_concurrency,
+        };
+    }
+    struct gw_dispatch_deps deps = {
+        .loop = app->loop,
+        .db = app->db,
+        .axes = axes,
+        .n_axes = app->n_axes,
+        .metrics = app->metrics,
+        .cfg = &app->cfg->delivery,
+        .owner = app->owner,
+        .idle = gw_app_idle,
+        .ud = app,
+    };
+    rc = gw_dispatch_start(&deps, &app->dispatch);
+    free(axes);
+    return rc;
+}
+
+static int gw_app_start_audit(struct gw_app *app)
+{
+    struct gw_audit_deps deps = {.loop = app->loop, .db = app->db, .idle = gw_app_idle, .ud = app};
+    return gw_audit_start(&deps, &app->audit);
 }
 
 static int gw_app_start_axes(struct gw_app *app)
@@ -192,15 +230,15 @@ static int gw_app_start_engine(struct gw_app *app)
             .axis_state = a->state,
             .cfg = a->cfg,
             .owner = app->owner,
-            .idle = gw_app_poller_idle,
+            .idle = gw_app_idle,
             .idle_ud = app,
         };
         rc = gw_poller_start(&deps, &a->poller);
     }
     if (rc == 0)
-        rc = gw_dispatch_start(app, &app->dispatch);
+        rc = gw_app_start_dispatch(app);
     if (rc == 0)
-        rc = gw_audit_start(app, &app->audit);
+        rc = gw_app_start_audit(app);
     if (rc == 0)
         gw_log(GW_LOG_INFO, "app.ready", "dispatcher, pollers and audit started");
     return rc;

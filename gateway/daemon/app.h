@@ -32,12 +32,6 @@ struct gw_axis_inst {
     struct gw_poller *poller;
 };
 
-struct gw_app_stats {
-    uint64_t sends_ok;
-    uint64_t sends_failed;
-    uint64_t sends_dead;
-};
-
 struct gw_app {
     uv_loop_t *loop;
     struct gw_config *cfg;
@@ -49,8 +43,8 @@ struct gw_app {
     struct gw_metrics *metrics; /* labelled series of the components (rendered by /metrics) */
     struct gw_axis_inst *axes;
     size_t n_axes;
-    struct gw_api *api;         /* northbound API (daemon/app_api.c) */
-    char owner[160];            /* lease owner id: instance_id:pid:random */
+    struct gw_api *api; /* northbound API (daemon/app_api.c) */
+    char owner[160];    /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
     bool draining;
@@ -60,7 +54,6 @@ struct gw_app {
     uv_signal_t sig_int;
     uv_signal_t sig_usr1;
     uv_timer_t drain_timer;
-    struct gw_app_stats stats;
     struct gw_startup *startup; /* migrations pending at start (daemon/startup.h), or NULL */
     int exit_status;            /* 1 once start-up failed for good */
 };

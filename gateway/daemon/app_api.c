@@ -6,26 +6,85 @@
  * until the engine counts into the registry itself.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "daemon/app.h"
+#include "daemon/held.h"
+#include "daemon/startup.h"
 #include "engine/dispatch.h"
+#include "engine/peer.h"
 #include "metrics/metrics.h"
 #include "util/common.h"
 #include "util/error.h"
 
+/* Texts of the axes' states for one /readyz answer (the loop thread only). */
+static char gw_app_ready_text[GW_API_READY_MAX_AXES][96];
+
+static const char *gw_app_held_text(struct gw_app *app, const char *axis, size_t slot)
+{
+    const struct gw_held_axis *held = NULL;
+    size_t n = gw_startup_held(app->startup, &held);
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(held[i].name, axis) != 0 || held[i].held < 0)
+            continue;
+        snprintf(gw_app_ready_text[slot], sizeof(gw_app_ready_text[slot]),
+                 "disabled: %lld deliveries held", (long long)held[i].held);
+        return gw_app_ready_text[slot];
+    }
+    return "disabled";
+}
+
+/* Readiness: database, drain, and per axis its breaker (engine/peer.h) or, for a disabled axis,
+ * the deliveries it holds. */
 static void gw_app_api_ready(void *ud, struct gw_api_ready *r)
 {
     struct gw_app *app = ud;
+    struct gw_peer_view views[GW_API_READY_MAX_AXES];
+    bool enabled[GW_API_READY_MAX_AXES];
+    size_t n_views = 0;
+    const struct gw_held_axis *held = NULL;
+    size_t n_held = gw_startup_held(app->startup, &held);
 
     r->database = app->db && gw_db_ready(app->db);
     r->draining = app->draining;
+    if (app->dispatch)
+        n_views = gw_dispatch_peer_snapshot(app->dispatch, views, enabled, GW_API_READY_MAX_AXES);
     for (size_t i = 0; i < app->n_axes && r->n_axes < GW_API_READY_MAX_AXES; i++) {
+        size_t slot = r->n_axes;
         struct gw_api_axis_ready *a = &r->axes[r->n_axes++];
         a->name = app->axes[i].name;
-        a->state = app->axes[i].cfg->enabled ? "enabled" : "disabled";
-        a->ok = true;
+        a->retry_in_ms = -1;
+        if (!app->axes[i].cfg->enabled) {
+            a->state = gw_app_held_text(app, a->name, slot);
+            a->ok = false;
+            continue;
+        }
+        a->state = "starting"; /* engine not started: migrations pending */
+        a->ok = app->dispatch != NULL;
+        for (size_t v = 0; v < n_views; v++) {
+            if (strcmp(views[v].axis, a->name) != 0)
+                continue;
+            a->state = gw_peer_state_name(views[v].state);
+            a->ok = views[v].state != GW_PEER_OPEN;
+            if (!a->ok)
+                a->retry_in_ms = (int64_t)views[v].retry_in_ms;
+        }
+    }
+    /* Disabled axes whose adapter is not built in are not in app->axes. */
+    for (size_t i = 0; i < n_held && r->n_axes < GW_API_READY_MAX_AXES; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < r->n_axes && !listed; j++)
+            listed = strcmp(r->axes[j].name, held[i].name) == 0;
+        if (listed)
+            continue;
+        size_t slot = r->n_axes;
+        struct gw_api_axis_ready *a = &r->axes[r->n_axes++];
+        a->name = held[i].name;
+        a->state = gw_app_held_text(app, held[i].name, slot);
+        a->ok = false;
         a->retry_in_ms = -1;
     }
 }
@@ -46,19 +105,6 @@ static void gw_app_api_stored(void *ud)
     gw_dispatch_kick(app->dispatch);
 }
 
-/* Engine counters still in struct gw_app_stats, exposed under their names. */
-static const struct gw_app_counter {
-    const char *name;
-    const char *help;
-    size_t offset;
-} gw_app_counters[] = {
-    {"gateway_send_ok_total", "deliveries acknowledged by an axis",
-     offsetof(struct gw_app_stats, sends_ok)},
-    {"gateway_send_failed_total", "failed send attempts",
-     offsetof(struct gw_app_stats, sends_failed)},
-    {"gateway_send_dead_total", "deliveries given up", offsetof(struct gw_app_stats, sends_dead)},
-};
-
 static void gw_app_api_collect(void *ud)
 {
     struct gw_app *app = ud;
@@ -70,12 +116,6 @@ static void gw_app_api_collect(void *ud)
     gw_metric_set(
         gw_metric_series(gw_metrics_gauge(reg, "gateway_send_inflight", "sends in flight", NULL)),
         app->dispatch ? (double)gw_dispatch_inflight(app->dispatch) : 0);
-    for (size_t i = 0; i < GW_ARRAY_LEN(gw_app_counters); i++) {
-        const struct gw_app_counter *c = &gw_app_counters[i];
-        const uint64_t *v = (const uint64_t *)((const char *)&app->stats + c->offset);
-        gw_metric_set(gw_metric_series(gw_metrics_counter(reg, c->name, c->help, NULL)),
-                      (double)*v);
-    }
 }
 
 int gw_app_api_start(struct gw_app *app)

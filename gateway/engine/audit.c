@@ -5,19 +5,18 @@
  */
 #include "engine/audit.h"
 
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/app.h"
+#include "store/store_audit.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "store/pgfmt.h"
 
 #define GW_AUDIT_INTERVAL_MS 1000
 #define GW_AUDIT_BATCH       5000
 
 struct gw_audit {
-    struct gw_app *app;
+    struct gw_audit_deps deps;
     uv_timer_t timer;
     bool busy;
     bool stopping;
@@ -25,20 +24,17 @@ struct gw_audit {
 
 static void gw_audit_tick(uv_timer_t *t);
 
-static void gw_audit_sealed(int err, const PGresult *res, const char *sqlstate, void *ud)
+static void gw_audit_sealed(int err, int64_t n, void *ud)
 {
     struct gw_audit *a = ud;
-    int64_t n = 0;
 
     a->busy = false;
-    if (err != 0) {
+    if (err != 0)
         gw_log(GW_LOG_WARN, "audit.seal_failed", "sealing audit events failed: %s",
                gw_strerror(err));
-    } else if (PQntuples(res) == 1) {
-        n = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
-    }
     if (a->stopping) {
-        gw_app_maybe_finish(a->app);
+        if (a->deps.idle)
+            a->deps.idle(a->deps.ud);
         return;
     }
     if (n >= GW_AUDIT_BATCH)
@@ -48,25 +44,21 @@ static void gw_audit_sealed(int err, const PGresult *res, const char *sqlstate, 
 static void gw_audit_tick(uv_timer_t *t)
 {
     struct gw_audit *a = t->data;
-    char batch[16];
-    const char *vals[1] = {batch};
 
-    if (a->busy || a->stopping || !gw_db_ready(a->app->db))
+    if (a->busy || a->stopping || !gw_db_ready(a->deps.db))
         return;
-    snprintf(batch, sizeof(batch), "%d", GW_AUDIT_BATCH);
     a->busy = true;
-    if (gw_db_query(a->app->db, "SELECT gw_event_seal($1)", 1, vals, NULL, NULL, gw_audit_sealed,
-                    a) != 0)
+    if (gw_store_audit_seal(a->deps.db, GW_AUDIT_BATCH, gw_audit_sealed, a) != 0)
         a->busy = false;
 }
 
-int gw_audit_start(struct gw_app *app, struct gw_audit **out)
+int gw_audit_start(const struct gw_audit_deps *deps, struct gw_audit **out)
 {
     struct gw_audit *a = calloc(1, sizeof(*a));
     if (!a)
         return GW_ENOMEM;
-    a->app = app;
-    uv_timer_init(app->loop, &a->timer);
+    a->deps = *deps;
+    uv_timer_init(deps->loop, &a->timer);
     a->timer.data = a;
     uv_timer_start(&a->timer, gw_audit_tick, GW_AUDIT_INTERVAL_MS, GW_AUDIT_INTERVAL_MS);
     *out = a;

@@ -2,6 +2,9 @@
 #define GW_AUDIT_H
 
 #include <stdbool.h>
+#include <uv.h>
+
+#include "db/db.h"
 
 /*
  * Audit-chain sealer: every second, links newly committed audit events into the SHA-256 chain
@@ -9,10 +12,18 @@
  * path; one sealer at a time across instances (transaction advisory lock).
  */
 
-struct gw_app;
 struct gw_audit;
 
-int gw_audit_start(struct gw_app *app, struct gw_audit **out) __attribute__((warn_unused_result));
+struct gw_audit_deps {
+    uv_loop_t *loop;
+    struct gw_db *db;
+    /* Runs when a seal in flight completes after gw_audit_stop (the drain can go on). */
+    void (*idle)(void *ud);
+    void *ud;
+};
+
+int gw_audit_start(const struct gw_audit_deps *deps, struct gw_audit **out)
+    __attribute__((warn_unused_result));
 
 /* Stops the timer; a seal in flight completes. */
 void gw_audit_stop(struct gw_audit *a);

@@ -1,7 +1,8 @@
 /*
- * Delivery dispatcher: one repeating timer scans for due deliveries, claims a batch under a lease,
- * hands each to its axis adapter and passes the outcome to dispatch_record.c. A claim that fills
- * its room is followed at once by another, so a backlog drains at the speed of the axis.
+ * Delivery dispatcher: one repeating timer scans for due deliveries, claims a batch under a lease
+ * (only for the enabled axes given, each within its peer health's room), hands each to its axis
+ * adapter and passes the outcome to dispatch_record.c. A claim that fills its room is followed
+ * at once by another, so a backlog drains at the speed of the axis.
  */
 #include "engine/dispatch.h"
 
@@ -10,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/app.h"
 #include "engine/dispatch_internal.h"
+#include "store/store_delivery.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "store/pgfmt.h"
+#include "util/utf8.h"
 
-static void gw_dispatch_claim(struct gw_dispatch *d);
+#define GW_DISPATCH_LOG_INTERVAL_MS 10000
 
 static void gw_send_release_bytes(struct gw_send *s)
 {
@@ -29,58 +30,85 @@ static void gw_send_release_bytes(struct gw_send *s)
 
 void gw_dispatch_send_free(struct gw_send *s)
 {
+    struct gw_dispatch *d = s->d;
+
     gw_send_release_bytes(s);
+    if (s->all_prev)
+        s->all_prev->all_next = s->all_next;
+    else if (d->all == s)
+        d->all = s->all_next;
+    if (s->all_next)
+        s->all_next->all_prev = s->all_prev;
     free(s->document_id);
     free(s->axis_doc_id);
     free(s->error);
     free(s);
 }
 
-/* After the handle closed (forced stop), the last late callback frees the dispatcher. */
-static bool gw_dispatch_maybe_free(struct gw_dispatch *d)
+bool gw_dispatch_maybe_free(struct gw_dispatch *d)
 {
-    if (!d->closed || d->inflight > 0 || d->claiming)
+    if (!d->closed || d->inflight > 0 || d->claiming || d->renewing || d->peer_writes > 0)
         return false;
+    gw_dispatch_axes_free(d);
+    free(d->owner);
     free(d);
     return true;
+}
+
+void gw_dispatch_notify_idle(struct gw_dispatch *d)
+{
+    if (d->stopping && !d->freeing && d->deps.idle)
+        d->deps.idle(d->deps.ud);
 }
 
 void gw_dispatch_send_finished(struct gw_send *s)
 {
     struct gw_dispatch *d = s->d;
+
     gw_dispatch_send_free(s);
     d->inflight--;
     if (gw_dispatch_maybe_free(d))
         return;
     if (d->stopping) {
-        gw_app_maybe_finish(d->app);
-    } else if (d->saturated) {
+        gw_dispatch_notify_idle(d);
+    } else if (d->saturated && !d->freeing) {
         /* Claim again once a useful batch of room is free, not after every single send. */
-        unsigned max = d->app->cfg->delivery.max_inflight;
-        unsigned step = d->app->cfg->delivery.batch / 4 ? d->app->cfg->delivery.batch / 4 : 1;
+        unsigned max = d->cfg->max_inflight;
+        unsigned step = d->cfg->batch / 4 ? d->cfg->batch / 4 : 1;
         if (d->inflight == 0 || max - d->inflight >= step)
             gw_dispatch_kick(d);
     }
 }
 
+/* The error text stored with a failed attempt: valid UTF-8 however the peer's text was cut. */
+char *gw_dispatch_error_text(int err, const char *detail)
+{
+    char buf[GW_STORE_ERROR_MAX + 64];
+
+    snprintf(buf, sizeof(buf), "%s%s%s", err ? gw_errcode(err) : "axis_error", detail ? ": " : "",
+             detail ? detail : (err ? "" : ": no DocId in answer"));
+    return gw_utf8_sanitize(buf, GW_STORE_ERROR_MAX);
+}
+
 static void gw_send_done(int err, const char *axis_doc_id, const char *detail, void *ud)
 {
     struct gw_send *s = ud;
-    char buf[512];
+    struct gw_dispatch *d = s->d;
+    enum gw_peer_verdict v;
 
     gw_send_release_bytes(s);
-    if (s->d->app->closing) {
+    if (d->freeing) {
         /* Forced stop: nothing is recorded; the lease expires and the delivery is claimed again
          * (a success here can mean one duplicate on the axis, never a loss). */
         gw_dispatch_send_finished(s);
         return;
     }
+    v = gw_peer_done(s->axis->peer, err, detail, s->package_id, uv_now(d->deps.loop));
     if (err == 0 && axis_doc_id && axis_doc_id[0]) {
         s->axis_doc_id = strdup(axis_doc_id);
     } else {
-        snprintf(buf, sizeof(buf), "%s%s%s", err ? gw_errcode(err) : "axis_error",
-                 detail ? ": " : "", detail ? detail : (err ? "" : ": no DocId in answer"));
-        s->error = strdup(buf);
+        s->error = gw_dispatch_error_text(err, detail);
+        s->held = v == GW_PEER_HELD;
     }
     if (!s->axis_doc_id && !s->error) {
         /* Out of memory: the lease expires and the delivery is claimed again. */
@@ -90,62 +118,72 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
     gw_dispatch_record(s);
 }
 
-static void gw_dispatch_start_send(struct gw_dispatch *d, const PGresult *res, int row)
+static struct gw_dax *gw_dispatch_axis(struct gw_dispatch *d, const char *name)
 {
-    struct gw_app *app = d->app;
-    struct gw_axis_inst *axis = gw_app_axis(app, PQgetvalue(res, row, 2));
-    enum gw_pkg_kind kind =
-        strcmp(PQgetvalue(res, row, 3), "status") == 0 ? GW_KIND_STATUS : GW_KIND_EDOC;
+    for (size_t i = 0; i < d->n_axes; i++) {
+        if (strcmp(d->axes[i].ax.name, name) == 0)
+            return &d->axes[i];
+    }
+    return NULL;
+}
+
+static void gw_dispatch_start_send(struct gw_dispatch *d, const struct gw_store_claimed *row)
+{
     struct gw_send *s = calloc(1, sizeof(*s));
+    struct gw_dax *ax = gw_dispatch_axis(d, row->axis);
     int rc;
 
-    if (!s)
-        return; /* the lease expires and the delivery is claimed again */
-    s->d = d;
-    s->delivery_id = gw_pgfmt_int64(PQgetvalue(res, row, 0));
-    s->package_id = gw_pgfmt_int64(PQgetvalue(res, row, 1));
-    s->document_id = strdup(PQgetvalue(res, row, 4));
-    s->attempts = (int)gw_pgfmt_int64(PQgetvalue(res, row, 5));
-    d->inflight++;
-    if (!axis || !axis->cfg->enabled) {
-        s->error = strdup("axis_not_configured");
-        gw_dispatch_record(s);
+    if (!s || !ax || !ax->peer || !(s->document_id = strdup(row->document_id))) {
+        free(s); /* the lease expires and the delivery is claimed again */
         return;
     }
-    s->len = (size_t)PQgetlength(res, row, 6);
+    s->d = d;
+    s->axis = ax;
+    s->delivery_id = row->delivery_id;
+    s->package_id = row->package_id;
+    s->attempts = row->attempt;
+    s->lease_at = uv_now(d->deps.loop);
+    s->all_next = d->all;
+    if (d->all)
+        d->all->all_prev = s;
+    d->all = s;
+    d->inflight++;
+    s->len = row->len;
     s->bytes = malloc(s->len ? s->len : 1);
     rc = s->bytes ? 0 : GW_ENOMEM;
     if (rc == 0) {
         d->inflight_bytes += s->len;
-        memcpy(s->bytes, PQgetvalue(res, row, 6), s->len);
-        rc = axis->ops->send(axis->state, kind, s->bytes, s->len, gw_send_done, s);
+        memcpy(s->bytes, row->bytes, s->len);
+        gw_peer_started(ax->peer);
+        rc = ax->ax.ops->send(ax->ax.state, row->kind, s->bytes, s->len, gw_send_done, s);
+        if (rc != 0)
+            gw_send_done(rc, NULL, "could not start the send", s);
+        return;
     }
-    if (rc != 0)
-        gw_send_done(rc, NULL, "could not start the send", s);
+    gw_peer_started(ax->peer);
+    gw_send_done(rc, NULL, "could not start the send", s);
 }
 
-static void gw_dispatch_claimed(int err, const PGresult *res, const char *sqlstate, void *ud)
+static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, size_t n, void *ud)
 {
     struct gw_dispatch *d = ud;
-    int n;
 
     d->claiming = false;
     if (gw_dispatch_maybe_free(d))
         return; /* forced stop: the claimed rows' leases expire */
     if (err != 0) {
-        gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s (sqlstate %s)",
-               gw_strerror(err), sqlstate && sqlstate[0] ? sqlstate : "none");
-        gw_app_maybe_finish(d->app);
+        gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
+               gw_strerror(err));
+        gw_dispatch_notify_idle(d);
         return;
     }
-    if (d->app->closing)
+    if (d->freeing)
         return;
-    n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        gw_dispatch_start_send(d, res, i);
+    for (size_t i = 0; i < n; i++)
+        gw_dispatch_start_send(d, &rows[i]);
     d->saturated = (unsigned)n >= d->requested;
     if (d->stopping) {
-        gw_app_maybe_finish(d->app);
+        gw_dispatch_notify_idle(d);
     } else if (d->rekick || d->saturated) {
         d->rekick = false;
         gw_dispatch_kick(d);
@@ -154,14 +192,18 @@ static void gw_dispatch_claimed(int err, const PGresult *res, const char *sqlsta
 
 static void gw_dispatch_claim(struct gw_dispatch *d)
 {
-    const struct gw_config *cfg = d->app->cfg;
-    unsigned room =
-        cfg->delivery.max_inflight > d->inflight ? cfg->delivery.max_inflight - d->inflight : 0;
-    uint64_t budget = cfg->delivery.max_inflight_bytes > d->inflight_bytes
-                          ? cfg->delivery.max_inflight_bytes - d->inflight_bytes
+    const struct gw_config_delivery *cfg = d->cfg;
+    unsigned room = cfg->max_inflight > d->inflight ? cfg->max_inflight - d->inflight : 0;
+    uint64_t budget = cfg->max_inflight_bytes > d->inflight_bytes
+                          ? cfg->max_inflight_bytes - d->inflight_bytes
                           : 0;
-    char lease[24], limit[24], bytes[24], giveup[24];
-    const char *vals[5] = {d->app->owner, lease, limit, bytes, giveup};
+    const char *names[GW_STORE_MAX_CLAIM_AXES];
+    unsigned limits[GW_STORE_MAX_CLAIM_AXES];
+    unsigned sum = 0;
+    size_t n = 0;
+    uint64_t now = uv_now(d->deps.loop);
+    struct gw_store_claim_args a;
+    int rc;
 
     if (budget == 0 && d->inflight == 0)
         budget = 1; /* the claim always takes at least one package, however large */
@@ -169,22 +211,43 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
         room = 0;
     if (room == 0)
         d->saturated = true; /* claim again as soon as sends finish */
-    if (d->claiming || d->stopping || room == 0 || !gw_db_ready(d->app->db))
+    if (d->claiming || d->stopping || d->freeing || room == 0 || !gw_db_ready(d->deps.db))
         return;
-    if (room > cfg->delivery.batch)
-        room = cfg->delivery.batch;
-    snprintf(lease, sizeof(lease), "%llu", (unsigned long long)cfg->delivery.lease_ms);
-    snprintf(limit, sizeof(limit), "%u", room);
-    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)budget);
-    snprintf(giveup, sizeof(giveup), "%llu", (unsigned long long)cfg->delivery.give_up_after_s);
+    if (room > cfg->batch)
+        room = cfg->batch;
+    for (size_t i = 0; i < d->n_axes && n < GW_STORE_MAX_CLAIM_AXES; i++) {
+        unsigned r;
+        if (!d->axes[i].peer)
+            continue; /* disabled: its deliveries wait, neither claimed nor given up */
+        r = gw_peer_room(d->axes[i].peer, now);
+        if (r == 0)
+            continue;
+        names[n] = d->axes[i].ax.name;
+        limits[n] = r < room ? r : room;
+        sum += limits[n];
+        n++;
+    }
+    if (n == 0)
+        return; /* every axis is disabled, open or at its limit */
+    a = (struct gw_store_claim_args){
+        .owner = d->owner,
+        .lease_ms = cfg->lease_ms,
+        .limit = sum < room ? sum : room,
+        .max_bytes = budget,
+        .give_up_s = cfg->give_up_after_s,
+        .axes = names,
+        .limits = limits,
+        .n_axes = n,
+    };
     d->claiming = true;
-    d->requested = room;
-    /* Binary results: the bodies arrive as raw bytes, nothing to decode on the loop. */
-    if (gw_db_query_binary(d->app->db,
-                           "SELECT delivery_id::text, package_id::text, axis, kind, document_id,"
-                           " attempts::text, bytes FROM gw_claim_deliveries($1, $2, $3, $4, $5)",
-                           5, vals, NULL, NULL, gw_dispatch_claimed, d) != 0)
+    d->requested = a.limit;
+    rc = gw_store_delivery_claim(d->deps.db, &a, gw_dispatch_claimed, d);
+    if (rc != 0) {
         d->claiming = false;
+        if (rc == GW_ERANGE || rc == GW_EINVAL)
+            gw_log(GW_LOG_ERROR, "delivery.claim_refused",
+                   "a delivery setting does not fit its SQL type: %s", gw_strerror(rc));
+    }
 }
 
 static void gw_dispatch_tick(uv_timer_t *t)
@@ -195,28 +258,52 @@ static void gw_dispatch_tick(uv_timer_t *t)
     gw_dispatch_claim(d);
 }
 
-int gw_dispatch_start(struct gw_app *app, struct gw_dispatch **out)
+/* Lease upkeep on its own clock (a quarter of lease_ms), however long scan_interval_ms is. */
+static void gw_dispatch_lease_tick(uv_timer_t *t)
+{
+    gw_dispatch_lease_renew(t->data);
+}
+
+int gw_dispatch_start(const struct gw_dispatch_deps *deps, struct gw_dispatch **out)
 {
     struct gw_dispatch *d = calloc(1, sizeof(*d));
+    int rc;
+
     if (!d)
         return GW_ENOMEM;
-    d->app = app;
-    uv_timer_init(app->loop, &d->timer);
+    d->deps = *deps;
+    d->cfg = deps->cfg;
+    d->owner = strdup(deps->owner);
+    gw_logrl_init(&d->rl, GW_DISPATCH_LOG_INTERVAL_MS);
+    rc = d->owner ? gw_dispatch_axes_init(d) : GW_ENOMEM;
+    if (rc != 0) {
+        gw_dispatch_axes_free(d);
+        free(d->owner);
+        free(d);
+        return rc;
+    }
+    d->deps.axes = NULL; /* copied into d->axes */
+    uv_timer_init(deps->loop, &d->timer);
     d->timer.data = d;
-    uv_timer_start(&d->timer, gw_dispatch_tick, 0, app->cfg->delivery.scan_interval_ms);
+    uv_timer_start(&d->timer, gw_dispatch_tick, 0, d->cfg->scan_interval_ms);
+    uv_timer_init(deps->loop, &d->lease_timer);
+    d->lease_timer.data = d;
+    uv_timer_start(&d->lease_timer, gw_dispatch_lease_tick, d->cfg->lease_ms / 4 + 1,
+                   d->cfg->lease_ms / 4 + 1);
+    d->handles = 2;
     *out = d;
     return 0;
 }
 
 void gw_dispatch_kick(struct gw_dispatch *d)
 {
-    if (!d || d->stopping)
+    if (!d || d->stopping || d->freeing)
         return;
     if (d->claiming) {
         d->rekick = true;
         return;
     }
-    uv_timer_start(&d->timer, gw_dispatch_tick, 0, d->app->cfg->delivery.scan_interval_ms);
+    uv_timer_start(&d->timer, gw_dispatch_tick, 0, d->cfg->scan_interval_ms);
 }
 
 size_t gw_dispatch_inflight(const struct gw_dispatch *d)
@@ -229,7 +316,8 @@ void gw_dispatch_stop(struct gw_dispatch *d)
     if (!d)
         return;
     d->stopping = true;
-    /* Keep ticking so that failed recordings are retried until the drain ends. */
+    /* Keep ticking so that failed recordings are retried (and leases renewed) until the drain
+     * ends. */
 }
 
 bool gw_dispatch_idle(const struct gw_dispatch *d)
@@ -240,6 +328,8 @@ bool gw_dispatch_idle(const struct gw_dispatch *d)
 static void gw_dispatch_closed(uv_handle_t *h)
 {
     struct gw_dispatch *d = h->data;
+    if (--d->handles > 0)
+        return;
     d->closed = true;
     gw_dispatch_maybe_free(d);
 }
@@ -248,6 +338,8 @@ void gw_dispatch_free(struct gw_dispatch *d)
 {
     if (!d)
         return;
+    d->freeing = true;
     gw_dispatch_record_drop(d);
     uv_close((uv_handle_t *)&d->timer, gw_dispatch_closed);
+    uv_close((uv_handle_t *)&d->lease_timer, gw_dispatch_closed);
 }

@@ -5,39 +5,73 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* Shared by dispatch.c (claims and sends) and dispatch_record.c (recording outcomes) only. */
+#include "engine/dispatch.h"
+#include "engine/peer.h"
+#include "metrics/metrics.h"
+#include "util/logrl.h"
 
-struct gw_app;
+/* Shared by dispatch.c (claims and sends), dispatch_record.c (recording outcomes) and
+ * dispatch_lease.c (lease renewal, peer state) only. */
+
+struct gw_dax {
+    struct gw_dispatch *d;
+    struct gw_dispatch_axis ax; /* name copied */
+    struct gw_peer *peer;       /* NULL when disabled */
+    struct gw_metric *ok, *failed, *dead, *held, *breaker;
+    bool peer_dirty; /* the breaker state is still to be stored */
+};
 
 struct gw_send {
     struct gw_dispatch *d;
-    struct gw_send *next; /* in the retry or batch list */
+    struct gw_dax *axis;
+    struct gw_send *next;                /* in the retry or batch list */
+    struct gw_send *all_prev, *all_next; /* every send not yet finished, for lease renewal */
     int64_t delivery_id;
     int64_t package_id;
     char *document_id;
     char *axis_doc_id; /* on success */
-    char *error;       /* on failure */
+    char *error;       /* on failure (valid UTF-8) */
     uint8_t *bytes;
     size_t len;
     int attempts;
     int record_tries;
+    bool held;          /* a failure of the peer: requeued without spending the attempt */
+    uint64_t lease_at;  /* loop time the lease was last taken or renewed (a lower bound) */
+    bool renew_pending; /* in the renewal in flight */
+    bool lease_lost;    /* a renewal found the delivery claimed again: renewed no more */
 };
 
 struct gw_dispatch {
-    struct gw_app *app;
-    uv_timer_t timer;
+    struct gw_dispatch_deps deps;
+    const struct gw_config_delivery *cfg;
+    char *owner;
+    struct gw_dax *axes;
+    size_t n_axes;
+    uv_timer_t timer;       /* claims and recording retries, every scan_interval_ms */
+    uv_timer_t lease_timer; /* lease renewal and stored breaker state, every lease_ms / 4 */
+    int handles;            /* timers not yet closed */
     unsigned inflight;
     uint64_t inflight_bytes; /* package bytes held by sends in flight */
     unsigned requested;      /* rows asked for by the claim in flight */
     bool claiming;
-    bool saturated; /* the last claim filled all its room (or had none): more is likely due */
-    bool rekick;    /* a kick arrived while a claim was in flight */
+    bool renewing;        /* a lease renewal is in flight */
+    uint64_t renew_at;    /* loop time the renewal in flight was sent */
+    unsigned peer_writes; /* breaker states being stored */
+    bool saturated;       /* the last claim filled all its room (or had none): more is likely due */
+    bool rekick;          /* a kick arrived while a claim was in flight */
     bool stopping;
+    bool freeing;             /* gw_dispatch_free ran: outcomes are no longer recorded */
     bool closed;              /* handle closed: free once the last late callback is done */
+    struct gw_send *all;      /* every send not yet finished */
     struct gw_send *retry;    /* outcomes whose recording failed, retried on the next tick */
     struct gw_send *batch;    /* successes waiting for the next batch record */
     struct gw_send *flushing; /* successes being recorded by the query in flight */
+    struct gw_logrl rl;       /* repeated identical delivery lines */
 };
+
+/* The error text stored with a failed attempt: "<errcode>: <detail>", repaired to valid UTF-8
+ * and cut on a character boundary to what SQL keeps. malloc'd; NULL on OOM. */
+char *gw_dispatch_error_text(int err, const char *detail);
 
 /* Frees one send (and its share of the byte budget). */
 void gw_dispatch_send_free(struct gw_send *s);
@@ -45,8 +79,14 @@ void gw_dispatch_send_free(struct gw_send *s);
 /* The send's outcome is recorded (or abandoned to its lease): free it, claim more if due. */
 void gw_dispatch_send_finished(struct gw_send *s);
 
+/* After the handle closed (forced stop), the last late callback frees the dispatcher. */
+bool gw_dispatch_maybe_free(struct gw_dispatch *d);
+
+/* Tells the owner the dispatcher may be idle (while stopping). */
+void gw_dispatch_notify_idle(struct gw_dispatch *d);
+
 /* Records the outcome of a send: successes are batched into one transaction, failures are
- * recorded one by one with their backoff. Failed recordings are kept for the next tick. */
+ * recorded one by one with their backoff (or held). Failed recordings are kept for the tick. */
 void gw_dispatch_record(struct gw_send *s);
 
 /* Records again what could not be recorded before. */
@@ -54,5 +94,12 @@ void gw_dispatch_record_retry(struct gw_dispatch *d);
 
 /* Frees every outcome still waiting to be recorded (forced stop). */
 void gw_dispatch_record_drop(struct gw_dispatch *d);
+
+/* Renews the leases of sends that have held theirs for a third of lease_ms (lease timer). */
+void gw_dispatch_lease_renew(struct gw_dispatch *d);
+
+/* Creates the peer, metrics and stored state of each axis. */
+int gw_dispatch_axes_init(struct gw_dispatch *d);
+void gw_dispatch_axes_free(struct gw_dispatch *d);
 
 #endif

@@ -1,41 +1,52 @@
 /*
  * Recording of send outcomes. Successes are group-committed: while one batch query is in flight,
- * further successes wait in a list and go together in the next one (gw_deliveries_sent), so a
- * busy dispatcher spends about one commit per batch instead of one per document. Failures carry
- * their own backoff and are recorded one by one, fenced on the claim's attempt number. A recording
- * that fails is retried on the next dispatcher tick; the outcome is never guessed.
+ * further successes wait in a list and go together in the next one, so a busy dispatcher spends
+ * about one commit per batch instead of one per document. Failures carry their own backoff and
+ * are recorded one by one, fenced on the claim's attempt number; a failure of the peer is held
+ * (requeued, attempt given back). A recording that fails is retried on the next dispatcher tick;
+ * the outcome is never guessed. Repeated identical failure lines are rate-limited.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/app.h"
 #include "engine/dispatch_internal.h"
+#include "store/store_delivery.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "store/pgfmt.h"
 
 static void gw_record_flush(struct gw_dispatch *d);
 
 static void gw_record_keep(struct gw_send *s, int err)
 {
-    if (s->d->app->closing) {
+    struct gw_dispatch *d = s->d;
+
+    if (d->freeing) {
         gw_dispatch_send_finished(s); /* forced stop: the lease decides */
+        return;
+    }
+    if (err == GW_ERANGE || err == GW_EINVAL) {
+        /* A value its SQL type cannot hold: recording again would fail the same way. The lease
+         * decides; the send must not hold a place in flight for ever. */
+        gw_log_pkg(GW_LOG_ERROR, "delivery.record_refused", s->package_id, s->document_id,
+                   "the outcome of delivery %" PRId64 " cannot be recorded: %s", s->delivery_id,
+                   gw_strerror(err));
+        gw_dispatch_send_finished(s);
         return;
     }
     s->record_tries++;
     gw_log_pkg(GW_LOG_WARN, "delivery.record_failed", s->package_id, s->document_id,
                "recording the outcome of delivery %" PRId64 " failed (try %d): %s", s->delivery_id,
                s->record_tries, gw_strerror(err));
-    s->next = s->d->retry;
-    s->d->retry = s;
+    s->next = d->retry;
+    d->retry = s;
 }
 
 static void gw_record_sent_one(struct gw_send *s, bool recorded)
 {
     if (recorded) {
-        s->d->app->stats.sends_ok++;
+        gw_metric_inc(s->axis->ok);
         gw_log_pkg(GW_LOG_INFO, "delivery.sent", s->package_id, s->document_id,
                    "delivery %" PRId64 " acknowledged by the axis as %s", s->delivery_id,
                    s->axis_doc_id);
@@ -48,104 +59,102 @@ static void gw_record_sent_one(struct gw_send *s, bool recorded)
     gw_dispatch_send_finished(s);
 }
 
-static void gw_record_flushed(int err, const PGresult *res, const char *sqlstate, void *ud)
+static void gw_record_flushed(int err, const bool *recorded, size_t n, void *ud)
 {
     struct gw_dispatch *d = ud;
     struct gw_send *s = d->flushing;
-    int n = err == 0 ? PQntuples(res) : 0;
     /* On a forced stop the last send finished below may free the dispatcher: touch it no more. */
-    bool closing = d->app->closing;
+    bool freeing = d->freeing;
 
     d->flushing = NULL;
-    /* Rows come back in the order of the arrays, which is the order of the list. */
-    for (int i = 0; s; i++) {
+    /* Answers come in the order of the list. */
+    for (size_t i = 0; s; i++) {
         struct gw_send *next = s->next;
 
         if (err != 0)
             gw_record_keep(s, err);
         else
-            gw_record_sent_one(s, i < n &&
-                                      gw_pgfmt_int64(PQgetvalue(res, i, 0)) == s->delivery_id &&
-                                      strcmp(PQgetvalue(res, i, 1), "t") == 0);
+            gw_record_sent_one(s, i < n && recorded[i]);
         s = next;
     }
-    if (!closing && d->batch)
+    if (!freeing && d->batch)
         gw_record_flush(d);
 }
 
-/* Sends every waiting success in one query: ids and axis DocIds as two parallel arrays. */
+/* Sends every waiting success in one query. */
 static void gw_record_flush(struct gw_dispatch *d)
 {
-    size_t n = 0, pos;
+    size_t n = 0;
     struct gw_send *s;
-    char **docs = NULL, *ids = NULL, *doc_arr = NULL;
-    const char *vals[3];
+    struct gw_store_sent_item *items;
     int rc = GW_ENOMEM;
 
     if (d->flushing || !d->batch)
         return;
     for (s = d->batch; s; s = s->next)
         n++;
-    docs = calloc(n, sizeof(*docs));
-    ids = malloc(n * 21 + 3);
-    if (docs && ids) {
-        ids[0] = '{';
-        pos = 1;
+    items = calloc(n, sizeof(*items));
+    if (items) {
         n = 0;
         for (s = d->batch; s; s = s->next) {
-            pos += (size_t)snprintf(ids + pos, 22, "%s%" PRId64, n ? "," : "", s->delivery_id);
-            docs[n++] = s->axis_doc_id;
+            items[n].delivery_id = s->delivery_id;
+            items[n++].axis_doc_id = s->axis_doc_id;
         }
-        ids[pos++] = '}';
-        ids[pos] = '\0';
-        doc_arr = gw_pgfmt_text_array(docs, n);
     }
     d->flushing = d->batch;
     d->batch = NULL;
-    if (doc_arr) {
-        vals[0] = ids;
-        vals[1] = d->app->owner;
-        vals[2] = doc_arr;
-        rc = gw_db_query(d->app->db,
-                         "SELECT delivery_id::text, recorded FROM "
-                         "gw_deliveries_sent($1::bigint[], $2, $3::text[])",
-                         3, vals, NULL, NULL, gw_record_flushed, d);
-    }
-    free(docs);
-    free(ids);
-    free(doc_arr);
+    if (items)
+        rc = gw_store_delivery_sent(d->deps.db, d->owner, items, n, gw_record_flushed, d);
+    free(items);
     if (rc != 0)
-        gw_record_flushed(rc, NULL, "", d);
+        gw_record_flushed(rc, NULL, 0, d);
 }
 
-static void gw_record_failed_done(int err, const PGresult *res, const char *sqlstate, void *ud)
+/* One line per distinct failure text per axis and interval, with the count of those dropped. */
+static void gw_record_log(struct gw_send *s, const char *event, int level, const char *outcome)
+{
+    struct gw_dispatch *d = s->d;
+    char key[160];
+    unsigned dropped = 0;
+
+    snprintf(key, sizeof(key), "%s|%s|%s|%.100s", event, s->axis->ax.name, outcome, s->error);
+    if (!gw_logrl_allow(&d->rl, key, uv_now(d->deps.loop), &dropped))
+        return;
+    gw_log_pkg(level, event, s->package_id, s->document_id,
+               "delivery %" PRId64 " to %s attempt %d: %s -> %s (%u similar lines not logged)",
+               s->delivery_id, s->axis->ax.name, s->attempts, s->error, outcome, dropped);
+}
+
+static void gw_record_failed_done(int err, enum gw_store_outcome st, void *ud)
 {
     struct gw_send *s = ud;
-    struct gw_app *app = s->d->app;
-    const char *v;
-    bool dead;
+    struct gw_dax *ax = s->axis;
+    bool dead = st == GW_STORE_DEAD;
 
     if (err != 0) {
         gw_record_keep(s, err);
         return;
     }
-    v = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : NULL;
-    dead = v && strcmp(v, "DEAD") == 0;
-    app->stats.sends_failed++;
-    if (dead)
-        app->stats.sends_dead++;
-    gw_log_pkg(dead ? GW_LOG_ERROR : GW_LOG_WARN, "delivery.failed", s->package_id, s->document_id,
-               "delivery %" PRId64 " attempt %d: %s -> %s", s->delivery_id, s->attempts, s->error,
-               v ? v : "lease lost");
+    if (s->held) {
+        gw_metric_inc(ax->held);
+        gw_record_log(s, "delivery.held", GW_LOG_WARN,
+                      st == GW_STORE_FENCED ? "lease lost" : "held: the axis is unavailable");
+    } else {
+        gw_metric_inc(ax->failed);
+        if (dead)
+            gw_metric_inc(ax->dead);
+        gw_record_log(s, "delivery.failed", dead ? GW_LOG_ERROR : GW_LOG_WARN,
+                      st == GW_STORE_FENCED ? "lease lost"
+                      : dead                ? "DEAD"
+                                            : "QUEUED");
+    }
     gw_dispatch_send_finished(s);
 }
 
 void gw_dispatch_record(struct gw_send *s)
 {
     struct gw_dispatch *d = s->d;
-    const struct gw_config_delivery *cfg = &d->app->cfg->delivery;
-    char id[24], attempt[24], base[24], max[24], giveup[24];
-    const char *vals[7] = {id, d->app->owner, attempt, s->error, base, max, giveup};
+    const struct gw_config_delivery *cfg = d->cfg;
     int rc;
 
     if (s->axis_doc_id) {
@@ -154,15 +163,25 @@ void gw_dispatch_record(struct gw_send *s)
         gw_record_flush(d);
         return;
     }
-    snprintf(id, sizeof(id), "%" PRId64, s->delivery_id);
-    snprintf(attempt, sizeof(attempt), "%d", s->attempts);
-    snprintf(base, sizeof(base), "%llu", (unsigned long long)cfg->backoff_base_ms);
-    snprintf(max, sizeof(max), "%llu", (unsigned long long)cfg->backoff_max_ms);
-    snprintf(giveup, sizeof(giveup), "%llu", (unsigned long long)cfg->give_up_after_s);
-    rc = gw_db_query(d->app->db, "SELECT gw_delivery_failed($1, $2, $3, $4, $5, $6, $7)", 7, vals,
-                     NULL, NULL, gw_record_failed_done, s);
+    if (s->held) {
+        rc = gw_store_delivery_held(d->deps.db, s->delivery_id, d->owner, s->attempts, s->error,
+                                    gw_peer_retry_ms(s->axis->peer, uv_now(d->deps.loop)),
+                                    gw_record_failed_done, s);
+    } else {
+        struct gw_store_failed_args a = {
+            .delivery_id = s->delivery_id,
+            .owner = d->owner,
+            .attempt = s->attempts,
+            .error = s->error,
+            .base_ms = cfg->backoff_base_ms,
+            /* A cap beyond what the SQL integer holds (24.8 days) caps nothing more. */
+            .max_ms = cfg->backoff_max_ms > GW_STORE_MS_MAX ? GW_STORE_MS_MAX : cfg->backoff_max_ms,
+            .give_up_s = cfg->give_up_after_s,
+        };
+        rc = gw_store_delivery_failed(d->deps.db, &a, gw_record_failed_done, s);
+    }
     if (rc != 0)
-        gw_record_failed_done(rc, NULL, "", s);
+        gw_record_failed_done(rc, GW_STORE_FENCED, s);
 }
 
 void gw_dispatch_record_retry(struct gw_dispatch *d)

@@ -31,7 +31,7 @@ def test_outgoing_reaches_every_recipient(env):
                  20, what="status in mailbox")
     metrics = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
     assert "gateway_submit_created_total 2\n" in metrics and "gateway_up 1\n" in metrics, metrics
-    t.wait_until(lambda: "gateway_send_ok_total 2\n" in
+    t.wait_until(lambda: "gateway_send_ok_total{axis=\"national\"} 2\n" in
                  t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 10, what="metrics")
     metrics = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
     assert "gateway_backlog_ok 1\n" in metrics and 'gateway_deliveries{state="dead"} 0\n' in metrics, metrics

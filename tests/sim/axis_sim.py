@@ -97,7 +97,7 @@ def hash_file_hex(data):
 
 
 FAULT_KINDS = ("latency_ms", "http500", "http500_after_store", "drop", "timeout", "duplicate_list",
-               "fail_rate")
+               "fail_rate", "auth_fail")
 FAULT_KEYS = set(FAULT_KINDS) | {"ops", "timeout_ms", "seed"}
 
 
@@ -285,7 +285,7 @@ class Faults:
             for r in self.rules:
                 if not r.matches(op):
                     continue
-                if r.kind in ("drop", "timeout", "http500") and r.remaining > 0:
+                if r.kind in ("drop", "timeout", "http500", "auth_fail") and r.remaining > 0:
                     r.remaining -= 1
                     return latency, r.kind, r.timeout_ms, r.kind
                 if r.kind == "fail_rate" and r.rate > 0 and r.rng.random() < r.rate:
@@ -668,6 +668,9 @@ class Handler(BaseHTTPRequestHandler):
             if action == "http500":
                 self.send_json(500, {"status": "FAIL", "ErrorCode": "500",
                                      "ErrorDesc": "injected HTTP 500"})
+            elif action == "auth_fail":  # what the axis answers a refused credential
+                self.send_json(200, {"status": "FAIL", "ErrorCode": "401",
+                                     "ErrorDesc": "hash-header does not match"})
             elif action == "drop":
                 self.close_connection = True
             else:  # timeout: hang, then close without answering

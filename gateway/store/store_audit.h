@@ -1,0 +1,19 @@
+#ifndef GW_STORE_AUDIT_H
+#define GW_STORE_AUDIT_H
+
+#include <stdint.h>
+
+#include "db/db.h"
+
+/*
+ * Typed call of the audit-chain sealer's SQL function (gw_event_seal): links at most limit
+ * unsealed events into the hash chain and answers how many it sealed.
+ */
+
+typedef void (*gw_store_audit_seal_cb)(int err, int64_t sealed, void *ud);
+
+/* GW_ERANGE when limit is outside 1..INT32_MAX (the callback then never runs). */
+int gw_store_audit_seal(struct gw_db *db, int64_t limit, gw_store_audit_seal_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+#endif
