@@ -28,11 +28,16 @@ def test_example_starts_as_is(env):
     assert t.request(gw.port, "GET", "/healthz", token=None).status == 200
     ready = t.request(gw.port, "GET", "/readyz", token=None)
     assert ready.status == 200 and ready.json()["ready"], ready.body
-    assert ready.json()["checks"]["axes"] == ["national"], ready.body  # province is not started
+    axes = {a["name"]: a for a in ready.json()["checks"]["axes"]}
+    assert axes["national"]["ok"] and axes["national"]["state"] == "closed", ready.body
+    assert not axes["province"]["ok"] and axes["province"]["state"].startswith("disabled"), ready.body
     log = gw.tail(1000)
     assert '"config.warning"' in log and "[axis.province] adapter 'lgsp_rest'" in log, log
     t.wait_until(lambda: "axis province disabled: 1 deliveries held" in gw.tail(1000), 15,
                  what="held deliveries reported")
+    ready = t.request(gw.port, "GET", "/readyz", token=None).json()
+    province = [a for a in ready["checks"]["axes"] if a["name"] == "province"]
+    assert province and province[0]["state"] == "disabled: 1 deliveries held", ready
     assert env.pg.query("SELECT count(*) FROM schema_migrations") != "0"
     assert gw.stop() == 0, gw.tail()
 

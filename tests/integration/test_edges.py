@@ -25,7 +25,7 @@ def read_response(s, timeout=5):
 
 def test_body_outside_v1_refused_on_head(env):
     # Room for two partial 480 kB bodies, not for a third request's body as well.
-    gw = env.gateway({"server:max_inflight_body_bytes": "1000000"})
+    gw = env.gateway({"server:max_inflight_body_bytes": "1000000", "server:max_body_bytes": "500000"})
     socks = []
     try:
         for _ in range(2):
