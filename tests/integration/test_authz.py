@@ -42,8 +42,9 @@ def test_send_only_as_own_organisations(env):
                    token="agency-token")
     assert ok.status == 202, ok.body
     assert env.pg.query("SELECT count(*) FROM package") == "2"
-    metrics = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
-    assert 'gateway_submit_rejected_total{code="forbidden_sender"} 4\n' in metrics, metrics
+    t.wait_until(lambda: 'gateway_submit_rejected_total{code="forbidden_sender"} 4\n' in
+                 t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 5,
+                 what="rejections counted (a snapshot at most a second old)")
     assert gw.stop() == 0  # SIGTERM: a clean drain (and the leak check of sanitizer builds)
 
 

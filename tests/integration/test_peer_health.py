@@ -56,9 +56,9 @@ def test_refused_credential_is_a_peer_condition(env):
     assert int(env.pg.query("SELECT count(*) FROM delivery WHERE attempts > 0")) <= 5
     assert int(env.pg.query("SELECT max(attempts) FROM delivery WHERE state = 'QUEUED'")) <= 2
     assert env.pg.query("SELECT count(*) FROM delivery WHERE state = 'DEAD'") == "0"
-    m = metrics(gw)
-    assert 'gateway_axis_breaker_state{axis="national"} 1\n' in m or \
-        'gateway_axis_breaker_state{axis="national"} 2\n' in m, m
+    # /metrics is a snapshot at most a second old: await the gauge rather than read it once.
+    t.wait_until(lambda: any('gateway_axis_breaker_state{axis="national"} %d\n' % v in metrics(gw)
+                             for v in (1, 2)), 5, what="breaker gauge open")
     # The axis accepts the credential again: a probe closes the breaker and the backlog drains.
     env.sim.faults()
     t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENT'") == "200", 60,
@@ -67,7 +67,8 @@ def test_refused_credential_is_a_peer_condition(env):
     assert env.pg.query("SELECT count(*) FROM delivery WHERE state = 'DEAD'") == "0"
     assert int(env.pg.query("SELECT max(attempts) FROM delivery")) <= 3
     assert log_lines(gw, "peer.closed") >= 1
-    assert 'gateway_axis_breaker_state{axis="national"} 0\n' in metrics(gw)
+    t.wait_until(lambda: 'gateway_axis_breaker_state{axis="national"} 0\n' in metrics(gw), 5,
+                 what="breaker gauge closed")
     counts = {k: v for k, v in env.sim.stats()["sent_by_document_id"].items() if k in ids}
     assert len(counts) == 200 and all(v == 1 for v in counts.values()), counts
 

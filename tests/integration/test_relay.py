@@ -55,7 +55,8 @@ def test_incoming_stored_before_ack(env):
     assert content.status == 200 and content.body == body
     # Acked on the axis, and the ack was recorded after the store committed.
     t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 10, what="axis ack")
-    assert "gateway_inbox_waiting 1\n" in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
+    t.wait_until(lambda: "gateway_inbox_waiting 1\n" in t.request(gw.port, "GET", "/metrics", token=None).body.decode(),
+                 5, what="inbox gauge (a snapshot at most a second old)")
     order = t.wait_until(lambda: (lambda k: k if len(k) >= 2 else None)(
         [o[0] for o in env.pg.rows("SELECT kind FROM event WHERE package_id = %d ORDER BY id" % item["id"])]),
         10, what="ack recorded")

@@ -72,8 +72,8 @@ def test_database_down(env):
         t.request(gw.port, "GET", "/readyz", token=None)), 15, what="not ready")
     assert ready.json()["checks"]["database"] == "unavailable", ready.body
     assert t.request(gw.port, "GET", "/healthz", token=None).status == 200
-    metrics = t.request(gw.port, "GET", "/metrics", token=None)
-    assert metrics.status == 200 and b"gateway_backlog_ok 0\n" in metrics.body, metrics.body
+    t.wait_until(lambda: (lambda m: m.status == 200 and b"gateway_backlog_ok 0\n" in m.body)(
+        t.request(gw.port, "GET", "/metrics", token=None)), 5, what="backlog gauges marked stale")
     r = gw.submit(t.edoc("000.00.12.H49,2024/07/05,1/STC"))
     assert r.status == 503 and r.json()["error"]["code"] == "database_unavailable", r.body
     assert r.headers.get("retry-after") == "5"
