@@ -12,8 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/common.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "vxp_sign.h"
 
 /* Formats ErrorCode into code; returns 1 if present, 0 if absent. */
@@ -35,18 +37,6 @@ static int gw_vxp_code_is_zero(const json_t *v, const char *code)
     if (json_is_number(v))
         return json_number_value(v) == 0;
     return strcmp(code, "0") == 0;
-}
-
-/* Trims s to at most max bytes without cutting a UTF-8 sequence. */
-static int gw_vxp_utf8_prefix(const char *s, int max)
-{
-    int n = (int)strnlen(s, (size_t)max + 1);
-    if (n <= max)
-        return n;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
-    return n;
 }
 
 /*
@@ -76,7 +66,7 @@ int gw_vxp_classify(const char *code, const char *desc)
     (void)code; /* the axis's codes for refused credentials are not documented (domain.md §5) */
     if (!desc)
         return GW_EAXIS;
-    for (size_t i = 0; i < sizeof(gw_vxp_auth_phrases) / sizeof(gw_vxp_auth_phrases[0]); i++)
+    for (size_t i = 0; i < GW_ARRAY_LEN(gw_vxp_auth_phrases); i++)
         if (strcasestr(desc, gw_vxp_auth_phrases[i]))
             return GW_EAUTH;
     return GW_EAXIS;
@@ -128,7 +118,7 @@ int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail,
     }
     if (!desc)
         desc = "";
-    int dl = gw_vxp_utf8_prefix(desc, (int)detail_len / 2);
+    int dl = (int)gw_utf8_prefix(desc, detail_len / 2);
     snprintf(detail, detail_len, "%s: %.*s", has_code ? code : "-", dl, desc);
     return gw_vxp_classify(has_code ? code : NULL, desc);
 }

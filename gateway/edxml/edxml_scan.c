@@ -10,6 +10,7 @@
 
 #include "edxml/edxml.h"
 #include "edxml/edxml_internal.h"
+#include "util/common.h"
 #include "util/error.h"
 
 /* The input seen as a sequence of code units of 1, 2 or 4 bytes (UTF-8 and 8-bit encodings,
@@ -239,7 +240,7 @@ static bool ascii_transparent(const char *enc)
                                      "ISO-8859-",   "ISO8859-", "ISO_8859-", "LATIN",
                                      "WINDOWS-125", "CP125",    "VISCII"};
 
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    for (size_t i = 0; i < GW_ARRAY_LEN(ok); i++) {
         if (has_prefix(enc, ok[i]))
             return true;
     }

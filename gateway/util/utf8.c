@@ -47,6 +47,18 @@ static size_t gw_utf8_seq_len_bounded(const unsigned char *p, const unsigned cha
     return gw_utf8_seq_len(tmp);
 }
 
+size_t gw_utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
 bool gw_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;

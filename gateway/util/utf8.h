@@ -18,6 +18,10 @@ size_t gw_utf8_seq_len(const unsigned char *s);
 /* True when s[0..len) is valid UTF-8 without a NUL byte. */
 bool gw_utf8_valid(const char *s, size_t len);
 
+/* Length of the longest prefix of s (NUL-terminated) of at most max bytes that does not cut a
+ * UTF-8 sequence; for "%.*s" when the text's validity is repaired later or not needed. */
+size_t gw_utf8_prefix(const char *s, size_t max);
+
 /* A malloc'd copy of s (NUL-terminated) of at most max_bytes bytes plus the NUL: invalid
  * sequences become U+FFFD, control bytes other than tab and newline become a space, and a cut
  * falls on a character boundary. NULL only on allocation failure. */
