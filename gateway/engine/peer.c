@@ -6,6 +6,7 @@
 #include "engine/peer.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/logrl.h"
+#include "util/utf8.h"
 
 #define GW_PEER_TEXT            256
 #define GW_PEER_LOG_INTERVAL_MS 60000
@@ -36,6 +38,21 @@ struct gw_peer {
     bool probing;
     struct gw_logrl rl;
 };
+
+/* Formats into a GW_PEER_TEXT buffer and cuts on a character boundary: the text comes from the
+ * peer, ends up in peer_health and logs, and a cut UTF-8 sequence would be refused there. */
+__attribute__((format(printf, 2, 3))) static void gw_peer_text(char *dst, const char *fmt, ...)
+{
+    char tmp[2 * GW_PEER_TEXT];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    size_t n = gw_utf8_prefix(tmp, GW_PEER_TEXT - 1);
+    memcpy(dst, tmp, n);
+    dst[n] = '\0';
+}
 
 const char *gw_peer_state_name(enum gw_peer_state s)
 {
@@ -121,8 +138,8 @@ static void gw_peer_open(struct gw_peer *p, const char *reason, const char *fail
     } else {
         p->backoff_cur = p->cfg.backoff_ms;
     }
-    snprintf(p->reason, sizeof(p->reason), "%s", reason);
-    snprintf(p->open_detail, sizeof(p->open_detail), "%s", fail_detail ? fail_detail : "");
+    gw_peer_text(p->reason, "%s", reason);
+    gw_peer_text(p->open_detail, "%s", fail_detail ? fail_detail : "");
     p->open_until = now_ms + p->backoff_cur;
     p->probing = false;
     gw_peer_set(p, GW_PEER_OPEN, now_ms);
@@ -183,22 +200,22 @@ enum gw_peer_verdict gw_peer_done(struct gw_peer *p, int err, const char *detail
         return GW_PEER_DELIVERED;
     }
     if (err == GW_EAUTH) {
-        snprintf(reason, sizeof(reason), "credentials refused: %s", detail ? detail : "");
+        gw_peer_text(reason, "credentials refused: %s", detail ? detail : "");
         peer = true;
     } else if (gw_peer_transport(err)) {
         p->failures++;
         p->same_run = 0;
         p->same_detail[0] = '\0';
         peer = probe || p->failures >= p->cfg.failures;
-        snprintf(reason, sizeof(reason), "%u transport failures in a row, the last: %s%s%s",
-                 p->failures, gw_errcode(err), detail ? ": " : "", detail ? detail : "");
+        gw_peer_text(reason, "%u transport failures in a row, the last: %s%s%s", p->failures,
+                     gw_errcode(err), detail ? ": " : "", detail ? detail : "");
     } else if (err == GW_EAXIS && detail) {
         p->failures = 0;
         if (strncmp(detail, p->same_detail, sizeof(p->same_detail) - 1) == 0) {
             if (package_id != p->same_last_pkg)
                 p->same_run++;
         } else {
-            snprintf(p->same_detail, sizeof(p->same_detail), "%s", detail);
+            gw_peer_text(p->same_detail, "%s", detail);
             p->same_run = 1;
         }
         p->same_last_pkg = package_id;
@@ -207,8 +224,7 @@ enum gw_peer_verdict gw_peer_done(struct gw_peer *p, int err, const char *detail
             peer = strcmp(p->same_detail, p->open_detail) == 0;
         else
             peer = p->same_run >= p->cfg.failures;
-        snprintf(reason, sizeof(reason), "the same answer for %u packages in a row: %s",
-                 p->same_run, detail);
+        gw_peer_text(reason, "the same answer for %u packages in a row: %s", p->same_run, detail);
     } else {
         /* A local failure (memory, cancelled, too large) says nothing about the peer. */
         return p->state == GW_PEER_CLOSED ? GW_PEER_PACKAGE : GW_PEER_HELD;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/peer.h"
+#include "util/utf8.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -74,6 +75,24 @@ static void test_auth_opens_at_once_and_recovers(void **st)
     assert_int_equal(last_state, GW_PEER_CLOSED);
     assert_int_equal(changes, 3);
     assert_true(gw_peer_room(p, 1021) > 1000);
+    gw_peer_free(p);
+}
+
+/* A long Vietnamese FAIL text is cut on a character boundary: the reason stays valid UTF-8, so
+ * peer_health can store it. */
+static void test_long_reason_stays_utf8(void **st)
+{
+    (void)st;
+    struct gw_peer *p = mk(5, 0);
+    struct gw_peer_view v;
+    char detail[600] = "2: ";
+
+    while (strlen(detail) + 3 < sizeof(detail))
+        strcat(detail, "\xe1\xba\xa1"); /* U+1EA1, three bytes */
+    assert_int_equal(send1(p, GW_EAUTH, detail, 1, 10), GW_PEER_HELD);
+    gw_peer_view(p, 20, &v);
+    assert_true(strlen(v.reason) > 100);
+    assert_true(gw_utf8_valid(v.reason, strlen(v.reason)));
     gw_peer_free(p);
 }
 
@@ -181,6 +200,7 @@ int main(void)
     gw_log_set_level(GW_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_opens_at_once_and_recovers),
+        cmocka_unit_test(test_long_reason_stays_utf8),
         cmocka_unit_test(test_failed_probes_double_the_backoff),
         cmocka_unit_test(test_transport_run_opens),
         cmocka_unit_test(test_same_answer_for_different_packages),
