@@ -105,7 +105,9 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
     }
     v = gw_peer_done(s->axis->peer, err, detail, s->package_id, uv_now(d->deps.loop));
     if (err == 0 && axis_doc_id && axis_doc_id[0]) {
-        s->axis_doc_id = strdup(axis_doc_id);
+        /* The axis has the package: keep the success even if its id is not clean text (repaired,
+         * not refused, so one odd id cannot make a whole group-committed batch fail). */
+        s->axis_doc_id = gw_utf8_sanitize(axis_doc_id, GW_STORE_ERROR_MAX);
     } else {
         s->error = gw_dispatch_error_text(err, detail);
         s->held = v == GW_PEER_HELD;

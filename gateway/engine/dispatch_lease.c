@@ -138,7 +138,13 @@ size_t gw_dispatch_peer_snapshot(const struct gw_dispatch *d, struct gw_peer_vie
             out[i].reason = "disabled";
         }
     }
-    return d->n_axes;
+    return d->n_axes < max ? d->n_axes : max;
+}
+
+static int gw_dispatch_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 static void gw_dispatch_renewed(int err, const int64_t *ids, size_t n, void *ud)
@@ -151,25 +157,36 @@ static void gw_dispatch_renewed(int err, const int64_t *ids, size_t n, void *ud)
     if (err != 0) {
         gw_log(GW_LOG_WARN, "delivery.renew_failed", "renewing send leases failed: %s",
                gw_strerror(err));
+        for (struct gw_send *s = d->all; s; s = s->all_next)
+            s->renew_pending = false; /* tried again on the next tick */
         return;
+    }
+    int64_t *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+    if (sorted) {
+        memcpy(sorted, ids, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), gw_dispatch_id_cmp);
     }
     for (struct gw_send *s = d->all; s; s = s->all_next) {
         if (!s->renew_pending)
             continue;
         s->renew_pending = false;
-        s->lease_lost = true;
-        for (size_t i = 0; i < n; i++) {
-            if (ids[i] == s->delivery_id) {
-                s->lease_at = d->renew_at;
-                s->lease_lost = false;
-                break;
-            }
-        }
+        bool kept = false;
+        if (sorted)
+            kept = bsearch(&s->delivery_id, sorted, n, sizeof(*sorted), gw_dispatch_id_cmp);
+        else
+            for (size_t i = 0; i < n && !kept; i++)
+                kept = ids[i] == s->delivery_id;
+        s->lease_lost = !kept;
+        if (kept)
+            s->lease_at = d->renew_at;
         if (s->lease_lost)
             gw_log_pkg(GW_LOG_WARN, "delivery.lease_lost", s->package_id, s->document_id,
                        "delivery %" PRId64 " attempt %d: its lease passed to another claim",
                        s->delivery_id, s->attempts);
     }
+    free(sorted);
+    /* More sends may be due than one renewal carries (GW_RENEW_MAX): go on at once. */
+    gw_dispatch_lease_renew(d);
 }
 
 void gw_dispatch_lease_renew(struct gw_dispatch *d)
