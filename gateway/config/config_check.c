@@ -90,16 +90,26 @@ static void check_bounds(struct gw_cfg_loader *ld)
                     (unsigned long long)cfg->db.reconnect_max_ms,
                     (unsigned long long)cfg->db.reconnect_min_ms);
     else if (cfg->server.max_inflight_body_bytes &&
-             cfg->server.max_inflight_body_bytes < cfg->server.max_body_bytes)
+             cfg->server.max_inflight_body_bytes <= cfg->server.max_body_bytes)
+        /* A body is buffered with its terminating NUL: max_body_bytes + 1 of the budget. */
         gw_cfg_fail(ld, line_of(find_sect(ld, GW_CFG_SERVER), "max_inflight_body_bytes"),
-                    "[server] max_inflight_body_bytes (%zu) is below max_body_bytes (%zu): a "
+                    "[server] max_inflight_body_bytes (%zu) is %s max_body_bytes (%zu): a "
                     "largest request could never be accepted",
-                    cfg->server.max_inflight_body_bytes, cfg->server.max_body_bytes);
+                    cfg->server.max_inflight_body_bytes,
+                    cfg->server.max_inflight_body_bytes < cfg->server.max_body_bytes
+                        ? "below"
+                        : "not above (a body is held with one more byte)",
+                    cfg->server.max_body_bytes);
     else if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_base_ms)
         gw_cfg_fail(ld, line_of(dl, "backoff_max_ms"),
                     "[delivery] backoff_max_ms (%llu) is below backoff_base_ms (%llu)",
                     (unsigned long long)cfg->delivery.backoff_max_ms,
                     (unsigned long long)cfg->delivery.backoff_base_ms);
+    else if (cfg->delivery.breaker_backoff_max_ms < cfg->delivery.breaker_backoff_ms)
+        gw_cfg_fail(ld, line_of(dl, "breaker_backoff_max_ms"),
+                    "[delivery] breaker_backoff_max_ms (%llu) is below breaker_backoff_ms (%llu)",
+                    (unsigned long long)cfg->delivery.breaker_backoff_max_ms,
+                    (unsigned long long)cfg->delivery.breaker_backoff_ms);
     for (size_t i = 0; i < cfg->n_axes && !ld->err; i++) {
         /* A send must end (answer or timeout) and be recorded well before its lease expires, or
          * the delivery is claimed again while the first copy is still on its way. */

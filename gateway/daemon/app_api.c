@@ -129,8 +129,9 @@ int gw_app_api_start(struct gw_app *app)
         .n_clients = cfg->n_clients,
         .organ_ids = (const char *const *)cfg->organ_ids,
         .n_organ_ids = cfg->n_organ_ids,
-        .default_axis =
-            cfg->default_axis && gw_app_axis(app, cfg->default_axis) ? cfg->default_axis : NULL,
+        /* The name is all a stored delivery needs: a default axis that is disabled (even one
+         * whose adapter is not built in) holds its deliveries like any disabled axis. */
+        .default_axis = cfg->default_ax ? cfg->default_ax->name : NULL,
         .ud = app,
         .ready = gw_app_api_ready,
         .work_begin = gw_app_api_work_begin,
@@ -139,9 +140,6 @@ int gw_app_api_start(struct gw_app *app)
         .collect = gw_app_api_collect,
     };
 
-    if (!app->metrics && !(app->metrics = gw_metrics_new()))
-        return GW_ENOMEM;
-    deps.metrics = app->metrics;
     gw_app_api_collect(app); /* declares the daemon's families before the first scrape */
     return gw_api_new(&deps, &app->api);
 }

@@ -490,6 +490,16 @@ static void test_body_budget(void **state)
     assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
     assert_string_equal(err, "<string>:9: [server] max_inflight_body_bytes (1048576) is below "
                              "max_body_bytes (2097152): a largest request could never be accepted");
+    /* Equal is not enough: a body is buffered with one more byte. */
+    snprintf(text, sizeof(text),
+             "%s[server]\nmax_body_bytes = 2097152\nmax_inflight_body_bytes = 2097152\n", MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_non_null(strstr(err, "is not above (a body is held with one more byte) max_body_bytes"));
+    snprintf(text, sizeof(text),
+             "%s[delivery]\nbreaker_backoff_ms = 5000\nbreaker_backoff_max_ms = 1000\n", MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
+    assert_non_null(
+        strstr(err, "breaker_backoff_max_ms (1000) is below breaker_backoff_ms (5000)"));
     snprintf(text, sizeof(text),
              "%s[server]\nmax_body_bytes = 2097152\nmax_inflight_body_bytes = 0\n", MINIMAL);
     assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
