@@ -169,6 +169,13 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
              st->lim->max_depth < GW_EDXML_MAX_DEPTH ? st->lim->max_depth : GW_EDXML_MAX_DEPTH);
         return;
     }
+    /* The pre-scan refuses these before libxml2 pays for them; this is the same cap seen from
+     * libxml2's side, so a way round the scan still ends in the same verdict. */
+    if (nb_attr > GW_EDXML_MAX_ATTRS) {
+        fail(st, GW_EPARSE, "too_many_attributes", "an element carries more than %d attributes",
+             GW_EDXML_MAX_ATTRS);
+        return;
+    }
     if (st->depth == 1) {
         if (!in_edxml_ns(uri) || strcmp(name, "edXML") != 0) {
             fail(st, GW_ENOTEDXML, "not_edxml", "root element is not edXML");

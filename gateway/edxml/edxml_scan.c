@@ -247,18 +247,37 @@ static bool ascii_transparent(const char *enc)
     return false;
 }
 
-/* Checks the encoding named in an XML declaration at the start of an 8-bit document. */
+/* Encodings libxml2 may switch to from a 16- or 32-bit start: the same width, so the scan's
+ * units stay what libxml2 reads. */
+static bool wide_transparent(const char *enc)
+{
+    static const char *const ok[] = {"UTF-16", "UTF16", "UCS-2",         "UCS2",
+                                     "UCS-4",  "UCS4",  "ISO-10646-UCS", "UTF-32"};
+
+    for (size_t i = 0; i < GW_ARRAY_LEN(ok); i++) {
+        if (has_prefix(enc, ok[i]))
+            return true;
+    }
+    return false;
+}
+
+/* A declaration longer than this is refused: a real one is well under 100 characters, and one
+ * padded past the scan's reach could declare an encoding the scan never saw. */
+#define GW_SCAN_DECL_MAX 1024
+
+/* Checks the encoding named in the XML declaration: libxml2 switches to it, so the scan must see
+ * the document in the same units. Read up to the declaration's own end, in any width. */
 static int check_declared_encoding(struct scan *s)
 {
     char enc[48];
-    size_t k = 0;
+    size_t k = 0, j;
     uint32_t q, c;
 
     if (!looking_at(s, s->i, "<?xml"))
         return 0;
-    for (size_t j = s->i; j + 1 < s->n && j < s->i + 200; j++) {
+    for (j = s->i; j + 1 < s->n && j < s->i + GW_SCAN_DECL_MAX; j++) {
         if (unit(s, j) == '?' && unit(s, j + 1) == '>')
-            break;
+            return 0;
         if (!looking_at(s, j, "encoding"))
             continue;
         j += 8;
@@ -269,12 +288,15 @@ static int check_declared_encoding(struct scan *s)
         for (j++; j < s->n && (c = unit(s, j)) != q && k + 1 < sizeof(enc); j++)
             enc[k++] = c > 0x20 && c < 0x7f ? (char)c : '?';
         enc[k] = '\0';
-        if (!ascii_transparent(enc))
+        if (s->w == 1 ? !ascii_transparent(enc) : !wide_transparent(enc))
             return REFUSE(s, GW_EPARSE, "unsupported_encoding",
                           "the declared encoding %s is not supported", enc);
         return 0;
     }
-    return 0;
+    if (j + 1 >= s->n)
+        return 0; /* a truncated document: libxml2 refuses it */
+    return REFUSE(s, GW_EPARSE, "unsupported_encoding",
+                  "the XML declaration is longer than %d characters", GW_SCAN_DECL_MAX);
 }
 
 /* Unit width and byte order from the first bytes, as libxml2 detects them. */
@@ -303,7 +325,7 @@ static int detect(struct scan *s, const unsigned char *b, size_t len)
         s->i = 3;
     else if (s->w > 1 && s->n > 0 && unit(s, 0) == 0xFEFF)
         s->i = 1;
-    return s->w == 1 ? check_declared_encoding(s) : 0;
+    return check_declared_encoding(s);
 }
 
 int gw_edxml_scan(const void *buf, size_t len, struct gw_edxml_scan_result *res)

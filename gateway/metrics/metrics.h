@@ -61,7 +61,8 @@ void gw_metric_set(struct gw_metric *m, double v);
 /* Histogram observation; the family is needed for its bounds. */
 void gw_metric_observe(struct gw_metric_family *fam, struct gw_metric *m, double v);
 
-/* Drops every series of a gauge family, for gauges rebuilt from a snapshot each time. */
+/* Drops every series of a gauge family, for gauges rebuilt from a snapshot each time. Pointers
+ * to its series are invalid afterwards: a family that is cleared is never cached by series. */
 void gw_metrics_clear(struct gw_metric_family *fam);
 
 /* Renders every family, in declaration order, into a malloc'd NUL-terminated string. Returns

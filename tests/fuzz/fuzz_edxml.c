@@ -21,12 +21,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t total = 0;
     int rc;
 
-    if (gw_edxml_scan(data, size, &scan) != 0 && (!scan.code || scan.scanned > size))
-        __builtin_trap();
+    int scan_rc = gw_edxml_scan(data, size, &scan);
+
+    if (scan_rc != 0 && !scan.code)
+        __builtin_trap(); /* every refusal has its stable code */
     gw_edxml_limits_default(&lim);
     rc = gw_edxml_parse(data, size, &lim, &info, msg, sizeof(msg));
     if (rc != 0 && !info.error_code)
         __builtin_trap(); /* every refusal has its stable code */
+    /* libxml2 saw more attributes than the cap on an element the pre-scan passed as complete:
+     * the scan was walked round (an encoding it did not see, say) and its cost bound is void. */
+    if (scan_rc == 0 && scan.complete && rc != 0 &&
+        strcmp(info.error_code, "too_many_attributes") == 0)
+        __builtin_trap();
     if (rc == 0) {
         total += strlen(info.document_id);
         total += info.from ? strlen(info.from) : 0;

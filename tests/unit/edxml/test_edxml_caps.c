@@ -234,6 +234,44 @@ static void test_encodings(void **state)
     }
 }
 
+/* The declaration is read to its end, in every width: padding it, or starting in UTF-16 and
+ * declaring another encoding, must not put the document out of the scan's sight. */
+static void test_declaration_tricks(void **state)
+{
+    char *x = pkg_with("", ""), *buf, *u;
+    size_t n, m;
+
+    buf = malloc(strlen(x) + 2048);
+    assert_non_null(buf);
+    /* UTF-7 named after 250 blanks: refused like a short declaration. */
+    n = (size_t)sprintf(buf, "<?xml version=\"1.0\"%250s encoding=\"UTF-7\"?>%s", "", x);
+    expect_refused(buf, n, GW_EPARSE, "unsupported_encoding");
+    /* A declaration that never ends within the cap is refused. */
+    n = (size_t)sprintf(buf, "<?xml version=\"1.0\"%1100s?>%s", "", x);
+    expect_refused(buf, n, GW_EPARSE, "unsupported_encoding");
+    /* UTF-16 that declares UTF-7. */
+    n = (size_t)sprintf(buf, "<?xml version=\"1.0\" encoding=\"UTF-7\"?>%s", x);
+    u = malloc(2 * n + 2);
+    assert_non_null(u);
+    u[0] = (char)0xFF;
+    u[1] = (char)0xFE;
+    for (size_t i = 0; i < n; i++) {
+        u[2 + 2 * i] = buf[i];
+        u[3 + 2 * i] = 0;
+    }
+    expect_refused(u, 2 * n + 2, GW_EPARSE, "unsupported_encoding");
+    /* UTF-16 that declares UTF-16 is fine. */
+    m = (size_t)sprintf(buf, "<?xml version=\"1.0\" encoding=\"UTF-16\"?>%s", x);
+    for (size_t i = 0; i < m; i++) {
+        u[2 + 2 * i] = buf[i];
+        u[3 + 2 * i] = 0;
+    }
+    expect_ok(u, 2 * m + 2);
+    free(u);
+    free(buf);
+    free(x);
+}
+
 /* Beyond libxml2's default 10 MB node limit (XML_PARSE_HUGE), under the gateway's own size cap. */
 static void test_huge_cdata(void **state)
 {
@@ -322,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_depth_and_doctype),
         cmocka_unit_test(test_utf16),
         cmocka_unit_test(test_encodings),
+        cmocka_unit_test(test_declaration_tricks),
         cmocka_unit_test(test_huge_cdata),
         cmocka_unit_test(test_verdicts),
     };
