@@ -33,6 +33,21 @@ typedef void (*gw_axis_fetch_cb)(int err, unsigned char *bytes, size_t len, cons
                                  void *ud);
 typedef void (*gw_axis_ack_cb)(int err, const char *detail, void *ud);
 
+/* One agency of an axis's directory (getAgenciesList / getAgenciesListQD20). Strings may be
+ * NULL. In a QĐ 20 list `code` is the QĐ 20 form and `code102` the QCVN 102 form. */
+struct gw_axis_agency {
+    char *code;
+    char *code102;
+    char *name;
+    char *parent; /* pid */
+    char *mail;
+    char *old_code;
+};
+
+/* On success the callback sees the whole list (valid during the call). */
+typedef void (*gw_axis_agencies_cb)(int err, const struct gw_axis_agency *a, size_t n,
+                                    const char *detail, void *ud);
+
 struct gw_axis_ops {
     const char *name; /* adapter name used in configuration: "vxp" */
     int (*create)(struct gw_httpc *http, const struct gw_axis_config *cfg, void **state);
@@ -48,6 +63,9 @@ struct gw_axis_ops {
     int (*fetch)(void *state, const char *doc_id, gw_axis_fetch_cb cb, void *ud);
     /* Transport ack: done (stored durably) or fail. */
     int (*ack)(void *state, const char *doc_id, bool done, gw_axis_ack_cb cb, void *ud);
+    /* The axis's agency directory: the QCVN 102 list (qd20 false) or the QĐ 20 list with both
+     * forms (qd20 true). NULL when the flavour has no directory call. */
+    int (*list_agencies)(void *state, bool qd20, gw_axis_agencies_cb cb, void *ud);
 };
 
 /* Registry of built-in adapters; NULL if unknown. */
