@@ -213,6 +213,8 @@ struct gw_edxml_doc {
     /* Header bytes (edXMLHeader, start tag to end tag) for XSD validation: offsets in the
      * package and the namespace declarations in scope at its start ("prefix" "" = default). */
     uint64_t header_start, header_end;
+    char *header_xml; /* a copy of those bytes (edXMLHeader start tag to end tag), NULL if none */
+    size_t header_xml_len;
     char **header_ns_prefixes;
     char **header_ns_uris;
     size_t n_header_ns;
