@@ -34,6 +34,12 @@ int gw_edxml_xsd_check(const struct gw_edxml_xsd *x, struct gw_edxml_doc *doc)
  * strict form (edxml_orgid.h), missing names. now is Unix seconds. GW_ENOMEM. */
 int gw_edxml_conform(struct gw_edxml_doc *doc, int64_t now) __attribute__((warn_unused_result));
 
+/* What the ingest pipeline and the CLI run once the reader has finished: fills
+ * doc->document_id_norm (when NULL), validates the header against xsd (skipped when xsd is NULL)
+ * and runs gw_edxml_conform. now is Unix seconds. 0 or GW_ENOMEM. */
+int gw_edxml_check(struct gw_edxml_doc *doc, const struct gw_edxml_xsd *xsd, int64_t now)
+    __attribute__((warn_unused_result));
+
 /* DocumentId with the date inside normalised to yyyy/MM/dd (some senders write yyyy-MM-dd or
  * yyyy.MM.dd); other ids unchanged (trimmed). malloc'd, NULL on allocation failure. */
 char *gw_edxml_norm_document_id(const char *document_id);
