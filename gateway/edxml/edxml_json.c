@@ -9,21 +9,29 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/utf8.h"
 
 static json_t *str(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
 
-/* A JSON string of a C string that may not be valid UTF-8 (jansson refuses those). */
+/* A JSON string of a C string that may not be valid UTF-8 (jansson refuses those): invalid
+ * sequences become U+FFFD. */
 static json_t *text(const char *s)
 {
     json_t *j;
+    char *clean;
 
     if (!s)
         return json_null();
     j = json_string(s);
-    return j ? j : json_stringn_nocheck(s, strlen(s));
+    if (j)
+        return j;
+    clean = gw_utf8_sanitize(s, strlen(s) * 3);
+    j = clean ? json_string(clean) : NULL;
+    free(clean);
+    return j;
 }
 
 static json_t *hex(const uint8_t h[32])
