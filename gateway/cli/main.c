@@ -1,0 +1,26 @@
+/*
+ * gatewayctl, the operators' and clerks' tool: dispatches "gatewayctl <area> <command> ..." to the
+ * command's module. Exit codes are the command's; 2 is always a usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_edxml.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: gatewayctl edxml check FILE [--json] [--schema XSD]\n"
+                 "       gatewayctl --help\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "edxml") == 0)
+        return gw_cli_edxml(argc - 1, argv + 1);
+    usage(stderr);
+    return 2;
+}
