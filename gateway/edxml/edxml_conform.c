@@ -65,13 +65,13 @@ static int check_date(struct gw_edxml_doc *doc, const char *v, bool with_time, c
         return 0;
     c = gw_date_parse(v, strlen(v), with_time, ymd);
     if (c == GW_DATE_BAD_FORMAT)
-        return gw_conform_add(doc, "bad_date_format", GW_EDXML_STRICT, xp,
-                              "%s '%s' is not in the form %s", what,
-                              gw_conform_quote(v, q, sizeof(q)),
-                              with_time ? "yyyy/MM/dd HH:mm:ss" : "yyyy/MM/dd");
+        return gw_conform_add(
+            doc, "bad_date_format", GW_EDXML_STRICT, xp, "%s '%s' is not in the form %s", what,
+            gw_conform_quote(v, q, sizeof(q)), with_time ? "yyyy/MM/dd HH:mm:ss" : "yyyy/MM/dd");
     if (c == GW_DATE_IMPOSSIBLE)
         return gw_conform_add(doc, "impossible_date", GW_EDXML_STRICT, xp,
-                              "%s '%s' is not a real date", what, gw_conform_quote(v, q, sizeof(q)));
+                              "%s '%s' is not a real date", what,
+                              gw_conform_quote(v, q, sizeof(q)));
     return 0;
 }
 
@@ -147,9 +147,9 @@ static bool same_orgid(const char *a, size_t alen, const char *b)
 }
 
 struct docid_ctx {
-    const char *sender;              /* who should be its first part (NULL: not checked) */
+    const char *sender;               /* who should be its first part (NULL: not checked) */
     const struct gw_edxml_code *code; /* NULL: not checked */
-    const char *date;                /* PromulgationDate (NULL: not checked) */
+    const char *date;                 /* PromulgationDate (NULL: not checked) */
 };
 
 /* <senderOrganId>,<yyyy/MM/dd>,<CodeNumber>/<CodeNotation>, or a bare UUID. */
@@ -206,8 +206,8 @@ static int check_docid(struct gw_edxml_doc *doc, const char *id, const char *xp,
     return rc;
 }
 
-static int check_range(struct gw_edxml_doc *doc, int v, int max, const char *code,
-                       const char *xp, const char *what)
+static int check_range(struct gw_edxml_doc *doc, int v, int max, const char *code, const char *xp,
+                       const char *what)
 {
     if (v >= -1 && v <= max)
         return 0;
@@ -276,8 +276,7 @@ static int check_status(struct gw_edxml_doc *doc)
                             "StatusCode '%s' is not one of 01-06, 13, 15, 16",
                             gw_conform_quote(doc->status_code, q, sizeof(q)));
     if (rc == 0)
-        rc = check_date(doc, doc->status_timestamp, true, GW_XP_MH "/Timestamp", "Timestamp",
-                        NULL);
+        rc = check_date(doc, doc->status_timestamp, true, GW_XP_MH "/Timestamp", "Timestamp", NULL);
     if (rc == 0 && r) {
         /* The original document was sent by ResponseFor/OrganId, except for 13 (a recall asked
          * by its own sender, From). */

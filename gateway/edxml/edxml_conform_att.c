@@ -157,8 +157,8 @@ static void norm_type(const char *in, char *out, size_t n)
         char c = *in;
         out[k++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     }
-    while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t' || out[k - 1] == '\n' ||
-                     out[k - 1] == '\r'))
+    while (k > 0 &&
+           (out[k - 1] == ' ' || out[k - 1] == '\t' || out[k - 1] == '\n' || out[k - 1] == '\r'))
         k--;
     out[k] = '\0';
 }
@@ -189,7 +189,8 @@ static bool zip_family(const char *t)
     return strcmp(t, "application/zip") == 0 ||
            strncmp(t, "application/vnd.openxmlformats-officedocument.", 46) == 0 ||
            strncmp(t, "application/vnd.oasis.opendocument.", 35) == 0 ||
-           strncmp(t, "application/vnd.ms-", 19) == 0 || (strlen(t) > 4 && strcmp(t + strlen(t) - 4, "+zip") == 0) ||
+           strncmp(t, "application/vnd.ms-", 19) == 0 ||
+           (strlen(t) > 4 && strcmp(t + strlen(t) - 4, "+zip") == 0) ||
            strcmp(t, "application/java-archive") == 0;
 }
 

@@ -105,9 +105,9 @@ static json_t *header(const struct gw_edxml_doc *d)
     }
     json_object_set_new(h, "from", org(&d->sender));
     json_object_set_new(h, "to", to);
-    json_object_set_new(h, "code",
-                        json_pack("{s:o,s:o}", "number", text(d->code.number), "notation",
-                                  text(d->code.notation)));
+    json_object_set_new(
+        h, "code",
+        json_pack("{s:o,s:o}", "number", text(d->code.number), "notation", text(d->code.notation)));
     json_object_set_new(h, "promulgation_place", text(d->promulgation_place));
     json_object_set_new(h, "promulgation_date", text(d->promulgation_date));
     json_object_set_new(h, "document_type", text(d->document_type));
@@ -146,17 +146,16 @@ static json_t *business(const struct gw_edxml_business *b)
         return NULL;
     }
     for (size_t i = 0; i < b->n_receivers; i++)
-        json_array_append_new(rc, json_pack("{s:o,s:o}", "organ_id",
-                                            text(b->receivers[i].organ_id), "receiver_type",
-                                            text(b->receivers[i].receiver_type)));
+        json_array_append_new(rc, json_pack("{s:o,s:o}", "organ_id", text(b->receivers[i].organ_id),
+                                            "receiver_type", text(b->receivers[i].receiver_type)));
     for (size_t i = 0; i < b->n_replacements; i++)
         json_array_append_new(
-            rp, json_pack("{s:o,s:o}", "document_id", text(b->replacements[i].document_id),
-                          "organ_ids",
-                          strv(b->replacements[i].organ_ids, b->replacements[i].n_organ_ids)));
+            rp,
+            json_pack("{s:o,s:o}", "document_id", text(b->replacements[i].document_id), "organ_ids",
+                      strv(b->replacements[i].organ_ids, b->replacements[i].n_organ_ids)));
     j = json_pack("{s:b,s:o,s:i,s:o,s:o,s:o,s:b,s:o,s:o}", "present", b->present, "document_id",
-                  text(b->document_id), "doc_type", b->doc_type, "reason", text(b->reason),
-                  "paper", opt_int(b->paper), "staff", staff(&b->staff), "has_document_info",
+                  text(b->document_id), "doc_type", b->doc_type, "reason", text(b->reason), "paper",
+                  opt_int(b->paper), "staff", staff(&b->staff), "has_document_info",
                   b->has_document_info, "document_info", opt_int(b->document_info),
                   "document_receiver", opt_int(b->document_receiver));
     if (j) {
@@ -180,8 +179,8 @@ static json_t *attachment(const struct gw_edxml_attachment *a)
     json_object_set_new(j, "description", text(a->description));
     json_object_set_new(j, "content_type", text(a->content_type));
     json_object_set_new(j, "manifest_type", text(a->manifest_type));
-    json_object_set_new(j, "detected_type", a->detected_type[0] ? text(a->detected_type)
-                                                                : json_null());
+    json_object_set_new(j, "detected_type",
+                        a->detected_type[0] ? text(a->detected_type) : json_null());
     json_object_set_new(j, "b64_offset", json_integer((json_int_t)a->b64_offset));
     json_object_set_new(j, "b64_len", json_integer((json_int_t)a->b64_len));
     json_object_set_new(j, "size", json_integer((json_int_t)a->size));
@@ -279,8 +278,8 @@ json_t *gw_edxml_doc_json(const struct gw_edxml_doc *d)
 /* A stable static reason for a stored one (the model keeps a static string). */
 static const char *reason(const char *s)
 {
-    static const char *const known[] = {"xmldsig", "encoding", "no_landmarks", "not_utf8",
-                                        "signature", "unsupported"};
+    static const char *const known[] = {"xmldsig",  "encoding",  "no_landmarks",
+                                        "not_utf8", "signature", "unsupported"};
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (strcmp(s, known[i]) == 0)

@@ -107,8 +107,7 @@ static void puts_(struct buf *b, const char *s)
 
 static bool name_char(char c)
 {
-    return c && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '/' && c != '>' &&
-           c != '=';
+    return c && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '/' && c != '>' && c != '=';
 }
 
 static bool space(char c)
@@ -267,10 +266,9 @@ static void on_error(void *ctx, xmlErrorPtr err)
         return; /* an undeclared attribute prefix: recovered, reported by the reader */
     if (++st->count > XSD_MAX_FINDINGS) {
         if (st->count == XSD_MAX_FINDINGS + 1)
-            st->rc = gw_edxml_doc_finding(st->doc, "xsd", GW_EDXML_STRICT,
-                                          "/edXML/edXMLEnvelope/edXMLHeader",
-                                          "more than %d schema errors; the rest are not listed",
-                                          XSD_MAX_FINDINGS);
+            st->rc = gw_edxml_doc_finding(
+                st->doc, "xsd", GW_EDXML_STRICT, "/edXML/edXMLEnvelope/edXMLHeader",
+                "more than %d schema errors; the rest are not listed", XSD_MAX_FINDINGS);
         return;
     }
     if (err->node)

@@ -305,8 +305,8 @@ static void m_zip_wrong(struct gw_edxml_doc *d)
 }
 static void m_docx(struct gw_edxml_doc *d)
 {
-    atts[0].content_type = atts[0].manifest_type = S(
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    atts[0].content_type = atts[0].manifest_type =
+        S("application/vnd.openxmlformats-officedocument.wordprocessingml.document");
     strcpy(atts[0].detected_type, "application/zip");
 }
 static void m_unknown_bytes(struct gw_edxml_doc *d)
@@ -429,8 +429,7 @@ static const struct mcase cases[] = {
      ATT "[2]/ContentId", GW_EDXML_STRICT, 0},
     {"manifest type vs Attachment type", base_edoc, m_manifest_type, "manifest_type_mismatch",
      ATT "[1]/ContentType", GW_EDXML_STRICT, 0},
-    {"types differ only in case and parameters", base_edoc, m_manifest_type_case, NULL, NULL, 0,
-     0},
+    {"types differ only in case and parameters", base_edoc, m_manifest_type_case, NULL, NULL, 0, 0},
     {"declared PDF, bytes a Word file", base_edoc, m_detected, "content_type_mismatch",
      ATT "[1]/ContentType", GW_EDXML_STRICT, 0},
     {"application/pdf on a ZIP holding the PDF", base_edoc, m_zip_pdf, NULL, NULL, 0, 0},
@@ -447,15 +446,15 @@ static const struct mcase cases[] = {
      * matches the zip bytes. */
     {"zip rule applied, unwrapping failed", base_edoc, m_unwrap_failed, NULL, NULL, 0, 0},
     {"conforming status 03", base_status, m_none, NULL, NULL, 0, 0},
-    {"StatusCode 07", base_status, m_st_code, "bad_status_code", MH "/StatusCode",
-     GW_EDXML_STRICT, 0},
+    {"StatusCode 07", base_status, m_st_code, "bad_status_code", MH "/StatusCode", GW_EDXML_STRICT,
+     0},
     {"status for a document of another sender", base_status, m_st_sender,
      "document_id_sender_mismatch", MH "/ResponseFor/DocumentId", GW_EDXML_STRICT, 0},
     {"recall 13 from the original sender", base_status, m_st_recall, NULL, NULL, 0, 0},
     {"recall 13 from someone else", base_status, m_st_recall_bad, "document_id_sender_mismatch",
      MH "/ResponseFor/DocumentId", GW_EDXML_STRICT, 0},
-    {"status Timestamp", base_status, m_st_ts, "bad_date_format", MH "/Timestamp",
-     GW_EDXML_STRICT, 0},
+    {"status Timestamp", base_status, m_st_ts, "bad_date_format", MH "/Timestamp", GW_EDXML_STRICT,
+     0},
     {"status for 2014/02/30", base_status, m_st_docid, "impossible_date",
      MH "/ResponseFor/DocumentId", GW_EDXML_STRICT, 0},
     {"ResponseFor OrganId in lower case", base_status, m_st_orgid, "nonconforming_organ_id",
@@ -539,7 +538,7 @@ static void test_many_attachments(void **state)
     enum { N = 20000 };
     struct gw_edxml_reference *r = calloc(N, sizeof(*r));
     struct gw_edxml_attachment *a = calloc(N, sizeof(*a));
-    char (*ids)[24] = calloc(N, 24);
+    char(*ids)[24] = calloc(N, 24);
     struct gw_edxml_doc d;
 
     (void)state;

@@ -90,12 +90,11 @@ static void build(struct gw_edxml_doc *d)
     d->relay.trace_indent = S("\n      ");
     d->size = 9999;
     SHA256((const unsigned char *)"package", 7, d->sha256);
-    assert_int_equal(gw_edxml_doc_finding(d, "impossible_date", GW_EDXML_STRICT,
-                                          "/edXML/x", "date '%s'", "2014/02/30"),
+    assert_int_equal(gw_edxml_doc_finding(d, "impossible_date", GW_EDXML_STRICT, "/edXML/x",
+                                          "date '%s'", "2014/02/30"),
                      0);
-    assert_int_equal(gw_edxml_doc_finding(d, "attachment_unwrapped", GW_EDXML_NOTE, "/edXML/y",
-                                          "unwrapped"),
-                     0);
+    assert_int_equal(
+        gw_edxml_doc_finding(d, "attachment_unwrapped", GW_EDXML_NOTE, "/edXML/y", "unwrapped"), 0);
 }
 
 static const char *sget(const json_t *o, const char *k)
@@ -128,8 +127,9 @@ static void test_shape(void **state)
     assert_string_equal(sget(j, "from"), "000.00.12.H49");
     assert_int_equal(json_array_size(json_object_get(j, "recipients")), 2);
     assert_int_equal(json_integer_value(json_object_get(j, "size")), 9999);
-    assert_string_equal(sget(j, "sha256"),
-                        "bc4a71180870f7945155fbb02f4b0a2e3faa2a62d6d31b7039013055ed19869a"); /* sha256sum */
+    assert_string_equal(
+        sget(j, "sha256"),
+        "bc4a71180870f7945155fbb02f4b0a2e3faa2a62d6d31b7039013055ed19869a"); /* sha256sum */
     h = json_object_get(j, "header");
     assert_true(json_is_object(h));
     assert_string_equal(sget(json_object_get(h, "from"), "organ_name"), "Sở Tài chính");
@@ -145,9 +145,8 @@ static void test_shape(void **state)
     assert_true(json_is_array(json_object_get(h, "response_for")));
     assert_true(json_is_object(json_object_get(h, "status_staff")));
     assert_null(sget(json_array_get(json_object_get(j, "traces"), 0), "organ_id"));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "business"),
-                                                        "doc_type")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "business"), "doc_type")), 1);
     assert_true(json_is_null(json_object_get(json_object_get(j, "business"), "paper")));
     assert_string_equal(sget(json_array_get(json_object_get(j, "references"), 0), "content_id"),
                         "cid:a");
@@ -239,8 +238,10 @@ static void test_relay_malformed(void **state)
         "{\"editable\":true,\"trace_mode\":\"new_list\",\"trace_at\":1,"
         "\"to\":[{\"organ_id\":\"A\",\"start\":5,\"end\":4}]}",
         "{\"editable\":true,\"trace_mode\":\"new_list\",\"trace_at\":1,"
-        "\"to\":[{\"organ_id\":\"A\",\"start\":1,\"end\":4},{\"organ_id\":7,\"start\":5,\"end\":6}]}",
-        "{\"editable\":true,\"trace_mode\":\"new_list\",\"trace_at\":1,\"trace_prefix\":3,\"to\":[]}",
+        "\"to\":[{\"organ_id\":\"A\",\"start\":1,\"end\":4},{\"organ_id\":7,\"start\":5,\"end\":6}]"
+        "}",
+        "{\"editable\":true,\"trace_mode\":\"new_list\",\"trace_at\":1,\"trace_prefix\":3,\"to\":[]"
+        "}",
     };
     struct gw_edxml_relay r;
 

@@ -24,7 +24,7 @@ static const struct {
     {"H37.DN.001", GW_ORGID_QD20},
     {"H37", GW_ORGID_QD20},
     {"G01.05", GW_ORGID_QD20},
-    {"H37.DN.001.02.03.04.05.06.07.08.090", GW_ORGID_QD20},   /* 35 characters */
+    {"H37.DN.001.02.03.04.05.06.07.08.090", GW_ORGID_QD20},     /* 35 characters */
     {"H37.DN.001.02.03.04.05.06.07.08.0900", GW_ORGID_INVALID}, /* 36 */
     {"01.02.G22", GW_ORGID_INVALID},
     {"vxp.saas.03", GW_ORGID_INVALID},

@@ -157,14 +157,17 @@ static void test_cap(void **state)
                           "A</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>C"
                           "</DocumentId></MessageHeader><TraceHeaderList>");
     for (int i = 0; i < 300; i++)
-        k += (size_t)snprintf(h + k, cap - k, "<TraceHeader><Timestamp>x</Timestamp></TraceHeader>");
+        k +=
+            (size_t)snprintf(h + k, cap - k, "<TraceHeader><Timestamp>x</Timestamp></TraceHeader>");
     k += (size_t)snprintf(h + k, cap - k, "</TraceHeaderList></edXMLHeader>");
     check_text(&d, h, k);
     assert_int_equal(d.n_findings, 51);
-    assert_string_equal(d.findings[0].xpath,
-                        "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader[1]/Timestamp");
-    assert_string_equal(d.findings[49].xpath,
-                        "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader[50]/Timestamp");
+    assert_string_equal(
+        d.findings[0].xpath,
+        "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader[1]/Timestamp");
+    assert_string_equal(
+        d.findings[49].xpath,
+        "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader[50]/Timestamp");
     assert_non_null(strstr(d.findings[50].message, "more than 50"));
     test_doc_clear_findings(&d);
     free(h);
@@ -234,12 +237,9 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixtures),
-        cmocka_unit_test(test_in_scope_declarations),
-        cmocka_unit_test(test_cap),
-        cmocka_unit_test(test_not_well_formed),
-        cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_fixtures),    cmocka_unit_test(test_in_scope_declarations),
+        cmocka_unit_test(test_cap),         cmocka_unit_test(test_not_well_formed),
+        cmocka_unit_test(test_load_errors), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
