@@ -204,8 +204,8 @@ static void node_path(xmlNodePtr node, char *out, size_t n)
     int idx[GW_EDXML_MAX_DEPTH + 2], depth = 0;
     size_t k;
 
-    for (xmlNodePtr c = node; c && c->type == XML_ELEMENT_NODE && depth < GW_EDXML_MAX_DEPTH + 2;
-         c = c->parent) {
+    for (xmlNodePtr c = node && node->type == XML_ATTRIBUTE_NODE ? node->parent : node;
+         c && c->type == XML_ELEMENT_NODE && depth < GW_EDXML_MAX_DEPTH + 2; c = c->parent) {
         int pos = 0, same = 0;
         for (xmlNodePtr s = c->parent ? c->parent->children : c; s; s = s->next) {
             if (s->type != XML_ELEMENT_NODE || !xmlStrEqual(s->name, c->name))
