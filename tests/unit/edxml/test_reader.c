@@ -157,6 +157,7 @@ static const char *get(const struct gw_edxml_doc *d, const char *f, char *b, siz
     STR("document_type_name", d->document_type_name);
     STR("subject", d->subject);
     STR("content", d->content);
+    NUM("subject_len", d->subject ? strlen(d->subject) : 0);
     STR("signer_competence", d->signer_competence);
     STR("signer_position", d->signer_position);
     STR("signer_full_name", d->signer_full_name);
@@ -335,6 +336,13 @@ static void check_fixture(const char *file, size_t first, size_t last)
                 have = got;
             } else if (!doc) {
                 continue;
+            } else if (!strcmp(rows[i].field, "finding_at")) {
+                have = "(absent)";
+                for (size_t k = 0; k < doc->n_findings; k++) {
+                    snprintf(b, sizeof(b), "%s@%s", doc->findings[k].code, doc->findings[k].xpath);
+                    if (!strcmp(b, want))
+                        have = want;
+                }
             } else if (!strcmp(rows[i].field, "finding")) {
                 have = "(absent)";
                 for (size_t k = 0; k < doc->n_findings; k++) {
