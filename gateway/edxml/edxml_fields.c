@@ -386,8 +386,8 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
     }
     f->role = role;
     check_prefixes(r, prefix, uri, nb_attr, attrs);
-    if (r->depth <= 2 && !r->soap)
-        keep_ns(r, nb_ns, ns);
+    if (r->depth <= 2 && !r->soap && r->doc->header_end == 0)
+        keep_ns(r, nb_ns, ns); /* in scope at edXMLHeader's start */
     switch (role) {
     case R_MSG:
         if (r->seen_msghdr) {
