@@ -4,6 +4,7 @@
  * parsed without network, DTD or entity substitution, and validated with a per-call context on the
  * shared compiled schema; each error becomes one "xsd" finding with the node's path.
  */
+#include <iconv.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 #include <pthread.h>
@@ -166,12 +167,63 @@ static void put_attr_value(struct buf *b, const char *v)
     }
 }
 
-/* The header with the in-scope declarations it does not make itself added to its start tag. */
+/* The encoding of the header's bytes as copied from the package (they carry no declaration):
+ * UTF-16 or UCS-4 from the width of the first '<'; UTF-8 when they are valid UTF-8; otherwise one
+ * of the 8-bit encodings the reader accepts, read as ISO-8859-1 (every byte maps, and the schema
+ * constrains only ASCII values, so the verdict is the same; quoted text may be misspelt). */
+static const char *header_encoding(const unsigned char *h, size_t n)
+{
+    if (n >= 4 && h[0] == '<' && !h[1] && !h[2] && !h[3])
+        return "UCS-4LE";
+    if (n >= 4 && !h[0] && !h[1] && !h[2] && h[3] == '<')
+        return "UCS-4BE";
+    if (n >= 2 && h[0] == '<' && !h[1])
+        return "UTF-16LE";
+    if (n >= 2 && !h[0] && h[1] == '<')
+        return "UTF-16BE";
+    return gw_utf8_valid((const char *)h, n) ? NULL : "ISO-8859-1";
+}
+
+/* A malloc'd UTF-8 copy of the header. */
+static char *to_utf8(const char *h, size_t n, size_t *len)
+{
+    const char *enc = header_encoding((const unsigned char *)h, n);
+    size_t cap = n * 2 + 4, in_left = n, out_left = cap;
+    char *out = malloc(cap + 1), *in = (char *)h, *o = out;
+    iconv_t cd;
+
+    if (!out)
+        return NULL;
+    if (!enc) {
+        memcpy(out, h, n);
+        out[n] = '\0';
+        *len = n;
+        return out;
+    }
+    cd = iconv_open("UTF-8", enc);
+    if (cd == (iconv_t)-1) {
+        free(out);
+        return NULL;
+    }
+    /* UTF-8 takes at most 2 bytes per byte of ISO-8859-1 or UTF-16 and 4 per UCS-4 unit: cap
+     * always suffices; a malformed unit stops the conversion, and what came before is kept. */
+    (void)iconv(cd, &in, &in_left, &o, &out_left);
+    iconv_close(cd);
+    *len = cap - out_left;
+    out[*len] = '\0';
+    return out;
+}
+
+/* The header in UTF-8 with the in-scope declarations it does not make itself added to its start
+ * tag. */
 static char *standalone(const struct gw_edxml_doc *doc, size_t *len)
 {
-    const char *h = doc->header_xml;
-    size_t n = doc->header_xml_len, name_end = 1;
+    size_t n, name_end = 1;
+    char *h = to_utf8(doc->header_xml, doc->header_xml_len, &n);
     struct buf b = {0};
+
+    if (!h)
+        return NULL;
 
     while (name_end < n && name_char(h[name_end]))
         name_end++;
@@ -188,6 +240,7 @@ static char *standalone(const struct gw_edxml_doc *doc, size_t *len)
         puts_(&b, "\"");
     }
     put(&b, h + name_end, n - name_end);
+    free(h);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -214,7 +267,9 @@ static void node_path(xmlNodePtr node, char *out, size_t n)
             if (s == c)
                 pos = same;
         }
-        steps[depth] = (const char *)c->name;
+        /* An element whose prefix was never declared keeps it in its name: drop it. */
+        steps[depth] = strchr((const char *)c->name, ':') ? strchr((const char *)c->name, ':') + 1
+                                                          : (const char *)c->name;
         idx[depth++] = same > 1 ? pos : 0;
     }
     k = (size_t)snprintf(out, n, "/edXML/edXMLEnvelope");
@@ -301,7 +356,7 @@ int gw_edxml_xsd_check(const struct gw_edxml_xsd *x, struct gw_edxml_doc *doc)
     xmlSetStructuredErrorFunc(&st, on_error);
     pc = xmlNewParserCtxt();
     if (pc)
-        xd = xmlCtxtReadMemory(pc, text, (int)len, "edXMLHeader", NULL,
+        xd = xmlCtxtReadMemory(pc, text, (int)len, "edXMLHeader", "UTF-8",
                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (pc && (!xd || xd->intSubset || !xmlDocGetRootElement(xd))) {
         if (st.rc == 0 && st.count == 0)

@@ -231,6 +231,40 @@ def test_large_streamed(run):
     assert j["attachments"][0]["size"] == len(PDF) + len(blob)
 
 
+def test_encodings(run):
+    """A UTF-16 package and a windows-1258 one: the header validates in its own encoding."""
+    path = os.path.join(SRC, "tests", "fixtures", "edxml", "edoc_basic.xml")
+    text = open(path, encoding="utf-8").read()
+    utf8 = run.check(path)
+    wide = run.check(text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    assert not codes(wide, "xsd"), wide["findings"]
+    assert [a["sha256"] for a in wide["attachments"]] == [a["sha256"] for a in utf8["attachments"]]
+    assert wide["header"]["subject"] == utf8["header"]["subject"]
+    legacy = run.check(text.replace('encoding="UTF-8"', 'encoding="windows-1258"')
+                       .replace("Sở Tài chính", "Sa Tai chinh").encode("cp1258", errors="replace"))
+    assert not codes(legacy, "xsd"), legacy["findings"]
+
+
+def test_reader_fixtures(run):
+    """Every package of the reader's corpus: accepted (0) or refused (1) with valid JSON, never a
+    crash; the real-traffic quirks are accepted."""
+    d = os.path.join(SRC, "tests", "fixtures", "edxml", "reader")
+    if not os.path.isdir(d):
+        return
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".xml"):
+            continue
+        r = run.ctl("edxml", "check", os.path.join(d, name), "--json", "--schema", XSD)
+        assert r.returncode in (0, 1), (name, r.returncode, r.stderr[-500:])
+        j = json.loads(r.stdout)
+        if name.startswith("quirk_") or name.startswith("status_0"):
+            assert r.returncode == 0, (name, j)
+        if r.returncode == 0:
+            assert all(f["severity"] != "refuse" for f in j["findings"])
+        else:
+            assert j["acceptable"] is False and j["code"], (name, j)
+
+
 def test_usage(run):
     good = run.file(package())
     for args in ([], ["edxml"], ["edxml", "check"], ["edxml", "frobnicate", good],

@@ -5,6 +5,7 @@
  * in-scope namespace declarations are re-declared on the header; errors are capped; the schema is
  * shared by concurrent validations.
  */
+#include <iconv.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +145,50 @@ static void test_in_scope_declarations(void **state)
     assert_int_equal(d.n_findings, 0);
 }
 
+static char *convert(const char *to, const char *text, size_t n, size_t *len)
+{
+    size_t cap = n * 4 + 8, in_left = n, out_left = cap;
+    char *out = malloc(cap), *in = (char *)text, *o = out;
+    iconv_t cd = iconv_open(to, "UTF-8");
+
+    assert_non_null(out);
+    assert_true(cd != (iconv_t)-1);
+    assert_true(iconv(cd, &in, &in_left, &o, &out_left) != (size_t)-1);
+    iconv_close(cd);
+    *len = cap - out_left;
+    return out;
+}
+
+/* The header is copied in the package's own encoding: UTF-16, UCS-4 or an 8-bit one. */
+static void test_encodings(void **state)
+{
+    static const char *const wide[] = {"UTF-16LE", "UTF-16BE", "UCS-4LE", "UCS-4BE"};
+    char latin[] = "<edXMLHeader xmlns=\"" GW_EDXML_NS "\"><MessageHeader><From><OrganId>A"
+                   "</OrganId><OrganName>S\xe3 T\xe0i ch\xednh</OrganName></From><To><OrganId>B"
+                   "</OrganId></To><DocumentId>C</DocumentId><OtherInfo><Priority>9</Priority>"
+                   "</OtherInfo></MessageHeader></edXMLHeader>";
+    size_t len, wlen;
+    char *text = slurp(FIX "invalid_priority.xml", &len);
+    struct gw_edxml_doc d = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        char *w = convert(wide[i], text, len, &wlen);
+        check_text(&d, w, wlen);
+        if (d.n_findings != 1 || strcmp(d.findings[0].xpath, MH "/OtherInfo/Priority") != 0) {
+            test_doc_print(&d);
+            fail_msg("%s: want one finding at Priority", wide[i]);
+        }
+        test_doc_clear_findings(&d);
+        free(w);
+    }
+    check_text(&d, latin, strlen(latin));
+    assert_int_equal(d.n_findings, 1);
+    assert_string_equal(d.findings[0].xpath, MH "/OtherInfo/Priority");
+    test_doc_clear_findings(&d);
+    free(text);
+}
+
 static void test_cap(void **state)
 {
     size_t cap = 300 * 80 + 400, k = 0;
@@ -237,9 +282,10 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixtures),    cmocka_unit_test(test_in_scope_declarations),
-        cmocka_unit_test(test_cap),         cmocka_unit_test(test_not_well_formed),
-        cmocka_unit_test(test_load_errors), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_fixtures),        cmocka_unit_test(test_in_scope_declarations),
+        cmocka_unit_test(test_encodings),       cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_not_well_formed), cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
