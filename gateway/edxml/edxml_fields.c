@@ -261,6 +261,7 @@ static void start_list_item(struct rd *r, int role)
             r->att = pa;
         }
         rd_att_begin(r, a, &r->att[n]);
+        r->natt = n + 1;
         break;
     }
     default:

@@ -79,6 +79,7 @@ struct rd {
     size_t nns;
     /* attachments (parallel to doc->attachments) */
     struct rd_att *att;
+    size_t natt; /* initialised entries of att */
     uint8_t *dec;
     size_t dec_cap;
     /* relay landmarks */

@@ -352,12 +352,12 @@ void gw_edxml_reader_free(struct gw_edxml_reader *rr)
         xmlFreeParserCtxt(r->ctxt);
         rd_errors_back(&s);
     }
+    for (size_t i = 0; i < r->natt; i++) {
+        if (r->att[i].fd >= 0)
+            close(r->att[i].fd);
+        EVP_MD_CTX_free(r->att[i].sha);
+    }
     if (r->doc) {
-        for (size_t i = 0; i < r->doc->n_attachments && r->att; i++) {
-            if (r->att[i].fd >= 0)
-                close(r->att[i].fd);
-            EVP_MD_CTX_free(r->att[i].sha);
-        }
         gw_edxml_doc_free(r->doc);
         free(r->doc);
     }
