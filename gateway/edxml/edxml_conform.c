@@ -136,13 +136,13 @@ static bool is_uuid(const char *s)
 
 static bool same_orgid(const char *a, size_t alen, const char *b)
 {
-    char x[300], y[300];
+    char raw[300], x[300], y[300];
 
-    if (alen >= sizeof(x))
+    if (alen >= sizeof(raw))
         return false;
-    memcpy(x, a, alen);
-    x[alen] = '\0';
-    return gw_orgid_lenient(x, x, sizeof(x)) && gw_orgid_lenient(b, y, sizeof(y)) &&
+    memcpy(raw, a, alen);
+    raw[alen] = '\0';
+    return gw_orgid_lenient(raw, x, sizeof(x)) && gw_orgid_lenient(b, y, sizeof(y)) &&
            strcmp(x, y) == 0;
 }
 

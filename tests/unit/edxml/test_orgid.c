@@ -63,6 +63,8 @@ static void test_forms(void **state)
             assert_true(gw_orgid_is_qd20(forms[i].id));
     }
     assert_int_equal(gw_orgid_form(NULL), GW_ORGID_INVALID);
+    assert_false(gw_orgid_is_qd20("000.00.00.G22")); /* the two forms never overlap */
+    assert_false(gw_orgid_is_qcvn102("H37.DN.001"));
 }
 
 static const struct {
