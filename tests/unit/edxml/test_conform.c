@@ -16,6 +16,7 @@
 
 #include "doc_stub.h"
 #include "edxml/edxml_conform.h"
+#include "util/utf8.h"
 
 #define MH  "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader"
 #define TL  "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList"
@@ -532,6 +533,35 @@ static void test_pairs(void **state)
     test_doc_clear_findings(&d);
 }
 
+/* Hostile values: messages stay short, on a character boundary and without control bytes. */
+static void test_hostile_values(void **state)
+{
+    size_t n = 100000;
+    char *big = malloc(n + 1);
+    struct gw_edxml_doc d;
+
+    (void)state;
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i += 3)
+        memcpy(big + i, i + 3 <= n ? "\xe1\xbb\x9f" : "xxx", i + 3 <= n ? 3 : n - i);
+    big[n] = '\0';
+    base_edoc(&d);
+    to[0].organ_id = big;
+    d.document_id = S("\x1b[31m000.00.12.H49,2024/02/30,1234/STC-NS");
+    d.promulgation_date = S("2024/0\n/15");
+    assert_int_equal(gw_edxml_conform(&d, NOW_VN_MIDNIGHT), 0);
+    assert_true(d.n_findings >= 3);
+    for (size_t i = 0; i < d.n_findings; i++) {
+        const char *m = d.findings[i].message;
+        assert_true(strlen(m) < 512);
+        for (const char *p = m; *p; p++)
+            assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+        assert_true(gw_utf8_valid(m, strlen(m)));
+    }
+    test_doc_clear_findings(&d);
+    free(big);
+}
+
 /* Thousands of attachments are matched by sorting, not pairwise. */
 static void test_many_attachments(void **state)
 {
@@ -614,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_pairs),
+        cmocka_unit_test(test_hostile_values),
         cmocka_unit_test(test_many_attachments),
         cmocka_unit_test(test_norm_document_id),
         cmocka_unit_test(test_check),
