@@ -632,13 +632,92 @@ static void test_python_reference(void **state)
     free_to(to, n_to);
 }
 
+/* Random bytes, random spans and keep sets, random trace points: the streamed copy equals a
+ * naive one made by copying the kept pieces, in every chunking. */
+static void test_random_plans(void **state)
+{
+    srand(102);
+    for (int iter = 0; iter < 400; iter++) {
+        char in[300], want[700], ids[8][4];
+        const char *keep[8];
+        struct gw_edxml_to_span to[8];
+        struct gw_edxml_relay r = {.editable = true, .to = to, .trace_prefix = "p"};
+        struct gw_edxml_plan plan;
+        size_t len = (size_t)(rand() % 300), n_keep = 0, w = 0;
+        uint64_t pos = 0, trace_at;
+        char text[200];
+        int tl;
+
+        for (size_t i = 0; i < len; i++)
+            in[i] = (char)('a' + rand() % 26);
+        for (int i = 0; i < 8 && pos < len; i++) {
+            uint64_t start = pos + (uint64_t)(rand() % 20), end = start + (uint64_t)(rand() % 20);
+            if (end > len)
+                break;
+            snprintf(ids[i], sizeof(ids[i]), "%c%d", 'A' + i, i);
+            to[r.n_to] = (struct gw_edxml_to_span){ids[i], start, end};
+            if (rand() % 2 || r.n_to == 0)
+                keep[n_keep++] = ids[i];
+            r.n_to++;
+            pos = end;
+        }
+        /* a trace point outside every span's inside */
+        do {
+            trace_at = (uint64_t)(rand() % ((int)len + 1));
+            bool inside = false;
+            for (size_t i = 0; i < r.n_to; i++)
+                inside |= trace_at > to[i].start && trace_at < to[i].end;
+            if (!inside)
+                break;
+        } while (1);
+        r.trace_at = trace_at;
+        r.trace_indent = iter % 2 ? "\n  " : "";
+        tl = snprintf(text, sizeof(text),
+                      "%s<p:TraceHeader><p:OrganId>" OWN "</p:OrganId><p:Timestamp>" TS
+                      "</p:Timestamp></p:TraceHeader>",
+                      r.trace_indent);
+        for (uint64_t i = 0; i <= len; i++) {
+            bool removed = false;
+            if (i == trace_at) {
+                memcpy(want + w, text, (size_t)tl);
+                w += (size_t)tl;
+            }
+            if (i == len)
+                break;
+            for (size_t k = 0; k < r.n_to; k++) {
+                bool kept = false;
+                for (size_t j = 0; j < n_keep; j++)
+                    kept |= keep[j] == to[k].organ_id;
+                removed |= !kept && i >= to[k].start && i < to[k].end;
+            }
+            if (!removed)
+                want[w++] = in[i];
+        }
+        if (r.n_to == 0) {
+            assert_int_equal(gw_edxml_plan_copy(&r, len, NULL, 0, OWN, TS, &plan), 0);
+        } else {
+            assert_int_equal(gw_edxml_plan_copy(&r, len, keep, n_keep, OWN, TS, &plan), 0);
+        }
+        assert_int_equal(plan.out_len, w);
+        for (int c = 0; c < 3; c++) {
+            uint8_t sha[32];
+            size_t n;
+            char *out = stream(in, len, &plan, c == 0 ? 1 : c == 1 ? 0 : SIZE_MAX, sha, &n);
+            assert_int_equal(n, w);
+            assert_memory_equal(out, want, w);
+            free(out);
+        }
+        gw_edxml_plan_free(&plan);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_after_last_trace), cmocka_unit_test(test_first_in_list),
         cmocka_unit_test(test_new_list_status),  cmocka_unit_test(test_edges),
         cmocka_unit_test(test_refusals),         cmocka_unit_test(test_trace_time),
-        cmocka_unit_test(test_python_reference),
+        cmocka_unit_test(test_python_reference), cmocka_unit_test(test_random_plans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
