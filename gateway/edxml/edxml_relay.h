@@ -32,7 +32,10 @@ struct gw_edxml_plan {
 /* Builds the plan of the copy for the recipients in keep (organ ids; a To is kept when its
  * organ id is in keep), with a TraceHeader {OrganId = own_organ_id, Timestamp = ts
  * ("yyyy/MM/dd HH:mm:ss", Vietnam time)} placed by relay->trace_mode. relay->editable must be
- * true. GW_EINVAL (not editable, a To kept with no id), GW_ENOMEM. */
+ * true. GW_EINVAL: not editable; a keep id that is NULL, empty or names no To of the package;
+ * no To kept at all (a package without To, a status, needs no keep list); landmarks out of
+ * order, beyond in_len, or the trace point inside a To; an own id or ts that is not UTF-8
+ * without control characters. GW_ENOMEM. On failure *plan is empty. */
 int gw_edxml_plan_copy(const struct gw_edxml_relay *relay, uint64_t in_len, const char *const *keep,
                        size_t n_keep, const char *own_organ_id, const char *ts,
                        struct gw_edxml_plan *plan) __attribute__((warn_unused_result));
