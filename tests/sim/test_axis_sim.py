@@ -432,6 +432,24 @@ class AxisSimTest(unittest.TestCase):
         for d in data:
             self.assertEqual(set(d), {"id", "code", "pid", "name", "mail"})
 
+    def test_directory_lists(self):
+        rows = [{"id": 1, "code": "000.00.01.H49", "pid": "000.00.00.H49", "name": "Sở A",
+                 "mail": "a@x", "oldCode": "H49.OLD"}]
+        qd20 = [{"id": 7, "code": "H49.01", "name": "Sở A", "mail": "a@x", "code102": "000.00.01.H49"}]
+        try:
+            self.ctl.set_directory(rows, qd20)
+            self.assertEqual(self.assertOK(self.gw.agencies())["data"], rows)
+            self.assertEqual(self.assertOK(self.gw.agencies_qd20("2"))["data"], qd20)
+            self.assertEqual(self.ctl.directory()["levels"][-1], "2")
+            self.ctl.reset()  # the directory outlives a reset
+            self.assertEqual(self.assertOK(self.gw.agencies())["data"], rows)
+            # level is a signed key: a call without it is refused like any unsigned key
+            r = self.gw.call("getAgenciesListQD20", {})
+            self.assertEqual(r[1]["status"], "FAIL")
+        finally:
+            self.ctl._json("POST", "directory", {"clear": True})
+        self.assertEqual(self.assertOK(self.gw.agencies_qd20())["data"], [])
+
     # -- control API --------------------------------------------------------------------------
 
     def test_inject_and_stats(self):
