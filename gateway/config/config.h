@@ -84,8 +84,10 @@ struct gw_config {
     /* [routing] */
     char *default_axis;                      /* NULL when there is no axis */
     const struct gw_config_axis *default_ax; /* the axis named by default_axis, or NULL */
-    uint64_t directory_interval_ms; /* agency directory sync period per axis */
-    uint64_t directory_retry_ms;    /* first retry after a failed sync, doubled up to the period */
+    /* Agency directory sync period per axis, and the first retry after a failed sync (doubled
+     * up to the period). */
+    uint64_t directory_interval_ms;
+    uint64_t directory_retry_ms;
 
     /* Accepted but doubtful settings, each "file:line: message", for the caller to log. */
     char **warnings;

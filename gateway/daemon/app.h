@@ -41,7 +41,8 @@ struct gw_app {
     struct gw_http_server *http;
     struct gw_dispatch *dispatch;
     struct gw_audit *audit;
-    struct gw_directory *directory; /* agency directories (engine/directory.h) */
+    /* agency directories (engine/directory.h) */
+    struct gw_directory *directory;
     struct gw_metrics *metrics; /* labelled series of the components (rendered by /metrics) */
     struct gw_axis_inst *axes;
     size_t n_axes;

@@ -34,8 +34,8 @@ struct gw_directory {
     struct gw_dir_axis *axes;
     size_t n_axes;
     uv_timer_t gauge_timer;
-    unsigned busy;  /* calls in flight (adapter or store) */
-    unsigned open;  /* timers not yet closed */
+    unsigned busy; /* calls in flight (adapter or store) */
+    unsigned open; /* timers not yet closed */
     bool registered;
     bool stopping;
     bool freeing;
@@ -115,8 +115,8 @@ static void gw_dir_fail(struct gw_dir_axis *x, int err, const char *what, const 
     gw_log(GW_LOG_WARN, "directory.sync_failed", "axis %s: directory sync failed (%u in a row): %s",
            x->a.name, x->failures, msg);
     gw_dir_schedule(x, false);
-    if (!d->freeing && gw_store_directory_failed(d->deps.db, x->a.name, msg,
-                                                  gw_dir_failed_recorded, x) == 0)
+    if (!d->freeing &&
+        gw_store_directory_failed(d->deps.db, x->a.name, msg, gw_dir_failed_recorded, x) == 0)
         return; /* busy stays until it is recorded */
     x->busy = false;
     gw_dir_end(d);
@@ -166,10 +166,8 @@ static void gw_dir_got_qd20(int err, const struct gw_axis_agency *a, size_t n, c
     else if (n && !(q = calloc(n, sizeof(*q))))
         err = GW_ENOMEM, snprintf(why, sizeof(why), "%s", gw_strerror(GW_ENOMEM));
     for (size_t i = 0; err == 0 && i < n; i++)
-        q[i] = (struct gw_store_agency){.code = a[i].code,
-                                        .code102 = a[i].code102,
-                                        .name = a[i].name,
-                                        .mail = a[i].mail};
+        q[i] = (struct gw_store_agency){
+            .code = a[i].code, .code102 = a[i].code102, .name = a[i].name, .mail = a[i].mail};
     struct gw_store_directory_args args = {
         .axis = x->a.name,
         .qcvn102 = x->rows,
@@ -289,8 +287,7 @@ static void gw_dir_register(struct gw_directory *d)
         has_dir[k] = d->axes[i].a.ops && d->axes[i].a.ops->list_agencies;
     }
     d->busy++;
-    if (gw_store_directory_register(d->deps.db, names, prov, has_dir, k, gw_dir_registered, d) !=
-        0)
+    if (gw_store_directory_register(d->deps.db, names, prov, has_dir, k, gw_dir_registered, d) != 0)
         gw_dir_registered(GW_EDB, 0, d);
 }
 
@@ -353,12 +350,12 @@ int gw_directory_start(const struct gw_directory_deps *deps, struct gw_directory
     }
     d->n_axes = k;
     d->deps.axes = NULL; /* copied */
-    d->age = gw_metrics_gauge(deps->metrics, "gateway_directory_age_seconds",
-                              "Seconds since the axis's agency directory was last synced", "axis",
-                              NULL);
-    d->synced = gw_metrics_gauge(deps->metrics, "gateway_directory_synced",
-                                 "1 once the axis's agency directory has been synced", "axis",
-                                 NULL);
+    d->age =
+        gw_metrics_gauge(deps->metrics, "gateway_directory_age_seconds",
+                         "Seconds since the axis's agency directory was last synced", "axis", NULL);
+    d->synced =
+        gw_metrics_gauge(deps->metrics, "gateway_directory_synced",
+                         "1 once the axis's agency directory has been synced", "axis", NULL);
     d->agencies = gw_metrics_gauge(deps->metrics, "gateway_directory_agencies",
                                    "Agencies in the axis's QCVN 102 directory", "axis", NULL);
     d->pairs = gw_metrics_gauge(deps->metrics, "gateway_directory_pairs",

@@ -205,9 +205,9 @@ static char *gw_agency_bools(const bool *b, size_t n)
     return s;
 }
 
-int gw_store_directory_register(struct gw_db *db, const char *const *axes,
-                                const bool *provincial, const bool *has_directory, size_t n,
-                                gw_store_directory_done_cb cb, void *ud)
+int gw_store_directory_register(struct gw_db *db, const char *const *axes, const bool *provincial,
+                                const bool *has_directory, size_t n, gw_store_directory_done_cb cb,
+                                void *ud)
 {
     struct gw_store_agency_call *c = NULL;
     const char **roles = NULL;

@@ -14,8 +14,8 @@
  * (valid UTF-8, no NUL, the lengths below) before anything is sent.
  */
 
-#define GW_STORE_AGENCY_CODE_MAX 256   /* code, code102, parent, old_code */
-#define GW_STORE_AGENCY_TEXT_MAX 2048  /* name, mail */
+#define GW_STORE_AGENCY_CODE_MAX 256  /* code, code102, parent, old_code */
+#define GW_STORE_AGENCY_TEXT_MAX 2048 /* name, mail */
 #define GW_STORE_AGENCY_ROWS_MAX 1000000
 
 /* One directory row; every field may be NULL but code (a row without one is refused). */
@@ -44,8 +44,7 @@ struct gw_store_directory_counts {
     int64_t pairs;         /* QĐ 20 rows paired with a QCVN 102 code */
 };
 
-typedef void (*gw_store_directory_cb)(int err, const struct gw_store_directory_counts *c,
-                                      void *ud);
+typedef void (*gw_store_directory_cb)(int err, const struct gw_store_directory_counts *c, void *ud);
 typedef void (*gw_store_directory_done_cb)(int err, int64_t n, void *ud);
 
 /* Checks of gw_store_directory_replace only: GW_EINVAL (no axis, a row without code, bad
@@ -66,17 +65,16 @@ int gw_store_directory_failed(struct gw_db *db, const char *axis, const char *er
     __attribute__((warn_unused_result));
 
 /* Registers the axes routed over, in configuration order (n = 0 disables every axis). */
-int gw_store_directory_register(struct gw_db *db, const char *const *axes,
-                                const bool *provincial, const bool *has_directory, size_t n,
-                                gw_store_directory_done_cb cb, void *ud)
-    __attribute__((warn_unused_result));
+int gw_store_directory_register(struct gw_db *db, const char *const *axes, const bool *provincial,
+                                const bool *has_directory, size_t n, gw_store_directory_done_cb cb,
+                                void *ud) __attribute__((warn_unused_result));
 
 struct gw_store_directory_state {
     const char *axis;
     bool provincial;
     bool enabled;
-    bool synced;    /* a sync ever succeeded */
-    int64_t age_s;  /* since the last success, -1 when never */
+    bool synced;   /* a sync ever succeeded */
+    int64_t age_s; /* since the last success, -1 when never */
     int64_t agencies, agencies_qd20, pairs, failures;
 };
 

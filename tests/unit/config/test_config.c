@@ -260,11 +260,11 @@ static const struct {
 /* Roles and the directory settings: defaults, and both roles read back. */
 static void test_roles(void **state)
 {
-    static const char text[] = MINIMAL
-        "[axis.prov]\nadapter = vxp\nbase_url = http://p\nsystemid = s\nsecret = YQ==\n"
-        "role = provincial\nmax_directory_bytes = 2048\n"
-        "[axis.national]\nadapter = vxp\nbase_url = http://n\nsystemid = s\nsecret = YQ==\n"
-        "[routing]\ndefault_axis = national\ndirectory_interval_ms = 60000\n";
+    static const char text[] =
+        MINIMAL "[axis.prov]\nadapter = vxp\nbase_url = http://p\nsystemid = s\nsecret = YQ==\n"
+                "role = provincial\nmax_directory_bytes = 2048\n"
+                "[axis.national]\nadapter = vxp\nbase_url = http://n\nsystemid = s\nsecret = YQ==\n"
+                "[routing]\ndefault_axis = national\ndirectory_interval_ms = 60000\n";
     struct gw_config *c = NULL;
     char err[256] = "";
 

@@ -63,8 +63,9 @@ static int write_directory(const char *path)
           "{\"id\":4,\"code\":\"000.00.00.H49\",\"pid\":0}],\"qd20\":[",
           f);
     for (int i = 0; i < N_QD20; i++)
-        fprintf(f, "%s{\"id\":%d,\"code\":\"H49.%04d\",\"name\":\"Agency %d with a longer name\","
-                   "\"mail\":\"a%d@x\",\"code102\":\"000.%02d.%02d.H49\"}",
+        fprintf(f,
+                "%s{\"id\":%d,\"code\":\"H49.%04d\",\"name\":\"Agency %d with a longer name\","
+                "\"mail\":\"a%d@x\",\"code102\":\"000.%02d.%02d.H49\"}",
                 i ? "," : "", i, i, i, i, i / 100, i % 100);
     fputs("]}", f);
     return fclose(f);
@@ -241,18 +242,17 @@ static void test_parse(void **state)
              "\"junk\",{\"code\":null},{\"code\":\"%.300s\"},{\"code\":\"H49.1\",\"code102\":"
              "\"000.00.01.H49\"}]}",
              big, big);
-    assert_int_equal(gw_vxp_agencies_parse(body, strlen(body), true, &a, &n, detail,
-                                           sizeof(detail)),
-                     0);
+    assert_int_equal(
+        gw_vxp_agencies_parse(body, strlen(body), true, &a, &n, detail, sizeof(detail)), 0);
     assert_int_equal(n, 2);
     assert_string_equal(a[0].code, "7");
     assert_null(a[0].name); /* over GW_VXP_AGENCY_TEXT_MAX: dropped from the row */
     assert_string_equal(a[1].code102, "000.00.01.H49");
     gw_vxp_agencies_free(a, n);
     static const char notarray[] = "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":{}}";
-    assert_int_equal(gw_vxp_agencies_parse(notarray, strlen(notarray), false, &a, &n, detail,
-                                           sizeof(detail)),
-                     GW_EHTTP);
+    assert_int_equal(
+        gw_vxp_agencies_parse(notarray, strlen(notarray), false, &a, &n, detail, sizeof(detail)),
+        GW_EHTTP);
     assert_null(a);
 }
 
