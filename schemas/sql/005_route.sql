@@ -338,8 +338,8 @@ END $$;
 --                         3 (replace): (each ReplacementInfo/DocumentId, its OrganIds or each To).
 -- A type 1/2/3 edoc never starts a timeline of its own DocumentId. The parsed header, when the
 -- package row carries one (a jsonb column `header` in the shape of edxml_json.h), supplies the
--- Bussiness ids, the reason and the status Description; without it, update and replace fall
--- back to the package's own DocumentId. Idempotent; returns the number of events added.
+-- Bussiness ids, the reason and the status Description; without it an update or replace adds
+-- nothing (its original is unknown). Idempotent; returns the number of events added.
 CREATE FUNCTION gw_timeline_note(p_package bigint) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     p        package;
@@ -381,8 +381,7 @@ BEGIN
         v_kind := CASE p.business_doc_type WHEN 1 THEN 'revoke' WHEN 2 THEN 'update'
                                            ELSE 'replace' END;
         v_desc := coalesce(v_bus ->> 'reason', v_bus ->> 'bussiness_doc_reason');
-        IF p.business_doc_type = 3 AND jsonb_typeof(v_bus -> 'replacements') = 'array'
-           AND jsonb_array_length(v_bus -> 'replacements') > 0 THEN
+        IF p.business_doc_type = 3 AND jsonb_typeof(v_bus -> 'replacements') = 'array' THEN
             SELECT array_agg(gw_docid_norm(x.value ->> 'document_id')), array_agg(gw_orgid_key(o.id))
                   FROM jsonb_array_elements(v_bus -> 'replacements') x
                  CROSS JOIN LATERAL (
@@ -395,13 +394,16 @@ BEGIN
                          OR jsonb_array_length(x.value -> 'organ_ids') = 0) o
                  WHERE nullif(btrim(x.value ->> 'document_id'), '') IS NOT NULL
                   INTO v_docs, v_rcpts;
-        ELSE
+        ELSIF p.business_doc_type = 1
+              OR (p.business_doc_type = 2 AND nullif(btrim(v_bus ->> 'document_id'), '') IS NOT NULL) THEN
             SELECT array_agg(gw_docid_norm(CASE WHEN p.business_doc_type = 2
-                                          THEN coalesce(nullif(btrim(v_bus ->> 'document_id'), ''),
-                                                        p.document_id)
-                                          ELSE p.document_id END)),
+                                               THEN v_bus ->> 'document_id'
+                                               ELSE p.document_id END)),
                    array_agg(gw_orgid_key(x)) INTO v_docs, v_rcpts FROM unnest(p.recipients) x;
         END IF;
+        -- An update or replace whose original is not known (no parsed header, or no
+        -- Bussiness/DocumentId or ReplacementInfo in it) adds nothing: it must not start
+        -- timelines of its own DocumentId.
     ELSE
         RETURN 0;
     END IF;
