@@ -76,6 +76,13 @@ static void gw_dir_rows_free(struct gw_dir_axis *x)
 
 static void gw_dir_tick(uv_timer_t *t);
 
+/* The adapter can list agencies (only an enabled axis is synced; a disabled one keeps routing
+ * with the directory last stored). */
+static bool gw_dir_has_directory(const struct gw_dir_axis *x)
+{
+    return x->a.ops && x->a.ops->list_agencies;
+}
+
 static void gw_dir_schedule(struct gw_dir_axis *x, bool ok)
 {
     struct gw_directory *d = x->d;
@@ -262,7 +269,7 @@ static void gw_dir_gauges_read(int err, const struct gw_store_directory_state *s
     struct gw_directory *d = ud;
 
     for (size_t i = 0; err == 0 && i < n; i++) {
-        if (!s[i].enabled)
+        if (!s[i].configured)
             continue;
         gw_metric_set(gw_metric_series(d->synced, s[i].axis), s[i].synced);
         if (s[i].synced)
@@ -278,16 +285,18 @@ static void gw_dir_registered(int err, int64_t n, void *ud);
 static void gw_dir_register(struct gw_directory *d)
 {
     const char *names[64];
-    bool prov[64], has_dir[64];
+    bool prov[64], has_dir[64], enabled[64];
     size_t k = 0;
 
     for (size_t i = 0; i < d->n_axes && k < 64; i++, k++) {
         names[k] = d->axes[i].a.name;
         prov[k] = d->axes[i].a.provincial;
-        has_dir[k] = d->axes[i].a.ops && d->axes[i].a.ops->list_agencies;
+        has_dir[k] = gw_dir_has_directory(&d->axes[i]);
+        enabled[k] = d->axes[i].a.enabled;
     }
     d->busy++;
-    if (gw_store_directory_register(d->deps.db, names, prov, has_dir, k, gw_dir_registered, d) != 0)
+    if (gw_store_directory_register(d->deps.db, names, prov, has_dir, enabled, k, gw_dir_registered,
+                                    d) != 0)
         gw_dir_registered(GW_EDB, 0, d);
 }
 
@@ -318,7 +327,7 @@ static void gw_dir_registered(int err, int64_t n, void *ud)
         d->registered = true;
         for (size_t i = 0; i < d->n_axes && !d->stopping; i++) {
             struct gw_dir_axis *x = &d->axes[i];
-            if (x->a.ops && x->a.ops->list_agencies)
+            if (x->a.enabled && gw_dir_has_directory(x))
                 gw_dir_sync(x);
         }
     }
@@ -339,8 +348,6 @@ int gw_directory_start(const struct gw_directory_deps *deps, struct gw_directory
         return GW_ENOMEM;
     }
     for (size_t i = 0; i < deps->n_axes; i++) {
-        if (!deps->axes[i].enabled)
-            continue;
         struct gw_dir_axis *x = &d->axes[k++];
         x->d = d;
         x->a = deps->axes[i];
@@ -362,8 +369,10 @@ int gw_directory_start(const struct gw_directory_deps *deps, struct gw_directory
                                 "QĐ 20 codes paired with a QCVN 102 code", "axis", NULL);
     d->syncs = gw_metrics_counter(deps->metrics, "gateway_directory_sync_total",
                                   "Directory syncs by result", "axis", "result", NULL);
-    for (size_t i = 0; i < d->n_axes; i++)
-        gw_metric_set(gw_metric_series(d->synced, d->axes[i].a.name), 0);
+    for (size_t i = 0; i < d->n_axes; i++) {
+        if (d->axes[i].a.enabled)
+            gw_metric_set(gw_metric_series(d->synced, d->axes[i].a.name), 0);
+    }
     uv_timer_init(deps->loop, &d->gauge_timer);
     d->gauge_timer.data = d;
     d->open++;
@@ -381,7 +390,7 @@ void gw_directory_kick(struct gw_directory *d)
     if (!d)
         return;
     for (size_t i = 0; i < d->n_axes; i++) {
-        if (d->axes[i].a.ops && d->axes[i].a.ops->list_agencies)
+        if (d->axes[i].a.enabled && gw_dir_has_directory(&d->axes[i]))
             gw_dir_sync(&d->axes[i]);
     }
 }

@@ -31,7 +31,8 @@ struct gw_directory_axis {
     const struct gw_axis_ops *ops;
     void *state;
     bool provincial;
-    bool enabled; /* disabled axes are not routed over and not synced */
+    bool enabled; /* a disabled axis is routed over with the directory last stored (its
+                     deliveries wait), never synced */
 };
 
 struct gw_directory_deps {

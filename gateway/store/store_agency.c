@@ -206,16 +206,16 @@ static char *gw_agency_bools(const bool *b, size_t n)
 }
 
 int gw_store_directory_register(struct gw_db *db, const char *const *axes, const bool *provincial,
-                                const bool *has_directory, size_t n, gw_store_directory_done_cb cb,
-                                void *ud)
+                                const bool *has_directory, const bool *enabled, size_t n,
+                                gw_store_directory_done_cb cb, void *ud)
 {
     struct gw_store_agency_call *c = NULL;
     const char **roles = NULL;
-    char *v_axes = NULL, *v_roles = NULL, *v_dir = NULL;
-    const char *vals[3];
+    char *v_axes = NULL, *v_roles = NULL, *v_dir = NULL, *v_en = NULL;
+    const char *vals[4];
     int rc;
 
-    if (!cb || (n && (!axes || !provincial || !has_directory)) || n > GW_PG_INT4_MAX)
+    if (!cb || (n && (!axes || !provincial || !has_directory || !enabled)) || n > GW_PG_INT4_MAX)
         return GW_EINVAL;
     roles = calloc(n ? n : 1, sizeof(*roles));
     if (!roles)
@@ -227,6 +227,8 @@ int gw_store_directory_register(struct gw_db *db, const char *const *axes, const
         rc = gw_store_text_array(roles, n, 0, &v_roles);
     if (rc == 0 && !(v_dir = gw_agency_bools(has_directory, n)))
         rc = GW_ENOMEM;
+    if (rc == 0 && !(v_en = gw_agency_bools(enabled, n)))
+        rc = GW_ENOMEM;
     if (rc == 0 && !(c = gw_agency_call(ud)))
         rc = GW_ENOMEM;
     if (rc == 0) {
@@ -234,10 +236,11 @@ int gw_store_directory_register(struct gw_db *db, const char *const *axes, const
         vals[0] = v_axes;
         vals[1] = v_roles;
         vals[2] = v_dir;
+        vals[3] = v_en;
         rc = gw_db_query(db,
                          "SELECT 0 FROM gw_directory_axes_set($1::text[], $2::text[],"
-                         " $3::boolean[])",
-                         3, vals, NULL, NULL, gw_agency_n_done, c);
+                         " $3::boolean[], $4::boolean[])",
+                         4, vals, NULL, NULL, gw_agency_n_done, c);
         if (rc != 0)
             free(c);
     }
@@ -245,6 +248,7 @@ int gw_store_directory_register(struct gw_db *db, const char *const *axes, const
     free(v_axes);
     free(v_roles);
     free(v_dir);
+    free(v_en);
     return rc;
 }
 
@@ -255,7 +259,7 @@ static void gw_agency_read_done(int err, const PGresult *res, const char *sqlsta
     size_t n = 0;
 
     (void)sqlstate;
-    if (err == 0 && PQnfields(res) != 8)
+    if (err == 0 && PQnfields(res) != 9)
         err = GW_EDB;
     if (err == 0 && (n = (size_t)PQntuples(res)) > 0 && !(s = calloc(n, sizeof(*s))))
         err = GW_ENOMEM;
@@ -264,6 +268,7 @@ static void gw_agency_read_done(int err, const PGresult *res, const char *sqlsta
         s[i].axis = PQgetvalue(res, r, 0);
         s[i].provincial = strcmp(PQgetvalue(res, r, 1), "provincial") == 0;
         s[i].enabled = PQgetvalue(res, r, 2)[0] == 't';
+        s[i].configured = PQgetvalue(res, r, 8)[0] == 't';
         s[i].synced = !PQgetisnull(res, r, 3);
         s[i].age_s = s[i].synced ? gw_pgfmt_int64(PQgetvalue(res, r, 3)) : -1;
         s[i].agencies = gw_pgfmt_int64(PQgetvalue(res, r, 4));
@@ -287,8 +292,8 @@ int gw_store_directory_read(struct gw_db *db, gw_store_directory_read_cb cb, voi
         return GW_ENOMEM;
     c->read_cb = cb;
     rc = gw_db_query(db,
-                     "SELECT axis, role, enabled, age_s, agencies, agencies_qd20, pairs, failures"
-                     " FROM v_directory ORDER BY ord",
+                     "SELECT axis, role, enabled, age_s, agencies, agencies_qd20, pairs, failures,"
+                     " configured FROM v_directory ORDER BY ord",
                      0, NULL, NULL, NULL, gw_agency_read_done, c);
     if (rc != 0)
         free(c);

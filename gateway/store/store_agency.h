@@ -64,14 +64,17 @@ int gw_store_directory_failed(struct gw_db *db, const char *axis, const char *er
                               gw_store_directory_done_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* Registers the axes routed over, in configuration order (n = 0 disables every axis). */
+/* Registers the axes routed over: every configured axis in configuration order, with its role,
+ * whether its adapter has a directory call and whether it is enabled (n = 0: none). */
 int gw_store_directory_register(struct gw_db *db, const char *const *axes, const bool *provincial,
-                                const bool *has_directory, size_t n, gw_store_directory_done_cb cb,
-                                void *ud) __attribute__((warn_unused_result));
+                                const bool *has_directory, const bool *enabled, size_t n,
+                                gw_store_directory_done_cb cb, void *ud)
+    __attribute__((warn_unused_result));
 
 struct gw_store_directory_state {
     const char *axis;
     bool provincial;
+    bool configured;
     bool enabled;
     bool synced;   /* a sync ever succeeded */
     int64_t age_s; /* since the last success, -1 when never */

@@ -39,7 +39,9 @@ CREATE TABLE directory_sync (
     axis            text PRIMARY KEY,
     role            text NOT NULL CHECK (role IN ('national', 'provincial')),
     ord             integer NOT NULL,          -- configuration order (ties between same roles)
-    enabled         boolean NOT NULL,
+    configured      boolean NOT NULL,          -- in the current configuration: routed over
+    enabled         boolean NOT NULL,          -- enabled there: synced (a disabled axis keeps
+                                               -- its directory and holds its deliveries)
     has_directory   boolean NOT NULL,          -- the adapter has a directory call
     last_attempt_at timestamptz,
     last_success_at timestamptz,               -- NULL: never synced (routing uses the default)
@@ -76,20 +78,24 @@ CREATE VIEW v_agency_pair AS
     SELECT DISTINCT axis, code AS qd20, code102 AS qcvn102, name
       FROM agency WHERE list = 'qd20' AND code102_key IS NOT NULL;
 
--- Registers the axes to route over, in configuration order (p_roles 'national'|'provincial',
--- p_has_dir whether the adapter can list agencies). Axes no longer listed are disabled, their
--- rows and directories kept.
-CREATE FUNCTION gw_directory_axes_set(p_axes text[], p_roles text[], p_has_dir boolean[])
+-- Registers the axes to route over: every configured axis, in configuration order (p_roles
+-- 'national'|'provincial', p_has_dir whether the adapter can list agencies, p_enabled whether it
+-- is enabled). Axes no longer configured are no longer routed over; their rows and directories
+-- are kept.
+CREATE FUNCTION gw_directory_axes_set(p_axes text[], p_roles text[], p_has_dir boolean[],
+                                      p_enabled boolean[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE directory_sync SET enabled = false, updated_at = now()
-     WHERE NOT (axis = ANY (p_axes)) AND enabled;
-    INSERT INTO directory_sync AS s (axis, role, ord, enabled, has_directory)
-        SELECT a.axis, a.role, a.n, true, a.has_dir
-          FROM unnest(p_axes, p_roles, p_has_dir) WITH ORDINALITY AS a(axis, role, has_dir, n)
+    UPDATE directory_sync SET configured = false, enabled = false, updated_at = now()
+     WHERE NOT (axis = ANY (p_axes)) AND configured;
+    INSERT INTO directory_sync AS s (axis, role, ord, configured, enabled, has_directory)
+        SELECT a.axis, a.role, a.n, true, a.enabled, a.has_dir
+          FROM unnest(p_axes, p_roles, p_has_dir, p_enabled) WITH ORDINALITY
+               AS a(axis, role, has_dir, enabled, n)
     ON CONFLICT (axis) DO UPDATE
-        SET role = excluded.role, ord = excluded.ord, enabled = true,
-            has_directory = excluded.has_directory, updated_at = now();
+        SET role = excluded.role, ord = excluded.ord, configured = true,
+            enabled = excluded.enabled, has_directory = excluded.has_directory,
+            updated_at = now();
 END $$;
 
 -- Replaces the lists p_lists ('qcvn102', 'qd20') of an axis's directory with p_rows in one
@@ -156,7 +162,7 @@ $$;
 
 -- Sync state of the registered axes (for the engine's gauges and /readyz).
 CREATE VIEW v_directory AS
-    SELECT axis, role, ord, enabled, has_directory, last_attempt_at, last_success_at,
+    SELECT axis, role, ord, configured, enabled, has_directory, last_attempt_at, last_success_at,
            CASE WHEN last_success_at IS NULL THEN NULL
                 ELSE floor(extract(epoch FROM now() - last_success_at))::bigint END AS age_s,
            agencies, agencies_qd20, pairs, failures, last_error, qd20_error
@@ -234,7 +240,8 @@ END $$;
 -- Splits an outgoing package's recipients over the axes p_axes (configuration order, roles in
 -- p_roles): a recipient listed in a provincial axis's directory (QCVN 102 or QĐ 20 code, lenient
 -- form) goes to that axis even when a national directory lists it too; else to a national axis
--- that lists it; else, once every axis in p_axes has been synced, it has no electronic means (no
+-- that lists it; else, once every axis in p_axes has been synced at least once (a disabled axis
+-- too: its directory still routes, its deliveries wait), it has no electronic means (no
 -- delivery); before that, to p_default. One QUEUED delivery per axis with only its recipients. A
 -- status package is routed the same way to its one recipient (ResponseFor/OrganId). An original
 -- edoc (BussinessDocType 0) also gets its timelines with the route chosen. Returns the number of
@@ -538,7 +545,7 @@ BEGIN
     -- 005: one delivery per axis by the agency directories (p_axis is the default axis), then
     -- the package's events on the original document's timelines.
     SELECT coalesce(array_agg(s.axis ORDER BY s.ord), '{}'), coalesce(array_agg(s.role ORDER BY s.ord), '{}')
-      INTO v_axes, v_roles FROM directory_sync s WHERE s.enabled;
+      INTO v_axes, v_roles FROM directory_sync s WHERE s.configured;
     PERFORM gw_route_package(package_id, v_axes, v_roles, p_axis);
     PERFORM gw_timeline_note(package_id);
     outcome := 'created';

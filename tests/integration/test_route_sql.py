@@ -53,7 +53,7 @@ def test_directory_and_routes(env):
     p0 = submit(env, "D0", ["X.1"])
     assert deliveries(env, p0) == [["national", "X.1"]]
     q(env, "SELECT gw_directory_axes_set(ARRAY['national', 'prov'], ARRAY['national', 'provincial'], "
-           "ARRAY[true, true])")
+           "ARRAY[true, true], ARRAY[true, true])")
     try:
         q(env, "SELECT gw_directory_replace('nowhere', ARRAY['qcvn102'], '[]', NULL)")
         raise AssertionError("an unregistered axis was accepted")
@@ -91,18 +91,24 @@ def test_directory_and_routes(env):
     assert replace(env, "prov", ["qcvn102", "qd20"], []) == [["0", "0", "0"]]
     assert q(env, "SELECT gw_directory_failed('prov', 'HTTP 500'), last_success_at IS NOT NULL "
                   "FROM directory_sync WHERE axis = 'prov'") == "1|t"
-    # A disabled axis does not take part in routing (and a synced one still counts as synced).
-    q(env, "SELECT gw_directory_axes_set(ARRAY['national'], ARRAY['national'], ARRAY[true])")
-    assert q(env, "SELECT enabled FROM directory_sync WHERE axis = 'prov'") == "f"
+    # A disabled axis is still routed over with the directory last stored (its deliveries wait).
+    replace(env, "prov", ["qcvn102"], [{"list": "qcvn102", "code": "000.00.05.H49"}])
+    q(env, "SELECT gw_directory_axes_set(ARRAY['national', 'prov'], ARRAY['national', 'provincial'], "
+           "ARRAY[true, true], ARRAY[true, false])")
     p4 = submit(env, "D4", ["000.00.05.H49"])
-    assert deliveries(env, p4) == [["national", "000.00.05.H49"]]
+    assert deliveries(env, p4) == [["prov", "000.00.05.H49"]]
+    # An axis no longer configured is not.
+    q(env, "SELECT gw_directory_axes_set(ARRAY['national'], ARRAY['national'], ARRAY[true], ARRAY[true])")
+    assert q(env, "SELECT configured, enabled FROM directory_sync WHERE axis = 'prov'") == "f|f"
+    p5 = submit(env, "D5", ["000.00.05.H49"])
+    assert deliveries(env, p5) == [["national", "000.00.05.H49"]]
 
 
 def test_timelines_update_replace(env):
     migrate(env)
     # The parsed header the ingest migration stores with each package (edxml_json.h shape).
     q(env, "ALTER TABLE package ADD COLUMN IF NOT EXISTS header jsonb")
-    q(env, "SELECT gw_directory_axes_set(ARRAY['national'], ARRAY['national'], ARRAY[true])")
+    q(env, "SELECT gw_directory_axes_set(ARRAY['national'], ARRAY['national'], ARRAY[true], ARRAY[true])")
     replace(env, "national", ["qcvn102"], [{"list": "qcvn102", "code": c} for c in ("A.1", "B.1", "C.1")])
     orig = submit(env, "S,2024/03/04,9/X", ["A.1", "B.1"])
     assert [r[0] for r in env.pg.rows("SELECT recipient FROM recipient_status ORDER BY id")] == ["A.1", "B.1"]

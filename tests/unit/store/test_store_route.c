@@ -100,7 +100,8 @@ static void test_route_and_timeline_checks(void **st)
     assert_int_equal(gw_store_timeline_read(NULL, -5, json_cb, NULL), GW_ERANGE);
     assert_int_equal(gw_store_timeline_note(NULL, 0, n_cb, NULL), GW_ERANGE);
     assert_int_equal(gw_store_timeline_note(NULL, 1, NULL, NULL), GW_EINVAL);
-    assert_int_equal(gw_store_directory_register(NULL, axes, prov, NULL, 2, n_cb, NULL), GW_EINVAL);
+    assert_int_equal(gw_store_directory_register(NULL, axes, prov, prov, NULL, 2, n_cb, NULL),
+                     GW_EINVAL);
     assert_int_equal(called, 0);
 }
 
