@@ -228,6 +228,12 @@ static void gw_dir_got_qcvn102(int err, const struct gw_axis_agency *a, size_t n
         gw_dir_fail(x, GW_ECANCELED, "stopped", NULL);
         return;
     }
+    if (n == 0) {
+        /* A real directory is never empty: storing one would judge every recipient of this axis
+         * without electronic means. Kept as it was, retried. */
+        gw_dir_fail(x, GW_EAXIS, "getAgenciesList", "empty list");
+        return;
+    }
     if ((rc = gw_dir_copy_rows(x, a, n)) != 0) {
         gw_dir_fail(x, rc, "copy", NULL);
         return;

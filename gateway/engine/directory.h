@@ -15,11 +15,11 @@
  * directory in PostgreSQL in one transaction — at start, then every interval_ms; a failed sync
  * is retried after retry_ms, doubled after each failure up to interval_ms (the directory in place
  * stays and keeps routing). A failed QĐ 20 list alone does not fail the sync: the QCVN 102 list
- * is replaced and the QĐ 20 one kept. One log line per sync. Gauges, refreshed from the database
- * every 15 s (so every instance reports the shared state): gateway_directory_age_seconds{axis}
- * (since the last success; absent before one), gateway_directory_synced{axis},
- * gateway_directory_agencies{axis} (QCVN 102 rows), gateway_directory_pairs{axis}; counter
- * gateway_directory_sync_total{axis,result}.
+ * is replaced and the QĐ 20 one kept; an empty QCVN 102 list is a failure. One log line per sync.
+ * Gauges, refreshed from the database every 15 s (so every instance reports the shared state):
+ * gateway_directory_age_seconds{axis} (since the last success; absent before one),
+ * gateway_directory_synced{axis}, gateway_directory_agencies{axis} (QCVN 102 rows),
+ * gateway_directory_pairs{axis}; counter gateway_directory_sync_total{axis,result}.
  */
 
 struct gw_db;
