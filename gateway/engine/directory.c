@@ -108,12 +108,24 @@ static void gw_dir_failed_recorded(int err, int64_t n, void *ud)
     gw_dir_end(x->d);
 }
 
+/* A sync cut short by a stop: nothing more is called, nothing recorded. */
+static void gw_dir_quiet_end(struct gw_dir_axis *x)
+{
+    gw_dir_rows_free(x);
+    x->busy = false;
+    gw_dir_end(x->d);
+}
+
 /* A failed sync: logged, counted, recorded (best effort) and retried with backoff. */
 static void gw_dir_fail(struct gw_dir_axis *x, int err, const char *what, const char *detail)
 {
     struct gw_directory *d = x->d;
     char msg[600];
 
+    if (d->freeing || (d->stopping && err == GW_ECANCELED)) {
+        gw_dir_quiet_end(x);
+        return;
+    }
     gw_dir_rows_free(x);
     x->failures++;
     snprintf(msg, sizeof(msg), "%s: %s%s%s", what, gw_strerror(err), detail ? ": " : "",
@@ -164,7 +176,7 @@ static void gw_dir_got_qd20(int err, const struct gw_axis_agency *a, size_t n, c
     int rc;
 
     if (d->freeing) {
-        gw_dir_fail(x, GW_ECANCELED, "stopped", NULL);
+        gw_dir_quiet_end(x);
         return;
     }
     if (err != 0)
@@ -224,8 +236,8 @@ static void gw_dir_got_qcvn102(int err, const struct gw_axis_agency *a, size_t n
         gw_dir_fail(x, err, "getAgenciesList", detail);
         return;
     }
-    if (x->d->freeing) {
-        gw_dir_fail(x, GW_ECANCELED, "stopped", NULL);
+    if (x->d->freeing || x->d->stopping) {
+        gw_dir_quiet_end(x);
         return;
     }
     if (n == 0) {
@@ -262,8 +274,9 @@ static void gw_dir_tick(uv_timer_t *t)
 {
     struct gw_dir_axis *x = t->data;
 
-    if (!x->d->registered || !gw_db_ready(x->d->deps.db)) {
-        uv_timer_start(&x->timer, gw_dir_tick, 1000, 0); /* not yet: try again shortly */
+    if (!x->d->registered || !gw_db_ready(x->d->deps.db) || x->busy) {
+        /* not yet (or the last failure is still being recorded): try again shortly */
+        uv_timer_start(&x->timer, gw_dir_tick, 1000, 0);
         return;
     }
     gw_dir_sync(x);

@@ -158,5 +158,22 @@ def run_two_axes(env, prov):
     t.wait_until(lambda: all(d["state"] == "SENT" for d in pkg(gw, revoke)["deliveries"]), 20, what="revoke SENT")
 
 
+def test_stop_during_sync(env):
+    """SIGTERM while a directory call is in flight: the drain waits for it and the exit is clean;
+    an empty directory is a failed sync, never stored."""
+    env.sim.ctl("POST", "/_sim/directory", directory([]))
+    gw = env.gateway({"routing:directory_retry_ms": "200"})
+    t.wait_until(lambda: env.pg.query("SELECT last_error FROM directory_sync WHERE axis = 'national'")
+                 .endswith("empty list"), 20, what="empty list refused")
+    assert not synced(env, "national")
+    env.sim.ctl("POST", "/_sim/directory", directory([OUT]))
+    t.wait_until(lambda: synced(env, "national"), 20, what="synced after the retry")
+    env.sim.faults(latency_ms=1500, ops=["getAgenciesList"])
+    n = env.sim.stats()["requests"]["getAgenciesList"]
+    gw.proc.send_signal(signal.SIGUSR1)  # a sync now, answered slowly
+    t.wait_until(lambda: env.sim.stats()["requests"]["getAgenciesList"] > n, 10, what="a slow sync")
+    assert gw.stop(30) == 0
+
+
 if __name__ == "__main__":
-    t.run([test_two_axes])
+    t.run([test_two_axes, test_stop_during_sync])
