@@ -3,9 +3,10 @@
  * simulator (tests/sim/axis_sim.py --directory), whose Python verifier recomputes the §5 signature
  * (HMAC-SHA256 keyed with the secret's characters over the received sign-header, signed `level`
  * for the QĐ 20 list) independently of the C code and refuses any drift, so every OK answer here
- * is a call the real axis accepts. Also: a QĐ 20 list over 64 KiB parsed on the thread pool, the
- * size cap, a wrong secret (GW_EAUTH), and the pure parser on rows without a usable code, numeric
- * ids and over-long fields. Skipped (77) when python3 is missing.
+ * is a call the real axis accepts; and the signed headers of the QĐ 20 call against
+ * tests/sim/client.py sign_headers() byte for byte. Also: a QĐ 20 list over 64 KiB parsed on the
+ * thread pool, the size cap, a wrong secret (GW_EAUTH), and the pure parser on rows without a
+ * usable code, numeric ids and over-long fields. Skipped (77) when python3 is missing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "adapters/vxp/vxp_internal.h"
+#include "adapters/vxp/vxp_sign.h"
 #include "engine/axis.h"
 #include "util/error.h"
 
@@ -256,6 +258,48 @@ static void test_parse(void **state)
     assert_null(a);
 }
 
+/* The headers the adapter signs for getAgenciesListQD20, against tests/sim/client.py's
+ * sign_headers() (written from domain.md §5 independently of the C code) for the same pairs and
+ * timestamp: sign-header, sign-header-key and hash-header byte for byte. */
+static void test_sign_header_vs_python(void **state)
+{
+    static const struct gw_vxp_kv kv[] = {{"level", "1"}};
+    char **h = NULL, want[3][512] = {{0}};
+    const char *names[3] = {
+        "XroadVnpt-sign-header: ", "XroadVnpt-sign-header-key: ", "XroadVnpt-hash-header: "};
+    FILE *p;
+
+    (void)state;
+    p = popen("python3 -c \"import sys; sys.path.insert(0, '" GW_SOURCE_DIR "/tests/sim'); "
+              "import client; h = client.sign_headers('" SID "', '" KEY "', [('level', '1')], "
+              "timestamp='02012018T151608+0123'); "
+              "print(h['XroadVnpt-sign-header']); print(h['XroadVnpt-sign-header-key']); "
+              "print(h['XroadVnpt-hash-header'])\"",
+              "r");
+    assert_non_null(p);
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(fgets(want[i], sizeof(want[i]), p));
+        want[i][strcspn(want[i], "\n")] = '\0';
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(gw_vxp_build_headers(SID, (const unsigned char *)KEY, strlen(KEY),
+                                          "02012018T151608+0123", GW_VXP_CT_JSON, kv, 1, &h),
+                     0);
+    for (int i = 0; i < 3; i++) {
+        bool found = false;
+        for (size_t j = 0; h[j]; j++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(h[j], names[i], n) == 0) {
+                assert_string_equal(h[j] + n, want[i]);
+                found = true;
+            }
+        }
+        assert_true(found);
+    }
+    assert_non_null(strstr(want[0], "\"XroadVnpt-level\":\"1\""));
+    gw_vxp_headers_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qd20_list_on_pool, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_cap_and_secret, test_setup, test_teardown),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_sign_header_vs_python),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
