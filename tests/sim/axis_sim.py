@@ -351,21 +351,25 @@ class Axis:
             self.add_system(s)
         self.faults = Faults()
         self.refusal = None
-        self.directory = None  # {"agencies": [...], "qd20": [...]} served by the list calls
+        # What the list calls serve: None (no directory: empty lists, so a gateway routes every
+        # recipient to its default axis), "spec" (the SPEC's organ ids), or
+        # {"agencies": [...], "qd20": [...]}.
+        self.directory = None
         self.levels = []  # the `level` of every getAgenciesListQD20 call, in order
         self.reset()
 
     def set_directory(self, cfg):
         """cfg: {"agencies": [{id, code, pid, name, mail, oldCode}], "qd20": [{id, code, name,
-        mail, code102}]} (each optional), or {"clear": true} to serve the SPEC's organ ids."""
+        mail, code102}]} (each optional), {"from_spec": true} to serve the SPEC's organ ids, or
+        {"clear": true} for no directory (empty lists)."""
         if not isinstance(cfg, dict):
             raise BadRequest(400, "directory body must be a JSON object")
-        extra = set(cfg) - {"agencies", "qd20", "clear"}
+        extra = set(cfg) - {"agencies", "qd20", "clear", "from_spec"}
         if extra:
             raise BadRequest(400, "unknown keys: %s" % ", ".join(sorted(extra)))
-        if cfg.get("clear"):
+        if cfg.get("clear") or cfg.get("from_spec"):
             with self.lock:
-                self.directory = None
+                self.directory = "spec" if cfg.get("from_spec") else None
             return
         d = {}
         for key in ("agencies", "qd20"):
@@ -923,7 +927,9 @@ class Handler(BaseHTTPRequestHandler):
         axis = self.server.axis
         data, seen = [], set()
         with axis.lock:
-            if axis.directory is not None:
+            if axis.directory is None:
+                return 200, ok(data=[])
+            if axis.directory != "spec":
                 return 200, ok(data=list(axis.directory["agencies"]))
             for sid, s in axis.systems.items():
                 for organ in s["organ_ids"]:
@@ -945,7 +951,8 @@ class Handler(BaseHTTPRequestHandler):
         rec["level"] = self.signed["level"]
         with axis.lock:
             axis.levels.append(self.signed["level"])
-            rows = list(axis.directory["qd20"]) if axis.directory is not None else []
+            d = axis.directory
+            rows = list(d["qd20"]) if isinstance(d, dict) else []
         return 200, ok(data=rows)
 
     # -- control API --------------------------------------------------------------------------

@@ -424,7 +424,12 @@ class AxisSimTest(unittest.TestCase):
         self.assertEqual(self.listed(late), [doc])
 
     def test_agencies(self):
-        data = self.assertOK(self.gw.agencies())["data"]
+        self.assertEqual(self.assertOK(self.gw.agencies())["data"], [])  # no directory by default
+        self.ctl._json("POST", "directory", {"from_spec": True})
+        try:
+            data = self.assertOK(self.gw.agencies())["data"]
+        finally:
+            self.ctl._json("POST", "directory", {"clear": True})
         by_id = {d["id"]: d for d in data}
         self.assertEqual(set(by_id), {H49, STC_H49, G22, "000.00.24.H44", "000.46.24.H44"})
         self.assertEqual(by_id["000.46.24.H44"]["pid"], "000.00.24.H44")
