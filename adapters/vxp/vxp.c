@@ -25,16 +25,6 @@
 #define GW_VXP_SECRET_LEN  44           /* as the axis issues them */
 #define GW_VXP_ASYNC_BYTES (64u * 1024) /* answers larger than this are read off the loop */
 
-struct gw_vxp {
-    struct gw_httpc *http;
-    char *base_url; /* without trailing '/' */
-    char *systemid;
-    unsigned char *secret; /* the characters as configured (the HMAC key), never decoded */
-    size_t secret_len;
-    uint64_t timeout_ms;
-    size_t max_package_bytes;
-};
-
 enum gw_vxp_op { GW_VXP_SEND, GW_VXP_LIST, GW_VXP_FETCH, GW_VXP_ACK };
 
 /*
@@ -427,6 +417,7 @@ static int gw_vxp_create(struct gw_httpc *http, const struct gw_axis_config *cfg
     st->http = http;
     st->timeout_ms = cfg->timeout_ms;
     st->max_package_bytes = cfg->max_package_bytes ? cfg->max_package_bytes : GW_VXP_DEF_MAX_PKG;
+    st->max_directory_bytes = cfg->max_directory_bytes; /* routing: vxp_agency.c */
     st->base_url = strdup(cfg->base_url);
     st->systemid = strdup(cfg->systemid);
     if (!st->base_url || !st->systemid) {
@@ -467,4 +458,5 @@ const struct gw_axis_ops gw_vxp_ops = {
     .list_received = gw_vxp_list,
     .fetch = gw_vxp_fetch,
     .ack = gw_vxp_ack,
+    .list_agencies = gw_vxp_list_agencies, /* vxp_agency.c */
 };

@@ -2,11 +2,40 @@
 #define GW_VXP_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/axis.h"
 
 /* Response parsing for the national axis adapter (vxp_resp.c); shared with vxp.c only. */
+
+/* One configured axis (vxp.c creates it; vxp_agency.c reads it too). */
+struct gw_vxp {
+    struct gw_httpc *http;
+    char *base_url; /* without trailing '/' */
+    char *systemid;
+    unsigned char *secret; /* the characters as configured (the HMAC key), never decoded */
+    size_t secret_len;
+    uint64_t timeout_ms;
+    size_t max_package_bytes;
+    size_t max_directory_bytes; /* cap on a directory answer; 0 = GW_VXP_DEF_MAX_DIRECTORY */
+};
+
+#define GW_VXP_DEF_MAX_DIRECTORY (32u * 1024 * 1024)
+#define GW_VXP_MAX_AGENCIES      500000 /* rows kept from one list */
+#define GW_VXP_AGENCY_CODE_MAX   256    /* a longer code drops the row (store limits) */
+#define GW_VXP_AGENCY_TEXT_MAX   2048   /* a longer name/mail is dropped from the row */
+
+/* ops.list_agencies (vxp_agency.c): getAgenciesList, or getAgenciesListQD20 when qd20. */
+int gw_vxp_list_agencies(void *state, bool qd20, gw_axis_agencies_cb cb, void *ud);
+
+/* Parses a directory answer (vxp_agency.c; pure, for the thread pool and the tests): 0 and
+ * out and n (free with gw_vxp_agencies_free) on an OK answer; else as gw_vxp_resp_parse, or
+ * GW_EHTTP when data is not an array. Rows without a usable code are skipped. */
+int gw_vxp_agencies_parse(const char *body, size_t len, bool qd20, struct gw_axis_agency **out,
+                          size_t *n, char *detail, size_t detail_len);
+void gw_vxp_agencies_free(struct gw_axis_agency *a, size_t n);
 
 #define GW_VXP_DETAIL_LEN 512
 #define GW_VXP_MAX_ITEMS  10000

@@ -52,6 +52,7 @@ struct gw_api {
         struct gw_metric *backlog_ok;
         struct gw_metric_family *deliveries, *oldest;
         struct gw_metric *inbox_waiting, *inbox_oldest;
+        struct gw_metric *no_electronic_means; /* 005_route.sql */
     } m;
     struct gw_api_snapshot snap;
 };

@@ -49,6 +49,9 @@ int gw_api_metrics_init(struct gw_api *api)
         GW_GAUGE("gateway_inbox_waiting", "received packages QLVBĐH has not taken (NaN unknown)");
     api->m.inbox_oldest = GW_GAUGE("gateway_inbox_oldest_seconds",
                                    "age of the oldest package waiting in the inbox (NaN unknown)");
+    api->m.no_electronic_means =
+        GW_GAUGE("gateway_recipients_no_electronic_means",
+                 "recipients on no axis directory once all were synced (Art. 10.3a; NaN unknown)");
 #undef GW_GAUGE
 #undef GW_COUNTER
     gw_metric_set(api->m.up, 1);
@@ -71,6 +74,7 @@ static void gw_api_backlog_gauges(struct gw_api *api, const struct gw_store_back
     if (!b) {
         gw_metric_set(api->m.inbox_waiting, NAN);
         gw_metric_set(api->m.inbox_oldest, NAN);
+        gw_metric_set(api->m.no_electronic_means, NAN);
         return;
     }
     for (int i = 0; i < GW_STORE_BACKLOG_N; i++) {
@@ -81,6 +85,7 @@ static void gw_api_backlog_gauges(struct gw_api *api, const struct gw_store_back
     }
     gw_metric_set(api->m.inbox_waiting, (double)b->inbox_waiting);
     gw_metric_set(api->m.inbox_oldest, (double)b->inbox_oldest_s);
+    gw_metric_set(api->m.no_electronic_means, (double)b->no_electronic_means);
 }
 
 /* Answers every waiting scrape with the current snapshot (500 when there is none). */

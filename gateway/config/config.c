@@ -448,6 +448,7 @@ void gw_config_free(struct gw_config *cfg)
         struct gw_config_axis *ax = &cfg->axes[i];
         free(ax->name);
         free(ax->adapter);
+        free(ax->role);
         free((void *)ax->axis.base_url);
         free((void *)ax->axis.systemid);
         free_secret(ax->axis.secret);

@@ -32,6 +32,8 @@ struct gw_config_axis {
     uint64_t poll_interval_ms;
     unsigned max_concurrency; /* sends in flight to this axis at once; 0 = delivery.max_inflight */
     struct gw_axis_config axis; /* name/base_url/systemid/secret point into this config */
+    char *role;      /* "national" (default) or "provincial": routing by directory (axes.md) */
+    bool provincial; /* role == "provincial" */
 };
 
 struct gw_config_delivery {
@@ -82,6 +84,10 @@ struct gw_config {
     /* [routing] */
     char *default_axis;                      /* NULL when there is no axis */
     const struct gw_config_axis *default_ax; /* the axis named by default_axis, or NULL */
+    /* Agency directory sync period per axis, and the first retry after a failed sync (doubled
+     * up to the period). */
+    uint64_t directory_interval_ms;
+    uint64_t directory_retry_ms;
 
     /* Accepted but doubtful settings, each "file:line: message", for the caller to log. */
     char **warnings;

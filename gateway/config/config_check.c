@@ -186,6 +186,33 @@ static void check_routing(struct gw_cfg_loader *ld)
                     cfg->default_axis);
 }
 
+/* [axis.NAME] role: national (the default) or provincial. Several axes may share a role: a
+ * recipient goes to the first provincial axis in file order whose directory lists it, else to the
+ * first national one that lists it (docs/internals/axes.md). */
+static void check_roles(struct gw_cfg_loader *ld)
+{
+    for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
+        const struct gw_cfg_section *s = &ld->sects[i];
+        struct gw_config_axis *a;
+
+        if (s->kind != GW_CFG_AXIS)
+            continue;
+        a = &ld->cfg->axes[s->index];
+        if (!a->role || strcmp(a->role, "national") == 0)
+            a->provincial = false;
+        else if (strcmp(a->role, "provincial") == 0)
+            a->provincial = true;
+        else
+            gw_cfg_fail(ld, line_of(s, "role"), "[%s] role must be national or provincial",
+                        s->name);
+    }
+    if (!ld->err && ld->cfg->directory_retry_ms > ld->cfg->directory_interval_ms)
+        gw_cfg_fail(ld, line_of(find_sect(ld, GW_CFG_ROUTING), "directory_retry_ms"),
+                    "[routing] directory_retry_ms (%llu) is above directory_interval_ms (%llu)",
+                    (unsigned long long)ld->cfg->directory_retry_ms,
+                    (unsigned long long)ld->cfg->directory_interval_ms);
+}
+
 static void default_instance_id(struct gw_cfg_loader *ld)
 {
     char host[256], id[320];
@@ -212,6 +239,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
         check_adapters(ld);
     if (!ld->err)
         check_routing(ld);
+    if (!ld->err)
+        check_roles(ld);
     if (!ld->err)
         default_instance_id(ld);
 }

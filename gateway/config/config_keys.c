@@ -94,6 +94,9 @@ static const struct gw_cfg_key axis_keys[] = {
     {"max_concurrency", T_UNS, AX(max_concurrency), 0, 100000, false, false},
     {"max_package_bytes", T_SIZE, AX(axis.max_package_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
      false},
+    {"role", T_IDENT, AX(role), 0, 0, false, false},
+    {"max_directory_bytes", T_SIZE, AX(axis.max_directory_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
+     false},
 };
 
 static const struct gw_cfg_key delivery_keys[] = {
@@ -112,6 +115,8 @@ static const struct gw_cfg_key delivery_keys[] = {
 
 static const struct gw_cfg_key routing_keys[] = {
     {"default_axis", T_IDENT, C(default_axis), 0, 0, false, false},
+    {"directory_interval_ms", T_U64, C(directory_interval_ms), 1000, 7 * MS_DAY, false, false},
+    {"directory_retry_ms", T_U64, C(directory_retry_ms), 100, 7 * MS_DAY, false, false},
 };
 
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
@@ -175,6 +180,8 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.breaker_failures = 5;
     cfg->delivery.breaker_backoff_ms = 1000;
     cfg->delivery.breaker_backoff_max_ms = 60000;
+    cfg->directory_interval_ms = 3600000;
+    cfg->directory_retry_ms = 30000;
     cfg->listen_host = strdup("127.0.0.1");
     cfg->migrations_dir = strdup("schemas/sql");
     return cfg->listen_host && cfg->migrations_dir ? 0 : -1;
@@ -187,6 +194,7 @@ void gw_cfg_axis_defaults(struct gw_config_axis *ax)
     ax->poll_interval_ms = 2000;
     ax->axis.timeout_ms = 30000;
     ax->axis.max_package_bytes = 67108864;
+    ax->axis.max_directory_bytes = 33554432;
 }
 
 /* Replaces an owned string slot (char * or const char *, same representation). */

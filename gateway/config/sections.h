@@ -43,6 +43,8 @@ struct gw_axis_config {
     const char *secret;
     uint64_t timeout_ms;
     size_t max_package_bytes; /* cap on a fetched package */
+    /* cap on an agency directory answer (getAgenciesList...) */
+    size_t max_directory_bytes;
 };
 
 #endif

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "daemon/startup.h"
 #include "engine/audit.h"
+#include "engine/directory.h"
 #include "engine/dispatch.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -44,6 +45,8 @@ static void gw_app_finish(struct gw_app *app, bool forced)
     app->dispatch = NULL;
     gw_audit_free(app->audit);
     app->audit = NULL;
+    gw_directory_free(app->directory);
+    app->directory = NULL;
     for (size_t i = 0; i < app->n_axes; i++) {
         gw_poller_free(app->axes[i].poller);
         app->axes[i].poller = NULL;
@@ -71,7 +74,8 @@ void gw_app_maybe_finish(struct gw_app *app)
 {
     if (!app->draining || app->closing || !app->http_drained || app->pending_work > 0)
         return;
-    if (!gw_dispatch_idle(app->dispatch) || !gw_audit_idle(app->audit))
+    if (!gw_dispatch_idle(app->dispatch) || !gw_audit_idle(app->audit) ||
+        !gw_directory_idle(app->directory))
         return;
     for (size_t i = 0; i < app->n_axes; i++) {
         if (!gw_poller_idle(app->axes[i].poller))
@@ -120,6 +124,7 @@ void gw_app_stop(struct gw_app *app)
     gw_startup_stop(app->startup);
     gw_dispatch_stop(app->dispatch);
     gw_audit_stop(app->audit);
+    gw_directory_stop(app->directory);
     for (size_t i = 0; i < app->n_axes; i++)
         gw_poller_stop(app->axes[i].poller);
     if (app->http)
@@ -136,6 +141,7 @@ static void gw_app_signal(uv_signal_t *s, int signum)
         for (size_t i = 0; i < app->n_axes; i++)
             gw_poller_kick(app->axes[i].poller);
         gw_dispatch_kick(app->dispatch);
+        gw_directory_kick(app->directory);
         return;
     }
     gw_app_stop(app);
@@ -212,6 +218,34 @@ static int gw_app_start_axes(struct gw_app *app)
     return 0;
 }
 
+/* Agency directories and the routed axes (engine/directory.h). */
+static int gw_app_start_directory(struct gw_app *app)
+{
+    struct gw_directory_axis *axes = calloc(app->n_axes ? app->n_axes : 1, sizeof(*axes));
+    int rc;
+
+    if (!axes)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < app->n_axes; i++)
+        axes[i] = (struct gw_directory_axis){.name = app->axes[i].name,
+                                             .ops = app->axes[i].ops,
+                                             .state = app->axes[i].state,
+                                             .provincial = app->axes[i].cfg->provincial,
+                                             .enabled = app->axes[i].cfg->enabled};
+    struct gw_directory_deps deps = {.loop = app->loop,
+                                     .db = app->db,
+                                     .metrics = app->metrics,
+                                     .axes = axes,
+                                     .n_axes = app->n_axes,
+                                     .interval_ms = app->cfg->directory_interval_ms,
+                                     .retry_ms = app->cfg->directory_retry_ms,
+                                     .idle = gw_app_idle,
+                                     .ud = app};
+    rc = gw_directory_start(&deps, &app->directory);
+    free(axes);
+    return rc;
+}
+
 /* The components that work on the database: started once the schema is ready. */
 static int gw_app_start_engine(struct gw_app *app)
 {
@@ -239,6 +273,8 @@ static int gw_app_start_engine(struct gw_app *app)
         rc = gw_app_start_dispatch(app);
     if (rc == 0)
         rc = gw_app_start_audit(app);
+    if (rc == 0)
+        rc = gw_app_start_directory(app);
     if (rc == 0)
         gw_log(GW_LOG_INFO, "app.ready", "dispatcher, pollers and audit started");
     return rc;

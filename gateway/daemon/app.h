@@ -19,6 +19,7 @@
 
 struct gw_api;
 struct gw_audit;
+struct gw_directory;
 struct gw_dispatch;
 struct gw_metrics;
 struct gw_poller;
@@ -40,6 +41,8 @@ struct gw_app {
     struct gw_http_server *http;
     struct gw_dispatch *dispatch;
     struct gw_audit *audit;
+    /* agency directories (engine/directory.h) */
+    struct gw_directory *directory;
     struct gw_metrics *metrics; /* labelled series of the components (rendered by /metrics) */
     struct gw_axis_inst *axes;
     size_t n_axes;

@@ -24,7 +24,8 @@ static const char gw_sql_backlog[] =
     "  0)::bigint,"
     " (SELECT count(*) FROM package WHERE direction = 'in' AND state = 'AVAILABLE'),"
     " (SELECT coalesce(floor(extract(epoch FROM now() - min(created_at))), 0)::bigint"
-    "  FROM package WHERE direction = 'in' AND state = 'AVAILABLE')"
+    "  FROM package WHERE direction = 'in' AND state = 'AVAILABLE'),"
+    " (SELECT count(*) FROM package_route WHERE state = 'NO_ELECTRONIC_MEANS')"
     " FROM delivery WHERE state <> 'SENT'";
 
 struct gw_store_backlog_call {
@@ -44,7 +45,7 @@ static void gw_store_backlog_done(int err, const PGresult *res, const char *sqls
 {
     struct gw_store_backlog_call *call = ud;
     struct gw_store_backlog b = {0};
-    bool ok = err == 0 && PQntuples(res) == 1 && PQnfields(res) == 2 * GW_STORE_BACKLOG_N + 2;
+    bool ok = err == 0 && PQntuples(res) == 1 && PQnfields(res) == 2 * GW_STORE_BACKLOG_N + 3;
 
     if (ok) {
         for (int i = 0; i < GW_STORE_BACKLOG_N; i++) {
@@ -53,6 +54,7 @@ static void gw_store_backlog_done(int err, const PGresult *res, const char *sqls
         }
         b.inbox_waiting = gw_store_backlog_col(res, 2 * GW_STORE_BACKLOG_N, &ok);
         b.inbox_oldest_s = gw_store_backlog_col(res, 2 * GW_STORE_BACKLOG_N + 1, &ok);
+        b.no_electronic_means = gw_store_backlog_col(res, 2 * GW_STORE_BACKLOG_N + 2, &ok);
     }
     call->cb(ok ? 0 : GW_EDB, ok ? &b : NULL, call->ud);
     free(call);

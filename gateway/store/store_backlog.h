@@ -26,6 +26,7 @@ struct gw_store_backlog {
     int64_t oldest_s[GW_STORE_BACKLOG_N]; /* 0 when there is none */
     int64_t inbox_waiting;
     int64_t inbox_oldest_s;
+    int64_t no_electronic_means; /* recipients routed nowhere (005_route.sql package_route) */
 };
 
 /* err 0: b set (valid during the call); else GW_EDB and b NULL. */

@@ -28,6 +28,11 @@ static const char gw_sql_package[] =
     "   'next_attempt_at', d.next_attempt_at, 'axis_doc_id', d.axis_doc_id,"
     "   'last_error', d.last_error, 'sent_at', d.sent_at) ORDER BY d.id)"
     "   FROM delivery d WHERE d.package_id = p.id), '[]'::json),"
+    /* 005_route.sql: the route of each recipient, those without electronic means, timelines. */
+    " 'routes', gw_package_routes(p.id),"
+    " 'no_electronic_means', (SELECT coalesce(json_agg(pr.recipient ORDER BY pr.ord),"
+    "  '[]'::json) FROM package_route pr WHERE pr.package_id = p.id AND pr.route = 'none'),"
+    " 'timelines', gw_package_timelines(p.id),"
     " 'events', coalesce((SELECT json_agg(json_build_object('at', e.at, 'kind', e.kind,"
     "   'actor', e.actor, 'detail', e.detail) ORDER BY e.id)"
     "   FROM event e WHERE e.package_id = p.id), '[]'::json))"

@@ -64,6 +64,7 @@ PROTOCOL_OPS = (
     "updateStatus",
     "getSentEdocList",
     "getAgenciesList",
+    "getAgenciesListQD20",
 )
 MESSAGE_TYPES = ("edoc", "status")
 LIST_CAP = 100
@@ -78,9 +79,11 @@ SIGNED_PER_OP = {
     "updateStatus": ("docId", "status"),
     "getSentEdocList": ("servicetype", "messagetype", "docId"),
     "getAgenciesList": (),
+    "getAgenciesListQD20": ("level",),
 }
 BODY_KIND = {"sendEdoc": "edxml", "getEdoc": "braces", "updateStatus": "braces",
-             "getReceivedEdocList": "empty", "getSentEdocList": "empty", "getAgenciesList": "empty"}
+             "getReceivedEdocList": "empty", "getSentEdocList": "empty", "getAgenciesList": "empty",
+             "getAgenciesListQD20": "empty"}
 TIMESTAMP_RE = re.compile(r"^[0-9]{8}T[0-9]{6}\+[0-9]{4}$")
 # The axis's own answer to a refused credential (domain.md 5), and the other refusals a test can ask for.
 REFUSALS = {
@@ -348,7 +351,34 @@ class Axis:
             self.add_system(s)
         self.faults = Faults()
         self.refusal = None
+        # What the list calls serve: None (no directory: empty lists, so a gateway routes every
+        # recipient to its default axis), "spec" (the SPEC's organ ids), or
+        # {"agencies": [...], "qd20": [...]}.
+        self.directory = None
+        self.levels = []  # the `level` of every getAgenciesListQD20 call, in order
         self.reset()
+
+    def set_directory(self, cfg):
+        """cfg: {"agencies": [{id, code, pid, name, mail, oldCode}], "qd20": [{id, code, name,
+        mail, code102}]} (each optional), {"from_spec": true} to serve the SPEC's organ ids, or
+        {"clear": true} for no directory (empty lists)."""
+        if not isinstance(cfg, dict):
+            raise BadRequest(400, "directory body must be a JSON object")
+        extra = set(cfg) - {"agencies", "qd20", "clear", "from_spec"}
+        if extra:
+            raise BadRequest(400, "unknown keys: %s" % ", ".join(sorted(extra)))
+        if cfg.get("clear") or cfg.get("from_spec"):
+            with self.lock:
+                self.directory = "spec" if cfg.get("from_spec") else None
+            return
+        d = {}
+        for key in ("agencies", "qd20"):
+            rows = cfg.get(key, [])
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise BadRequest(400, "%s must be a list of objects" % key)
+            d[key] = rows
+        with self.lock:
+            self.directory = d
 
     def add_system(self, s):
         if not isinstance(s, dict) or not isinstance(s.get("systemid"), str):
@@ -897,6 +927,10 @@ class Handler(BaseHTTPRequestHandler):
         axis = self.server.axis
         data, seen = [], set()
         with axis.lock:
+            if axis.directory is None:
+                return 200, ok(data=[])
+            if axis.directory != "spec":
+                return 200, ok(data=list(axis.directory["agencies"]))
             for sid, s in axis.systems.items():
                 for organ in s["organ_ids"]:
                     if organ in seen:
@@ -910,6 +944,16 @@ class Handler(BaseHTTPRequestHandler):
                         "mail": s["mails"].get(organ, organ.lower() + "@axis-sim.local"),
                     })
         return 200, ok(data=data)
+
+    def op_getAgenciesListQD20(self, systemid, body, rec):
+        """The QĐ 20 list: the directory's "qd20" rows (none when no directory is set)."""
+        axis = self.server.axis
+        rec["level"] = self.signed["level"]
+        with axis.lock:
+            axis.levels.append(self.signed["level"])
+            d = axis.directory
+            rows = list(d["qd20"]) if isinstance(d, dict) else []
+        return 200, ok(data=rows)
 
     # -- control API --------------------------------------------------------------------------
 
@@ -986,6 +1030,13 @@ class Handler(BaseHTTPRequestHandler):
             self.server.log({"t": now_iso(), "op": "_sim/inject", "docId": pkg.doc_id,
                              "to": organs, "len": len(body)})
             self.send_json(200, {"docId": pkg.doc_id, "sha256": pkg.sha256})
+        elif name == "directory":
+            if self.command == "POST":
+                axis.set_directory(json_body())
+            with axis.lock:
+                d = axis.directory
+                levels = list(axis.levels)
+            self.send_json(200, {"ok": True, "directory": d, "levels": levels})
         elif name == "stats":
             with axis.lock:
                 s = json.loads(json.dumps(axis.stats))
@@ -1022,6 +1073,8 @@ def main(argv=None):
     ap.add_argument("--log", help="append one JSON line per request to this file")
     ap.add_argument("--secret", action="append", default=[], metavar="SYSTEMID=TEXT",
                     help="set the secret (the text as issued) of a system of SPEC; repeatable")
+    ap.add_argument("--directory", help="JSON file {agencies: [...], qd20: [...]} served by "
+                    "getAgenciesList and getAgenciesListQD20 (default: the SPEC's organ ids)")
     ap.add_argument("--refuse-credentials", choices=sorted(REFUSALS), metavar="HOW",
                     help="start refusing every call's credentials: " + ", ".join(REFUSALS))
     args = ap.parse_args(argv)
@@ -1041,6 +1094,9 @@ def main(argv=None):
         axis = Axis(systems)
         if args.refuse_credentials:
             axis.set_refusal({"how": args.refuse_credentials})
+        if args.directory:
+            with open(args.directory, encoding="utf-8") as f:
+                axis.set_directory(json.load(f))
     except BadRequest as e:
         print("axis_sim: bad --systems/--secret: %s" % e.desc, file=sys.stderr)
         return 2

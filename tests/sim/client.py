@@ -36,6 +36,7 @@ OP_KEYS = {
     "updateStatus": ("docId", "status"),
     "getSentEdocList": ("servicetype", "messagetype", "docId"),
     "getAgenciesList": (),
+    "getAgenciesListQD20": ("level",),
 }
 
 
@@ -199,6 +200,9 @@ class AxisClient:
     def agencies(self):
         return self.call("getAgenciesList", {})
 
+    def agencies_qd20(self, level="1"):
+        return self.call("getAgenciesListQD20", {"level": level})
+
 
 class SimControl:
     def __init__(self, base_url, timeout=10.0):
@@ -240,6 +244,13 @@ class SimControl:
 
     def stats(self):
         return self._json("GET", "stats")
+
+    def set_directory(self, agencies=None, qd20=None):
+        """Serves these rows from getAgenciesList / getAgenciesListQD20 (None: empty list)."""
+        return self._json("POST", "directory", {"agencies": agencies or [], "qd20": qd20 or []})
+
+    def directory(self):
+        return self._json("GET", "directory")
 
     def reset(self):
         return self._json("POST", "reset", {})

@@ -424,13 +424,36 @@ class AxisSimTest(unittest.TestCase):
         self.assertEqual(self.listed(late), [doc])
 
     def test_agencies(self):
-        data = self.assertOK(self.gw.agencies())["data"]
+        self.assertEqual(self.assertOK(self.gw.agencies())["data"], [])  # no directory by default
+        self.ctl._json("POST", "directory", {"from_spec": True})
+        try:
+            data = self.assertOK(self.gw.agencies())["data"]
+        finally:
+            self.ctl._json("POST", "directory", {"clear": True})
         by_id = {d["id"]: d for d in data}
         self.assertEqual(set(by_id), {H49, STC_H49, G22, "000.00.24.H44", "000.46.24.H44"})
         self.assertEqual(by_id["000.46.24.H44"]["pid"], "000.00.24.H44")
         self.assertEqual(by_id[STC_H49]["pid"], H49)
         for d in data:
             self.assertEqual(set(d), {"id", "code", "pid", "name", "mail"})
+
+    def test_directory_lists(self):
+        rows = [{"id": 1, "code": "000.00.01.H49", "pid": "000.00.00.H49", "name": "Sở A",
+                 "mail": "a@x", "oldCode": "H49.OLD"}]
+        qd20 = [{"id": 7, "code": "H49.01", "name": "Sở A", "mail": "a@x", "code102": "000.00.01.H49"}]
+        try:
+            self.ctl.set_directory(rows, qd20)
+            self.assertEqual(self.assertOK(self.gw.agencies())["data"], rows)
+            self.assertEqual(self.assertOK(self.gw.agencies_qd20("2"))["data"], qd20)
+            self.assertEqual(self.ctl.directory()["levels"][-1], "2")
+            self.ctl.reset()  # the directory outlives a reset
+            self.assertEqual(self.assertOK(self.gw.agencies())["data"], rows)
+            # level is a signed key: a call without it is refused like any unsigned key
+            r = self.gw.call("getAgenciesListQD20", {})
+            self.assertEqual(r[1]["status"], "FAIL")
+        finally:
+            self.ctl._json("POST", "directory", {"clear": True})
+        self.assertEqual(self.assertOK(self.gw.agencies_qd20())["data"], [])
 
     # -- control API --------------------------------------------------------------------------
 

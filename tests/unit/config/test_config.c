@@ -248,7 +248,38 @@ static const struct {
      "<string>:8: [server] max_header_bytes = '100000': out of range (1024..81920)"},
     {"[server]\nlisten = 1.2.3.4:80 ; inline comment\nmax_headers = 1\n[delivery]\nbatch = 0\n",
      "<string>:11: [delivery] batch = '0': out of range (1..10000)"},
+    {"[axis.national]\nadapter = vxp\nbase_url = http://x\nsystemid = s\nsecret = YQ==\n"
+     "role = regional\n[routing]\ndefault_axis = national\n",
+     "<string>:12: [axis.national] role must be national or provincial"},
+    {"[routing]\ndirectory_interval_ms = 999\n",
+     "<string>:8: [routing] directory_interval_ms = '999': out of range (1000..604800000)"},
+    {"[routing]\ndirectory_interval_ms = 10000\ndirectory_retry_ms = 20000\n",
+     "<string>:9: [routing] directory_retry_ms (20000) is above directory_interval_ms (10000)"},
 };
+
+/* Roles and the directory settings: defaults, and both roles read back. */
+static void test_roles(void **state)
+{
+    static const char text[] =
+        MINIMAL "[axis.prov]\nadapter = vxp\nbase_url = http://p\nsystemid = s\nsecret = YQ==\n"
+                "role = provincial\nmax_directory_bytes = 2048\n"
+                "[axis.national]\nadapter = vxp\nbase_url = http://n\nsystemid = s\nsecret = YQ==\n"
+                "[routing]\ndefault_axis = national\ndirectory_interval_ms = 60000\n";
+    struct gw_config *c = NULL;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    assert_true(c->axes[0].provincial);
+    assert_string_equal(c->axes[0].role, "provincial");
+    assert_int_equal(c->axes[0].axis.max_directory_bytes, 2048);
+    assert_false(c->axes[1].provincial);
+    assert_null(c->axes[1].role);
+    assert_int_equal(c->axes[1].axis.max_directory_bytes, 33554432);
+    assert_int_equal(c->directory_interval_ms, 60000);
+    assert_int_equal(c->directory_retry_ms, 30000);
+    gw_config_free(c);
+}
 
 static void test_error_lines(void **state)
 {
@@ -563,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_error_lines),
+        cmocka_unit_test(test_roles),
         cmocka_unit_test(test_missing_sections),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_env_override),
