@@ -1,7 +1,16 @@
 /*
  * Outbound HTTP client: one libcurl multi handle driven by the libuv loop. curl tells us which
  * sockets to watch (one uv_poll per socket) and when to wake it (one uv_timer); completions are
- * collected with curl_multi_info_read. Response bodies are buffered up to a per-request cap.
+ * collected with curl_multi_info_read. Response bodies are buffered up to a per-request cap, or
+ * handed to a sink piece by piece; request bodies are a buffer, or pulled from a source.
+ *
+ * Pausing (streaming bodies): a source with nothing ready makes the read callback answer
+ * CURL_READFUNC_PAUSE; a sink that asks for a pause took its bytes, so the write callback answers
+ * the next piece with CURL_WRITEFUNC_PAUSE (libcurl keeps that piece and hands it over again).
+ * gw_httpc_resume_*() only records the wish and arms a zero timer; the timer's callback, outside
+ * every libcurl callback, calls curl_easy_pause(CURLPAUSE_CONT) (which may deliver the kept piece
+ * at once) and then drives the multi handle. A transfer that ends while its sink is paused keeps
+ * its result until the sink resumes.
  */
 #include "http/http_client.h"
 
@@ -35,6 +44,17 @@ struct gw_httpc_xfer {
     char *resp;
     size_t resp_len, resp_cap, resp_max;
     int too_big;
+    int abort_err; /* GW_E* a source or sink aborted with */
+    struct gw_httpc_source source;
+    const struct gw_httpc_sink *sink_p;
+    struct gw_httpc_sink sink;
+    uint64_t up_len, up_sent; /* streamed request body */
+    bool src_paused;          /* the read callback answered PAUSE */
+    bool sink_paused;         /* the sink asked for a pause */
+    bool finished;            /* out of the multi handle, result kept until the sink resumes */
+    CURLcode finish_rc;
+    bool want_cont;                        /* in the resume list */
+    struct gw_httpc_xfer *rprev, *rnext;   /* resume list */
     gw_httpc_cb cb;
     void *ud;
     char errbuf[CURL_ERROR_SIZE];
@@ -44,6 +64,8 @@ struct gw_httpc {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
+    uv_timer_t resume_timer; /* runs the resumes asked for, outside libcurl */
+    struct gw_httpc_xfer *resumes;
     struct gw_httpc_xfer *xfers;
     struct gw_httpc_sock *socks;
     size_t inflight;
@@ -101,10 +123,25 @@ static void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
     c->inflight--;
 }
 
+static void gw_httpc_resume_unlink(struct gw_httpc_xfer *x)
+{
+    if (!x->want_cont)
+        return;
+    if (x->rprev)
+        x->rprev->rnext = x->rnext;
+    else
+        x->c->resumes = x->rnext;
+    if (x->rnext)
+        x->rnext->rprev = x->rprev;
+    x->rprev = x->rnext = NULL;
+    x->want_cont = false;
+}
+
 static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
 {
     if (!x)
         return;
+    gw_httpc_resume_unlink(x);
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -115,6 +152,8 @@ static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
 
 static int gw_httpc_map_curl(const struct gw_httpc_xfer *x, CURLcode rc)
 {
+    if (x->abort_err)
+        return x->abort_err;
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
         return GW_E2BIG;
     if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -190,9 +229,72 @@ static void gw_httpc_check_done(struct gw_httpc *c)
         CURLcode rc = msg->data.result;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(c->multi, easy);
+        if (x->sink_paused) {
+            /* The sink has had every byte but is still busy with them: the result waits. */
+            x->finished = true;
+            x->finish_rc = rc;
+            continue;
+        }
         gw_httpc_xfer_unlink(x);
         gw_httpc_finish(x, rc); /* the callback may close c: the loop re-checks c->closing */
     }
+}
+
+/* Zero timer: unpauses (or completes) the transfers whose source or sink resumed. */
+static void gw_httpc_on_resume(uv_timer_t *t)
+{
+    struct gw_httpc *c = gw_container_of(t, struct gw_httpc, resume_timer);
+    int running;
+
+    while (!c->closing && c->resumes) {
+        struct gw_httpc_xfer *x = c->resumes;
+        gw_httpc_resume_unlink(x);
+        if (x->finished) {
+            if (x->sink_paused)
+                continue; /* paused again: stays finished */
+            gw_httpc_xfer_unlink(x);
+            gw_httpc_finish(x, x->finish_rc); /* may close c */
+            continue;
+        }
+        int mask = (x->src_paused ? CURLPAUSE_SEND : 0) | (x->sink_paused ? CURLPAUSE_RECV : 0);
+        /* May run the write callback at once with the piece libcurl kept. */
+        curl_easy_pause(x->easy, mask);
+    }
+    if (c->closing)
+        return;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    gw_httpc_check_done(c);
+}
+
+static void gw_httpc_resume(struct gw_httpc_xfer *x)
+{
+    struct gw_httpc *c = x->c;
+
+    if (c->closing || x->want_cont)
+        return;
+    x->want_cont = true;
+    x->rprev = NULL;
+    x->rnext = c->resumes;
+    if (c->resumes)
+        c->resumes->rprev = x;
+    c->resumes = x;
+    uv_timer_start(&c->resume_timer, gw_httpc_on_resume, 0, 0);
+}
+
+void gw_httpc_resume_source(struct gw_httpc_xfer *x)
+{
+    if (!x || !x->src_paused)
+        return;
+    x->src_paused = false;
+    gw_httpc_resume(x);
+}
+
+void gw_httpc_resume_sink(struct gw_httpc_xfer *x)
+{
+    if (!x || !x->sink_paused)
+        return;
+    x->sink_paused = false;
+    gw_httpc_resume(x);
 }
 
 static void gw_httpc_on_poll(uv_poll_t *h, int status, int events)
@@ -296,7 +398,9 @@ int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out)
         return GW_EIO;
     }
     c->timer.data = c;
-    c->open_handles = 1;
+    uv_timer_init(loop, &c->resume_timer); /* cannot fail once the first timer could start */
+    c->resume_timer.data = c;
+    c->open_handles = 2;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, gw_httpc_socket_cb);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, gw_httpc_timer_cb);
@@ -310,9 +414,26 @@ static size_t gw_httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *user
     struct gw_httpc_xfer *x = userp;
     size_t n = size * nmemb;
 
+    if (x->sink_p && x->sink_paused)
+        return CURL_WRITEFUNC_PAUSE; /* kept by libcurl, handed over again after the resume */
     if (n > x->resp_max - x->resp_len) {
         x->too_big = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (x->sink_p) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        x->resp_len += n;
+        if (n == 0)
+            return 0;
+        int r = x->sink.write(x->sink.ud, status, ptr, n);
+        if (r == GW_HTTPC_PAUSE)
+            x->sink_paused = true; /* the bytes are taken: the next piece is answered PAUSE */
+        else if (r < 0) {
+            x->abort_err = r;
+            return 0;
+        }
+        return n;
     }
     if (x->resp_len + n + 1 > x->resp_cap) {
         size_t cap = x->resp_cap ? x->resp_cap : 4096;
@@ -330,6 +451,48 @@ static size_t gw_httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *user
     x->resp_len += n;
     x->resp[x->resp_len] = '\0';
     return n;
+}
+
+static size_t gw_httpc_read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+    struct gw_httpc_xfer *x = userp;
+    size_t cap = size * nitems;
+    uint64_t left = x->up_len - x->up_sent;
+    int64_t r;
+
+    if (left == 0)
+        return 0; /* the whole Content-Length is out */
+    if (x->src_paused)
+        return CURL_READFUNC_PAUSE;
+    if (cap > left)
+        cap = (size_t)left;
+    r = x->source.read(x->source.ud, buf, cap);
+    if (r == 0) {
+        x->src_paused = true;
+        return CURL_READFUNC_PAUSE;
+    }
+    if (r < 0 || (uint64_t)r > cap) {
+        x->abort_err = r < 0 ? (int)r : GW_EINVAL;
+        return CURL_READFUNC_ABORT;
+    }
+    x->up_sent += (uint64_t)r;
+    return (size_t)r;
+}
+
+/* libcurl rewinds the body to resend it on a new connection (a reused one was found dead). */
+static int gw_httpc_seek_cb(void *userp, curl_off_t offset, int origin)
+{
+    struct gw_httpc_xfer *x = userp;
+
+    if (offset != 0 || origin != SEEK_SET)
+        return CURL_SEEKFUNC_CANTSEEK;
+    if (x->up_sent == 0)
+        return CURL_SEEKFUNC_OK;
+    if (!x->source.rewind || x->source.rewind(x->source.ud) != 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    x->up_sent = 0;
+    x->src_paused = false;
+    return CURL_SEEKFUNC_OK;
 }
 
 static int gw_httpc_set_headers(struct gw_httpc_xfer *x, const char *const *headers)
@@ -378,6 +541,19 @@ static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         return 0;
     }
+    if (req->source) {
+        x->source = *req->source;
+        x->up_len = req->body_len;
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, gw_httpc_read_cb);
+        curl_easy_setopt(e, CURLOPT_READDATA, x);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, gw_httpc_seek_cb);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+        if (strcmp(req->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        return 0;
+    }
     const char *post = "";
     if (req->borrow_body) {
         if (req->body_len)
@@ -404,7 +580,10 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
     struct gw_httpc_xfer *x;
     int rc;
 
-    if (!c || !req || !req->url || !req->method || !cb || (req->body_len && !req->body))
+    if (!c || !req || !req->url || !req->method || !cb ||
+        (req->body_len && !req->body && !req->source) || (req->source && req->body) ||
+        (req->source && (!req->source->read || strcmp(req->method, "GET") == 0)) ||
+        (req->sink && !req->sink->write) || req->body_len > (uint64_t)INT64_MAX)
         return GW_EINVAL;
     if (c->closing)
         return GW_ESHUTDOWN;
@@ -415,6 +594,10 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
     x->cb = cb;
     x->ud = ud;
     x->resp_max = req->max_response_bytes ? req->max_response_bytes : GW_HTTPC_DEF_MAX_RESP;
+    if (req->sink) {
+        x->sink = *req->sink;
+        x->sink_p = &x->sink;
+    }
     x->easy = curl_easy_init();
     if (!x->easy) {
         rc = GW_ENOMEM;
@@ -431,6 +614,8 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
         c->xfers->prev = x;
     c->xfers = x;
     c->inflight++;
+    if (req->xfer)
+        *req->xfer = x;
     return 0;
 fail:
     gw_httpc_xfer_free(x);
@@ -447,9 +632,12 @@ void gw_httpc_close(struct gw_httpc *c)
     if (!c || c->closing)
         return;
     c->closing = 1;
+    while (c->resumes)
+        gw_httpc_resume_unlink(c->resumes);
     while (c->xfers) {
         struct gw_httpc_xfer *x = c->xfers;
-        curl_multi_remove_handle(c->multi, x->easy);
+        if (!x->finished)
+            curl_multi_remove_handle(c->multi, x->easy);
         gw_httpc_xfer_unlink(x);
         gw_httpc_deliver(x, GW_ECANCELED, 0, "", 0);
     }
@@ -459,6 +647,8 @@ void gw_httpc_close(struct gw_httpc *c)
         gw_httpc_sock_close(c->socks);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, gw_httpc_on_handle_closed);
+    uv_timer_stop(&c->resume_timer);
+    uv_close((uv_handle_t *)&c->resume_timer, gw_httpc_on_handle_closed);
 }
 
 uv_loop_t *gw_httpc_loop(const struct gw_httpc *c)
