@@ -309,6 +309,7 @@ struct snk {
     unsigned char *buf;
     size_t len;
     int pause; /* answer PAUSED to every write, resume from a timer */
+    int hold;  /* ... but never resume */
     int paused, writes, resumes;
     uv_timer_t t;
     int timer_open;
@@ -334,13 +335,14 @@ static int snk_write(struct gw_axis_sink *sink, const uint8_t *data, size_t n)
     k->writes++;
     if (!k->pause)
         return 0;
-    if (!k->timer_open) {
+    if (!k->timer_open && !k->hold) {
         uv_timer_init(&S.loop, &k->t);
         k->t.data = k;
         k->timer_open = 1;
     }
     k->paused = 1;
-    uv_timer_start(&k->t, snk_timer, 1, 0);
+    if (!k->hold)
+        uv_timer_start(&k->t, snk_timer, 1, 0);
     return GW_AXIS_SINK_PAUSED;
 }
 
@@ -840,16 +842,18 @@ static void test_close_while_paused(void **state)
     k.sink.write = snk_write;
     k.sink.ud = &k;
     k.pause = 1;
+    k.hold = 1; /* it stays paused */
     memset(&r, 0, sizeof(r));
     assert_int_equal(S.ops->fetch(rcv, id, &k.sink, on_fetch, &r), 0);
     while (k.writes == 0)
         uv_run(&S.loop, UV_RUN_ONCE); /* a write comes from the socket's poll */
-    uv_timer_stop(&k.t); /* it stays paused */
     S.ops->destroy(rcv);
     gw_httpc_close(S.http);
     for (int i = 0; i < 5; i++)
         uv_run(&S.loop, UV_RUN_NOWAIT);
     assert_int_equal(r.done, 0); /* still paused: no callback yet */
+    uv_timer_init(&S.loop, &k.t);
+    k.t.data = &k;
     uv_timer_start(&k.t, resume_soon, 1, 0);
     wait_flag(&r.done);
     assert_int_equal(r.err, GW_ECANCELED);
