@@ -379,8 +379,7 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *
     char hash[GW_VXP_HASH_LEN];
     int rc;
 
-    if (!st || !body || !body->read || body->len == 0 || body->len > (uint64_t)INT64_MAX - 2 ||
-        !cb)
+    if (!st || !body || !body->read || body->len == 0 || body->len > (uint64_t)INT64_MAX - 2 || !cb)
         return GW_EINVAL;
     gw_vxp_hash_hex(body->sha256, hash); /* hashed by the owner, before the send */
     struct gw_vxp_kv kv[] = {
@@ -427,8 +426,7 @@ static int gw_vxp_fetch(void *state, const char *doc_id, struct gw_axis_sink *si
     struct gw_vxp_kv kv[] = {{"docId", doc_id}};
     int rc;
 
-    if (!st || !cb || !sink || !sink->write || !doc_id || !*doc_id ||
-        gw_vxp_value_ok(doc_id) != 0)
+    if (!st || !cb || !sink || !sink->write || !doc_id || !*doc_id || gw_vxp_value_ok(doc_id) != 0)
         return GW_EINVAL;
     if (!(call = gw_vxp_call_new(st, GW_VXP_FETCH, ud)))
         return GW_ENOMEM;

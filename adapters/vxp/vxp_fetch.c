@@ -35,7 +35,7 @@ struct gw_vxp_fetch {
     int b64_bad;
     uint8_t *out;
     size_t out_cap, out_len;
-    int err; /* a local abort: GW_E2BIG, the sink's code, GW_ENOMEM, GW_EPARSE/GW_ECONFLICT */
+    int err;       /* a local abort: GW_E2BIG, the sink's code, GW_ENOMEM, GW_EPARSE/GW_ECONFLICT */
     char *errbody; /* non-2xx answer */
     size_t errlen;
     bool paused;
@@ -194,8 +194,8 @@ int gw_vxp_fetch_verdict(struct gw_vxp_fetch *f, char *detail, size_t detail_len
         code_zero = strcmp(s->code, "0") == 0;
     else if (s->code_kind == 2)
         code_zero = strtod(s->code, NULL) == 0;
-    rc = gw_vxp_envelope(s->has_status ? s->status : NULL, s->code_kind ? s->code : NULL,
-                         code_zero, s->has_desc ? s->desc : NULL, detail, detail_len);
+    rc = gw_vxp_envelope(s->has_status ? s->status : NULL, s->code_kind ? s->code : NULL, code_zero,
+                         s->has_desc ? s->desc : NULL, detail, detail_len);
     if (rc != 0)
         return rc;
     if (s->data_kind != 1) {

@@ -216,7 +216,8 @@ static int gw_scan_token_done(struct gw_vxp_scan *s)
         if (!gw_scan_number_ok(s->tok, s->tok_len))
             return GW_EPARSE;
         if (m == M_CODE) {
-            memcpy(s->code, s->tok, s->tok_len < sizeof(s->code) ? s->tok_len : sizeof(s->code) - 1);
+            memcpy(s->code, s->tok,
+                   s->tok_len < sizeof(s->code) ? s->tok_len : sizeof(s->code) - 1);
             s->code[s->tok_len < sizeof(s->code) ? s->tok_len : sizeof(s->code) - 1] = '\0';
             s->code_kind = 2;
         }
@@ -429,8 +430,8 @@ int gw_vxp_scan_feed(struct gw_vxp_scan *s, const char *p, size_t n)
         }
         case S_NUM:
         case S_LIT:
-            if ((s->state == S_NUM && ((c >= '0' && c <= '9') || c == '-' || c == '+' ||
-                                       c == '.' || c == 'e' || c == 'E')) ||
+            if ((s->state == S_NUM && ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+                                       c == 'e' || c == 'E')) ||
                 (s->state == S_LIT && c >= 'a' && c <= 'z')) {
                 if (s->tok_len >= (s->state == S_NUM ? 64u : 5u))
                     return GW_EPARSE;

@@ -24,9 +24,9 @@ struct gw_vxp_upload {
     int err;           /* the body failed (or broke its length) */
     bool reading;      /* a read is pending */
     bool eof;
-    bool filling;     /* inside gw_vxp_up_fill: a done that runs there does not fill again */
-    bool in_curl;     /* inside libcurl's read callback: never resume from there */
-    bool waiting;     /* libcurl's read callback answered "nothing yet" */
+    bool filling; /* inside gw_vxp_up_fill: a done that runs there does not fill again */
+    bool in_curl; /* inside libcurl's read callback: never resume from there */
+    bool waiting; /* libcurl's read callback answered "nothing yet" */
     struct gw_httpc_xfer *xfer;
     void (*idle)(void *ud); /* the transfer is over and waits for the pending read */
     void *idle_ud;

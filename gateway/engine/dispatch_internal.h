@@ -31,8 +31,8 @@ struct gw_send {
     int64_t package_id;
     enum gw_pkg_kind kind;
     char *document_id;
-    char *axis_doc_id; /* on success */
-    char *error;       /* on failure (valid UTF-8) */
+    char *axis_doc_id;         /* on success */
+    char *error;               /* on failure (valid UTF-8) */
     struct gw_send_body *body; /* dispatch_body.c; NULL once released */
     size_t len;                /* package bytes counted in inflight_bytes while body is held */
     int attempts;

@@ -72,7 +72,8 @@ void gw_poller_clear_item(struct gw_poller *p);
 
 /* poller_sink.c, the one place that builds the fetch's sink: open gives the sink for a fetch
  * (dropping any earlier one); after a successful fetch, take hands over the package bytes
- * (malloc'd, also when empty; free() them; 0 or GW_ENOMEM); close discards what the sink holds (a failed fetch). */
+ * (malloc'd, also when empty; free() them; 0 or GW_ENOMEM); close discards what the sink holds (a
+ * failed fetch). */
 struct gw_axis_sink *gw_poller_sink_open(struct gw_poller *p);
 int gw_poller_sink_take(struct gw_poller *p, uint8_t **bytes, size_t *len);
 void gw_poller_sink_close(struct gw_poller *p);

@@ -53,8 +53,8 @@ struct gw_httpc_xfer {
     bool sink_paused;         /* the sink asked for a pause */
     bool finished;            /* out of the multi handle, result kept until the sink resumes */
     CURLcode finish_rc;
-    bool want_cont;                        /* in the resume list */
-    struct gw_httpc_xfer *rprev, *rnext;   /* resume list */
+    bool want_cont;                      /* in the resume list */
+    struct gw_httpc_xfer *rprev, *rnext; /* resume list */
     gw_httpc_cb cb;
     void *ud;
     char errbuf[CURL_ERROR_SIZE];

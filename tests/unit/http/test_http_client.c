@@ -586,11 +586,11 @@ struct stream {
     struct gw_httpc_xfer *x;
     const char *data;
     size_t len, off;
-    size_t slice;   /* most bytes one read gives */
-    int starve;     /* answer "nothing ready" every other read, resume from a timer */
-    int hungry;     /* paused, waiting for the timer */
+    size_t slice; /* most bytes one read gives */
+    int starve;   /* answer "nothing ready" every other read, resume from a timer */
+    int hungry;   /* paused, waiting for the timer */
     int reads, pauses, resumes;
-    int fail_at;    /* abort (GW_EIO) once off reaches this (0: never) */
+    int fail_at; /* abort (GW_EIO) once off reaches this (0: never) */
     uv_timer_t t;
     /* sink */
     char *got;

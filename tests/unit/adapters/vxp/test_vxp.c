@@ -390,9 +390,9 @@ static void res_free(struct res *r)
     memset(r, 0, sizeof(*r));
 }
 
-static int g_async = 1;     /* how do_send's source answers */
-static size_t g_slice = 0;  /* and in what slices */
-static int g_pause = 0;     /* whether do_fetch's sink pauses */
+static int g_async = 1;    /* how do_send's source answers */
+static size_t g_slice = 0; /* and in what slices */
+static int g_pause = 0;    /* whether do_fetch's sink pauses */
 
 static void *axis_open(const char *systemid, const char *secret, size_t max_pkg)
 {

@@ -36,7 +36,7 @@ static int on_data(void *ud, const char *p, size_t n)
 
 struct scase {
     const char *json;
-    int rc; /* of feed, then of end */
+    int rc;           /* of feed, then of end */
     const char *data; /* NULL: no data string */
     int data_kind;
     const char *status; /* NULL: absent */
@@ -53,8 +53,8 @@ static const struct scase scases[] = {
     {" {\"ErrorCode\": 0 , \"data\" : \"a\\/b\\r\\nc\" }\r\n", 0, "a/b\r\nc", 1, NULL, 2, "0",
      NULL},
     {"{\"data\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}", 0, "\"\\/\b\f\n\r\t", 1, NULL, 0, "", NULL},
-    {"{\"data\":\"\\u0041\\u00e9\\u20AC\\ud83d\\ude00\"}", 0, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
-     1, NULL, 0, "", NULL},
+    {"{\"data\":\"\\u0041\\u00e9\\u20AC\\ud83d\\ude00\"}", 0,
+     "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 1, NULL, 0, "", NULL},
     {"{\"a\":{\"data\":\"no\",\"b\":[1,-2.5e+3,true,false,null,{\"c\":[]}]},\"data\":\"yes\","
      "\"z\":[]}",
      0, "yes", 1, NULL, 0, "", NULL},
@@ -167,8 +167,13 @@ static void test_scan_depth_and_long(void **state)
 }
 
 static const char *const b64_vectors[][2] = {
-    {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 static int b64(const char *in, size_t step, uint8_t *out, size_t *out_len)
