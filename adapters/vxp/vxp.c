@@ -320,7 +320,9 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
     size_t max_resp = GW_VXP_MAX_RESP;
     if (call->op == GW_VXP_FETCH) {
         size_t enc = (call->max_package_bytes + 2) / 3 * 4;
-        max_resp = enc + enc / 38 + 65536; /* line breaks every 76 chars + JSON envelope */
+        /* escaped CRLFs every 76 characters (4 bytes each), '/' escaped as '\/' (1 in 64), the
+         * JSON envelope */
+        max_resp = enc + enc / 19 + enc / 64 + 65536;
     }
     struct gw_httpc_xfer *xfer = NULL;
     struct gw_httpc_source src;

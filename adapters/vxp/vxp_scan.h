@@ -33,7 +33,7 @@ struct gw_vxp_scan {
     char desc[GW_VXP_DETAIL_LEN];
     size_t desc_len;
     /* private */
-    int state, after_key;
+    int state;
     unsigned depth;
     uint64_t arrays; /* bit i: level i + 1 is an array */
     int member;      /* the top-level member whose value is being read */

@@ -2,8 +2,9 @@
  * The sendEdoc request body, streamed: the package pulled from its struct gw_axis_body into one
  * bounded buffer (GW_VXP_UP_BUF) ahead of libcurl, then CRLF. libcurl's read callback takes bytes
  * from the buffer; when the buffer is empty it pauses the transfer, and the body's next bytes
- * resume it. The buffer is not compacted while it still starts at byte 0, so libcurl can rewind a
- * request it must resend on a fresh connection without asking the body (which it asks otherwise).
+ * resume it. The buffer is compacted only when it needs room, so a small package, or the start of
+ * a large one, is still there when libcurl must resend the request on a fresh connection (a
+ * reused one found dead): it rewinds from the buffer, and asks the body to rewind otherwise.
  */
 #include <stdlib.h>
 #include <string.h>
