@@ -49,6 +49,9 @@ typedef void (*gw_axis_ack_cb)(int err, const char *detail, void *ud);
  * (the adapter then fails the send as a transport error). Never called while a read is pending.
  * The body (and what ud points to) stays valid until the send's callback has run; the adapter
  * calls neither read nor rewind after that, and none while calling the send's callback.
+ * read, rewind and a done that runs before read returns may run inside the transport's own
+ * callbacks (libcurl's): they must not call any axis operation nor the HTTP client; a source that
+ * must do such work answers later, from its own loop callback.
  */
 typedef void (*gw_axis_body_done_cb)(int err, const uint8_t *data, size_t n, void *done_ud);
 struct gw_axis_body {
@@ -80,7 +83,8 @@ struct gw_axis_body {
  * can come after the data, the transfer can break off) and must be discarded. A sink that is
  * paused when the fetch fails still gets its callback only after it resumes. write is never
  * called after the callback, nor is resume to be called after it. The sink stays valid until
- * the callback has run.
+ * the callback has run. write runs inside the transport's own callbacks (libcurl's): it must not
+ * call any axis operation nor the HTTP client (pause, and do that from a loop callback).
  */
 struct gw_axis_sink {
     int (*write)(struct gw_axis_sink *sink, const uint8_t *data, size_t n);
