@@ -3,16 +3,11 @@
  * sockets to watch (one uv_poll per socket) and when to wake it (one uv_timer); completions are
  * collected with curl_multi_info_read. Response bodies are buffered up to a per-request cap, or
  * handed to a sink piece by piece; request bodies are a buffer, or pulled from a source.
- *
- * Pausing (streaming bodies): a source with nothing ready makes the read callback answer
- * CURL_READFUNC_PAUSE; a sink that asks for a pause took its bytes, so the write callback answers
- * the next piece with CURL_WRITEFUNC_PAUSE (libcurl keeps that piece and hands it over again).
- * gw_httpc_resume_*() only records the wish and arms a zero timer; the timer's callback, outside
- * every libcurl callback, calls curl_easy_pause(CURLPAUSE_CONT) (which may deliver the kept piece
- * at once) and then drives the multi handle. A transfer that ends while its sink is paused keeps
- * its result until the sink resumes.
+ * Streaming bodies and their pausing are in http_client_stream.c.
  */
 #include "http/http_client.h"
+
+#include "http/http_client_internal.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -27,52 +22,6 @@
 #define GW_HTTPC_DEF_CONNECT_MS 5000
 #define GW_HTTPC_DEF_MAX_RESP   (16u * 1024 * 1024)
 #define GW_HTTPC_MAX_HEADER_LEN 8192
-
-struct gw_httpc_sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct gw_httpc *c;
-    struct gw_httpc_sock *prev, *next;
-};
-
-struct gw_httpc_xfer {
-    struct gw_httpc *c;
-    struct gw_httpc_xfer *prev, *next;
-    CURL *easy;
-    struct curl_slist *headers;
-    char *req_body; /* our copy of the request body; NULL when borrowed */
-    char *resp;
-    size_t resp_len, resp_cap, resp_max;
-    int too_big;
-    int abort_err; /* GW_E* a source or sink aborted with */
-    struct gw_httpc_source source;
-    const struct gw_httpc_sink *sink_p;
-    struct gw_httpc_sink sink;
-    uint64_t up_len, up_sent; /* streamed request body */
-    bool src_paused;          /* the read callback answered PAUSE */
-    bool sink_paused;         /* the sink asked for a pause */
-    bool finished;            /* out of the multi handle, result kept until the sink resumes */
-    CURLcode finish_rc;
-    bool want_cont;                      /* in the resume list */
-    struct gw_httpc_xfer *rprev, *rnext; /* resume list */
-    gw_httpc_cb cb;
-    void *ud;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-struct gw_httpc {
-    uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    uv_timer_t resume_timer; /* runs the resumes asked for, outside libcurl */
-    struct gw_httpc_xfer *resumes;
-    struct gw_httpc_xfer *xfers;
-    struct gw_httpc_sock *socks;
-    size_t inflight;
-    struct gw_httpc_xfer *in_cb; /* transfer whose success callback is running (take_body) */
-    unsigned open_handles;       /* timer + polls not yet through their close callback */
-    int closing;
-};
 
 static pthread_once_t gw_httpc_once = PTHREAD_ONCE_INIT;
 static CURLcode gw_httpc_global_rc = CURLE_OK;
@@ -110,7 +59,7 @@ static void gw_httpc_sock_close(struct gw_httpc_sock *s)
     uv_close((uv_handle_t *)&s->poll, gw_httpc_on_handle_closed);
 }
 
-static void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
+void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
 {
     struct gw_httpc *c = x->c;
     if (x->prev)
@@ -121,20 +70,6 @@ static void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
         x->next->prev = x->prev;
     x->prev = x->next = NULL;
     c->inflight--;
-}
-
-static void gw_httpc_resume_unlink(struct gw_httpc_xfer *x)
-{
-    if (!x->want_cont)
-        return;
-    if (x->rprev)
-        x->rprev->rnext = x->rnext;
-    else
-        x->c->resumes = x->rnext;
-    if (x->rnext)
-        x->rnext->rprev = x->rprev;
-    x->rprev = x->rnext = NULL;
-    x->want_cont = false;
 }
 
 static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
@@ -175,7 +110,7 @@ static void gw_httpc_deliver(struct gw_httpc_xfer *x, int err, long status, cons
 }
 
 /* Completes one finished transfer: it is already out of the multi handle. */
-static void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
+void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
 {
     int err = 0;
     long status = 0;
@@ -216,7 +151,7 @@ char *gw_httpc_take_body(struct gw_httpc *c)
     return body;
 }
 
-static void gw_httpc_check_done(struct gw_httpc *c)
+void gw_httpc_check_done(struct gw_httpc *c)
 {
     CURLMsg *msg;
     int left;
@@ -238,63 +173,6 @@ static void gw_httpc_check_done(struct gw_httpc *c)
         gw_httpc_xfer_unlink(x);
         gw_httpc_finish(x, rc); /* the callback may close c: the loop re-checks c->closing */
     }
-}
-
-/* Zero timer: unpauses (or completes) the transfers whose source or sink resumed. */
-static void gw_httpc_on_resume(uv_timer_t *t)
-{
-    struct gw_httpc *c = gw_container_of(t, struct gw_httpc, resume_timer);
-    int running;
-
-    while (!c->closing && c->resumes) {
-        struct gw_httpc_xfer *x = c->resumes;
-        gw_httpc_resume_unlink(x);
-        if (x->finished) {
-            if (x->sink_paused)
-                continue; /* paused again: stays finished */
-            gw_httpc_xfer_unlink(x);
-            gw_httpc_finish(x, x->finish_rc); /* may close c */
-            continue;
-        }
-        int mask = (x->src_paused ? CURLPAUSE_SEND : 0) | (x->sink_paused ? CURLPAUSE_RECV : 0);
-        /* May run the write callback at once with the piece libcurl kept. */
-        curl_easy_pause(x->easy, mask);
-    }
-    if (c->closing)
-        return;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    gw_httpc_check_done(c);
-}
-
-static void gw_httpc_resume(struct gw_httpc_xfer *x)
-{
-    struct gw_httpc *c = x->c;
-
-    if (c->closing || x->want_cont)
-        return;
-    x->want_cont = true;
-    x->rprev = NULL;
-    x->rnext = c->resumes;
-    if (c->resumes)
-        c->resumes->rprev = x;
-    c->resumes = x;
-    uv_timer_start(&c->resume_timer, gw_httpc_on_resume, 0, 0);
-}
-
-void gw_httpc_resume_source(struct gw_httpc_xfer *x)
-{
-    if (!x || !x->src_paused)
-        return;
-    x->src_paused = false;
-    gw_httpc_resume(x);
-}
-
-void gw_httpc_resume_sink(struct gw_httpc_xfer *x)
-{
-    if (!x || !x->sink_paused)
-        return;
-    x->sink_paused = false;
-    gw_httpc_resume(x);
 }
 
 static void gw_httpc_on_poll(uv_poll_t *h, int status, int events)
@@ -420,21 +298,8 @@ static size_t gw_httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *user
         x->too_big = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    if (x->sink_p) {
-        long status = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-        x->resp_len += n;
-        if (n == 0)
-            return 0;
-        int r = x->sink.write(x->sink.ud, status, ptr, n);
-        if (r == GW_HTTPC_PAUSE)
-            x->sink_paused = true; /* the bytes are taken: the next piece is answered PAUSE */
-        else if (r < 0) {
-            x->abort_err = r;
-            return 0;
-        }
-        return n;
-    }
+    if (x->sink_p)
+        return gw_httpc_sink_write(x, ptr, n);
     if (x->resp_len + n + 1 > x->resp_cap) {
         size_t cap = x->resp_cap ? x->resp_cap : 4096;
         while (cap < x->resp_len + n + 1)
@@ -451,48 +316,6 @@ static size_t gw_httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *user
     x->resp_len += n;
     x->resp[x->resp_len] = '\0';
     return n;
-}
-
-static size_t gw_httpc_read_cb(char *buf, size_t size, size_t nitems, void *userp)
-{
-    struct gw_httpc_xfer *x = userp;
-    size_t cap = size * nitems;
-    uint64_t left = x->up_len - x->up_sent;
-    int64_t r;
-
-    if (left == 0)
-        return 0; /* the whole Content-Length is out */
-    if (x->src_paused)
-        return CURL_READFUNC_PAUSE;
-    if (cap > left)
-        cap = (size_t)left;
-    r = x->source.read(x->source.ud, buf, cap);
-    if (r == 0) {
-        x->src_paused = true;
-        return CURL_READFUNC_PAUSE;
-    }
-    if (r < 0 || (uint64_t)r > cap) {
-        x->abort_err = r < 0 ? (int)r : GW_EINVAL;
-        return CURL_READFUNC_ABORT;
-    }
-    x->up_sent += (uint64_t)r;
-    return (size_t)r;
-}
-
-/* libcurl rewinds the body to resend it on a new connection (a reused one was found dead). */
-static int gw_httpc_seek_cb(void *userp, curl_off_t offset, int origin)
-{
-    struct gw_httpc_xfer *x = userp;
-
-    if (offset != 0 || origin != SEEK_SET)
-        return CURL_SEEKFUNC_CANTSEEK;
-    if (x->up_sent == 0)
-        return CURL_SEEKFUNC_OK;
-    if (!x->source.rewind || x->source.rewind(x->source.ud) != 0)
-        return CURL_SEEKFUNC_CANTSEEK;
-    x->up_sent = 0;
-    x->src_paused = false;
-    return CURL_SEEKFUNC_OK;
 }
 
 static int gw_httpc_set_headers(struct gw_httpc_xfer *x, const char *const *headers)
@@ -542,16 +365,7 @@ static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request
         return 0;
     }
     if (req->source) {
-        x->source = *req->source;
-        x->up_len = req->body_len;
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, gw_httpc_read_cb);
-        curl_easy_setopt(e, CURLOPT_READDATA, x);
-        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, gw_httpc_seek_cb);
-        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
-        if (strcmp(req->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        gw_httpc_setup_source(x, req);
         return 0;
     }
     const char *post = "";
