@@ -1,10 +1,12 @@
 /*
  * National axis adapter: struct gw_axis_ops over the shared HTTP client. Each operation is one
  * POST signed as the vendor's SDK signs it (vxp_sign.c, domain.md §5) with the SDK's body (edXML +
- * CRLF, "{}" or empty); its JSON answer is read and classified by vxp_resp.c. Fetched packages
- * arrive base64-encoded inside the JSON. Answers over 64 KiB (in practice getEdoc) are taken over
- * from the HTTP client without a copy and parsed and decoded in one job on the libuv thread pool,
- * so the loop never runs jansson or base64 over megabytes.
+ * CRLF, "{}" or empty); its JSON answer is read and classified by vxp_resp.c. The package travels
+ * streamed both ways, in bounded memory: sendEdoc pulls it from its struct gw_axis_body
+ * (vxp_send.c); getEdoc's answer, the package base64-encoded inside JSON, is scanned and decoded
+ * piece by piece into the caller's struct gw_axis_sink (vxp_fetch.c). Other answers over 64 KiB
+ * (long lists) are taken over from the HTTP client without a copy and parsed in one job on the
+ * libuv thread pool, so the loop never runs jansson over megabytes.
  */
 #include "vxp.h"
 
@@ -43,7 +45,9 @@ struct gw_vxp_call {
     struct gw_httpc *http; /* used only inside its own HTTP callback */
     uv_loop_t *loop;
     size_t max_package_bytes;
-    unsigned char *req_body; /* sendEdoc: the package + CRLF, lent to the HTTP client */
+    struct gw_vxp_upload *up; /* send: the streamed body */
+    struct gw_vxp_fetch *fx;  /* fetch: the streamed answer */
+    uv_timer_t later;         /* runs the callback once a paused sink or pending read is done */
     /* The digested answer (gw_vxp_digest), read by gw_vxp_complete() on the loop. */
     uv_work_t work;
     char *body; /* response body taken from the HTTP client for the thread pool */
@@ -53,8 +57,6 @@ struct gw_vxp_call {
     char id[GW_VXP_MAX_ID + 1];     /* send */
     struct gw_axis_item *items;     /* list */
     size_t n_items;
-    unsigned char *bytes; /* fetch */
-    size_t len;
 };
 
 static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
@@ -67,7 +69,7 @@ static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
         call->cb.list(err, NULL, 0, detail, call->ud);
         break;
     case GW_VXP_FETCH:
-        call->cb.fetch(err, NULL, 0, detail, call->ud);
+        call->cb.fetch(err, detail, call->ud);
         break;
     case GW_VXP_ACK:
         call->cb.ack(err, detail, call->ud);
@@ -77,34 +79,11 @@ static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
 
 static void gw_vxp_call_free(struct gw_vxp_call *call)
 {
-    free(call->req_body);
+    gw_vxp_upload_free(call->up);
+    gw_vxp_fetch_free(call->fx);
     free(call->body);
     gw_vxp_items_free(call->items, call->n_items);
-    free(call->bytes);
     free(call);
-}
-
-/* Decodes the fetched package from root's "data". */
-static int gw_vxp_digest_fetch(struct gw_vxp_call *call, const json_t *root)
-{
-    const json_t *data = json_object_get(root, "data");
-    int rc;
-
-    if (!json_is_string(data)) {
-        snprintf(call->detail, sizeof(call->detail), "response without data");
-        return GW_EAXIS;
-    }
-    rc = gw_vxp_b64_decode(json_string_value(data), json_string_length(data),
-                           call->max_package_bytes, &call->bytes, &call->len);
-    if (rc == 0 || rc == GW_ENOMEM)
-        return rc;
-    if (rc == GW_E2BIG) {
-        snprintf(call->detail, sizeof(call->detail), "package exceeds %zu bytes",
-                 call->max_package_bytes);
-        return GW_E2BIG;
-    }
-    snprintf(call->detail, sizeof(call->detail), "invalid base64 in data");
-    return GW_EAXIS;
 }
 
 /*
@@ -139,9 +118,7 @@ static void gw_vxp_digest(struct gw_vxp_call *call, const char *body, size_t len
                 rc = GW_EHTTP; /* a malformed list says nothing about any package */
             }
             break;
-        case GW_VXP_FETCH:
-            rc = gw_vxp_digest_fetch(call, root);
-            break;
+        case GW_VXP_FETCH: /* streamed: never digested */
         case GW_VXP_ACK:
             break;
         }
@@ -164,8 +141,7 @@ static void gw_vxp_complete(struct gw_vxp_call *call)
             call->cb.list(0, call->items, call->n_items, NULL, call->ud);
             break;
         case GW_VXP_FETCH:
-            call->cb.fetch(0, call->bytes, call->len, NULL, call->ud);
-            call->bytes = NULL; /* the callback owns it now */
+            call->cb.fetch(0, NULL, call->ud);
             break;
         case GW_VXP_ACK:
             call->cb.ack(0, NULL, call->ud);
@@ -224,13 +200,68 @@ static void gw_vxp_status_detail(struct gw_vxp_call *call, long status, const ch
         snprintf(call->detail, sizeof(call->detail), "HTTP %ld", status);
 }
 
+static void gw_vxp_later_closed(uv_handle_t *h)
+{
+    gw_vxp_complete(h->data);
+}
+
+static void gw_vxp_later_fire(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, gw_vxp_later_closed);
+}
+
+/* The sink resumed, or the pending body read ended: the callback runs on the next iteration, not
+ * from inside the sink's resume or the body's done. */
+static void gw_vxp_complete_later(void *ud)
+{
+    struct gw_vxp_call *call = ud;
+
+    uv_timer_init(call->loop, &call->later);
+    call->later.data = call;
+    uv_timer_start(&call->later, gw_vxp_later_fire, 0, 0);
+}
+
+/* The HTTP transfer is over: the callback now, or once the body/sink is done with its part. */
+static void gw_vxp_finish(struct gw_vxp_call *call)
+{
+    if (call->up && gw_vxp_upload_busy(call->up, gw_vxp_complete_later, call))
+        return;
+    if (call->fx && gw_vxp_fetch_paused(call->fx, gw_vxp_complete_later, call))
+        return;
+    gw_vxp_complete(call);
+}
+
+/* A streamed getEdoc answer is over: its outcome. */
+static void gw_vxp_fetch_outcome(struct gw_vxp_call *call, int err, long status)
+{
+    size_t elen;
+    const char *ebody;
+
+    if (err == 0 && (status < 200 || status > 299)) {
+        ebody = gw_vxp_fetch_errbody(call->fx, &elen);
+        gw_vxp_status_detail(call, status, ebody, elen);
+        call->rc = gw_vxp_classify_status(status);
+    } else if (err == 0 || gw_vxp_fetch_aborted(call->fx)) {
+        /* the whole answer's verdict, or our own abort (over max_package_bytes, not JSON, the
+         * sink's code) */
+        call->rc = gw_vxp_fetch_verdict(call->fx, call->detail, sizeof(call->detail));
+    } else if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
+        snprintf(call->detail, sizeof(call->detail), "transport: %s", gw_strerror(err));
+        call->rc = GW_EHTTP;
+    } else {
+        call->rc = err; /* GW_E2BIG (answer over its cap), GW_ECANCELED, GW_ENOMEM */
+    }
+}
+
 static void gw_vxp_on_http(int err, long status, const char *body, size_t len, void *ud)
 {
     struct gw_vxp_call *call = ud;
     struct gw_httpc *http = call->http;
 
     call->http = NULL; /* the client may be closed once this callback returns */
-    if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
+    if (call->fx) {
+        gw_vxp_fetch_outcome(call, err, status);
+    } else if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
         snprintf(call->detail, sizeof(call->detail), "transport: %s", gw_strerror(err));
         call->rc = GW_EHTTP;
     } else if (err != 0) {
@@ -243,10 +274,11 @@ static void gw_vxp_on_http(int err, long status, const char *body, size_t len, v
     } else {
         gw_vxp_digest(call, body, len);
     }
-    gw_vxp_complete(call);
+    gw_vxp_finish(call);
 }
 
-/* One signed POST; body/len is lent to the HTTP client (static, or owned by the call). */
+/* One signed POST; body/len is lent to the HTTP client (static); a send's body is streamed from
+ * call->up, a fetch's answer into call->fx. */
 static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *path,
                        const char *content_type, const struct gw_vxp_kv *kv, size_t n_kv,
                        const void *body, size_t len)
@@ -278,19 +310,38 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
     size_t max_resp = GW_VXP_MAX_RESP;
     if (call->op == GW_VXP_FETCH) {
         size_t enc = (call->max_package_bytes + 2) / 3 * 4;
-        max_resp = enc + enc / 38 + 65536; /* line breaks every 76 chars + JSON envelope */
+        /* escaped CRLFs every 76 characters (4 bytes each), '/' escaped as '\/' (1 in 64), the
+         * JSON envelope */
+        max_resp = enc + enc / 19 + enc / 64 + 65536;
     }
+    struct gw_httpc_xfer *xfer = NULL;
+    struct gw_httpc_source src;
+    struct gw_httpc_sink sink;
     struct gw_httpc_request req = {
         .method = "POST",
         .url = url,
         .headers = hdrs,
         .body = body,
         .body_len = len,
-        .borrow_body = true, /* static "{}" or call->req_body, both outlive the transfer */
+        .borrow_body = true, /* static "{}" */
         .timeout_ms = st->timeout_ms,
         .max_response_bytes = max_resp,
+        .xfer = &xfer,
     };
+    if (call->up) {
+        gw_vxp_upload_source(call->up, &src);
+        req.source = &src;
+        req.body = NULL;
+    }
+    if (call->fx) {
+        gw_vxp_fetch_sink(call->fx, &sink);
+        req.sink = &sink;
+    }
     rc = gw_httpc_request(st->http, &req, gw_vxp_on_http, call);
+    if (rc == 0 && call->up)
+        gw_vxp_upload_attach(call->up, xfer);
+    if (rc == 0 && call->fx)
+        gw_vxp_fetch_attach(call->fx, xfer);
 done:
     free(url);
     gw_vxp_headers_free(signed_hdrs);
@@ -312,7 +363,7 @@ static struct gw_vxp_call *gw_vxp_call_new(struct gw_vxp *st, enum gw_vxp_op op,
     return call;
 }
 
-static int gw_vxp_send(void *state, enum gw_pkg_kind kind, const unsigned char *pkg, size_t len,
+static int gw_vxp_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *body,
                        gw_axis_send_cb cb, void *ud)
 {
     struct gw_vxp *st = state;
@@ -320,10 +371,9 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, const unsigned char *
     char hash[GW_VXP_HASH_LEN];
     int rc;
 
-    if (!st || !pkg || len == 0 || len > SIZE_MAX - 2 || !cb)
+    if (!st || !body || !body->read || body->len == 0 || body->len > (uint64_t)INT64_MAX - 2 || !cb)
         return GW_EINVAL;
-    if ((rc = gw_vxp_hash_file(pkg, len, hash)) != 0)
-        return rc;
+    gw_vxp_hash_hex(body->sha256, hash); /* hashed by the owner, before the send */
     struct gw_vxp_kv kv[] = {
         {"from", st->systemid}, /* the axis refuses any other sender than the systemid */
         {"servicetype", GW_VXP_SERVICETYPE},
@@ -333,15 +383,13 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, const unsigned char *
     if (!(call = gw_vxp_call_new(st, GW_VXP_SEND, ud)))
         return GW_ENOMEM;
     call->cb.send = cb;
-    /* The body is the package followed by CRLF; the HTTP client sends one buffer. */
-    if (!(call->req_body = malloc(len + 2))) {
+    /* The body is the package followed by CRLF, streamed (Content-Length = len + 2). */
+    if ((rc = gw_vxp_upload_new(body, &call->up)) != 0) {
         free(call);
-        return GW_ENOMEM;
+        return rc;
     }
-    memcpy(call->req_body, pkg, len);
-    memcpy(call->req_body + len, "\r\n", 2);
-    return gw_vxp_post(st, call, "/sendEdoc", GW_VXP_CT_OCTET, kv, GW_ARRAY_LEN(kv), call->req_body,
-                       len + 2);
+    return gw_vxp_post(st, call, "/sendEdoc", GW_VXP_CT_OCTET, kv, GW_ARRAY_LEN(kv), NULL,
+                       (size_t)body->len + 2);
 }
 
 static int gw_vxp_list(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, void *ud)
@@ -362,17 +410,23 @@ static int gw_vxp_list(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, v
                        0);
 }
 
-static int gw_vxp_fetch(void *state, const char *doc_id, gw_axis_fetch_cb cb, void *ud)
+static int gw_vxp_fetch(void *state, const char *doc_id, struct gw_axis_sink *sink,
+                        gw_axis_fetch_cb cb, void *ud)
 {
     struct gw_vxp *st = state;
     struct gw_vxp_call *call;
     struct gw_vxp_kv kv[] = {{"docId", doc_id}};
+    int rc;
 
-    if (!st || !cb || !doc_id || !*doc_id || gw_vxp_value_ok(doc_id) != 0)
+    if (!st || !cb || !sink || !sink->write || !doc_id || !*doc_id || gw_vxp_value_ok(doc_id) != 0)
         return GW_EINVAL;
     if (!(call = gw_vxp_call_new(st, GW_VXP_FETCH, ud)))
         return GW_ENOMEM;
     call->cb.fetch = cb;
+    if ((rc = gw_vxp_fetch_new(sink, st->max_package_bytes, &call->fx)) != 0) {
+        free(call);
+        return rc;
+    }
     return gw_vxp_post(st, call, "/getEdoc", GW_VXP_CT_JSON, kv, GW_ARRAY_LEN(kv), "{}", 2);
 }
 

@@ -47,6 +47,12 @@ void gw_vxp_agencies_free(struct gw_axis_agency *a, size_t n);
  * of it, is not speaking the protocol), detail says why. */
 int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail, size_t detail_len);
 
+/* The verdict on an envelope's members (gw_vxp_resp_parse after the JSON is read): status and
+ * desc NULL when absent or not strings, code the ErrorCode's text (NULL when absent), code_zero
+ * whether it is 0. Same answers and detail as gw_vxp_resp_parse. */
+int gw_vxp_envelope(const char *status, const char *code, int code_zero, const char *desc,
+                    char *detail, size_t detail_len);
+
 /* Classifies a FAIL answer (ErrorCode, ErrorDesc; either may be NULL): GW_EAUTH when its text
  * says the credentials were refused (see vxp.h), else GW_EAXIS. */
 int gw_vxp_classify(const char *code, const char *desc);
@@ -63,5 +69,36 @@ int gw_vxp_resp_id(const json_t *obj, const char *const *names, char out[GW_VXP_
  * and at most GW_VXP_MAX_ITEMS are kept. Free with gw_vxp_items_free(). */
 int gw_vxp_resp_items(const json_t *root, struct gw_axis_item **items, size_t *n);
 void gw_vxp_items_free(struct gw_axis_item *items, size_t n);
+
+/* vxp_send.c: the sendEdoc body streamed from a struct gw_axis_body, then CRLF. */
+struct gw_vxp_upload;
+int gw_vxp_upload_new(struct gw_axis_body *body, struct gw_vxp_upload **out);
+void gw_vxp_upload_free(struct gw_vxp_upload *up);
+/* The HTTP client's source over it (request body_len = body->len + 2). */
+void gw_vxp_upload_source(struct gw_vxp_upload *up, struct gw_httpc_source *src);
+/* The transfer has started: reading ahead begins. */
+void gw_vxp_upload_attach(struct gw_vxp_upload *up, struct gw_httpc_xfer *xfer);
+/* The transfer is over. true: a body read is still pending, and idle(ud) runs when it ends
+ * (from the body's done); false: nothing pending, the body is no longer used. */
+bool gw_vxp_upload_busy(struct gw_vxp_upload *up, void (*idle)(void *ud), void *ud);
+
+/* vxp_fetch.c: the getEdoc answer streamed into a struct gw_axis_sink. */
+struct gw_vxp_fetch;
+int gw_vxp_fetch_new(struct gw_axis_sink *sink, size_t max_package_bytes,
+                     struct gw_vxp_fetch **out);
+void gw_vxp_fetch_free(struct gw_vxp_fetch *f);
+/* The HTTP client's sink over it; also sets the axis sink's resume_fn/resume_ctx. */
+void gw_vxp_fetch_sink(struct gw_vxp_fetch *f, struct gw_httpc_sink *hs);
+void gw_vxp_fetch_attach(struct gw_vxp_fetch *f, struct gw_httpc_xfer *xfer);
+/* The first 64 KiB of a non-2xx answer (NUL-terminated). */
+const char *gw_vxp_fetch_errbody(const struct gw_vxp_fetch *f, size_t *len);
+/* After a 2xx answer was received whole: 0 (the sink had the package, exactly) or the error with
+ * detail, as vxp.h maps them. */
+int gw_vxp_fetch_verdict(struct gw_vxp_fetch *f, char *detail, size_t detail_len);
+/* Whether the transfer was aborted by this side (cap, not JSON, the sink's code). */
+int gw_vxp_fetch_aborted(const struct gw_vxp_fetch *f);
+/* The transfer is over. true: the sink is paused, and resumed(ud) runs from its resume; false:
+ * it is not. */
+bool gw_vxp_fetch_paused(struct gw_vxp_fetch *f, void (*resumed)(void *ud), void *ud);
 
 #endif

@@ -100,12 +100,18 @@ int gw_vxp_resp_parse(const char *body, size_t len, json_t **root, char *detail,
         return GW_EHTTP;
     }
     *root = r;
-    const json_t *st = json_object_get(r, "status");
     const json_t *ec = json_object_get(r, "ErrorCode");
-    const char *desc = json_string_value(json_object_get(r, "ErrorDesc"));
     int has_code = gw_vxp_code(ec, code, sizeof(code));
-    int code_ok = has_code && gw_vxp_code_is_zero(ec, code);
-    const char *s = json_string_value(st);
+    return gw_vxp_envelope(json_string_value(json_object_get(r, "status")), has_code ? code : NULL,
+                           has_code && gw_vxp_code_is_zero(ec, code),
+                           json_string_value(json_object_get(r, "ErrorDesc")), detail, detail_len);
+}
+
+int gw_vxp_envelope(const char *s, const char *code, int code_zero, const char *desc, char *detail,
+                    size_t detail_len)
+{
+    int has_code = code != NULL;
+    int code_ok = has_code && code_zero;
     int st_ok = s && strcasecmp(s, "OK") == 0;
     int st_fail = s && strcasecmp(s, "FAIL") == 0;
 

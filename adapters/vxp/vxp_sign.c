@@ -272,22 +272,28 @@ int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, s
     return 0;
 }
 
-int gw_vxp_hash_file(const unsigned char *data, size_t len, char out[GW_VXP_HASH_LEN])
+void gw_vxp_hash_hex(const uint8_t sha256[32], char out[GW_VXP_HASH_LEN])
 {
     static const char hex[] = "0123456789abcdef";
+    size_t p = 0;
+
+    for (unsigned i = 0; i < 32; i++) {
+        if (sha256[i] >> 4) /* Java's Integer.toHexString(b & 0xff): no leading zero */
+            out[p++] = hex[sha256[i] >> 4];
+        out[p++] = hex[sha256[i] & 15];
+    }
+    out[p] = '\0';
+}
+
+int gw_vxp_hash_file(const unsigned char *data, size_t len, char out[GW_VXP_HASH_LEN])
+{
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    size_t p = 0;
 
     if (!EVP_Digest(len ? data : (const unsigned char *)"", len, md, &md_len, EVP_sha256(), NULL) ||
         md_len != 32)
         return GW_EIO;
-    for (unsigned i = 0; i < md_len; i++) {
-        if (md[i] >> 4) /* Java's Integer.toHexString(b & 0xff): no leading zero */
-            out[p++] = hex[md[i] >> 4];
-        out[p++] = hex[md[i] & 15];
-    }
-    out[p] = '\0';
+    gw_vxp_hash_hex(md, out);
     return 0;
 }
 

@@ -75,6 +75,23 @@ int gw_vxp_hash_file(const unsigned char *data, size_t len, char out[GW_VXP_HASH
 int gw_vxp_b64_decode(const char *in, size_t in_len, size_t max, unsigned char **out,
                       size_t *out_len) __attribute__((warn_unused_result));
 
+/* Incremental form of gw_vxp_b64_decode, same rules (whitespace anywhere, strict padding). feed
+ * writes at most n / 4 * 3 + 3 bytes to out; GW_EPARSE on a bad character, misplaced padding or
+ * anything after it. end: GW_EPARSE when the input stopped inside a quantum. */
+struct gw_vxp_b64 {
+    uint32_t acc;
+    unsigned q;   /* characters of the current quantum */
+    unsigned pad; /* '=' in the current quantum */
+    int done;     /* a padded quantum ended the data */
+};
+void gw_vxp_b64_init(struct gw_vxp_b64 *b);
+int gw_vxp_b64_feed(struct gw_vxp_b64 *b, const char *in, size_t n, uint8_t *out, size_t *out_n)
+    __attribute__((warn_unused_result));
+int gw_vxp_b64_end(const struct gw_vxp_b64 *b) __attribute__((warn_unused_result));
+
+/* hash-file of a SHA-256 computed elsewhere: each byte in lowercase hex without zero padding. */
+void gw_vxp_hash_hex(const uint8_t sha256[32], char out[GW_VXP_HASH_LEN]);
+
 /*
  * The full header set of one call, as the SDK sends it. The signed pairs are put in the order
  * timestamp, systemid, Content-Type, then `call` in order, and laid out in HashMap order (see

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "http/http_client.h"
@@ -27,11 +28,76 @@ struct gw_axis_item {
 typedef void (*gw_axis_send_cb)(int err, const char *axis_doc_id, const char *detail, void *ud);
 typedef void (*gw_axis_list_cb)(int err, const struct gw_axis_item *items, size_t n,
                                 const char *detail, void *ud);
-/* On success the callback owns bytes (malloc'd, free() it): a package of tens of MB is handed
- * over, never copied. bytes is NULL on failure. */
-typedef void (*gw_axis_fetch_cb)(int err, unsigned char *bytes, size_t len, const char *detail,
-                                 void *ud);
+/* The outcome of a fetch; the bytes went to the sink (see struct gw_axis_sink). */
+typedef void (*gw_axis_fetch_cb)(int err, const char *detail, void *ud);
 typedef void (*gw_axis_ack_cb)(int err, const char *detail, void *ud);
+
+/*
+ * The package an adapter sends, pulled on demand (bounded memory however large the package).
+ *
+ * The owner fills len, sha256, read and ud before send; len and sha256 are the exact length and
+ * the SHA-256 of the bytes read will produce (the owner computed them in an earlier pass: the
+ * adapter never hashes). The adapter calls read(body, cap, done, done_ud) with cap > 0, one call
+ * at a time (the next only after done ran), in order from byte 0, and possibly from byte 0 again
+ * after gw_axis_body's rewind (below).
+ *   - read returns 0: done runs exactly once, either before read returns (bytes at hand) or later
+ *     on the loop, with err == 0 and 1..cap bytes, or n == 0 at the end (after exactly len bytes),
+ *     or err != 0 (a GW_E* code: the body cannot be read; the send fails with that code). data is
+ *     valid only during done; the adapter copies what it keeps.
+ *   - read returns an error: done never runs; the send fails with that error.
+ * rewind (optional, may be NULL): the next read starts again from byte 0; returns 0 or an error
+ * (the adapter then fails the send as a transport error). Never called while a read is pending.
+ * The body (and what ud points to) stays valid until the send's callback has run; the adapter
+ * calls neither read nor rewind after that, and none while calling the send's callback.
+ * read, rewind and a done that runs before read returns may run inside the transport's own
+ * callbacks (libcurl's): they must not call any axis operation nor the HTTP client; a source that
+ * must do such work answers later, from its own loop callback.
+ */
+typedef void (*gw_axis_body_done_cb)(int err, const uint8_t *data, size_t n, void *done_ud);
+struct gw_axis_body {
+    uint64_t len;
+    uint8_t sha256[32];
+    int (*read)(struct gw_axis_body *body, size_t cap, gw_axis_body_done_cb done, void *done_ud);
+    int (*rewind)(struct gw_axis_body *body);
+    void *ud; /* the owner's */
+};
+
+/* What a sink's write answers besides 0 ("go on") and a negative GW_E* code ("abort"). */
+#define GW_AXIS_SINK_PAUSED 1
+
+/*
+ * Where fetch puts the package's decoded bytes, with backpressure.
+ *
+ * The owner fills write and ud before fetch; fetch fills resume_fn/resume_ctx before it returns 0.
+ * The adapter calls write(sink, data, n) on the loop, n > 0, in order, never two at once:
+ *   - 0: the sink took the n bytes (copied what it keeps: data is valid only during write) and
+ *     wants more;
+ *   - GW_AXIS_SINK_PAUSED: it took the n bytes but wants no more for now; it promises to call
+ *     gw_axis_sink_resume(sink) later, from a loop callback, never from inside write. Until then
+ *     the adapter writes nothing and does not run the fetch callback (it reads no further from
+ *     the peer, holding at most a few buffers);
+ *   - a negative GW_E* code: abort; the fetch callback then gets that code.
+ * The fetch callback runs once the sink is not paused (after its last write answered 0, or after
+ * the resume that followed the last pause): with err == 0 the sink has had every byte of the
+ * package, exactly; with err != 0 whatever the sink received is NOT the package (a FAIL status
+ * can come after the data, the transfer can break off) and must be discarded. A sink that is
+ * paused when the fetch fails still gets its callback only after it resumes. write is never
+ * called after the callback, nor is resume to be called after it. The sink stays valid until
+ * the callback has run. write runs inside the transport's own callbacks (libcurl's): it must not
+ * call any axis operation nor the HTTP client (pause, and do that from a loop callback).
+ */
+struct gw_axis_sink {
+    int (*write)(struct gw_axis_sink *sink, const uint8_t *data, size_t n);
+    void *ud; /* the owner's */
+    /* the adapter's, set by fetch */
+    void (*resume_fn)(void *resume_ctx);
+    void *resume_ctx;
+};
+
+static inline void gw_axis_sink_resume(struct gw_axis_sink *sink)
+{
+    sink->resume_fn(sink->resume_ctx);
+}
 
 /* One agency of an axis's directory (getAgenciesList / getAgenciesListQD20). Strings may be
  * NULL. In a QĐ 20 list `code` is the QĐ 20 form and `code102` the QCVN 102 form. */
@@ -52,15 +118,16 @@ struct gw_axis_ops {
     const char *name; /* adapter name used in configuration: "vxp" */
     int (*create)(struct gw_httpc *http, const struct gw_axis_config *cfg, void **state);
     void (*destroy)(void *state);
-    /* Sends one edXML package; the axis routes it to every To/OrganId. The caller keeps pkg
-     * valid and unchanged until the callback runs (or send returns an error): adapters may
-     * transmit straight from it without a copy. */
-    int (*send)(void *state, enum gw_pkg_kind kind, const unsigned char *pkg, size_t len,
-                gw_axis_send_cb cb, void *ud);
+    /* Sends one edXML package, pulled from body (streamed, bounded memory); the axis routes it
+     * to every To/OrganId. body->len > 0. */
+    int (*send)(void *state, enum gw_pkg_kind kind, struct gw_axis_body *body, gw_axis_send_cb cb,
+                void *ud);
     /* Lists packages waiting for this system (not yet acked). */
     int (*list_received)(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, void *ud);
-    /* Fetches one package's exact bytes. */
-    int (*fetch)(void *state, const char *doc_id, gw_axis_fetch_cb cb, void *ud);
+    /* Fetches one package's exact bytes into sink (streamed, decoded on the way), at most the
+     * axis's max_package_bytes (more: GW_E2BIG). */
+    int (*fetch)(void *state, const char *doc_id, struct gw_axis_sink *sink, gw_axis_fetch_cb cb,
+                 void *ud);
     /* Transport ack: done (stored durably) or fail. */
     int (*ack)(void *state, const char *doc_id, bool done, gw_axis_ack_cb cb, void *ud);
     /* The axis's agency directory: the QCVN 102 list (qd20 false) or the QĐ 20 list with both

@@ -21,10 +21,9 @@
 
 static void gw_send_release_bytes(struct gw_send *s)
 {
-    if (s->bytes) {
+    if (s->body) {
         s->d->inflight_bytes -= s->len;
-        free(s->bytes);
-        s->bytes = NULL;
+        gw_dispatch_body_close(s);
     }
 }
 
@@ -120,6 +119,20 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
     gw_dispatch_record(s);
 }
 
+/* The body is ready (hashed): hand it to the adapter. */
+static void gw_send_body_ready(struct gw_send *s, int err)
+{
+    struct gw_dax *ax = s->axis;
+    int rc = err;
+
+    if (rc == 0 && s->d->freeing)
+        rc = GW_ECANCELED; /* forced stop while hashing: nothing is sent */
+    if (rc == 0)
+        rc = ax->ax.ops->send(ax->ax.state, s->kind, gw_dispatch_body(s), gw_send_done, s);
+    if (rc != 0)
+        gw_send_done(rc, NULL, "could not start the send", s);
+}
+
 static struct gw_dax *gw_dispatch_axis(struct gw_dispatch *d, const char *name)
 {
     for (size_t i = 0; i < d->n_axes; i++) {
@@ -151,19 +164,14 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const struct gw_store_
     d->all = s;
     d->inflight++;
     s->len = row->len;
-    s->bytes = malloc(s->len ? s->len : 1);
-    rc = s->bytes ? 0 : GW_ENOMEM;
-    if (rc == 0) {
-        d->inflight_bytes += s->len;
-        memcpy(s->bytes, row->bytes, s->len);
-        gw_peer_started(ax->peer);
-        rc = ax->ax.ops->send(ax->ax.state, row->kind, s->bytes, s->len, gw_send_done, s);
-        if (rc != 0)
-            gw_send_done(rc, NULL, "could not start the send", s);
+    s->kind = row->kind;
+    gw_peer_started(ax->peer);
+    rc = gw_dispatch_body_open(s, row, gw_send_body_ready);
+    if (rc != 0) {
+        gw_send_done(rc, NULL, "could not start the send", s);
         return;
     }
-    gw_peer_started(ax->peer);
-    gw_send_done(rc, NULL, "could not start the send", s);
+    d->inflight_bytes += s->len;
 }
 
 static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, size_t n, void *ud)

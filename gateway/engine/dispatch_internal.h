@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "engine/axis.h"
 #include "engine/dispatch.h"
 #include "engine/peer.h"
 #include "metrics/metrics.h"
@@ -28,11 +29,12 @@ struct gw_send {
     struct gw_send *all_prev, *all_next; /* every send not yet finished, for lease renewal */
     int64_t delivery_id;
     int64_t package_id;
+    enum gw_pkg_kind kind;
     char *document_id;
-    char *axis_doc_id; /* on success */
-    char *error;       /* on failure (valid UTF-8) */
-    uint8_t *bytes;
-    size_t len;
+    char *axis_doc_id;         /* on success */
+    char *error;               /* on failure (valid UTF-8) */
+    struct gw_send_body *body; /* dispatch_body.c; NULL once released */
+    size_t len;                /* package bytes counted in inflight_bytes while body is held */
     int attempts;
     int record_tries;
     bool held;          /* a failure of the peer: requeued without spending the attempt */
@@ -68,6 +70,19 @@ struct gw_dispatch {
     struct gw_send *flushing; /* successes being recorded by the query in flight */
     struct gw_logrl rl;       /* repeated identical delivery lines */
 };
+
+/* dispatch_body.c: the body a send pulls, built in one place (today: the claimed bytes in
+ * memory, hashed on the thread pool). open copies what it needs from row and runs ready(s, err)
+ * later on the loop (err != 0: no body, nothing to send); if it returns an error ready never
+ * runs. gw_dispatch_body() is the body to hand to the adapter once ready ran with 0; close frees
+ * it (only once the send's callback has run, or ready failed). */
+struct gw_store_claimed;
+struct gw_send_body;
+typedef void (*gw_send_body_ready_cb)(struct gw_send *s, int err);
+int gw_dispatch_body_open(struct gw_send *s, const struct gw_store_claimed *row,
+                          gw_send_body_ready_cb ready);
+struct gw_axis_body *gw_dispatch_body(struct gw_send *s);
+void gw_dispatch_body_close(struct gw_send *s);
 
 /* The error text stored with a failed attempt: "<errcode>: <detail>", repaired to valid UTF-8
  * and cut on a character boundary to what SQL keeps. malloc'd; NULL on OOM. */

@@ -21,6 +21,13 @@ struct gw_poller_metrics {
     struct gw_metric *acks, *ack_failures, *poll_errors, *failing;
 };
 
+/* poller_sink.c: where a fetch writes the package (today: one growing buffer). */
+struct gw_poller_sink {
+    struct gw_axis_sink sink;
+    uint8_t *buf;
+    size_t len, cap;
+};
+
 struct gw_poller {
     struct gw_poller_deps d;
     struct gw_poller_metrics m;
@@ -36,6 +43,7 @@ struct gw_poller {
     size_t next;
     /* the item in progress */
     uv_work_t work;
+    struct gw_poller_sink sink;
     uint8_t *bytes;
     size_t len;
     int parse_err;
@@ -61,5 +69,13 @@ uint64_t gw_poller_backoff_base_ms(const struct gw_poller *p);
 void gw_poller_item_start(struct gw_poller *p);
 /* Frees what the item in progress holds. */
 void gw_poller_clear_item(struct gw_poller *p);
+
+/* poller_sink.c, the one place that builds the fetch's sink: open gives the sink for a fetch
+ * (dropping any earlier one); after a successful fetch, take hands over the package bytes
+ * (malloc'd, also when empty; free() them; 0 or GW_ENOMEM); close discards what the sink holds (a
+ * failed fetch). */
+struct gw_axis_sink *gw_poller_sink_open(struct gw_poller *p);
+int gw_poller_sink_take(struct gw_poller *p, uint8_t **bytes, size_t *len);
+void gw_poller_sink_close(struct gw_poller *p);
 
 #endif

@@ -25,6 +25,7 @@ void gw_poller_clear_item(struct gw_poller *p)
     free(p->bytes);
     p->bytes = NULL;
     p->len = 0;
+    gw_poller_sink_close(p);
     gw_edxml_info_free(&p->info);
     memset(&p->info, 0, sizeof(p->info));
     p->package_id = 0;
@@ -222,10 +223,12 @@ static void gw_poller_parsed(uv_work_t *w, int status)
         gw_poller_stored(rc, 0, false, "", p);
 }
 
-static void gw_poller_fetched(int err, unsigned char *bytes, size_t len, const char *detail,
-                              void *ud)
+static void gw_poller_fetched(int err, const char *detail, void *ud)
 {
     struct gw_poller *p = ud;
+
+    if (err != 0)
+        gw_poller_sink_close(p); /* what the sink got is not the package */
 
     if (err == GW_E2BIG) {
         /* Left on the axis for an operator (raise max_package_bytes, or refuse it there). */
@@ -244,8 +247,10 @@ static void gw_poller_fetched(int err, unsigned char *bytes, size_t len, const c
         gw_poller_next_item(p);
         return;
     }
-    p->bytes = bytes; /* handed over by the adapter, not copied */
-    p->len = len;
+    if (gw_poller_sink_take(p, &p->bytes, &p->len) != 0) {
+        gw_poller_local_failure(p, "fetch", GW_ENOMEM, NULL);
+        return;
+    }
     if (uv_queue_work(p->d.loop, &p->work, gw_poller_parse_work, gw_poller_parsed) != 0)
         gw_poller_local_failure(p, "parse", GW_EAGAIN, NULL);
 }
@@ -281,9 +286,10 @@ static void gw_poller_known(int err, const struct gw_store_incoming_known *k, co
         return;
     }
     p->failures = k->failures;
-    rc = p->d.ops->fetch(p->d.axis_state, gw_poller_current(p), gw_poller_fetched, p);
+    rc = p->d.ops->fetch(p->d.axis_state, gw_poller_current(p), gw_poller_sink_open(p),
+                         gw_poller_fetched, p);
     if (rc != 0)
-        gw_poller_fetched(rc, NULL, 0, "could not start the fetch", p);
+        gw_poller_fetched(rc, "could not start the fetch", p);
 }
 
 void gw_poller_item_start(struct gw_poller *p)

@@ -1,9 +1,13 @@
 /*
  * Outbound HTTP client: one libcurl multi handle driven by the libuv loop. curl tells us which
  * sockets to watch (one uv_poll per socket) and when to wake it (one uv_timer); completions are
- * collected with curl_multi_info_read. Response bodies are buffered up to a per-request cap.
+ * collected with curl_multi_info_read. Response bodies are buffered up to a per-request cap, or
+ * handed to a sink piece by piece; request bodies are a buffer, or pulled from a source.
+ * Streaming bodies and their pausing are in http_client_stream.c.
  */
 #include "http/http_client.h"
+
+#include "http/http_client_internal.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -18,39 +22,6 @@
 #define GW_HTTPC_DEF_CONNECT_MS 5000
 #define GW_HTTPC_DEF_MAX_RESP   (16u * 1024 * 1024)
 #define GW_HTTPC_MAX_HEADER_LEN 8192
-
-struct gw_httpc_sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct gw_httpc *c;
-    struct gw_httpc_sock *prev, *next;
-};
-
-struct gw_httpc_xfer {
-    struct gw_httpc *c;
-    struct gw_httpc_xfer *prev, *next;
-    CURL *easy;
-    struct curl_slist *headers;
-    char *req_body; /* our copy of the request body; NULL when borrowed */
-    char *resp;
-    size_t resp_len, resp_cap, resp_max;
-    int too_big;
-    gw_httpc_cb cb;
-    void *ud;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-struct gw_httpc {
-    uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    struct gw_httpc_xfer *xfers;
-    struct gw_httpc_sock *socks;
-    size_t inflight;
-    struct gw_httpc_xfer *in_cb; /* transfer whose success callback is running (take_body) */
-    unsigned open_handles;       /* timer + polls not yet through their close callback */
-    int closing;
-};
 
 static pthread_once_t gw_httpc_once = PTHREAD_ONCE_INIT;
 static CURLcode gw_httpc_global_rc = CURLE_OK;
@@ -88,7 +59,7 @@ static void gw_httpc_sock_close(struct gw_httpc_sock *s)
     uv_close((uv_handle_t *)&s->poll, gw_httpc_on_handle_closed);
 }
 
-static void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
+void gw_httpc_xfer_unlink(struct gw_httpc_xfer *x)
 {
     struct gw_httpc *c = x->c;
     if (x->prev)
@@ -105,6 +76,7 @@ static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
 {
     if (!x)
         return;
+    gw_httpc_resume_unlink(x);
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -115,6 +87,8 @@ static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
 
 static int gw_httpc_map_curl(const struct gw_httpc_xfer *x, CURLcode rc)
 {
+    if (x->abort_err)
+        return x->abort_err;
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
         return GW_E2BIG;
     if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -136,7 +110,7 @@ static void gw_httpc_deliver(struct gw_httpc_xfer *x, int err, long status, cons
 }
 
 /* Completes one finished transfer: it is already out of the multi handle. */
-static void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
+void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
 {
     int err = 0;
     long status = 0;
@@ -177,7 +151,7 @@ char *gw_httpc_take_body(struct gw_httpc *c)
     return body;
 }
 
-static void gw_httpc_check_done(struct gw_httpc *c)
+void gw_httpc_check_done(struct gw_httpc *c)
 {
     CURLMsg *msg;
     int left;
@@ -190,6 +164,12 @@ static void gw_httpc_check_done(struct gw_httpc *c)
         CURLcode rc = msg->data.result;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(c->multi, easy);
+        if (x->sink_paused) {
+            /* The sink has had every byte but is still busy with them: the result waits. */
+            x->finished = true;
+            x->finish_rc = rc;
+            continue;
+        }
         gw_httpc_xfer_unlink(x);
         gw_httpc_finish(x, rc); /* the callback may close c: the loop re-checks c->closing */
     }
@@ -296,7 +276,9 @@ int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out)
         return GW_EIO;
     }
     c->timer.data = c;
-    c->open_handles = 1;
+    uv_timer_init(loop, &c->resume_timer); /* cannot fail once the first timer could start */
+    c->resume_timer.data = c;
+    c->open_handles = 2;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, gw_httpc_socket_cb);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, gw_httpc_timer_cb);
@@ -310,10 +292,14 @@ static size_t gw_httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *user
     struct gw_httpc_xfer *x = userp;
     size_t n = size * nmemb;
 
+    if (x->sink_p && x->sink_paused)
+        return CURL_WRITEFUNC_PAUSE; /* kept by libcurl, handed over again after the resume */
     if (n > x->resp_max - x->resp_len) {
         x->too_big = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
+    if (x->sink_p)
+        return gw_httpc_sink_write(x, ptr, n);
     if (x->resp_len + n + 1 > x->resp_cap) {
         size_t cap = x->resp_cap ? x->resp_cap : 4096;
         while (cap < x->resp_len + n + 1)
@@ -378,6 +364,10 @@ static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         return 0;
     }
+    if (req->source) {
+        gw_httpc_setup_source(x, req);
+        return 0;
+    }
     const char *post = "";
     if (req->borrow_body) {
         if (req->body_len)
@@ -404,7 +394,10 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
     struct gw_httpc_xfer *x;
     int rc;
 
-    if (!c || !req || !req->url || !req->method || !cb || (req->body_len && !req->body))
+    if (!c || !req || !req->url || !req->method || !cb ||
+        (req->body_len && !req->body && !req->source) || (req->source && req->body) ||
+        (req->source && (!req->source->read || strcmp(req->method, "GET") == 0)) ||
+        (req->sink && !req->sink->write) || req->body_len > (uint64_t)INT64_MAX)
         return GW_EINVAL;
     if (c->closing)
         return GW_ESHUTDOWN;
@@ -415,6 +408,10 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
     x->cb = cb;
     x->ud = ud;
     x->resp_max = req->max_response_bytes ? req->max_response_bytes : GW_HTTPC_DEF_MAX_RESP;
+    if (req->sink) {
+        x->sink = *req->sink;
+        x->sink_p = &x->sink;
+    }
     x->easy = curl_easy_init();
     if (!x->easy) {
         rc = GW_ENOMEM;
@@ -431,6 +428,8 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
         c->xfers->prev = x;
     c->xfers = x;
     c->inflight++;
+    if (req->xfer)
+        *req->xfer = x;
     return 0;
 fail:
     gw_httpc_xfer_free(x);
@@ -447,9 +446,12 @@ void gw_httpc_close(struct gw_httpc *c)
     if (!c || c->closing)
         return;
     c->closing = 1;
+    while (c->resumes)
+        gw_httpc_resume_unlink(c->resumes);
     while (c->xfers) {
         struct gw_httpc_xfer *x = c->xfers;
-        curl_multi_remove_handle(c->multi, x->easy);
+        if (!x->finished)
+            curl_multi_remove_handle(c->multi, x->easy);
         gw_httpc_xfer_unlink(x);
         gw_httpc_deliver(x, GW_ECANCELED, 0, "", 0);
     }
@@ -459,6 +461,8 @@ void gw_httpc_close(struct gw_httpc *c)
         gw_httpc_sock_close(c->socks);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, gw_httpc_on_handle_closed);
+    uv_timer_stop(&c->resume_timer);
+    uv_close((uv_handle_t *)&c->resume_timer, gw_httpc_on_handle_closed);
 }
 
 uv_loop_t *gw_httpc_loop(const struct gw_httpc *c)

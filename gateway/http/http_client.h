@@ -9,10 +9,44 @@
 /*
  * Outbound HTTP for adapters: one long-lived libcurl multi handle driven by the libuv loop
  * (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION with uv_poll and uv_timer, as in curl's multi-uv
- * example). Requests never block the loop. Responses are buffered up to a per-request cap.
+ * example). Requests never block the loop. Responses are buffered up to a per-request cap, or
+ * streamed to a sink; request bodies are a buffer or streamed from a source.
  */
 
 struct gw_httpc;
+struct gw_httpc_xfer; /* one transfer in flight */
+
+/* Returned by a sink's write: "I took the bytes; give me no more until gw_httpc_resume_sink()". */
+#define GW_HTTPC_PAUSE 1
+
+/*
+ * A request body produced on demand (libcurl's read callback). The length is known in advance
+ * (request body_len, sent as Content-Length); the client asks for exactly that many bytes in all.
+ * Callbacks run on the loop from inside libcurl: they must not call any gw_httpc function (not
+ * even gw_httpc_resume_*) nor anything that might run one.
+ */
+struct gw_httpc_source {
+    /* Copies 1..cap bytes of the body into buf and returns the count; or returns 0 when nothing
+     * is ready: the transfer pauses until gw_httpc_resume_source(); or a negative GW_E* code, which
+     * aborts the transfer (the callback then gets that code). */
+    int64_t (*read)(void *ud, char *buf, size_t cap);
+    /* Optional: start again from byte 0 (libcurl resends the request on a new connection when a
+     * reused one turned out dead). Returns 0 if it could; otherwise the transfer fails GW_EHTTP. */
+    int (*rewind)(void *ud);
+    void *ud;
+};
+
+/*
+ * A response body consumed as it arrives (libcurl's write callback), under the same callback rules
+ * as the source. Bodies of every status are streamed; status tells which.
+ */
+struct gw_httpc_sink {
+    /* Takes the next n > 0 bytes. Returns 0 to go on; GW_HTTPC_PAUSE when it took them but wants
+     * no more until gw_httpc_resume_sink() (libcurl then holds at most one more buffer, 16 KiB);
+     * or a negative GW_E* code to abort (the callback gets that code). */
+    int (*write)(void *ud, long status, const char *data, size_t n);
+    void *ud;
+};
 
 struct gw_httpc_request {
     const char *method; /* "GET" or "POST" */
@@ -25,7 +59,18 @@ struct gw_httpc_request {
     bool borrow_body;
     uint64_t timeout_ms;         /* whole transfer; 0 = 30000 */
     uint64_t connect_timeout_ms; /* 0 = 5000 */
-    size_t max_response_bytes;   /* 0 = 16 MiB; larger responses fail with GW_E2BIG */
+    size_t max_response_bytes;   /* 0 = 16 MiB; larger responses fail with GW_E2BIG (also when
+                                    streamed to a sink: a cap on the total) */
+    /* Streaming body: body must be NULL, body_len is the exact length (Content-Length). The source
+     * struct is copied; its ud must stay valid until the callback has run. */
+    const struct gw_httpc_source *source;
+    /* Streaming response: the callback then gets an empty body (take_body: an empty buffer). A
+     * sink that is paused when the transfer ends holds the callback back until it resumes (the
+     * callback never runs while the sink is paused, except for GW_ECANCELED from close). */
+    const struct gw_httpc_sink *sink;
+    /* If not NULL, receives the transfer (for gw_httpc_resume_*), valid until the callback has
+     * run. */
+    struct gw_httpc_xfer **xfer;
 };
 
 /* err == 0: the peer answered with HTTP status `status` (any status, including 5xx) and body.
@@ -47,6 +92,15 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
  * the body was already taken, or on allocation failure (the body then stays the client's).
  */
 char *gw_httpc_take_body(struct gw_httpc *c) __attribute__((warn_unused_result));
+
+/*
+ * Resume a transfer paused by its source (read returned 0) or by its sink (write returned
+ * GW_HTTPC_PAUSE). Call from any loop callback except the source's or sink's own; only until the
+ * transfer's callback has run. The transfer continues on a later loop iteration (libcurl is never
+ * re-entered from here); resuming what is not paused does nothing.
+ */
+void gw_httpc_resume_source(struct gw_httpc_xfer *x);
+void gw_httpc_resume_sink(struct gw_httpc_xfer *x);
 
 /* The loop the client runs on (for adapters that also queue work on it). */
 uv_loop_t *gw_httpc_loop(const struct gw_httpc *c);

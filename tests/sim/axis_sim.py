@@ -99,6 +99,12 @@ def hash_file_hex(data):
     return "".join("%x" % b for b in hashlib.sha256(data).digest())
 
 
+# How getEdoc answers are written (/_sim/getedoc): member order (data_last = status etc. first,
+# as the axis does; data_first = data before status/ErrorCode), base64 line length (escaped CRLF
+# between lines; 0 = one line), '/' escaped as '\/', and a count of answers that carry the data
+# and then status FAIL.
+EDOC_SHAPE_DEFAULT = {"order": "default", "wrap": 0, "escape_slash": False, "fail_after_data": 0}
+
 FAULT_KINDS = ("latency_ms", "http500", "http500_after_store", "drop", "timeout", "duplicate_list",
                "fail_rate", "auth_fail")
 FAULT_KEYS = set(FAULT_KINDS) | {"ops", "timeout_ms", "seed"}
@@ -461,7 +467,26 @@ class Axis:
                 "sent_by_document_id": {},
             }
             self.refusal = None
+            self.edoc_shape = dict(EDOC_SHAPE_DEFAULT)
         self.faults.clear()
+
+    def set_edoc_shape(self, cfg):
+        if not isinstance(cfg, dict) or set(cfg) - set(EDOC_SHAPE_DEFAULT):
+            raise BadRequest(400, "getedoc keys: " + ", ".join(EDOC_SHAPE_DEFAULT))
+        shape = dict(EDOC_SHAPE_DEFAULT)
+        shape.update(cfg)
+        if shape["order"] not in ("default", "data_first", "data_last"):
+            raise BadRequest(400, "order must be default, data_first or data_last")
+        try:
+            shape["wrap"] = int(shape["wrap"])
+            shape["fail_after_data"] = int(shape["fail_after_data"])
+        except (TypeError, ValueError):
+            raise BadRequest(400, "wrap and fail_after_data are numbers")
+        if shape["wrap"] < 0 or shape["fail_after_data"] < 0:
+            raise BadRequest(400, "wrap and fail_after_data must be >= 0")
+        shape["escape_slash"] = bool(shape["escape_slash"])
+        with self.lock:
+            self.edoc_shape = shape
 
     def count(self, key, n=1):
         with self.lock:
@@ -537,6 +562,68 @@ class Server(ThreadingHTTPServer):
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)
+
+
+class EdocAnswer:
+    """A getEdoc answer written in slices (the package can be tens of MB): the members in the
+    configured order (/_sim/getedoc), the base64 optionally wrapped with escaped CRLFs and with
+    '/' escaped as '\\/' (both legal JSON an axis may produce)."""
+
+    SLICE = 3 * 1024 * 1024
+
+    def __init__(self, doc_id, messagetype, data, shape):
+        self.b64 = base64.b64encode(data)
+        self.shape = dict(shape)
+        fail = self.shape.get("fail_after_data")
+        head = {"status": "OK", "ErrorCode": "0", "ErrorDesc": ""}
+        if fail:
+            head = {"status": "FAIL", "ErrorCode": "500", "ErrorDesc": "injected FAIL after data"}
+        rest = {"docId": doc_id, "messagetype": messagetype}
+        if fail or self.shape.get("order") == "data_first":
+            self.before, self.after = {}, dict(rest, **head)
+        else:
+            self.before, self.after = dict(head, **rest), {}
+        self.status = head["status"]
+
+    def _members(self, d):
+        return ",".join(json.dumps(k) + ":" + json.dumps(v, ensure_ascii=False)
+                        for k, v in d.items()).encode("utf-8")
+
+    def _data_len(self):
+        n = len(self.b64)
+        if self.shape.get("escape_slash"):
+            n += self.b64.count(b"/")
+        wrap = self.shape.get("wrap") or 0
+        if wrap and len(self.b64) > wrap:
+            n += 4 * ((len(self.b64) - 1) // wrap)
+        return n
+
+    def _data_slices(self):
+        wrap = self.shape.get("wrap") or 0
+        step = self.SLICE - self.SLICE % wrap if wrap else self.SLICE
+        for off in range(0, len(self.b64), step):
+            piece = self.b64[off:off + step]
+            if wrap:
+                piece = b"\\r\\n".join(piece[i:i + wrap] for i in range(0, len(piece), wrap))
+                if off:
+                    piece = b"\\r\\n" + piece
+            if self.shape.get("escape_slash"):
+                piece = piece.replace(b"/", b"\\/")
+            yield piece
+
+    def write(self, handler):
+        before = self._members(self.before)
+        after = self._members(self.after)
+        head = b"{" + before + (b"," if before else b"") + b'"data":"'
+        tail = b'"' + (b"," if after else b"") + after + b"}"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(head) + self._data_len() + len(tail)))
+        handler.end_headers()
+        handler.wfile.write(head)
+        for piece in self._data_slices():
+            handler.wfile.write(piece)
+        handler.wfile.write(tail)
 
 
 def ok(**extra):
@@ -726,6 +813,11 @@ class Handler(BaseHTTPRequestHandler):
             if op == "sendEdoc":
                 axis.count("sendEdoc_fail")
         rec["http"] = http_status
+        if isinstance(resp, EdocAnswer):
+            rec["status"] = resp.status
+            srv.log(rec)
+            resp.write(self)
+            return
         rec["ErrorCode"] = resp.get("ErrorCode")
         if resp.get("ErrorDesc"):
             rec["ErrorDesc"] = resp["ErrorDesc"]
@@ -875,8 +967,12 @@ class Handler(BaseHTTPRequestHandler):
             pkg = axis.packages.get(doc_id)
         if not entries or pkg is None:
             raise AxisError("404", "docId %s is not in a mailbox of %s" % (doc_id, systemid))
-        return 200, ok(docId=doc_id, messagetype=pkg.messagetype,
-                       data=base64.b64encode(pkg.data).decode("ascii"))
+        with axis.lock:
+            shape = dict(axis.edoc_shape)
+            if axis.edoc_shape["fail_after_data"] > 0:
+                axis.edoc_shape["fail_after_data"] -= 1
+        rec["shape"] = shape
+        return 200, EdocAnswer(doc_id, pkg.messagetype, pkg.data, shape)
 
     def op_updateStatus(self, systemid, body, rec):
         axis = self.server.axis
@@ -980,6 +1076,12 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "POST":
                 axis.faults.configure(json_body())
             self.send_json(200, {"ok": True, "faults": axis.faults.describe()})
+        elif name == "getedoc":
+            if self.command == "POST":
+                axis.set_edoc_shape(json_body())
+            with axis.lock:
+                shape = dict(axis.edoc_shape)
+            self.send_json(200, {"ok": True, "getedoc": shape})
         elif name == "credentials":
             if self.command == "POST":
                 axis.set_refusal(json_body())

@@ -223,6 +223,11 @@ class SimControl:
         faults() clears it. Pass add=True to append instead of replacing."""
         return self._json("POST", "faults", cfg)
 
+    def getedoc(self, **shape):
+        """getedoc(order="data_first", wrap=76, escape_slash=True, fail_after_data=1) sets how
+        getEdoc answers are written; getedoc() restores the default."""
+        return self._json("POST", "getedoc", shape)["getedoc"]
+
     def clear_faults(self):
         return self._json("POST", "faults", {"clear": True})
 

@@ -379,6 +379,52 @@ class AxisSimTest(unittest.TestCase):
         self.assertEqual(st["sent_by_document_id"],
                          {"000.00.12.H49,2024/05/15,1234/STC-NS": 1})
 
+    def test_getedoc_shapes(self):
+        """The getEdoc answer in each configured shape is the same JSON to a JSON parser: member
+        order, wrapped base64 with escaped CRLFs, escaped '/', data followed by FAIL."""
+        pkg = fixture("edoc_basic.xml") + b"<!--" + b"???" * 100 + b"x" * 5000 + b"-->"
+        doc = self.send(self.gw, pkg)
+
+        def raw():
+            h = self.signed("getEdoc", [("docId", doc)])
+            status, body = sim._request(self.gw.base_url, "POST", "/getEdoc", b"{}", h, 10)
+            self.assertEqual(status, 200)
+            return body
+
+        plain = raw()
+        self.assertTrue(plain.startswith(b'{"status":"OK"'))
+        self.assertEqual(base64.b64decode(json.loads(plain)["data"]), pkg)
+        self.ctl.getedoc(order="data_first")
+        first = raw()
+        self.assertTrue(first.startswith(b'{"data":"'))
+        self.assertEqual(json.loads(first), json.loads(plain))
+        self.ctl.getedoc(wrap=76, escape_slash=True)
+        wrapped = raw()
+        text = json.loads(wrapped)["data"]
+        self.assertIn(b"\\r\\n", wrapped)
+        self.assertEqual(max(len(line) for line in text.split("\r\n")), 76)
+        self.assertIn(b"\\/", wrapped)
+        self.assertEqual(base64.b64decode(text.replace("\r\n", "")), pkg)
+        self.ctl.getedoc(fail_after_data=1)
+        failed = json.loads(raw())
+        self.assertEqual(list(failed)[0], "data")
+        self.assertEqual(failed["status"], "FAIL")
+        self.assertEqual(base64.b64decode(failed["data"]), pkg)
+        self.assertEqual(json.loads(raw())["status"], "OK")  # the count is spent
+        with self.assertRaises(RuntimeError):
+            self.ctl.getedoc(order="sideways")
+        self.ctl.getedoc()
+
+    def test_large_package_both_ways(self):
+        """A 50 MB package: sendEdoc (hash-file checked) and a getEdoc answer of ~67 MB, written
+        in slices, that decodes to the same bytes (checked with hashlib)."""
+        pkg = fixture("edoc_basic.xml") + b"<!--" + b"abcdefghij" * (5 * 1024 * 1024) + b"-->"
+        doc = self.send(self.gw, pkg)
+        self.ctl.getedoc(wrap=76)
+        got = self.vpcp.get_edoc_bytes(doc)
+        self.ctl.getedoc()
+        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(pkg).hexdigest())
+
     def test_status_routes_to_response_for(self):
         doc = self.send(self.vpcp, fixture("status_03.xml"), "status")
         self.assertEqual(self.listed(self.gw, "status"), [doc])

@@ -2,7 +2,10 @@
  * Unit tests for gateway/http_client.c against a small HTTP/1.1 server on loopback that runs on
  * the same libuv loop (/echo, /big, /hang, /status500). Every test ends by closing the loop and
  * asserting that no handle is left open. Also covers taking the response body over
- * (gw_httpc_take_body) and borrowed request bodies (sent without a copy).
+ * (gw_httpc_take_body), borrowed request bodies (sent without a copy), request bodies streamed
+ * from a source that pauses (nothing ready) and resumes from a timer, responses streamed into a
+ * sink that pauses after every piece (the callback waits for the last resume), the cap on a
+ * streamed response, aborts from either side, and a close while a sink is paused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +21,7 @@
 #include "util/error.h"
 #include "http/http_client.h"
 
-#define MAX_REQ (1024 * 1024)
+#define MAX_REQ (8 * 1024 * 1024)
 
 struct srv;
 
@@ -79,7 +82,8 @@ static void respond_ex(struct conn *c, int code, const char *body, size_t len, i
                 : snprintf(c->out, cap,
                            "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
                            code, len);
-    memcpy(c->out + n, body, len);
+    if (len)
+        memcpy(c->out + n, body, len);
     uv_buf_t b = uv_buf_init(c->out, (unsigned)(n + (int)len));
     c->wr.data = c;
     c->responded = 1;
@@ -235,10 +239,22 @@ static void on_resp(int err, long status, const char *body, size_t len, void *ud
     r->len = len;
 }
 
+static void tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* A callback run from a timer (a resumed stream's) is followed, in UV_RUN_ONCE, by a poll that
+ * could block for ever: a ticking timer bounds it. */
 static void run_until(uv_loop_t *loop, const int *flag, int want)
 {
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    uv_timer_start(&t, tick, 10, 10);
     while (*flag < want)
         uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
 }
 
 struct fixture {
@@ -564,6 +580,303 @@ static void test_borrow_body(void **state)
     fx_close(&f);
 }
 
+/* --- streaming ----------------------------------------------------------------------------- */
+
+struct stream {
+    struct gw_httpc_xfer *x;
+    const char *data;
+    size_t len, off;
+    size_t slice; /* most bytes one read gives */
+    int starve;   /* answer "nothing ready" every other read, resume from a timer */
+    int hungry;   /* paused, waiting for the timer */
+    int reads, pauses, resumes;
+    int fail_at; /* abort (GW_EIO) once off reaches this (0: never) */
+    uv_timer_t t;
+    /* sink */
+    char *got;
+    size_t got_len;
+    int writes, sink_pause, sink_paused;
+    int hold; /* the pause is never resumed by the timer */
+    long status;
+    int sink_fail;
+};
+
+static void stream_timer(uv_timer_t *t)
+{
+    struct stream *st = t->data;
+    st->resumes++;
+    if (st->hungry) {
+        st->hungry = 0;
+        gw_httpc_resume_source(st->x);
+    }
+    if (st->sink_paused) {
+        st->sink_paused = 0;
+        gw_httpc_resume_sink(st->x);
+    }
+}
+
+static int64_t stream_read(void *ud, char *buf, size_t cap)
+{
+    struct stream *st = ud;
+    size_t n;
+
+    st->reads++;
+    assert_int_equal(st->hungry, 0); /* never asked while paused */
+    if (st->fail_at && st->off >= (size_t)st->fail_at)
+        return GW_EIO;
+    if (st->starve && st->reads % 2 == 1) {
+        st->hungry = 1;
+        st->pauses++;
+        uv_timer_start(&st->t, stream_timer, 1, 0);
+        return 0;
+    }
+    n = st->len - st->off < cap ? st->len - st->off : cap;
+    if (st->slice && n > st->slice)
+        n = st->slice;
+    memcpy(buf, st->data + st->off, n);
+    st->off += n;
+    return (int64_t)n;
+}
+
+static int stream_rewind(void *ud)
+{
+    ((struct stream *)ud)->off = 0;
+    return 0;
+}
+
+static int stream_write(void *ud, long status, const char *data, size_t n)
+{
+    struct stream *st = ud;
+
+    assert_int_equal(st->sink_paused, 0); /* nothing while paused */
+    st->status = status;
+    st->writes++;
+    st->got = realloc(st->got, st->got_len + n);
+    memcpy(st->got + st->got_len, data, n);
+    st->got_len += n;
+    if (st->sink_fail && st->writes >= st->sink_fail)
+        return GW_EIO;
+    if (!st->sink_pause)
+        return 0;
+    st->sink_paused = 1;
+    if (!st->hold)
+        uv_timer_start(&st->t, stream_timer, 1, 0);
+    return GW_HTTPC_PAUSE;
+}
+
+static void stream_init(struct stream *st, struct fixture *f, const char *data, size_t len)
+{
+    memset(st, 0, sizeof(*st));
+    st->data = data;
+    st->len = len;
+    uv_timer_init(&f->loop, &st->t);
+    st->t.data = st;
+}
+
+static void stream_closed(uv_handle_t *h)
+{
+    *(int *)h->data = 1;
+}
+
+static void stream_fini(struct stream *st)
+{
+    int closed = 0;
+    free(st->got);
+    st->t.data = &closed;
+    uv_close((uv_handle_t *)&st->t, stream_closed);
+    while (!closed)
+        uv_run(st->t.loop, UV_RUN_ONCE);
+}
+
+static void stream_start(struct fixture *f, struct stream *st, struct result *r, int src, int snk)
+{
+    struct gw_httpc_source source = {.read = stream_read, .rewind = stream_rewind, .ud = st};
+    struct gw_httpc_sink sink = {.write = stream_write, .ud = st};
+    struct gw_httpc_request req = {
+        .method = src ? "POST" : "GET",
+        .url = f->url,
+        .body_len = src ? st->len : 0,
+        .source = src ? &source : NULL,
+        .sink = snk ? &sink : NULL,
+        .max_response_bytes = 32u * 1024 * 1024,
+        .xfer = &st->x,
+    };
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(gw_httpc_request(f->c, &req, on_resp, r), 0);
+    assert_non_null(st->x);
+}
+
+static char *pattern(size_t n)
+{
+    char *p = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (char)('A' + (i * 131 + i / 7) % 57);
+    return p;
+}
+
+/* Uploads from a source that gives small slices and is starved every other read. */
+static void test_stream_upload(void **state)
+{
+    enum { LEN = 3 * 1024 * 1024 + 17 };
+    struct fixture f;
+    struct stream st;
+    struct result r;
+    char *data = pattern(LEN);
+
+    (void)state;
+    fx_open(&f, "/echo");
+    for (int mode = 0; mode < 3; mode++) {
+        stream_init(&st, &f, data, LEN);
+        st.starve = mode >= 1;
+        st.slice = mode == 2 ? 1000 : 0;
+        stream_start(&f, &st, &r, 1, 0);
+        run_until(&f.loop, &r.done, 1);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.len, 6 + LEN); /* Content-Length was the announced length */
+        assert_memory_equal(r.body, "POST |", 6);
+        assert_memory_equal(r.body + 6, data, LEN);
+        if (mode >= 1)
+            assert_true(st.pauses > 10 && st.resumes == st.pauses);
+        free(r.body);
+        stream_fini(&st);
+    }
+    /* the source aborts part-way: the transfer fails with its code */
+    stream_init(&st, &f, data, LEN);
+    st.fail_at = 100000;
+    stream_start(&f, &st, &r, 1, 0);
+    run_until(&f.loop, &r.done, 1);
+    assert_int_equal(r.err, GW_EIO);
+    free(r.body);
+    stream_fini(&st);
+    /* bad combinations */
+    struct gw_httpc_source source = {.read = stream_read, .ud = &st};
+    struct gw_httpc_request req = {
+        .method = "POST", .url = f.url, .body = data, .body_len = 5, .source = &source};
+    assert_int_equal(gw_httpc_request(f.c, &req, on_resp, &r), GW_EINVAL);
+    req = (struct gw_httpc_request){.method = "GET", .url = f.url, .source = &source};
+    assert_int_equal(gw_httpc_request(f.c, &req, on_resp, &r), GW_EINVAL);
+    fx_close(&f);
+    free(data);
+}
+
+/* Downloads into a sink that pauses after every piece; the callback comes after the last resume. */
+static void test_stream_download(void **state)
+{
+    struct fixture f;
+    struct stream st;
+    struct result r;
+
+    (void)state;
+    fx_open(&f, "/big");
+    f.srv.big = 2 * 1024 * 1024 + 5;
+    for (int pause = 0; pause < 2; pause++) {
+        stream_init(&st, &f, NULL, 0);
+        st.sink_pause = pause;
+        stream_start(&f, &st, &r, 0, 1);
+        run_until(&f.loop, &r.done, 1);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.len, 0); /* the body went to the sink */
+        assert_int_equal(st.status, 200);
+        assert_int_equal(st.got_len, f.srv.big);
+        for (size_t i = 0; i < st.got_len; i++)
+            if (st.got[i] != 'x')
+                fail_msg("byte %zu differs", i);
+        assert_int_equal(st.sink_paused, 0);
+        if (pause)
+            assert_int_equal(st.resumes, st.writes);
+        free(r.body);
+        stream_fini(&st);
+    }
+    /* the cap holds for a streamed body too */
+    stream_init(&st, &f, NULL, 0);
+    struct gw_httpc_sink sink = {.write = stream_write, .ud = &st};
+    struct gw_httpc_request req = {
+        .method = "GET", .url = f.url, .sink = &sink, .max_response_bytes = 100000};
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gw_httpc_request(f.c, &req, on_resp, &r), 0);
+    run_until(&f.loop, &r.done, 1);
+    assert_int_equal(r.err, GW_E2BIG);
+    free(r.body);
+    stream_fini(&st);
+    /* without Content-Length the cap is counted as the pieces arrive */
+    snprintf(f.url, sizeof(f.url), "http://127.0.0.1:%d/bigeof", f.srv.port);
+    stream_init(&st, &f, NULL, 0);
+    sink.ud = &st;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gw_httpc_request(f.c, &req, on_resp, &r), 0);
+    run_until(&f.loop, &r.done, 1);
+    assert_int_equal(r.err, GW_E2BIG);
+    assert_true(st.got_len <= 100000);
+    free(r.body);
+    stream_fini(&st);
+    /* the sink aborts */
+    stream_init(&st, &f, NULL, 0);
+    st.sink_fail = 2;
+    stream_start(&f, &st, &r, 0, 1);
+    run_until(&f.loop, &r.done, 1);
+    assert_int_equal(r.err, GW_EIO);
+    assert_int_equal(st.writes, 2);
+    free(r.body);
+    stream_fini(&st);
+    fx_close(&f);
+}
+
+/* Both directions at once through /echo: a starved source and a pausing sink. */
+static void test_stream_both(void **state)
+{
+    enum { LEN = 1024 * 1024 };
+    struct fixture f;
+    struct stream st;
+    struct result r;
+    char *data = pattern(LEN);
+
+    (void)state;
+    fx_open(&f, "/echo");
+    stream_init(&st, &f, data, LEN);
+    st.starve = 1;
+    st.sink_pause = 1;
+    stream_start(&f, &st, &r, 1, 1);
+    run_until(&f.loop, &r.done, 1);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(st.got_len, 6 + LEN);
+    assert_memory_equal(st.got + 6, data, LEN);
+    free(r.body);
+    stream_fini(&st);
+    fx_close(&f);
+    free(data);
+}
+
+/* A transfer finished while its sink is paused waits; close cancels it at once. */
+static void test_stream_close_paused(void **state)
+{
+    struct fixture f;
+    struct stream st;
+    struct result r;
+
+    (void)state;
+    fx_open(&f, "/echo");
+    stream_init(&st, &f, NULL, 0);
+    st.sink_pause = 1;
+    st.hold = 1; /* never resumed */
+    stream_start(&f, &st, &r, 0, 1);
+    while (st.writes == 0)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    for (int i = 0; i < 20 && r.done == 0; i++)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    assert_int_equal(r.done, 0); /* the answer is in, but the sink is paused */
+    assert_int_equal(gw_httpc_inflight(f.c), 1);
+    gw_httpc_close(f.c);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.err, GW_ECANCELED);
+    free(r.body);
+    stream_fini(&st);
+    srv_stop(&f.srv);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +884,8 @@ int main(void)
         cmocka_unit_test(test_response_cap),       cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_connection_refused), cmocka_unit_test(test_close_in_flight),
         cmocka_unit_test(test_take_body),          cmocka_unit_test(test_borrow_body),
+        cmocka_unit_test(test_stream_upload),      cmocka_unit_test(test_stream_download),
+        cmocka_unit_test(test_stream_both),        cmocka_unit_test(test_stream_close_paused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
