@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake pkg-config git ca-certificates
   libuv1-dev libcurl4-openssl-dev libssl-dev openssl libxml2-dev libxml2-utils libxmlsec1-dev xmlsec1
   libpq-dev postgresql-15 postgresql-client-15 postgresql-contrib
-  libhttp-parser-dev libinih-dev libjansson-dev libcmocka-dev
+  libhttp-parser-dev libinih-dev libjansson-dev libcmocka-dev libzip-dev
   clang-14 libclang-rt-14-dev clang-format-14
   python3 curl wrk procps util-linux prometheus
 )

@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Helpers of the edXML extractor (edxml.c), kept apart so they can be unit-tested directly. */
+/* Helpers of the edXML reader (edxml_reader.c and friends), kept apart so they can be
+ * unit-tested directly. */
 
 #define GW_EDXML_ID_MAX 256 /* bytes, after trimming */
 
@@ -17,6 +18,61 @@ struct gw_edxml_scan_result {
     bool complete;  /* false: stopped at markup it does not understand, which libxml2 then
                        refuses as not well-formed (it parses no further than that point) */
 };
+
+/* A tag seen by the pre-scan, in document order: what the SAX callbacks pair with their
+ * elements to know byte offsets (libxml2 gives none). Offsets are absolute, in bytes. */
+struct gw_edxml_tag {
+    uint64_t ws; /* first byte of the white-space run just before '<' (== lt when none) */
+    uint64_t lt; /* the '<' */
+    uint64_t gt; /* the byte after '>' */
+    bool end;    /* an end tag */
+    bool empty;  /* a start tag closed by "/>" */
+};
+
+typedef int (*gw_edxml_tag_fn)(void *ud, const struct gw_edxml_tag *t);
+
+/* Resumable pre-scan: a state machine over code units with a carry of at most three bytes (a
+ * split code unit). Bytes before the first gw_edxml_scanner_feed go to gw_edxml_scanner_begin
+ * (the head: at least GW_EDXML_SCAN_HEAD bytes or the whole package), which detects the unit
+ * width and checks the declared encoding. */
+#define GW_EDXML_SCAN_HEAD 4200
+
+struct gw_edxml_scanner {
+    unsigned w; /* bytes per unit */
+    bool big;   /* big-endian units */
+    int state;
+    bool stopped;      /* markup it does not understand: nothing more is checked */
+    int err;           /* the refusal, once refused */
+    uint64_t off;      /* bytes consumed (absolute offset of the next byte) */
+    uint64_t stop_off; /* where it stopped */
+    unsigned char carry[4];
+    unsigned ncarry;
+    uint64_t skip; /* head bytes to skip (BOM) */
+    /* current markup */
+    uint32_t quote;
+    size_t len; /* of the name, value or terminator match */
+    unsigned attrs, ns;
+    char abuf[8];
+    unsigned alen;
+    struct gw_edxml_tag tag;
+    uint64_t ws_start;
+    unsigned depth, ns_in_scope;
+    unsigned ns_at[65];
+    char encoding[48]; /* declared encoding ("" none) */
+    bool bom;          /* a byte order mark */
+    gw_edxml_tag_fn on_tag;
+    void *ud;
+    struct gw_edxml_scan_result res;
+};
+
+void gw_edxml_scanner_init(struct gw_edxml_scanner *s, gw_edxml_tag_fn on_tag, void *ud);
+
+/* Detects width and byte order from head and checks its XML declaration. 0 or GW_EPARSE. */
+int gw_edxml_scanner_begin(struct gw_edxml_scanner *s, const void *head, size_t len);
+
+/* Scans the next bytes. 0 (also once stopped: s->stopped), GW_EPARSE with s->res set, or the
+ * non-zero return of on_tag. */
+int gw_edxml_scanner_feed(struct gw_edxml_scanner *s, const void *buf, size_t len);
 
 /* Checks buf against the fixed structural caps of edxml.h in one linear pass. 0, or GW_EPARSE
  * with res->code and res->msg set. */
@@ -47,5 +103,22 @@ int gw_edxml_rcpt_add(struct gw_edxml_rcpt *r, const char *id, unsigned max);
 char **gw_edxml_rcpt_take(struct gw_edxml_rcpt *r);
 
 void gw_edxml_rcpt_free(struct gw_edxml_rcpt *r);
+
+/* Incremental base64 decoder (edxml_b64.c): white space ignored; '=' only as the padding of the
+ * last quantum. */
+struct gw_edxml_b64 {
+    uint32_t acc;
+    unsigned n;   /* sextets in acc */
+    unsigned pad; /* '=' seen */
+    bool bad;
+};
+
+/* Decodes in[0..len) into out (room for len * 3 / 4 + 3 bytes); returns the bytes written, or
+ * (size_t)-1 on a bad character or a stray '='. */
+size_t gw_edxml_b64_decode(struct gw_edxml_b64 *b, const char *in, size_t len, uint8_t *out);
+
+/* End of the text: 0 complete, 1 unpadded but decodable (bytes of the tail written to out, *n),
+ * -1 bad (one sextet left, or bad padding). */
+int gw_edxml_b64_end(struct gw_edxml_b64 *b, uint8_t *out, size_t *n);
 
 #endif

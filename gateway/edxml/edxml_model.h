@@ -73,9 +73,9 @@ struct gw_edxml_business {
     char *reason; /* BussinessDocReason */
     int paper;    /* Paper: 0, 1, or -1 when absent */
     struct gw_edxml_staff staff;
-    bool has_document_info; /* BussinessDocumentInfo present */
-    int document_info;      /* DocumentInfo 0|1 (content changed), -1 absent */
-    int document_receiver;  /* DocumentReceiver 0|1 (recipients changed), -1 absent */
+    bool has_document_info;              /* BussinessDocumentInfo present */
+    int document_info;                   /* DocumentInfo 0|1 (content changed), -1 absent */
+    int document_receiver;               /* DocumentReceiver 0|1 (recipients changed), -1 absent */
     struct gw_edxml_receiver *receivers; /* ReceiverList/Receiver* */
     size_t n_receivers;
     struct gw_edxml_replacement *replacements; /* ReplacementInfoList/ReplacementInfo* */
@@ -95,20 +95,20 @@ struct gw_edxml_attachment {
     char *content_id; /* as written */
     char *name;       /* AttachmentName */
     char *description;
-    char *content_type; /* the Attachment's own ContentType */
-    char *manifest_type; /* the ContentType of its manifest Reference (NULL: none) */
-    uint64_t b64_offset; /* first byte of the ContentTransferEncoded text in the package */
-    uint64_t b64_len;    /* its length in bytes, markup of the element excluded */
-    uint64_t size;       /* decoded bytes */
-    uint8_t sha256[32];  /* SHA-256 of the decoded bytes ("as sent") */
+    char *content_type;     /* the Attachment's own ContentType */
+    char *manifest_type;    /* the ContentType of its manifest Reference (NULL: none) */
+    uint64_t b64_offset;    /* first byte of the ContentTransferEncoded text in the package */
+    uint64_t b64_len;       /* its length in bytes, markup of the element excluded */
+    uint64_t size;          /* decoded bytes */
+    uint8_t sha256[32];     /* SHA-256 of the decoded bytes ("as sent") */
     char detected_type[64]; /* from the decoded bytes' magic ("application/pdf", ...) */
     /* The ZIP rule of domain.md §2 (edxml_zip.h): */
-    bool unwrap_tried;      /* the rule said to unwrap */
-    bool unwrapped;         /* a one-entry archive was unwrapped */
-    char *entry_name;       /* the entry's name when unwrapped */
+    bool unwrap_tried; /* the rule said to unwrap */
+    bool unwrapped;    /* a one-entry archive was unwrapped */
+    char *entry_name;  /* the entry's name when unwrapped */
     uint64_t unwrapped_size;
     uint8_t unwrapped_sha256[32];
-    char unwrapped_type[64]; /* detected type of the entry */
+    char unwrapped_type[64];  /* detected type of the entry */
     const char *unwrap_error; /* stable code when the rule applied but unwrapping failed */
 };
 
@@ -128,22 +128,22 @@ struct gw_edxml_finding {
 
 /* One To element as it appears in the bytes, for the per-axis copies. */
 struct gw_edxml_to_span {
-    char *organ_id;  /* cleaned organ id (NULL when it has none: such a To is never kept) */
-    uint64_t start;  /* first byte of the white space run just before <To ...> */
-    uint64_t end;    /* byte after </To> (or after "/>") */
+    char *organ_id; /* cleaned organ id (NULL when it has none: such a To is never kept) */
+    uint64_t start; /* first byte of the white space run just before <To ...> */
+    uint64_t end;   /* byte after </To> (or after "/>") */
 };
 
 enum gw_edxml_trace_mode {
-    GW_EDXML_TRACE_AFTER_LAST = 0,   /* insert after the last TraceHeader */
-    GW_EDXML_TRACE_FIRST_IN_LIST,    /* TraceHeaderList without TraceHeader: first child */
-    GW_EDXML_TRACE_NEW_LIST,         /* no TraceHeaderList: a new one right after MessageHeader */
+    GW_EDXML_TRACE_AFTER_LAST = 0, /* insert after the last TraceHeader */
+    GW_EDXML_TRACE_FIRST_IN_LIST,  /* TraceHeaderList without TraceHeader: first child */
+    GW_EDXML_TRACE_NEW_LIST,       /* no TraceHeaderList: a new one right after MessageHeader */
 };
 
 /* What a faithful relay needs (domain.md §2 "Relaying across two axes"). */
 struct gw_edxml_relay {
-    bool editable;            /* false: copies cannot be made (see reason) */
-    const char *not_editable; /* stable reason: "xmldsig" (a real XML-DSig), "encoding" (not
-                                 UTF-8/ASCII), "no_landmarks", ... */
+    bool editable;               /* false: copies cannot be made (see reason) */
+    const char *not_editable;    /* stable reason: "xmldsig" (a real XML-DSig), "encoding" (not
+                                    UTF-8/ASCII), "no_landmarks", ... */
     struct gw_edxml_to_span *to; /* every MessageHeader/To, in document order */
     size_t n_to;
     enum gw_edxml_trace_mode trace_mode;
@@ -157,10 +157,10 @@ struct gw_edxml_relay {
 struct gw_edxml_doc {
     enum gw_pkg_kind kind;
     /* Routing summary (what the store and the engine use). */
-    char *document_id; /* edoc: MessageHeader/DocumentId; status: ResponseFor/DocumentId */
+    char *document_id;      /* edoc: MessageHeader/DocumentId; status: ResponseFor/DocumentId */
     char *document_id_norm; /* document_id with dates inside normalised to yyyy/MM/dd */
-    char *from;        /* From/OrganId */
-    char **recipients; /* edoc: distinct To/OrganId in order; status: ResponseFor/OrganId */
+    char *from;             /* From/OrganId */
+    char **recipients;      /* edoc: distinct To/OrganId in order; status: ResponseFor/OrganId */
     size_t n_recipients;
 
     /* MessageHeader of an edoc. */
@@ -213,6 +213,9 @@ struct gw_edxml_doc {
     /* Header bytes (edXMLHeader, start tag to end tag) for XSD validation: offsets in the
      * package and the namespace declarations in scope at its start ("prefix" "" = default). */
     uint64_t header_start, header_end;
+    char *header_xml; /* a copy of those bytes (NUL-terminated), NULL when absent or beyond
+                         1 MiB (finding "header_too_large") */
+    size_t header_xml_len;
     char **header_ns_prefixes;
     char **header_ns_uris;
     size_t n_header_ns;

@@ -27,7 +27,6 @@ struct gw_edxml_reader_opts {
     uint64_t max_unzipped_bytes;   /* an unwrapped entry; 0 = 128 MiB (local) */
     unsigned max_zip_ratio;        /* uncompressed/compressed; 0 = 200 */
     const char *tmpdir;            /* NULL = $TMPDIR or /tmp */
-    bool conformance;              /* run edxml_conform.h checks at finish (default true) */
 };
 
 void gw_edxml_reader_opts_default(struct gw_edxml_reader_opts *o);
@@ -43,12 +42,12 @@ int gw_edxml_reader_feed(struct gw_edxml_reader *r, const void *buf, size_t len)
     __attribute__((warn_unused_result));
 
 /* Ends the stream: completes parsing, the verdicts that need the whole package (no DocumentId,
- * no recipient...), ZIP unwrapping and conformance. On success *out is a new document the caller
+ * no recipient...) and ZIP unwrapping. Conformance (edxml_conform.h) and document_id_norm are
+ * the caller's, after finish. On success *out is a new document the caller
  * frees with gw_edxml_doc_free (and then free()). On error *out is NULL; errmsg receives
  * "<code>: <explanation>" and *code (may be NULL) the stable code. */
-int gw_edxml_reader_finish(struct gw_edxml_reader *r, struct gw_edxml_doc **out,
-                           const char **code, char *errmsg, size_t errmsg_len)
-    __attribute__((warn_unused_result));
+int gw_edxml_reader_finish(struct gw_edxml_reader *r, struct gw_edxml_doc **out, const char **code,
+                           char *errmsg, size_t errmsg_len) __attribute__((warn_unused_result));
 
 /* Bytes fed so far. */
 uint64_t gw_edxml_reader_offset(const struct gw_edxml_reader *r);

@@ -16,9 +16,9 @@
  */
 
 struct gw_edxml_edit {
-    uint64_t at;      /* offset in the original bytes */
-    uint64_t del;     /* bytes removed from there */
-    char *insert;     /* text inserted at `at` (after the removal), may be NULL */
+    uint64_t at;  /* offset in the original bytes */
+    uint64_t del; /* bytes removed from there */
+    char *insert; /* text inserted at `at` (after the removal), may be NULL */
     size_t insert_len;
 };
 
@@ -33,10 +33,9 @@ struct gw_edxml_plan {
  * organ id is in keep), with a TraceHeader {OrganId = own_organ_id, Timestamp = ts
  * ("yyyy/MM/dd HH:mm:ss", Vietnam time)} placed by relay->trace_mode. relay->editable must be
  * true. GW_EINVAL (not editable, a To kept with no id), GW_ENOMEM. */
-int gw_edxml_plan_copy(const struct gw_edxml_relay *relay, uint64_t in_len,
-                       const char *const *keep, size_t n_keep, const char *own_organ_id,
-                       const char *ts, struct gw_edxml_plan *plan)
-    __attribute__((warn_unused_result));
+int gw_edxml_plan_copy(const struct gw_edxml_relay *relay, uint64_t in_len, const char *const *keep,
+                       size_t n_keep, const char *own_organ_id, const char *ts,
+                       struct gw_edxml_plan *plan) __attribute__((warn_unused_result));
 
 /* The TraceHeader timestamp for unix time t (seconds) in Vietnam time (UTC+7), into buf
  * (>= 20 bytes). */

@@ -26,7 +26,7 @@ struct gw_edxml_status_spec {
     const char *from_organ_id;
     const char *from_organ_name; /* may be NULL */
     const char *response_organ_id;
-    const char *response_code; /* may be NULL */
+    const char *response_code;              /* may be NULL */
     const char *response_promulgation_date; /* may be NULL */
     const char *response_document_id;
     const char *status_code;
