@@ -185,8 +185,9 @@ static void gw_submit_ingested(struct gw_ingest_result *r, void *ud)
 
     job->in = NULL; /* freed by the pipeline when this returns */
     if (r->outcome == GW_INGEST_REFUSED) {
-        gw_submit_rejected(job, gw_api_status_for(r->err), r->code ? r->code : gw_errcode(r->err),
-                           msg);
+        /* The API's codes stay as they were (malformed, not_edxml, no_recipient); the
+         * reader's finer code starts the message. */
+        gw_submit_rejected(job, gw_api_status_for(r->err), gw_errcode(r->err), msg);
         return;
     }
     if (r->outcome == GW_INGEST_FAILED) {
