@@ -97,8 +97,8 @@ static void gw_content_found(int err, int64_t body_id, int64_t size, int64_t chu
     }
     job->body_id = body_id;
     job->chunks = chunks;
-    rc = gw_http_respond_stream(job->req, 200, "application/xml", (uint64_t)size,
-                                &gw_content_ops, job);
+    rc = gw_http_respond_stream(job->req, 200, "application/xml", (uint64_t)size, &gw_content_ops,
+                                job);
     if (rc != 0) {
         gw_api_error(job->req, rc == GW_EIO ? GW_EIO : GW_ENOMEM, NULL);
         gw_content_free(job);

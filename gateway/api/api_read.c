@@ -1,7 +1,7 @@
 /*
  * Read side of the northbound API, scoped to the organisations the client acts for: a package's
- * state, deliveries, audit events, attachments and findings; the inbox of packages received from the
- * axes (cursor over the commit-ordered inbox_seq) and its acknowledgement. Outside the scope a
+ * state, deliveries, audit events, attachments and findings; the inbox of packages received from
+ * the axes (cursor over the commit-ordered inbox_seq) and its acknowledgement. Outside the scope a
  * package answers 404 exactly like one that does not exist.
  */
 #include <inttypes.h>

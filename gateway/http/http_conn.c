@@ -133,7 +133,7 @@ static void gw_http_conn_on_write(uv_write_t *wr, int status)
     free(w);
     if (kind == GW_HTTP_W_STREAM) {
         gw_http_outstream_written(c, c->state == GW_HTTP_C_CLOSING && status >= 0 ? UV_ECANCELED
-                                                                                   : status);
+                                                                                  : status);
         return;
     }
     if (c->state == GW_HTTP_C_CLOSING)
@@ -173,7 +173,7 @@ int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, enum gw_ht
 /* Server-generated final answer (limits, malformed input, head check): JSON error, then close.
  * extra: static "Name: value\r\n" header lines, or NULL. */
 void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
-                              const char *extra)
+                       const char *extra)
 {
     size_t blen = 0, rlen = 0;
     char *body, *resp = NULL;
@@ -263,9 +263,9 @@ static void gw_http_conn_on_phase(struct gw_http_pctx *pc, enum gw_http_phase ph
         return;
     }
     gw_http_conn_set_state(c, GW_HTTP_C_BODY);
-    if (pc->expect_continue && gw_http_conn_write(c, (char *)gw_http_continue,
-                                                  sizeof(gw_http_continue) - 1,
-                                                  GW_HTTP_W_CONTINUE) != 0)
+    if (pc->expect_continue &&
+        gw_http_conn_write(c, (char *)gw_http_continue, sizeof(gw_http_continue) - 1,
+                           GW_HTTP_W_CONTINUE) != 0)
         gw_http_conn_close(c);
 }
 

@@ -107,8 +107,8 @@ int gw_http_format_head(int status, const char *content_type, uint64_t length, b
         return GW_ENOMEM;
     gw_http_date(date, sizeof(date));
     w = snprintf(buf, cap,
-                 "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\nContent-Length: %llu\r\n",
-                 status, gw_http_reason(status), date, keep_alive ? "keep-alive" : "close",
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\nContent-Length: %llu\r\n", status,
+                 gw_http_reason(status), date, keep_alive ? "keep-alive" : "close",
                  (unsigned long long)length);
     n = (size_t)w;
     if (content_type) {
@@ -277,6 +277,6 @@ int gw_http_respond_stream(struct gw_http_req *req, int status, const char *cont
                              &head_len);
     if (rc != 0)
         return rc;
-    return gw_http_conn_stream_begin(c, req, head, head_len, !keep, rp->head_only ? 0 : length,
-                                     ops, ud);
+    return gw_http_conn_stream_begin(c, req, head, head_len, !keep, rp->head_only ? 0 : length, ops,
+                                     ud);
 }

@@ -198,7 +198,7 @@ struct gw_http_server {
     struct gw_http_limits limits;
     struct gw_http_budget bodies; /* max_inflight_body_bytes */
     gw_http_handler_fn handler;
-    gw_http_head_fn head_check; /* may be NULL */
+    gw_http_head_fn head_check;     /* may be NULL */
     gw_http_stream_fn stream_check; /* may be NULL */
     void *ud;
     struct gw_http_conn *conns;

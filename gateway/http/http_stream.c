@@ -117,8 +117,8 @@ int gw_http_conn_stream_begin(struct gw_http_conn *c, struct gw_http_req *req, c
     (void)req;
     if (close_after)
         c->close_after = true;
-    c->outs = (struct gw_http_outstream){
-        .ops = *ops, .ud = ud, .active = true, .remaining = length};
+    c->outs =
+        (struct gw_http_outstream){.ops = *ops, .ud = ud, .active = true, .remaining = length};
     gw_http_instream_clear(c);
     gw_http_conn_set_state(c, GW_HTTP_C_WRITING);
     if (gw_http_conn_write(c, head, head_len, GW_HTTP_W_STREAM) != 0) {

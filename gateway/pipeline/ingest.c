@@ -33,15 +33,15 @@ struct gw_ingest {
     int64_t seq;     /* next chunk number */
     uint64_t stored; /* bytes whose chunk is committed */
 
-    bool feeding;      /* feed or finish work on the thread pool */
-    bool putting;      /* begin or put in flight */
-    bool finishing;    /* gw_ingest_finish called */
-    bool finish_sent;  /* the finish work was queued */
-    bool finish_done;  /* ... and completed */
-    bool stopped;      /* refused or failed: no more bytes */
-    bool aborted;      /* the caller left */
-    bool want_ready;   /* a write was short */
-    bool ended;        /* done called or freeing */
+    bool feeding;     /* feed or finish work on the thread pool */
+    bool putting;     /* begin or put in flight */
+    bool finishing;   /* gw_ingest_finish called */
+    bool finish_sent; /* the finish work was queued */
+    bool finish_done; /* ... and completed */
+    bool stopped;     /* refused or failed: no more bytes */
+    bool aborted;     /* the caller left */
+    bool want_ready;  /* a write was short */
+    bool ended;       /* done called or freeing */
 
     /* outcome */
     enum gw_ingest_outcome outcome;
@@ -127,7 +127,7 @@ static void gw_ingest_feed_work(uv_work_t *w)
     if (gw_edxml_reader_finish(in->reader, &doc, &in->work_code, in->work_msg,
                                sizeof(in->work_msg)) == 0)
         in->work_err = GW_EIO; /* a reader that fails a feed and then succeeds: a fault */
-    if (doc) { /* cannot happen after a failed feed */
+    if (doc) {                 /* cannot happen after a failed feed */
         gw_edxml_doc_free(doc);
         free(doc);
     }
@@ -265,8 +265,8 @@ static void gw_ingest_discard(struct gw_ingest *in)
 
 static void gw_ingest_end(struct gw_ingest *in)
 {
-    struct gw_ingest_result r = {.outcome = in->outcome, .err = in->err, .code = in->code,
-                                 .message = in->msg};
+    struct gw_ingest_result r = {
+        .outcome = in->outcome, .err = in->err, .code = in->code, .message = in->msg};
 
     if (in->outcome == GW_INGEST_OK) {
         r.code = NULL;
@@ -322,8 +322,8 @@ static void gw_ingest_step(struct gw_ingest *in)
             gw_ingest_kick(in);
     } else if (in->finishing && !in->finish_sent) {
         in->work_err = 0;
-        if (uv_queue_work(in->deps.loop, &in->work, gw_ingest_finish_work,
-                          gw_ingest_work_done) != 0) {
+        if (uv_queue_work(in->deps.loop, &in->work, gw_ingest_finish_work, gw_ingest_work_done) !=
+            0) {
             gw_ingest_stop(in, GW_INGEST_FAILED, GW_EAGAIN, "thread_pool", NULL);
             gw_ingest_kick(in);
             return;

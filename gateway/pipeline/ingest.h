@@ -57,7 +57,7 @@ struct gw_ingest_result {
     /* OK only; the caller takes them (sets the pointers to NULL or leaves them to be freed when
      * the callback returns). */
     struct gw_edxml_doc *doc;
-    char *doc_json; /* malloc'd */
+    char *doc_json;  /* malloc'd */
     int64_t body_id; /* the staged body; the caller stores or discards it */
     uint64_t size;
     uint8_t sha256[32];

@@ -35,9 +35,9 @@ int gw_store_package_check(const struct gw_store_package *pkg)
         return GW_EINVAL;
     if (!pkg->sha256 || (!pkg->bytes && pkg->len > 0 && pkg->body_id == 0))
         return GW_EINVAL;
-    if (pkg->body_id != 0 && ((rc = gw_pgtype_range(pkg->body_id, 1, INT64_MAX)) != 0 ||
-                              pkg->size > (uint64_t)INT64_MAX ||
-                              (rc = gw_pgtype_text(pkg->doc_json, true, 0)) != 0))
+    if (pkg->body_id != 0 &&
+        ((rc = gw_pgtype_range(pkg->body_id, 1, INT64_MAX)) != 0 ||
+         pkg->size > (uint64_t)INT64_MAX || (rc = gw_pgtype_text(pkg->doc_json, true, 0)) != 0))
         return rc ? rc : GW_ERANGE;
     if ((rc = gw_pgtype_text(pkg->document_id, false, 0)) != 0 ||
         (rc = gw_pgtype_text(pkg->sender, true, 0)) != 0 ||

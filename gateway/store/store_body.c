@@ -99,8 +99,8 @@ static int gw_store_body_id_check(int64_t id)
     return gw_pgtype_range(id, 1, INT64_MAX);
 }
 
-int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void *bytes,
-                      size_t len, gw_store_body_put_cb cb, void *ud)
+int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void *bytes, size_t len,
+                      gw_store_body_put_cb cb, void *ud)
 {
     struct gw_store_body_call *call;
     char id[24], sq[16];
@@ -124,12 +124,11 @@ int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void
     call = gw_store_body_call(ud);
     if (call)
         call->cb.put = cb;
-    return gw_store_body_send(db, "SELECT gw_body_put($1::bigint, $2::integer, $3::bytea)", 3,
-                              vals, lens, fmts, false, gw_store_body_put_done, call);
+    return gw_store_body_send(db, "SELECT gw_body_put($1::bigint, $2::integer, $3::bytea)", 3, vals,
+                              lens, fmts, false, gw_store_body_put_done, call);
 }
 
-static void gw_store_body_chunk_done(int err, const PGresult *res, const char *sqlstate,
-                                     void *ud)
+static void gw_store_body_chunk_done(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
     struct gw_store_body_call *call = ud;
     const uint8_t *v = NULL;
@@ -253,6 +252,6 @@ int gw_store_body_janitor(struct gw_db *db, uint64_t age_ms, int64_t limit,
     call = gw_store_body_call(ud);
     if (call)
         call->cb.count = cb;
-    return gw_store_body_send(db, "SELECT gw_body_janitor($1::integer, $2::integer)", 2, vals,
-                              NULL, NULL, false, gw_store_body_count_done, call);
+    return gw_store_body_send(db, "SELECT gw_body_janitor($1::integer, $2::integer)", 2, vals, NULL,
+                              NULL, false, gw_store_body_count_done, call);
 }

@@ -36,9 +36,8 @@ int gw_store_body_begin(struct gw_db *db, gw_store_body_begin_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
 /* Stores chunk seq (0, 1, ...) of a staged body; idempotent on (body, seq). len 1..CHUNK_MAX. */
-int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void *bytes,
-                      size_t len, gw_store_body_put_cb cb, void *ud)
-    __attribute__((warn_unused_result));
+int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void *bytes, size_t len,
+                      gw_store_body_put_cb cb, void *ud) __attribute__((warn_unused_result));
 
 /* Chunk seq of a body (in binary: no decoding on the loop). */
 int gw_store_body_chunk(struct gw_db *db, int64_t body_id, int64_t seq, gw_store_body_chunk_cb cb,

@@ -69,8 +69,7 @@ static void gw_store_read_done(int err, const PGresult *res, const char *sqlstat
         err = GW_ENOENT;
     if (call->body_cb) {
         int64_t id = -1, size = -1, chunks = -1;
-        if (err == 0 && PQnfields(res) == 3 && !PQgetisnull(res, 0, 1) &&
-            !PQgetisnull(res, 0, 2)) {
+        if (err == 0 && PQnfields(res) == 3 && !PQgetisnull(res, 0, 1) && !PQgetisnull(res, 0, 2)) {
             id = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
             size = gw_pgfmt_int64(PQgetvalue(res, 0, 1));
             chunks = gw_pgfmt_int64(PQgetvalue(res, 0, 2));

@@ -25,7 +25,8 @@ typedef void (*gw_store_read_json_cb)(int err, const char *json, size_t len, voi
 typedef void (*gw_store_read_bytes_cb)(int err, const uint8_t *bytes, size_t len, void *ud);
 
 /* State, recipients, size, sha256, deliveries, audit events, attachments and findings as one
- * JSON object built by PostgreSQL. GW_ERANGE / GW_EINVAL for a bad id or scope (callback never runs). */
+ * JSON object built by PostgreSQL. GW_ERANGE / GW_EINVAL for a bad id or scope (callback never
+ * runs). */
 int gw_store_read_package(struct gw_db *db, const struct gw_store_read_args *a,
                           gw_store_read_json_cb cb, void *ud) __attribute__((warn_unused_result));
 

@@ -35,7 +35,7 @@ struct gw_store_submit_args {
     const char *status_code;   /* status packages; NULL for an edoc */
     int64_t business_doc_type; /* SQL smallint */
     const uint8_t *sha256;     /* 32 bytes */
-    const void *bytes; /* without body_id */
+    const void *bytes;         /* without body_id */
     size_t len;
     int64_t body_id;      /* > 0: the bytes are this staged body */
     uint64_t size;        /* with body_id: its size */

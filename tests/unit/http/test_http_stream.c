@@ -36,7 +36,7 @@ struct up {
     struct tctx *t;
     uint64_t len, sum;
     bool refuse;
-    bool held; /* a chunk was delivered and not yet taken */
+    bool held;                /* a chunk was delivered and not yet taken */
     uint64_t dl_left, dl_pos; /* download */
 };
 
@@ -50,7 +50,8 @@ struct tctx {
     pthread_t th;
     atomic_int done;
     int drained;
-    int ends[8]; /* end callbacks by outcome: [0] ok, [1] E2BIG, [2] ETIMEDOUT, [3] EIO, [4] other */
+    int ends[8]; /* end callbacks by outcome: [0] ok, [1] E2BIG, [2] ETIMEDOUT, [3] EIO, [4] other
+                  */
     int overlap; /* a data callback while the previous chunk was held */
     size_t max_chunk;
     int dl_done_ok, dl_done_err;
@@ -60,7 +61,7 @@ struct tctx {
 
 #define CHECK(t, cond)                                                                             \
     do {                                                                                           \
-        if (!(cond) && (t)->failures < 16)                                                        \
+        if (!(cond) && (t)->failures < 16)                                                         \
             snprintf((t)->fail_msg[(t)->failures++], 200, "line %d: %s", __LINE__, #cond);         \
     } while (0)
 
@@ -115,7 +116,11 @@ static void on_end(struct gw_http_req *req, int err, void *ud)
     char body[128];
     int n;
 
-    u->t->ends[err == 0 ? 0 : err == GW_E2BIG ? 1 : err == GW_ETIMEDOUT ? 2 : err == GW_EIO ? 3 : 4]++;
+    u->t->ends[err == 0              ? 0
+               : err == GW_E2BIG     ? 1
+               : err == GW_ETIMEDOUT ? 2
+               : err == GW_EIO       ? 3
+                                     : 4]++;
     uv_timer_stop(&u->timer);
     n = snprintf(body, sizeof(body), "len=%llu sum=%llu", (unsigned long long)u->len,
                  (unsigned long long)u->sum);
@@ -380,7 +385,8 @@ static void cl_chunked(struct tctx *t)
         for (size_t i = 0; i < m; i++)
             buf[i] = pattern(off + i);
         snprintf(line, sizeof(line), "%zx\r\n", m);
-        CHECK(t, send_all(fd, line, strlen(line)) && send_all(fd, buf, m) && send_all(fd, "\r\n", 2));
+        CHECK(t,
+              send_all(fd, line, strlen(line)) && send_all(fd, buf, m) && send_all(fd, "\r\n", 2));
         off += m;
     }
     CHECK(t, send_all(fd, "0\r\n\r\n", 5));

@@ -269,9 +269,10 @@ static void test_package_streamed_and_stored(void **state)
     snprintf(q, sizeof(q), "SELECT count(*) FROM body_chunk WHERE body_id = %lld",
              (long long)u.r.body_id);
     assert_int_equal(atoi(sql1(q)), (int)((g_pkg_len + GW_INGEST_CHUNK - 1) / GW_INGEST_CHUNK));
-    snprintf(q, sizeof(q),
-             "SELECT string_agg(bytes, ''::bytea ORDER BY seq) FROM body_chunk WHERE body_id = %lld",
-             (long long)u.r.body_id);
+    snprintf(
+        q, sizeof(q),
+        "SELECT string_agg(bytes, ''::bytea ORDER BY seq) FROM body_chunk WHERE body_id = %lld",
+        (long long)u.r.body_id);
     res = PQexecParams(g_pg, q, 0, NULL, NULL, NULL, NULL, 1);
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     assert_int_equal(PQgetlength(res, 0, 0), (int)g_pkg_len);
@@ -298,8 +299,7 @@ static void test_package_streamed_and_stored(void **state)
     assert_true(again.short_writes > 0);
     submit(db, &loop, &again);
     assert_int_equal(g_submit_outcome, GW_STORE_SUBMIT_DUPLICATE);
-    snprintf(q, sizeof(q), "SELECT count(*) FROM body WHERE id = %lld",
-             (long long)again.r.body_id);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM body WHERE id = %lld", (long long)again.r.body_id);
     assert_string_equal(sql1(q), "0");
     free_run(&u);
     free_run(&again);
@@ -397,8 +397,7 @@ static int group_setup(void **state)
     PQclear(PQexec(admin, "DROP DATABASE IF EXISTS gw_test_ingest"));
     PQclear(PQexec(admin, "CREATE DATABASE gw_test_ingest"));
     PQfinish(admin);
-    snprintf(g_conninfo, sizeof(g_conninfo), "host=%s user=postgres dbname=gw_test_ingest",
-             g_host);
+    snprintf(g_conninfo, sizeof(g_conninfo), "host=%s user=postgres dbname=gw_test_ingest", g_host);
     if (gw_db_migrate(g_conninfo, GW_SOURCE_DIR "/schemas/sql") != 0)
         return -1;
     g_pg = PQconnectdb(g_conninfo);
