@@ -196,19 +196,6 @@ void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, con
         gw_http_conn_update_reading(c);
 }
 
-/* A limit hit while the body of a request already with the handler streams in: the server
- * answers, and the handler hears of it through its end callback. */
-static void gw_http_conn_stream_fail(struct gw_http_conn *c, int status, const char *code,
-                                     const char *msg, const char *extra)
-{
-    int err = status == 408 ? GW_ETIMEDOUT : status == 413 ? GW_E2BIG : GW_EPARSE;
-
-    if (c->inflight)
-        c->inflight->detached = true;
-    gw_http_conn_fail(c, status, code, msg, extra);
-    gw_http_instream_abort(c, err);
-}
-
 static void gw_http_conn_on_timer(uv_timer_t *t)
 {
     struct gw_http_conn *c = t->data;
@@ -221,8 +208,7 @@ static void gw_http_conn_on_timer(uv_timer_t *t)
         gw_http_conn_fail(c, 408, "request_timeout", "request body not received in time", NULL);
         break;
     case GW_HTTP_C_STREAM:
-        gw_http_conn_stream_fail(c, 408, "request_timeout", "request body not received in time",
-                                 NULL);
+        gw_http_instream_fail(c, 408, "request_timeout", "request body not received in time", NULL);
         break;
     case GW_HTTP_C_WRITING:
         gw_info("http.write_timeout", "%s: client does not read the response", c->peer);
@@ -288,23 +274,6 @@ static void gw_http_conn_dispatch(struct gw_http_conn *c, struct gw_http_req *re
     srv->handler(req, srv->ud);
 }
 
-/* One parse step of a streamed body (state STREAM, with room in the chunk buffer). */
-static bool gw_http_conn_stream_feed(struct gw_http_conn *c)
-{
-    size_t n;
-
-    if (c->in_pos >= c->in_len)
-        return false;
-    n = gw_http_pctx_feed(&c->pc, c->in + c->in_pos, c->in_len - c->in_pos);
-    c->in_pos += n;
-    if (c->pc.err_status) {
-        gw_http_conn_stream_fail(c, c->pc.err_status, c->pc.err_code, c->pc.err_msg,
-                                 c->pc.err_extra);
-        return false;
-    }
-    return n > 0 || c->pc.body_len > 0 || c->pc.stream_done;
-}
-
 /* Parses buffered input while the connection is between requests or receiving one, and feeds a
  * streamed body to its handler. */
 void gw_http_conn_process(struct gw_http_conn *c)
@@ -320,7 +289,7 @@ void gw_http_conn_process(struct gw_http_conn *c)
             if (gw_http_instream_step(c))
                 continue;
             if (c->state == GW_HTTP_C_STREAM && c->ins.started && !c->ins.held &&
-                gw_http_conn_stream_feed(c))
+                gw_http_instream_feed(c))
                 continue;
             break;
         }

@@ -249,6 +249,11 @@ bool gw_http_instream_step(struct gw_http_conn *c);
 /* The streamed body failed (err: GW_ETIMEDOUT, GW_E2BIG, GW_EPARSE, GW_EIO); the server's own
  * answer, if any, has been queued. Tells the handler (now or at its gw_http_body_start). */
 void gw_http_instream_abort(struct gw_http_conn *c, int err);
+/* The server's own answer to a limit hit while a body streams in (408, 413, 400), then abort. */
+void gw_http_instream_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
+                           const char *extra);
+/* One parse step of a streamed body (room in the chunk buffer); false when nothing moved. */
+bool gw_http_instream_feed(struct gw_http_conn *c);
 /* The handler answered (or the request ended): no stream callback follows. */
 void gw_http_instream_clear(struct gw_http_conn *c);
 /* A streamed response's write completed (status < 0: failed or cancelled). */

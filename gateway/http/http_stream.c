@@ -108,6 +108,35 @@ void gw_http_body_resume(struct gw_http_req *req)
     gw_http_conn_process(c); /* a no-op when called from inside data */
 }
 
+/* A limit hit while the body of a request already with the handler streams in: the server
+ * answers, and the handler hears of it through its end callback. */
+void gw_http_instream_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
+                           const char *extra)
+{
+    int err = status == 408 ? GW_ETIMEDOUT : status == 413 ? GW_E2BIG : GW_EPARSE;
+
+    if (c->inflight)
+        c->inflight->detached = true;
+    gw_http_conn_fail(c, status, code, msg, extra);
+    gw_http_instream_abort(c, err);
+}
+
+/* One parse step of a streamed body (state STREAM, with room in the chunk buffer). */
+bool gw_http_instream_feed(struct gw_http_conn *c)
+{
+    size_t n;
+
+    if (c->in_pos >= c->in_len)
+        return false;
+    n = gw_http_pctx_feed(&c->pc, c->in + c->in_pos, c->in_len - c->in_pos);
+    c->in_pos += n;
+    if (c->pc.err_status) {
+        gw_http_instream_fail(c, c->pc.err_status, c->pc.err_code, c->pc.err_msg, c->pc.err_extra);
+        return false;
+    }
+    return n > 0 || c->pc.body_len > 0 || c->pc.stream_done;
+}
+
 /* ---- response bodies ---- */
 
 int gw_http_conn_stream_begin(struct gw_http_conn *c, struct gw_http_req *req, char *head,
