@@ -390,10 +390,43 @@ static void test_corpus(void **state)
     free(rows);
 }
 
+/* 300 000 attributes on one element, fed 7 bytes at a time: the resumable pre-scan refuses at the
+ * cap, and the refusal is sticky for later feeds. */
+static void test_attribute_flood_chunked(void **state)
+{
+    static const char head[] = "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"";
+    size_t n = 300000, len = 0;
+    char *x = malloc(n * 16 + 64), msg[200];
+    struct gw_edxml_reader *r = gw_edxml_reader_new(NULL);
+    struct gw_edxml_doc *doc = NULL;
+    const char *code = NULL;
+    int rc = 0;
+    size_t off;
+
+    assert_non_null(x);
+    assert_non_null(r);
+    len = (size_t)sprintf(x, "%s", head);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(x + len, " a%zu=\"1\"", i);
+    len += (size_t)sprintf(x + len, "/>");
+    for (off = 0; off < len && rc == 0; off += 7)
+        rc = gw_edxml_reader_feed(r, x + off, len - off < 7 ? len - off : 7);
+    assert_int_equal(rc, GW_EPARSE);
+    assert_true(off < 64 * 1024); /* stopped at the cap, not at the end */
+    assert_int_equal(gw_edxml_reader_feed(r, "<a/>", 4), GW_EPARSE);
+    assert_int_equal(gw_edxml_reader_finish(r, &doc, &code, msg, sizeof(msg)), GW_EPARSE);
+    assert_null(doc);
+    assert_string_equal(code, "too_many_attributes");
+    assert_true(strncmp(msg, "too_many_attributes: ", 21) == 0);
+    gw_edxml_reader_free(r);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_attribute_flood_chunked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
