@@ -204,6 +204,11 @@ struct rd_saved {
 void rd_errors_to(struct rd *r, struct rd_saved *s);
 void rd_errors_back(const struct rd_saved *s);
 
+/* edxml_rules.c: the role of a child element, the text cap of a leaf, the namespace rule */
+int rd_child_role(int parent, const char *name);
+size_t rd_cap_of(int role);
+bool rd_in_edxml_ns(const xmlChar *uri);
+
 /* edxml_fields.c */
 void rd_sax_init(xmlSAXHandler *sax);
 
