@@ -21,6 +21,10 @@ static void *push(struct rd *r, void **v, size_t *n, size_t size)
 {
     char *p;
 
+    if (*n >= RD_MAX_ITEMS) {
+        rd_fail(r, GW_ELIMIT, "too_many_items", "more than %d items in one list", RD_MAX_ITEMS);
+        return NULL;
+    }
     if ((*n & (*n - 1)) == 0) {
         size_t cap = *n ? *n * 2 : 2;
         p = realloc(*v, cap * size);

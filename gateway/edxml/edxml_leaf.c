@@ -41,6 +41,10 @@ static void add_str(struct rd *r, char ***v, size_t *n, const char *s)
 {
     char **p;
 
+    if (*n >= RD_MAX_ITEMS) {
+        rd_fail(r, GW_ELIMIT, "too_many_items", "more than %d items in one list", RD_MAX_ITEMS);
+        return;
+    }
     if ((*n & (*n - 1)) == 0) {
         p = realloc(*v, (*n ? *n * 2 : 2) * sizeof(char *));
         if (!p) {

@@ -14,6 +14,9 @@
 #define RD_WS_MAX     64
 #define RD_KEEP_MAX   (1024 * 1024 + 64 * 1024) /* package prefix kept for the header copy */
 #define RD_HEADER_MAX (1024 * 1024)
+/* Items kept per list (To, TraceHeader, Reference, Attachment, Place...): a local limit
+ * (GW_ELIMIT "too_many_items"), so that memory stays bounded by buffers whatever the package. */
+#define RD_MAX_ITEMS 10000
 
 struct rd_frame {
     int role;
@@ -54,7 +57,7 @@ struct rd {
     bool end_ok;
     /* package prefix kept until edXMLHeader ends */
     unsigned char *keep;
-    size_t nkeep;
+    size_t nkeep, keep_cap;
     bool keeping;
     struct gw_edxml_doc *doc;
     unsigned depth;

@@ -238,6 +238,7 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
     r->head = malloc(GW_EDXML_SCAN_HEAD);
     r->cap = malloc(64 * 1024 + 1);
     r->keep = malloc(64 * 1024);
+    r->keep_cap = 64 * 1024;
     r->sha = EVP_MD_CTX_new();
     if (!r->doc || !r->head || !r->cap || !r->keep || !r->sha ||
         EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1) {
@@ -255,9 +256,6 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
 
 static void keep_bytes(struct rd *r, const void *buf, size_t len)
 {
-    size_t cap = r->nkeep < 64 * 1024 ? 64 * 1024 : r->nkeep;
-    unsigned char *k;
-
     if (r->nkeep + len > RD_KEEP_MAX) {
         r->keeping = false; /* the header will be too large to copy */
         free(r->keep);
@@ -265,15 +263,18 @@ static void keep_bytes(struct rd *r, const void *buf, size_t len)
         r->nkeep = 0;
         return;
     }
-    while (cap < r->nkeep + len)
-        cap *= 2;
-    if (cap > r->nkeep || r->nkeep == 0) {
+    if (r->nkeep + len > r->keep_cap) {
+        size_t cap = r->keep_cap ? r->keep_cap : 64 * 1024;
+        unsigned char *k;
+        while (cap < r->nkeep + len)
+            cap *= 2;
         k = realloc(r->keep, cap);
         if (!k) {
             rd_fail(r, GW_ENOMEM, "out_of_memory", "out of memory");
             return;
         }
         r->keep = k;
+        r->keep_cap = cap;
     }
     memcpy(r->keep + r->nkeep, buf, len);
     r->nkeep += len;
