@@ -265,6 +265,12 @@ void rd_leaf(struct rd *r, int parent, int role, char *raw, bool over)
         }
         v = trim(raw);
     }
+    r->text_total += strlen(v);
+    if (r->text_total > RD_TEXT_MAX) {
+        rd_fail(r, GW_ELIMIT, "too_much_text", "the fields of the package hold more than %d bytes",
+                RD_TEXT_MAX);
+        return;
+    }
     switch (parent) {
     case R_FROM:
         org_leaf(r, &d->sender, role, v);

@@ -17,6 +17,8 @@
 /* Items kept per list (To, TraceHeader, Reference, Attachment, Place...): a local limit
  * (GW_ELIMIT "too_many_items"), so that memory stays bounded by buffers whatever the package. */
 #define RD_MAX_ITEMS 10000
+/* Text of every captured field together (local limit, GW_ELIMIT "too_much_text"). */
+#define RD_TEXT_MAX (8 * 1024 * 1024)
 
 struct rd_frame {
     int role;
@@ -67,6 +69,7 @@ struct rd {
     unsigned cap_depth;
     char *cap;
     size_t cap_len, cap_max;
+    size_t text_total; /* bytes of field text kept */
     bool cap_over;
     /* white space just before the current point */
     char ws[RD_WS_MAX + 1];

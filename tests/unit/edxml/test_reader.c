@@ -422,11 +422,37 @@ static void test_attribute_flood_chunked(void **state)
     free(x);
 }
 
+/* Field text is bounded in total: 150 appendixes of 64 KiB are a local limit, not a verdict. */
+static void test_text_budget(void **state)
+{
+    static const char head[] = "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">"
+                               "<edXMLEnvelope><edXMLHeader><MessageHeader><OtherInfo><Appendixes>";
+    size_t cap = 150 * (65536 + 32) + 256, len;
+    char *x = malloc(cap), msg[200];
+    struct gw_edxml_doc *doc = NULL;
+    const char *code = NULL;
+
+    assert_non_null(x);
+    len = (size_t)sprintf(x, "%s", head);
+    for (int i = 0; i < 150; i++) {
+        len += (size_t)sprintf(x + len, "<Appendix>");
+        memset(x + len, 'a', 65536);
+        len += 65536;
+        len += (size_t)sprintf(x + len, "</Appendix>");
+    }
+    len += (size_t)sprintf(x + len, "</Appendixes></OtherInfo></MessageHeader></edXMLHeader>"
+                                    "</edXMLEnvelope></edXML>");
+    assert_int_equal(gw_edxml_read(x, len, NULL, &doc, &code, msg, sizeof(msg)), GW_ELIMIT);
+    assert_string_equal(code, "too_much_text");
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_attribute_flood_chunked),
+        cmocka_unit_test(test_text_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
