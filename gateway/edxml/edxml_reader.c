@@ -162,6 +162,13 @@ static int process(struct rd *r, const unsigned char *p, size_t n)
         r->proc += k;
 
         if (rc != 0) {
+            /* libxml2 first gets the bytes checked before the refusal: an error it finds in them
+             * comes first in the document, and wins in every chunking */
+            uint64_t upto = r->scan.off < at + k ? r->scan.off : at + k;
+            if (rc == GW_EPARSE && upto > r->xml_off && r->xml_off >= at && r->ctxt) {
+                rd_parse_chunk(r, p + (r->xml_off - at), (size_t)(upto - r->xml_off), false);
+                r->xml_off = upto;
+            }
             if (rc == GW_EPARSE)
                 rd_fail(r, rc, r->scan.res.code, "%s", r->scan.res.msg);
             else
