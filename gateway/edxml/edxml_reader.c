@@ -263,13 +263,15 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
 
 static void keep_bytes(struct rd *r, const void *buf, size_t len)
 {
-    if (r->nkeep + len > RD_KEEP_MAX) {
-        r->keeping = false; /* the header will be too large to copy */
+    if (r->nkeep >= RD_KEEP_MAX) {
+        r->keeping = false; /* the header is too large to copy */
         free(r->keep);
         r->keep = NULL;
         r->nkeep = 0;
         return;
     }
+    if (len > RD_KEEP_MAX - r->nkeep)
+        len = RD_KEEP_MAX - r->nkeep; /* the header ends within, or is too large */
     if (r->nkeep + len > r->keep_cap) {
         size_t cap = r->keep_cap ? r->keep_cap : 64 * 1024;
         unsigned char *k;

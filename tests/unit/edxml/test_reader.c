@@ -422,6 +422,35 @@ static void test_attribute_flood_chunked(void **state)
     free(x);
 }
 
+/* A 2 MB package read in one piece still yields the header copy (the prefix kept for it is cut
+ * at its cap, not dropped). */
+static void test_header_copy_whole_buffer(void **state)
+{
+    static const char head[] =
+        "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><edXMLEnvelope><edXMLHeader>"
+        "<MessageHeader><From><OrganId>A</OrganId></From><To><OrganId>B</OrganId></To>"
+        "<DocumentId>d</DocumentId></MessageHeader></edXMLHeader></edXMLEnvelope>"
+        "<AttachmentEncoded><Attachment><ContentTransferEncoded>";
+    static const char tail[] = "</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>";
+    size_t big = 2u * 1024 * 1024, hl = strlen(head), len = hl + big + strlen(tail);
+    char *x = malloc(len + 1), msg[200];
+    struct gw_edxml_doc *doc = NULL;
+    const char *h0 = strstr(head, "<edXMLHeader>"), *h1 = strstr(head, "</edXMLHeader>");
+
+    assert_non_null(x);
+    memcpy(x, head, hl);
+    memset(x + hl, 'A', big);
+    strcpy(x + hl + big, tail);
+    assert_int_equal(gw_edxml_read(x, len, NULL, &doc, NULL, msg, sizeof(msg)), 0);
+    assert_non_null(doc->header_xml);
+    assert_int_equal(doc->header_xml_len, (size_t)(h1 + strlen("</edXMLHeader>") - h0));
+    assert_memory_equal(doc->header_xml, h0, doc->header_xml_len);
+    assert_int_equal(doc->attachments[0].size, big / 4 * 3);
+    gw_edxml_doc_free(doc);
+    free(doc);
+    free(x);
+}
+
 /* Field text is bounded in total: 150 appendixes of 64 KiB are a local limit, not a verdict. */
 static void test_text_budget(void **state)
 {
@@ -453,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_attribute_flood_chunked),
         cmocka_unit_test(test_text_budget),
+        cmocka_unit_test(test_header_copy_whole_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
