@@ -41,6 +41,10 @@ static void add_str(struct rd *r, char ***v, size_t *n, const char *s)
 {
     char **p;
 
+    if (*n >= RD_MAX_ITEMS) {
+        rd_fail(r, GW_ELIMIT, "too_many_items", "more than %d items in one list", RD_MAX_ITEMS);
+        return;
+    }
     if ((*n & (*n - 1)) == 0) {
         p = realloc(*v, (*n ? *n * 2 : 2) * sizeof(char *));
         if (!p) {
@@ -77,7 +81,7 @@ static int read_number(struct rd *r, const char *v, const char *leaf)
     int n = number(v);
 
     if (n < 0 && *v)
-        rd_finding(r, "unreadable_number", GW_EDXML_STRICT, leaf, "%s is not a number", leaf);
+        rd_finding(r, "unreadable_number", GW_EDXML_STRICT, NULL, "%s is not a number", leaf);
     return n;
 }
 
@@ -193,7 +197,7 @@ static void msg_leaf(struct rd *r, int role, char *v, const char *leaf)
     case L_STATUS:
         if (v[0] >= '0' && v[0] <= '9' && v[1] == '\0') {
             char two[3] = {'0', v[0], '\0'};
-            rd_finding(r, "status_code_one_digit", GW_EDXML_STRICT, leaf,
+            rd_finding(r, "status_code_one_digit", GW_EDXML_STRICT, NULL,
                        "StatusCode %s read as %s", v, two);
             set(r, &d->status_code, two);
         } else {
@@ -247,16 +251,25 @@ void rd_leaf(struct rd *r, int parent, int role, char *raw, bool over)
             return;
     } else {
         if (over) {
-            size_t n = strlen(raw);
-            while (n > 0 && ((unsigned char)raw[n - 1] & 0xC0) == 0x80)
-                n--; /* cut before a partial character */
-            if (n > 0 && (unsigned char)raw[n - 1] >= 0xC0)
-                n--;
-            raw[n] = '\0';
-            rd_finding(r, "value_truncated", GW_EDXML_STRICT, leaf,
+            size_t n = strlen(raw), j = n;
+            while (j > 0 && ((unsigned char)raw[j - 1] & 0xC0) == 0x80)
+                j--; /* j - 1: the last character's first byte */
+            if (j > 0) {
+                unsigned char c = (unsigned char)raw[j - 1];
+                size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+                if (j - 1 + want > n)
+                    raw[j - 1] = '\0'; /* cut before a partial character */
+            }
+            rd_finding(r, "value_truncated", GW_EDXML_STRICT, NULL,
                        "%s is longer than the gateway keeps; truncated", leaf);
         }
         v = trim(raw);
+    }
+    r->text_total += strlen(v);
+    if (r->text_total > RD_TEXT_MAX) {
+        rd_fail(r, GW_ELIMIT, "too_much_text", "the fields of the package hold more than %d bytes",
+                RD_TEXT_MAX);
+        return;
     }
     switch (parent) {
     case R_FROM:

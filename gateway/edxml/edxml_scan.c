@@ -282,12 +282,11 @@ static int feed8(struct gw_edxml_scanner *s, const unsigned char *p, size_t n)
             while (j > i && is_ws(p[j - 1]))
                 j--;
             if (j > i)
-                s->ws_start = s->off + j;
-            if (!lt) {
-                i = n;
-                break;
-            }
+                s->ws_start = s->off + (j - i);
+            s->off += k - i;
             i = k;
+            if (!lt)
+                break;
         } else if (s->state == S_AVAL) {
             const unsigned char *q = memchr(p + i, (int)s->quote, n - i);
             size_t k = q ? (size_t)(q - p) : n;

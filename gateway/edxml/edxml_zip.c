@@ -121,6 +121,81 @@ const char *gw_edxml_sniff(const uint8_t *head, size_t n)
     return "application/octet-stream";
 }
 
+/* ---- ZIP-based formats ---- */
+
+static unsigned le16(const uint8_t *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool name_is(const uint8_t *name, size_t n, const char *s)
+{
+    return n == strlen(s) && memcmp(name, s, n) == 0;
+}
+
+static bool name_starts(const uint8_t *name, size_t n, const char *s)
+{
+    return n >= strlen(s) && memcmp(name, s, strlen(s)) == 0;
+}
+
+/* ODF and EPUB: a first entry "mimetype", stored, whose bytes are the type. */
+static const char *odf_type(const uint8_t *data, size_t n)
+{
+    static const char *const types[] = {
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.text-template",
+        "application/vnd.oasis.opendocument.text-master",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.spreadsheet-template",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/vnd.oasis.opendocument.presentation-template",
+        "application/vnd.oasis.opendocument.graphics",
+        "application/vnd.oasis.opendocument.graphics-template",
+        "application/vnd.oasis.opendocument.formula",
+        "application/vnd.oasis.opendocument.chart",
+        "application/vnd.oasis.opendocument.database",
+        "application/epub+zip",
+    };
+    for (size_t i = 0; i < GW_ARRAY_LEN(types); i++)
+        if (name_is(data, n, types[i]))
+            return types[i];
+    return NULL;
+}
+
+const char *gw_edxml_zip_kind(const uint8_t *head, size_t n)
+{
+    size_t off = 0;
+
+    for (int entry = 0; entry < 64 && off + 30 <= n && le32(head + off) == 0x04034B50; entry++) {
+        const uint8_t *h = head + off, *name = h + 30;
+        unsigned flags = le16(h + 6), method = le16(h + 8);
+        uint32_t csize = le32(h + 18);
+        size_t nlen = le16(h + 26), elen = le16(h + 28);
+
+        if (off + 30 + nlen > n)
+            break;
+        if (entry == 0 && name_is(name, nlen, "mimetype") && method == 0 && !(flags & 8)) {
+            size_t data = off + 30 + nlen + elen;
+            return data + csize <= n ? odf_type(head + data, csize) : NULL;
+        }
+        if (name_starts(name, nlen, "word/"))
+            return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        if (name_starts(name, nlen, "xl/"))
+            return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        if (name_starts(name, nlen, "ppt/"))
+            return "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+        if ((flags & 8) || (uint64_t)off + 30 + nlen + elen + csize > n)
+            break; /* sizes in a data descriptor, or the next header is beyond the head */
+        off += 30 + nlen + elen + csize;
+    }
+    return NULL;
+}
+
 /* ---- the rule ---- */
 
 /* The media type without parameters and surrounding blanks, lower-cased, into buf. */
@@ -243,8 +318,8 @@ bool gw_edxml_zip_should_unwrap(const uint8_t *head, size_t n, const char *conte
 
     if (!head || !starts(head, n, "PK\3\4", 4))
         return false;
-    if (is_container_type(t) || is_container_ext(ext))
-        return false; /* a docx, xlsx, odt...: a ZIP by nature */
+    if (is_container_type(t) || is_container_ext(ext) || gw_edxml_zip_kind(head, n))
+        return false; /* a docx, xlsx, odt...: a ZIP by nature (by type, name or content) */
     if (is_zip_type(t))
         return strcmp(ext, "zip") != 0; /* the vendor library's convention */
     return true;

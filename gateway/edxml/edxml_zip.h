@@ -16,13 +16,19 @@
  * names an OOXML/ODF part the caller may refine it with gw_edxml_zip_kind(). Static string. */
 const char *gw_edxml_sniff(const uint8_t *head, size_t n);
 
+/* The format of a ZIP-based document from its first local headers in head: an ODF or EPUB type
+ * (first entry "mimetype", stored) or an OOXML type (an entry under word/, xl/ or ppt/ within
+ * head; a few KiB are enough for files written by office suites), else NULL. Static string, up
+ * to 73 bytes long (more than a detected_type[64] holds: store it in a larger field). */
+const char *gw_edxml_zip_kind(const uint8_t *head, size_t n);
+
 /* True when the declared type (and the attachment's name) says "a ZIP by nature": zip, OOXML
  * (docx, xlsx, pptx), ODF (odt, ods, odp), jar/epub... */
 bool gw_edxml_zip_natural(const char *content_type, const char *name);
 
 /* The rule: unwrap when head starts "PK\3\4" and (content_type is not a zip/OOXML/ODF type, or
  * content_type is application/zip and name's extension is not .zip); never for docx/xlsx/odt
- * (by type or by name). */
+ * (by type or by name), nor bytes gw_edxml_zip_kind() recognises. */
 bool gw_edxml_zip_should_unwrap(const uint8_t *head, size_t n, const char *content_type,
                                 const char *name);
 

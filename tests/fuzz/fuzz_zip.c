@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         "application/vnd.oasis.opendocument.text", NULL};
     struct gw_edxml_zip_limits lim = {.max_entry_bytes = 4u << 20, .max_ratio = 100};
     struct gw_edxml_zip_result res;
-    size_t total = strlen(gw_edxml_sniff(data, size));
+    const char *kind = gw_edxml_zip_kind(data, size);
+    size_t total = strlen(gw_edxml_sniff(data, size)) + (kind ? strlen(kind) : 0);
     int fd, rc;
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)

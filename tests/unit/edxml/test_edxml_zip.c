@@ -161,6 +161,78 @@ static void test_rule(void **state)
     assert_false(gw_edxml_zip_should_unwrap(NULL, 0, "application/pdf", "x.pdf"));
 }
 
+/* Office documents are recognised from their first local headers, and never unwrapped even
+ * when declared as PDF; an archive holding a PDF is not taken for one. */
+static void test_kind(void **state)
+{
+    static const struct {
+        const char *file, *kind;
+    } tab[] = {
+        {"minimal.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {"minimal.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {"minimal.odt", "application/vnd.oasis.opendocument.text"},
+        {"pdf_in_zip.zip", NULL},
+        {"two_entries.zip", NULL},
+        {"garbage.zip", NULL},
+    };
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+        uint8_t head[4096];
+        int fd = open_fixture(tab[i].file);
+        ssize_t n = read(fd, head, sizeof(head));
+        const char *kind;
+
+        assert_true(n > 0);
+        close(fd);
+        kind = gw_edxml_zip_kind(head, (size_t)n);
+        if (tab[i].kind) {
+            assert_non_null(kind);
+            assert_string_equal(kind, tab[i].kind);
+            assert_false(gw_edxml_zip_should_unwrap(head, (size_t)n, "application/pdf", "x.pdf"));
+        } else {
+            assert_null(kind);
+        }
+        /* Any cut of the head is safe to look at. */
+        for (size_t cut = 0; cut < (size_t)n; cut += 7)
+            (void)gw_edxml_zip_kind(head, cut);
+    }
+}
+
+/* The field cases end to end: rule on the first bytes, then unwrapping. */
+static void test_rule_then_unwrap(void **state)
+{
+    static const struct {
+        const char *file, *type, *name;
+        bool unwrap;
+        const char *entry_type;
+    } tab[] = {
+        {"pdf_in_zip.zip", "application/pdf", "Quyet dinh.pdf", true, "application/pdf"},
+        {"doc_in_zip.zip", "application/zip", "Bao cao.doc", true, "application/x-ole-storage"},
+        {"doc_in_zip.zip", "application/zip", "Bao cao.zip", false, NULL},
+        {"minimal.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "x.docx", false, NULL},
+        {"minimal.docx", "application/octet-stream", "x.docx", false, NULL},
+        {"minimal.odt", "application/pdf", "x.pdf", false, NULL},
+    };
+    struct gw_edxml_zip_limits lim = {.max_entry_bytes = 128u << 20, .max_ratio = 200};
+
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+        uint8_t head[4096];
+        struct gw_edxml_zip_result res;
+        int fd = open_fixture(tab[i].file);
+        ssize_t n = pread(fd, head, sizeof(head), 0);
+
+        assert_true(n >= 8);
+        assert_int_equal(gw_edxml_zip_should_unwrap(head, (size_t)n, tab[i].type, tab[i].name),
+                         tab[i].unwrap);
+        if (tab[i].unwrap) {
+            assert_int_equal(gw_edxml_zip_unwrap(fd, &lim, &res), 0);
+            assert_string_equal(res.detected_type, tab[i].entry_type);
+            gw_edxml_zip_result_free(&res);
+        }
+        close(fd);
+    }
+}
+
 static bool code_in(const char *code, const char *alternatives)
 {
     size_t n = strlen(code);
@@ -294,6 +366,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sniff),        cmocka_unit_test(test_rule),
+        cmocka_unit_test(test_kind),         cmocka_unit_test(test_rule_then_unwrap),
         cmocka_unit_test(test_unwrap_table), cmocka_unit_test(test_unwrap_limits),
         cmocka_unit_test(test_unwrap_fd),
     };
