@@ -22,6 +22,7 @@
 #include "db/db.h"
 #include "pipeline/ingest.h"
 #include "store/store_body.h"
+#include "store/store_incoming.h"
 #include "store/store_submit.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -306,6 +307,70 @@ static void test_package_streamed_and_stored(void **state)
     close_db(&loop, db);
 }
 
+static int g_in_created = -1;
+
+static void in_stored(int err, int64_t package_id, bool created, const char *sqlstate, void *ud)
+{
+    (void)package_id;
+    (void)ud;
+    if (err != 0)
+        fprintf(stderr, "incoming: %d %s\n", err, sqlstate);
+    g_in_created = err == 0 ? created : -1;
+}
+
+static void store_incoming(struct gw_db *db, uv_loop_t *loop, struct run *u, const char *doc_id)
+{
+    struct gw_store_package pkg = {
+        .kind = u->doc->kind,
+        .document_id = u->doc->document_id,
+        .sender = u->doc->from,
+        .recipients = u->doc->recipients,
+        .n_recipients = u->doc->n_recipients,
+        .business_doc_type = u->doc->business.doc_type,
+        .sha256 = u->r.sha256,
+        .body_id = u->r.body_id,
+        .size = u->r.size,
+        .doc_json = u->json,
+    };
+    g_in_created = -1;
+    assert_int_equal(gw_store_incoming_store(db, "national", doc_id, &pkg, in_stored, NULL), 0);
+    spin(loop, db, NULL);
+}
+
+/* The poller's store with a staged body: the first takes it; the same document under another
+ * axis doc id is a receipt of the first, and its staged body is deleted. */
+static void test_incoming_takes_body(void **state)
+{
+    uv_loop_t loop;
+    struct gw_db *db;
+    struct run a = {.data = g_pkg, .len = g_pkg_len, .step = 300000};
+    struct run b = {.data = g_pkg, .len = g_pkg_len, .step = 300000};
+    char q[256];
+
+    (void)state;
+    uv_loop_init(&loop);
+    db = open_db(&loop);
+    run_ingest(&a, db, &loop);
+    run_ingest(&b, db, &loop);
+    assert_int_equal(a.r.outcome, GW_INGEST_OK);
+    assert_int_equal(b.r.outcome, GW_INGEST_OK);
+    store_incoming(db, &loop, &a, "axis-doc-1");
+    assert_int_equal(g_in_created, 1);
+    store_incoming(db, &loop, &b, "axis-doc-2");
+    assert_int_equal(g_in_created, 0);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM body WHERE id = %lld", (long long)b.r.body_id);
+    assert_string_equal(sql1(q), "0");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM package p JOIN attachment t ON t.package_id = p.id"
+             " WHERE p.direction = 'in' AND p.body_id = %lld",
+             (long long)a.r.body_id);
+    assert_string_equal(sql1(q), "1");
+    assert_string_equal(sql1("SELECT count(*) FROM axis_receipt"), "2");
+    free_run(&a);
+    free_run(&b);
+    close_db(&loop, db);
+}
+
 static void test_refused_leaves_nothing(void **state)
 {
     uv_loop_t loop;
@@ -419,6 +484,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_body_ranges),
         cmocka_unit_test(test_package_streamed_and_stored),
+        cmocka_unit_test(test_incoming_takes_body),
         cmocka_unit_test(test_refused_leaves_nothing),
         cmocka_unit_test(test_abort_leaves_nothing),
     };
