@@ -207,6 +207,7 @@ static void gw_ingest_put(struct gw_ingest *in)
     in->putting = true;
 }
 
+/* The body is staged with the first chunk in it. */
 static void gw_ingest_begun(int err, int64_t body_id, void *ud)
 {
     struct gw_ingest *in = ud;
@@ -216,8 +217,7 @@ static void gw_ingest_begun(int err, int64_t body_id, void *ud)
         gw_ingest_db_failed(in, err, "staging a body failed");
     } else {
         in->body_id = body_id;
-        if (!in->stopped && !in->aborted)
-            gw_ingest_put(in);
+        in->stored += in->flight_len;
     }
     gw_ingest_step(in);
 }
@@ -244,11 +244,13 @@ static void gw_ingest_launch(struct gw_ingest *in)
         gw_ingest_put(in);
         return;
     }
-    rc = gw_store_body_begin(in->deps.db, gw_ingest_begun, in);
-    if (rc != 0)
+    rc = gw_store_body_start(in->deps.db, in->flight, in->flight_len, gw_ingest_begun, in);
+    if (rc != 0) {
         gw_ingest_db_failed(in, rc, "a body could not be staged");
-    else
+    } else {
+        in->seq = 1;
         in->putting = true;
+    }
 }
 
 static bool gw_ingest_idle(const struct gw_ingest *in)

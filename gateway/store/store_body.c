@@ -78,6 +78,24 @@ int gw_store_body_begin(struct gw_db *db, gw_store_body_begin_cb cb, void *ud)
                               gw_store_body_begun, call);
 }
 
+int gw_store_body_start(struct gw_db *db, const void *bytes, size_t len, gw_store_body_begin_cb cb,
+                        void *ud)
+{
+    struct gw_store_body_call *call;
+    const char *vals[1] = {bytes};
+    int lens[1] = {(int)len}, fmts[1] = {1};
+
+    if (!bytes || len == 0)
+        return GW_EINVAL;
+    if (len > GW_STORE_BODY_CHUNK_MAX)
+        return GW_ERANGE;
+    call = gw_store_body_call(ud);
+    if (call)
+        call->cb.begin = cb;
+    return gw_store_body_send(db, "SELECT gw_body_start($1::bytea)", 1, vals, lens, fmts, false,
+                              gw_store_body_begun, call);
+}
+
 static void gw_store_body_put_done(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
     struct gw_store_body_call *call = ud;

@@ -35,6 +35,10 @@ typedef void (*gw_store_body_of_cb)(int err, int64_t body_id, int64_t size, int6
 int gw_store_body_begin(struct gw_db *db, gw_store_body_begin_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* Stages a body with its first chunk (seq 0) in one statement; len 1..CHUNK_MAX. */
+int gw_store_body_start(struct gw_db *db, const void *bytes, size_t len, gw_store_body_begin_cb cb,
+                        void *ud) __attribute__((warn_unused_result));
+
 /* Stores chunk seq (0, 1, ...) of a staged body; idempotent on (body, seq). len 1..CHUNK_MAX. */
 int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void *bytes, size_t len,
                       gw_store_body_put_cb cb, void *ud) __attribute__((warn_unused_result));

@@ -116,6 +116,16 @@ CREATE FUNCTION gw_body_begin() RETURNS bigint LANGUAGE sql AS $$
     INSERT INTO body DEFAULT VALUES RETURNING id;
 $$;
 
+-- A staged body with its first chunk, in one statement (one round trip less per package).
+CREATE FUNCTION gw_body_start(p_bytes bytea) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_body bigint;
+BEGIN
+    INSERT INTO body DEFAULT VALUES RETURNING id INTO v_body;
+    INSERT INTO body_chunk (body_id, seq, bytes) VALUES (v_body, 0, p_bytes);
+    RETURN v_body;
+END $$;
+
 -- One chunk of a staged body. Idempotent (a retry after an unknown outcome stores nothing twice).
 -- Returns false when the body is no longer staged (taken by a package, or deleted).
 CREATE FUNCTION gw_body_put(p_body bigint, p_seq integer, p_bytes bytea) RETURNS boolean
