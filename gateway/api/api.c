@@ -176,6 +176,13 @@ int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code
     return 401;
 }
 
+bool gw_api_stream_check(const struct gw_http_req *req, void *ud)
+{
+    (void)ud;
+    return req->has_body && strcmp(req->method, "POST") == 0 &&
+           strcmp(req->path, "/v1/packages") == 0;
+}
+
 void gw_api_work_begin(struct gw_api *api)
 {
     api->deps.work_begin(api->deps.ud);

@@ -10,6 +10,7 @@
 #include "db/db.h"
 #include "http/http_server.h"
 #include "metrics/metrics.h"
+#include "pipeline/ingest.h"
 
 /*
  * Northbound API for QLVBĐH and the operations endpoints (/healthz, /readyz, /metrics). Built
@@ -48,6 +49,10 @@ struct gw_api_deps {
     const char *const *organ_ids; /* [gateway] organ_ids: the province's organisations */
     size_t n_organ_ids;
     const char *default_axis; /* the axis submissions are routed to; NULL: 503 */
+    /* How submitted packages are ingested (reader limits, conformance hook, JSON form); loop and
+     * db are the API's own. NULL: the reader's defaults, no conformance hook, the store's JSON
+     * subset, and the HTTP server's body limit as the only size limit. */
+    const struct gw_ingest_deps *ingest;
 
     void *ud; /* passed to every callback below */
     /* Fills r for /readyz and the gateway_ready gauge. Required. */
@@ -67,6 +72,10 @@ struct gw_api_deps {
  * GW_ENOMEM. */
 int gw_api_new(const struct gw_api_deps *deps, struct gw_api **out)
     __attribute__((warn_unused_result));
+
+/* Stream check for the HTTP server (gw_http_server_set_stream_check; ud is the struct gw_api):
+ * the body of POST /v1/packages is streamed into the ingest pipeline instead of buffered. */
+bool gw_api_stream_check(const struct gw_http_req *req, void *ud);
 
 /* Frees the API once no request or work of it is in flight (after the drain). NULL is fine. */
 void gw_api_free(struct gw_api *api);

@@ -1,7 +1,7 @@
 /*
  * Read side of the northbound API, scoped to the organisations the client acts for: a package's
- * state, deliveries and audit events; its exact bytes; the inbox of packages received from the
- * axes (cursor over the commit-ordered inbox_seq) and its acknowledgement. Outside the scope a
+ * state, deliveries, audit events, attachments and findings; the inbox of packages received from
+ * the axes (cursor over the commit-ordered inbox_seq) and its acknowledgement. Outside the scope a
  * package answers 404 exactly like one that does not exist.
  */
 #include <inttypes.h>
@@ -84,27 +84,6 @@ void gw_api_get_package(struct gw_api *api, struct gw_http_req *req, int64_t id,
 
     if (job)
         gw_read_started(job, gw_store_read_package(api->deps.db, &a, gw_package_done, job));
-}
-
-static void gw_content_done(int err, const uint8_t *bytes, size_t len, void *ud)
-{
-    struct gw_read_job *job = ud;
-
-    if (err != 0)
-        gw_read_failed(job, err, "no such package");
-    else
-        gw_http_respond(job->req, 200, "application/xml", bytes, len);
-    gw_read_job_free(job);
-}
-
-void gw_api_get_content(struct gw_api *api, struct gw_http_req *req, int64_t id,
-                        const struct gw_api_client *c)
-{
-    struct gw_read_job *job = gw_read_job_new(api, req, c, id);
-    struct gw_store_read_args a = {.package_id = id, .scope = c->scope};
-
-    if (job)
-        gw_read_started(job, gw_store_read_content(api->deps.db, &a, gw_content_done, job));
 }
 
 static void gw_inbox_done(int err, const struct gw_store_inbox_page *page, void *ud)

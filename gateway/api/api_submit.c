@@ -1,66 +1,78 @@
 /*
- * POST /v1/packages: QLVBĐH hands over an edXML package. The package is parsed and hashed on the
- * thread pool; its sender is checked against what the client may send as (api_authz.c); then it
- * is stored with its delivery in one transaction (gw_store_submit) and the 202 goes out only
- * after that commit. Resubmitting the same bytes returns the same id, other bytes 409.
+ * POST /v1/packages: QLVBĐH hands over an edXML package. The body is streamed (the HTTP server
+ * hands it over in chunks, gw_http_body_start) into the ingest pipeline (pipeline/ingest.h),
+ * which parses it on the thread pool while storing the same bytes as the chunks of a staged body;
+ * reading from the client pauses while a chunk is in flight, so memory stays bounded whatever the
+ * package size. A refusal stops the upload at once (the staged chunks are discarded). Once parsed,
+ * the sender is checked against what the client may send as (api_authz.c), then the package row,
+ * which takes the staged body, its delivery and audit events are committed in one transaction
+ * (gw_store_submit) and the 202 goes out only after that commit. Resubmitting the same bytes
+ * returns the same id, other bytes 409; either way the new staged body is deleted.
  */
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
 #include "edxml/edxml.h"
+#include "pipeline/ingest.h"
+#include "store/store_body.h"
 #include "store/store_submit.h"
 #include "util/common.h"
 #include "util/error.h"
 #include "util/log.h"
 
 struct gw_submit_job {
-    uv_work_t work;
     struct gw_api *api;
     struct gw_http_req *req;
     const struct gw_api_client *client;
-    struct gw_edxml_info info;
+    struct gw_ingest *in;
+    const uint8_t *pending; /* bytes of the current body chunk the ingest has not taken yet */
+    size_t pending_len;
+    bool held;       /* a streamed chunk not yet given back (gw_http_body_resume) */
+    bool body_ended; /* the whole body was handed over */
+    bool finished;   /* gw_ingest_finish called */
+    bool pumping;
+    /* parsed */
+    struct gw_edxml_doc *doc;
+    char *doc_json;
+    int64_t body_id;
+    uint64_t size;
     uint8_t sha[32];
-    int err;
-    char errmsg[256];
 };
 
 static void gw_submit_job_free(struct gw_submit_job *job)
 {
     struct gw_api *api = job->api;
-    gw_edxml_info_free(&job->info);
+
+    if (job->doc) {
+        gw_edxml_doc_free(job->doc);
+        free(job->doc);
+    }
+    free(job->doc_json);
     free(job);
     gw_api_work_end(api);
+}
+
+/* A staged body no package will take (refused after parsing, a failed store). */
+static void gw_submit_discard(struct gw_submit_job *job)
+{
+    if (job->body_id && gw_store_body_discard(job->api->deps.db, job->body_id, NULL, NULL) != 0)
+        gw_warn("submit.discard", "staged body %lld left to the janitor", (long long)job->body_id);
+    job->body_id = 0;
 }
 
 static void gw_submit_rejected(struct gw_submit_job *job, int status, const char *code,
                                const char *message)
 {
     gw_metric_inc(gw_metric_series(job->api->m.submit_rejected, code));
-    gw_log_pkg(GW_LOG_INFO, "submit.rejected", 0, job->info.document_id, "client %s: %s: %s",
-               job->client->name, code, message);
+    gw_log_pkg(GW_LOG_INFO, "submit.rejected", 0, job->doc ? job->doc->document_id : NULL,
+               "client %s: %s: %s", job->client->name, code, message);
+    gw_submit_discard(job);
     if (status == 503)
         gw_http_add_header(job->req, "Retry-After", "5");
     gw_http_respond_error(job->req, status, code, message);
     gw_submit_job_free(job);
-}
-
-/* Thread pool: parse and hash. Touches only the request body, which the loop leaves alone while
- * the request is being handled. */
-static void gw_submit_work(uv_work_t *w)
-{
-    struct gw_submit_job *job = gw_container_of(w, struct gw_submit_job, work);
-    struct gw_http_req *req = job->req;
-    struct gw_edxml_limits lim;
-
-    gw_edxml_limits_default(&lim);
-    lim.max_bytes = req->body_len + 1; /* the HTTP server's body limit already applies */
-    job->err = gw_edxml_parse(req->body, req->body_len, &lim, &job->info, job->errmsg,
-                              sizeof(job->errmsg));
-    if (job->err == 0)
-        SHA256(req->body, req->body_len, job->sha);
 }
 
 static void gw_submit_stored(int err, const struct gw_store_submit_result *r, const char *sqlstate,
@@ -69,75 +81,74 @@ static void gw_submit_stored(int err, const struct gw_store_submit_result *r, co
     struct gw_submit_job *job = ud;
     struct gw_api *api = job->api;
     struct gw_http_req *req = job->req;
+    const struct gw_edxml_doc *doc = job->doc;
     json_t *obj;
     char msg[512];
 
     if (err != 0) {
         gw_metric_inc(api->m.submit_db_errors);
-        gw_log_pkg(GW_LOG_WARN, "submit.db_error", 0, job->info.document_id,
+        gw_log_pkg(GW_LOG_WARN, "submit.db_error", 0, doc->document_id,
                    "storing failed (sqlstate %s): %s", sqlstate, gw_strerror(err));
+        gw_submit_discard(job); /* a commit of unknown outcome refuses it: the body is taken */
         gw_api_error(req, GW_EDB, "the package could not be stored; retry later");
         gw_submit_job_free(job);
         return;
     }
+    job->body_id = 0; /* taken by the package, or deleted with the duplicate */
     if (r->outcome == GW_STORE_SUBMIT_CONFLICT) {
         gw_metric_inc(api->m.submit_conflict);
         snprintf(msg, sizeof(msg),
                  "DocumentId %s was already submitted by %s with different content (package %lld)",
-                 job->info.document_id, job->info.from, (long long)r->package_id);
-        gw_log_pkg(GW_LOG_WARN, "submit.conflict", r->package_id, job->info.document_id, "%s", msg);
+                 doc->document_id, doc->from, (long long)r->package_id);
+        gw_log_pkg(GW_LOG_WARN, "submit.conflict", r->package_id, doc->document_id, "%s", msg);
         gw_api_error(req, GW_ECONFLICT, msg);
         gw_submit_job_free(job);
         return;
     }
     if (r->outcome == GW_STORE_SUBMIT_CREATED) {
         gw_metric_inc(api->m.submit_created);
-        gw_log_pkg(GW_LOG_INFO, "submit.stored", r->package_id, job->info.document_id,
-                   "stored %zu bytes for %zu recipient(s)", req->body_len, job->info.n_to);
+        gw_log_pkg(GW_LOG_INFO, "submit.stored", r->package_id, doc->document_id,
+                   "stored %llu bytes for %zu recipient(s), %zu attachment(s)",
+                   (unsigned long long)job->size, doc->n_recipients, doc->n_attachments);
         if (api->deps.stored)
             api->deps.stored(api->deps.ud);
     } else {
         gw_metric_inc(api->m.submit_duplicate);
     }
     obj = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)r->package_id, "document_id",
-                    job->info.document_id, "kind",
-                    job->info.kind == GW_KIND_STATUS ? "status" : "edoc", "duplicate",
-                    r->outcome == GW_STORE_SUBMIT_DUPLICATE);
+                    doc->document_id, "kind", doc->kind == GW_KIND_STATUS ? "status" : "edoc",
+                    "duplicate", r->outcome == GW_STORE_SUBMIT_DUPLICATE);
     gw_api_json(req, 202, obj);
     gw_submit_job_free(job);
 }
 
-static void gw_submit_parsed(uv_work_t *w, int status)
+/* Parsed and staged: authorise, check the values against their SQL types, store. */
+static void gw_submit_store(struct gw_submit_job *job)
 {
-    struct gw_submit_job *job = gw_container_of(w, struct gw_submit_job, work);
     struct gw_api *api = job->api;
+    const struct gw_edxml_doc *doc = job->doc;
     struct gw_api_ready ready;
     struct gw_store_submit_args a;
     int rc;
 
-    if (status != 0 || job->err != 0) {
-        int err = job->err ? job->err : GW_ECANCELED;
-        gw_submit_rejected(job, gw_api_status_for(err), gw_errcode(err),
-                           job->errmsg[0] ? job->errmsg : gw_strerror(err));
-        return;
-    }
-    if (!gw_api_may_send(api, job->client, job->info.from)) {
+    if (!gw_api_may_send(api, job->client, doc->from)) {
         gw_submit_rejected(job, 403, "forbidden_sender",
                            "this client may not send on behalf of the package's From/OrganId");
         return;
     }
     a = (struct gw_store_submit_args){
         .source = job->client->name,
-        .kind = job->info.kind,
-        .document_id = job->info.document_id,
-        .sender = job->info.from,
-        .recipients = (const char *const *)job->info.to,
-        .n_recipients = job->info.n_to,
-        .status_code = job->info.status_code,
-        .business_doc_type = job->info.business_doc_type,
+        .kind = doc->kind,
+        .document_id = doc->document_id,
+        .sender = doc->from,
+        .recipients = (const char *const *)doc->recipients,
+        .n_recipients = doc->n_recipients,
+        .status_code = doc->kind == GW_KIND_STATUS ? doc->status_code : NULL,
+        .business_doc_type = doc->business.doc_type,
         .sha256 = job->sha,
-        .bytes = job->req->body,
-        .len = job->req->body_len,
+        .body_id = job->body_id,
+        .size = job->size,
+        .doc_json = job->doc_json,
         .axis = api->deps.default_axis,
     };
     /* A value its SQL type cannot hold is the package's fault: a 4xx, decided before sending. */
@@ -160,14 +171,115 @@ static void gw_submit_parsed(uv_work_t *w, int status)
         /* Nothing was stored and the package is valid: the failure is the gateway's, so the
          * client is told to retry (503), never that its package is wrong. */
         gw_metric_inc(api->m.submit_db_errors);
+        gw_submit_discard(job);
         gw_api_error(job->req, rc == GW_EAGAIN || rc == GW_ESHUTDOWN ? rc : GW_EDB,
                      rc == GW_ENOENT ? "no axis is configured to route this package" : NULL);
         gw_submit_job_free(job);
     }
 }
 
+static void gw_submit_ingested(struct gw_ingest_result *r, void *ud)
+{
+    struct gw_submit_job *job = ud;
+    const char *msg = r->message ? r->message : "";
+
+    job->in = NULL; /* freed by the pipeline when this returns */
+    if (r->outcome == GW_INGEST_REFUSED) {
+        /* The API's codes stay as they were (malformed, not_edxml, no_recipient); the
+         * reader's finer code starts the message. */
+        gw_submit_rejected(job, gw_api_status_for(r->err), gw_errcode(r->err), msg);
+        return;
+    }
+    if (r->outcome == GW_INGEST_FAILED) {
+        int err = r->err == GW_E2BIG || r->err == GW_ELIMIT ? r->err : GW_EDB;
+        if (r->err == GW_ENOMEM)
+            err = GW_ENOMEM;
+        gw_submit_rejected(job, gw_api_status_for(err),
+                           err == GW_EDB ? "database_unavailable" : gw_errcode(err), msg);
+        return;
+    }
+    job->doc = r->doc;
+    job->doc_json = r->doc_json;
+    job->body_id = r->body_id;
+    job->size = r->size;
+    memcpy(job->sha, r->sha256, 32);
+    r->doc = NULL;
+    r->doc_json = NULL;
+    gw_submit_store(job);
+}
+
+/* Moves body bytes into the ingest as far as it takes them; gives the HTTP chunk back when it
+ * is all taken; finishes once the whole body is in. Not reentrant (resume may deliver the next
+ * chunk at once). */
+static void gw_submit_pump(struct gw_submit_job *job)
+{
+    if (job->pumping || !job->in)
+        return;
+    job->pumping = true;
+    for (;;) {
+        if (gw_ingest_stopped(job->in))
+            break; /* its done callback answers */
+        if (job->pending_len > 0) {
+            size_t n = gw_ingest_write(job->in, job->pending, job->pending_len);
+            job->pending += n;
+            job->pending_len -= n;
+            if (job->pending_len > 0)
+                break; /* ready or done follows */
+            continue;
+        }
+        if (job->held) {
+            job->held = false;
+            gw_http_body_resume(job->req);
+            continue;
+        }
+        if (job->body_ended && !job->finished) {
+            job->finished = true;
+            gw_ingest_finish(job->in);
+        }
+        break;
+    }
+    job->pumping = false;
+}
+
+static void gw_submit_ready(void *ud)
+{
+    gw_submit_pump(ud);
+}
+
+static void gw_submit_data(struct gw_http_req *req, const uint8_t *bytes, size_t len, void *ud)
+{
+    struct gw_submit_job *job = ud;
+
+    (void)req;
+    job->pending = bytes;
+    job->pending_len = len;
+    job->held = true;
+    gw_submit_pump(job);
+}
+
+static void gw_submit_end(struct gw_http_req *req, int err, void *ud)
+{
+    struct gw_submit_job *job = ud;
+
+    if (err != 0) { /* the server answered (408, 413...) or the client left: nothing is kept */
+        gw_log(GW_LOG_INFO, "submit.aborted", "client %s: upload ended: %s", job->client->name,
+               gw_strerror(err));
+        if (job->in)
+            gw_ingest_abort(job->in);
+        job->in = NULL;
+        gw_http_respond(req, 500, NULL, NULL, 0); /* detached: only frees */
+        gw_submit_job_free(job);
+        return;
+    }
+    job->body_ended = true;
+    gw_submit_pump(job);
+}
+
+static const struct gw_http_body_ops gw_submit_body_ops = {gw_submit_data, gw_submit_end};
+
 void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_api_client *c)
 {
+    struct gw_ingest_deps deps = {.loop = api->deps.loop, .db = api->deps.db};
     struct gw_submit_job *job;
     struct gw_api_ready ready;
 
@@ -176,12 +288,21 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
         gw_api_error(req, GW_ESHUTDOWN, NULL);
         return;
     }
-    if (req->body_len == 0) {
+    if (!req->has_body || (!req->streaming && req->body_len == 0)) {
         gw_http_respond_error(req, 400, "empty_body", "the request body must be an edXML package");
         return;
     }
+    if (api->deps.ingest) {
+        deps = *api->deps.ingest;
+        deps.loop = api->deps.loop;
+        deps.db = api->deps.db;
+    } else {
+        gw_edxml_reader_opts_default(&deps.reader);
+        deps.reader.limits.max_bytes = SIZE_MAX / 2; /* the HTTP server's body limit applies */
+    }
     job = calloc(1, sizeof(*job));
-    if (!job) {
+    if (!job || !(job->in = gw_ingest_new(&deps, gw_submit_ready, gw_submit_ingested, job))) {
+        free(job);
         gw_api_error(req, GW_ENOMEM, NULL);
         return;
     }
@@ -189,8 +310,13 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
     job->req = req;
     job->client = c;
     gw_api_work_begin(api);
-    if (uv_queue_work(api->deps.loop, &job->work, gw_submit_work, gw_submit_parsed) != 0) {
-        gw_api_error(req, GW_EAGAIN, NULL);
-        gw_submit_job_free(job);
+    if (req->streaming) {
+        gw_http_body_start(req, &gw_submit_body_ops, job);
+        return;
     }
+    /* A buffered body (a server without the stream check): the same pipeline. */
+    job->pending = req->body;
+    job->pending_len = req->body_len;
+    job->body_ended = true;
+    gw_submit_pump(job);
 }

@@ -322,8 +322,10 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
                                   gw_api_handle, app->api, &app->http);
-    if (rc == 0)
+    if (rc == 0) {
         gw_http_server_set_head_check(app->http, gw_api_head_check);
+        gw_http_server_set_stream_check(app->http, gw_api_stream_check);
+    }
     if (rc == 0)
         rc = gw_startup_begin(app, cfg->migrate_on_start, gw_app_start_engine, &app->startup);
     if (rc != 0) {

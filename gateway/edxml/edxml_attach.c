@@ -16,6 +16,8 @@
 #include "edxml/edxml_zip.h"
 #include "util/error.h"
 
+static int unwrap(struct rd *r, size_t i);
+
 void rd_att_begin(struct rd *r, struct gw_edxml_attachment *a, struct rd_att *p)
 {
     memset(p, 0, sizeof(*p));
@@ -191,6 +193,11 @@ void rd_att_end(struct rd *r)
     EVP_DigestFinal_ex(p->sha, a->sha256, &len);
     snprintf(a->detected_type, sizeof(a->detected_type), "%s",
              a->size ? gw_edxml_sniff(p->head, p->nhead) : "application/octet-stream");
+    if (p->fd >= 0 && !r->err) {
+        int rc = unwrap(r, r->doc->n_attachments - 1);
+        if (rc != 0)
+            rd_fail(r, rc, rc == GW_ENOMEM ? "out_of_memory" : "io_error", "%s", gw_strerror(rc));
+    }
 }
 
 static const char *strip_cid(const char *s)
@@ -210,17 +217,56 @@ static bool same_cid(const char *a, const char *b)
     return na == nb && na > 0 && memcmp(a, b, na) == 0;
 }
 
-/* At finish: unwrap what was spooled, link Reference <-> Attachment. GW_ENOMEM/GW_EIO. */
+/* The ZIP rule's unwrap of attachment i, spooled: done as soon as the attachment ends, so that at
+ * most one temporary file is open whatever the number of attachments. */
+static int unwrap(struct rd *r, size_t i)
+{
+    struct gw_edxml_doc *d = r->doc;
+    struct gw_edxml_attachment *a = &d->attachments[i];
+    struct rd_att *p = &r->att[i];
+    struct gw_edxml_zip_limits lim = {r->o.max_unzipped_bytes, r->o.max_zip_ratio};
+    struct gw_edxml_zip_result res;
+    char xp[96];
+    int rc;
+
+    snprintf(xp, sizeof(xp), "/edXML/AttachmentEncoded/Attachment[%zu]", i + 1);
+    memset(&res, 0, sizeof(res));
+    rc = gw_edxml_zip_unwrap(p->fd, &lim, &res);
+    close(p->fd);
+    p->fd = -1;
+    if (rc == GW_ENOMEM || rc == GW_EIO) {
+        gw_edxml_zip_result_free(&res);
+        return rc;
+    }
+    if (rc == 0) {
+        a->unwrapped = true;
+        a->entry_name = res.entry_name;
+        res.entry_name = NULL;
+        a->unwrapped_size = res.size;
+        memcpy(a->unwrapped_sha256, res.sha256, 32);
+        memcpy(a->unwrapped_type, res.detected_type, sizeof(a->unwrapped_type));
+        a->unwrapped_type[sizeof(a->unwrapped_type) - 1] = '\0';
+        rc = gw_edxml_doc_finding(d, "zip_unwrapped", GW_EDXML_NOTE, xp,
+                                  "a one-entry ZIP was unwrapped (%s)",
+                                  a->entry_name ? a->entry_name : "");
+    } else {
+        a->unwrap_error = res.error ? res.error : "zip_corrupt";
+        rc = gw_edxml_doc_finding(d, a->unwrap_error, GW_EDXML_STRICT, xp,
+                                  "the attachment looks like a ZIP but was not unwrapped (%s)",
+                                  a->unwrap_error);
+    }
+    gw_edxml_zip_result_free(&res);
+    return rc;
+}
+
+/* At finish: what is still spooled (an attachment cut short), and the Reference <-> Attachment
+ * link. GW_ENOMEM/GW_EIO. */
 int rd_att_finish(struct rd *r)
 {
     struct gw_edxml_doc *d = r->doc;
 
     for (size_t i = 0; i < d->n_attachments; i++) {
         struct gw_edxml_attachment *a = &d->attachments[i];
-        struct rd_att *p = &r->att[i];
-        struct gw_edxml_zip_limits lim = {r->o.max_unzipped_bytes, r->o.max_zip_ratio};
-        struct gw_edxml_zip_result res;
-        char xp[96];
         int rc;
 
         for (size_t k = 0; k < d->n_references; k++) {
@@ -231,36 +277,7 @@ int rd_att_finish(struct rd *r)
                     return GW_ENOMEM;
             }
         }
-        if (p->fd < 0)
-            continue;
-        snprintf(xp, sizeof(xp), "/edXML/AttachmentEncoded/Attachment[%zu]", i + 1);
-        memset(&res, 0, sizeof(res));
-        rc = gw_edxml_zip_unwrap(p->fd, &lim, &res);
-        close(p->fd);
-        p->fd = -1;
-        if (rc == GW_ENOMEM || rc == GW_EIO) {
-            gw_edxml_zip_result_free(&res);
-            return rc;
-        }
-        if (rc == 0) {
-            a->unwrapped = true;
-            a->entry_name = res.entry_name;
-            res.entry_name = NULL;
-            a->unwrapped_size = res.size;
-            memcpy(a->unwrapped_sha256, res.sha256, 32);
-            memcpy(a->unwrapped_type, res.detected_type, sizeof(a->unwrapped_type));
-            a->unwrapped_type[sizeof(a->unwrapped_type) - 1] = '\0';
-            rc = gw_edxml_doc_finding(d, "zip_unwrapped", GW_EDXML_NOTE, xp,
-                                      "a one-entry ZIP was unwrapped (%s)",
-                                      a->entry_name ? a->entry_name : "");
-        } else {
-            a->unwrap_error = res.error ? res.error : "zip_corrupt";
-            rc = gw_edxml_doc_finding(d, a->unwrap_error, GW_EDXML_STRICT, xp,
-                                      "the attachment looks like a ZIP but was not unwrapped (%s)",
-                                      a->unwrap_error);
-        }
-        gw_edxml_zip_result_free(&res);
-        if (rc != 0)
+        if (r->att[i].fd >= 0 && (rc = unwrap(r, i)) != 0)
             return rc;
     }
     return 0;

@@ -41,6 +41,10 @@ static void add_str(struct rd *r, char ***v, size_t *n, const char *s)
 {
     char **p;
 
+    if (*n >= RD_MAX_ITEMS) {
+        rd_fail(r, GW_ELIMIT, "too_many_items", "more than %d items in one list", RD_MAX_ITEMS);
+        return;
+    }
     if ((*n & (*n - 1)) == 0) {
         p = realloc(*v, (*n ? *n * 2 : 2) * sizeof(char *));
         if (!p) {
@@ -260,6 +264,12 @@ void rd_leaf(struct rd *r, int parent, int role, char *raw, bool over)
                        "%s is longer than the gateway keeps; truncated", leaf);
         }
         v = trim(raw);
+    }
+    r->text_total += strlen(v);
+    if (r->text_total > RD_TEXT_MAX) {
+        rd_fail(r, GW_ELIMIT, "too_much_text", "the fields of the package hold more than %d bytes",
+                RD_TEXT_MAX);
+        return;
     }
     switch (parent) {
     case R_FROM:

@@ -4,11 +4,14 @@
  */
 #include "edxml/edxml.h"
 
+#include <string.h>
+
 #include "store/pkgsql.h"
 
 void gw_edxml_store_package(const struct gw_edxml_info *info, const uint8_t sha256[32],
                             const void *bytes, size_t len, struct gw_store_package *out)
 {
+    memset(out, 0, sizeof(*out)); /* columns it does not map (a staged body) stay unset */
     out->kind = info->kind;
     out->document_id = info->document_id;
     out->sender = info->from;

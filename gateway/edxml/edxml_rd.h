@@ -14,6 +14,11 @@
 #define RD_WS_MAX     64
 #define RD_KEEP_MAX   (1024 * 1024 + 64 * 1024) /* package prefix kept for the header copy */
 #define RD_HEADER_MAX (1024 * 1024)
+/* Items kept per list (To, TraceHeader, Reference, Attachment, Place...): a local limit
+ * (GW_ELIMIT "too_many_items"), so that memory stays bounded by buffers whatever the package. */
+#define RD_MAX_ITEMS 10000
+/* Text of every captured field together (local limit, GW_ELIMIT "too_much_text"). */
+#define RD_TEXT_MAX (8 * 1024 * 1024)
 
 struct rd_frame {
     int role;
@@ -54,7 +59,7 @@ struct rd {
     bool end_ok;
     /* package prefix kept until edXMLHeader ends */
     unsigned char *keep;
-    size_t nkeep;
+    size_t nkeep, keep_cap;
     bool keeping;
     struct gw_edxml_doc *doc;
     unsigned depth;
@@ -64,6 +69,7 @@ struct rd {
     unsigned cap_depth;
     char *cap;
     size_t cap_len, cap_max;
+    size_t text_total; /* bytes of field text kept */
     bool cap_over;
     /* white space just before the current point */
     char ws[RD_WS_MAX + 1];
@@ -203,6 +209,11 @@ struct rd_saved {
 };
 void rd_errors_to(struct rd *r, struct rd_saved *s);
 void rd_errors_back(const struct rd_saved *s);
+
+/* edxml_rules.c: the role of a child element, the text cap of a leaf, the namespace rule */
+int rd_child_role(int parent, const char *name);
+size_t rd_cap_of(int role);
+bool rd_in_edxml_ns(const xmlChar *uri);
 
 /* edxml_fields.c */
 void rd_sax_init(xmlSAXHandler *sax);

@@ -162,6 +162,13 @@ static int process(struct rd *r, const unsigned char *p, size_t n)
         r->proc += k;
 
         if (rc != 0) {
+            /* libxml2 first gets the bytes checked before the refusal: an error it finds in them
+             * comes first in the document, and wins in every chunking */
+            uint64_t upto = r->scan.off < at + k ? r->scan.off : at + k;
+            if (rc == GW_EPARSE && upto > r->xml_off && r->xml_off >= at && r->ctxt) {
+                rd_parse_chunk(r, p + (r->xml_off - at), (size_t)(upto - r->xml_off), false);
+                r->xml_off = upto;
+            }
             if (rc == GW_EPARSE)
                 rd_fail(r, rc, r->scan.res.code, "%s", r->scan.res.msg);
             else
@@ -238,6 +245,7 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
     r->head = malloc(GW_EDXML_SCAN_HEAD);
     r->cap = malloc(64 * 1024 + 1);
     r->keep = malloc(64 * 1024);
+    r->keep_cap = 64 * 1024;
     r->sha = EVP_MD_CTX_new();
     if (!r->doc || !r->head || !r->cap || !r->keep || !r->sha ||
         EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1) {
@@ -255,25 +263,27 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
 
 static void keep_bytes(struct rd *r, const void *buf, size_t len)
 {
-    size_t cap = r->nkeep < 64 * 1024 ? 64 * 1024 : r->nkeep;
-    unsigned char *k;
-
-    if (r->nkeep + len > RD_KEEP_MAX) {
-        r->keeping = false; /* the header will be too large to copy */
+    if (r->nkeep >= RD_KEEP_MAX) {
+        r->keeping = false; /* the header is too large to copy */
         free(r->keep);
         r->keep = NULL;
         r->nkeep = 0;
         return;
     }
-    while (cap < r->nkeep + len)
-        cap *= 2;
-    if (cap > r->nkeep || r->nkeep == 0) {
+    if (len > RD_KEEP_MAX - r->nkeep)
+        len = RD_KEEP_MAX - r->nkeep; /* the header ends within, or is too large */
+    if (r->nkeep + len > r->keep_cap) {
+        size_t cap = r->keep_cap ? r->keep_cap : 64 * 1024;
+        unsigned char *k;
+        while (cap < r->nkeep + len)
+            cap *= 2;
         k = realloc(r->keep, cap);
         if (!k) {
             rd_fail(r, GW_ENOMEM, "out_of_memory", "out of memory");
             return;
         }
         r->keep = k;
+        r->keep_cap = cap;
     }
     memcpy(r->keep + r->nkeep, buf, len);
     r->nkeep += len;

@@ -13,7 +13,8 @@
  * parser, the package SHA-256, and, inside ContentTransferEncoded, an incremental base64 decoder
  * with a per-attachment SHA-256 and magic sniffing. Memory is bounded by buffers (a few hundred
  * KiB) whatever the package size; an attachment the ZIP rule may unwrap is decoded into an
- * unlinked temporary file under opts->tmpdir, unwrapped at finish (edxml_zip.h) and closed.
+ * unlinked temporary file under opts->tmpdir, unwrapped as soon as that attachment ends
+ * (edxml_zip.h) and closed.
  *
  * Not thread-safe per reader, but readers are independent: feed and finish run on thread-pool
  * workers, one worker at a time for a given reader.
@@ -36,8 +37,10 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
 
 /* Feeds the next len bytes. 0 to go on; a refusal (GW_EPARSE, GW_ENOTEDXML, GW_ENORCPT;
  * base64 that does not decode is GW_ENOTEDXML "bad_base64", the older inetcloud format
- * GW_ENOTEDXML "inetcloud_format") or a local limit (GW_E2BIG, GW_ELIMIT, GW_ENOMEM,
- * GW_EIO) stops the reader for good: later feeds return the same error. */
+ * GW_ENOTEDXML "inetcloud_format") or a local limit (GW_E2BIG "too_large",
+ * "attachment_too_large"; GW_ELIMIT "too_many_recipients", "too_many_items",
+ * "too_much_text"; GW_ENOMEM, GW_EIO) stops the reader for good: later feeds return the same error.
+ */
 int gw_edxml_reader_feed(struct gw_edxml_reader *r, const void *buf, size_t len)
     __attribute__((warn_unused_result));
 

@@ -1,7 +1,8 @@
 /*
  * Periodic sealing of the audit trail into its hash chain. A full batch is followed at once by
  * another, so a burst of events is sealed within a few ticks; errors are logged and retried on
- * the next tick (unsealed events stay in the table, nothing is lost).
+ * the next tick (unsealed events stay in the table, nothing is lost). Every minute a tick sweeps
+ * orphan staged bodies instead (store_body.h): one statement, one at a time with the seals.
  */
 #include "engine/audit.h"
 
@@ -9,17 +10,21 @@
 #include <stdlib.h>
 
 #include "store/store_audit.h"
+#include "store/store_body.h"
 #include "util/error.h"
 #include "util/log.h"
 
 #define GW_AUDIT_INTERVAL_MS 1000
 #define GW_AUDIT_BATCH       5000
+#define GW_AUDIT_SWEEP_TICKS 60 /* a sweep of staged bodies every minute */
+#define GW_AUDIT_BODY_AGE_MS (3600u * 1000)
 
 struct gw_audit {
     struct gw_audit_deps deps;
     uv_timer_t timer;
     bool busy;
     bool stopping;
+    unsigned ticks;
 };
 
 static void gw_audit_tick(uv_timer_t *t);
@@ -41,13 +46,33 @@ static void gw_audit_sealed(int err, int64_t n, void *ud)
         uv_timer_start(&a->timer, gw_audit_tick, 0, GW_AUDIT_INTERVAL_MS);
 }
 
+static void gw_audit_swept(int err, int64_t n, void *ud)
+{
+    struct gw_audit *a = ud;
+
+    a->busy = false;
+    if (err != 0)
+        gw_log(GW_LOG_WARN, "audit.sweep_failed", "deleting orphan staged bodies failed: %s",
+               gw_strerror(err));
+    else if (n > 0)
+        gw_log(GW_LOG_INFO, "audit.swept", "deleted %lld orphan staged bodies", (long long)n);
+    if (a->stopping && a->deps.idle)
+        a->deps.idle(a->deps.ud);
+}
+
 static void gw_audit_tick(uv_timer_t *t)
 {
     struct gw_audit *a = t->data;
+    uint64_t age = a->deps.staged_body_age_ms ? a->deps.staged_body_age_ms : GW_AUDIT_BODY_AGE_MS;
 
     if (a->busy || a->stopping || !gw_db_ready(a->deps.db))
         return;
     a->busy = true;
+    if (++a->ticks % GW_AUDIT_SWEEP_TICKS == 0) {
+        if (gw_store_body_janitor(a->deps.db, age, GW_AUDIT_SWEEP_BATCH, gw_audit_swept, a) != 0)
+            a->busy = false;
+        return;
+    }
     if (gw_store_audit_seal(a->deps.db, GW_AUDIT_BATCH, gw_audit_sealed, a) != 0)
         a->busy = false;
 }

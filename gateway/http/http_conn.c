@@ -15,12 +15,11 @@ struct gw_http_write {
     uv_write_t wr;
     struct gw_http_conn *conn;
     char *buf; /* malloc'd response; NULL for the static 100 Continue */
+    enum gw_http_wkind kind;
 };
 
 static const char gw_http_continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-static void gw_http_conn_process(struct gw_http_conn *c);
-static void gw_http_conn_update_reading(struct gw_http_conn *c);
 static void gw_http_conn_on_timer(uv_timer_t *t);
 
 static uint64_t gw_http_state_timeout(const struct gw_http_conn *c, enum gw_http_cstate st)
@@ -33,6 +32,7 @@ static uint64_t gw_http_state_timeout(const struct gw_http_conn *c, enum gw_http
     case GW_HTTP_C_HEAD:
         return l->header_timeout_ms;
     case GW_HTTP_C_BODY:
+    case GW_HTTP_C_STREAM:
     case GW_HTTP_C_WRITING: /* a client that does not read its response is slow too */
         return l->body_timeout_ms;
     case GW_HTTP_C_LINGER:
@@ -43,7 +43,7 @@ static uint64_t gw_http_state_timeout(const struct gw_http_conn *c, enum gw_http
 }
 
 /* The one place where the state changes (except closing); re-arms the state's timer. */
-static void gw_http_conn_set_state(struct gw_http_conn *c, enum gw_http_cstate st)
+void gw_http_conn_set_state(struct gw_http_conn *c, enum gw_http_cstate st)
 {
     uint64_t ms;
 
@@ -57,7 +57,7 @@ static void gw_http_conn_set_state(struct gw_http_conn *c, enum gw_http_cstate s
         uv_timer_stop(&c->timer);
 }
 
-static void gw_http_conn_free(struct gw_http_conn *c)
+void gw_http_conn_free(struct gw_http_conn *c)
 {
     struct gw_http_server *srv = c->srv;
 
@@ -87,6 +87,8 @@ void gw_http_conn_close(struct gw_http_conn *c)
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->tcp, gw_http_conn_on_close);
     uv_close((uv_handle_t *)&c->timer, gw_http_conn_on_close);
+    if (c->ins.active) /* the client went away (or close_all) during an upload */
+        gw_http_instream_abort(c, GW_EIO);
 }
 
 static void gw_http_conn_on_shutdown(uv_shutdown_t *req, int status)
@@ -111,22 +113,8 @@ static void gw_http_conn_linger(struct gw_http_conn *c)
     gw_http_conn_update_reading(c);
 }
 
-static void gw_http_conn_on_write(uv_write_t *wr, int status)
+void gw_http_conn_written(struct gw_http_conn *c)
 {
-    struct gw_http_write *w = gw_container_of(wr, struct gw_http_write, wr);
-    struct gw_http_conn *c = w->conn;
-    bool response = w->buf != NULL;
-
-    free(w->buf);
-    free(w);
-    if (c->state == GW_HTTP_C_CLOSING)
-        return;
-    if (status < 0) {
-        gw_http_conn_close(c);
-        return;
-    }
-    if (!response)
-        return;
     if (c->close_after || c->srv->shutting_down || c->pc.closed) {
         gw_http_conn_linger(c);
         return;
@@ -135,10 +123,33 @@ static void gw_http_conn_on_write(uv_write_t *wr, int status)
     gw_http_conn_process(c);
 }
 
-/* Queues buf (owned: freed after the write; otherwise static). */
-static int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, bool owned)
+static void gw_http_conn_on_write(uv_write_t *wr, int status)
+{
+    struct gw_http_write *w = gw_container_of(wr, struct gw_http_write, wr);
+    struct gw_http_conn *c = w->conn;
+    enum gw_http_wkind kind = w->kind;
+
+    free(w->buf);
+    free(w);
+    if (kind == GW_HTTP_W_STREAM) {
+        gw_http_outstream_written(c, c->state == GW_HTTP_C_CLOSING && status >= 0 ? UV_ECANCELED
+                                                                                  : status);
+        return;
+    }
+    if (c->state == GW_HTTP_C_CLOSING)
+        return;
+    if (status < 0) {
+        gw_http_conn_close(c);
+        return;
+    }
+    if (kind == GW_HTTP_W_RESPONSE)
+        gw_http_conn_written(c);
+}
+
+int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, enum gw_http_wkind kind)
 {
     struct gw_http_write *w = malloc(sizeof(*w));
+    bool owned = kind != GW_HTTP_W_CONTINUE;
     uv_buf_t b;
     int rc;
 
@@ -148,6 +159,7 @@ static int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, boo
         return GW_ENOMEM;
     }
     w->conn = c;
+    w->kind = kind;
     w->buf = owned ? buf : NULL;
     b = uv_buf_init(buf, (unsigned)len);
     rc = uv_write(&w->wr, (uv_stream_t *)&c->tcp, &b, 1, gw_http_conn_on_write);
@@ -160,8 +172,8 @@ static int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, boo
 
 /* Server-generated final answer (limits, malformed input, head check): JSON error, then close.
  * extra: static "Name: value\r\n" header lines, or NULL. */
-static void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
-                              const char *extra)
+void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
+                       const char *extra)
 {
     size_t blen = 0, rlen = 0;
     char *body, *resp = NULL;
@@ -178,7 +190,7 @@ static void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *co
     }
     free(body);
     gw_http_conn_set_state(c, GW_HTTP_C_WRITING);
-    if (gw_http_conn_write(c, resp, rlen, true) != 0)
+    if (gw_http_conn_write(c, resp, rlen, GW_HTTP_W_RESPONSE) != 0)
         gw_http_conn_close(c);
     else
         gw_http_conn_update_reading(c);
@@ -194,6 +206,9 @@ static void gw_http_conn_on_timer(uv_timer_t *t)
         break;
     case GW_HTTP_C_BODY:
         gw_http_conn_fail(c, 408, "request_timeout", "request body not received in time", NULL);
+        break;
+    case GW_HTTP_C_STREAM:
+        gw_http_instream_fail(c, 408, "request_timeout", "request body not received in time", NULL);
         break;
     case GW_HTTP_C_WRITING:
         gw_info("http.write_timeout", "%s: client does not read the response", c->peer);
@@ -213,11 +228,11 @@ static int gw_http_conn_on_head(struct gw_http_pctx *pc, const struct gw_http_re
     const char *code = NULL, *msg = NULL;
     int status;
 
-    if (!check)
+    status = check ? check(req, c->srv->ud, &code, &msg) : 0;
+    if (status == 0) {
+        pc->streaming = c->srv->stream_check && c->srv->stream_check(req, c->srv->ud);
         return 0;
-    status = check(req, c->srv->ud, &code, &msg);
-    if (status == 0)
-        return 0;
+    }
     if (status < 400 || status > 599)
         status = 500;
     return gw_http_pctx_fail(pc, status, code ? code : "rejected", msg ? msg : "request rejected");
@@ -235,7 +250,8 @@ static void gw_http_conn_on_phase(struct gw_http_pctx *pc, enum gw_http_phase ph
     }
     gw_http_conn_set_state(c, GW_HTTP_C_BODY);
     if (pc->expect_continue &&
-        gw_http_conn_write(c, (char *)gw_http_continue, sizeof(gw_http_continue) - 1, false) != 0)
+        gw_http_conn_write(c, (char *)gw_http_continue, sizeof(gw_http_continue) - 1,
+                           GW_HTTP_W_CONTINUE) != 0)
         gw_http_conn_close(c);
 }
 
@@ -248,23 +264,44 @@ static void gw_http_conn_dispatch(struct gw_http_conn *c, struct gw_http_req *re
     req->received_at_ms = uv_now(srv->loop);
     c->inflight = req;
     srv->n_inflight++;
-    gw_http_conn_set_state(c, GW_HTTP_C_BUSY);
+    if (req->streaming) {
+        /* The body timer armed at the end of the head keeps running. */
+        c->ins = (struct gw_http_instream){.active = true};
+        c->state = GW_HTTP_C_STREAM;
+    } else {
+        gw_http_conn_set_state(c, GW_HTTP_C_BUSY);
+    }
     srv->handler(req, srv->ud);
 }
 
-/* Parses buffered input while the connection is between requests or receiving one. */
-static void gw_http_conn_process(struct gw_http_conn *c)
+/* Parses buffered input while the connection is between requests or receiving one, and feeds a
+ * streamed body to its handler. */
+void gw_http_conn_process(struct gw_http_conn *c)
 {
-    while (c->state <= GW_HTTP_C_BODY && c->in_pos < c->in_len) {
+    if (c->processing)
+        return;
+    c->processing = true;
+    for (;;) {
         struct gw_http_req *req;
-        size_t n = gw_http_pctx_feed(&c->pc, c->in + c->in_pos, c->in_len - c->in_pos);
+        size_t n;
 
+        if (c->state == GW_HTTP_C_STREAM) {
+            if (gw_http_instream_step(c))
+                continue;
+            if (c->state == GW_HTTP_C_STREAM && c->ins.started && !c->ins.held &&
+                gw_http_instream_feed(c))
+                continue;
+            break;
+        }
+        if (c->state > GW_HTTP_C_BODY || c->in_pos >= c->in_len)
+            break;
+        n = gw_http_pctx_feed(&c->pc, c->in + c->in_pos, c->in_len - c->in_pos);
         c->in_pos += n;
         if (c->state == GW_HTTP_C_CLOSING)
-            return;
+            break;
         if (c->pc.err_status) {
             gw_http_conn_fail(c, c->pc.err_status, c->pc.err_code, c->pc.err_msg, c->pc.err_extra);
-            return;
+            break;
         }
         req = gw_http_pctx_take(&c->pc);
         if (req)
@@ -272,6 +309,7 @@ static void gw_http_conn_process(struct gw_http_conn *c)
         else if (n == 0)
             break; /* nothing more will be parsed on this connection */
     }
+    c->processing = false;
     if (c->state == GW_HTTP_C_CLOSING)
         return;
     if (c->in_pos > 0) {
@@ -314,16 +352,18 @@ static void gw_http_conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
         return;
     }
     c->in_len += (size_t)nread;
-    if (c->state <= GW_HTTP_C_BODY)
+    if (c->state <= GW_HTTP_C_STREAM)
         gw_http_conn_process(c);
     else
         gw_http_conn_update_reading(c); /* busy: buffer only, stop when full */
 }
 
-/* Reads while there is room (also while busy, to notice a client going away); stops when full. */
-static void gw_http_conn_update_reading(struct gw_http_conn *c)
+/* Reads while there is room (also while busy, to notice a client going away); stops when full,
+ * and while the handler of a streamed body has not taken its last chunk. */
+void gw_http_conn_update_reading(struct gw_http_conn *c)
 {
-    bool want = c->state == GW_HTTP_C_LINGER || c->in_len < sizeof(c->in);
+    bool want = c->state == GW_HTTP_C_LINGER ||
+                (c->in_len < sizeof(c->in) && !(c->state == GW_HTTP_C_STREAM && c->ins.held));
 
     if (c->state == GW_HTTP_C_CLOSING)
         return;
@@ -408,7 +448,8 @@ void gw_http_conn_accept(struct gw_http_server *srv)
 
 bool gw_http_conn_keep_alive_ok(const struct gw_http_conn *c)
 {
-    return !c->srv->shutting_down && !c->close_after;
+    /* An upload answered before its end leaves unread body bytes: close after the answer. */
+    return !c->srv->shutting_down && !c->close_after && !c->ins.active;
 }
 
 void gw_http_conn_req_done(struct gw_http_conn *c, struct gw_http_req *req, char *resp,
@@ -420,6 +461,9 @@ void gw_http_conn_req_done(struct gw_http_conn *c, struct gw_http_req *req, char
         c->inflight = NULL;
         c->srv->n_inflight--;
     }
+    if (c->ins.active)
+        close_after = true;
+    gw_http_instream_clear(c);
     gw_http_req_free(req);
     if (gone) {
         free(resp);
@@ -434,6 +478,8 @@ void gw_http_conn_req_done(struct gw_http_conn *c, struct gw_http_req *req, char
     if (close_after)
         c->close_after = true;
     gw_http_conn_set_state(c, GW_HTTP_C_WRITING);
-    if (gw_http_conn_write(c, resp, resp_len, true) != 0)
+    if (gw_http_conn_write(c, resp, resp_len, GW_HTTP_W_RESPONSE) != 0)
         gw_http_conn_close(c);
+    else
+        gw_http_conn_update_reading(c);
 }

@@ -62,7 +62,7 @@ int gw_http_pctx_busy(struct gw_http_pctx *pc)
 }
 
 /* Frees the body buffer of the request being parsed and returns its charge to the budget. */
-static void gw_http_pctx_drop_body(struct gw_http_pctx *pc)
+void gw_http_pctx_drop_body(struct gw_http_pctx *pc)
 {
     if (pc->budget)
         pc->budget->used -= pc->body_cap;
@@ -102,6 +102,9 @@ static int gw_http_on_message_begin(http_parser *p)
     pc->building = NULL;
     gw_http_pctx_drop_body(pc);
     pc->body_announced = UINT64_MAX;
+    pc->streaming = false;
+    pc->stream_done = false;
+    pc->body_total = 0;
     if (pc->on_phase)
         pc->on_phase(pc, GW_HTTP_PHASE_HEAD);
     return 0;
@@ -197,6 +200,32 @@ static bool gw_http_value_is(const struct gw_http_pctx *pc, const struct gw_http
     return len == strlen(want) && strncasecmp(v, want, len) == 0;
 }
 
+/* End of a streaming request's head: a fixed chunk buffer (charged to the budget), and the
+ * request handed out now; the parser pauses so that no body byte is parsed before dispatch. */
+static int gw_http_stream_head(struct gw_http_pctx *pc, http_parser *p)
+{
+    size_t cap = GW_HTTP_STREAM_CHUNK;
+
+    if (pc->body_announced < cap)
+        cap = pc->body_announced ? (size_t)pc->body_announced : 1;
+    if (!gw_http_budget_fits(pc, cap))
+        return gw_http_pctx_busy(pc);
+    pc->body = malloc(cap);
+    if (!pc->body)
+        return gw_http_pctx_fail(pc, 500, "internal_error", "out of memory");
+    if (pc->budget)
+        pc->budget->used += cap;
+    pc->body_cap = cap;
+    pc->body_len = 0;
+    pc->building->streaming = true;
+    if (pc->on_phase)
+        pc->on_phase(pc, GW_HTTP_PHASE_BODY);
+    pc->ready = pc->building;
+    pc->building = NULL;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
 static int gw_http_on_headers_complete(http_parser *p)
 {
     struct gw_http_pctx *pc = p->data;
@@ -234,6 +263,8 @@ static int gw_http_on_headers_complete(http_parser *p)
         return -1;
     if (pc->on_head && pc->on_head(pc, pc->building) != 0)
         return gw_http_pctx_fail(pc, 500, "internal_error", "request rejected");
+    if (pc->streaming)
+        return gw_http_stream_head(pc, p);
     /* Reject now what could not be buffered, but charge only what actually arrives. */
     if (has_len && p->content_length > 0 && !gw_http_budget_fits(pc, p->content_length + 1))
         return gw_http_pctx_busy(pc);
@@ -246,6 +277,18 @@ static int gw_http_on_body(http_parser *p, const char *at, size_t len)
 {
     struct gw_http_pctx *pc = p->data;
     size_t need;
+
+    if (pc->streaming) {
+        if (len > pc->limits.max_body_bytes - pc->body_total)
+            return gw_http_pctx_fail(pc, 413, "payload_too_large",
+                                     "request body exceeds the limit");
+        if (len > pc->body_cap - pc->body_len) /* feed never gives more raw bytes than room */
+            return gw_http_pctx_fail(pc, 500, "internal_error", "stream buffer overrun");
+        memcpy(pc->body + pc->body_len, at, len);
+        pc->body_len += len;
+        pc->body_total += len;
+        return 0;
+    }
 
     if (len > pc->limits.max_body_bytes - pc->body_len)
         return gw_http_pctx_fail(pc, 413, "payload_too_large", "request body exceeds the limit");
@@ -279,6 +322,15 @@ static int gw_http_on_message_complete(http_parser *p)
     struct gw_http_pctx *pc = p->data;
     struct gw_http_req *req = pc->building;
 
+    if (pc->streaming) { /* handed out at the head; the connection ends the stream */
+        pc->stream_done = true;
+        pc->headers_done = false;
+        pc->head_raw = 0;
+        if (!http_should_keep_alive(p))
+            pc->closed = true;
+        http_parser_pause(p, 1);
+        return 0;
+    }
     if (!req) /* cannot happen: headers_complete built it or failed */
         return gw_http_pctx_fail(pc, 400, "malformed_http", "message without a head");
     pc->building = NULL;
@@ -341,22 +393,32 @@ size_t gw_http_pctx_feed(struct gw_http_pctx *pc, const char *data, size_t len)
 
     while (used < len && !pc->ready && !pc->err_status && !pc->closed) {
         size_t chunk = len - used, n;
-        bool in_head = !pc->headers_done;
+        bool in_head = !pc->headers_done, paused = false;
         enum http_errno e;
 
         /* Feed the head in slices so that its raw size is known exactly. */
         if (in_head && chunk > pc->limits.max_header_bytes - pc->head_raw)
             chunk = pc->limits.max_header_bytes - pc->head_raw;
+        /* A streamed body: no more raw bytes than the chunk buffer has room for decoded ones. */
+        if (pc->streaming && !in_head && !pc->stream_done) {
+            if (pc->body_len >= pc->body_cap)
+                break;
+            if (chunk > pc->body_cap - pc->body_len)
+                chunk = pc->body_cap - pc->body_len;
+        }
+        if (pc->streaming && pc->stream_done)
+            break; /* the connection resets the parser state with the next request */
         n = http_parser_execute(&pc->parser, &gw_http_settings, data + used, chunk);
         used += n;
         e = HTTP_PARSER_ERRNO(&pc->parser);
         if (e == HPE_PAUSED) {
             http_parser_pause(&pc->parser, 0);
+            paused = true;
         } else if (e != HPE_OK) {
             gw_http_fail_parser(pc, e);
             break;
         }
-        if (pc->ready)
+        if (pc->ready || paused)
             break;
         if (n < chunk) {
             gw_http_pctx_fail(pc, 400, "malformed_http", "parser stopped unexpectedly");

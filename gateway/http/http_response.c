@@ -88,6 +88,43 @@ int gw_http_format_response(int status, const char *content_type, const void *bo
     return 0;
 }
 
+int gw_http_format_head(int status, const char *content_type, uint64_t length, bool keep_alive,
+                        const char *extra, size_t extra_len, char **out, size_t *out_len)
+{
+    size_t cap, n;
+    char date[64], *buf;
+    int w;
+
+    *out = NULL;
+    *out_len = 0;
+    if (status < 200 || status > 599 || status == 204 || status == 304)
+        return GW_EINVAL; /* a streamed body needs a status that carries one */
+    if (content_type && strpbrk(content_type, "\r\n"))
+        content_type = NULL;
+    cap = 360 + (content_type ? strlen(content_type) : 0) + extra_len;
+    buf = malloc(cap);
+    if (!buf)
+        return GW_ENOMEM;
+    gw_http_date(date, sizeof(date));
+    w = snprintf(buf, cap,
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\nContent-Length: %llu\r\n", status,
+                 gw_http_reason(status), date, keep_alive ? "keep-alive" : "close",
+                 (unsigned long long)length);
+    n = (size_t)w;
+    if (content_type) {
+        w = snprintf(buf + n, cap - n, "Content-Type: %s\r\n", content_type);
+        n += (size_t)w;
+    }
+    if (extra_len) {
+        memcpy(buf + n, extra, extra_len);
+        n += extra_len;
+    }
+    memcpy(buf + n, "\r\n", 2);
+    *out = buf;
+    *out_len = n + 2;
+    return 0;
+}
+
 static size_t gw_http_json_escape(char *dst, const char *src)
 {
     static const char hex[] = "0123456789abcdef";
@@ -217,4 +254,29 @@ void gw_http_respond_error(struct gw_http_req *req, int status, const char *code
     body = req->detached ? NULL : gw_http_json_error(code, message, &len);
     gw_http_respond(req, body || req->detached ? status : 500, "application/json", body, len);
     free(body);
+}
+
+int gw_http_respond_stream(struct gw_http_req *req, int status, const char *content_type,
+                           uint64_t length, const struct gw_http_stream_ops *ops, void *ud)
+{
+    struct gw_http_req_priv *rp;
+    struct gw_http_conn *c;
+    char *head = NULL;
+    size_t head_len = 0;
+    bool keep;
+    int rc;
+
+    if (!req || !ops || !ops->pull || !ops->done || !req->conn_)
+        return GW_EINVAL;
+    if (req->detached)
+        return GW_EIO;
+    rp = gw_container_of(req, struct gw_http_req_priv, pub);
+    c = req->conn_;
+    keep = req->keep_alive && gw_http_conn_keep_alive_ok(c);
+    rc = gw_http_format_head(status, content_type, length, keep, rp->extra, rp->extra_len, &head,
+                             &head_len);
+    if (rc != 0)
+        return rc;
+    return gw_http_conn_stream_begin(c, req, head, head_len, !keep, rp->head_only ? 0 : length, ops,
+                                     ud);
 }

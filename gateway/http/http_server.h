@@ -41,6 +41,7 @@ struct gw_http_req {
     size_t body_len;
     bool keep_alive;
     bool has_body;           /* the head announces a body (Content-Length > 0 or chunked) */
+    bool streaming;          /* the body is streamed (gw_http_body_start), body is NULL */
     bool detached;           /* client went away; respond only frees */
     char peer[64];           /* "ip:port" */
     uint64_t received_at_ms; /* uv_now() when the request was complete */
@@ -63,6 +64,73 @@ typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
  */
 typedef int (*gw_http_head_fn)(const struct gw_http_req *req, void *ud, const char **code,
                                const char **message);
+
+/*
+ * Streaming request bodies. A stream check (gw_http_server_set_stream_check) runs right after the
+ * head check; when it returns true the request is handed to the handler as soon as its head is
+ * complete, with req->streaming set and no body. The handler calls gw_http_body_start() (now or
+ * later) and then receives the body piecewise:
+ *  - data(req, bytes, len, ud): the next decoded bytes (Content-Length or chunked), at most
+ *    GW_HTTP_STREAM_CHUNK, valid until gw_http_body_resume(req). Until that call nothing more is
+ *    parsed and the connection stops reading the socket (uv_read_stop): backpressure. resume may
+ *    be called inside data or later from any loop callback.
+ *  - end(req, err, ud): err 0, the body is complete. Otherwise the upload failed and the server
+ *    has already answered (and closes the connection): GW_ETIMEDOUT (408, body_timeout_ms after
+ *    the head), GW_E2BIG (413, over max_body_bytes), GW_EPARSE (400 bad chunked framing, 431
+ *    trailers), or GW_EIO (the client went away); the request is then detached.
+ * Either way the handler calls gw_http_respond() exactly once, as for any request (after a failed
+ * end it only frees). It may answer before the body is complete (a refusal): no data or end
+ * callback follows, the response carries "Connection: close" and the connection closes after it
+ * (the lingering close drains what the client still sends). max_body_bytes and body_timeout_ms
+ * apply as for buffered bodies; only the fixed chunk buffer is charged to the body budget.
+ */
+#define GW_HTTP_STREAM_CHUNK 65536
+
+typedef bool (*gw_http_stream_fn)(const struct gw_http_req *req, void *ud);
+
+struct gw_http_body_ops {
+    void (*data)(struct gw_http_req *req, const uint8_t *bytes, size_t len, void *ud);
+    void (*end)(struct gw_http_req *req, int err, void *ud);
+};
+
+/* Installs (fn) or removes (NULL) the stream check for heads completing from now on. */
+void gw_http_server_set_stream_check(struct gw_http_server *srv, gw_http_stream_fn fn);
+
+/* Starts delivering a streaming request's body; once per request. If the upload already failed
+ * (client gone, timeout), end runs inside this call. */
+void gw_http_body_start(struct gw_http_req *req, const struct gw_http_body_ops *ops, void *ud);
+
+/* The handler has taken the bytes of the last data callback: parsing and reading go on. */
+void gw_http_body_resume(struct gw_http_req *req);
+
+/*
+ * Streaming responses: a body of known length produced piecewise. gw_http_respond_stream()
+ * sends the head (status, Content-Type, Content-Length: length, the added headers); then the
+ * server calls pull(req, ud) whenever nothing of the body is waiting in the write queue and bytes
+ * remain; the producer answers each pull, now or later, with exactly one gw_http_stream_write()
+ * (copied; 1..GW_HTTP_STREAM_WRITE_MAX bytes, at most what remains) or gw_http_stream_abort().
+ * When the last byte is written, done(req, 0, ud) runs; when the client goes away or a write
+ * fails, done(req, GW_EIO, ud) runs (from the write's completion). The request is freed when
+ * done returns. gw_http_stream_write returns non-zero when the request is detached or the write
+ * could not be queued: the producer then calls gw_http_stream_abort (no done follows), which
+ * closes the connection and frees the request. A HEAD request gets the head only (done runs
+ * with 0 once it is written, pull never).
+ */
+#define GW_HTTP_STREAM_WRITE_MAX (4u * 1024 * 1024)
+
+struct gw_http_stream_ops {
+    void (*pull)(struct gw_http_req *req, void *ud);
+    void (*done)(struct gw_http_req *req, int err, void *ud);
+};
+
+/* Instead of gw_http_respond. Non-zero (GW_ENOMEM, GW_EINVAL): nothing was sent, the request is
+ * still the handler's (answer it with gw_http_respond_error). */
+int gw_http_respond_stream(struct gw_http_req *req, int status, const char *content_type,
+                           uint64_t length, const struct gw_http_stream_ops *ops, void *ud)
+    __attribute__((warn_unused_result));
+int gw_http_stream_write(struct gw_http_req *req, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+void gw_http_stream_abort(struct gw_http_req *req);
 
 void gw_http_limits_default(struct gw_http_limits *l);
 

@@ -65,6 +65,12 @@ struct gw_http_pctx {
     uint8_t *body;                /* grown as bytes arrive, charged to *budget */
     size_t body_len, body_cap;
     uint64_t body_announced; /* Content-Length, or UINT64_MAX if none */
+    /* Streaming body (set by on_head): the request is handed out (ready) at the end of the head;
+     * body is then a fixed buffer of body_cap bytes the connection empties into the handler, and
+     * feed parses only as many raw bytes as there is room left in it. */
+    bool streaming;
+    bool stream_done;    /* the streamed message is complete */
+    uint64_t body_total; /* streamed bytes so far */
 
     /* outcome of gw_http_pctx_feed */
     struct gw_http_req *ready; /* complete request, take with gw_http_pctx_take */
@@ -103,6 +109,9 @@ int gw_http_pctx_fail(struct gw_http_pctx *pc, int status, const char *code, con
 /* Records a 503 server_busy (body budget exhausted, with Retry-After); returns -1. */
 int gw_http_pctx_busy(struct gw_http_pctx *pc);
 
+/* Frees the body buffer (a finished stream's) and returns its charge to the budget. */
+void gw_http_pctx_drop_body(struct gw_http_pctx *pc);
+
 /* http_req.c */
 const char *gw_http_trim(const char *s, size_t len, size_t *out_len);
 /* Builds the request from the complete head; req->body is NULL until gw_http_req_take_body. */
@@ -121,6 +130,10 @@ int gw_http_parse_split_for_test(const uint8_t *data, size_t len,
 int gw_http_format_response(int status, const char *content_type, const void *body, size_t len,
                             bool keep_alive, bool head_only, const char *extra, size_t extra_len,
                             char **out, size_t *out_len) GW_MUST_CHECK;
+/* Only the head of a response whose body of `length` bytes follows separately. */
+int gw_http_format_head(int status, const char *content_type, uint64_t length, bool keep_alive,
+                        const char *extra, size_t extra_len, char **out,
+                        size_t *out_len) GW_MUST_CHECK;
 
 /* {"error":{"code":...,"message":...}} in a malloc'd NUL-terminated buffer; NULL on ENOMEM. */
 char *gw_http_json_error(const char *code, const char *message, size_t *len);
@@ -131,10 +144,30 @@ enum gw_http_cstate {
     GW_HTTP_C_IDLE,    /* keep-alive, waiting for the next request */
     GW_HTTP_C_HEAD,    /* receiving a request head */
     GW_HTTP_C_BODY,    /* receiving a request body */
+    GW_HTTP_C_STREAM,  /* request with the handler, its body streamed to it (body timer runs) */
     GW_HTTP_C_BUSY,    /* request handed to the handler */
     GW_HTTP_C_WRITING, /* response being written */
     GW_HTTP_C_LINGER,  /* final response sent, draining input before close */
     GW_HTTP_C_CLOSING, /* uv_close issued */
+};
+
+/* A streamed request body (gw_http_body_start). */
+struct gw_http_instream {
+    struct gw_http_body_ops ops;
+    void *ud;
+    bool active;  /* dispatched streaming, body not finished, not answered */
+    bool started; /* the handler called gw_http_body_start */
+    bool held;    /* data delivered, waiting for gw_http_body_resume */
+    int failed;   /* the upload failed before the handler started it (end told at start) */
+};
+
+/* A streamed response body (gw_http_respond_stream). */
+struct gw_http_outstream {
+    struct gw_http_stream_ops ops;
+    void *ud;
+    bool active;
+    bool pulling; /* pull called, its write not yet given */
+    uint64_t remaining;
 };
 
 struct gw_http_conn {
@@ -150,6 +183,9 @@ struct gw_http_conn {
     bool reading;
     bool close_after; /* close once the current response is written */
     bool rejecting;   /* accepted beyond max_connections, gets 503 */
+    bool processing;  /* inside gw_http_conn_process (no recursion) */
+    struct gw_http_instream ins;
+    struct gw_http_outstream outs;
     size_t linger_bytes;
     size_t in_len, in_pos;
     char peer[64];
@@ -162,7 +198,8 @@ struct gw_http_server {
     struct gw_http_limits limits;
     struct gw_http_budget bodies; /* max_inflight_body_bytes */
     gw_http_handler_fn handler;
-    gw_http_head_fn head_check; /* may be NULL */
+    gw_http_head_fn head_check;     /* may be NULL */
+    gw_http_stream_fn stream_check; /* may be NULL */
     void *ud;
     struct gw_http_conn *conns;
     unsigned n_active;    /* open connections counted against max_connections */
@@ -185,6 +222,42 @@ void gw_http_conn_close(struct gw_http_conn *c);
 void gw_http_conn_req_done(struct gw_http_conn *c, struct gw_http_req *req, char *resp,
                            size_t resp_len, bool close_after);
 bool gw_http_conn_keep_alive_ok(const struct gw_http_conn *c);
+/* gw_http_respond_stream on a connection: head (malloc'd) is written, then the body is pulled. */
+int gw_http_conn_stream_begin(struct gw_http_conn *c, struct gw_http_req *req, char *head,
+                              size_t head_len, bool close_after, uint64_t length,
+                              const struct gw_http_stream_ops *ops, void *ud);
+
+/* Shared by http_conn.c and http_stream.c. */
+enum gw_http_wkind {
+    GW_HTTP_W_CONTINUE, /* static 100 Continue */
+    GW_HTTP_W_RESPONSE, /* a whole response */
+    GW_HTTP_W_STREAM,   /* head or piece of a streamed response */
+};
+void gw_http_conn_set_state(struct gw_http_conn *c, enum gw_http_cstate st);
+void gw_http_conn_process(struct gw_http_conn *c);
+void gw_http_conn_update_reading(struct gw_http_conn *c);
+/* Queues buf (freed after the write unless kind is CONTINUE). */
+int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, enum gw_http_wkind kind);
+void gw_http_conn_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
+                       const char *extra);
+/* A response has been written completely: linger or go on with the next request. */
+void gw_http_conn_written(struct gw_http_conn *c);
+void gw_http_conn_free(struct gw_http_conn *c);
+
+/* http_stream.c: one step of a streamed request body; false when nothing more can be done now. */
+bool gw_http_instream_step(struct gw_http_conn *c);
+/* The streamed body failed (err: GW_ETIMEDOUT, GW_E2BIG, GW_EPARSE, GW_EIO); the server's own
+ * answer, if any, has been queued. Tells the handler (now or at its gw_http_body_start). */
+void gw_http_instream_abort(struct gw_http_conn *c, int err);
+/* The server's own answer to a limit hit while a body streams in (408, 413, 400), then abort. */
+void gw_http_instream_fail(struct gw_http_conn *c, int status, const char *code, const char *msg,
+                           const char *extra);
+/* One parse step of a streamed body (room in the chunk buffer); false when nothing moved. */
+bool gw_http_instream_feed(struct gw_http_conn *c);
+/* The handler answered (or the request ended): no stream callback follows. */
+void gw_http_instream_clear(struct gw_http_conn *c);
+/* A streamed response's write completed (status < 0: failed or cancelled). */
+void gw_http_outstream_written(struct gw_http_conn *c, int status);
 
 /* ---- listener bookkeeping (http_server.c) ---- */
 

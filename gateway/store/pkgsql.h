@@ -12,6 +12,10 @@
  * same order: kind, DocumentId, sender, recipients, status code, business doc type, sha256,
  * bytes. The caller fills struct gw_store_package (from whatever parsed the package); every value
  * is range-checked against its SQL type here, before anything is sent.
+ *
+ * With body_id set (schemas/sql/006_body.sql) the bytes are a staged body instead: the last
+ * column is replaced by three, the body id, its size and the parsed package's JSON form
+ * (edxml_json.h), from which the SQL expands the attachment and finding rows.
  */
 
 struct gw_store_package {
@@ -25,6 +29,9 @@ struct gw_store_package {
     const uint8_t *sha256;   /* 32 bytes */
     const void *bytes;       /* bytea */
     size_t len;
+    int64_t body_id;      /* > 0: the bytes are this staged body (bytes/len unused) */
+    uint64_t size;        /* with body_id: its size (bigint) */
+    const char *doc_json; /* with body_id: jsonb, may be NULL */
 };
 
 #define GW_PKGSQL_MAX 12
@@ -35,6 +42,7 @@ struct gw_pkgsql {
     int formats[GW_PKGSQL_MAX];
     int n;
     char bdt[16];
+    char body[24], size[24];
     char *rcpts;
 };
 
@@ -45,8 +53,8 @@ int gw_store_package_check(const struct gw_store_package *pkg) __attribute__((wa
 /* Appends one text parameter (not copied: it must outlive the gw_db_query call). */
 void gw_pkgsql_text(struct gw_pkgsql *q, const char *value);
 
-/* Checks (gw_store_package_check) and appends the eight package columns. GW_EINVAL, GW_ERANGE,
- * GW_ENOMEM. */
+/* Checks (gw_store_package_check) and appends the eight package columns (ten with body_id).
+ * GW_EINVAL, GW_ERANGE, GW_ENOMEM. */
 int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_store_package *pkg)
     __attribute__((warn_unused_result));
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "store/pgfmt.h"
 #include "store/pgtype.h"
 #include "util/error.h"
 
@@ -35,15 +36,31 @@ static const char gw_sql_package[] =
     " 'timelines', gw_package_timelines(p.id),"
     " 'events', coalesce((SELECT json_agg(json_build_object('at', e.at, 'kind', e.kind,"
     "   'actor', e.actor, 'detail', e.detail) ORDER BY e.id)"
-    "   FROM event e WHERE e.package_id = p.id), '[]'::json))"
+    "   FROM event e WHERE e.package_id = p.id), '[]'::json),"
+    " 'attachments', coalesce((SELECT json_agg(json_build_object('index', a.idx,"
+    "   'content_id', a.content_id, 'name', a.name, 'description', a.description,"
+    "   'content_type', a.content_type, 'manifest_type', a.manifest_type,"
+    "   'detected_type', a.detected_type, 'size', a.size, 'sha256', encode(a.sha256, 'hex'),"
+    "   'b64_offset', a.b64_offset, 'b64_len', a.b64_len, 'unwrapped', a.unwrapped,"
+    "   'entry_name', a.entry_name, 'unwrapped_size', a.unwrapped_size,"
+    "   'unwrapped_sha256', encode(a.unwrapped_sha256, 'hex'), 'unwrapped_type',"
+    "   a.unwrapped_type, 'unwrap_error', a.unwrap_error) ORDER BY a.idx)"
+    "   FROM attachment a WHERE a.package_id = p.id), '[]'::json),"
+    " 'findings', coalesce((SELECT json_agg(json_build_object('code', f.code,"
+    "   'severity', f.severity, 'xpath', f.xpath, 'message', f.message) ORDER BY f.idx)"
+    "   FROM package_finding f WHERE f.package_id = p.id), '[]'::json))"
     " FROM package p WHERE" GW_READ_VISIBLE;
 
 static const char gw_sql_content[] = "SELECT b.bytes FROM package p JOIN package_body b"
                                      " ON b.package_id = p.id WHERE" GW_READ_VISIBLE;
 
+static const char gw_sql_body[] = "SELECT b.id, b.size, b.chunks FROM package p JOIN body b"
+                                  " ON b.id = p.body_id WHERE" GW_READ_VISIBLE;
+
 struct gw_store_read_call {
     gw_store_read_json_cb json_cb;
     gw_store_read_bytes_cb bytes_cb;
+    gw_store_read_body_cb body_cb;
     void *ud;
 };
 
@@ -55,6 +72,19 @@ static void gw_store_read_done(int err, const PGresult *res, const char *sqlstat
 
     if (err == 0 && (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)))
         err = GW_ENOENT;
+    if (call->body_cb) {
+        int64_t id = -1, size = -1, chunks = -1;
+        if (err == 0 && PQnfields(res) == 3 && !PQgetisnull(res, 0, 1) && !PQgetisnull(res, 0, 2)) {
+            id = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
+            size = gw_pgfmt_int64(PQgetvalue(res, 0, 1));
+            chunks = gw_pgfmt_int64(PQgetvalue(res, 0, 2));
+        }
+        if (err == 0 && (id < 1 || size < 0 || chunks < 0))
+            err = GW_EDB;
+        call->body_cb(err == 0 || err == GW_ENOENT ? err : GW_EDB, id, size, chunks, call->ud);
+        free(call);
+        return;
+    }
     if (err == 0) {
         v = PQgetvalue(res, 0, 0);
         len = (size_t)PQgetlength(res, 0, 0);
@@ -109,4 +139,11 @@ int gw_store_read_content(struct gw_db *db, const struct gw_store_read_args *a,
 {
     struct gw_store_read_call proto = {.bytes_cb = cb, .ud = ud};
     return gw_store_read(db, a, gw_sql_content, true, &proto);
+}
+
+int gw_store_read_body(struct gw_db *db, const struct gw_store_read_args *a,
+                       gw_store_read_body_cb cb, void *ud)
+{
+    struct gw_store_read_call proto = {.body_cb = cb, .ud = ud};
+    return gw_store_read(db, a, gw_sql_body, false, &proto);
 }

@@ -5,6 +5,7 @@
  */
 #include "store/store_submit.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "store/store_args.h"
 #include "util/error.h"
 
-#define GW_SUBMIT_NPARAMS 10
+#define GW_SUBMIT_NPARAMS 12
 
 struct gw_store_submit_call {
     gw_store_submit_cb cb;
@@ -37,6 +38,11 @@ int gw_store_submit_check(const struct gw_store_submit_args *a)
         (rc = gw_pgtype_text(a->status_code, true, 0)) != 0 ||
         (rc = gw_pgtype_text(a->axis, false, 0)) != 0 || (rc = gw_pgtype_bytea(a->len)) != 0)
         return rc;
+    if (a->body_id != 0 && ((rc = gw_pgtype_range(a->body_id, 1, INT64_MAX)) != 0 ||
+                            (rc = gw_pgtype_text(a->doc_json, true, 0)) != 0))
+        return rc;
+    if (a->body_id != 0 && a->size > (uint64_t)INT64_MAX)
+        return GW_ERANGE;
     for (size_t i = 0; i < a->n_recipients; i++) {
         if ((rc = gw_pgtype_text(a->recipients[i], false, 0)) != 0)
             return rc;
@@ -71,11 +77,15 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
 {
     static const char sql[] = "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4,"
                               " $5::text[], $6, $7::smallint, $8::bytea, $9::bytea, $10)";
+    static const char sql_body[] = "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4,"
+                                   " $5::text[], $6, $7::smallint, $8::bytea, $9::bigint,"
+                                   " $10::bigint, $11::jsonb, $12)";
     struct gw_store_submit_call *call;
     const char *vals[GW_SUBMIT_NPARAMS];
     int lens[GW_SUBMIT_NPARAMS] = {0};
     int fmts[GW_SUBMIT_NPARAMS] = {0};
-    char bdt[8], *rcpts = NULL;
+    char bdt[8], body[24], size[24], *rcpts = NULL;
+    int n = 10;
     int rc;
 
     if ((rc = gw_store_submit_check(a)) != 0)
@@ -100,11 +110,22 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
     vals[7] = (const char *)a->sha256;
     lens[7] = 32;
     fmts[7] = 1;
-    vals[8] = a->bytes ? (const char *)a->bytes : "";
-    lens[8] = (int)a->len;
-    fmts[8] = 1;
-    vals[9] = a->axis;
-    rc = gw_db_query(db, sql, GW_SUBMIT_NPARAMS, vals, lens, fmts, gw_store_submit_done, call);
+    if (a->body_id == 0) {
+        vals[8] = a->bytes ? (const char *)a->bytes : "";
+        lens[8] = (int)a->len;
+        fmts[8] = 1;
+        vals[9] = a->axis;
+    } else {
+        snprintf(body, sizeof(body), "%" PRId64, a->body_id);
+        snprintf(size, sizeof(size), "%" PRIu64, a->size);
+        vals[8] = body;
+        vals[9] = size;
+        vals[10] = a->doc_json;
+        vals[11] = a->axis;
+        n = 12;
+    }
+    rc = gw_db_query(db, a->body_id == 0 ? sql : sql_body, n, vals, lens, fmts,
+                     gw_store_submit_done, call);
     free(rcpts);
     if (rc != 0)
         free(call);

@@ -12,6 +12,11 @@
  * client with its delivery and audit events in one transaction. The identity is (sender,
  * DocumentId, BussinessDocType) for an edoc and (sender, ResponseFor DocumentId, sha256) for a
  * status.
+ *
+ * With body_id set, the version of schemas/sql/006_body.sql: the bytes are a staged body
+ * (store_body.h) of size bytes, attached as the package row commits; the attachment and finding
+ * rows are expanded from doc_json (edxml_json.h form). On a duplicate or a conflict the staged
+ * body is deleted in the same transaction.
  */
 
 enum gw_store_submit_outcome {
@@ -30,9 +35,12 @@ struct gw_store_submit_args {
     const char *status_code;   /* status packages; NULL for an edoc */
     int64_t business_doc_type; /* SQL smallint */
     const uint8_t *sha256;     /* 32 bytes */
-    const void *bytes;
+    const void *bytes;         /* without body_id */
     size_t len;
-    const char *axis; /* the axis its delivery goes to */
+    int64_t body_id;      /* > 0: the bytes are this staged body */
+    uint64_t size;        /* with body_id: its size */
+    const char *doc_json; /* with body_id: the package's JSON form (jsonb), may be NULL */
+    const char *axis;     /* the axis its delivery goes to */
 };
 
 struct gw_store_submit_result {

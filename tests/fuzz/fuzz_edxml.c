@@ -75,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ra == 0) {
         if (a->n_attachments != b->n_attachments || memcmp(a->sha256, b->sha256, 32) != 0 ||
             a->n_findings != b->n_findings || a->relay.n_to != b->relay.n_to ||
+            a->header_xml_len != b->header_xml_len || a->relay.editable != b->relay.editable ||
             a->relay.trace_at != b->relay.trace_at)
             __builtin_trap();
         for (size_t i = 0; i < a->n_attachments; i++) {

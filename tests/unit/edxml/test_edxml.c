@@ -304,6 +304,14 @@ static void test_many_duplicates_linear(void **state)
         memcpy(body + i * (sizeof(to) - 1), to, sizeof(to) - 1);
     strcpy(body + len, "<DocumentId>d</DocumentId><From><OrganId>S</OrganId></From>");
     x = pkg(body, "");
+    /* every To block is kept for the relay landmarks, so their number is a local limit */
+    assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ELIMIT);
+    assert_string_equal(info.error_code, "too_many_items");
+    free(x);
+    /* 9 000 repeats are one recipient */
+    strcpy(body + 9000 * (sizeof(to) - 1),
+           "<DocumentId>d</DocumentId><From><OrganId>S</OrganId></From>");
+    x = pkg(body, "");
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
     assert_int_equal(info.n_to, 1);
     gw_edxml_info_free(&info);

@@ -390,10 +390,99 @@ static void test_corpus(void **state)
     free(rows);
 }
 
+/* 300 000 attributes on one element, fed 7 bytes at a time: the resumable pre-scan refuses at the
+ * cap, and the refusal is sticky for later feeds. */
+static void test_attribute_flood_chunked(void **state)
+{
+    static const char head[] = "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"";
+    size_t n = 300000, len = 0;
+    char *x = malloc(n * 16 + 64), msg[200];
+    struct gw_edxml_reader *r = gw_edxml_reader_new(NULL);
+    struct gw_edxml_doc *doc = NULL;
+    const char *code = NULL;
+    int rc = 0;
+    size_t off;
+
+    assert_non_null(x);
+    assert_non_null(r);
+    len = (size_t)sprintf(x, "%s", head);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(x + len, " a%zu=\"1\"", i);
+    len += (size_t)sprintf(x + len, "/>");
+    for (off = 0; off < len && rc == 0; off += 7)
+        rc = gw_edxml_reader_feed(r, x + off, len - off < 7 ? len - off : 7);
+    assert_int_equal(rc, GW_EPARSE);
+    assert_true(off < 64 * 1024); /* stopped at the cap, not at the end */
+    assert_int_equal(gw_edxml_reader_feed(r, "<a/>", 4), GW_EPARSE);
+    assert_int_equal(gw_edxml_reader_finish(r, &doc, &code, msg, sizeof(msg)), GW_EPARSE);
+    assert_null(doc);
+    assert_string_equal(code, "too_many_attributes");
+    assert_true(strncmp(msg, "too_many_attributes: ", 21) == 0);
+    gw_edxml_reader_free(r);
+    free(x);
+}
+
+/* A 2 MB package read in one piece still yields the header copy (the prefix kept for it is cut
+ * at its cap, not dropped). */
+static void test_header_copy_whole_buffer(void **state)
+{
+    static const char head[] =
+        "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><edXMLEnvelope><edXMLHeader>"
+        "<MessageHeader><From><OrganId>A</OrganId></From><To><OrganId>B</OrganId></To>"
+        "<DocumentId>d</DocumentId></MessageHeader></edXMLHeader></edXMLEnvelope>"
+        "<AttachmentEncoded><Attachment><ContentTransferEncoded>";
+    static const char tail[] = "</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>";
+    size_t big = 2u * 1024 * 1024, hl = strlen(head), len = hl + big + strlen(tail);
+    char *x = malloc(len + 1), msg[200];
+    struct gw_edxml_doc *doc = NULL;
+    const char *h0 = strstr(head, "<edXMLHeader>"), *h1 = strstr(head, "</edXMLHeader>");
+
+    assert_non_null(x);
+    memcpy(x, head, hl);
+    memset(x + hl, 'A', big);
+    strcpy(x + hl + big, tail);
+    assert_int_equal(gw_edxml_read(x, len, NULL, &doc, NULL, msg, sizeof(msg)), 0);
+    assert_non_null(doc->header_xml);
+    assert_int_equal(doc->header_xml_len, (size_t)(h1 + strlen("</edXMLHeader>") - h0));
+    assert_memory_equal(doc->header_xml, h0, doc->header_xml_len);
+    assert_int_equal(doc->attachments[0].size, big / 4 * 3);
+    gw_edxml_doc_free(doc);
+    free(doc);
+    free(x);
+}
+
+/* Field text is bounded in total: 150 appendixes of 64 KiB are a local limit, not a verdict. */
+static void test_text_budget(void **state)
+{
+    static const char head[] = "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">"
+                               "<edXMLEnvelope><edXMLHeader><MessageHeader><OtherInfo><Appendixes>";
+    size_t cap = 150 * (65536 + 32) + 256, len;
+    char *x = malloc(cap), msg[200];
+    struct gw_edxml_doc *doc = NULL;
+    const char *code = NULL;
+
+    assert_non_null(x);
+    len = (size_t)sprintf(x, "%s", head);
+    for (int i = 0; i < 150; i++) {
+        len += (size_t)sprintf(x + len, "<Appendix>");
+        memset(x + len, 'a', 65536);
+        len += 65536;
+        len += (size_t)sprintf(x + len, "</Appendix>");
+    }
+    len += (size_t)sprintf(x + len, "</Appendixes></OtherInfo></MessageHeader></edXMLHeader>"
+                                    "</edXMLEnvelope></edXML>");
+    assert_int_equal(gw_edxml_read(x, len, NULL, &doc, &code, msg, sizeof(msg)), GW_ELIMIT);
+    assert_string_equal(code, "too_much_text");
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_attribute_flood_chunked),
+        cmocka_unit_test(test_text_budget),
+        cmocka_unit_test(test_header_copy_whole_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,7 @@ static double run(const uint8_t *data, size_t n, bool check_rss)
     spent += now() - t;
     gw_edxml_reader_free(r);
     assert_int_equal(doc->n_attachments, 1);
+    assert_non_null(doc->header_xml);
     assert_int_equal(doc->attachments[0].size, n);
     SHA256(data, n, md);
     assert_memory_equal(doc->attachments[0].sha256, md, 32);
