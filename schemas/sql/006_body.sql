@@ -225,6 +225,8 @@ CREATE FUNCTION gw_submit(p_source text, p_kind text, p_document_id text, p_send
 LANGUAGE plpgsql AS $$
 DECLARE
     v_sha bytea;
+    v_axes text[];
+    v_roles text[];
 BEGIN
     IF p_sender IS NULL THEN
         RAISE EXCEPTION 'gw_submit: sender is required' USING ERRCODE = '22004';
@@ -252,13 +254,12 @@ BEGIN
                      jsonb_build_object('document_id', p_document_id, 'kind', p_kind,
                                         'sender', p_sender, 'size', p_size,
                                         'sha256', encode(p_sha256, 'hex')));
-    -- ROUTING (as in 004: one delivery to p_axis, and its event). At merge, 005_route.sql's
-    -- gw_route_package(...) replaces this block, from here to END ROUTING.
-    INSERT INTO delivery (package_id, axis, recipients, state)
-        VALUES (package_id, p_axis, p_recipients, 'QUEUED');
-    PERFORM gw_event(package_id, 'routed', 'gateway',
-                     jsonb_build_object('axis', p_axis, 'recipients', to_jsonb(p_recipients)));
-    -- END ROUTING
+    -- One delivery per axis by the agency directories (p_axis is the default axis), then the
+    -- package's events on the original document's timelines (005_route.sql).
+    SELECT coalesce(array_agg(s.axis ORDER BY s.ord), '{}'), coalesce(array_agg(s.role ORDER BY s.ord), '{}')
+      INTO v_axes, v_roles FROM directory_sync s WHERE s.configured;
+    PERFORM gw_route_package(package_id, v_axes, v_roles, p_axis);
+    PERFORM gw_timeline_note(package_id);
     outcome := 'created';
 END $$;
 
@@ -323,6 +324,10 @@ BEGIN
                              p_recipients, p_status_code, p_bdt, p_sha256, p_body, p_size,
                              p_doc) s;
     DELETE FROM incoming_failure f WHERE f.axis = p_axis AND f.axis_doc_id = p_axis_doc_id;
+    -- A received status or recall/update/replace edoc joins the original's timelines (005).
+    IF created THEN
+        PERFORM gw_timeline_note(package_id);
+    END IF;
 END $$;
 
 -- Where a package's bytes are: its body and how many chunks, for a scoped reader (the API checks
