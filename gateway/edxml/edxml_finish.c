@@ -185,6 +185,8 @@ int gw_edxml_reader_finish(struct gw_edxml_reader *rr, struct gw_edxml_doc **out
     rd_errors_to(r, &saved);
     if (!r->err && !r->begun)
         rd_begin(r);
+    if (!r->err)
+        rd_flush(r);
     if (!r->err && r->ctxt) {
         rd_parse_chunk(r, NULL, 0, true);
         if (!r->err && !r->ctxt->wellFormed)

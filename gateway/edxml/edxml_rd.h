@@ -46,6 +46,8 @@ struct rd {
     EVP_MD_CTX *sha;
     uint64_t off, xml_off, proc; /* fed, given to libxml2, scanned */
     unsigned char *head;
+    unsigned char *sbuf; /* the slice being filled (edxml_reader.c process) */
+    size_t nslice;
     size_t nhead;
     bool begun, finished;
     int err;
@@ -200,6 +202,7 @@ void rd_xpath(const struct rd *r, const char *leaf, char *buf, size_t n);
 
 /* edxml_reader.c: the first bytes (width, declaration), one libxml2 call */
 int rd_begin(struct rd *r);
+int rd_flush(struct rd *r); /* the last, partial slice */
 void rd_parse_chunk(struct rd *r, const unsigned char *p, size_t n, bool terminate);
 
 /* This thread's libxml2 structured error handler pointed at r for a call, and put back. */

@@ -151,8 +151,8 @@ static int start_parser(struct rd *r, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Scans and parses bytes [r->off - n, r->off) of the package, a slice at a time. */
-static int process(struct rd *r, const unsigned char *p, size_t n)
+/* Scans and parses the next n bytes of the package, at most SLICE at a time. */
+static int slice(struct rd *r, const unsigned char *p, size_t n)
 {
     while (n > 0 && r->err == 0) {
         size_t k = n < SLICE ? n : SLICE, give, skip = 0;
@@ -195,6 +195,42 @@ static int process(struct rd *r, const unsigned char *p, size_t n)
     return r->err;
 }
 
+/* Hands the bytes after the head to slice() in pieces of SLICE bytes at fixed offsets, whatever
+ * the caller's chunking: libxml2 sees the same sequence of calls (and converts, reports and calls
+ * back in the same order) for any chunking. */
+static int process(struct rd *r, const unsigned char *p, size_t n)
+{
+    while (n > 0 && r->err == 0) {
+        size_t k;
+        if (r->nslice == 0 && n >= SLICE) {
+            slice(r, p, SLICE);
+            p += SLICE;
+            n -= SLICE;
+            continue;
+        }
+        k = SLICE - r->nslice < n ? SLICE - r->nslice : n;
+        memcpy(r->sbuf + r->nslice, p, k);
+        r->nslice += k;
+        p += k;
+        n -= k;
+        if (r->nslice == SLICE) {
+            r->nslice = 0;
+            slice(r, r->sbuf, SLICE);
+        }
+    }
+    return r->err;
+}
+
+int rd_flush(struct rd *r)
+{
+    size_t n = r->nslice;
+
+    r->nslice = 0;
+    if (n > 0 && r->err == 0)
+        slice(r, r->sbuf, n);
+    return r->err;
+}
+
 int rd_begin(struct rd *r)
 {
     int rc;
@@ -212,7 +248,7 @@ int rd_begin(struct rd *r)
         rd_fail(r, rc, "out_of_memory", "out of memory");
         return rc;
     }
-    rc = process(r, r->head, r->nhead);
+    rc = slice(r, r->head, r->nhead);
     free(r->head);
     r->head = NULL;
     return rc;
@@ -245,9 +281,10 @@ struct gw_edxml_reader *gw_edxml_reader_new(const struct gw_edxml_reader_opts *o
     r->head = malloc(GW_EDXML_SCAN_HEAD);
     r->cap = malloc(64 * 1024 + 1);
     r->keep = malloc(64 * 1024);
+    r->sbuf = malloc(SLICE);
     r->keep_cap = 64 * 1024;
     r->sha = EVP_MD_CTX_new();
-    if (!r->doc || !r->head || !r->cap || !r->keep || !r->sha ||
+    if (!r->doc || !r->head || !r->cap || !r->keep || !r->sbuf || !r->sha ||
         EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1) {
         gw_edxml_reader_free((struct gw_edxml_reader *)r);
         return NULL;
@@ -376,6 +413,7 @@ void gw_edxml_reader_free(struct gw_edxml_reader *rr)
     free(r->head);
     free(r->cap);
     free(r->keep);
+    free(r->sbuf);
     free(r->q);
     for (size_t i = 0; i < r->nns; i++) {
         free(r->nsp[i]);
