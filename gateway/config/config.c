@@ -437,6 +437,7 @@ void gw_config_free(struct gw_config *cfg)
     free(cfg->listen_host);
     free_secret(cfg->db.conninfo);
     free(cfg->migrations_dir);
+    free(cfg->edxml_schema);
     for (size_t i = 0; i < cfg->n_clients; i++) {
         free(cfg->clients[i].name);
         free(cfg->clients[i].organ_id);

@@ -59,6 +59,9 @@ struct gw_config {
     char **organ_ids; /* the province's own organisation ids, at least one */
     size_t n_organ_ids;
     enum gw_log_level log_level;
+    /* XSD of the edXML header (schemas/edxml/edxml.xsd); NULL: edxml/edxml.xsd beside the
+     * migrations directory (<migrations_dir>/../edxml/edxml.xsd) */
+    char *edxml_schema;
 
     /* [server] */
     struct gw_http_limits server;

@@ -49,6 +49,7 @@ static const struct gw_cfg_key gateway_keys[] = {
     {"instance_id", T_TEXT, C(instance_id), 0, 0, false, false},
     {"organ_ids", T_ORGANS, 0, 0, 0, true, false},
     {"log_level", T_LOGLEVEL, C(log_level), 0, 0, false, false},
+    {"edxml_schema", T_TEXT, C(edxml_schema), 0, 0, false, false},
 };
 
 static const struct gw_cfg_key server_keys[] = {

@@ -314,6 +314,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
          : cfg->migrate_on_start ? gw_db_open_held(loop, &cfg->db, &app->db)
                                  : gw_db_open(loop, &cfg->db, &app->db);
     if (rc == 0)
+        rc = gw_app_ingest_init(app);
+    if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
     if (rc == 0)
         rc = gw_app_start_axes(app);
@@ -343,6 +345,7 @@ void gw_app_free(struct gw_app *app)
     gw_startup_free(app->startup);
     app->startup = NULL;
     gw_api_free(app->api);
+    gw_app_ingest_free(app);
     gw_metrics_free(app->metrics);
     free(app->axes);
     app->api = NULL;

@@ -10,6 +10,7 @@
 #include "db/db.h"
 #include "http/http_client.h"
 #include "http/http_server.h"
+#include "pipeline/ingest.h"
 
 /*
  * The running daemon: configuration, the loop and every long-lived component, plus the counters
@@ -47,6 +48,9 @@ struct gw_app {
     struct gw_axis_inst *axes;
     size_t n_axes;
     struct gw_api *api; /* northbound API (daemon/app_api.c) */
+    /* how received packages are read, checked and stored (daemon/app_ingest.c) */
+    struct gw_edxml_xsd *xsd;
+    struct gw_ingest_deps ingest;
     char owner[160];    /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
@@ -66,6 +70,10 @@ struct gw_app {
  * and audit start once they succeeded. On error everything started so far is stopped again. */
 int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     __attribute__((warn_unused_result));
+
+/* The ingest dependencies: loads the header schema. 0, or the load error (logged). */
+int gw_app_ingest_init(struct gw_app *app) __attribute__((warn_unused_result));
+void gw_app_ingest_free(struct gw_app *app);
 
 /* Begins a graceful drain (as on SIGTERM): stop accepting, finish in-flight work, close. */
 void gw_app_stop(struct gw_app *app);

@@ -137,6 +137,7 @@ int gw_app_api_start(struct gw_app *app)
         .work_begin = gw_app_api_work_begin,
         .work_end = gw_app_api_work_end,
         .stored = gw_app_api_stored,
+        .ingest = &app->ingest,
         .collect = gw_app_api_collect,
     };
 
