@@ -51,7 +51,7 @@ struct gw_app {
     /* how received packages are read, checked and stored (daemon/app_ingest.c) */
     struct gw_edxml_xsd *xsd;
     struct gw_ingest_deps ingest;
-    char owner[160];    /* lease owner id: instance_id:pid:random */
+    char owner[160]; /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
     bool draining;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/app.h"
 #include "edxml/edxml_conform.h"
@@ -37,16 +38,27 @@ static char *gw_app_ingest_json(const struct gw_edxml_doc *doc)
     return s;
 }
 
-/* The schema's path: configured, or edxml/edxml.xsd beside the migrations directory. */
+/* The schema's path: configured; else edxml/edxml.xsd beside the migrations directory when it is
+ * there; else the source tree's (a build run in place). */
 static int gw_app_schema_path(const struct gw_config *cfg, char *buf, size_t n)
 {
     int w;
 
-    if (cfg->edxml_schema && cfg->edxml_schema[0])
+    if (cfg->edxml_schema && cfg->edxml_schema[0]) {
         w = snprintf(buf, n, "%s", cfg->edxml_schema);
-    else
-        w = snprintf(buf, n, "%s/../edxml/edxml.xsd", cfg->migrations_dir);
-    return w < 0 || (size_t)w >= n ? GW_ERANGE : 0;
+        return w < 0 || (size_t)w >= n ? GW_ERANGE : 0;
+    }
+    w = snprintf(buf, n, "%s/../edxml/edxml.xsd", cfg->migrations_dir);
+    if (w < 0 || (size_t)w >= n)
+        return GW_ERANGE;
+#ifdef GW_SOURCE_DIR
+    if (access(buf, R_OK) != 0) {
+        w = snprintf(buf, n, "%s/schemas/edxml/edxml.xsd", GW_SOURCE_DIR);
+        if (w < 0 || (size_t)w >= n)
+            return GW_ERANGE;
+    }
+#endif
+    return 0;
 }
 
 int gw_app_ingest_init(struct gw_app *app)

@@ -30,7 +30,8 @@ def entry(env, doc_id):
 
 
 def many_recipients(document_id, n):
-    """An edoc with n distinct To/OrganId: beyond the poller's local recipient cap when n > 100 000."""
+    """An edoc with n distinct To/OrganId: beyond the reader's local cap of 10 000 To (and the
+    poller's recipient cap when n > 100 000)."""
     tos = "".join("<To><OrganId>R.%d</OrganId></To>" % i for i in range(n))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<edXML xmlns="%s"><edXMLEnvelope><edXMLHeader>'
             "<MessageHeader><From><OrganId>%s</OrganId></From>%s<DocumentId>%s</DocumentId>"
@@ -48,7 +49,7 @@ def test_local_failure_first_does_not_block(env):
                  what="the good packages stored")
     assert sorted(r[0] for r in env.pg.rows("SELECT document_id FROM package")) == sorted(good)
     first = env.pg.rows("SELECT failures, last_error FROM incoming_failure WHERE axis_doc_id = '%s'" % bad)
-    assert first and int(first[0][0]) >= 1 and "too_many_recipients" in first[0][1], first
+    assert first and int(first[0][0]) >= 1 and "too_many_items" in first[0][1], first
     # The good ones were stored in the very cycle that first tried the bad one: before its first
     # retry was due (2 s after that failure).
     assert env.pg.query("SELECT count(*) FROM package p, incoming_failure f"
