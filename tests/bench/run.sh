@@ -6,9 +6,14 @@
 # same run: PostgreSQL insert rate for rows of the package's size made of incompressible (random)
 # bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify rates. The package's
 # attachment is random too, so neither side gains from TOAST compression.
-# Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=…
+# Phase 3 uses 1 MB packages: parse + store alone (a second gatewayd whose axis is disabled, on its
+# own database) in MB per gatewayd CPU-second, then end to end in documents/s against pgbench
+# inserting rows of 1 MB of random bytes at the same concurrency.
+# Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=… mb_per_cpu_s=… docs_per_s_1mb=…
+# ceiling_ratio_1mb=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
 #   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
+#   GW_BENCH_1MB_SECONDS (15)  GW_BENCH_1MB_CONNECTIONS (8)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -47,7 +52,8 @@ pids+=($simpid)
 for _ in $(seq 100); do [ -s "$tmp/sim.port" ] && break; sleep 0.1; done
 simport=$(cat "$tmp/sim.port")
 
-cat >"$tmp/gatewayd.ini" <<INI
+write_config() { # file database axis-enabled
+  cat >"$1" <<INI
 [gateway]
 instance_id = bench
 organ_ids = 000.00.00.H49, 000.00.12.H49
@@ -55,14 +61,16 @@ log_level = warn
 [server]
 listen = 127.0.0.1:0
 max_connections = 4096
+max_body_bytes = 8388608
 [database]
-conninfo = host=$pghost user=postgres dbname=gateway
+conninfo = host=$pghost user=postgres dbname=$2
 pool_size = 8
 migrations_dir = $root/schemas/sql
 [client.qlvbdh]
 token_sha256 = $(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 [axis.national]
 adapter = vxp
+enabled = $3
 base_url = http://127.0.0.1:$simport
 systemid = gw-bench
 secret = $secret
@@ -74,14 +82,21 @@ scan_interval_ms = 100
 [routing]
 default_axis = national
 INI
-./build-bench/gatewayd -c "$tmp/gatewayd.ini" --port-file "$tmp/gw.port" >"$tmp/gw.log" 2>&1 &
-gwpid=$!
-pids+=($gwpid)
-for _ in $(seq 100); do [ -s "$tmp/gw.port" ] && break; sleep 0.1; done
-gwport=$(cat "$tmp/gw.port")
+}
+start_gateway() { # config port-file log -> sets gwpid, gwport
+  rm -f "$2"
+  ./build-bench/gatewayd -c "$1" --port-file "$2" >"$3" 2>&1 &
+  gwpid=$!
+  pids+=($gwpid)
+  for _ in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
+  gwport=$(cat "$2")
+}
+write_config "$tmp/gatewayd.ini" gateway true
+start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
 
-# One package template: a document with a pad-byte attachment.
-python3 - "$tmp/package.xml" "$pad" <<'PY'
+# Package templates: a document with a pad-byte attachment of random bytes.
+make_package() { # file pad-bytes
+  python3 - "$1" "$2" <<'PY'
 import base64, os, sys
 pad = int(sys.argv[2])
 att = base64.b64encode(b"%PDF-1.4\n" + os.urandom(pad))[: pad * 4 // 3].decode()
@@ -94,9 +109,11 @@ xml = ('<?xml version="1.0" encoding="UTF-8"?><edXML xmlns="%s"><edXMLEnvelope><
        '</AttachmentEncoded></edXML>' % (ns, att))
 open(sys.argv[1], "w").write(xml)
 PY
+}
+make_package "$tmp/package.xml" "$pad"
 pkgbytes=$(stat -c %s "$tmp/package.xml")
 
-q() { psql -h "$pghost" -U postgres -d gateway -Atc "$1"; }
+q() { psql -h "$pghost" -U postgres -d "${qdb:-gateway}" -Atc "$1"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 drained() {
   sleep 1 # submissions wrk abandoned at its deadline may still commit
@@ -108,7 +125,7 @@ drained() {
   return 1
 }
 load() { # phase connections seconds [delay-ms]
-  GW_BENCH_PACKAGE="$tmp/package.xml" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" GW_BENCH_DELAY_MS="${4:-0}" \
+  GW_BENCH_PACKAGE="${pkgfile:-$tmp/package.xml}" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" GW_BENCH_DELAY_MS="${4:-0}" \
     wrk -t "$(($2 < 2 ? $2 : 2))" -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
     >"$tmp/wrk-$1.out"
   grep -E "Requests/sec|wrk:" "$tmp/wrk-$1.out" | sed 's/^/  /'
@@ -158,18 +175,22 @@ kill "$gwpid" 2>/dev/null || true
 echo "== ceiling: PostgreSQL inserting rows of $pkgbytes random bytes, $conns clients (pgbench)"
 # 64 distinct random blobs of the package's size, made once; each pgbench insert copies one of them
 # into a new row, so every row written is incompressible, as the packages are.
-q "CREATE TABLE ceiling_src (id int PRIMARY KEY, body bytea NOT NULL);
-   CREATE TABLE ceiling (id bigserial PRIMARY KEY, body bytea NOT NULL)" >/dev/null
-python3 -c 'import os, sys
-n = int(sys.argv[1])
-for i in range(64):
-    print("%d\t\\\\x%s" % (i, os.urandom(n).hex()))' "$pkgbytes" |
-  psql -h "$pghost" -U postgres -d gateway -qc "COPY ceiling_src FROM STDIN"
-printf '\\set r random(0, 63)\nINSERT INTO ceiling (body) SELECT body FROM ceiling_src WHERE id = :r;\n' >"$tmp/ceiling.sql"
-pgbench -h "$pghost" -U postgres -n -c "$conns" -j 2 -T 10 -f "$tmp/ceiling.sql" gateway >"$tmp/pgbench.out" 2>&1
-pg_tps=$(awk '/^tps/ {print $3; exit}' "$tmp/pgbench.out")
-pg_tps=$(printf '%.1f' "$pg_tps")
-stored=$(q "SELECT round(avg(pg_column_size(body))) FROM ceiling")
+ceiling() { # table-suffix row-bytes clients blobs -> sets pg_tps, stored
+  q "CREATE TABLE ceiling_src$1 (id int PRIMARY KEY, body bytea NOT NULL);
+     CREATE TABLE ceiling$1 (id bigserial PRIMARY KEY, body bytea NOT NULL)" >/dev/null
+  python3 -c 'import os, sys
+n, k = int(sys.argv[1]), int(sys.argv[2])
+for i in range(k):
+    print("%d\t\\\\x%s" % (i, os.urandom(n).hex()))' "$2" "$4" |
+    psql -h "$pghost" -U postgres -d gateway -qc "COPY ceiling_src$1 FROM STDIN"
+  printf '\\set r random(0, %d)\nINSERT INTO ceiling%s (body) SELECT body FROM ceiling_src%s WHERE id = :r;\n' \
+    "$(($4 - 1))" "$1" "$1" >"$tmp/ceiling$1.sql"
+  pgbench -h "$pghost" -U postgres -n -c "$3" -j 2 -T 10 -f "$tmp/ceiling$1.sql" gateway >"$tmp/pgbench$1.out" 2>&1
+  pg_tps=$(awk '/^tps/ {print $3; exit}' "$tmp/pgbench$1.out")
+  pg_tps=$(printf '%.1f' "$pg_tps")
+  stored=$(q "SELECT round(avg(pg_column_size(body))) FROM ceiling$1")
+}
+ceiling "" "$pkgbytes" "$conns" 64
 echo "pgbench: ${pg_tps} inserts/s of ${pkgbytes} random bytes (stored size ${stored} bytes: not compressed)"
 
 echo "== ceiling: OpenSSL on this machine"
@@ -178,4 +199,43 @@ rsa=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}
 echo "openssl: sha256 ${sha} MB/s on ${pkgbytes}-byte inputs; rsa2048 verify ${rsa}/s"
 
 ratio=$(awk -v a="$docs_per_s" -v b="$pg_tps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ratio}"
+
+secs1m=${GW_BENCH_1MB_SECONDS:-15}
+conns1m=${GW_BENCH_1MB_CONNECTIONS:-8}
+make_package "$tmp/package1m.xml" 750000
+pkg1m=$(stat -c %s "$tmp/package1m.xml")
+echo "== 1 MB packages ($pkg1m bytes): parse + store alone, $conns1m connections for ${secs1m}s (axis disabled)"
+psql -h "$pghost" -U postgres -qc "CREATE DATABASE gateway_store" >/dev/null
+write_config "$tmp/store.ini" gateway_store false
+start_gateway "$tmp/store.ini" "$tmp/gw-store.port" "$tmp/gw-store.log"
+cpu0=$(cpu_ticks "$gwpid")
+pkgfile="$tmp/package1m.xml" load store1m "$conns1m" "$secs1m"
+sleep 1
+cpu1=$(cpu_ticks "$gwpid")
+read -r store_n store_bytes < <(qdb=gateway_store q "SELECT count(*), coalesce(sum(size), 0) FROM package
+                                    WHERE document_id LIKE '%,store1m-%'" | tr '|' ' ')
+mb_per_cpu_s=$(awk -v b="$store_bytes" -v t=$((cpu1 - cpu0)) -v hz="$hz" \
+  'BEGIN {printf "%.0f", t ? b / 1e6 / (t / hz) : 0}')
+echo "  $store_n packages parsed and stored ($(awk -v b="$store_bytes" 'BEGIN {printf "%.0f", b / 1e6}') MB):" \
+  "${mb_per_cpu_s} MB per gatewayd CPU-second"
+kill "$gwpid" 2>/dev/null || true
+
+echo "== 1 MB packages end to end: $conns1m connections for ${secs1m}s"
+start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
+cpu0=$(cpu_ticks "$gwpid")
+pkgfile="$tmp/package1m.xml" load e2e1m "$conns1m" "$secs1m"
+drained
+cpu1=$(cpu_ticks "$gwpid")
+read -r e2e_n docs_per_s_1mb e2e_p50 e2e_p99 < <(phase_sql e2e1m)
+e2e_cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$e2e_n" 'BEGIN {printf "%.1f", n ? 1000 * t / hz / n : 0}')
+rss1m_mb=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$gwpid/status")
+echo "  $e2e_n documents relayed at ${docs_per_s_1mb} docs/s end to end; gatewayd CPU ${e2e_cpu_ms} ms per document;" \
+  "peak RSS ${rss1m_mb} MB"
+kill "$gwpid" 2>/dev/null || true
+echo "== ceiling: PostgreSQL inserting rows of $pkg1m random bytes, $conns1m clients (pgbench)"
+ceiling _1m "$pkg1m" "$conns1m" 16
+echo "pgbench: ${pg_tps} inserts/s of ${pkg1m} random bytes (stored size ${stored} bytes: not compressed)"
+ratio1m=$(awk -v a="$docs_per_s_1mb" -v b="$pg_tps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+
+echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ratio}" \
+  "mb_per_cpu_s=${mb_per_cpu_s} docs_per_s_1mb=${docs_per_s_1mb} ceiling_ratio_1mb=${ratio1m}"
