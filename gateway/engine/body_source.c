@@ -168,8 +168,7 @@ static int gw_src_fetch(struct gw_body_source *src)
     return rc;
 }
 
-static int gw_src_read(struct gw_axis_body *b, size_t cap, gw_axis_body_done_cb done,
-                       void *done_ud)
+static int gw_src_read(struct gw_axis_body *b, size_t cap, gw_axis_body_done_cb done, void *done_ud)
 {
     struct gw_body_source *src = b->ud;
 
@@ -274,8 +273,8 @@ static void gw_src_measure_end(struct gw_body_source *src, int err)
         memcpy(src->body.sha256, md, sizeof(md));
     }
     gw_src_reset(src);
-    src->measured(err, src->mlen, md, err == 0 ? src->doc : NULL,
-                  err == GW_ECOPY ? src->why : NULL, src->measured_ud);
+    src->measured(err, src->mlen, md, err == 0 ? src->doc : NULL, err == GW_ECOPY ? src->why : NULL,
+                  src->measured_ud);
 }
 
 static void gw_src_worked(uv_work_t *w, int status)

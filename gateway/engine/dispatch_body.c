@@ -30,7 +30,7 @@ struct gw_send_body {
     gw_send_body_ready_cb ready;
     struct gw_body_source *src;
     struct gw_edxml_plan plan;
-    bool edited;       /* a plan was made (false: the stored bytes as they are) */
+    bool edited;        /* a plan was made (false: the stored bytes as they are) */
     uint8_t stored[32]; /* the package's SHA-256 as stored */
     uint64_t stored_len;
     json_t *keep;  /* the delivery's recipients (edoc) */
@@ -219,8 +219,8 @@ int gw_dispatch_body_open(struct gw_send *s, const struct gw_store_claimed *row,
     sb->stored_len = row->len;
     rc = gw_body_prepare(sb, row);
     if (rc == 0)
-        rc = gw_body_source_new(s->d->deps.loop, s->d->deps.db, row->body_id, row->len,
-                                row->chunks, sb->edited ? &sb->plan : NULL, &sb->src);
+        rc = gw_body_source_new(s->d->deps.loop, s->d->deps.db, row->body_id, row->len, row->chunks,
+                                sb->edited ? &sb->plan : NULL, &sb->src);
     if (rc == 0 && sb->edited) {
         struct gw_edxml_reader_opts o;
         gw_edxml_reader_opts_default(&o);

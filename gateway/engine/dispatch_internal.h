@@ -20,7 +20,7 @@ struct gw_dax {
     struct gw_peer *peer;       /* NULL when disabled */
     struct gw_metric *ok, *failed, *dead, *held, *breaker;
     struct gw_metric *mismatch; /* copies found unfaithful (never sent) */
-    bool peer_dirty; /* the breaker state is still to be stored */
+    bool peer_dirty;            /* the breaker state is still to be stored */
 };
 
 struct gw_send {

@@ -69,9 +69,9 @@ int gw_dispatch_axes_init(struct gw_dispatch *d)
     held = gw_metrics_counter(m, "gateway_send_held_total",
                               "sends failed by the peer and requeued without spending an attempt",
                               "axis", NULL);
-    mismatch = gw_metrics_counter(m, "gateway_copy_mismatch_total",
-                                  "per-axis copies found unfaithful to the stored package (never sent)",
-                                  "axis", NULL);
+    mismatch = gw_metrics_counter(
+        m, "gateway_copy_mismatch_total",
+        "per-axis copies found unfaithful to the stored package (never sent)", "axis", NULL);
     breaker = gw_metrics_gauge(m, "gateway_axis_breaker_state",
                                "circuit breaker of the axis: 0 closed, 1 open, 2 half-open", "axis",
                                NULL);

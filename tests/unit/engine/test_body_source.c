@@ -217,9 +217,9 @@ static void test_identity(void **st)
 
     SHA256(bytes, len, sha);
     env_open(&e);
-    assert_int_equal(gw_body_source_new(&e.loop, e.db, id, len, (int64_t)((len + 65535) / 65536),
-                                        NULL, &src),
-                     0);
+    assert_int_equal(
+        gw_body_source_new(&e.loop, e.db, id, len, (int64_t)((len + 65535) / 65536), NULL, &src),
+        0);
     measure(&e, src, NULL, &m);
     assert_int_equal(m.err, 0);
     assert_int_equal(m.len, len);
@@ -347,8 +347,8 @@ static void test_bodies_that_lie(void **st)
         int64_t chunks, size;
         size_t skip;
     } cases[] = {
-        {-1, -1, 3},        /* chunk 3 missing */
-        {12, -1, SIZE_MAX}, /* more chunks announced than stored */
+        {-1, -1, 3},           /* chunk 3 missing */
+        {12, -1, SIZE_MAX},    /* more chunks announced than stored */
         {-1, 9000, SIZE_MAX},  /* the chunks hold more than the size */
         {-1, 11000, SIZE_MAX}, /* ... or less */
     };
