@@ -191,6 +191,22 @@ def run_copies(env, prov):
     assert got == signed, "the signed package was altered"
     assert doc["deliveries"][0]["copy_sha256"] == hashlib.sha256(signed).hexdigest()
     assert prov.stats()["sent_by_document_id"].get("000.00.12.H49,2024/06/01,22/STC-NS") is None
+    # A status package (no To): its copy is the TraceHeader insertion alone, here a new
+    # TraceHeaderList right after the MessageHeader, with the siblings' prefix.
+    st = t.status_pkg("000.00.00.G22,2024/05/10,56/VPCP", OUT, code="03")
+    r = gw.submit(st)
+    assert r.status == 202, r.body
+    stid = r.json()["id"]
+    doc = t.wait_until(lambda: (lambda d: d if d["state"] == "SENT" else None)(pkg(gw, stid)), 30,
+                       what="status SENT")
+    got = sim_package(nat, doc["deliveries"][0]["axis_doc_id"])
+    end = st.index(b"</edXML:MessageHeader>") + len(b"</edXML:MessageHeader>")
+    m = re.fullmatch(re.escape(st[:end]) + rb"<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>"
+                     + re.escape(own.encode()) + rb"</edXML:OrganId><edXML:Timestamp>(.{19})</edXML:Timestamp>"
+                     rb"</edXML:TraceHeader></edXML:TraceHeaderList>" + re.escape(st[end:]), got, re.S)
+    assert m and TS.fullmatch(m.group(1)), got
+    assert doc["deliveries"][0]["copy_sha256"] == hashlib.sha256(got).hexdigest()
+
     assert "gateway_copy_mismatch_total" not in t.request(gw.port, "GET", "/metrics", token=None).body.decode() or \
         'gateway_copy_mismatch_total{axis="national"} 0' in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
 
