@@ -10,7 +10,9 @@ axis (role provincial) and the national axis.
   unknown attribute survive.
 - A package with a real XML-DSig (structurally real Signature: SignedInfo with a real digest and a
   non-placeholder SignatureValue) spanning both axes goes to the national axis alone with every
-  recipient, byte-identical to the submission, and the reason shows in GET /v1/packages/{id}."""
+  recipient, byte-identical to the submission, and the reason shows in GET /v1/packages/{id}.
+- A status package's copy is the TraceHeader insertion alone.
+- A copy that is not faithful is never sent: copy_mismatch, counted and logged."""
 
 import base64
 import datetime
@@ -211,5 +213,28 @@ def run_copies(env, prov):
         'gateway_copy_mismatch_total{axis="national"} 0' in t.request(gw.port, "GET", "/metrics", token=None).body.decode()
 
 
+def test_mismatch_never_sent(env):
+    """A copy that does not check out (here: the stored attachment hash tampered with while the
+    axis was disabled) fails with copy_mismatch, is counted and logged, and never reaches the axis."""
+    gw = env.gateway({"axis.national:enabled": "false"}, ready=False)
+    t.wait_until(lambda: t.request(gw.port, "GET", "/readyz", token=None).json()["checks"]["database"] == "ok",
+                 30, what="database")
+    sub = t.edoc("000.00.12.H49,2024/06/01,23/STC-NS", to=(OUT,))
+    r = gw.submit(sub)
+    assert r.status == 202, r.body
+    pid = r.json()["id"]
+    env.pg.query("UPDATE attachment SET sha256 = sha256(sha256) WHERE package_id = %d" % pid)
+    assert gw.stop(30) == 0
+    gw2 = env.gateway()
+    d = t.wait_until(lambda: (lambda x: x if x["last_error"] else None)(pkg(gw2, pid)["deliveries"][0]), 30,
+                     what="a failed attempt")
+    assert d["last_error"].startswith("copy_mismatch: attachment 0 hashes differently"), d
+    assert d["state"] == "QUEUED" and d["copy_sha256"] is None, d
+    assert env.sim.stats()["requests"]["sendEdoc"] == 0
+    assert 'gateway_copy_mismatch_total{axis="national"} ' in \
+        t.request(gw2.port, "GET", "/metrics", token=None).body.decode()
+    assert '"event":"delivery.copy_mismatch"' in gw2.tail(1000)
+
+
 if __name__ == "__main__":
-    t.run([test_copies])
+    t.run([test_copies, test_mismatch_never_sent])
