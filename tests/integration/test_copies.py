@@ -10,7 +10,8 @@ axis (role provincial) and the national axis.
   unknown attribute survive.
 - A package with a real XML-DSig (structurally real Signature: SignedInfo with a real digest and a
   non-placeholder SignatureValue) spanning both axes goes to the national axis alone with every
-  recipient, byte-identical to the submission, and the reason shows in GET /v1/packages/{id}.
+  recipient, byte-identical to the submission, and the reason shows in GET /v1/packages/{id};
+  likewise a package in Latin-1 (reason "encoding").
 - A status package's copy is the TraceHeader insertion alone.
 - A copy that is not faithful is never sent: copy_mismatch, counted and logged."""
 
@@ -193,6 +194,22 @@ def run_copies(env, prov):
     assert got == signed, "the signed package was altered"
     assert doc["deliveries"][0]["copy_sha256"] == hashlib.sha256(signed).hexdigest()
     assert prov.stats()["sent_by_document_id"].get("000.00.12.H49,2024/06/01,22/STC-NS") is None
+    # A package in another encoding than UTF-8 (Latin-1 here) cannot be edited either.
+    latin = package("000.00.12.H49,2024/06/01,24/STC-NS", blobs[:1]).decode("utf-8")
+    for vi, plain in (("Sở Tài chính", "So Tai chinh"), ("Sở Nội vụ", "So Noi vu"), ("Bộ Tài chính", "Bo Tai chinh"),
+                      ("Bản sao theo trục", "Ban sao ca phe"), ("giữ nguyên", "giu nguyen"), ("phần mở rộng", "mo rong")):
+        latin = latin.replace(vi, plain)
+    latin = latin.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("ca phe", "caf\u00e9").encode("latin-1")
+    assert b"\xe9" in latin
+    r = gw.submit(latin)
+    assert r.status == 202, r.body
+    lid = r.json()["id"]
+    doc = t.wait_until(lambda: (lambda d: d if d["deliveries"] and all(x["state"] == "SENT" for x in d["deliveries"])
+                                else None)(pkg(gw, lid)), 30, what="Latin-1 package SENT")
+    assert [(d["axis"], d["recipients"]) for d in doc["deliveries"]] == [("national", [IN, OUT])], doc["deliveries"]
+    assert {x["unchanged_reason"] for x in doc["routes"]} == {"encoding"}, doc["routes"]
+    assert sim_package(nat, doc["deliveries"][0]["axis_doc_id"]) == latin
+
     # A status package (no To): its copy is the TraceHeader insertion alone, here a new
     # TraceHeaderList right after the MessageHeader, with the siblings' prefix.
     st = t.status_pkg("000.00.00.G22,2024/05/10,56/VPCP", OUT, code="03")
