@@ -176,6 +176,7 @@ static int gw_app_start_dispatch(struct gw_app *app)
         .metrics = app->metrics,
         .cfg = &app->cfg->delivery,
         .owner = app->owner,
+        .organ_id = app->cfg->n_organ_ids ? app->cfg->organ_ids[0] : NULL,
         .idle = gw_app_idle,
         .ud = app,
     };

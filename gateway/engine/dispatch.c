@@ -49,6 +49,7 @@ bool gw_dispatch_maybe_free(struct gw_dispatch *d)
     if (!d->closed || d->inflight > 0 || d->claiming || d->renewing || d->peer_writes > 0)
         return false;
     gw_dispatch_axes_free(d);
+    free(d->organ_id);
     free(d->owner);
     free(d);
     return true;
@@ -129,8 +130,14 @@ static void gw_send_body_ready(struct gw_send *s, int err)
         rc = GW_ECANCELED; /* forced stop while hashing: nothing is sent */
     if (rc == 0)
         rc = ax->ax.ops->send(ax->ax.state, s->kind, gw_dispatch_body(s), gw_send_done, s);
-    if (rc != 0)
+    if (rc == GW_ECOPY) {
+        /* Never sent: the copy is not faithful (logged and counted by dispatch_body.c). */
+        char why[400];
+        snprintf(why, sizeof(why), "%s", gw_dispatch_body_why(s) ? gw_dispatch_body_why(s) : "");
+        gw_send_done(rc, NULL, why, s);
+    } else if (rc != 0) {
         gw_send_done(rc, NULL, "could not start the send", s);
+    }
 }
 
 static struct gw_dax *gw_dispatch_axis(struct gw_dispatch *d, const char *name)
@@ -168,7 +175,10 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const struct gw_store_
     gw_peer_started(ax->peer);
     rc = gw_dispatch_body_open(s, row, gw_send_body_ready);
     if (rc != 0) {
-        gw_send_done(rc, NULL, "could not start the send", s);
+        gw_send_done(rc, NULL,
+                     rc == GW_ECOPY ? "no copy can be planned for these recipients"
+                                    : "could not start the send",
+                     s);
         return;
     }
     d->inflight_bytes += s->len;
@@ -284,10 +294,12 @@ int gw_dispatch_start(const struct gw_dispatch_deps *deps, struct gw_dispatch **
     d->deps = *deps;
     d->cfg = deps->cfg;
     d->owner = strdup(deps->owner);
+    d->organ_id = strdup(deps->organ_id ? deps->organ_id : "");
     gw_logrl_init(&d->rl, GW_DISPATCH_LOG_INTERVAL_MS);
-    rc = d->owner ? gw_dispatch_axes_init(d) : GW_ENOMEM;
+    rc = d->owner && d->organ_id ? gw_dispatch_axes_init(d) : GW_ENOMEM;
     if (rc != 0) {
         gw_dispatch_axes_free(d);
+        free(d->organ_id);
         free(d->owner);
         free(d);
         return rc;

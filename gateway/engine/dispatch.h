@@ -39,6 +39,9 @@ struct gw_dispatch_deps {
     struct gw_metrics *metrics; /* gateway_send_*_total{axis}, gateway_axis_breaker_state{axis} */
     const struct gw_config_delivery *cfg; /* must outlive the dispatcher */
     const char *owner;                    /* lease owner id; copied */
+    /* The gateway's own organisation id ([gateway] organ_ids[0]): the OrganId of the TraceHeader
+     * each per-axis copy gets; copied. */
+    const char *organ_id;
     /* Runs when the dispatcher may have become idle after gw_dispatch_stop. */
     void (*idle)(void *ud);
     void *ud;

@@ -19,7 +19,8 @@ struct gw_dax {
     struct gw_dispatch_axis ax; /* name copied */
     struct gw_peer *peer;       /* NULL when disabled */
     struct gw_metric *ok, *failed, *dead, *held, *breaker;
-    bool peer_dirty; /* the breaker state is still to be stored */
+    struct gw_metric *mismatch; /* copies found unfaithful (never sent) */
+    bool peer_dirty;            /* the breaker state is still to be stored */
 };
 
 struct gw_send {
@@ -35,6 +36,8 @@ struct gw_send {
     char *error;               /* on failure (valid UTF-8) */
     struct gw_send_body *body; /* dispatch_body.c; NULL once released */
     size_t len;                /* package bytes counted in inflight_bytes while body is held */
+    uint8_t copy_sha256[32];   /* the copy sent (dispatch_body.c), recorded with the success */
+    uint64_t copy_len;
     int attempts;
     int record_tries;
     bool held;          /* a failure of the peer: requeued without spending the attempt */
@@ -47,6 +50,7 @@ struct gw_dispatch {
     struct gw_dispatch_deps deps;
     const struct gw_config_delivery *cfg;
     char *owner;
+    char *organ_id; /* the TraceHeader's OrganId in every copy */
     struct gw_dax *axes;
     size_t n_axes;
     uv_timer_t timer;       /* claims and recording retries, every scan_interval_ms */
@@ -71,17 +75,21 @@ struct gw_dispatch {
     struct gw_logrl rl;       /* repeated identical delivery lines */
 };
 
-/* dispatch_body.c: the body a send pulls, built in one place (today: the claimed bytes in
- * memory, hashed on the thread pool). open copies what it needs from row and runs ready(s, err)
- * later on the loop (err != 0: no body, nothing to send); if it returns an error ready never
- * runs. gw_dispatch_body() is the body to hand to the adapter once ready ran with 0; close frees
- * it (only once the send's callback has run, or ready failed). */
+/* dispatch_body.c: the body a send pulls, built in one place: the per-axis copy of the package
+ * (dispatch_copy.c builds its plan and checks it in one pass over the stored chunks on the thread
+ * pool), read by fetching the stored chunks from PostgreSQL one at a time. open copies what it
+ * needs from row and runs ready(s, err) later on the loop (err != 0: no body, nothing to send;
+ * GW_ECOPY: the copy is not faithful); if it returns an error ready never runs. On ready(0)
+ * s->copy_sha256/copy_len are set and gw_dispatch_body() is the body to hand to the adapter;
+ * close frees it (only once the send's callback has run, or ready failed). */
 struct gw_store_claimed;
 struct gw_send_body;
 typedef void (*gw_send_body_ready_cb)(struct gw_send *s, int err);
 int gw_dispatch_body_open(struct gw_send *s, const struct gw_store_claimed *row,
                           gw_send_body_ready_cb ready);
 struct gw_axis_body *gw_dispatch_body(struct gw_send *s);
+/* What made the copy unfaithful (after ready(GW_ECOPY)); NULL otherwise. */
+const char *gw_dispatch_body_why(const struct gw_send *s);
 void gw_dispatch_body_close(struct gw_send *s);
 
 /* The error text stored with a failed attempt: "<errcode>: <detail>", repaired to valid UTF-8

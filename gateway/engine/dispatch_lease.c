@@ -58,7 +58,7 @@ static void gw_dispatch_peer_changed(const struct gw_peer *p, void *ud)
 int gw_dispatch_axes_init(struct gw_dispatch *d)
 {
     struct gw_metrics *m = d->deps.metrics;
-    struct gw_metric_family *ok, *failed, *dead, *held, *breaker;
+    struct gw_metric_family *ok, *failed, *dead, *held, *breaker, *mismatch;
     uint64_t now = uv_now(d->deps.loop);
 
     ok = gw_metrics_counter(m, "gateway_send_ok_total", "deliveries acknowledged by an axis",
@@ -69,6 +69,9 @@ int gw_dispatch_axes_init(struct gw_dispatch *d)
     held = gw_metrics_counter(m, "gateway_send_held_total",
                               "sends failed by the peer and requeued without spending an attempt",
                               "axis", NULL);
+    mismatch = gw_metrics_counter(
+        m, "gateway_copy_mismatch_total",
+        "per-axis copies found unfaithful to the stored package (never sent)", "axis", NULL);
     breaker = gw_metrics_gauge(m, "gateway_axis_breaker_state",
                                "circuit breaker of the axis: 0 closed, 1 open, 2 half-open", "axis",
                                NULL);
@@ -96,6 +99,7 @@ int gw_dispatch_axes_init(struct gw_dispatch *d)
         ax->failed = gw_metric_series(failed, src->name);
         ax->dead = gw_metric_series(dead, src->name);
         ax->held = gw_metric_series(held, src->name);
+        ax->mismatch = gw_metric_series(mismatch, src->name);
         if (!src->enabled || !src->ops)
             continue; /* its deliveries are held: never claimed by this instance */
         ax->breaker = gw_metric_series(breaker, src->name);

@@ -98,6 +98,8 @@ static void gw_record_flush(struct gw_dispatch *d)
         n = 0;
         for (s = d->batch; s; s = s->next) {
             items[n].delivery_id = s->delivery_id;
+            memcpy(items[n].copy_sha256, s->copy_sha256, sizeof(s->copy_sha256));
+            items[n].copy_len = s->copy_len;
             items[n++].axis_doc_id = s->axis_doc_id;
         }
     }

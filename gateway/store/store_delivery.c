@@ -51,6 +51,20 @@ char *gw_store_int_array(const int64_t *v, size_t n, size_t stride)
     return out;
 }
 
+/* 64 hex digits into 32 bytes. */
+static int gw_store_hex32(const char *hex, uint8_t out[32])
+{
+    if (strlen(hex) != 64)
+        return GW_EINVAL;
+    for (size_t i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return GW_EINVAL;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
 static void gw_store_claimed_res(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
     struct gw_store_job *j = ud;
@@ -73,8 +87,14 @@ static void gw_store_claimed_res(int err, const PGresult *res, const char *sqlst
         rows[i].kind = strcmp(PQgetvalue(res, r, 3), "status") == 0 ? GW_KIND_STATUS : GW_KIND_EDOC;
         rows[i].document_id = PQgetvalue(res, r, 4);
         rows[i].attempt = (int)gw_pgfmt_int64(PQgetvalue(res, r, 5));
-        rows[i].bytes = (const uint8_t *)PQgetvalue(res, r, 6);
-        rows[i].len = (size_t)PQgetlength(res, r, 6);
+        rows[i].body_id = gw_pgfmt_int64(PQgetvalue(res, r, 6));
+        rows[i].len = (uint64_t)gw_pgfmt_int64(PQgetvalue(res, r, 7));
+        rows[i].chunks = gw_pgfmt_int64(PQgetvalue(res, r, 8));
+        if (gw_store_hex32(PQgetvalue(res, r, 9), rows[i].sha256) != 0)
+            err = GW_EDB;
+        rows[i].relay = PQgetisnull(res, r, 10) ? NULL : PQgetvalue(res, r, 10);
+        rows[i].recipients = PQgetvalue(res, r, 11);
+        rows[i].attachments = PQgetvalue(res, r, 12);
     }
     cb(err, err == 0 ? rows : NULL, err == 0 ? n : 0, j->ud);
     free(rows);
@@ -119,12 +139,13 @@ int gw_store_delivery_claim(struct gw_db *db, const struct gw_store_claim_args *
     rc = axes && limits && j ? 0 : GW_ENOMEM;
     if (rc == 0) {
         const char *vals[7] = {a->owner, lease, limit, bytes, giveup, axes, limits};
-        /* Binary results: the bodies arrive as raw bytes, nothing to decode on the loop. */
-        rc = gw_db_query_binary(db,
-                                "SELECT delivery_id::text, package_id::text, axis, kind,"
-                                " document_id, attempts::text, bytes FROM"
-                                " gw_claim_deliveries_for($1, $2, $3, $4, $5, $6, $7)",
-                                7, vals, NULL, NULL, gw_store_claimed_res, j);
+        rc = gw_db_query(db,
+                         "SELECT delivery_id::text, package_id::text, axis, kind, document_id,"
+                         " attempts::text, body_id::text, size::text, chunks::text,"
+                         " encode(sha256, 'hex'), relay::text, to_json(recipients)::text,"
+                         " attachments::text FROM"
+                         " gw_claim_copies($1, $2, $3, $4, $5, $6, $7)",
+                         7, vals, NULL, NULL, gw_store_claimed_res, j);
     }
     if (rc != 0)
         free(j);
@@ -161,37 +182,52 @@ int gw_store_delivery_sent(struct gw_db *db, const char *owner,
                            const struct gw_store_sent_item *items, size_t n, gw_store_sent_cb cb,
                            void *ud)
 {
-    char **docs, *ids = NULL, *doc_arr = NULL;
+    char **docs, *ids = NULL, *doc_arr = NULL, *sha_arr = NULL, *len_arr = NULL;
     struct gw_store_job *j;
     int rc = gw_store_check_owner(owner);
 
     if (rc == 0 && (n == 0 || n > GW_STORE_MAX_CLAIM))
         rc = GW_EINVAL;
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = gw_pgtype_text(items[i].axis_doc_id, false, 0);
+        if (rc == 0 && items[i].copy_len > (uint64_t)INT64_MAX)
+            rc = GW_ERANGE;
+    }
     if (rc != 0)
         return rc;
     docs = calloc(n, sizeof(*docs));
     j = gw_store_job_new((gw_store_fn)cb, ud);
     if (j)
         j->ids = calloc(n, sizeof(*j->ids));
-    rc = docs && j && j->ids ? 0 : GW_ENOMEM;
+    sha_arr = malloc(n * 70 + 3);
+    len_arr = malloc(n * 21 + 3);
+    rc = docs && j && j->ids && sha_arr && len_arr ? 0 : GW_ENOMEM;
     if (rc == 0) {
+        char *sp = sha_arr, *lp = len_arr;
+        *sp++ = '{';
+        *lp++ = '{';
         for (size_t i = 0; i < n; i++) {
             docs[i] = (char *)items[i].axis_doc_id;
             j->ids[i] = items[i].delivery_id;
+            sp += sprintf(sp, "%s\"\\\\x", i ? "," : "");
+            for (size_t k = 0; k < 32; k++)
+                sp += sprintf(sp, "%02x", items[i].copy_sha256[k]);
+            *sp++ = '"';
+            lp += sprintf(lp, "%s%" PRIu64, i ? "," : "", items[i].copy_len);
         }
+        strcpy(sp, "}");
+        strcpy(lp, "}");
         j->n = n;
         ids = gw_store_int_array(&items[0].delivery_id, n, sizeof(items[0]));
         doc_arr = gw_pgfmt_text_array(docs, n);
         rc = ids && doc_arr ? 0 : GW_ENOMEM;
     }
     if (rc == 0) {
-        const char *vals[3] = {ids, owner, doc_arr};
+        const char *vals[5] = {ids, owner, doc_arr, sha_arr, len_arr};
         rc = gw_db_query(db,
-                         "SELECT delivery_id::text, recorded FROM "
-                         "gw_deliveries_sent($1::bigint[], $2, $3::text[])",
-                         3, vals, NULL, NULL, gw_store_sent_res, j);
+                         "SELECT delivery_id::text, recorded FROM gw_deliveries_sent_copy("
+                         "$1::bigint[], $2, $3::text[], $4::bytea[], $5::bigint[])",
+                         5, vals, NULL, NULL, gw_store_sent_res, j);
     }
     if (rc != 0 && j) {
         free(j->ids);
@@ -200,6 +236,8 @@ int gw_store_delivery_sent(struct gw_db *db, const char *owner,
     free(docs);
     free(ids);
     free(doc_arr);
+    free(sha_arr);
+    free(len_arr);
     return rc;
 }
 

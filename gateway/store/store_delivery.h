@@ -35,7 +35,11 @@ struct gw_store_claim_args {
     size_t n_axes;
 };
 
-/* One claimed delivery; valid only during the callback (bytes point into the result). */
+/* One claimed delivery (gw_claim_copies, 007_copy.sql); valid only during the callback (strings
+ * point into the result). The bytes are not in the claim: the body is read chunk by chunk
+ * (store_body.h). relay, recipients and attachments are JSON texts: the relay landmarks stored
+ * with the package (package.header->'relay', NULL when the package has none), the delivery's
+ * recipients (an array of strings) and the attachments' SHA-256 (an array of hex or null). */
 struct gw_store_claimed {
     int64_t delivery_id;
     int64_t package_id;
@@ -43,8 +47,13 @@ struct gw_store_claimed {
     enum gw_pkg_kind kind;
     const char *document_id;
     int attempt; /* fences this claim's outcome */
-    const uint8_t *bytes;
-    size_t len;
+    int64_t body_id;
+    uint64_t len;   /* package bytes (the body's size) */
+    int64_t chunks; /* the body's chunk count */
+    uint8_t sha256[32];
+    const char *relay;
+    const char *recipients;
+    const char *attachments;
 };
 
 typedef void (*gw_store_claim_cb)(int err, const struct gw_store_claimed *rows, size_t n, void *ud);
@@ -56,13 +65,16 @@ int gw_store_delivery_claim(struct gw_db *db, const struct gw_store_claim_args *
 struct gw_store_sent_item {
     int64_t delivery_id;
     const char *axis_doc_id;
+    uint8_t copy_sha256[32]; /* SHA-256 and length of the copy sent (delivery.copy_sha256) */
+    uint64_t copy_len;
 };
 
 /* recorded[i] answers items[i]: false only when the delivery was already SENT under another
  * axis DocId. */
 typedef void (*gw_store_sent_cb)(int err, const bool *recorded, size_t n, void *ud);
 
-/* Records a batch of successes in one transaction (gw_deliveries_sent). */
+/* Records a batch of successes in one transaction with the copies' hashes
+ * (gw_deliveries_sent_copy). */
 int gw_store_delivery_sent(struct gw_db *db, const char *owner,
                            const struct gw_store_sent_item *items, size_t n, gw_store_sent_cb cb,
                            void *ud) __attribute__((warn_unused_result));

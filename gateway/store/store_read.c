@@ -27,7 +27,9 @@ static const char gw_sql_package[] =
     " 'deliveries', coalesce((SELECT json_agg(json_build_object('axis', d.axis,"
     "   'recipients', d.recipients, 'state', d.state, 'attempts', d.attempts,"
     "   'next_attempt_at', d.next_attempt_at, 'axis_doc_id', d.axis_doc_id,"
-    "   'last_error', d.last_error, 'sent_at', d.sent_at) ORDER BY d.id)"
+    "   'last_error', d.last_error, 'sent_at', d.sent_at,"
+    /* 007_copy.sql: the per-axis copy sent */
+    "   'copy_sha256', encode(d.copy_sha256, 'hex'), 'copy_len', d.copy_len) ORDER BY d.id)"
     "   FROM delivery d WHERE d.package_id = p.id), '[]'::json),"
     /* 005_route.sql: the route of each recipient, those without electronic means, timelines. */
     " 'routes', gw_package_routes(p.id),"

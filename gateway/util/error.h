@@ -36,7 +36,8 @@ enum {
     GW_ENOTEDXML = -1009, /* well-formed XML that is not an edXML package */
     GW_ESHUTDOWN = -1010, /* the service is draining */
     GW_ELIMIT = -1011,    /* a configured limit was exceeded */
-    GW_E_LAST = -1012,
+    GW_ECOPY = -1012,     /* a per-axis copy is not faithful to the stored package */
+    GW_E_LAST = -1013,
 };
 
 /* Human-readable message; never NULL. */

@@ -2,6 +2,7 @@
 both ways, byte for byte."""
 
 import hashlib
+import re
 
 import gwtest as t
 
@@ -12,9 +13,12 @@ def test_large_both_ways(env):
     assert len(big) > 26 * 1024 * 1024
     r = gw.submit(big)
     assert r.status == 202, r.body
-    digest = hashlib.sha256(big).hexdigest()
     entries = t.wait_until(lambda: env.sim.mailbox("000.00.00.G22"), 60, what="large package at the axis")
-    assert entries[0]["sha256"] == digest
+    # The copy sent is the package with our TraceHeader appended.
+    sent = env.sim.ctl("GET", "/_sim/package?docId=" + entries[0]["docId"]).body
+    assert entries[0]["sha256"] == hashlib.sha256(sent).hexdigest()
+    assert re.sub(rb"<TraceHeader><OrganId>%s</OrganId><Timestamp>[0-9/ :]{19}</Timestamp></TraceHeader>"
+                  % t.PROVINCE.encode(), b"", sent) == big
     # Over the configured limit: a client that asks first (Expect: 100-continue) gets 413 before
     # sending the body; nothing is stored.
     head = ("POST /v1/packages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"

@@ -2,6 +2,7 @@
 with the transport ack sent only after the package is stored."""
 
 import hashlib
+import re
 
 import gwtest as t
 
@@ -15,12 +16,17 @@ def test_outgoing_reaches_every_recipient(env):
     assert pkg["document_id"] == "000.00.12.H49,2024/05/15,1/STC-NS" and not pkg["duplicate"]
     # The 202 came after the commit: the package and its bytes are already in the database.
     assert env.pg.query("SELECT count(*) FROM package_body WHERE package_id = %d" % pkg["id"]) == "1"
-    digest = hashlib.sha256(body).hexdigest()
+    state = t.wait_until(lambda: (lambda j: j if j["state"] == "SENT" else None)(
+        gw.get("/v1/packages/%d" % pkg["id"]).json()), 20, what="state SENT")
+    # The axis got the package with our TraceHeader appended (test_copies.py checks copies in full).
+    digest = state["deliveries"][0]["copy_sha256"]
+    sent = env.sim.ctl("GET", "/_sim/package?docId=" + state["deliveries"][0]["axis_doc_id"]).body
+    assert hashlib.sha256(sent).hexdigest() == digest
+    assert re.sub(rb"<TraceHeader><OrganId>%s</OrganId><Timestamp>[0-9/ :]{19}</Timestamp></TraceHeader>"
+                  % t.PROVINCE.encode(), b"", sent) == body
     for organ in ("000.00.00.G22", "000.00.00.H44"):
         entries = t.wait_until(lambda: env.sim.mailbox(organ), 20, what="mailbox " + organ)
         assert len(entries) == 1 and entries[0]["sha256"] == digest, entries
-    state = t.wait_until(lambda: (lambda j: j if j["state"] == "SENT" else None)(
-        gw.get("/v1/packages/%d" % pkg["id"]).json()), 10, what="state SENT")
     assert state["deliveries"][0]["state"] == "SENT" and state["deliveries"][0]["axis_doc_id"]
     assert [e["kind"] for e in state["events"]][:3] == ["received", "routed", "sent"]
     # A status package goes back to the original sender named in ResponseFor.
