@@ -92,9 +92,10 @@ void gw_poller_received(struct gw_poller *p);
 
 /* poller_sink.c, the one place that builds the fetch's sink: open starts an ingest (dropping any
  * earlier sink) and gives the sink for a fetch, NULL on allocation failure; fetched is the
- * fetch's callback (it finishes the ingest when every byte came, aborts it otherwise); once both
- * have ended, gw_poller_received runs (never inside open or fetched's caller's write). close
- * aborts an ingest still running, discards a staged body no package took and frees the rest. */
+ * fetch's callback (it finishes the ingest when every byte came, aborts it otherwise). Once both
+ * the fetch and the ingest have ended, gw_poller_received runs, from a loop callback (never from
+ * inside the adapter's write). close aborts an ingest still running, discards a staged body no
+ * package took and frees the rest. */
 struct gw_axis_sink *gw_poller_sink_open(struct gw_poller *p);
 void gw_poller_sink_fetched(int err, const char *detail, void *ud);
 void gw_poller_sink_close(struct gw_poller *p);
