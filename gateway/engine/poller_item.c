@@ -164,9 +164,9 @@ static void gw_poller_refusal_recorded(int err, const char *sqlstate, void *ud)
     gw_poller_ack(p, false);
 }
 
-/* A verdict of domain.md §2 on the package itself: recorded with its code, then `fail`. The
- * bytes were not all read when the verdict came in the middle of the stream: the size recorded
- * is what was read, without a hash. */
+/* A verdict of domain.md §2 on the package itself: recorded with its code, then `fail`. The size
+ * recorded is what was read (less than the package when the verdict came in the middle of the
+ * stream), without a hash: the ingest gives none for a refused package. */
 static void gw_poller_refuse(struct gw_poller *p)
 {
     const struct gw_poller_sink *s = &p->sink;
