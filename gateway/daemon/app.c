@@ -265,6 +265,7 @@ static int gw_app_start_engine(struct gw_app *app)
             .axis_state = a->state,
             .cfg = a->cfg,
             .owner = app->owner,
+            .ingest = &app->ingest,
             .idle = gw_app_idle,
             .idle_ud = app,
         };

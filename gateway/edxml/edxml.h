@@ -63,13 +63,6 @@ int gw_edxml_parse(const void *buf, size_t len, const struct gw_edxml_limits *li
 
 void gw_edxml_info_free(struct gw_edxml_info *info);
 
-struct gw_store_package;
-
-/* Fills the store's package columns from info (pointers into info, sha256 and bytes: they must
- * outlive the store call). */
-void gw_edxml_store_package(const struct gw_edxml_info *info, const uint8_t sha256[32],
-                            const void *bytes, size_t len, struct gw_store_package *out);
-
 /* True when err (from gw_edxml_parse) is a verdict on the package: a client gets a 4xx, an axis
  * `updateStatus fail`. False for local limits and failures, which leave it to be retried. */
 bool gw_edxml_is_verdict(int err);

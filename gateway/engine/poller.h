@@ -9,15 +9,18 @@
 
 /*
  * Inbound side of one axis: periodically lists the packages waiting for this province, fetches
- * each, stores it durably (store/store_incoming) and only then sends the axis its transport ack
- * (updateStatus done). Each listed package is handled on its own: a verdict on the package
- * (edxml: gw_edxml_is_verdict) is recorded and answered `updateStatus fail`; a local failure
- * (a configured limit, a store error) is counted per doc id in the database, retried with
- * backoff, logged and exposed (gateway_fetch_failing), and never keeps the rest of the list from
- * being fetched in the same cycle. One instance polls a given axis at a time, by a lease row.
+ * each as a stream into the ingest pipeline (parsed on the thread pool while its bytes are stored
+ * as the chunks of a staged body), stores the package row that takes the body
+ * (store/store_incoming) and only then sends the axis its transport ack (updateStatus done). Each
+ * listed package is handled on its own: a verdict on the package (edxml: gw_edxml_is_verdict) is
+ * recorded and answered `updateStatus fail`; a local failure (a configured limit, a store error) is
+ * counted per doc id in the database, retried with backoff, logged and exposed
+ * (gateway_fetch_failing), and never keeps the rest of the list from being fetched in the same
+ * cycle. One instance polls a given axis at a time, by a lease row.
  */
 
 struct gw_db;
+struct gw_ingest_deps;
 struct gw_metrics;
 struct gw_poller;
 
@@ -30,6 +33,10 @@ struct gw_poller_deps {
     void *axis_state;
     const struct gw_config_axis *cfg; /* poll_interval_ms */
     const char *owner;                /* lease owner id of this process */
+    /* How a fetched package is read (pipeline/ingest.h): the reader's options, conformance and
+     * JSON form; copied per package with loop, db and max_bytes = cfg->axis.max_package_bytes.
+     * NULL: the reader's defaults without conformance. */
+    const struct gw_ingest_deps *ingest;
     /* Called when the poller becomes idle after gw_poller_stop (the cycle in progress ended). */
     void (*idle)(void *ud);
     void *idle_ud;

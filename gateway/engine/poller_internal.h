@@ -5,8 +5,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "edxml/edxml.h"
+#include "edxml/edxml_model.h"
 #include "engine/poller.h"
+#include "pipeline/ingest.h"
 
 /* Shared by poller.c (the cycle) and poller_item.c (one listed package) only. */
 
@@ -21,11 +22,33 @@ struct gw_poller_metrics {
     struct gw_metric *acks, *ack_failures, *poll_errors, *failing;
 };
 
-/* poller_sink.c: where a fetch writes the package (today: one growing buffer). */
+/* poller_sink.c: where a fetch writes the package: the front of an ingest (pipeline/ingest.h),
+ * which parses the bytes on the thread pool while they are stored as the chunks of a staged
+ * body. Nothing of the package is accumulated here; `pending` only holds what the ingest could
+ * not take of the last write while the fetch is paused (at most one piece of the transfer). */
 struct gw_poller_sink {
     struct gw_axis_sink sink;
-    uint8_t *buf;
-    size_t len, cap;
+    struct gw_ingest *in; /* NULL once its done callback ran or it was aborted */
+    uint8_t *pending;
+    size_t pending_len, pending_cap;
+    uint64_t written; /* bytes the ingest took */
+    bool paused;      /* the last write answered GW_AXIS_SINK_PAUSED; not resumed yet */
+    bool cut;         /* a write answered an error because the ingest had stopped */
+    bool fetched;     /* the fetch callback ran */
+    int fetch_err;
+    char fetch_detail[300];
+    bool ended; /* the ingest's done callback ran: the outcome below is set */
+    enum gw_ingest_outcome outcome;
+    int err;
+    char code[64];
+    char msg[320];
+    /* outcome OK: taken from the ingest; doc and doc_json freed, an untaken body discarded by
+     * gw_poller_sink_close */
+    struct gw_edxml_doc *doc;
+    char *doc_json;
+    int64_t body_id;
+    uint64_t size;
+    uint8_t sha256[32];
 };
 
 struct gw_poller {
@@ -42,14 +65,8 @@ struct gw_poller {
     size_t n_ids;
     size_t next;
     /* the item in progress */
-    uv_work_t work;
     struct gw_poller_sink sink;
-    uint8_t *bytes;
-    size_t len;
-    int parse_err;
-    char errmsg[200];
-    struct gw_edxml_info info;
-    uint8_t sha[32];
+    int item_err; /* the local failure being recorded (GW_E2BIG counts an oversized package) */
     int64_t package_id;
     int32_t failures; /* local failures of this doc id before this attempt */
     bool refusing;    /* the ack in progress is a `fail` */
@@ -70,12 +87,17 @@ void gw_poller_item_start(struct gw_poller *p);
 /* Frees what the item in progress holds. */
 void gw_poller_clear_item(struct gw_poller *p);
 
-/* poller_sink.c, the one place that builds the fetch's sink: open gives the sink for a fetch
- * (dropping any earlier one); after a successful fetch, take hands over the package bytes
- * (malloc'd, also when empty; free() them; 0 or GW_ENOMEM); close discards what the sink holds (a
- * failed fetch). */
+/* poller_item.c: the fetch and the ingest both ended (the sink's fields say how). */
+void gw_poller_received(struct gw_poller *p);
+
+/* poller_sink.c, the one place that builds the fetch's sink: open starts an ingest (dropping any
+ * earlier sink) and gives the sink for a fetch, NULL on allocation failure; fetched is the
+ * fetch's callback (it finishes the ingest when every byte came, aborts it otherwise). Once both
+ * the fetch and the ingest have ended, gw_poller_received runs, from a loop callback (never from
+ * inside the adapter's write). close aborts an ingest still running, discards a staged body no
+ * package took and frees the rest. */
 struct gw_axis_sink *gw_poller_sink_open(struct gw_poller *p);
-int gw_poller_sink_take(struct gw_poller *p, uint8_t **bytes, size_t *len);
+void gw_poller_sink_fetched(int err, const char *detail, void *ud);
 void gw_poller_sink_close(struct gw_poller *p);
 
 #endif

@@ -1,12 +1,13 @@
 /*
  * One listed package: skip the fetch if (axis, docId) is already received (ack again), refused
- * (answer fail again) or failing and not yet due; else fetch it, parse and hash it on the thread
- * pool, store it in one transaction, and only then send the axis its transport ack and record it.
- * Only a verdict on the package itself is recorded and answered "fail"; a local failure is
- * counted per docId with backoff and leaves it listed. Either way the cycle goes on to the next.
+ * (answer fail again) or failing and not yet due; else fetch it as a stream into the ingest
+ * (poller_sink.c: parsed and hashed on the thread pool while its bytes are staged in chunks),
+ * store the package row that takes the staged body in one transaction, and only then send the
+ * axis its transport ack and record it. Only a verdict on the package itself is recorded and
+ * answered "fail"; a local failure is counted per docId with backoff and leaves it listed.
+ * Either way the cycle goes on to the next.
  */
 #include <inttypes.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,11 @@
 
 void gw_poller_clear_item(struct gw_poller *p)
 {
-    free(p->bytes);
-    p->bytes = NULL;
-    p->len = 0;
     gw_poller_sink_close(p);
-    gw_edxml_info_free(&p->info);
-    memset(&p->info, 0, sizeof(p->info));
     p->package_id = 0;
-    p->parse_err = 0;
+    p->item_err = 0;
     p->failures = 0;
     p->refusing = false;
-    p->errmsg[0] = '\0';
 }
 
 /* After a failed database call: with no connection left the cycle ends (nothing can be stored
@@ -55,7 +50,7 @@ static void gw_poller_failure_recorded(int err, int32_t failures, int32_t wait_m
         gw_poller_after_db_error(p);
         return;
     }
-    if (p->parse_err == GW_E2BIG && failures == 1)
+    if (p->item_err == GW_E2BIG && failures == 1)
         gw_metric_inc(p->m.oversized); /* counts packages, not attempts */
     gw_log(GW_LOG_WARN, "poll.failing",
            "axis %s package %s failed locally %" PRId32 " time(s); left on the axis, next try in "
@@ -144,11 +139,13 @@ static void gw_poller_stored(int err, int64_t package_id, bool created, const ch
         return;
     }
     p->package_id = package_id;
+    p->sink.body_id = 0; /* taken by the package, or deleted with the duplicate */
     if (created) {
         gw_metric_inc(p->m.stored);
-        gw_log_pkg(GW_LOG_INFO, "poll.stored", p->package_id, p->info.document_id,
-                   "stored %s %s from axis %s (%zu bytes)", gw_poller_kind_name(p->info.kind),
-                   gw_poller_current(p), p->d.axis_name, p->len);
+        gw_log_pkg(GW_LOG_INFO, "poll.stored", p->package_id, p->sink.doc->document_id,
+                   "stored %s %s from axis %s (%llu bytes, %zu attachment(s))",
+                   gw_poller_kind_name(p->sink.doc->kind), gw_poller_current(p), p->d.axis_name,
+                   (unsigned long long)p->sink.size, p->sink.doc->n_attachments);
     } else {
         gw_metric_inc(p->m.duplicate);
     }
@@ -167,98 +164,102 @@ static void gw_poller_refusal_recorded(int err, const char *sqlstate, void *ud)
     gw_poller_ack(p, false);
 }
 
-/* A verdict of domain.md §2 on the package itself: recorded with its code, then `fail`. */
+/* A verdict of domain.md §2 on the package itself: recorded with its code, then `fail`. The size
+ * recorded is what was read (less than the package when the verdict came in the middle of the
+ * stream), without a hash: the ingest gives none for a refused package. */
 static void gw_poller_refuse(struct gw_poller *p)
 {
+    const struct gw_poller_sink *s = &p->sink;
     struct gw_store_incoming_refusal r = {
         .axis = p->d.axis_name,
         .axis_doc_id = gw_poller_current(p),
         .kind = p->kind,
-        .code = p->info.error_code ? p->info.error_code : gw_errcode(p->parse_err),
-        .detail = p->errmsg,
-        .sha256 = p->sha,
-        .size = p->len,
+        .code = s->code[0] ? s->code : gw_errcode(s->err),
+        .detail = s->msg,
+        .sha256 = NULL,
+        .size = s->written,
     };
 
     gw_metric_inc(p->m.invalid);
-    gw_log(GW_LOG_WARN, "poll.invalid", "axis %s package %s refused: %s", p->d.axis_name,
-           gw_poller_current(p), p->errmsg);
+    gw_log(GW_LOG_WARN, "poll.invalid", "axis %s package %s refused after %llu byte(s)%s: %s",
+           p->d.axis_name, gw_poller_current(p), (unsigned long long)s->written,
+           s->cut ? " (transfer stopped)" : "", s->msg);
     if (gw_store_incoming_refused(p->d.db, &r, gw_poller_refusal_recorded, p) != 0)
         gw_poller_refusal_recorded(GW_EDB, "", p);
 }
 
-static void gw_poller_parse_work(uv_work_t *w)
+/* Parsed and staged: the package row that takes the body, in one transaction. */
+static void gw_poller_store(struct gw_poller *p)
 {
-    struct gw_poller *p = gw_container_of(w, struct gw_poller, work);
-    struct gw_edxml_limits lim;
-
-    gw_edxml_limits_default(&lim);
-    lim.max_bytes = p->len + 1; /* the adapter already applied max_package_bytes */
-    lim.max_recipients = GW_POLLER_MAX_RECIPIENTS;
-    p->parse_err = gw_edxml_parse(p->bytes, p->len, &lim, &p->info, p->errmsg, sizeof(p->errmsg));
-    SHA256(p->bytes, p->len, p->sha);
-}
-
-static void gw_poller_parsed(uv_work_t *w, int status)
-{
-    struct gw_poller *p = gw_container_of(w, struct gw_poller, work);
-    struct gw_store_package pkg;
-    int rc;
-
-    if (status != 0) {
-        gw_poller_local_failure(p, "parse", GW_ECANCELED, NULL);
-        return;
-    }
-    if (p->parse_err != 0) {
-        if (gw_edxml_is_verdict(p->parse_err))
-            gw_poller_refuse(p);
-        else /* a local limit or failure (recipient cap, memory): says nothing of the package */
-            gw_poller_local_failure(p, "parse", p->parse_err, p->errmsg);
-        return;
-    }
-    gw_edxml_store_package(&p->info, p->sha, p->bytes, p->len, &pkg);
-    rc = gw_store_incoming_store(p->d.db, p->d.axis_name, gw_poller_current(p), &pkg,
-                                 gw_poller_stored, p);
+    const struct gw_poller_sink *s = &p->sink;
+    const struct gw_edxml_doc *doc = s->doc;
+    struct gw_store_package pkg = {
+        .kind = doc->kind,
+        .document_id = doc->document_id,
+        .sender = doc->from,
+        .recipients = doc->recipients,
+        .n_recipients = doc->n_recipients,
+        .status_code = doc->kind == GW_KIND_STATUS ? doc->status_code : NULL,
+        .business_doc_type = doc->business.doc_type,
+        .sha256 = s->sha256,
+        .body_id = s->body_id,
+        .size = s->size,
+        .doc_json = s->doc_json,
+    };
+    int rc = gw_store_incoming_store(p->d.db, p->d.axis_name, gw_poller_current(p), &pkg,
+                                     gw_poller_stored, p);
     if (rc != 0)
         gw_poller_stored(rc, 0, false, "", p);
 }
 
-static void gw_poller_fetched(int err, const char *detail, void *ud)
+/* The fetch has ended and so has the ingest (poller_sink.c). A verdict or a local failure of the
+ * ingest counts when the transfer went through, or was cut because of it; when the transfer
+ * failed on its own, what was read is not the package and the fetch's error decides. */
+void gw_poller_received(struct gw_poller *p)
 {
-    struct gw_poller *p = ud;
+    struct gw_poller_sink *s = &p->sink;
+    int err = s->fetch_err;
 
-    if (err != 0)
-        gw_poller_sink_close(p); /* what the sink got is not the package */
-
+    if (s->ended && s->outcome != GW_INGEST_OK && (err == 0 || s->cut)) {
+        if (s->outcome == GW_INGEST_REFUSED) {
+            gw_poller_refuse(p);
+            return;
+        }
+        /* A local limit or failure (size, recipient cap, database, memory): says nothing of
+         * the package. */
+        p->item_err = s->err;
+        gw_poller_local_failure(p, "ingest", s->err, s->msg);
+        return;
+    }
     if (err == GW_E2BIG) {
         /* Left on the axis for an operator (raise max_package_bytes, or refuse it there). */
-        p->parse_err = GW_E2BIG;
+        p->item_err = GW_E2BIG;
         gw_poller_local_failure(p, "fetch", err, "larger than max_package_bytes");
         return;
     }
     if (err == GW_EAXIS) {
         /* The axis refuses this one package: its failure, counted and retried with backoff. */
-        gw_poller_local_failure(p, "fetch", err, detail);
+        gw_poller_local_failure(p, "fetch", err, s->fetch_detail);
+        return;
+    }
+    if (err == GW_ENOMEM || (err == 0 && !s->ended)) {
+        gw_poller_local_failure(p, "fetch", GW_ENOMEM, NULL);
         return;
     }
     if (err != 0) {
         /* Transport: a condition of the peer, not of the package; the next poll tries again. */
-        gw_poller_fail(p, "fetch", err, detail);
+        gw_poller_fail(p, "fetch", err, s->fetch_detail);
         gw_poller_next_item(p);
         return;
     }
-    if (gw_poller_sink_take(p, &p->bytes, &p->len) != 0) {
-        gw_poller_local_failure(p, "fetch", GW_ENOMEM, NULL);
-        return;
-    }
-    if (uv_queue_work(p->d.loop, &p->work, gw_poller_parse_work, gw_poller_parsed) != 0)
-        gw_poller_local_failure(p, "parse", GW_EAGAIN, NULL);
+    gw_poller_store(p);
 }
 
 static void gw_poller_known(int err, const struct gw_store_incoming_known *k, const char *sqlstate,
                             void *ud)
 {
     struct gw_poller *p = ud;
+    struct gw_axis_sink *sink;
     int rc;
 
     if (err != 0) {
@@ -286,10 +287,13 @@ static void gw_poller_known(int err, const struct gw_store_incoming_known *k, co
         return;
     }
     p->failures = k->failures;
-    rc = p->d.ops->fetch(p->d.axis_state, gw_poller_current(p), gw_poller_sink_open(p),
-                         gw_poller_fetched, p);
+    if (!(sink = gw_poller_sink_open(p))) {
+        gw_poller_local_failure(p, "fetch", GW_ENOMEM, "no memory for the ingest");
+        return;
+    }
+    rc = p->d.ops->fetch(p->d.axis_state, gw_poller_current(p), sink, gw_poller_sink_fetched, p);
     if (rc != 0)
-        gw_poller_fetched(rc, "could not start the fetch", p);
+        gw_poller_sink_fetched(rc, "could not start the fetch", p);
 }
 
 void gw_poller_item_start(struct gw_poller *p)

@@ -1,6 +1,6 @@
 /*
- * Builds the shared parameter list of the package-storing SQL functions, so the submit path and
- * the poller store packages the same way, and checks each column against its SQL type first.
+ * Builds the parameter list of the SQL function that stores a fetched package (pkgsql.h) and
+ * checks each column against its SQL type first.
  */
 #include "store/pkgsql.h"
 
@@ -33,19 +33,16 @@ int gw_store_package_check(const struct gw_store_package *pkg)
 
     if (pkg->kind != GW_KIND_EDOC && pkg->kind != GW_KIND_STATUS)
         return GW_EINVAL;
-    if (!pkg->sha256 || (!pkg->bytes && pkg->len > 0 && pkg->body_id == 0))
+    if (!pkg->sha256 || pkg->body_id == 0)
         return GW_EINVAL;
-    if (pkg->body_id != 0 &&
-        ((rc = gw_pgtype_range(pkg->body_id, 1, INT64_MAX)) != 0 ||
-         pkg->size > (uint64_t)INT64_MAX || (rc = gw_pgtype_text(pkg->doc_json, true, 0)) != 0))
+    if ((rc = gw_pgtype_range(pkg->body_id, 1, INT64_MAX)) != 0 ||
+        pkg->size > (uint64_t)INT64_MAX || (rc = gw_pgtype_text(pkg->doc_json, true, 0)) != 0)
         return rc ? rc : GW_ERANGE;
     if ((rc = gw_pgtype_text(pkg->document_id, false, 0)) != 0 ||
         (rc = gw_pgtype_text(pkg->sender, true, 0)) != 0 ||
         (rc = gw_pgtype_text(pkg->status_code, true, 0)) != 0 ||
-        (rc = gw_pgtype_int2(pkg->business_doc_type)) != 0 || (rc = gw_pgtype_bytea(pkg->len)) != 0)
+        (rc = gw_pgtype_int2(pkg->business_doc_type)) != 0)
         return rc;
-    if (pkg->len > INT32_MAX) /* libpq's parameter length is an int */
-        return GW_ERANGE;
     if (pkg->n_recipients > 0 && !pkg->recipients)
         return GW_EINVAL;
     for (size_t i = 0; i < pkg->n_recipients; i++) {
@@ -74,10 +71,6 @@ int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_store_package *pkg)
     gw_pkgsql_text(q, pkg->status_code);
     gw_pkgsql_text(q, q->bdt);
     gw_pkgsql_add(q, pkg->sha256, 32, 1);
-    if (pkg->body_id == 0) {
-        gw_pkgsql_add(q, pkg->bytes, (int)pkg->len, 1);
-        return 0;
-    }
     snprintf(q->body, sizeof(q->body), "%" PRId64, pkg->body_id);
     snprintf(q->size, sizeof(q->size), "%" PRIu64, pkg->size);
     gw_pkgsql_text(q, q->body);

@@ -7,15 +7,13 @@
 #include "util/pkgkind.h"
 
 /*
- * The package columns of the SQL functions that store a package (gw_submit, gw_incoming_store),
- * as typed C values, and their parameter list. Both functions take the same eight columns in the
- * same order: kind, DocumentId, sender, recipients, status code, business doc type, sha256,
- * bytes. The caller fills struct gw_store_package (from whatever parsed the package); every value
- * is range-checked against its SQL type here, before anything is sent.
- *
- * With body_id set (schemas/sql/006_body.sql) the bytes are a staged body instead: the last
- * column is replaced by three, the body id, its size and the parsed package's JSON form
- * (edxml_json.h), from which the SQL expands the attachment and finding rows.
+ * The package columns of the SQL function that stores a fetched package (gw_incoming_store, the
+ * version of schemas/sql/006_body.sql), as typed C values, and their parameter list: kind,
+ * DocumentId, sender, recipients, status code, business doc type, sha256, then the staged body
+ * that holds the bytes (its id and size) and the parsed package's JSON form (edxml_json.h), from
+ * which the SQL expands the attachment and finding rows. The caller fills struct
+ * gw_store_package (from the ingest's result); every value is range-checked against its SQL type
+ * here, before anything is sent.
  */
 
 struct gw_store_package {
@@ -27,11 +25,9 @@ struct gw_store_package {
     const char *status_code; /* text, NULL for an edoc */
     int business_doc_type;   /* smallint */
     const uint8_t *sha256;   /* 32 bytes */
-    const void *bytes;       /* bytea */
-    size_t len;
-    int64_t body_id;      /* > 0: the bytes are this staged body (bytes/len unused) */
-    uint64_t size;        /* with body_id: its size (bigint) */
-    const char *doc_json; /* with body_id: jsonb, may be NULL */
+    int64_t body_id;         /* > 0: the staged body (store_body.h) the package takes */
+    uint64_t size;           /* its size (bigint) */
+    const char *doc_json;    /* jsonb, may be NULL */
 };
 
 #define GW_PKGSQL_MAX 12
@@ -53,8 +49,8 @@ int gw_store_package_check(const struct gw_store_package *pkg) __attribute__((wa
 /* Appends one text parameter (not copied: it must outlive the gw_db_query call). */
 void gw_pkgsql_text(struct gw_pkgsql *q, const char *value);
 
-/* Checks (gw_store_package_check) and appends the eight package columns (ten with body_id).
- * GW_EINVAL, GW_ERANGE, GW_ENOMEM. */
+/* Checks (gw_store_package_check) and appends the ten package columns. GW_EINVAL, GW_ERANGE,
+ * GW_ENOMEM. */
 int gw_pkgsql_package(struct gw_pkgsql *q, const struct gw_store_package *pkg)
     __attribute__((warn_unused_result));
 

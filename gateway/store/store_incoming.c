@@ -181,13 +181,9 @@ int gw_store_incoming_store(struct gw_db *db, const char *axis, const char *axis
     if (rc == 0) {
         c->cb.store = cb;
         rc = gw_incoming_query(db,
-                               pkg->body_id == 0
-                                   ? "SELECT package_id, created FROM gw_incoming_store($1, $2,"
-                                     " $3, $4, $5, $6::text[], $7, $8::smallint, $9::bytea,"
-                                     " $10::bytea)"
-                                   : "SELECT package_id, created FROM gw_incoming_store($1, $2,"
-                                     " $3, $4, $5, $6::text[], $7, $8::smallint, $9::bytea,"
-                                     " $10::bigint, $11::bigint, $12::jsonb)",
+                               "SELECT package_id, created FROM gw_incoming_store($1, $2, $3, $4,"
+                               " $5, $6::text[], $7, $8::smallint, $9::bytea, $10::bigint,"
+                               " $11::bigint, $12::jsonb)",
                                q.n, q.values, q.lengths, q.formats, gw_incoming_stored, c);
     }
     gw_pkgsql_free(&q);

@@ -41,9 +41,10 @@ int gw_store_incoming_check(struct gw_db *db, const char *axis, const char *axis
                             gw_store_incoming_check_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* gw_incoming_store: created is false for a doc id or a content received before. With
- * pkg->body_id, the version of 006_body.sql: the bytes are that staged body, deleted in the same
- * transaction when the package was received before. */
+/* gw_incoming_store (the version of 006_body.sql): the bytes are the staged body pkg->body_id,
+ * which the package takes, or which is deleted in the same transaction when the package was
+ * received before (the same axis doc id, or the same DocumentId and sha256): created is then
+ * false. */
 typedef void (*gw_store_incoming_store_cb)(int err, int64_t package_id, bool created,
                                            const char *sqlstate, void *ud);
 int gw_store_incoming_store(struct gw_db *db, const char *axis, const char *axis_doc_id,

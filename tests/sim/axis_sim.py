@@ -465,6 +465,8 @@ class Axis:
                 "faults_injected": 0,
                 "faults_by_kind": {k: 0 for k in FAULT_KINDS if k != "latency_ms"},
                 "sent_by_document_id": {},
+                "getEdoc_cut": 0,
+                "getEdoc_written": {},
             }
             self.refusal = None
             self.edoc_shape = dict(EDOC_SHAPE_DEFAULT)
@@ -611,19 +613,32 @@ class EdocAnswer:
                 piece = piece.replace(b"/", b"\\/")
             yield piece
 
-    def write(self, handler):
+    def write(self, handler, axis=None, doc_id=None):
+        """Writes the answer; with axis, records in its stats how many bytes of the answer were
+        written (getEdoc_written[docId]) and counts answers the client cut off (getEdoc_cut)."""
         before = self._members(self.before)
         after = self._members(self.after)
         head = b"{" + before + (b"," if before else b"") + b'"data":"'
         tail = b'"' + (b"," if after else b"") + after + b"}"
+        total = len(head) + self._data_len() + len(tail)
+        written = 0
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(head) + self._data_len() + len(tail)))
+        handler.send_header("Content-Length", str(total))
         handler.end_headers()
-        handler.wfile.write(head)
-        for piece in self._data_slices():
-            handler.wfile.write(piece)
-        handler.wfile.write(tail)
+        try:
+            for piece in itertools.chain((head,), self._data_slices(), (tail,)):
+                handler.wfile.write(piece)
+                written += len(piece)
+        except (ConnectionError, TimeoutError):
+            if axis is not None:
+                with axis.lock:
+                    axis.stats["getEdoc_cut"] += 1
+                    axis.stats["getEdoc_written"][doc_id] = written
+            raise
+        if axis is not None:
+            with axis.lock:
+                axis.stats["getEdoc_written"][doc_id] = written
 
 
 def ok(**extra):
@@ -816,7 +831,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(resp, EdocAnswer):
             rec["status"] = resp.status
             srv.log(rec)
-            resp.write(self)
+            resp.write(self, axis, rec.get("docId"))
             return
         rec["ErrorCode"] = resp.get("ErrorCode")
         if resp.get("ErrorDesc"):

@@ -101,7 +101,6 @@ static void test_pkgsql(void **state)
 {
     char *to[] = {"000.00.00.G22", "000.00.00.H44"};
     uint8_t sha[32] = {1};
-    const char body[] = "<edXML/>";
     struct gw_store_package pkg = {.kind = GW_KIND_STATUS,
                                    .document_id = "D1",
                                    .sender = "000.00.12.H49",
@@ -110,14 +109,15 @@ static void test_pkgsql(void **state)
                                    .status_code = "03",
                                    .business_doc_type = 2,
                                    .sha256 = sha,
-                                   .bytes = body,
-                                   .len = sizeof(body) - 1};
+                                   .body_id = 42,
+                                   .size = 8,
+                                   .doc_json = NULL};
     struct gw_pkgsql q = {.n = 0};
 
     (void)state;
     gw_pkgsql_text(&q, "source");
     assert_int_equal(gw_pkgsql_package(&q, &pkg), 0);
-    assert_int_equal(q.n, 9);
+    assert_int_equal(q.n, 11);
     assert_string_equal(q.values[1], "status");
     assert_string_equal(q.values[2], "D1");
     assert_string_equal(q.values[4], "{\"000.00.00.G22\",\"000.00.00.H44\"}");
@@ -125,9 +125,9 @@ static void test_pkgsql(void **state)
     assert_string_equal(q.values[6], "2");
     assert_int_equal(q.formats[7], 1);
     assert_int_equal(q.lengths[7], 32);
-    assert_int_equal(q.formats[8], 1);
-    assert_int_equal(q.lengths[8], (int)sizeof(body) - 1);
-    assert_ptr_equal(q.values[8], body);
+    assert_string_equal(q.values[8], "42");
+    assert_string_equal(q.values[9], "8");
+    assert_null(q.values[10]);
     gw_pkgsql_free(&q);
 }
 

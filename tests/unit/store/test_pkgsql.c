@@ -15,7 +15,6 @@
 
 static char *to[] = {"000.00.00.G22", "000.00.00.H44"};
 static const uint8_t sha[32] = {1};
-static const char body[] = "<edXML/>";
 
 static struct gw_store_package valid(void)
 {
@@ -27,8 +26,9 @@ static struct gw_store_package valid(void)
                                  .status_code = NULL,
                                  .business_doc_type = 3,
                                  .sha256 = sha,
-                                 .bytes = body,
-                                 .len = sizeof(body) - 1};
+                                 .body_id = 7,
+                                 .size = 8,
+                                 .doc_json = "{}"};
     return p;
 }
 
@@ -39,9 +39,12 @@ static void test_valid(void **state)
 
     assert_int_equal(gw_store_package_check(&p), 0);
     assert_int_equal(gw_pkgsql_package(&q, &p), 0);
-    assert_int_equal(q.n, 8);
+    assert_int_equal(q.n, 10);
     assert_string_equal(q.values[0], "edoc");
     assert_string_equal(q.values[5], "3");
+    assert_string_equal(q.values[7], "7");
+    assert_string_equal(q.values[8], "8");
+    assert_string_equal(q.values[9], "{}");
     gw_pkgsql_free(&q);
 }
 
@@ -71,8 +74,17 @@ static void test_ranges(void **state)
     p.sha256 = NULL;
     assert_int_equal(gw_store_package_check(&p), GW_EINVAL);
     p = valid();
-    p.len = (size_t)INT32_MAX + 1;
+    p.body_id = 0; /* the bytes are always a staged body */
+    assert_int_equal(gw_store_package_check(&p), GW_EINVAL);
+    p = valid();
+    p.body_id = -1;
     assert_int_equal(gw_store_package_check(&p), GW_ERANGE);
+    p = valid();
+    p.size = (uint64_t)INT64_MAX + 1;
+    assert_int_equal(gw_store_package_check(&p), GW_ERANGE);
+    p = valid();
+    p.doc_json = "caf\xE9";
+    assert_int_equal(gw_store_package_check(&p), GW_EINVAL);
     p = valid();
     p.kind = (enum gw_pkg_kind)7;
     assert_int_equal(gw_store_package_check(&p), GW_EINVAL);
