@@ -24,7 +24,7 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: gatewayctl edxml check FILE [--json] [--schema XSD]\n");
+    fprintf(stderr, "usage: gatewayctl edxml check FILE [--json] [--strict] [--schema XSD]\n");
 }
 
 static bool readable(const char *p)
@@ -273,7 +273,7 @@ static int read_package(const char *path, bool json, struct gw_edxml_doc **out)
     return 0;
 }
 
-static int check(const char *path, bool json, const char *schema)
+static int check(const char *path, bool json, bool strict_mode, const char *schema)
 {
     char found[PATH_MAX + 64];
     struct gw_edxml_xsd *xsd = NULL;
@@ -294,6 +294,9 @@ static int check(const char *path, bool json, const char *schema)
     }
     if (rc == 0) {
         bool ok = gw_edxml_doc_acceptable(doc);
+        size_t strict = 0;
+        for (size_t i = 0; i < doc->n_findings; i++)
+            strict += doc->findings[i].severity == GW_EDXML_STRICT;
         if (json) {
             json_t *j = gw_edxml_doc_json(doc);
             char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
@@ -304,9 +307,6 @@ static int check(const char *path, bool json, const char *schema)
             free(s);
             json_decref(j);
         } else {
-            size_t strict = 0;
-            for (size_t i = 0; i < doc->n_findings; i++)
-                strict += doc->findings[i].severity == GW_EDXML_STRICT;
             print_header(doc);
             print_attachments(doc);
             print_findings(doc);
@@ -314,7 +314,9 @@ static int check(const char *path, bool json, const char *schema)
                    ok ? "acceptable" : "refused", strict, strict == 1 ? "" : "s",
                    xsd ? "" : "; header not validated against the XSD");
         }
-        if (rc == 0 && !ok)
+        /* Lenient mode is what the gateway accepts; --strict also fails on any strict finding
+         * (the conformance report of QCVN 102 as written). */
+        if (rc == 0 && (!ok || (strict_mode && strict > 0)))
             rc = 1;
     }
     gw_edxml_doc_free(doc);
@@ -326,7 +328,7 @@ static int check(const char *path, bool json, const char *schema)
 int gw_cli_edxml(int argc, char **argv)
 {
     const char *file = NULL, *schema = NULL;
-    bool json = false;
+    bool json = false, strict_mode = false;
 
     if (argc < 2 || strcmp(argv[1], "check") != 0) {
         usage();
@@ -335,6 +337,8 @@ int gw_cli_edxml(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--strict") == 0) {
+            strict_mode = true;
         } else if (strcmp(argv[i], "--schema") == 0 && i + 1 < argc) {
             schema = argv[++i];
         } else if (strncmp(argv[i], "--schema=", 9) == 0) {
@@ -354,5 +358,5 @@ int gw_cli_edxml(int argc, char **argv)
         usage();
         return 2;
     }
-    return check(file, json, schema);
+    return check(file, json, strict_mode, schema);
 }

@@ -188,6 +188,9 @@ def test_quirks(run):
     assert codes(j, "reference_without_attachment")
     assert all(f["severity"] in ("note", "strict") for f in j["findings"])
     assert j["document_id_norm"] == "000.00.12.H49,2014/02/30,1234/STC-NS"
+    # Strict mode: the same package fails on its strict findings; a clean one still passes.
+    r = run.ctl("edxml", "check", run.file(data), "--strict", "--schema", XSD)
+    assert r.returncode == 1 and b"strict finding" in r.stdout, (r.returncode, r.stdout[-500:])
 
 
 def test_strict_ranges(run):
