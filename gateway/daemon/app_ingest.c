@@ -4,7 +4,6 @@
  * the JSON form stored with the package, as one struct gw_ingest_deps handed to the API and the
  * pollers.
  */
-#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,6 @@
 
 #include "daemon/app.h"
 #include "edxml/edxml_conform.h"
-#include "edxml/edxml_json.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -23,19 +21,6 @@ static int gw_app_ingest_check(struct gw_edxml_doc *doc, void *ud)
 {
     const struct gw_edxml_xsd *xsd = ud;
     return gw_edxml_check(doc, xsd, (int64_t)time(NULL));
-}
-
-/* On a worker: the JSON form of edxml_json.h, as the store expands it. */
-static char *gw_app_ingest_json(const struct gw_edxml_doc *doc)
-{
-    json_t *j = gw_edxml_doc_json(doc);
-    char *s;
-
-    if (!j)
-        return NULL;
-    s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(j);
-    return s;
 }
 
 /* The schema's path: configured; else edxml/edxml.xsd beside the migrations directory when it is
@@ -79,7 +64,7 @@ int gw_app_ingest_init(struct gw_app *app)
     app->ingest.reader.limits.max_bytes = app->cfg->server.max_body_bytes + 1;
     app->ingest.check = gw_app_ingest_check;
     app->ingest.check_ud = app->xsd;
-    app->ingest.to_json = gw_app_ingest_json;
+    app->ingest.to_json = NULL; /* gw_ingest_doc_json: the JSON form of edxml_json.h */
     return 0;
 }
 

@@ -39,7 +39,7 @@ struct gw_ingest_deps {
     int (*check)(struct gw_edxml_doc *doc, void *check_ud);
     void *check_ud;
     /* The JSON form stored with the package (edxml_json.h gw_edxml_doc_json), on the worker.
-     * NULL: gw_ingest_doc_json, the subset the store expands (summary, attachments, findings). */
+     * NULL: gw_ingest_doc_json (the whole form). */
     char *(*to_json)(const struct gw_edxml_doc *doc);
 };
 
@@ -87,8 +87,8 @@ void gw_ingest_abort(struct gw_ingest *in);
 /* True once the ingest has stopped taking bytes for good (refused or failed). */
 bool gw_ingest_stopped(const struct gw_ingest *in);
 
-/* The store's subset of the package's JSON form (edxml_json.h): kind, document_id, from,
- * recipients, size, sha256, attachments[], findings[]. malloc'd, NULL on allocation failure. */
+/* The package's JSON form (edxml_json.h gw_edxml_doc_json) as compact text. malloc'd, NULL on
+ * allocation failure. */
 char *gw_ingest_doc_json(const struct gw_edxml_doc *doc);
 
 #endif
