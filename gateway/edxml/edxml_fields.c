@@ -251,6 +251,23 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
         role = rd_child_role(parent, name);
     }
     f->role = role;
+    if (parent == R_CTE) {
+        /* the recipient's text content and the gateway's decoded bytes would differ */
+        rd_fail(r, GW_ENOTEDXML, "bad_base64",
+                "an element inside ContentTransferEncoded: the attachment is ambiguous");
+        return;
+    }
+    if (role != R_OTHER) {
+        bool local;
+        unsigned cap = rd_elem_cap(parent, role, &local);
+        if (cap > 0 && ++r->nelem[role] > cap) {
+            if (local)
+                rd_fail(r, GW_ELIMIT, "too_many_items", "more than %u %s elements", cap, name);
+            else
+                rd_fail(r, GW_EPARSE, "too_many_elements", "more than %u %s elements", cap, name);
+            return;
+        }
+    }
     check_prefixes(r, prefix, uri, nb_attr, attrs);
     if (r->depth <= 2 && !r->soap && r->doc->header_end == 0)
         keep_ns(r, nb_ns, ns); /* in scope at edXMLHeader's start */
@@ -376,6 +393,7 @@ static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix, co
     }
     r->end_ok = have_end && !(f->tagged && f->start.empty);
     r->end_lt = r->end_ok ? t.lt : 0;
+    r->end_marks = t.marks;
     if (r->cap_role && r->depth == r->cap_depth) {
         int role = r->cap_role;
         r->cap[r->cap_len] = '\0';

@@ -130,6 +130,8 @@ static int relay(struct rd *r)
     if (!utf8_encoding(r)) {
         x->editable = false;
         x->not_editable = "encoding";
+        for (size_t i = 0; i < d->n_attachments; i++)
+            d->attachments[i].b64_plain = false; /* offsets are not those of the text */
     } else if (r->tags_lost || (!r->have_trace && !r->have_list && r->msg_end == 0)) {
         x->editable = false;
         if (!x->not_editable)

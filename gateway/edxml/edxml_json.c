@@ -183,6 +183,7 @@ static json_t *attachment(const struct gw_edxml_attachment *a)
                         a->detected_type[0] ? text(a->detected_type) : json_null());
     json_object_set_new(j, "b64_offset", json_integer((json_int_t)a->b64_offset));
     json_object_set_new(j, "b64_len", json_integer((json_int_t)a->b64_len));
+    json_object_set_new(j, "b64_plain", json_boolean(a->b64_plain));
     json_object_set_new(j, "size", json_integer((json_int_t)a->size));
     json_object_set_new(j, "sha256", hex(a->sha256));
     json_object_set_new(j, "unwrap_tried", json_boolean(a->unwrap_tried));

@@ -95,12 +95,16 @@ struct gw_edxml_attachment {
     char *content_id; /* as written */
     char *name;       /* AttachmentName */
     char *description;
-    char *content_type;     /* the Attachment's own ContentType */
-    char *manifest_type;    /* the ContentType of its manifest Reference (NULL: none) */
-    uint64_t b64_offset;    /* first byte of the ContentTransferEncoded text in the package */
-    uint64_t b64_len;       /* its length in bytes, markup of the element excluded */
-    uint64_t size;          /* decoded bytes */
-    uint8_t sha256[32];     /* SHA-256 of the decoded bytes ("as sent") */
+    char *content_type;  /* the Attachment's own ContentType */
+    char *manifest_type; /* the ContentType of its manifest Reference (NULL: none) */
+    uint64_t b64_offset; /* first byte of the ContentTransferEncoded text in the package */
+    uint64_t b64_len;    /* its length in bytes, markup of the element excluded */
+    bool b64_plain;      /* the slice is exactly the base64 text: no character or entity reference,
+                            comment, CDATA section or PI inside, a UTF-8/ASCII package. Otherwise the
+                            slice must not be decoded as it stands (size and sha256 are those of the
+                            text an XML parser delivers) */
+    uint64_t size;       /* decoded bytes */
+    uint8_t sha256[32];  /* SHA-256 of the decoded bytes ("as sent") */
     char detected_type[64]; /* from the decoded bytes' magic ("application/pdf", ...) */
     /* The ZIP rule of domain.md §2 (edxml_zip.h): */
     bool unwrap_tried; /* the rule said to unwrap */

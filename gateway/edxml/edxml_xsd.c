@@ -356,7 +356,7 @@ int gw_edxml_xsd_check(const struct gw_edxml_xsd *x, struct gw_edxml_doc *doc)
     xmlSetStructuredErrorFunc(&st, on_error);
     pc = xmlNewParserCtxt();
     if (pc)
-        xd = xmlCtxtReadMemory(pc, text, (int)len, "edXMLHeader", "UTF-8",
+        xd = xmlCtxtReadMemory(pc, text, (int)len, NULL, "UTF-8",
                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (pc && (!xd || xd->intSubset || !xmlDocGetRootElement(xd))) {
         if (st.rc == 0 && st.count == 0)
