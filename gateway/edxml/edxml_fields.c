@@ -198,6 +198,34 @@ static void check_prefixes(struct rd *r, const xmlChar *prefix, const xmlChar *u
     }
 }
 
+static void push_ns(struct rd *r, struct rd_frame *f, int nb_ns, const xmlChar **ns)
+{
+    for (int i = 0; i < nb_ns; i++) {
+        if (r->nss >= RD_NS_STACK) {
+            r->nss_over = true;
+            return;
+        }
+        r->nss_p[r->nss] = ns[2 * i];
+        r->nss_u[r->nss] = ns[2 * i + 1];
+        r->nss++;
+        f->nsn++;
+    }
+}
+
+/* Is prefix (NULL: the default namespace) bound to the QCVN 102 namespace in scope, the top skip
+ * declarations (the current element's own) left out? */
+static bool bound_to_edxml(const struct rd *r, const xmlChar *prefix, unsigned skip)
+{
+    if (r->nss_over)
+        return false; /* unknown: the inserted element declares it */
+    for (unsigned i = r->nss - skip; i-- > 0;) {
+        const xmlChar *p = r->nss_p[i];
+        if ((!p && !prefix) || (p && prefix && strcmp((const char *)p, (const char *)prefix) == 0))
+            return r->nss_u[i] && strcmp((const char *)r->nss_u[i], GW_EDXML_NS) == 0;
+    }
+    return false;
+}
+
 static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
                      int nb_ns, const xmlChar **ns, int nb_attr, int nb_def, const xmlChar **attrs)
 {
@@ -225,6 +253,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
     f->name = localname;
     f->prefix = prefix;
     f->tagged = pop_tag(r, false, &f->start);
+    push_ns(r, f, nb_ns, ns);
     parent = r->st[r->depth - 1].role;
     if (r->depth == 1) {
         on_root(r, name, uri, nb_ns, ns);
@@ -281,6 +310,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
         copy_ws(r->ind_msg, r);
         free(r->msg_prefix);
         r->msg_prefix = dup_str(r, (const char *)prefix);
+        r->msg_bound = bound_to_edxml(r, prefix, f->nsn); /* edXMLHeader's scope */
         break;
     case R_HDR:
         if (f->tagged)
@@ -298,6 +328,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
         r->list_gt = f->start.gt;
         copy_ws(r->ind_list, r);
         r->list_prefix = dup_str(r, (const char *)prefix);
+        r->list_bound = bound_to_edxml(r, prefix, 0); /* inside the list */
         break;
     case R_TRACE:
     case R_BUS:
@@ -309,6 +340,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
             copy_ws(r->ind_trace, r);
             free(r->trace_prefix);
             r->trace_prefix = dup_str(r, (const char *)prefix);
+            r->trace_bound = bound_to_edxml(r, prefix, f->nsn); /* the list's scope */
         } else {
             r->doc->business.present = true;
         }
@@ -460,6 +492,7 @@ static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix, co
     default:
         break;
     }
+    r->nss -= f->nsn;
     r->depth--;
     r->nws = 0;
 }

@@ -98,20 +98,23 @@ static int relay(struct rd *r)
         x->trace_at = r->last_trace_end;
         prefix = r->trace_prefix;
         indent = r->ind_trace;
+        x->trace_declare = !r->trace_bound;
     } else if (r->have_list) {
         x->trace_mode = GW_EDXML_TRACE_FIRST_IN_LIST;
         x->trace_at = r->list_gt;
         prefix = r->list_prefix;
         indent = r->list_child_seen ? r->ind_child : r->ind_list;
-        if (r->list_empty_tag) {
-            x->editable = false; /* <TraceHeaderList/>: no place inside it without a rewrite */
-            x->not_editable = "no_landmarks";
+        x->trace_declare = !r->list_bound;
+        if (r->list_empty_tag && r->list_gt >= 2) {
+            x->trace_mode = GW_EDXML_TRACE_IN_EMPTY_LIST; /* its "/>" becomes an open/close pair */
+            x->trace_at = r->list_gt - 2;
         }
     } else {
         x->trace_mode = GW_EDXML_TRACE_NEW_LIST;
         x->trace_at = r->msg_end;
         prefix = r->msg_prefix;
         indent = r->ind_msg;
+        x->trace_declare = !r->msg_bound;
     }
     x->trace_prefix = dup_or_empty(prefix);
     x->trace_indent = dup_or_empty(indent);

@@ -141,6 +141,8 @@ enum gw_edxml_trace_mode {
     GW_EDXML_TRACE_AFTER_LAST = 0, /* insert after the last TraceHeader */
     GW_EDXML_TRACE_FIRST_IN_LIST,  /* TraceHeaderList without TraceHeader: first child */
     GW_EDXML_TRACE_NEW_LIST,       /* no TraceHeaderList: a new one right after MessageHeader */
+    GW_EDXML_TRACE_IN_EMPTY_LIST,  /* <TraceHeaderList/>: its "/>" (at trace_at, 2 bytes) becomes
+                                      ">" TraceHeader "</TraceHeaderList>" */
 };
 
 /* What a faithful relay needs (domain.md §2 "Relaying across two axes"). */
@@ -154,6 +156,9 @@ struct gw_edxml_relay {
     uint64_t trace_at;  /* where the new TraceHeader (or TraceHeaderList) goes */
     char *trace_prefix; /* the prefix its siblings use ("edXML"), "" for none */
     char *trace_indent; /* the white space to put before it (copied from a sibling) */
+    bool trace_declare; /* trace_prefix (or the default namespace when "") is not bound to the
+                           QCVN 102 namespace where the new element goes: it carries its own
+                           xmlns[:prefix] declaration */
     bool xmldsig;       /* Signature block is a real XML-DSig (xmldsig ns, SignedInfo, a
                            SignatureValue that is not a placeholder) */
 };

@@ -35,8 +35,13 @@ struct rd_frame {
     const xmlChar *prefix;
     unsigned idx; /* position among its list siblings (1-based), 0 when not a list */
     struct gw_edxml_tag start;
-    bool tagged; /* start holds the scanner's tag */
+    bool tagged;       /* start holds the scanner's tag */
+    unsigned char nsn; /* namespace declarations it pushed on rd.nss */
 };
+
+/* Namespace declarations in scope (prefix, URI: libxml2 dictionary strings), the scanner's cap
+ * of 64 and room to spare. */
+#define RD_NS_STACK 128
 
 struct rd_att {
     int fd; /* spooled decoded bytes (ZIP rule), -1 */
@@ -110,6 +115,12 @@ struct rd {
     char *list_prefix, *trace_prefix, *msg_prefix;
     char ind_list[RD_WS_MAX + 1], ind_trace[RD_WS_MAX + 1], ind_msg[RD_WS_MAX + 1],
         ind_child[RD_WS_MAX + 1];
+    /* namespace declarations in scope, innermost last; at the landmarks: is the prefix the new
+     * TraceHeader (or list) will use bound to the QCVN 102 namespace there? */
+    const xmlChar *nss_p[RD_NS_STACK], *nss_u[RD_NS_STACK];
+    unsigned nss;
+    bool nss_over;
+    bool list_bound, trace_bound, msg_bound;
     /* XML-DSig */
     bool sig_dsig, sig_signed_info, sig_value_seen, sig_value_real, sig_other;
     /* repeated elements seen, by role (rd_elem_cap) */
