@@ -416,10 +416,15 @@ static void test_empty_list_and_declare(void **state)
         "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
         "<TraceHeaderList a=\"1\" ><TraceHeader><OrganId>" OWN "</OrganId><Timestamp>" TS
         "</Timestamp></TraceHeader></TraceHeaderList></edXMLHeader></edXMLEnvelope></edXML>";
+    /* trace_prefix is the list's own prefix in this mode; here it is undeclared (recovered):
+     * the inserted TraceHeader declares it */
+    static const char in_decl[] =
+        "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
+        "<t:TraceHeaderList/></edXMLHeader></edXMLEnvelope></edXML>";
     static const char out_decl[] =
         "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
-        "<TraceHeaderList a=\"1\" ><t:TraceHeader xmlns:t=\"" NSQ "\"><t:OrganId>" OWN
-        "</t:OrganId><t:Timestamp>" TS "</t:Timestamp></t:TraceHeader></TraceHeaderList>"
+        "<t:TraceHeaderList><t:TraceHeader xmlns:t=\"" NSQ "\"><t:OrganId>" OWN
+        "</t:OrganId><t:Timestamp>" TS "</t:Timestamp></t:TraceHeader></t:TraceHeaderList>"
         "</edXMLHeader></edXMLEnvelope></edXML>";
     struct gw_edxml_relay r = {.editable = true};
     struct gw_edxml_plan plan;
@@ -434,8 +439,9 @@ static void test_empty_list_and_declare(void **state)
     gw_edxml_plan_free(&plan);
     r.trace_prefix = "t";
     r.trace_declare = true;
-    assert_int_equal(gw_edxml_plan_copy(&r, sizeof(in) - 1, NULL, 0, OWN, TS, &plan), 0);
-    check_copy(in, sizeof(in) - 1, &plan, out_decl, sizeof(out_decl) - 1, true);
+    r.trace_at = after_last(in_decl, "/></edXMLHeader>") - 16;
+    assert_int_equal(gw_edxml_plan_copy(&r, sizeof(in_decl) - 1, NULL, 0, OWN, TS, &plan), 0);
+    check_copy(in_decl, sizeof(in_decl) - 1, &plan, out_decl, sizeof(out_decl) - 1, true);
     gw_edxml_plan_free(&plan);
     /* the two bytes replaced must lie inside the package */
     r.trace_at = sizeof(in) - 2;
