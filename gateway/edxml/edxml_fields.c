@@ -164,6 +164,9 @@ static void on_root(struct rd *r, const char *name, const xmlChar *uri, int nb_n
         return;
     }
     r->seen_root = true;
+    if (!uri || !*uri) /* accepted (lenient: real senders omit it), matched by local name */
+        rd_finding(r, "no_namespace", GW_EDXML_STRICT, NULL,
+                   "the edXML root is in no namespace (expected " GW_EDXML_NS ")");
 }
 
 static void keep_ns(struct rd *r, int nb_ns, const xmlChar **ns)

@@ -59,6 +59,9 @@ static int verdicts(struct rd *r)
         d->n_recipients = 1;
         return 0;
     }
+    if (r->empty_status && d->n_response_for > 0 && d->n_to == 0)
+        return refuse(r, GW_ENOTEDXML, "bad_status_code",
+                      "a status package (ResponseFor, no To) with an empty StatusCode");
     if (!d->document_id)
         return refuse(r, GW_ENOTEDXML, "no_document_id", "missing MessageHeader/DocumentId");
     if (!d->from)

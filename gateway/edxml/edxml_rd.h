@@ -97,6 +97,7 @@ struct rd {
     char ws_hdr_before[RD_WS_MAX + 1]; /* kept per landmark below */
     /* kind and verdicts */
     bool seen_root, seen_msghdr, seen_status, soap;
+    bool empty_status; /* an empty StatusCode (absent for an edoc) */
     bool to_has_id;
     struct gw_edxml_rcpt rcpt;
     /* namespace declarations on the header's ancestors */

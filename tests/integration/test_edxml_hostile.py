@@ -236,6 +236,46 @@ def test_base64_slice(run):
             assert hashlib.sha256(base64.b64decode(b"".join(sl.split()))).hexdigest() == a["sha256"]
 
 
+def codes(j):
+    return [f["code"] for f in j.get("findings", [])]
+
+
+def test_domain_alignment(run):
+    """domain.md §2: refuse only what cannot be relayed or answered."""
+    # No namespace at all: accepted (real senders omit it), with a strict finding.
+    rc, j, _, _ = run.check(package(root_ns=False))
+    assert rc == 0 and "no_namespace" in codes(j), (rc, j)
+    rc, j, _, _ = run.check(package())
+    assert rc == 0 and "no_namespace" not in codes(j), codes(j)
+    # A To whose OrganId is over-long or dirty is dropped with a finding when other To remain...
+    for bad, code in (("9" * 300, "to_organ_id_too_long"), ("000.00.00.H&#9;49", "to_organ_id_control_characters")):
+        rc, j, _, _ = run.check(package(to=GOOD_TO + f"<To><OrganId>{bad}</OrganId></To>"))
+        assert rc == 0 and j["recipients"] == ["000.00.00.G22"] and code in codes(j), (rc, j)
+        # ... and is the same "no To/OrganId" refusal when it was the only one.
+        rc, j, _, _ = run.check(package(to=f"<To><OrganId>{bad}</OrganId></To>"))
+        assert rc == 1 and j["code"] == "no_recipient" and j["verdict"] is True, j
+    # An empty StatusCode in an edoc counts as absent: still an edoc.
+    rc, j, _, _ = run.check(package(msg_extra="<StatusCode/>"))
+    assert rc == 0 and j["kind"] == "edoc", j
+    rc, j, _, _ = run.check(package(msg_extra="<StatusCode>  </StatusCode>"))
+    assert rc == 0 and j["kind"] == "edoc", j
+    # "null" in any case counts as missing.
+    for null in ("null", "NULL", "Null"):
+        rc, j, _, _ = run.check(package(to=GOOD_TO + f"<To><OrganId>{null}</OrganId></To>"))
+        assert rc == 0 and j["recipients"] == ["000.00.00.G22"] and "to_without_organ_id" in codes(j), j
+        rc, j, _, _ = run.check(package(to=f"<To><OrganId>{null}</OrganId></To>"))
+        assert rc == 1 and j["code"] == "no_recipient", j
+    # The recipients are exactly the organ ids of the relay's To spans (the ids a copy keeps).
+    two = "<To><OrganId>000.00.00.G22</OrganId><OrganId>000.00.01.H49</OrganId></To>"
+    lower = "<To><OrganId>000.00.00.g22</OrganId></To><To><OrganId>000.00.00.G22</OrganId></To>"
+    for to in (two, lower, GOOD_TO + "<To/>" + GOOD_TO):
+        rc, j, _, _ = run.check(package(to=to))
+        spans = [t["organ_id"] for t in j["relay"]["to"] if t["organ_id"]]
+        assert rc == 0 and sorted(set(spans)) == sorted(j["recipients"]), (to, spans, j["recipients"])
+    rc, j, _, _ = run.check(package(to=two))
+    assert j["recipients"] == ["000.00.00.G22"] and "to_second_organ_id" in codes(j), j
+
+
 def main():
     if not os.path.exists(CTL):
         print("gatewayctl not built")
