@@ -240,6 +240,10 @@ struct gw_edxml_doc {
 
 void gw_edxml_doc_free(struct gw_edxml_doc *doc);
 
+/* Findings kept per package: past it one note "findings_truncated" ends the list; refusals
+ * (GW_EDXML_REFUSE) are never dropped. */
+#define GW_EDXML_MAX_FINDINGS 1000
+
 /* Appends a finding (xpath and message are copied; message is printf-style). GW_ENOMEM. */
 int gw_edxml_doc_finding(struct gw_edxml_doc *doc, const char *code,
                          enum gw_edxml_severity severity, const char *xpath, const char *fmt, ...)
