@@ -303,6 +303,13 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
     check_prefixes(r, prefix, uri, nb_attr, attrs);
     if (r->depth <= 2 && !r->soap && r->doc->header_end == 0)
         keep_ns(r, nb_ns, ns); /* in scope at edXMLHeader's start */
+    if (role == R_ATTENC && parent == R_ENV)
+        rd_finding(r, "attachments_in_envelope", GW_EDXML_STRICT, NULL,
+                   "AttachmentEncoded inside edXMLEnvelope (QCVN 102: a sibling of the envelope)");
+    else if (role == R_OTHER && (parent == R_ROOT || parent == R_ENV) &&
+             strcmp(name, "Attachment") == 0 && rd_in_edxml_ns(uri))
+        rd_finding(r, "attachment_outside_attachment_encoded", GW_EDXML_STRICT, NULL,
+                   "an Attachment outside AttachmentEncoded is not read");
     switch (role) {
     case R_MSG:
         if (r->seen_msghdr) {

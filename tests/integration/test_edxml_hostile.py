@@ -292,6 +292,20 @@ def test_domain_alignment(run):
     assert j["recipients"] == ["000.00.00.G22"] and "to_second_organ_id" in codes(j), j
 
 
+def test_misplaced_attachments(run):
+    b = base64.b64encode(PDF).decode()
+    att = attachment("a", "x.pdf", "application/pdf", PDF)
+    # AttachmentEncoded is a sibling of the envelope (domain.md §2): inside it, read, with a finding
+    data = package().replace(b"</edXMLEnvelope><AttachmentEncoded></AttachmentEncoded>",
+                             f"<AttachmentEncoded>{att}</AttachmentEncoded></edXMLEnvelope>".encode())
+    rc, j, _, _ = run.check(data)
+    assert rc == 0 and len(j["attachments"]) == 1 and "attachments_in_envelope" in codes(j), (rc, codes(j))
+    # an Attachment directly under the root is not read: a finding says so
+    data = package().replace(b"<AttachmentEncoded></AttachmentEncoded>", att.replace(b, "!!").encode())
+    rc, j, _, _ = run.check(data)
+    assert rc == 0 and "attachment_outside_attachment_encoded" in codes(j), (rc, codes(j))
+
+
 def main():
     if not os.path.exists(CTL):
         print("gatewayctl not built")
