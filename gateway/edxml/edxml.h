@@ -17,6 +17,12 @@
 
 #define GW_EDXML_NS "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
+/* libxml2's one initialisation (xmlInitParser in a pthread_once): every entry point of this
+ * folder that uses libxml2 (the reader, gw_edxml_xsd_load, gw_edxml_xsd_check) calls it first, and
+ * the daemon's start reaches it from the main thread (it loads the header schema) before the
+ * pool's workers parse. Calling it again is free. */
+void gw_edxml_xml_init(void);
+
 /* Fixed structural caps (not configuration): a package beyond them is hostile and refused, with
  * the stable code in brackets, before libxml2 parses it. Attributes include namespace
  * declarations; lengths are in characters (code units). */

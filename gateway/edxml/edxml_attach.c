@@ -22,6 +22,7 @@ void rd_att_begin(struct rd *r, struct gw_edxml_attachment *a, struct rd_att *p)
 {
     memset(p, 0, sizeof(*p));
     p->fd = -1;
+    r->nahead = 0;
     p->sha = EVP_MD_CTX_new();
     if (!p->sha || EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL) != 1)
         rd_fail(r, GW_ENOMEM, "out_of_memory", "out of memory");
@@ -70,18 +71,26 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-static void decide(struct rd *r, struct gw_edxml_attachment *a, struct rd_att *p)
+static bool pk_head(const struct rd *r)
+{
+    return r->nahead >= 4 && memcmp(r->ahead, "PK\3\4", 4) == 0;
+}
+
+/* Once the head is known: a PK-prefixed attachment is spooled whatever its metadata says so far
+ * (the ZIP rule is applied when the attachment ends, with all of its ContentType and name,
+ * whatever the element order), up to RD_MAX_SPOOLED per package. */
+static void decide(struct rd *r, struct rd_att *p)
 {
     p->decided = true;
-    if (!gw_edxml_zip_should_unwrap(p->head, p->nhead, a->content_type, a->name))
+    if (!pk_head(r) || r->nspooled >= RD_MAX_SPOOLED)
         return;
-    a->unwrap_tried = true;
+    r->nspooled++;
     p->fd = open_spool(r->o.tmpdir);
     if (p->fd < 0) {
         rd_fail(r, GW_EIO, "tmpfile", "cannot create a temporary file for an attachment");
         return;
     }
-    if (write_all(p->fd, p->head, p->nhead) != 0)
+    if (write_all(p->fd, r->ahead, r->nahead) != 0)
         rd_fail(r, GW_EIO, "tmpfile", "cannot write an attachment's temporary file");
 }
 
@@ -99,14 +108,14 @@ static void bytes(struct rd *r, struct gw_edxml_attachment *a, struct rd_att *p,
     }
     EVP_DigestUpdate(p->sha, b, n);
     if (!p->decided) {
-        size_t k = sizeof(p->head) - p->nhead < n ? sizeof(p->head) - p->nhead : n;
-        memcpy(p->head + p->nhead, b, k);
-        p->nhead += k;
+        size_t k = RD_ATT_HEAD - r->nahead < n ? RD_ATT_HEAD - r->nahead : n;
+        memcpy(r->ahead + r->nahead, b, k);
+        r->nahead += k;
         b += k;
         n -= k;
-        if (p->nhead < sizeof(p->head))
+        if (r->nahead < RD_ATT_HEAD)
             return;
-        decide(r, a, p);
+        decide(r, p);
     }
     if (p->fd >= 0 && n > 0 && write_all(p->fd, b, n) != 0)
         rd_fail(r, GW_EIO, "tmpfile", "cannot write an attachment's temporary file");
@@ -127,7 +136,15 @@ void rd_att_text(struct rd *r, const char *s, size_t n)
     struct rd_att *p = cur(r, &a);
     size_t w;
 
-    if (!p || r->st[r->depth - 1].role != R_ATT || p->cte_done)
+    if (!p || r->st[r->depth - 1].role != R_ATT)
+        return;
+    if (!s && (p->cte_done || p->in_cte)) {
+        /* which of the two would a recipient decode? */
+        rd_fail(r, GW_ENOTEDXML, "bad_base64",
+                "a second ContentTransferEncoded in one Attachment: the attachment is ambiguous");
+        return;
+    }
+    if (p->cte_done)
         return;
     if (!s) {
         struct rd_frame *f = &r->st[r->depth];
@@ -176,8 +193,14 @@ void rd_att_cte_end(struct rd *r)
     if (rc > 0)
         rd_finding(r, "base64_unpadded", GW_EDXML_STRICT, NULL, "attachment base64 has no padding");
     bytes(r, a, p, tail, n);
-    if (r->end_ok && f->tagged && !f->start.empty && r->end_lt >= a->b64_offset)
+    if (r->end_ok && f->tagged && !f->start.empty && r->end_lt >= a->b64_offset) {
         a->b64_len = r->end_lt - a->b64_offset;
+        a->b64_plain = r->end_marks == f->start.marks; /* UTF-8 checked at finish */
+    }
+    if (!a->b64_plain && a->b64_len > 0)
+        rd_finding(r, "base64_not_plain", GW_EDXML_STRICT, NULL,
+                   "references, comments or CDATA inside the base64: the stored slice is not "
+                   "the base64 text");
 }
 
 void rd_att_end(struct rd *r)
@@ -186,17 +209,33 @@ void rd_att_end(struct rd *r)
     struct rd_att *p = cur(r, &a);
     unsigned len = 32;
 
-    if (!p)
+    if (!p || !p->sha)
         return;
     if (!p->decided)
-        decide(r, a, p);
+        decide(r, p);
     EVP_DigestFinal_ex(p->sha, a->sha256, &len);
+    EVP_MD_CTX_free(p->sha);
+    p->sha = NULL;
     snprintf(a->detected_type, sizeof(a->detected_type), "%s",
-             a->size ? gw_edxml_sniff(p->head, p->nhead) : "application/octet-stream");
-    if (p->fd >= 0 && !r->err) {
+             a->size ? gw_edxml_sniff(r->ahead, r->nahead) : "application/octet-stream");
+    if (r->err)
+        return;
+    a->unwrap_tried = gw_edxml_zip_should_unwrap(r->ahead, r->nahead, a->content_type, a->name);
+    if (a->unwrap_tried && p->fd < 0) {
+        char xp[96];
+        snprintf(xp, sizeof(xp), "/edXML/AttachmentEncoded/Attachment[%zu]", r->doc->n_attachments);
+        a->unwrap_error = "zip_not_unwrapped";
+        if (gw_edxml_doc_finding(r->doc, "zip_not_unwrapped", GW_EDXML_STRICT, xp,
+                                 "more than %d ZIP-wrapped attachments: not unwrapped",
+                                 RD_MAX_SPOOLED) != 0)
+            rd_fail(r, GW_ENOMEM, "out_of_memory", "out of memory");
+    } else if (a->unwrap_tried) {
         int rc = unwrap(r, r->doc->n_attachments - 1);
         if (rc != 0)
             rd_fail(r, rc, rc == GW_ENOMEM ? "out_of_memory" : "io_error", "%s", gw_strerror(rc));
+    } else if (p->fd >= 0) {
+        close(p->fd); /* a ZIP by nature (docx, .zip...): kept as sent */
+        p->fd = -1;
     }
 }
 
@@ -209,12 +248,81 @@ static const char *strip_cid(const char *s)
     return strncasecmp(s, "cid:", 4) == 0 ? s + 4 : s;
 }
 
-static bool same_cid(const char *a, const char *b)
+/* A ContentId without its "cid:" prefix and angle brackets: the span compared. */
+struct cid_key {
+    const char *s;
+    size_t n, idx;
+};
+
+static struct cid_key cid_key(const char *s, size_t idx)
 {
-    a = strip_cid(a);
-    b = strip_cid(b);
-    size_t na = strcspn(a, ">"), nb = strcspn(b, ">");
-    return na == nb && na > 0 && memcmp(a, b, na) == 0;
+    struct cid_key k;
+
+    k.s = strip_cid(s);
+    k.n = strcspn(k.s, ">");
+    k.idx = idx;
+    return k;
+}
+
+static int cid_cmp(const struct cid_key *a, const struct cid_key *b)
+{
+    int c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+    if (c != 0)
+        return c;
+    return a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
+}
+
+static int key_order(const void *x, const void *y)
+{
+    const struct cid_key *a = x, *b = y;
+    int c = cid_cmp(a, b);
+    return c != 0 ? c : a->idx < b->idx ? -1 : a->idx > b->idx ? 1 : 0;
+}
+
+/* The manifest type of each attachment: the first Reference with its ContentId and a
+ * ContentType, found in references sorted once (O(n log n) whatever the counts). */
+static int link_references(struct gw_edxml_doc *d)
+{
+    struct cid_key *keys;
+    size_t n = 0;
+
+    if (d->n_references == 0 || d->n_attachments == 0)
+        return 0;
+    keys = malloc(d->n_references * sizeof(*keys));
+    if (!keys)
+        return GW_ENOMEM;
+    for (size_t k = 0; k < d->n_references; k++) {
+        if (!d->references[k].content_type)
+            continue;
+        keys[n] = cid_key(d->references[k].content_id, k);
+        if (keys[n].n > 0)
+            n++;
+    }
+    qsort(keys, n, sizeof(*keys), key_order);
+    for (size_t i = 0; i < d->n_attachments; i++) {
+        struct gw_edxml_attachment *a = &d->attachments[i];
+        struct cid_key want = cid_key(a->content_id, 0);
+        size_t lo = 0, hi = n;
+
+        if (a->manifest_type || want.n == 0)
+            continue;
+        while (lo < hi) { /* first key >= want */
+            size_t mid = lo + (hi - lo) / 2;
+            if (cid_cmp(&keys[mid], &want) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < n && cid_cmp(&keys[lo], &want) == 0) {
+            a->manifest_type = strdup(d->references[keys[lo].idx].content_type);
+            if (!a->manifest_type) {
+                free(keys);
+                return GW_ENOMEM;
+            }
+        }
+    }
+    free(keys);
+    return 0;
 }
 
 /* The ZIP rule's unwrap of attachment i, spooled: done as soon as the attachment ends, so that at
@@ -265,20 +373,11 @@ int rd_att_finish(struct rd *r)
 {
     struct gw_edxml_doc *d = r->doc;
 
-    for (size_t i = 0; i < d->n_attachments; i++) {
-        struct gw_edxml_attachment *a = &d->attachments[i];
-        int rc;
-
-        for (size_t k = 0; k < d->n_references; k++) {
-            if (!a->manifest_type && same_cid(a->content_id, d->references[k].content_id) &&
-                d->references[k].content_type) {
-                a->manifest_type = strdup(d->references[k].content_type);
-                if (!a->manifest_type)
-                    return GW_ENOMEM;
-            }
+    for (size_t i = 0; i < r->natt; i++) {
+        if (r->att[i].fd >= 0) { /* an attachment that never ended */
+            close(r->att[i].fd);
+            r->att[i].fd = -1;
         }
-        if (r->att[i].fd >= 0 && (rc = unwrap(r, i)) != 0)
-            return rc;
     }
-    return 0;
+    return link_references(d);
 }

@@ -9,20 +9,25 @@
 
 enum { B_WS = 64, B_PAD = 65, B_BAD = 255 };
 
-static unsigned char table[256];
-static bool table_ready;
-
-static void init_table(void)
-{
-    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    memset(table, B_BAD, sizeof(table));
-    for (unsigned i = 0; i < 64; i++)
-        table[(unsigned char)alpha[i]] = (unsigned char)i;
-    table[' '] = table['\t'] = table['\r'] = table['\n'] = B_WS;
-    table['='] = B_PAD;
-    table_ready = true; /* idempotent: racing initialisations write the same bytes */
-}
+/* Value of each byte: 0-63 data, B_WS (64) white space, B_PAD (65) '=', B_BAD (255) anything
+ * else (built from the RFC 4648 alphabet; a constant, so threads share it without any
+ * initialisation). */
+static const unsigned char table[256] = {
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 64,  64,  255, 255, 64,  255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 64,  255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 62,  255, 255, 255, 63,  52,  53,  54,  55,  56,  57,  58,  59,  60,
+    61,  255, 255, 255, 65,  255, 255, 255, 0,   1,   2,   3,   4,   5,   6,   7,   8,   9,   10,
+    11,  12,  13,  14,  15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  255, 255, 255, 255,
+    255, 255, 26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,  41,  42,
+    43,  44,  45,  46,  47,  48,  49,  50,  51,  255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
 
 size_t gw_edxml_b64_decode(struct gw_edxml_b64 *b, const char *in, size_t len, uint8_t *out)
 {
@@ -31,8 +36,6 @@ size_t gw_edxml_b64_decode(struct gw_edxml_b64 *b, const char *in, size_t len, u
     uint32_t acc = b->acc;
     unsigned n = b->n;
 
-    if (!table_ready)
-        init_table();
     if (b->bad)
         return (size_t)-1;
     while (p < end) {

@@ -164,6 +164,9 @@ static void on_root(struct rd *r, const char *name, const xmlChar *uri, int nb_n
         return;
     }
     r->seen_root = true;
+    if (!uri || !*uri) /* accepted (lenient: real senders omit it), matched by local name */
+        rd_finding(r, "no_namespace", GW_EDXML_STRICT, NULL,
+                   "the edXML root is in no namespace (expected " GW_EDXML_NS ")");
 }
 
 static void keep_ns(struct rd *r, int nb_ns, const xmlChar **ns)
@@ -198,6 +201,34 @@ static void check_prefixes(struct rd *r, const xmlChar *prefix, const xmlChar *u
     }
 }
 
+static void push_ns(struct rd *r, struct rd_frame *f, int nb_ns, const xmlChar **ns)
+{
+    for (int i = 0; i < nb_ns; i++) {
+        if (r->nss >= RD_NS_STACK) {
+            r->nss_over = true;
+            return;
+        }
+        r->nss_p[r->nss] = ns[2 * i];
+        r->nss_u[r->nss] = ns[2 * i + 1];
+        r->nss++;
+        f->nsn++;
+    }
+}
+
+/* Is prefix (NULL: the default namespace) bound to the QCVN 102 namespace in scope, the top skip
+ * declarations (the current element's own) left out? */
+static bool bound_to_edxml(const struct rd *r, const xmlChar *prefix, unsigned skip)
+{
+    if (r->nss_over)
+        return false; /* unknown: the inserted element declares it */
+    for (unsigned i = r->nss - skip; i-- > 0;) {
+        const xmlChar *p = r->nss_p[i];
+        if ((!p && !prefix) || (p && prefix && strcmp((const char *)p, (const char *)prefix) == 0))
+            return r->nss_u[i] && strcmp((const char *)r->nss_u[i], GW_EDXML_NS) == 0;
+    }
+    return false;
+}
+
 static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
                      int nb_ns, const xmlChar **ns, int nb_attr, int nb_def, const xmlChar **attrs)
 {
@@ -225,6 +256,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
     f->name = localname;
     f->prefix = prefix;
     f->tagged = pop_tag(r, false, &f->start);
+    push_ns(r, f, nb_ns, ns);
     parent = r->st[r->depth - 1].role;
     if (r->depth == 1) {
         on_root(r, name, uri, nb_ns, ns);
@@ -251,9 +283,33 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
         role = rd_child_role(parent, name);
     }
     f->role = role;
+    if (parent == R_CTE) {
+        /* the recipient's text content and the gateway's decoded bytes would differ */
+        rd_fail(r, GW_ENOTEDXML, "bad_base64",
+                "an element inside ContentTransferEncoded: the attachment is ambiguous");
+        return;
+    }
+    if (role != R_OTHER) {
+        bool local;
+        unsigned cap = rd_elem_cap(parent, role, &local);
+        if (cap > 0 && ++r->nelem[role] > cap) {
+            if (local)
+                rd_fail(r, GW_ELIMIT, "too_many_items", "more than %u %s elements", cap, name);
+            else
+                rd_fail(r, GW_EPARSE, "too_many_elements", "more than %u %s elements", cap, name);
+            return;
+        }
+    }
     check_prefixes(r, prefix, uri, nb_attr, attrs);
     if (r->depth <= 2 && !r->soap && r->doc->header_end == 0)
         keep_ns(r, nb_ns, ns); /* in scope at edXMLHeader's start */
+    if (role == R_ATTENC && parent == R_ENV)
+        rd_finding(r, "attachments_in_envelope", GW_EDXML_STRICT, NULL,
+                   "AttachmentEncoded inside edXMLEnvelope (QCVN 102: a sibling of the envelope)");
+    else if (role == R_OTHER && (parent == R_ROOT || parent == R_ENV) &&
+             strcmp(name, "Attachment") == 0 && rd_in_edxml_ns(uri))
+        rd_finding(r, "attachment_outside_attachment_encoded", GW_EDXML_STRICT, NULL,
+                   "an Attachment outside AttachmentEncoded is not read");
     switch (role) {
     case R_MSG:
         if (r->seen_msghdr) {
@@ -264,6 +320,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
         copy_ws(r->ind_msg, r);
         free(r->msg_prefix);
         r->msg_prefix = dup_str(r, (const char *)prefix);
+        r->msg_bound = bound_to_edxml(r, prefix, f->nsn); /* edXMLHeader's scope */
         break;
     case R_HDR:
         if (f->tagged)
@@ -281,6 +338,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
         r->list_gt = f->start.gt;
         copy_ws(r->ind_list, r);
         r->list_prefix = dup_str(r, (const char *)prefix);
+        r->list_bound = bound_to_edxml(r, prefix, 0); /* inside the list */
         break;
     case R_TRACE:
     case R_BUS:
@@ -292,6 +350,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
             copy_ws(r->ind_trace, r);
             free(r->trace_prefix);
             r->trace_prefix = dup_str(r, (const char *)prefix);
+            r->trace_bound = bound_to_edxml(r, prefix, f->nsn); /* the list's scope */
         } else {
             r->doc->business.present = true;
         }
@@ -376,6 +435,7 @@ static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix, co
     }
     r->end_ok = have_end && !(f->tagged && f->start.empty);
     r->end_lt = r->end_ok ? t.lt : 0;
+    r->end_marks = t.marks;
     if (r->cap_role && r->depth == r->cap_depth) {
         int role = r->cap_role;
         r->cap[r->cap_len] = '\0';
@@ -442,6 +502,7 @@ static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix, co
     default:
         break;
     }
+    r->nss -= f->nsn;
     r->depth--;
     r->nws = 0;
 }

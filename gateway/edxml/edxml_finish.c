@@ -59,6 +59,9 @@ static int verdicts(struct rd *r)
         d->n_recipients = 1;
         return 0;
     }
+    if (r->empty_status && d->n_response_for > 0 && d->n_to == 0)
+        return refuse(r, GW_ENOTEDXML, "bad_status_code",
+                      "a status package (ResponseFor, no To) with an empty StatusCode");
     if (!d->document_id)
         return refuse(r, GW_ENOTEDXML, "no_document_id", "missing MessageHeader/DocumentId");
     if (!d->from)
@@ -98,20 +101,23 @@ static int relay(struct rd *r)
         x->trace_at = r->last_trace_end;
         prefix = r->trace_prefix;
         indent = r->ind_trace;
+        x->trace_declare = !r->trace_bound;
     } else if (r->have_list) {
         x->trace_mode = GW_EDXML_TRACE_FIRST_IN_LIST;
         x->trace_at = r->list_gt;
         prefix = r->list_prefix;
         indent = r->list_child_seen ? r->ind_child : r->ind_list;
-        if (r->list_empty_tag) {
-            x->editable = false; /* <TraceHeaderList/>: no place inside it without a rewrite */
-            x->not_editable = "no_landmarks";
+        x->trace_declare = !r->list_bound;
+        if (r->list_empty_tag && r->list_gt >= 2) {
+            x->trace_mode = GW_EDXML_TRACE_IN_EMPTY_LIST; /* its "/>" becomes an open/close pair */
+            x->trace_at = r->list_gt - 2;
         }
     } else {
         x->trace_mode = GW_EDXML_TRACE_NEW_LIST;
         x->trace_at = r->msg_end;
         prefix = r->msg_prefix;
         indent = r->ind_msg;
+        x->trace_declare = !r->msg_bound;
     }
     x->trace_prefix = dup_or_empty(prefix);
     x->trace_indent = dup_or_empty(indent);
@@ -130,6 +136,8 @@ static int relay(struct rd *r)
     if (!utf8_encoding(r)) {
         x->editable = false;
         x->not_editable = "encoding";
+        for (size_t i = 0; i < d->n_attachments; i++)
+            d->attachments[i].b64_plain = false; /* offsets are not those of the text */
     } else if (r->tags_lost || (!r->have_trace && !r->have_list && r->msg_end == 0)) {
         x->editable = false;
         if (!x->not_editable)

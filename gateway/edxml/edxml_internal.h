@@ -22,11 +22,12 @@ struct gw_edxml_scan_result {
 /* A tag seen by the pre-scan, in document order: what the SAX callbacks pair with their
  * elements to know byte offsets (libxml2 gives none). Offsets are absolute, in bytes. */
 struct gw_edxml_tag {
-    uint64_t ws; /* first byte of the white-space run just before '<' (== lt when none) */
-    uint64_t lt; /* the '<' */
-    uint64_t gt; /* the byte after '>' */
-    bool end;    /* an end tag */
-    bool empty;  /* a start tag closed by "/>" */
+    uint64_t ws;    /* first byte of the white-space run just before '<' (== lt when none) */
+    uint64_t lt;    /* the '<' */
+    uint64_t gt;    /* the byte after '>' */
+    bool end;       /* an end tag */
+    bool empty;     /* a start tag closed by "/>" */
+    uint64_t marks; /* references ('&') and comments, CDATA sections, PIs seen before its '>' */
 };
 
 typedef int (*gw_edxml_tag_fn)(void *ud, const struct gw_edxml_tag *t);
@@ -56,6 +57,7 @@ struct gw_edxml_scanner {
     unsigned alen;
     struct gw_edxml_tag tag;
     uint64_t ws_start;
+    uint64_t marks; /* '&' in text, "<!" and "<?" so far (gw_edxml_tag.marks) */
     unsigned depth, ns_in_scope;
     unsigned ns_at[65];
     char encoding[48]; /* declared encoding ("" none) */

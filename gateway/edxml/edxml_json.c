@@ -183,6 +183,7 @@ static json_t *attachment(const struct gw_edxml_attachment *a)
                         a->detected_type[0] ? text(a->detected_type) : json_null());
     json_object_set_new(j, "b64_offset", json_integer((json_int_t)a->b64_offset));
     json_object_set_new(j, "b64_len", json_integer((json_int_t)a->b64_len));
+    json_object_set_new(j, "b64_plain", json_boolean(a->b64_plain));
     json_object_set_new(j, "size", json_integer((json_int_t)a->size));
     json_object_set_new(j, "sha256", hex(a->sha256));
     json_object_set_new(j, "unwrap_tried", json_boolean(a->unwrap_tried));
@@ -201,7 +202,8 @@ static json_t *attachment(const struct gw_edxml_attachment *a)
 }
 
 static const char *const severity_names[] = {"note", "strict", "refuse"};
-static const char *const trace_modes[] = {"after_last", "first_in_list", "new_list"};
+static const char *const trace_modes[] = {"after_last", "first_in_list", "new_list",
+                                          "in_empty_list"};
 
 static json_t *relay(const struct gw_edxml_relay *r)
 {
@@ -214,11 +216,11 @@ static json_t *relay(const struct gw_edxml_relay *r)
         json_array_append_new(to, json_pack("{s:o,s:I,s:I}", "organ_id", text(r->to[i].organ_id),
                                             "start", (json_int_t)r->to[i].start, "end",
                                             (json_int_t)r->to[i].end));
-    j = json_pack("{s:b,s:o,s:b,s:s,s:I,s:o,s:o,s:o}", "editable", r->editable, "not_editable",
+    j = json_pack("{s:b,s:o,s:b,s:s,s:I,s:o,s:o,s:b,s:o}", "editable", r->editable, "not_editable",
                   str(r->not_editable), "xmldsig", r->xmldsig, "trace_mode",
-                  m < 3 ? trace_modes[m] : "after_last", "trace_at", (json_int_t)r->trace_at,
+                  m < 4 ? trace_modes[m] : "after_last", "trace_at", (json_int_t)r->trace_at,
                   "trace_prefix", text(r->trace_prefix), "trace_indent", text(r->trace_indent),
-                  "to", to);
+                  "trace_declare", r->trace_declare, "to", to);
     return j;
 }
 
@@ -324,7 +326,8 @@ int gw_edxml_relay_from_json(const json_t *j, struct gw_edxml_relay *out)
     out->xmldsig = json_is_true(json_object_get(j, "xmldsig"));
     out->not_editable = ne && json_is_string(ne) ? reason(json_string_value(ne)) : NULL;
     rc = GW_EINVAL;
-    for (unsigned m = 0; m < 3; m++)
+    out->trace_declare = json_is_true(json_object_get(j, "trace_declare")); /* absent: false */
+    for (unsigned m = 0; m < 4; m++)
         if (strcmp(json_string_value(mode), trace_modes[m]) == 0) {
             out->trace_mode = (enum gw_edxml_trace_mode)m;
             rc = 0;

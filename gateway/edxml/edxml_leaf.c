@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "edxml/edxml_rd.h"
 #include "util/error.h"
@@ -85,12 +86,23 @@ static int read_number(struct rd *r, const char *v, const char *leaf)
     return n;
 }
 
-/* Routing ids (From, To, ResponseFor organ ids, DocumentIds): refused when too long or dirty. */
-static char *routing_id(struct rd *r, char *raw, bool over, const char *what, bool organ)
+/* Routing ids (From, To, ResponseFor organ ids, DocumentIds): refused when too long or dirty,
+ * except a To's OrganId (drop: the To is then dropped like one without an OrganId, domain.md §2,
+ * and the package is refused only when no To remains). */
+static char *routing_id(struct rd *r, char *raw, bool over, const char *what, bool organ, bool drop)
 {
     char *v;
     int rc = gw_edxml_clean_id(raw, over, &v);
 
+    if (rc != 0 && drop) {
+        rd_finding(r, rc == GW_ELIMIT ? "to_organ_id_too_long" : "to_organ_id_control_characters",
+                   GW_EDXML_STRICT, NULL,
+                   rc == GW_ELIMIT ? "a To OrganId longer than %d bytes: the To is dropped"
+                                   : "a To OrganId with control characters: the To is dropped",
+                   GW_EDXML_ID_MAX);
+        raw[0] = '\0';
+        return raw;
+    }
     if (rc == GW_ELIMIT) {
         rd_fail(r, GW_ENOTEDXML, "id_too_long", "%s longer than %d bytes", what, GW_EDXML_ID_MAX);
         return NULL;
@@ -99,8 +111,8 @@ static char *routing_id(struct rd *r, char *raw, bool over, const char *what, bo
         rd_fail(r, GW_ENOTEDXML, "id_control_characters", "%s contains control characters", what);
         return NULL;
     }
-    if (organ && strcmp(v, "null") == 0)
-        *v = '\0';
+    if (organ && strcasecmp(v, "null") == 0)
+        *v = '\0'; /* "null", "NULL", "Null": missing */
     return v;
 }
 
@@ -157,12 +169,20 @@ static void staff_leaf(struct rd *r, struct gw_edxml_staff *s, int role, char *v
     }
 }
 
+/* The first non-empty OrganId of a To is its recipient, the one its relay span carries, so
+ * doc->recipients holds exactly the ids the relay matches; a second one gets a finding. */
 static void to_organ(struct rd *r, char *v)
 {
     int rc;
 
     if (!*v)
         return;
+    if (r->to_has_id) {
+        rd_finding(r, "to_second_organ_id", GW_EDXML_STRICT, NULL,
+                   "a To with more than one OrganId: only the first is a recipient");
+        return;
+    }
+    r->to_has_id = true;
     rc = gw_edxml_rcpt_add(&r->rcpt, v, r->o.limits.max_recipients);
     if (rc == GW_ELIMIT)
         rd_fail(r, GW_ELIMIT, "too_many_recipients", "more than %u recipients",
@@ -246,7 +266,7 @@ void rd_leaf(struct rd *r, int parent, int role, char *raw, bool over)
                        role == L_STATUS  ? "StatusCode"
                        : role == L_DOCID ? "DocumentId"
                                          : "OrganId",
-                       role == L_ORGANID);
+                       role == L_ORGANID, role == L_ORGANID && parent == R_TO);
         if (!v)
             return;
     } else {
@@ -287,6 +307,10 @@ void rd_leaf(struct rd *r, int parent, int role, char *raw, bool over)
             if (*v)
                 set(r, &d->document_id, v);
         } else {
+            if (role == L_STATUS && !*v) {
+                r->empty_status = true; /* an empty <StatusCode/> counts as absent */
+                break;
+            }
             if (role == L_STATUS)
                 r->seen_status = true;
             msg_leaf(r, role, v, leaf);
@@ -359,7 +383,7 @@ void rd_leaf(struct rd *r, int parent, int role, char *raw, bool over)
     case R_TRACE: {
         struct gw_edxml_trace *t = &d->traces[d->n_traces - 1];
         if (role == L_ORGANID) {
-            if (*v && strcmp(v, "null") != 0)
+            if (*v && strcasecmp(v, "null") != 0)
                 set(r, &t->organ_id, v);
         } else {
             set(r, &t->timestamp, v);

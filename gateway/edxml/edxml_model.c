@@ -149,12 +149,32 @@ int gw_edxml_doc_finding(struct gw_edxml_doc *doc, const char *code,
     char msg[512];
     va_list ap;
 
-    /* a hostile package may repeat a fault a million times: findings are capped */
-    if (doc->n_findings >= 1000)
-        return 0;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+    /* a hostile package may repeat a fault a million times: findings are capped, and the cap says
+     * so with one last finding; refusals have room of their own, so a verdict is never lost */
+    if (severity != GW_EDXML_REFUSE && doc->n_findings >= GW_EDXML_MAX_FINDINGS) {
+        if (doc->n_findings > GW_EDXML_MAX_FINDINGS)
+            return 0;
+        code = "findings_truncated";
+        severity = GW_EDXML_NOTE;
+        xpath = "/edXML";
+        snprintf(msg, sizeof(msg), "more than %d findings: the rest are not listed",
+                 GW_EDXML_MAX_FINDINGS);
+    } else if (doc->n_findings >= GW_EDXML_MAX_FINDINGS + 100) {
+        /* a refusal past every cap takes the last slot: the verdict must survive */
+        f = &doc->findings[doc->n_findings - 1];
+        if (f->severity == GW_EDXML_REFUSE)
+            return 0;
+        free(f->xpath);
+        free(f->message);
+        doc->n_findings--;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    }
     if ((doc->n_findings & (doc->n_findings - 1)) == 0) {
         size_t cap = doc->n_findings ? doc->n_findings * 2 : 4;
         v = realloc(doc->findings, cap * sizeof(*v));

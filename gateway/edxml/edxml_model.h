@@ -95,12 +95,16 @@ struct gw_edxml_attachment {
     char *content_id; /* as written */
     char *name;       /* AttachmentName */
     char *description;
-    char *content_type;     /* the Attachment's own ContentType */
-    char *manifest_type;    /* the ContentType of its manifest Reference (NULL: none) */
-    uint64_t b64_offset;    /* first byte of the ContentTransferEncoded text in the package */
-    uint64_t b64_len;       /* its length in bytes, markup of the element excluded */
-    uint64_t size;          /* decoded bytes */
-    uint8_t sha256[32];     /* SHA-256 of the decoded bytes ("as sent") */
+    char *content_type;  /* the Attachment's own ContentType */
+    char *manifest_type; /* the ContentType of its manifest Reference (NULL: none) */
+    uint64_t b64_offset; /* first byte of the ContentTransferEncoded text in the package */
+    uint64_t b64_len;    /* its length in bytes, markup of the element excluded */
+    bool b64_plain;      /* the slice is exactly the base64 text: no character or entity reference,
+                            comment, CDATA section or PI inside, a UTF-8/ASCII package. Otherwise the
+                            slice must not be decoded as it stands (size and sha256 are those of the
+                            text an XML parser delivers) */
+    uint64_t size;       /* decoded bytes */
+    uint8_t sha256[32];  /* SHA-256 of the decoded bytes ("as sent") */
     char detected_type[64]; /* from the decoded bytes' magic ("application/pdf", ...) */
     /* The ZIP rule of domain.md §2 (edxml_zip.h): */
     bool unwrap_tried; /* the rule said to unwrap */
@@ -137,6 +141,8 @@ enum gw_edxml_trace_mode {
     GW_EDXML_TRACE_AFTER_LAST = 0, /* insert after the last TraceHeader */
     GW_EDXML_TRACE_FIRST_IN_LIST,  /* TraceHeaderList without TraceHeader: first child */
     GW_EDXML_TRACE_NEW_LIST,       /* no TraceHeaderList: a new one right after MessageHeader */
+    GW_EDXML_TRACE_IN_EMPTY_LIST,  /* <TraceHeaderList/>: its "/>" (at trace_at, 2 bytes) becomes
+                                      ">" TraceHeader "</TraceHeaderList>" */
 };
 
 /* What a faithful relay needs (domain.md §2 "Relaying across two axes"). */
@@ -150,6 +156,9 @@ struct gw_edxml_relay {
     uint64_t trace_at;  /* where the new TraceHeader (or TraceHeaderList) goes */
     char *trace_prefix; /* the prefix its siblings use ("edXML"), "" for none */
     char *trace_indent; /* the white space to put before it (copied from a sibling) */
+    bool trace_declare; /* trace_prefix (or the default namespace when "") is not bound to the
+                           QCVN 102 namespace where the new element goes: it carries its own
+                           xmlns[:prefix] declaration */
     bool xmldsig;       /* Signature block is a real XML-DSig (xmldsig ns, SignedInfo, a
                            SignatureValue that is not a placeholder) */
 };
@@ -230,6 +239,10 @@ struct gw_edxml_doc {
 };
 
 void gw_edxml_doc_free(struct gw_edxml_doc *doc);
+
+/* Findings kept per package: past it one note "findings_truncated" ends the list; refusals
+ * (GW_EDXML_REFUSE) are never dropped. */
+#define GW_EDXML_MAX_FINDINGS 1000
 
 /* Appends a finding (xpath and message are copied; message is printf-style). GW_ENOMEM. */
 int gw_edxml_doc_finding(struct gw_edxml_doc *doc, const char *code,

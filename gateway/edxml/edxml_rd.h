@@ -17,6 +17,15 @@
 /* Items kept per list (To, TraceHeader, Reference, Attachment, Place...): a local limit
  * (GW_ELIMIT "too_many_items"), so that memory stays bounded by buffers whatever the package. */
 #define RD_MAX_ITEMS 10000
+/* Fixed caps on repeated elements per package (rd_elem_cap): recipient lists a local limit
+ * "too_many_items", the others a verdict "too_many_elements". */
+#define RD_CAP_TO    2000 /* To, Receiver, OrganIdList/OrganId (all ReplacementInfo together) */
+#define RD_CAP_ATT   500  /* Attachment, Reference, Appendix */
+#define RD_CAP_SMALL 100  /* ResponseFor, TraceHeader, ReplacementInfo, ToPlaces/Place */
+/* Attachments spooled for the ZIP rule per package; later PK-prefixed ones are not unwrapped
+ * (strict finding "zip_not_unwrapped"). */
+#define RD_MAX_SPOOLED 64
+#define RD_NROLES      96 /* > the number of roles (enum role) */
 /* Text of every captured field together (local limit, GW_ELIMIT "too_much_text"). */
 #define RD_TEXT_MAX (8 * 1024 * 1024)
 
@@ -26,17 +35,24 @@ struct rd_frame {
     const xmlChar *prefix;
     unsigned idx; /* position among its list siblings (1-based), 0 when not a list */
     struct gw_edxml_tag start;
-    bool tagged; /* start holds the scanner's tag */
+    bool tagged;       /* start holds the scanner's tag */
+    unsigned char nsn; /* namespace declarations it pushed on rd.nss */
 };
+
+/* Namespace declarations in scope (prefix, URI: libxml2 dictionary strings), the scanner's cap
+ * of 64 and room to spare. */
+#define RD_NS_STACK 128
 
 struct rd_att {
     int fd; /* spooled decoded bytes (ZIP rule), -1 */
     bool decided, in_cte, cte_done;
-    EVP_MD_CTX *sha;
+    EVP_MD_CTX *sha; /* freed as soon as the attachment ends */
     struct gw_edxml_b64 b64;
-    uint8_t head[16];
-    size_t nhead;
 };
+
+/* Decoded bytes kept from the start of the attachment being read (one at a time): enough for
+ * gw_edxml_zip_kind to tell an OOXML/ODF document from a wrapping ZIP. */
+#define RD_ATT_HEAD 4096
 
 struct rd {
     struct gw_edxml_reader_opts o;
@@ -57,7 +73,8 @@ struct rd {
     struct gw_edxml_tag *q;
     size_t qh, qn, qcap;
     bool tags_lost;
-    uint64_t end_lt; /* '<' of the end tag being handled */
+    uint64_t end_lt;    /* '<' of the end tag being handled */
+    uint64_t end_marks; /* its gw_edxml_tag.marks */
     bool end_ok;
     /* package prefix kept until edXMLHeader ends */
     unsigned char *keep;
@@ -80,6 +97,7 @@ struct rd {
     char ws_hdr_before[RD_WS_MAX + 1]; /* kept per landmark below */
     /* kind and verdicts */
     bool seen_root, seen_msghdr, seen_status, soap;
+    bool empty_status; /* an empty StatusCode (absent for an edoc) */
     bool to_has_id;
     struct gw_edxml_rcpt rcpt;
     /* namespace declarations on the header's ancestors */
@@ -90,14 +108,25 @@ struct rd {
     size_t natt; /* initialised entries of att */
     uint8_t *dec;
     size_t dec_cap;
+    uint8_t ahead[RD_ATT_HEAD]; /* head of the current attachment */
+    size_t nahead;
     /* relay landmarks */
     bool have_list, list_empty_tag, have_trace, list_child_seen;
     uint64_t list_gt, last_trace_end, msg_end;
     char *list_prefix, *trace_prefix, *msg_prefix;
     char ind_list[RD_WS_MAX + 1], ind_trace[RD_WS_MAX + 1], ind_msg[RD_WS_MAX + 1],
         ind_child[RD_WS_MAX + 1];
+    /* namespace declarations in scope, innermost last; at the landmarks: is the prefix the new
+     * TraceHeader (or list) will use bound to the QCVN 102 namespace there? */
+    const xmlChar *nss_p[RD_NS_STACK], *nss_u[RD_NS_STACK];
+    unsigned nss;
+    bool nss_over;
+    bool list_bound, trace_bound, msg_bound;
     /* XML-DSig */
     bool sig_dsig, sig_signed_info, sig_value_seen, sig_value_real, sig_other;
+    /* repeated elements seen, by role (rd_elem_cap) */
+    unsigned nelem[RD_NROLES];
+    unsigned nspooled;
 };
 
 /* Element roles (edxml_fields.c rules), leaves after L_FIRST. */
@@ -184,7 +213,9 @@ enum role {
     L_CID,
     L_CTYPE,
     L_ANAME,
+    L_LAST
 };
+_Static_assert(L_LAST <= RD_NROLES, "RD_NROLES too small");
 
 /* Stores a captured leaf's text (edxml_leaf.c). */
 void rd_leaf(struct rd *r, int parent, int role, char *v, bool over);
@@ -217,6 +248,7 @@ void rd_errors_back(const struct rd_saved *s);
 int rd_child_role(int parent, const char *name);
 size_t rd_cap_of(int role);
 bool rd_in_edxml_ns(const xmlChar *uri);
+unsigned rd_elem_cap(int parent, int role, bool *local);
 
 /* edxml_fields.c */
 void rd_sax_init(xmlSAXHandler *sax);

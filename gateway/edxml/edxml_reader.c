@@ -122,6 +122,11 @@ static void xml_init(void)
     xmlInitParser();
 }
 
+void gw_edxml_xml_init(void)
+{
+    pthread_once(&xml_once, xml_init);
+}
+
 /* One call into libxml2 (the caller has pointed this thread's structured error handler at r:
  * some encoding errors are raised without a context, and libxml2 must never print). */
 void rd_parse_chunk(struct rd *r, const unsigned char *p, size_t n, bool terminate)
@@ -136,7 +141,7 @@ static int start_parser(struct rd *r, const unsigned char *p, size_t n)
 {
     size_t first = n < 4 ? n : 4; /* libxml2 detects the encoding from the first 4 bytes */
 
-    pthread_once(&xml_once, xml_init);
+    gw_edxml_xml_init();
     rd_sax_init(&r->sax);
     r->ctxt = xmlCreatePushParserCtxt(&r->sax, r, (const char *)p, (int)first, NULL);
     if (!r->ctxt)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edxml/edxml.h"
 #include "util/error.h"
 #include "util/utf8.h"
 
@@ -68,8 +69,9 @@ static void sb_escaped(struct sbuf *b, const char *s)
     }
 }
 
-/* "<p:name>" or "</p:name>" with the siblings' prefix. */
-static void sb_tag(struct sbuf *b, const char *prefix, const char *name, bool close)
+/* "<p:name>" or "</p:name>" with the siblings' prefix; "<p:name xmlns:p=...>" when declare. */
+static void sb_tag_ns(struct sbuf *b, const char *prefix, const char *name, bool close,
+                      bool declare)
 {
     sb_str(b, close ? "</" : "<");
     if (prefix[0]) {
@@ -77,7 +79,17 @@ static void sb_tag(struct sbuf *b, const char *prefix, const char *name, bool cl
         sb_str(b, ":");
     }
     sb_str(b, name);
+    if (declare && !close) {
+        sb_str(b, prefix[0] ? " xmlns:" : " xmlns");
+        sb_str(b, prefix);
+        sb_str(b, "=\"" GW_EDXML_NS "\"");
+    }
     sb_str(b, ">");
+}
+
+static void sb_tag(struct sbuf *b, const char *prefix, const char *name, bool close)
+{
+    sb_tag_ns(b, prefix, name, close, false);
 }
 
 static void sb_leaf(struct sbuf *b, const char *prefix, const char *name, const char *value)
@@ -128,14 +140,17 @@ static int trace_text(const struct gw_edxml_relay *r, const char *organ, const c
     if (!clean_text(organ) || !organ[0] || !clean_text(ts) || !plain_prefix(prefix) ||
         !is_blank(indent))
         return GW_EINVAL;
+    if (r->trace_mode == GW_EDXML_TRACE_IN_EMPTY_LIST)
+        sb_str(&b, ">"); /* the "/>" of <TraceHeaderList/> replaced */
     sb_str(&b, indent);
     if (r->trace_mode == GW_EDXML_TRACE_NEW_LIST)
-        sb_tag(&b, prefix, "TraceHeaderList", false);
-    sb_tag(&b, prefix, "TraceHeader", false);
+        sb_tag_ns(&b, prefix, "TraceHeaderList", false, r->trace_declare);
+    sb_tag_ns(&b, prefix, "TraceHeader", false,
+              r->trace_declare && r->trace_mode != GW_EDXML_TRACE_NEW_LIST);
     sb_leaf(&b, prefix, "OrganId", organ);
     sb_leaf(&b, prefix, "Timestamp", ts);
     sb_tag(&b, prefix, "TraceHeader", true);
-    if (r->trace_mode == GW_EDXML_TRACE_NEW_LIST)
+    if (r->trace_mode == GW_EDXML_TRACE_NEW_LIST || r->trace_mode == GW_EDXML_TRACE_IN_EMPTY_LIST)
         sb_tag(&b, prefix, "TraceHeaderList", true);
     if (b.err) {
         free(b.p);
@@ -198,7 +213,8 @@ static int removals(const struct gw_edxml_relay *r, uint64_t in_len, const char 
 }
 
 /* Puts the insertion among the removals, sorted; one at the start of a removal joins it. */
-static void place_trace(struct gw_edxml_plan *plan, uint64_t at, char *text, size_t len)
+static void place_trace(struct gw_edxml_plan *plan, uint64_t at, uint64_t del, char *text,
+                        size_t len)
 {
     size_t i = 0;
 
@@ -210,7 +226,7 @@ static void place_trace(struct gw_edxml_plan *plan, uint64_t at, char *text, siz
         return;
     }
     memmove(plan->edits + i + 1, plan->edits + i, (plan->n - i) * sizeof(*plan->edits));
-    plan->edits[i] = (struct gw_edxml_edit){at, 0, text, len};
+    plan->edits[i] = (struct gw_edxml_edit){at, del, text, len};
     plan->n++;
 }
 
@@ -221,11 +237,13 @@ int gw_edxml_plan_copy(const struct gw_edxml_relay *relay, uint64_t in_len, cons
     uint64_t removed = 0;
     char *text = NULL;
     size_t text_len = 0;
+    uint64_t del = relay && relay->trace_mode == GW_EDXML_TRACE_IN_EMPTY_LIST ? 2 : 0;
     int rc;
 
     memset(plan, 0, sizeof(*plan));
-    if (!relay || !relay->editable || (unsigned)relay->trace_mode > GW_EDXML_TRACE_NEW_LIST ||
-        relay->trace_at > in_len || (n_keep && !keep) || (relay->n_to && !relay->to))
+    if (!relay || !relay->editable || (unsigned)relay->trace_mode > GW_EDXML_TRACE_IN_EMPTY_LIST ||
+        relay->trace_at > in_len || in_len - relay->trace_at < del || (n_keep && !keep) ||
+        (relay->n_to && !relay->to))
         return GW_EINVAL;
     if (relay->n_to > 0 && !keep_matches(relay, keep, n_keep))
         return GW_EINVAL;
@@ -240,9 +258,9 @@ int gw_edxml_plan_copy(const struct gw_edxml_relay *relay, uint64_t in_len, cons
         memset(plan, 0, sizeof(*plan));
         return rc;
     }
-    place_trace(plan, relay->trace_at, text, text_len);
+    place_trace(plan, relay->trace_at, del, text, text_len);
     plan->in_len = in_len;
-    plan->out_len = in_len - removed + text_len;
+    plan->out_len = in_len - removed - del + text_len;
     return 0;
 }
 

@@ -148,3 +148,35 @@ int rd_child_role(int parent, const char *name)
 }
 
 /* Appends one zeroed item to *v (n items), growing by doubling. NULL on allocation failure. */
+
+/* Fixed caps on repeated elements, counted per package, empty and self-closing ones included,
+ * so that the model and its JSON form stay bounded whatever the package. Recipient lists (To,
+ * Receiver, OrganIdList/OrganId) are a local limit (a large circular is capacity, not hostility:
+ * GW_ELIMIT "too_many_items", left on the axis); the others are hostile structure (a verdict,
+ * GW_EPARSE "too_many_elements", domain.md §2): real packages carry tens of them at most.
+ * 0: uncapped. */
+unsigned rd_elem_cap(int parent, int role, bool *local)
+{
+    *local = false;
+    switch (role) {
+    case R_TO:
+    case R_RECV:
+        *local = true;
+        return RD_CAP_TO;
+    case L_ORGANID:
+        *local = true;
+        return parent == R_OIDL ? RD_CAP_TO : 0;
+    case R_RESPFOR:
+    case R_TRACE:
+    case R_REPL:
+        return RD_CAP_SMALL;
+    case R_REF:
+    case R_ATT:
+    case L_APPENDIX:
+        return RD_CAP_ATT;
+    case L_PLACE:
+        return parent == R_TOPLACES ? RD_CAP_SMALL : 0;
+    default:
+        return 0;
+    }
+}

@@ -62,6 +62,7 @@ static void stop(struct gw_edxml_scanner *s, uint64_t at)
 
 static int emit(struct gw_edxml_scanner *s)
 {
+    s->tag.marks = s->marks;
     return s->on_tag ? s->on_tag(s->ud, &s->tag) : 0;
 }
 
@@ -96,13 +97,17 @@ static int step(struct gw_edxml_scanner *s, uint32_t c, uint64_t o)
             s->state = S_LT;
         } else if (!is_ws(c)) {
             s->ws_start = next;
+            if (c == '&')
+                s->marks++;
         }
         return 0;
     case S_LT:
         if (c == '!') {
             s->state = S_BANG;
             s->len = 0;
+            s->marks++;
         } else if (c == '?') {
+            s->marks++;
             s->state = S_PI;
             s->len = 0;
         } else if (c == '/') {
@@ -283,6 +288,8 @@ static int feed8(struct gw_edxml_scanner *s, const unsigned char *p, size_t n)
                 j--;
             if (j > i)
                 s->ws_start = s->off + (j - i);
+            for (const unsigned char *a = p + i; (a = memchr(a, '&', (size_t)(p + k - a))); a++)
+                s->marks++;
             s->off += k - i;
             i = k;
             if (!lt)

@@ -7,7 +7,6 @@
 #include <iconv.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +22,6 @@
 struct gw_edxml_xsd {
     xmlSchemaPtr schema;
 };
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-    xmlInitParser();
-}
 
 static void quiet(void *ctx, xmlErrorPtr err)
 {
@@ -48,7 +40,7 @@ int gw_edxml_xsd_load(const char *path, struct gw_edxml_xsd **out)
     *out = NULL;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return GW_ENOENT;
-    pthread_once(&xml_once, xml_init);
+    gw_edxml_xml_init();
     x = calloc(1, sizeof(*x));
     if (!x)
         return GW_ENOMEM;
@@ -347,7 +339,7 @@ int gw_edxml_xsd_check(const struct gw_edxml_xsd *x, struct gw_edxml_doc *doc)
 
     if (!x || !doc->header_xml || doc->header_xml_len < 2)
         return 0;
-    pthread_once(&xml_once, xml_init);
+    gw_edxml_xml_init();
     text = standalone(doc, &len);
     if (!text || len > INT32_MAX) {
         free(text);
@@ -356,7 +348,7 @@ int gw_edxml_xsd_check(const struct gw_edxml_xsd *x, struct gw_edxml_doc *doc)
     xmlSetStructuredErrorFunc(&st, on_error);
     pc = xmlNewParserCtxt();
     if (pc)
-        xd = xmlCtxtReadMemory(pc, text, (int)len, "edXMLHeader", "UTF-8",
+        xd = xmlCtxtReadMemory(pc, text, (int)len, NULL, "UTF-8",
                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (pc && (!xd || xd->intSubset || !xmlDocGetRootElement(xd))) {
         if (st.rc == 0 && st.count == 0)

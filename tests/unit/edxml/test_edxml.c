@@ -308,8 +308,8 @@ static void test_many_duplicates_linear(void **state)
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ELIMIT);
     assert_string_equal(info.error_code, "too_many_items");
     free(x);
-    /* 9 000 repeats are one recipient */
-    strcpy(body + 9000 * (sizeof(to) - 1),
+    /* 2 000 repeats (the cap on To elements) are one recipient */
+    strcpy(body + 2000 * (sizeof(to) - 1),
            "<DocumentId>d</DocumentId><From><OrganId>S</OrganId></From>");
     x = pkg(body, "");
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
@@ -519,7 +519,21 @@ static void test_bad_ids(void **state)
         gw_edxml_info_free(&info);
         free(x);
     }
+    /* a To whose OrganId is dirty is dropped (domain.md §2); it was the only one here */
     x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B&#9;C</OrganId></To><DocumentId>d</"
+            "DocumentId>",
+            "");
+    assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENORCPT);
+    assert_string_equal(info.error_code, "no_recipient");
+    free(x);
+    x = pkg("<From><OrganId>S</OrganId></From><To><OrganId>B&#9;C</OrganId></To><To><OrganId>D"
+            "</OrganId></To><DocumentId>d</DocumentId>",
+            "");
+    assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), 0);
+    assert_int_equal(info.n_to, 1);
+    gw_edxml_info_free(&info);
+    free(x);
+    x = pkg("<From><OrganId>S&#9;T</OrganId></From><To><OrganId>B</OrganId></To><DocumentId>d</"
             "DocumentId>",
             "");
     assert_int_equal(parse_str(x, &info, msg, sizeof(msg)), GW_ENOTEDXML);

@@ -16,6 +16,7 @@
 
 #include "edxml/edxml.h"
 #include "edxml/edxml_internal.h"
+#include "edxml/edxml_model.h"
 #include "util/error.h"
 
 #define NS "http://www.mic.gov.vn/TBT/QCVN_102_2016"
@@ -350,6 +351,25 @@ static void test_verdicts(void **state)
     free(x);
 }
 
+/* A million repeated faults keep 1 000 findings and say so; a refusal after them still counts. */
+static void test_findings_cap(void **state)
+{
+    struct gw_edxml_doc d;
+
+    (void)state;
+    memset(&d, 0, sizeof(d));
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(gw_edxml_doc_finding(&d, "x", GW_EDXML_STRICT, "/p", "n %d", i), 0);
+    assert_int_equal(d.n_findings, GW_EDXML_MAX_FINDINGS + 1);
+    assert_string_equal(d.findings[GW_EDXML_MAX_FINDINGS].code, "findings_truncated");
+    assert_true(gw_edxml_doc_acceptable(&d));
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(gw_edxml_doc_finding(&d, "r", GW_EDXML_REFUSE, "/p", "r %d", i), 0);
+    assert_false(gw_edxml_doc_acceptable(&d));
+    assert_int_equal(d.n_findings, GW_EDXML_MAX_FINDINGS + 100);
+    gw_edxml_doc_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_declaration_tricks),
         cmocka_unit_test(test_huge_cdata),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_findings_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -405,6 +405,49 @@ static void test_new_list_status(void **state)
     gw_edxml_plan_free(&plan);
 }
 
+/* A self-closing TraceHeaderList: its "/>" becomes ">" + our TraceHeader + the end tag, the
+ * attributes kept; and a prefix not bound at the insertion point is declared on the element. */
+static void test_empty_list_and_declare(void **state)
+{
+#define NSQ "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+    static const char in[] = "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
+                             "<TraceHeaderList a=\"1\" /></edXMLHeader></edXMLEnvelope></edXML>";
+    static const char out[] =
+        "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
+        "<TraceHeaderList a=\"1\" ><TraceHeader><OrganId>" OWN "</OrganId><Timestamp>" TS
+        "</Timestamp></TraceHeader></TraceHeaderList></edXMLHeader></edXMLEnvelope></edXML>";
+    /* trace_prefix is the list's own prefix in this mode; here it is undeclared (recovered):
+     * the inserted TraceHeader declares it */
+    static const char in_decl[] =
+        "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
+        "<t:TraceHeaderList/></edXMLHeader></edXMLEnvelope></edXML>";
+    static const char out_decl[] =
+        "<edXML xmlns=\"" NSQ "\"><edXMLEnvelope><edXMLHeader><MessageHeader/>"
+        "<t:TraceHeaderList><t:TraceHeader xmlns:t=\"" NSQ "\"><t:OrganId>" OWN
+        "</t:OrganId><t:Timestamp>" TS "</t:Timestamp></t:TraceHeader></t:TraceHeaderList>"
+        "</edXMLHeader></edXMLEnvelope></edXML>";
+    struct gw_edxml_relay r = {.editable = true};
+    struct gw_edxml_plan plan;
+
+    (void)state;
+    r.trace_mode = GW_EDXML_TRACE_IN_EMPTY_LIST;
+    r.trace_at = after_last(in, "/></edXMLHeader>") - 16;
+    r.trace_prefix = "";
+    r.trace_indent = "";
+    assert_int_equal(gw_edxml_plan_copy(&r, sizeof(in) - 1, NULL, 0, OWN, TS, &plan), 0);
+    check_copy(in, sizeof(in) - 1, &plan, out, sizeof(out) - 1, true);
+    gw_edxml_plan_free(&plan);
+    r.trace_prefix = "t";
+    r.trace_declare = true;
+    r.trace_at = after_last(in_decl, "/></edXMLHeader>") - 16;
+    assert_int_equal(gw_edxml_plan_copy(&r, sizeof(in_decl) - 1, NULL, 0, OWN, TS, &plan), 0);
+    check_copy(in_decl, sizeof(in_decl) - 1, &plan, out_decl, sizeof(out_decl) - 1, true);
+    gw_edxml_plan_free(&plan);
+    /* the two bytes replaced must lie inside the package */
+    r.trace_at = sizeof(in) - 2;
+    assert_int_equal(gw_edxml_plan_copy(&r, sizeof(in) - 1, NULL, 0, OWN, TS, &plan), GW_EINVAL);
+}
+
 /* Edits at the very end of the bytes (not XML: the arithmetic alone), and a trace placed at the
  * start of a removal, which joins it. */
 static void test_edges(void **state)
@@ -714,10 +757,15 @@ static void test_random_plans(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_after_last_trace), cmocka_unit_test(test_first_in_list),
-        cmocka_unit_test(test_new_list_status),  cmocka_unit_test(test_edges),
-        cmocka_unit_test(test_refusals),         cmocka_unit_test(test_trace_time),
-        cmocka_unit_test(test_python_reference), cmocka_unit_test(test_random_plans),
+        cmocka_unit_test(test_after_last_trace),
+        cmocka_unit_test(test_first_in_list),
+        cmocka_unit_test(test_new_list_status),
+        cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_trace_time),
+        cmocka_unit_test(test_python_reference),
+        cmocka_unit_test(test_random_plans),
+        cmocka_unit_test(test_empty_list_and_declare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

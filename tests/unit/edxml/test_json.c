@@ -222,6 +222,24 @@ static void test_relay_round_trip(void **state)
     assert_null(back.to);
     gw_edxml_relay_free(&back); /* twice is harmless */
     json_decref(r);
+    /* a self-closing list whose prefix must be declared on the inserted element */
+    d.relay.editable = true;
+    d.relay.trace_mode = GW_EDXML_TRACE_IN_EMPTY_LIST;
+    d.relay.trace_declare = true;
+    j = gw_edxml_doc_json(&d);
+    assert_non_null(j);
+    assert_string_equal(sget(json_object_get(j, "relay"), "trace_mode"), "in_empty_list");
+    assert_true(json_is_true(json_object_get(json_object_get(j, "relay"), "trace_declare")));
+    assert_int_equal(gw_edxml_relay_from_json(json_object_get(j, "relay"), &back), 0);
+    assert_int_equal(back.trace_mode, GW_EDXML_TRACE_IN_EMPTY_LIST);
+    assert_true(back.trace_declare);
+    gw_edxml_relay_free(&back);
+    /* rows stored before trace_declare existed read as false */
+    json_object_del(json_object_get(j, "relay"), "trace_declare");
+    assert_int_equal(gw_edxml_relay_from_json(json_object_get(j, "relay"), &back), 0);
+    assert_false(back.trace_declare);
+    gw_edxml_relay_free(&back);
+    json_decref(j);
     test_doc_clear_findings(&d);
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -218,6 +219,34 @@ static void test_cap(void **state)
     free(h);
 }
 
+/* 50 000 schema errors in one header (about 1 MB, under the header copy's cap): libxml2 raises
+ * each of them, and with a document URL it walks back over the previous siblings for every one
+ * (quadratic, minutes of CPU). Without one the check takes well under a second. */
+static void test_many_errors_fast(void **state)
+{
+    size_t cap = 50000 * 22 + 400, k = 0;
+    char *h = malloc(cap);
+    struct gw_edxml_doc d = {0};
+    struct timespec t0, t1;
+
+    (void)state;
+    assert_non_null(h);
+    k += (size_t)snprintf(h + k, cap - k,
+                          "<edXMLHeader xmlns=\"" GW_EDXML_NS "\"><MessageHeader><From><OrganId>"
+                          "A</OrganId></From>");
+    for (int i = 0; i < 50000; i++)
+        k += (size_t)snprintf(h + k, cap - k, "<To/>");
+    k += (size_t)snprintf(h + k, cap - k,
+                          "<DocumentId>C</DocumentId></MessageHeader></edXMLHeader>");
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    check_text(&d, h, k);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    assert_int_equal(d.n_findings, 51);
+    assert_true((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 1.5);
+    test_doc_clear_findings(&d);
+    free(h);
+}
+
 static void test_not_well_formed(void **state)
 {
     char hdr[] = "<edXMLHeader xmlns=\"" GW_EDXML_NS "\"><MessageHeader></edXMLHeader>";
@@ -285,7 +314,7 @@ int main(void)
         cmocka_unit_test(test_fixtures),        cmocka_unit_test(test_in_scope_declarations),
         cmocka_unit_test(test_encodings),       cmocka_unit_test(test_cap),
         cmocka_unit_test(test_not_well_formed), cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads),         cmocka_unit_test(test_many_errors_fast),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
