@@ -357,6 +357,13 @@ static int unwrap(struct rd *r, size_t i)
         rc = gw_edxml_doc_finding(d, "zip_unwrapped", GW_EDXML_NOTE, xp,
                                   "a one-entry ZIP was unwrapped (%s)",
                                   a->entry_name ? a->entry_name : "");
+    } else if (res.error && strcmp(res.error, "zip_bomb") == 0) {
+        /* A fixed cap, not configuration: an archive that inflates beyond it is a hostile
+         * structure aimed at whoever unwraps it, like the XML caps (domain.md §2). */
+        rd_fail(r, GW_ENOTEDXML, "zip_bomb",
+                "attachment %zu is a ZIP that inflates to more than %u times its size", i + 1,
+                r->o.max_zip_ratio);
+        rc = 0;
     } else {
         a->unwrap_error = res.error ? res.error : "zip_corrupt";
         rc = gw_edxml_doc_finding(d, a->unwrap_error, GW_EDXML_STRICT, xp,

@@ -26,7 +26,9 @@ struct gw_edxml_reader_opts {
     struct gw_edxml_limits limits; /* max_bytes, max_depth, max_recipients */
     uint64_t max_attachment_bytes; /* decoded size of one attachment; 0 = 64 MiB (local) */
     uint64_t max_unzipped_bytes;   /* an unwrapped entry; 0 = 128 MiB (local) */
-    unsigned max_zip_ratio;        /* uncompressed/compressed; 0 = 200 */
+    unsigned max_zip_ratio;        /* uncompressed/compressed; 0 = 200. Beyond it the package is
+                                      refused (GW_ENOTEDXML "zip_bomb"): a fixed cap, not
+                                      configuration */
     const char *tmpdir;            /* NULL = $TMPDIR or /tmp */
 };
 

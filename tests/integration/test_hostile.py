@@ -1,6 +1,10 @@
-"""Hostile packages, both ways (issue 6 "Hardened XML"): submitted by QLVBĐH each gets a 4xx with a
+"""Hostile packages, both ways (issue 6 "Hardened XML", and a zip bomb): submitted by QLVBĐH each gets a 4xx with a
 stable code and nothing is stored, staged chunks included; fetched from the axis each is refused
 with the same code (`updateStatus fail`, a verdict) and nothing is stored; gatewayd keeps serving."""
+
+import base64
+import io
+import zipfile
 
 import gwtest as t
 
@@ -28,6 +32,16 @@ def cases():
     good = (HEAD + header("<Subject>Công văn</Subject>")).encode()
     truncated = good[: len(good) * 2 // 3]
     inetcloud = (HEAD + '<edXML xmlns="http://www.inetcloud.vn/ns/edxml"><Header/></edXML>')
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("3f2a.pdf", b"%PDF-1.4\n" + b"\0" * (20 << 20))
+    bomb = (HEAD + "<edXML xmlns=\"%s\"><edXMLEnvelope><edXMLHeader><MessageHeader>"
+            "<From><OrganId>000.00.12.H49</OrganId></From><To><OrganId>000.00.00.H49</OrganId></To>"
+            "<DocumentId>000.00.12.H49,2024/05/15,2/STC</DocumentId></MessageHeader></edXMLHeader>"
+            "</edXMLEnvelope><AttachmentEncoded><Attachment><ContentId>1</ContentId>"
+            "<AttachmentName>qd.pdf</AttachmentName><ContentType>application/pdf</ContentType>"
+            "<ContentTransferEncoded>%s</ContentTransferEncoded></Attachment></AttachmentEncoded>"
+            "</edXML>" % (NS, base64.b64encode(zbuf.getvalue()).decode()))
     external = (HEAD + '<!DOCTYPE edXML SYSTEM "http://127.0.0.1:9/x.dtd">' + header(""))
     return [
         ("billion laughs", laughs.encode(), "doctype"),
@@ -38,6 +52,7 @@ def cases():
         ("invalid UTF-8", bad_utf8, "not_well_formed"),
         ("truncated stream", truncated, "not_well_formed"),
         ("inetcloud format", inetcloud.encode(), "inetcloud_format"),
+        ("zip bomb (20 MB of zeros as a PDF)", bomb.encode(), "zip_bomb"),
     ]
 
 
