@@ -85,7 +85,8 @@ INI
 }
 start_gateway() { # config port-file log -> sets gwpid, gwport
   rm -f "$2"
-  ./build-bench/gatewayd -c "$1" --port-file "$2" >"$3" 2>&1 &
+  ./build-bench/gatewayd -c "$1" --migrate >"$3" 2>&1 # the schema first: no 503 while it migrates
+  ./build-bench/gatewayd -c "$1" --port-file "$2" >>"$3" 2>&1 &
   gwpid=$!
   pids+=($gwpid)
   for _ in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
