@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,17 @@ import urllib.parse
 
 SRC = os.environ.get("GW_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 BUILD = os.environ.get("GW_BUILD_DIR") or os.path.join(SRC, "build")
+
+
+def sanitized_build(build=None):
+    """True when the build under test is instrumented (ASan, UBSan, libFuzzer): its RSS and
+    speed say nothing about the code's."""
+    try:
+        with open(os.path.join(build or BUILD, "CMakeCache.txt")) as f:
+            cache = f.read()
+    except OSError:
+        return False
+    return bool(re.search(r"^GW_(ASAN|UBSAN|FUZZ):BOOL=ON$", cache, re.M)) or "-fsanitize" in cache
 GATEWAYD = os.path.join(BUILD, "gatewayd")
 PG_SH = os.path.join(SRC, "tests/lib/pg.sh")
 SIM = os.path.join(SRC, "tests/sim/axis_sim.py")

@@ -17,6 +17,8 @@ import tempfile
 import time
 import zipfile
 
+import gwtest as t
+
 SRC = os.environ.get("GW_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 BUILD = os.environ.get("GW_BUILD_DIR") or os.path.join(SRC, "build")
 CTL = os.path.join(BUILD, "gatewayctl")
@@ -25,7 +27,7 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 GOOD_TO = "<To><OrganId>000.00.00.G22</OrganId></To>"
 
 # Under a sanitizer the tool is several times slower and larger: the bounds are relaxed.
-SAN = os.environ.get("GW_SANITIZE") == "1" or "asan" in BUILD.lower()
+SAN = os.environ.get("GW_SANITIZE") == "1" or t.sanitized_build(BUILD)
 RSS_MB = 400 if SAN else 32
 SECONDS = 60 if SAN else 10
 
@@ -286,7 +288,7 @@ def test_domain_alignment(run):
     lower = "<To><OrganId>000.00.00.g22</OrganId></To><To><OrganId>000.00.00.G22</OrganId></To>"
     for to in (two, lower, GOOD_TO + "<To/>" + GOOD_TO):
         rc, j, _, _ = run.check(package(to=to))
-        spans = [t["organ_id"] for t in j["relay"]["to"] if t["organ_id"]]
+        spans = [s["organ_id"] for s in j["relay"]["to"] if s["organ_id"]]
         assert rc == 0 and sorted(set(spans)) == sorted(j["recipients"]), (to, spans, j["recipients"])
     rc, j, _, _ = run.check(package(to=two))
     assert j["recipients"] == ["000.00.00.G22"] and "to_second_organ_id" in codes(j), j

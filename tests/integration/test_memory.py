@@ -26,13 +26,7 @@ LIMIT = 32 * 1024 * 1024
 ATTACHMENT = 50 * 1000 * 1000
 
 
-def sanitized_build():
-    try:
-        with open(os.path.join(t.BUILD, "CMakeCache.txt")) as f:
-            cache = f.read()
-    except OSError:
-        return False
-    return bool(re.search(r"^GW_(ASAN|UBSAN|FUZZ):BOOL=ON$", cache, re.M)) or "-fsanitize" in cache
+sanitized_build = t.sanitized_build
 
 
 def status_kb(pid, key):
