@@ -183,6 +183,7 @@ CREATE TABLE package_route (
     axis          text,                        -- NULL exactly for route 'none'
     state         text NOT NULL CHECK (state IN ('ROUTED', 'NO_ELECTRONIC_MEANS')),
     routed_at     timestamptz NOT NULL DEFAULT now(),
+    unchanged_reason text,                     -- why the package went out unchanged (not editable)
     PRIMARY KEY (package_id, recipient_key),
     CHECK ((route = 'none') = (axis IS NULL))
 );
@@ -244,8 +245,11 @@ END $$;
 -- too: its directory still routes, its deliveries wait), it has no electronic means (no
 -- delivery); before that, to p_default. One QUEUED delivery per axis with only its recipients. A
 -- status package is routed the same way to its one recipient (ResponseFor/OrganId). An original
--- edoc (BussinessDocType 0) also gets its timelines with the route chosen. Returns the number of
--- deliveries created. Sets the package to NO_ELECTRONIC_MEANS when no recipient has a delivery.
+-- edoc (BussinessDocType 0) also gets its timelines with the route chosen. A package that cannot
+-- be edited (package.header's relay landmarks, 006) goes out unchanged, to the national axis alone
+-- when its recipients span more than one axis (reason in package_route.unchanged_reason and an
+-- event `routed_unchanged`). Returns the number of deliveries created. Sets the package to
+-- NO_ELECTRONIC_MEANS when no recipient has a delivery.
 CREATE FUNCTION gw_route_package(p_package bigint, p_axes text[], p_roles text[], p_default text)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
@@ -257,6 +261,8 @@ DECLARE
     v_n        integer;
     v_doc      text;
     v_timeline bigint;
+    v_reason   text;
+    v_national text;
 BEGIN
     SELECT * INTO p FROM package WHERE id = p_package FOR UPDATE;
     IF NOT FOUND THEN
@@ -299,6 +305,26 @@ BEGIN
         ON CONFLICT (package_id, recipient_key) DO NOTHING;
     END LOOP;
 
+    -- A package that cannot be edited (a real XML-DSig, a non-UTF-8 encoding, no landmarks)
+    -- goes out unchanged: no per-axis copy can leave a To out, so when its recipients span more
+    -- than one axis it goes to the national axis alone with every recipient.
+    -- (package.header comes with 006: read through to_jsonb(p), as gw_timeline_note does.)
+    v_reason := CASE WHEN to_jsonb(p)->'header'->'relay'->>'editable' = 'false'
+                     THEN coalesce(to_jsonb(p)->'header'->'relay'->>'not_editable', 'other') END;
+    IF v_reason IS NOT NULL THEN
+        SELECT a.axis INTO v_national
+          FROM unnest(p_axes, p_roles) WITH ORDINALITY AS a(axis, role, n)
+         WHERE a.role = 'national' ORDER BY a.n LIMIT 1;
+        IF v_national IS NOT NULL
+           AND (SELECT count(DISTINCT pr.axis) FROM package_route pr
+                 WHERE pr.package_id = p_package AND pr.axis IS NOT NULL) > 1 THEN
+            UPDATE package_route pr SET axis = v_national, unchanged_reason = v_reason
+             WHERE pr.package_id = p_package AND pr.axis IS NOT NULL;
+            PERFORM gw_event(p_package, 'routed_unchanged', 'gateway',
+                             jsonb_build_object('reason', v_reason, 'axis', v_national));
+        END IF;
+    END IF;
+
     INSERT INTO delivery (package_id, axis, recipients, state)
         SELECT p_package, pr.axis, array_agg(pr.recipient ORDER BY pr.ord), 'QUEUED'
           FROM package_route pr WHERE pr.package_id = p_package AND pr.axis IS NOT NULL
@@ -324,6 +350,7 @@ BEGIN
     PERFORM gw_event(p_package, 'routed', 'gateway',
                      jsonb_build_object(
                          'directories_synced', v_synced,
+                         'unchanged', v_reason,
                          'deliveries', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                            'axis', d.axis, 'recipients', to_jsonb(d.recipients))
                                            ORDER BY d.id)
@@ -486,7 +513,9 @@ CREATE FUNCTION gw_package_routes(p_package bigint) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(json_agg(json_build_object('recipient', pr.recipient, 'route', pr.route,
                                                'axis', pr.axis, 'state', pr.state,
-                                               'routed_at', pr.routed_at) ORDER BY pr.ord),
+                                               'routed_at', pr.routed_at,
+                                               'unchanged_reason', pr.unchanged_reason)
+                             ORDER BY pr.ord),
                     '[]'::json)
       FROM package_route pr WHERE pr.package_id = p_package;
 $$;
