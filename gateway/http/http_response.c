@@ -6,6 +6,7 @@
 #include "http/http_server_internal.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,43 +86,6 @@ int gw_http_format_response(int status, const char *content_type, const void *bo
     }
     *out = buf;
     *out_len = n;
-    return 0;
-}
-
-int gw_http_format_head(int status, const char *content_type, uint64_t length, bool keep_alive,
-                        const char *extra, size_t extra_len, char **out, size_t *out_len)
-{
-    size_t cap, n;
-    char date[64], *buf;
-    int w;
-
-    *out = NULL;
-    *out_len = 0;
-    if (status < 200 || status > 599 || status == 204 || status == 304)
-        return GW_EINVAL; /* a streamed body needs a status that carries one */
-    if (content_type && strpbrk(content_type, "\r\n"))
-        content_type = NULL;
-    cap = 360 + (content_type ? strlen(content_type) : 0) + extra_len;
-    buf = malloc(cap);
-    if (!buf)
-        return GW_ENOMEM;
-    gw_http_date(date, sizeof(date));
-    w = snprintf(buf, cap,
-                 "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\nContent-Length: %llu\r\n", status,
-                 gw_http_reason(status), date, keep_alive ? "keep-alive" : "close",
-                 (unsigned long long)length);
-    n = (size_t)w;
-    if (content_type) {
-        w = snprintf(buf + n, cap - n, "Content-Type: %s\r\n", content_type);
-        n += (size_t)w;
-    }
-    if (extra_len) {
-        memcpy(buf + n, extra, extra_len);
-        n += extra_len;
-    }
-    memcpy(buf + n, "\r\n", 2);
-    *out = buf;
-    *out_len = n + 2;
     return 0;
 }
 
@@ -273,8 +237,13 @@ int gw_http_respond_stream(struct gw_http_req *req, int status, const char *cont
     rp = gw_container_of(req, struct gw_http_req_priv, pub);
     c = req->conn_;
     keep = req->keep_alive && gw_http_conn_keep_alive_ok(c);
-    rc = gw_http_format_head(status, content_type, length, keep, rp->extra, rp->extra_len, &head,
-                             &head_len);
+    /* A streamed body needs a status that carries one, and a length the head can state. */
+    if (status < 200 || status > 599 || status == 204 || status == 304 || length > SIZE_MAX)
+        return GW_EINVAL;
+    /* head_only: the head of gw_http_format_response, Content-Length = length; no body copied
+     * (the non-NULL "" only makes it write the length). */
+    rc = gw_http_format_response(status, content_type, "", (size_t)length, keep, true, rp->extra,
+                                 rp->extra_len, &head, &head_len);
     if (rc != 0)
         return rc;
     return gw_http_conn_stream_begin(c, req, head, head_len, !keep, rp->head_only ? 0 : length, ops,

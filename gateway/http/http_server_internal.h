@@ -130,10 +130,6 @@ int gw_http_parse_split_for_test(const uint8_t *data, size_t len,
 int gw_http_format_response(int status, const char *content_type, const void *body, size_t len,
                             bool keep_alive, bool head_only, const char *extra, size_t extra_len,
                             char **out, size_t *out_len) GW_MUST_CHECK;
-/* Only the head of a response whose body of `length` bytes follows separately. */
-int gw_http_format_head(int status, const char *content_type, uint64_t length, bool keep_alive,
-                        const char *extra, size_t extra_len, char **out,
-                        size_t *out_len) GW_MUST_CHECK;
 
 /* {"error":{"code":...,"message":...}} in a malloc'd NUL-terminated buffer; NULL on ENOMEM. */
 char *gw_http_json_error(const char *code, const char *message, size_t *len);

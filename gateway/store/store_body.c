@@ -20,7 +20,6 @@ struct gw_store_body_call {
         gw_store_body_put_cb put;
         gw_store_body_chunk_cb chunk;
         gw_store_body_count_cb count;
-        gw_store_body_of_cb of;
     } cb;
     void *ud;
 };
@@ -66,16 +65,6 @@ static void gw_store_body_begun(int err, const PGresult *res, const char *sqlsta
         err = GW_EDB;
     call->cb.begin(err, err == 0 ? id : 0, call->ud);
     free(call);
-}
-
-int gw_store_body_begin(struct gw_db *db, gw_store_body_begin_cb cb, void *ud)
-{
-    struct gw_store_body_call *call = gw_store_body_call(ud);
-
-    if (call)
-        call->cb.begin = cb;
-    return gw_store_body_send(db, "SELECT gw_body_begin()", 0, NULL, NULL, NULL, false,
-                              gw_store_body_begun, call);
 }
 
 int gw_store_body_start(struct gw_db *db, const void *bytes, size_t len, gw_store_body_begin_cb cb,
@@ -183,40 +172,6 @@ int gw_store_body_chunk(struct gw_db *db, int64_t body_id, int64_t seq, gw_store
                               "SELECT c.bytes FROM body_chunk c"
                               " WHERE c.body_id = $1::bigint AND c.seq = $2::integer",
                               2, vals, NULL, NULL, true, gw_store_body_chunk_done, call);
-}
-
-static void gw_store_body_of_done(int err, const PGresult *res, const char *sqlstate, void *ud)
-{
-    struct gw_store_body_call *call = ud;
-    int64_t id = -1, size = -1, chunks = -1;
-
-    (void)sqlstate;
-    if (err == 0) {
-        id = gw_store_body_int(res, 0);
-        size = gw_store_body_int(res, 1);
-        chunks = gw_store_body_int(res, 2);
-        if (id < 1 || size < 0 || chunks < 0)
-            err = GW_ENOENT;
-    }
-    call->cb.of(err, id, size, chunks, call->ud);
-    free(call);
-}
-
-int gw_store_body_of(struct gw_db *db, int64_t package_id, gw_store_body_of_cb cb, void *ud)
-{
-    struct gw_store_body_call *call;
-    char id[24];
-    const char *vals[1] = {id};
-    int rc;
-
-    if ((rc = gw_pgtype_range(package_id, 1, INT64_MAX)) != 0)
-        return rc;
-    snprintf(id, sizeof(id), "%" PRId64, package_id);
-    call = gw_store_body_call(ud);
-    if (call)
-        call->cb.of = cb;
-    return gw_store_body_send(db, "SELECT body_id, size, chunks FROM gw_body_of($1::bigint)", 1,
-                              vals, NULL, NULL, false, gw_store_body_of_done, call);
 }
 
 static void gw_store_body_count_done(int err, const PGresult *res, const char *sqlstate, void *ud)

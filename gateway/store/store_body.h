@@ -28,12 +28,6 @@ typedef void (*gw_store_body_put_cb)(int err, bool staged, void *ud);
 typedef void (*gw_store_body_chunk_cb)(int err, const uint8_t *bytes, size_t len, void *ud);
 /* err 0: n rows affected (discard: 1 or 0; janitor: bodies deleted). */
 typedef void (*gw_store_body_count_cb)(int err, int64_t n, void *ud);
-/* err 0: the package's body, its size and chunk count; GW_ENOENT: none. */
-typedef void (*gw_store_body_of_cb)(int err, int64_t body_id, int64_t size, int64_t chunks,
-                                    void *ud);
-
-int gw_store_body_begin(struct gw_db *db, gw_store_body_begin_cb cb, void *ud)
-    __attribute__((warn_unused_result));
 
 /* Stages a body with its first chunk (seq 0) in one statement; len 1..CHUNK_MAX. */
 int gw_store_body_start(struct gw_db *db, const void *bytes, size_t len, gw_store_body_begin_cb cb,
@@ -46,10 +40,6 @@ int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void
 /* Chunk seq of a body (in binary: no decoding on the loop). */
 int gw_store_body_chunk(struct gw_db *db, int64_t body_id, int64_t seq, gw_store_body_chunk_cb cb,
                         void *ud) __attribute__((warn_unused_result));
-
-/* The body of a package (no scope check: callers check visibility first). */
-int gw_store_body_of(struct gw_db *db, int64_t package_id, gw_store_body_of_cb cb, void *ud)
-    __attribute__((warn_unused_result));
 
 /* Deletes a staged body and its chunks (a complete body is never deleted). cb may be NULL. */
 int gw_store_body_discard(struct gw_db *db, int64_t body_id, gw_store_body_count_cb cb, void *ud)

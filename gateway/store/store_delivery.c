@@ -88,8 +88,12 @@ static void gw_store_claimed_res(int err, const PGresult *res, const char *sqlst
         rows[i].document_id = PQgetvalue(res, r, 4);
         rows[i].attempt = (int)gw_pgfmt_int64(PQgetvalue(res, r, 5));
         rows[i].body_id = gw_pgfmt_int64(PQgetvalue(res, r, 6));
-        rows[i].len = (uint64_t)gw_pgfmt_int64(PQgetvalue(res, r, 7));
+        int64_t len = gw_pgfmt_int64(PQgetvalue(res, r, 7));
+        rows[i].len = len < 0 ? 0 : (uint64_t)len;
         rows[i].chunks = gw_pgfmt_int64(PQgetvalue(res, r, 8));
+        /* NULL or not a number reads -1: a row the dispatcher cannot stream (as store_read.c) */
+        if (rows[i].body_id < 1 || len < 0 || rows[i].chunks < 1)
+            err = GW_EDB;
         if (gw_store_hex32(PQgetvalue(res, r, 9), rows[i].sha256) != 0)
             err = GW_EDB;
         rows[i].relay = PQgetisnull(res, r, 10) ? NULL : PQgetvalue(res, r, 10);

@@ -53,15 +53,11 @@ static const char gw_sql_package[] =
     "   FROM package_finding f WHERE f.package_id = p.id), '[]'::json))"
     " FROM package p WHERE" GW_READ_VISIBLE;
 
-static const char gw_sql_content[] = "SELECT b.bytes FROM package p JOIN package_body b"
-                                     " ON b.package_id = p.id WHERE" GW_READ_VISIBLE;
-
 static const char gw_sql_body[] = "SELECT b.id, b.size, b.chunks FROM package p JOIN body b"
                                   " ON b.id = p.body_id WHERE" GW_READ_VISIBLE;
 
 struct gw_store_read_call {
     gw_store_read_json_cb json_cb;
-    gw_store_read_bytes_cb bytes_cb;
     gw_store_read_body_cb body_cb;
     void *ud;
 };
@@ -93,15 +89,12 @@ static void gw_store_read_done(int err, const PGresult *res, const char *sqlstat
     } else if (err != GW_ENOENT) {
         err = GW_EDB;
     }
-    if (call->json_cb)
-        call->json_cb(err, v, len, call->ud);
-    else
-        call->bytes_cb(err, (const uint8_t *)v, len, call->ud);
+    call->json_cb(err, v, len, call->ud);
     free(call);
 }
 
 static int gw_store_read(struct gw_db *db, const struct gw_store_read_args *a, const char *sql,
-                         bool binary, struct gw_store_read_call *proto)
+                         struct gw_store_read_call *proto)
 {
     struct gw_store_read_call *call;
     char id[24], *organs = NULL;
@@ -121,8 +114,7 @@ static int gw_store_read(struct gw_db *db, const struct gw_store_read_args *a, c
     snprintf(id, sizeof(id), "%" PRId64, a->package_id);
     vals[0] = id;
     vals[1] = organs;
-    rc = binary ? gw_db_query_binary(db, sql, 2, vals, NULL, NULL, gw_store_read_done, call)
-                : gw_db_query(db, sql, 2, vals, NULL, NULL, gw_store_read_done, call);
+    rc = gw_db_query(db, sql, 2, vals, NULL, NULL, gw_store_read_done, call);
     free(organs);
     if (rc != 0)
         free(call);
@@ -133,19 +125,12 @@ int gw_store_read_package(struct gw_db *db, const struct gw_store_read_args *a,
                           gw_store_read_json_cb cb, void *ud)
 {
     struct gw_store_read_call proto = {.json_cb = cb, .ud = ud};
-    return gw_store_read(db, a, gw_sql_package, false, &proto);
-}
-
-int gw_store_read_content(struct gw_db *db, const struct gw_store_read_args *a,
-                          gw_store_read_bytes_cb cb, void *ud)
-{
-    struct gw_store_read_call proto = {.bytes_cb = cb, .ud = ud};
-    return gw_store_read(db, a, gw_sql_content, true, &proto);
+    return gw_store_read(db, a, gw_sql_package, &proto);
 }
 
 int gw_store_read_body(struct gw_db *db, const struct gw_store_read_args *a,
                        gw_store_read_body_cb cb, void *ud)
 {
     struct gw_store_read_call proto = {.body_cb = cb, .ud = ud};
-    return gw_store_read(db, a, gw_sql_body, false, &proto);
+    return gw_store_read(db, a, gw_sql_body, &proto);
 }

@@ -21,8 +21,6 @@ struct gw_store_read_args {
 /* err 0: json (len bytes, NUL-terminated) is the package document; GW_ENOENT: no such package
  * in the scope; GW_EDB: database failure. Data valid during the call only. */
 typedef void (*gw_store_read_json_cb)(int err, const char *json, size_t len, void *ud);
-/* Same for the exact bytes received. */
-typedef void (*gw_store_read_bytes_cb)(int err, const uint8_t *bytes, size_t len, void *ud);
 
 /* State, recipients, size, sha256, deliveries, audit events, attachments and findings as one
  * JSON object built by PostgreSQL. GW_ERANGE / GW_EINVAL for a bad id or scope (callback never
@@ -36,10 +34,5 @@ typedef void (*gw_store_read_body_cb)(int err, int64_t body_id, int64_t size, in
                                       void *ud);
 int gw_store_read_body(struct gw_db *db, const struct gw_store_read_args *a,
                        gw_store_read_body_cb cb, void *ud) __attribute__((warn_unused_result));
-
-/* The exact bytes received as one value, fetched in binary (the whole package in memory: the
- * content endpoint streams with gw_store_read_body instead). */
-int gw_store_read_content(struct gw_db *db, const struct gw_store_read_args *a,
-                          gw_store_read_bytes_cb cb, void *ud) __attribute__((warn_unused_result));
 
 #endif

@@ -112,10 +112,6 @@ CREATE TRIGGER package_body_insert INSTEAD OF INSERT ON package_body
 
 -- ---- staged bodies ----
 
-CREATE FUNCTION gw_body_begin() RETURNS bigint LANGUAGE sql AS $$
-    INSERT INTO body DEFAULT VALUES RETURNING id;
-$$;
-
 -- A staged body with its first chunk, in one statement (one round trip less per package).
 CREATE FUNCTION gw_body_start(p_bytes bytea) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -330,11 +326,3 @@ BEGIN
     END IF;
 END $$;
 
--- Where a package's bytes are: its body and how many chunks, for a scoped reader (the API checks
--- the scope in its own statement) and the dispatcher.
-CREATE FUNCTION gw_body_of(p_package bigint, OUT body_id bigint, OUT size bigint,
-                           OUT chunks integer)
-LANGUAGE sql STABLE AS $$
-    SELECT b.id, b.size, b.chunks FROM package p JOIN body b ON b.id = p.body_id
-     WHERE p.id = p_package;
-$$;
