@@ -112,8 +112,14 @@ int gw_vxp_agencies_parse(const char *body, size_t len, bool qd20, struct gw_axi
         goto done;
     }
     total = json_array_size(data);
-    if (total > GW_VXP_MAX_AGENCIES)
-        total = GW_VXP_MAX_AGENCIES;
+    if (total > GW_VXP_MAX_AGENCIES) {
+        /* Never a partial list: the directory is replaced by what is returned here, and the
+         * agencies cut off would read as recipients without electronic means. */
+        snprintf(detail, detail_len, "%zu agencies listed, more than the %d kept", total,
+                 GW_VXP_MAX_AGENCIES);
+        rc = GW_E2BIG;
+        goto done;
+    }
     if (total && !(rows = calloc(total, sizeof(*rows)))) {
         rc = GW_ENOMEM;
         goto done;

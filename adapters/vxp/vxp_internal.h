@@ -23,7 +23,7 @@ struct gw_vxp {
 };
 
 #define GW_VXP_DEF_MAX_DIRECTORY (32u * 1024 * 1024)
-#define GW_VXP_MAX_AGENCIES      500000 /* rows kept from one list */
+#define GW_VXP_MAX_AGENCIES      500000 /* rows in one list; a longer list is refused */
 #define GW_VXP_AGENCY_CODE_MAX   256    /* a longer code drops the row (store limits) */
 #define GW_VXP_AGENCY_TEXT_MAX   2048   /* a longer name/mail is dropped from the row */
 
