@@ -69,13 +69,7 @@ int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, s
 int gw_vxp_hash_file(const unsigned char *data, size_t len, char out[GW_VXP_HASH_LEN])
     __attribute__((warn_unused_result));
 
-/* Strict base64 decode (ASCII whitespace ignored; bad characters, bad padding or a length that is
- * not a multiple of 4 are rejected with GW_EPARSE). Output longer than max -> GW_E2BIG. *out is
- * malloc'ed and NUL-terminated (not counted in *out_len). */
-int gw_vxp_b64_decode(const char *in, size_t in_len, size_t max, unsigned char **out,
-                      size_t *out_len) __attribute__((warn_unused_result));
-
-/* Incremental form of gw_vxp_b64_decode, same rules (whitespace anywhere, strict padding). feed
+/* Strict incremental base64 decode (whitespace anywhere, strict padding). feed
  * writes at most n / 4 * 3 + 3 bytes to out; GW_EPARSE on a bad character, misplaced padding or
  * anything after it. end: GW_EPARSE when the input stopped inside a quantum. */
 struct gw_vxp_b64 {

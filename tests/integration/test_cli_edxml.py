@@ -252,11 +252,10 @@ def test_reader_fixtures(run):
     """Every package of the reader's corpus: accepted (0) or refused (1) with valid JSON, never a
     crash; the real-traffic quirks are accepted."""
     d = os.path.join(SRC, "tests", "fixtures", "edxml", "reader")
-    if not os.path.isdir(d):
-        return
-    for name in sorted(os.listdir(d)):
-        if not name.endswith(".xml"):
-            continue
+    assert os.path.isdir(d), d
+    names = [n for n in sorted(os.listdir(d)) if n.endswith(".xml")]
+    assert names, d
+    for name in names:
         r = run.ctl("edxml", "check", os.path.join(d, name), "--json", "--schema", XSD)
         assert r.returncode in (0, 1), (name, r.returncode, r.stderr[-500:])
         j = json.loads(r.stdout)

@@ -227,9 +227,9 @@ static void test_b64_agrees(void **state)
     enum { N = 3000 };
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint8_t raw[N], *whole = NULL, *inc = malloc(N + 8);
+    uint8_t raw[N], *inc = malloc(N + 8);
     char enc[N / 3 * 4 + 8];
-    size_t e = 0, wn = 0, in = 0;
+    size_t e = 0, in = 0;
 
     (void)state;
     for (size_t i = 0; i < N; i++)
@@ -242,13 +242,9 @@ static void test_b64_agrees(void **state)
         enc[e++] = alphabet[v & 63];
     }
     enc[e] = '\0';
-    assert_int_equal(gw_vxp_b64_decode(enc, e, N, &whole, &wn), 0);
     assert_int_equal(b64(enc, 1021, inc, &in), 0);
-    assert_int_equal(wn, N);
     assert_int_equal(in, N);
-    assert_memory_equal(whole, raw, N);
     assert_memory_equal(inc, raw, N);
-    free(whole);
     free(inc);
 }
 
