@@ -9,6 +9,7 @@ pkgs=(
   libpq-dev postgresql-15 postgresql-client-15 postgresql-contrib
   libhttp-parser-dev libinih-dev libjansson-dev libcmocka-dev libzip-dev
   clang-14 libclang-rt-14-dev clang-format-14
+  libutf8proc-dev poppler-utils libnss3-tools qpdf mupdf-tools faketime
   python3 curl wrk procps util-linux prometheus
 )
 
