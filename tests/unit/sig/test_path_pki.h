@@ -17,7 +17,7 @@
 static char pki_dir[64];
 
 /* Runs a shell command line built like printf; returns its exit status (-1 if it died). */
-static int pki_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int pki_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int pki_sh(const char *fmt, ...)
 {
     char cmd[4096];
@@ -48,7 +48,7 @@ static void pki_remove(void)
 }
 
 /* NAME.pem of the PKI (NULL if missing). */
-static X509 *pki_cert(const char *name)
+__attribute__((unused)) static X509 *pki_cert(const char *name)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s.pem", pki_dir, name);
@@ -62,7 +62,7 @@ static X509 *pki_cert(const char *name)
 
 /* A new directory DIR/sub under the PKI holding copies of the named files (space-separated,
  * "src:dst" to rename). */
-static void pki_trust_dir(const char *sub, const char *files)
+__attribute__((unused)) static void pki_trust_dir(const char *sub, const char *files)
 {
     char list[512];
     snprintf(list, sizeof list, "%s", files);
