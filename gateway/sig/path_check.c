@@ -4,7 +4,9 @@
  * key usage fit its purpose, the leaf carries a configured policy, no weak signature algorithm or
  * key below the anchor, and every certificate is within its validity at the validation time.
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -173,14 +175,17 @@ int gw_path_check_dates(struct gw_path_result *r, time_t at)
             gw_path_fail(r, GW_PATH_CONSTRAINTS, "malformed_cert", i, "unreadable validity");
             return -1;
         }
-        if (at < nb) {
-            gw_path_fail(r, GW_PATH_NOT_YET_VALID, "cert_not_yet_valid", i,
-                         "certificate not yet valid at the validation time");
-            return -1;
-        }
-        if (at > na) {
-            gw_path_fail(r, GW_PATH_EXPIRED, "cert_expired", i,
-                         "certificate expired at the validation time");
+        if (at < nb || at > na) {
+            char what[96], when[24];
+            struct tm tm;
+            time_t edge = at < nb ? nb : na;
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&edge, &tm));
+            if (at < nb)
+                snprintf(what, sizeof what, "certificate valid only from %s", when);
+            else
+                snprintf(what, sizeof what, "certificate expired at %s", when);
+            gw_path_fail(r, at < nb ? GW_PATH_NOT_YET_VALID : GW_PATH_EXPIRED,
+                         at < nb ? "cert_not_yet_valid" : "cert_expired", i, what);
             return -1;
         }
     }
