@@ -23,6 +23,7 @@ static struct gw_trust *trust_root; /* root only: intermediates come from the si
 #define T_2020 ((time_t)1590969600)
 #define T_2041 ((time_t)2240611200)
 #define T_2021 ((time_t)1609459200) /* expired.pem notAfter */
+#define T_2019 ((time_t)1559347200) /* 2019-06-01 */
 
 struct pcase {
     const char *leaf;
@@ -50,6 +51,14 @@ static const struct pcase cases[] = {
     {"notyet", "sub", GW_PATH_SIGNING, T_2041, NULL, 0, GW_PATH_OK, "", -1, "-purpose any", 1},
     {"person", "sub", GW_PATH_SIGNING, 0, "1.3.6.1.4.1.55555.1.1", 0, GW_PATH_OK, "", -1,
      "-purpose any -explicit_policy -policy 1.3.6.1.4.1.55555.1.1", 1},
+    /* Lenient signing EKU: document-signing OIDs, clientAuth alone (smimesign would refuse). */
+    {"eku_doc", "sub", GW_PATH_SIGNING, 0, NULL, 0, GW_PATH_OK, "", -1, "-purpose any", 1},
+    {"eku_client", "sub", GW_PATH_SIGNING, 0, NULL, 0, GW_PATH_OK, "", -1, "-purpose any", 1},
+    /* An intermediate that expired in 2020: fails now at depth 1, passes in 2019. */
+    {"leaf_subexp", "sub_exp", GW_PATH_SIGNING, T_2019, NULL, 0, GW_PATH_OK, "", -1, "-purpose any",
+     1},
+    {"leaf_subexp", "sub_exp", GW_PATH_SIGNING, 0, NULL, 0, GW_PATH_EXPIRED, "cert_expired", 1,
+     "-purpose any", 0},
     /* failures */
     {"expired", "sub", GW_PATH_SIGNING, 0, NULL, 0, GW_PATH_EXPIRED, "cert_expired", 0,
      "-purpose any", 0},

@@ -2,7 +2,9 @@
 # Builds the test PKI of unit.sig.path and unit.sig.trust with the openssl CLI into DIR:
 #   root (UTF-8 name of the Government-specialised CA), sub (pathlen 0, AIA to root), leaves under
 #   sub: person, org, tsa, tsa_nc (EKU not critical), ocsp, expired, notyet, kenc (keyEncipherment
-#   only), srvauth (EKU serverAuth only), sha1, weakkey (RSA 512), noku (no keyUsage);
+#   only), srvauth (EKU serverAuth only), sha1, weakkey (RSA 512), noku (no keyUsage), eku_doc
+#   (documentSigning + Microsoft document signing EKU), eku_client (clientAuth only);
+#   sub_exp (expired 2020) + leaf_subexp;
 #   root2 + leaf2 (an unknown root), subnoca (CA:FALSE) + leaf_noca, sub2 (CA under sub) + leaf_deep.
 # Every certificate is PEM (NAME.pem); sub is also DER (sub.der).   test_path_pki.sh DIR
 set -eu
@@ -88,6 +90,14 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 [noku]
 basicConstraints = CA:FALSE
+[eku_doc]
+basicConstraints = CA:FALSE
+keyUsage = critical, nonRepudiation
+extendedKeyUsage = 1.3.6.1.5.5.7.3.36, 1.3.6.1.4.1.311.10.3.12
+[eku_client]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
 EOF
 
 key() { # NAME rsa|ec|rsa512
@@ -119,6 +129,7 @@ key weak rsa512
 key root2 ec
 key subnoca ec
 key sub2 ec
+key sub_exp ec
 
 issue root root "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Cơ quan chứng thực số chuyên dùng Chính phủ" \
   self root 150101000000Z 450101000000Z
@@ -140,6 +151,11 @@ issue srvauth leaf "/C=VN/CN=server.test" sub srvauth 240101000000Z 340101000000
 issue sha1 leaf "/C=VN/CN=SHA-1 signed" sub person 240101000000Z 340101000000Z -md sha1
 issue weakkey weak "/C=VN/CN=RSA 512" sub person 240101000000Z 340101000000Z
 issue noku leaf "/C=VN/CN=No key usage" sub noku 240101000000Z 340101000000Z
+
+issue eku_doc leaf "/C=VN/CN=Document signing EKU" sub eku_doc 240101000000Z 340101000000Z
+issue eku_client leaf "/C=VN/CN=Client EKU only" sub eku_client 240101000000Z 340101000000Z
+issue sub_exp sub_exp "/C=VN/CN=Expired Sub CA" root sub 160101000000Z 200101000000Z
+issue leaf_subexp leaf "/C=VN/CN=Under an expired sub" sub_exp person 170101000000Z 300101000000Z
 
 issue root2 root2 "/C=VN/CN=Unknown Root" self root 150101000000Z 450101000000Z
 issue leaf2 leaf "/C=VN/CN=Under unknown root" root2 person 240101000000Z 340101000000Z
