@@ -12,6 +12,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "sig/verdict_internal.h"
 #include "util/utf8.h"
 
 enum rid {
@@ -60,7 +61,7 @@ static const struct {
 };
 
 #define CODE_MAX 64
-#define TEXT_MAX 1024
+#define TEXT_MAX GW_VERDICT_TEXT_MAX
 
 /* "yyyy-MM-ddTHH:mm:ss+07:00" (Vietnam time, whatever the process's TZ); "?" for -1. */
 static void fmt_time(time_t t, char out[32])
@@ -82,8 +83,7 @@ static void fmt_code(const char *code, char out[CODE_MAX + 4])
     snprintf(out, CODE_MAX + 4, " (%.*s)", (int)gw_utf8_prefix(code, CODE_MAX), code);
 }
 
-/* Copies text into dst as valid NFC UTF-8 of at most GW_VERDICT_REASON_MAX - 1 bytes. */
-static void finish(char *dst, const char *text)
+void gw_verdict_finish(char *dst, const char *text)
 {
     char *s = gw_utf8_sanitize(text, TEXT_MAX);
     utf8proc_uint8_t *n = s ? utf8proc_NFC((const utf8proc_uint8_t *)s) : NULL;
@@ -95,8 +95,7 @@ static void finish(char *dst, const char *text)
     free(s);
 }
 
-static void cat(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cat(char *buf, const char *fmt, ...)
+void gw_verdict_cat(char *buf, const char *fmt, ...)
 {
     size_t len = strlen(buf);
     if (len >= TEXT_MAX - 1)
@@ -156,122 +155,137 @@ static void main_text(enum rid r, const struct gw_verdict_in *in, const struct g
     switch (r) {
     case R_FORMAT:
         fmt_code(in->format_code, code);
-        cat(vi, "Định dạng chữ ký không hợp lệ%s", code);
-        cat(en, "Malformed signature%s", code);
+        gw_verdict_cat(vi, "Định dạng chữ ký không hợp lệ%s", code);
+        gw_verdict_cat(en, "Malformed signature%s", code);
         break;
     case R_HASH:
-        cat(vi, "Dữ liệu đã ký bị thay đổi: giá trị băm không khớp");
-        cat(en, "Signed data altered: digest mismatch");
+        gw_verdict_cat(vi, "Dữ liệu đã ký bị thay đổi: giá trị băm không khớp");
+        gw_verdict_cat(en, "Signed data altered: digest mismatch");
         break;
     case R_SIG:
-        cat(vi, "Giá trị chữ ký không khớp với khóa công khai của chứng thư số");
-        cat(en, "Signature value does not match the certificate's public key");
+        gw_verdict_cat(vi, "Giá trị chữ ký không khớp với khóa công khai của chứng thư số");
+        gw_verdict_cat(en, "Signature value does not match the certificate's public key");
         break;
     case R_SIGNER:
-        cat(vi, "Không tìm thấy chứng thư số của người ký, hoặc chứng thư không khớp "
-                "thuộc tính signingCertificate");
-        cat(en, "Signer certificate missing, or not the one named by signingCertificate");
+        gw_verdict_cat(vi, "Không tìm thấy chứng thư số của người ký, hoặc chứng thư không khớp "
+                           "thuộc tính signingCertificate");
+        gw_verdict_cat(en,
+                       "Signer certificate missing, or not the one named by signingCertificate");
         break;
     case R_NO_CHAIN:
         fmt_code(in->path_code, code);
-        cat(vi, "Không xây dựng được đường dẫn chứng thực tới chứng thư gốc tin cậy%s", code);
-        cat(en, "No certification path to a trust anchor%s", code);
+        gw_verdict_cat(vi, "Không xây dựng được đường dẫn chứng thực tới chứng thư gốc tin cậy%s",
+                       code);
+        gw_verdict_cat(en, "No certification path to a trust anchor%s", code);
         break;
     case R_REVOKED:
         fmt_time(in->revoked_at, t1);
         fmt_code(in->rev_code, code);
         if (in->revoked_at == (time_t)-1) {
-            cat(vi, "Chứng thư số đã bị thu hồi (không rõ thời điểm thu hồi)%s", code);
-            cat(en, "Certificate revoked (revocation time unknown)%s", code);
+            gw_verdict_cat(vi, "Chứng thư số đã bị thu hồi (không rõ thời điểm thu hồi)%s", code);
+            gw_verdict_cat(en, "Certificate revoked (revocation time unknown)%s", code);
             break;
         }
-        cat(vi, "Chứng thư số đã bị thu hồi lúc %s, không sau thời điểm kiểm tra %s%s", t1, vt,
-            code);
-        cat(en, "Certificate revoked at %s, at or before the validation time %s%s", t1, vt, code);
+        gw_verdict_cat(vi, "Chứng thư số đã bị thu hồi lúc %s, không sau thời điểm kiểm tra %s%s",
+                       t1, vt, code);
+        gw_verdict_cat(en, "Certificate revoked at %s, at or before the validation time %s%s", t1,
+                       vt, code);
         break;
     case R_REVOKED_NO_POE:
         fmt_code(in->rev_code, code);
-        cat(vi, "Chứng thư số đã bị thu hồi, không rõ thời điểm thu hồi so với dấu thời gian %s%s",
+        gw_verdict_cat(
+            vi, "Chứng thư số đã bị thu hồi, không rõ thời điểm thu hồi so với dấu thời gian %s%s",
             vt, code);
-        cat(en, "Certificate revoked at an unknown time, not provably after the timestamp %s%s", vt,
+        gw_verdict_cat(
+            en, "Certificate revoked at an unknown time, not provably after the timestamp %s%s", vt,
             code);
         break;
     case R_BLOCKED:
         fmt_time(in->blocked_from, t1);
         fmt_code(in->block_reason, code);
         if (in->blocked_from == (time_t)-1) {
-            cat(vi, "Chứng thư số bị chặn theo danh sách chặn nội bộ%s", code);
-            cat(en, "Certificate on the local block list%s", code);
+            gw_verdict_cat(vi, "Chứng thư số bị chặn theo danh sách chặn nội bộ%s", code);
+            gw_verdict_cat(en, "Certificate on the local block list%s", code);
             break;
         }
-        cat(vi, "Chứng thư số bị chặn theo danh sách chặn nội bộ từ %s%s", t1, code);
-        cat(en, "Certificate on the local block list from %s%s", t1, code);
+        gw_verdict_cat(vi, "Chứng thư số bị chặn theo danh sách chặn nội bộ từ %s%s", t1, code);
+        gw_verdict_cat(en, "Certificate on the local block list from %s%s", t1, code);
         break;
     case R_EXPIRED:
         fmt_time(in->chain_not_after, t1);
-        cat(vi, "Chứng thư số hết hiệu lực lúc %s, trước thời điểm kiểm tra %s", t1, vt);
-        cat(en, "Certificate expired at %s, before the validation time %s", t1, vt);
+        gw_verdict_cat(vi, "Chứng thư số hết hiệu lực lúc %s, trước thời điểm kiểm tra %s", t1, vt);
+        gw_verdict_cat(en, "Certificate expired at %s, before the validation time %s", t1, vt);
         if (out->time_from_ts) {
-            cat(vi, "; dấu thời gian có sau thời điểm hết hiệu lực");
-            cat(en, "; the timestamp is later than the expiry");
+            gw_verdict_cat(vi, "; dấu thời gian có sau thời điểm hết hiệu lực");
+            gw_verdict_cat(en, "; the timestamp is later than the expiry");
         } else {
-            cat(vi, "; không có dấu thời gian chứng minh chữ ký có trước");
-            cat(en, "; no timestamp proves the signature older");
+            gw_verdict_cat(vi, "; không có dấu thời gian chứng minh chữ ký có trước");
+            gw_verdict_cat(en, "; no timestamp proves the signature older");
         }
         break;
     case R_NOT_YET:
         fmt_time(in->chain_not_before, t1);
-        cat(vi, "Chứng thư số chưa có hiệu lực tại thời điểm kiểm tra %s (hiệu lực từ %s)", vt, t1);
-        cat(en, "Certificate not yet valid at the validation time %s (valid from %s)", vt, t1);
+        gw_verdict_cat(
+            vi, "Chứng thư số chưa có hiệu lực tại thời điểm kiểm tra %s (hiệu lực từ %s)", vt, t1);
+        gw_verdict_cat(en, "Certificate not yet valid at the validation time %s (valid from %s)",
+                       vt, t1);
         break;
     case R_CONSTRAINTS:
         fmt_code(in->path_code, code);
-        cat(vi, "Chứng thư số không phù hợp để ký (mục đích sử dụng khóa hoặc chính sách)%s", code);
-        cat(en, "Certificate not fit for signing (key usage or policy)%s", code);
+        gw_verdict_cat(
+            vi, "Chứng thư số không phù hợp để ký (mục đích sử dụng khóa hoặc chính sách)%s", code);
+        gw_verdict_cat(en, "Certificate not fit for signing (key usage or policy)%s", code);
         break;
     case R_CHAIN_CRYPTO:
         fmt_code(in->path_code, code);
-        cat(vi, "Thuật toán hoặc độ dài khóa trong chuỗi chứng thư không còn được chấp nhận%s",
+        gw_verdict_cat(
+            vi, "Thuật toán hoặc độ dài khóa trong chuỗi chứng thư không còn được chấp nhận%s",
             code);
-        cat(en, "Algorithm or key size in the certificate chain no longer accepted%s", code);
+        gw_verdict_cat(en, "Algorithm or key size in the certificate chain no longer accepted%s",
+                       code);
         break;
     case R_REV_UNAVAIL:
         fmt_code(in->rev_code, code);
-        cat(vi, "Chưa lấy được thông tin thu hồi chứng thư số, cần kiểm tra lại sau%s", code);
-        cat(en, "Revocation information unavailable now, try later%s", code);
+        gw_verdict_cat(vi, "Chưa lấy được thông tin thu hồi chứng thư số, cần kiểm tra lại sau%s",
+                       code);
+        gw_verdict_cat(en, "Revocation information unavailable now, try later%s", code);
         break;
     case R_REV_UNKNOWN:
         fmt_code(in->rev_code, code);
-        cat(vi, "Dịch vụ kiểm tra trạng thái không biết chứng thư số này%s", code);
-        cat(en, "Certificate status unknown to the revocation service%s", code);
+        gw_verdict_cat(vi, "Dịch vụ kiểm tra trạng thái không biết chứng thư số này%s", code);
+        gw_verdict_cat(en, "Certificate status unknown to the revocation service%s", code);
         break;
     case R_REV_NOT_CHECKED:
-        cat(vi, "Trạng thái thu hồi của chứng thư số chưa được kiểm tra");
-        cat(en, "Revocation status not checked");
+        gw_verdict_cat(vi, "Trạng thái thu hồi của chứng thư số chưa được kiểm tra");
+        gw_verdict_cat(en, "Revocation status not checked");
         break;
     case R_WEAK:
         fmt_time(in->weak_cutoff, t1);
-        cat(vi,
+        gw_verdict_cat(
+            vi,
             "Thuật toán băm yếu (SHA-1) không còn được chấp nhận từ %s và không có dấu thời "
             "gian chứng minh chữ ký có trước",
             t1);
-        cat(en,
+        gw_verdict_cat(
+            en,
             "Weak digest (SHA-1) not accepted from %s and no timestamp proves the signature "
             "older",
             t1);
         break;
     case R_PASSED:
         if (out->time_from_ts) {
-            cat(vi, "Chữ ký hợp lệ tại thời điểm %s theo dấu thời gian", vt);
-            cat(en, "Signature valid at %s, the timestamp's time", vt);
+            gw_verdict_cat(vi, "Chữ ký hợp lệ tại thời điểm %s theo dấu thời gian", vt);
+            gw_verdict_cat(en, "Signature valid at %s, the timestamp's time", vt);
         } else {
-            cat(vi, "Chữ ký hợp lệ tại thời điểm kiểm tra %s (không có dấu thời gian hợp lệ)", vt);
-            cat(en, "Signature valid at the validation time %s (no valid timestamp)", vt);
+            gw_verdict_cat(
+                vi, "Chữ ký hợp lệ tại thời điểm kiểm tra %s (không có dấu thời gian hợp lệ)", vt);
+            gw_verdict_cat(en, "Signature valid at the validation time %s (no valid timestamp)",
+                           vt);
         }
         if (out->weak_accepted) {
             fmt_time(in->weak_cutoff, t1);
-            cat(vi, "; dùng SHA-1, được chấp nhận vì trước %s", t1);
-            cat(en, "; uses SHA-1, accepted as older than %s", t1);
+            gw_verdict_cat(vi, "; dùng SHA-1, được chấp nhận vì trước %s", t1);
+            gw_verdict_cat(en, "; uses SHA-1, accepted as older than %s", t1);
         }
         break;
     }
@@ -285,23 +299,23 @@ static void notes(enum rid r, const struct gw_verdict_in *in, const struct gw_ve
     char t1[32], code[CODE_MAX + 4];
     if (in->ts_present && !out->time_from_ts) {
         fmt_code(in->ts_code, code);
-        cat(vi, "; dấu thời gian không hợp lệ, không được dùng%s", code);
-        cat(en, "; timestamp invalid, not used%s", code);
+        gw_verdict_cat(vi, "; dấu thời gian không hợp lệ, không được dùng%s", code);
+        gw_verdict_cat(en, "; timestamp invalid, not used%s", code);
     }
     if (r > R_REVOKED_NO_POE && in->rev == GW_VIN_REV_REVOKED) {
         fmt_time(in->revoked_at, t1);
-        cat(vi, "; thu hồi lúc %s, sau dấu thời gian nên không tính", t1);
-        cat(en, "; revoked at %s, after the timestamp: not counted", t1);
+        gw_verdict_cat(vi, "; thu hồi lúc %s, sau dấu thời gian nên không tính", t1);
+        gw_verdict_cat(en, "; revoked at %s, after the timestamp: not counted", t1);
     }
     if (r > R_BLOCKED && in->blocked) {
         fmt_time(in->blocked_from, t1);
-        cat(vi, "; bị chặn từ %s, sau thời điểm kiểm tra nên không tính", t1);
-        cat(en, "; blocked from %s, after the validation time: not counted", t1);
+        gw_verdict_cat(vi, "; bị chặn từ %s, sau thời điểm kiểm tra nên không tính", t1);
+        gw_verdict_cat(en, "; blocked from %s, after the validation time: not counted", t1);
     }
     if (r >= R_EXPIRED && !out->time_from_ts && in->claimed_time != (time_t)-1) {
         fmt_time(in->claimed_time, t1);
-        cat(vi, "; thời điểm ký tự khai %s không phải bằng chứng", t1);
-        cat(en, "; claimed signing time %s is no proof", t1);
+        gw_verdict_cat(vi, "; thời điểm ký tự khai %s không phải bằng chứng", t1);
+        gw_verdict_cat(en, "; claimed signing time %s is no proof", t1);
     }
 }
 
@@ -319,115 +333,6 @@ void gw_verdict_decide(const struct gw_verdict_in *in, struct gw_verdict *out)
     char vi[TEXT_MAX] = "", en[TEXT_MAX] = "";
     main_text(r, in, out, vi, en);
     notes(r, in, out, vi, en);
-    finish(out->reason_vi, vi);
-    finish(out->reason_en, en);
-}
-
-/* TOTAL-FAILED < INDETERMINATE < TOTAL-PASSED; a lower rank is worse. */
-static int rank(enum gw_sig_indication i)
-{
-    switch (i) {
-    case GW_SIG_TOTAL_FAILED:
-        return 0;
-    case GW_SIG_INDETERMINATE:
-        return 1;
-    case GW_SIG_TOTAL_PASSED:
-        return 2;
-    case GW_SIG_NO_SIGNATURE:
-        return 3;
-    }
-    return 1;
-}
-
-static bool order_violated(const enum gw_sig_role *roles, unsigned n, unsigned *org,
-                           unsigned *person)
-{
-    bool seen_org = false;
-    for (unsigned i = 0; roles && i < n; i++) {
-        if (roles[i] == GW_ROLE_ORGANISATION && !seen_org) {
-            seen_org = true;
-            *org = i;
-        } else if (roles[i] == GW_ROLE_PERSON && seen_org) {
-            *person = i;
-            return true;
-        }
-    }
-    return false;
-}
-
-static void set_summary(struct gw_pdf_summary *out, enum gw_sig_indication ind, enum gw_sig_sub sub,
-                        const char *vi, const char *en)
-{
-    out->ind = ind;
-    out->sub = sub;
-    finish(out->reason_vi, vi);
-    finish(out->reason_en, en);
-}
-
-void gw_verdict_pdf(const struct gw_verdict *v, const enum gw_sig_role *roles, unsigned n,
-                    bool disallowed_change, bool order_violation, struct gw_pdf_summary *out)
-{
-    char vi[TEXT_MAX] = "", en[TEXT_MAX] = "";
-    memset(out, 0, sizeof(*out));
-    if (n == 0 || !v) {
-        set_summary(out, GW_SIG_NO_SIGNATURE, GW_SUB_NONE, "Tệp PDF không có chữ ký số",
-                    "The PDF has no digital signature");
-        return;
-    }
-    unsigned worst = 0;
-    for (unsigned i = 1; i < n; i++)
-        if (rank(v[i].ind) < rank(v[worst].ind))
-            worst = i;
-    unsigned org = 0, person = 0;
-    bool order = order_violated(roles, n, &org, &person);
-    if (v[worst].ind == GW_SIG_TOTAL_FAILED ||
-        (!disallowed_change && v[worst].ind != GW_SIG_TOTAL_PASSED)) {
-        cat(vi, "Chữ ký %u/%u: %s", worst + 1, n, v[worst].reason_vi);
-        cat(en, "Signature %u/%u: %s", worst + 1, n, v[worst].reason_en);
-        set_summary(out, v[worst].ind, v[worst].sub, vi, en);
-    } else if (disallowed_change) {
-        set_summary(out, GW_SIG_TOTAL_FAILED, GW_SUB_FORMAT_FAILURE,
-                    "Tệp PDF bị thay đổi không được phép sau khi ký",
-                    "Disallowed change to the PDF after signing");
-    } else if (order) {
-        cat(vi, "Chữ ký của tổ chức (chữ ký %u) có trước chữ ký của cá nhân (chữ ký %u)", org + 1,
-            person + 1);
-        cat(en, "The organisation's signature (%u) precedes a person's signature (%u)", org + 1,
-            person + 1);
-        set_summary(out, GW_SIG_INDETERMINATE, GW_SUB_SIG_CONSTRAINTS_FAILURE, vi, en);
-    } else if (order_violation) {
-        set_summary(out, GW_SIG_INDETERMINATE, GW_SUB_SIG_CONSTRAINTS_FAILURE,
-                    "Chữ ký của tổ chức có trước chữ ký của cá nhân",
-                    "The organisation's signature precedes a person's signature");
-    } else {
-        cat(vi, "Tất cả %u chữ ký đều hợp lệ", n);
-        cat(en, "All %u signatures valid", n);
-        set_summary(out, GW_SIG_TOTAL_PASSED, GW_SUB_NONE, vi, en);
-    }
-}
-
-void gw_verdict_package(const struct gw_pdf_summary *pdfs, unsigned n, struct gw_pdf_summary *out)
-{
-    char vi[TEXT_MAX] = "", en[TEXT_MAX] = "";
-    memset(out, 0, sizeof(*out));
-    unsigned signed_n = 0, worst = 0;
-    for (unsigned i = 0; pdfs && i < n; i++) {
-        if (pdfs[i].ind == GW_SIG_NO_SIGNATURE)
-            continue;
-        if (signed_n++ == 0 || rank(pdfs[i].ind) < rank(pdfs[worst].ind))
-            worst = i;
-    }
-    if (signed_n == 0) {
-        set_summary(out, GW_SIG_NO_SIGNATURE, GW_SUB_NONE, "Gói tin không có tệp nào được ký số",
-                    "No document of the package is digitally signed");
-        return;
-    }
-    if (pdfs[worst].ind == GW_SIG_TOTAL_PASSED) {
-        cat(vi, "Tất cả %u tệp đã ký đều hợp lệ", signed_n);
-        cat(en, "All %u signed documents valid", signed_n);
-    } else {
-        cat(vi, "Tệp %u: %s", worst + 1, pdfs[worst].reason_vi);
-        cat(en, "Document %u: %s", worst + 1, pdfs[worst].reason_en);
-    }
-    set_summary(out, pdfs[worst].ind, pdfs[worst].sub, vi, en);
+    gw_verdict_finish(out->reason_vi, vi);
+    gw_verdict_finish(out->reason_en, en);
 }
