@@ -265,7 +265,7 @@ static int check_timestamp(CMS_SignerInfo *si, struct gw_cms_result *out)
     if (idx < 0)
         return 0;
     if (CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, idx) >= 0 ||
-        X509_ATTRIBUTE_count(a) != 1)
+        X509_ATTRIBUTE_count(a) > 1)
         finding(out, "timestamp_multiple", "more than one signature timestamp; the first is used");
     if (!v || v->type != V_ASN1_SEQUENCE || !sv) {
         out->ts.present = true;
