@@ -92,6 +92,9 @@ struct gw_config {
     uint64_t directory_interval_ms;
     uint64_t directory_retry_ms;
 
+    /* [verify] and [policy]: signature checks and what is done with their verdicts */
+    struct gw_config_verify verify;
+
     /* Accepted but doubtful settings, each "file:line: message", for the caller to log. */
     char **warnings;
     size_t n_warnings;
@@ -126,5 +129,11 @@ int gw_config_parse_string_opts(const char *text, const struct gw_config_opts *o
 const struct gw_config_axis *gw_config_axis_find(const struct gw_config *cfg, const char *name);
 
 void gw_config_free(struct gw_config *cfg);
+
+/* "deliver", "deliver_flagged", "hold", "reject". */
+const char *gw_policy_action_name(enum gw_policy_action a);
+
+/* "YYYY-MM-DD" as 00:00 Vietnam time (UTC+7) in Unix seconds; -1 when not a real date. */
+int64_t gw_cfg_vn_date(const char *s);
 
 #endif

@@ -242,5 +242,7 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
     if (!ld->err)
         check_roles(ld);
     if (!ld->err)
+        gw_cfg_check_verify(ld);
+    if (!ld->err)
         default_instance_id(ld);
 }

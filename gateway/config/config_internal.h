@@ -24,6 +24,8 @@ enum gw_cfg_sect_kind {
     GW_CFG_AXIS,
     GW_CFG_DELIVERY,
     GW_CFG_ROUTING,
+    GW_CFG_VERIFY,
+    GW_CFG_POLICY,
 };
 
 #define GW_CFG_MAX_KEYS 16
@@ -73,6 +75,10 @@ void gw_cfg_warn(struct gw_cfg_loader *ld, int line, const char *fmt, ...)
 
 /* Required keys, required sections and cross-key rules, after the file and the environment. */
 void gw_cfg_final_checks(struct gw_cfg_loader *ld);
+
+/* [verify] and [policy] (config_verify.c): action names, the SHA-1 cut-off, defaults. */
+void gw_cfg_check_verify(struct gw_cfg_loader *ld);
+void gw_cfg_verify_free(struct gw_config_verify *v);
 
 /* Keys of a section kind; *n receives the count. */
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n);

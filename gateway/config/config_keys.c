@@ -120,6 +120,37 @@ static const struct gw_cfg_key routing_keys[] = {
     {"directory_retry_ms", T_U64, C(directory_retry_ms), 100, 7 * MS_DAY, false, false},
 };
 
+static const struct gw_cfg_key verify_keys[] = {
+    {"trust_dir", T_TEXT, C(verify.trust_dir), 0, 0, false, false},
+    {"policy_oids", T_TEXT, C(verify.policy_oids), 0, 0, false, false},
+    {"concurrency", T_UNS, C(verify.concurrency), 1, 64, false, false},
+    {"max_pdf_bytes", T_U64, C(verify.max_pdf_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
+    {"max_envelope_bytes", T_U64, C(verify.max_envelope_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
+     false},
+    {"lease_ms", T_U64, C(verify.lease_ms), 1000, MS_DAY, false, false},
+    {"scan_interval_ms", T_U64, C(verify.scan_interval_ms), 10, MS_HOUR, false, false},
+    {"recheck_min_ms", T_U64, C(verify.recheck_min_ms), 100, MS_DAY, false, false},
+    {"recheck_max_ms", T_U64, C(verify.recheck_max_ms), 100, MS_DAY, false, false},
+    {"try_later_deadline_s", T_U64, C(verify.try_later_deadline_s), 1, 30ull * 86400, false, false},
+    {"revocation_timeout_ms", T_U64, C(verify.revocation_timeout_ms), 100, MS_HOUR, false, false},
+    {"sha1_cutoff", T_TEXT, C(verify.sha1_cutoff), 0, 0, false, false},
+};
+
+#define PA(d, k) C(verify.action_text[d][k])
+static const struct gw_cfg_key policy_keys[] = {
+    {"out_total_passed", T_IDENT, PA(0, GW_POLICY_TOTAL_PASSED), 0, 0, false, false},
+    {"out_total_failed", T_IDENT, PA(0, GW_POLICY_TOTAL_FAILED), 0, 0, false, false},
+    {"out_indeterminate", T_IDENT, PA(0, GW_POLICY_INDETERMINATE), 0, 0, false, false},
+    {"out_try_later", T_IDENT, PA(0, GW_POLICY_TRY_LATER), 0, 0, false, false},
+    {"out_no_signature", T_IDENT, PA(0, GW_POLICY_NO_SIGNATURE), 0, 0, false, false},
+    {"in_total_passed", T_IDENT, PA(1, GW_POLICY_TOTAL_PASSED), 0, 0, false, false},
+    {"in_total_failed", T_IDENT, PA(1, GW_POLICY_TOTAL_FAILED), 0, 0, false, false},
+    {"in_indeterminate", T_IDENT, PA(1, GW_POLICY_INDETERMINATE), 0, 0, false, false},
+    {"in_try_later", T_IDENT, PA(1, GW_POLICY_TRY_LATER), 0, 0, false, false},
+    {"in_no_signature", T_IDENT, PA(1, GW_POLICY_NO_SIGNATURE), 0, 0, false, false},
+    {"try_later_fallback", T_IDENT, C(verify.fallback_text), 0, 0, false, false},
+};
+
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
 {
     switch (kind) {
@@ -144,6 +175,12 @@ const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
     case GW_CFG_ROUTING:
         *n = GW_ARRAY_LEN(routing_keys);
         return routing_keys;
+    case GW_CFG_VERIFY:
+        *n = GW_ARRAY_LEN(verify_keys);
+        return verify_keys;
+    case GW_CFG_POLICY:
+        *n = GW_ARRAY_LEN(policy_keys);
+        return policy_keys;
     default:
         *n = 0;
         return NULL;
@@ -183,6 +220,15 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.breaker_backoff_max_ms = 60000;
     cfg->directory_interval_ms = 3600000;
     cfg->directory_retry_ms = 30000;
+    cfg->verify.concurrency = 2;
+    cfg->verify.max_pdf_bytes = 128ull * 1024 * 1024;
+    cfg->verify.max_envelope_bytes = 64ull * 1024 * 1024;
+    cfg->verify.lease_ms = 120000;
+    cfg->verify.scan_interval_ms = 500;
+    cfg->verify.recheck_min_ms = 30000;
+    cfg->verify.recheck_max_ms = 600000;
+    cfg->verify.try_later_deadline_s = 4 * 3600;
+    cfg->verify.revocation_timeout_ms = 10000;
     cfg->listen_host = strdup("127.0.0.1");
     cfg->migrations_dir = strdup("schemas/sql");
     return cfg->listen_host && cfg->migrations_dir ? 0 : -1;

@@ -47,4 +47,45 @@ struct gw_axis_config {
     size_t max_directory_bytes;
 };
 
+/* What is done with a package by the summary of its signature check ([policy], design.md §5). */
+enum gw_policy_action {
+    GW_POLICY_DELIVER = 0,
+    GW_POLICY_DELIVER_FLAGGED,
+    GW_POLICY_HOLD,
+    GW_POLICY_REJECT,
+};
+
+/* The verdict classes a policy names: the summaries of domain.md §6, INDETERMINATE/TRY_LATER
+ * apart (it is re-checked). */
+enum gw_policy_class {
+    GW_POLICY_TOTAL_PASSED = 0,
+    GW_POLICY_TOTAL_FAILED,
+    GW_POLICY_INDETERMINATE,
+    GW_POLICY_TRY_LATER,
+    GW_POLICY_NO_SIGNATURE,
+    GW_POLICY_NCLASS,
+};
+
+/* [verify] and [policy] */
+struct gw_config_verify {
+    char *trust_dir;        /* trust anchors and intermediates; NULL: none (no path ends) */
+    char *policy_oids;      /* comma-separated certificate policy OIDs a signer must carry */
+    unsigned concurrency;   /* packages checked at once */
+    uint64_t max_pdf_bytes; /* a larger PDF is not checked (INDETERMINATE, a finding) */
+    uint64_t
+        max_envelope_bytes; /* a package with a real XML-DSig larger than this is not checked */
+    uint64_t lease_ms;
+    uint64_t scan_interval_ms;
+    uint64_t recheck_min_ms; /* TRY_LATER: first re-check, doubled up to recheck_max_ms */
+    uint64_t recheck_max_ms;
+    uint64_t try_later_deadline_s; /* then the fallback action applies and an alert fires */
+    uint64_t revocation_timeout_ms;
+    char *sha1_cutoff;     /* YYYY-MM-DD: SHA-1 signatures younger than this fail */
+    int64_t sha1_cutoff_t; /* the same, Unix time (00:00 Vietnam time) */
+    enum gw_policy_action action[2][GW_POLICY_NCLASS]; /* [0] out, [1] in */
+    enum gw_policy_action fallback;                    /* after the TRY_LATER deadline */
+    char *action_text[2][GW_POLICY_NCLASS];            /* as written; NULL: the default */
+    char *fallback_text;
+};
+
 #endif
