@@ -179,6 +179,31 @@ static bool has_header(const uint8_t *buf, size_t len)
     return false;
 }
 
+struct pdf_doc *pdf_doc_open(const uint8_t *buf, size_t len, const struct gw_pdf_limits *lim)
+{
+    struct pdf_doc *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return NULL;
+    d->buf = buf;
+    d->len = len;
+    if (lim)
+        d->lim = *lim;
+    else
+        gw_pdf_limits_default(&d->lim);
+    if (buf && has_header(buf, len))
+        pdf_revisions_read(d);
+    else
+        pdf_fail(d, "not_pdf", "no %%PDF- header in the first 1024 bytes");
+    return d;
+}
+
+void pdf_doc_close(struct pdf_doc *d)
+{
+    if (d)
+        doc_free(d);
+}
+
 int gw_pdf_inspect(const uint8_t *buf, size_t len, const struct gw_pdf_limits *lim,
                    struct gw_pdf_report **out)
 {

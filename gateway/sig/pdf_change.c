@@ -28,7 +28,7 @@ void pdf_note(struct pdf_chg *c, enum gw_pdf_change cls, const char *fmt, ...)
     if (c->lines == MAX_LINES) {
         snprintf(line, sizeof(line), "... more changes not listed");
     } else {
-        int k = snprintf(line, sizeof(line), "revision %u ", c->j);
+        int k = c->j == UINT32_MAX ? 0 : snprintf(line, sizeof(line), "revision %u ", c->j);
 
         va_start(ap, fmt);
         vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
@@ -256,8 +256,8 @@ bool pdf_changes_classify(struct pdf_doc *d, struct gw_pdf_report *r)
             if (!revision(&c))
                 break;
         if (trailing) {
-            c.j = d->nrev;
-            pdf_note(&c, GW_PDF_DISALLOWED, "(not a revision): bytes after the last %%%%EOF");
+            c.j = UINT32_MAX;
+            pdf_note(&c, GW_PDF_DISALLOWED, "bytes after the last %%%%EOF are not a revision");
         }
         s->after = c.worst;
         s->changes = c.text;

@@ -207,8 +207,11 @@ static bool scan(struct gwalk *w, enum pdf_role p, const char *k, struct pdf_val
             if (!scan(w, p, k, v->u.arr.v[i], depth + 1))
                 return false;
     } else if (v->kind == PV_DICT) {
+        /* a direct dictionary plays the role an indirect one would have there */
+        if (depth > 0)
+            p = child_role(w, p, k, v);
         for (size_t i = 0; i < v->u.dict.n; i++)
-            if (!scan(w, p, depth == 0 ? v->u.dict.kv[i].key : k, v->u.dict.kv[i].v, depth + 1))
+            if (!scan(w, p, v->u.dict.kv[i].key, v->u.dict.kv[i].v, depth + 1))
                 return false;
     }
     return true;

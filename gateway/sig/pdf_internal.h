@@ -119,6 +119,10 @@ struct pdf_doc {
 };
 
 /* pdf.c */
+/* The revisions of buf without signatures or changes (tests: xref cross-checks); NULL only on
+ * memory. d->error tells whether they could be read. */
+struct pdf_doc *pdf_doc_open(const uint8_t *buf, size_t len, const struct gw_pdf_limits *lim);
+void pdf_doc_close(struct pdf_doc *d);
 void *pdf_alloc(struct pdf_doc *d, size_t n);
 void pdf_fail(struct pdf_doc *d, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -13,7 +13,7 @@ static size_t der_len(const uint8_t *c, size_t len)
 {
     size_t hdr, l = 0;
 
-    if (len < 2 || (c[0] & 0x1f) == 0x1f)
+    if (len < 2 || c[0] == 0 || (c[0] & 0x1f) == 0x1f)
         return 0;
     if (c[1] < 0x80) {
         hdr = 2;
