@@ -813,8 +813,8 @@ def add_signature(data, signer=None, *, subfilter="adbe.pkcs7.detached", field=N
     else:
         cms = cms_sign(signed, signer, md=md, at=at, cades=(subfilter == "ETSI.CAdES.detached"),
                        detached=detached)
-        if tsa_config and ts_at is not None:
-            cms = add_signature_timestamp(cms, tsa_config, at=ts_at or None)
+    if not cms_fn and not doc_timestamp and tsa_config and ts_at is not None:
+        cms = add_signature_timestamp(cms, tsa_config, at=ts_at or None)
     if cms_post:
         cms = cms_post(cms)
     hx = cms.hex().upper().encode()
