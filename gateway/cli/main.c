@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "cli/cli_edxml.h"
+#include "cli/cli_verify.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: gatewayctl edxml check FILE [--json] [--schema XSD]\n"
-                 "       gatewayctl --help\n");
+    fprintf(out,
+            "usage: gatewayctl edxml check FILE [--json] [--schema XSD]\n"
+            "       gatewayctl verify FILE [--trust DIR] [--json] [--offline] [--crl FILE]...\n"
+            "       gatewayctl --help\n");
 }
 
 int main(int argc, char **argv)
@@ -21,6 +24,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "edxml") == 0)
         return gw_cli_edxml(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return gw_cli_verify(argc - 1, argv + 1);
     usage(stderr);
     return 2;
 }

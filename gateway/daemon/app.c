@@ -16,6 +16,7 @@
 #include "engine/audit.h"
 #include "engine/directory.h"
 #include "engine/dispatch.h"
+#include "engine/verifier.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "engine/poller.h"
@@ -41,6 +42,8 @@ static void gw_app_finish(struct gw_app *app, bool forced)
     uv_close((uv_handle_t *)&app->sig_term, NULL);
     uv_close((uv_handle_t *)&app->sig_int, NULL);
     uv_close((uv_handle_t *)&app->sig_usr1, NULL);
+    uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    gw_app_sig_free(app);
     gw_dispatch_free(app->dispatch);
     app->dispatch = NULL;
     gw_audit_free(app->audit);
@@ -75,7 +78,7 @@ void gw_app_maybe_finish(struct gw_app *app)
     if (!app->draining || app->closing || !app->http_drained || app->pending_work > 0)
         return;
     if (!gw_dispatch_idle(app->dispatch) || !gw_audit_idle(app->audit) ||
-        !gw_directory_idle(app->directory))
+        !gw_verifier_idle(app->verifier) || !gw_directory_idle(app->directory))
         return;
     for (size_t i = 0; i < app->n_axes; i++) {
         if (!gw_poller_idle(app->axes[i].poller))
@@ -123,6 +126,7 @@ void gw_app_stop(struct gw_app *app)
     uv_timer_start(&app->drain_timer, gw_app_drain_timeout, app->cfg->drain_timeout_ms, 0);
     gw_startup_stop(app->startup);
     gw_dispatch_stop(app->dispatch);
+    gw_verifier_stop(app->verifier);
     gw_audit_stop(app->audit);
     gw_directory_stop(app->directory);
     for (size_t i = 0; i < app->n_axes; i++)
@@ -141,7 +145,13 @@ static void gw_app_signal(uv_signal_t *s, int signum)
         for (size_t i = 0; i < app->n_axes; i++)
             gw_poller_kick(app->axes[i].poller);
         gw_dispatch_kick(app->dispatch);
+        gw_verifier_kick(app->verifier);
         gw_directory_kick(app->directory);
+        return;
+    }
+    if (signum == SIGHUP) {
+        gw_log(GW_LOG_INFO, "app.reload", "SIGHUP: reloading the trust store");
+        gw_app_sig_reload(app);
         return;
     }
     gw_app_stop(app);
@@ -274,11 +284,13 @@ static int gw_app_start_engine(struct gw_app *app)
     if (rc == 0)
         rc = gw_app_start_dispatch(app);
     if (rc == 0)
+        rc = gw_app_sig_start(app);
+    if (rc == 0)
         rc = gw_app_start_audit(app);
     if (rc == 0)
         rc = gw_app_start_directory(app);
     if (rc == 0)
-        gw_log(GW_LOG_INFO, "app.ready", "dispatcher, pollers and audit started");
+        gw_log(GW_LOG_INFO, "app.ready", "dispatcher, verifier, pollers and audit started");
     return rc;
 }
 
@@ -305,10 +317,12 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     uv_signal_init(loop, &app->sig_term);
     uv_signal_init(loop, &app->sig_int);
     uv_signal_init(loop, &app->sig_usr1);
-    app->sig_term.data = app->sig_int.data = app->sig_usr1.data = app;
+    uv_signal_init(loop, &app->sig_hup);
+    app->sig_term.data = app->sig_int.data = app->sig_usr1.data = app->sig_hup.data = app;
     uv_signal_start(&app->sig_term, gw_app_signal, SIGTERM);
     uv_signal_start(&app->sig_int, gw_app_signal, SIGINT);
     uv_signal_start(&app->sig_usr1, gw_app_signal, SIGUSR1);
+    uv_signal_start(&app->sig_hup, gw_app_signal, SIGHUP);
 
     app->metrics = gw_metrics_new();
     /* Pending migrations hold the pool: no query runs against a schema that is not there. */
@@ -317,6 +331,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
                                  : gw_db_open(loop, &cfg->db, &app->db);
     if (rc == 0)
         rc = gw_app_ingest_init(app);
+    if (rc == 0)
+        rc = gw_app_sig_init(app);
     if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
     if (rc == 0)

@@ -11,6 +11,8 @@
 #include "http/http_client.h"
 #include "http/http_server.h"
 #include "pipeline/ingest.h"
+#include "pipeline/verify.h"
+#include "sig/path.h"
 
 /*
  * The running daemon: configuration, the loop and every long-lived component, plus the counters
@@ -51,6 +53,13 @@ struct gw_app {
     /* how received packages are read, checked and stored (daemon/app_ingest.c) */
     struct gw_edxml_xsd *xsd;
     struct gw_ingest_deps ingest;
+    /* signature checks (daemon/app_sig.c) */
+    struct gw_verifier *verifier;
+    struct gw_trust *trust; /* the snapshot in force; NULL without [verify] trust_dir */
+    struct gw_path_opts path_opts;
+    char **policy_oids;            /* NULL-terminated, from [verify] policy_oids */
+    gw_verify_revoke_fn revoke_fn; /* the revocation checker's entry, NULL: none */
+    void *revoke_ud;
     char owner[160]; /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
@@ -60,6 +69,7 @@ struct gw_app {
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_usr1;
+    uv_signal_t sig_hup;
     uv_timer_t drain_timer;
     struct gw_startup *startup; /* migrations pending at start (daemon/startup.h), or NULL */
     int exit_status;            /* 1 once start-up failed for good */
@@ -70,6 +80,13 @@ struct gw_app {
  * and audit start once they succeeded. On error everything started so far is stopped again. */
 int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     __attribute__((warn_unused_result));
+
+/* Signature checks (daemon/app_sig.c): init loads the trust store and starts the XML-DSig
+ * library; start runs the verifier; reload (SIGHUP) reloads the trust store. */
+int gw_app_sig_init(struct gw_app *app) __attribute__((warn_unused_result));
+int gw_app_sig_start(struct gw_app *app) __attribute__((warn_unused_result));
+void gw_app_sig_reload(struct gw_app *app);
+void gw_app_sig_free(struct gw_app *app);
 
 /* The ingest dependencies: loads the header schema. 0, or the load error (logged). */
 int gw_app_ingest_init(struct gw_app *app) __attribute__((warn_unused_result));

@@ -14,6 +14,7 @@
 #include "daemon/held.h"
 #include "daemon/startup.h"
 #include "engine/dispatch.h"
+#include "engine/verifier.h"
 #include "engine/peer.h"
 #include "metrics/metrics.h"
 #include "util/common.h"
@@ -102,6 +103,7 @@ static void gw_app_api_work_end(void *ud)
 static void gw_app_api_stored(void *ud)
 {
     struct gw_app *app = ud;
+    gw_verifier_kick(app->verifier); /* an edoc waits for its check; a status is due now */
     gw_dispatch_kick(app->dispatch);
 }
 

@@ -332,7 +332,8 @@ static int unwrap(struct rd *r, size_t i)
     struct gw_edxml_doc *d = r->doc;
     struct gw_edxml_attachment *a = &d->attachments[i];
     struct rd_att *p = &r->att[i];
-    struct gw_edxml_zip_limits lim = {r->o.max_unzipped_bytes, r->o.max_zip_ratio};
+    struct gw_edxml_zip_limits lim = {.max_entry_bytes = r->o.max_unzipped_bytes,
+                                      .max_ratio = r->o.max_zip_ratio};
     struct gw_edxml_zip_result res;
     char xp[96];
     int rc;

@@ -402,7 +402,8 @@ static int stream_entry(zip_t *za, uint64_t archive_bytes, const struct gw_edxml
             memcpy(head + head_n, buf, take);
             head_n += take;
         }
-        if (EVP_DigestUpdate(md, buf, (size_t)got) != 1) {
+        if (EVP_DigestUpdate(md, buf, (size_t)got) != 1 ||
+            (lim->sink && lim->sink(lim->sink_ud, buf, (size_t)got) != 0)) {
             rc = fail(res, NULL, GW_ENOMEM);
             goto out;
         }

@@ -35,6 +35,10 @@ bool gw_edxml_zip_should_unwrap(const uint8_t *head, size_t n, const char *conte
 struct gw_edxml_zip_limits {
     uint64_t max_entry_bytes; /* uncompressed size of the one entry */
     unsigned max_ratio;       /* uncompressed / compressed */
+    /* Optional: receives the entry's bytes as they are inflated (within the limits); non-zero
+     * stops the unwrap with GW_ENOMEM. */
+    int (*sink)(void *ud, const uint8_t *bytes, size_t n);
+    void *sink_ud;
 };
 
 struct gw_edxml_zip_result {

@@ -180,11 +180,12 @@ int gw_store_incoming_store(struct gw_db *db, const char *axis, const char *axis
         rc = GW_ENOMEM;
     if (rc == 0) {
         c->cb.store = cb;
-        rc = gw_incoming_query(db,
-                               "SELECT package_id, created FROM gw_incoming_store($1, $2, $3, $4,"
-                               " $5, $6::text[], $7, $8::smallint, $9::bytea, $10::bigint,"
-                               " $11::bigint, $12::jsonb)",
-                               q.n, q.values, q.lengths, q.formats, gw_incoming_stored, c);
+        rc = gw_incoming_query(
+            db,
+            "SELECT package_id, created FROM gw_incoming_store_staged($1, $2, $3, $4,"
+            " $5, $6::text[], $7, $8::smallint, $9::bytea, $10::bigint,"
+            " $11::bigint, $12::jsonb)",
+            q.n, q.values, q.lengths, q.formats, gw_incoming_stored, c);
     }
     gw_pkgsql_free(&q);
     return rc;

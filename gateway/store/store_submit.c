@@ -77,9 +77,10 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
 {
     static const char sql[] = "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4,"
                               " $5::text[], $6, $7::smallint, $8::bytea, $9::bytea, $10)";
-    static const char sql_body[] = "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4,"
-                                   " $5::text[], $6, $7::smallint, $8::bytea, $9::bigint,"
-                                   " $10::bigint, $11::jsonb, $12)";
+    static const char sql_body[] =
+        "SELECT package_id, outcome FROM gw_submit_staged($1, $2, $3, $4,"
+        " $5::text[], $6, $7::smallint, $8::bytea, $9::bigint,"
+        " $10::bigint, $11::jsonb, $12)";
     struct gw_store_submit_call *call;
     const char *vals[GW_SUBMIT_NPARAMS];
     int lens[GW_SUBMIT_NPARAMS] = {0};

@@ -271,6 +271,8 @@ class Gateway:
             "delivery": {"scan_interval_ms": "200", "lease_ms": "3500", "backoff_base_ms": "200",
                          "backoff_max_ms": "1000", "give_up_after_s": "3600"},
             "routing": {"default_axis": "national"},
+            "verify": {"scan_interval_ms": "200", "lease_ms": "3500", "recheck_min_ms": "500",
+                       "recheck_max_ms": "2000"},
         }
         for key, value in extra.items():
             sec, _, k = key.partition(":")

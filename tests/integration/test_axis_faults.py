@@ -73,7 +73,9 @@ def test_poll_faults(env):
     t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 60, what="all acked")
     env.sim.faults()
     assert env.pg.query("SELECT count(*) FROM package WHERE direction = 'in'") == "8"
-    assert len(gw.get("/v1/inbox?limit=100").json()["items"]) == 8
+    # an incoming edoc joins the inbox once its signatures are checked
+    t.wait_until(lambda: len(gw.get("/v1/inbox?limit=100").json()["items"]) == 8, 30,
+                 what="8 packages in the inbox")
     # Every ack on the axis follows the commit of the package it acknowledges: the simulator's
     # record of when updateStatus done arrived (its first one; later ones change nothing) against
     # the commit time of the transaction that stored the package. The simulator's clock is cut to

@@ -28,7 +28,8 @@ def test_outgoing_reaches_every_recipient(env):
         entries = t.wait_until(lambda: env.sim.mailbox(organ), 20, what="mailbox " + organ)
         assert len(entries) == 1 and entries[0]["sha256"] == digest, entries
     assert state["deliveries"][0]["state"] == "SENT" and state["deliveries"][0]["axis_doc_id"]
-    assert [e["kind"] for e in state["events"]][:3] == ["received", "routed", "sent"]
+    # stored, routed, its signatures checked (the gate opens), then sent
+    assert [e["kind"] for e in state["events"]][:4] == ["received", "routed", "verified", "sent"]
     # A status package goes back to the original sender named in ResponseFor.
     st = t.status_pkg("000.00.00.G22,2024/05/10,55/VPCP", "000.00.00.G22", code="03")
     r = gw.submit(st)

@@ -1,0 +1,196 @@
+/*
+ * The signature checks' part of the daemon: the trust store (loaded at start, reloaded on
+ * SIGHUP on the thread pool and swapped on the loop; checks in flight keep the snapshot they
+ * started with), the XML-DSig library, and the verifier engine with its dependencies.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/app.h"
+#include "engine/dispatch.h"
+#include "engine/verifier.h"
+#include "sig/trust.h"
+#include "sig/xmldsig.h"
+#include "util/error.h"
+#include "util/log.h"
+
+static struct gw_trust *gw_app_trust_get(void *ud)
+{
+    struct gw_app *app = ud;
+    return app->trust ? gw_trust_ref(app->trust) : NULL;
+}
+
+/* Splits [verify] policy_oids (comma-separated) into app->policy_oids. */
+static int gw_app_policy_oids(struct gw_app *app)
+{
+    const char *s = app->cfg->verify.policy_oids;
+    size_t n = 0;
+
+    if (!s || !*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    if (!(app->policy_oids = calloc(n + 2, sizeof(char *))))
+        return GW_ENOMEM;
+    n = 0;
+    for (const char *p = s; *p;) {
+        size_t len = strcspn(p, ",");
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        size_t l = len;
+        while (l && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+            l--;
+        if (l && !(app->policy_oids[n++] = strndup(p, l)))
+            return GW_ENOMEM;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    app->path_opts.policy_oids = (const char *const *)app->policy_oids;
+    app->path_opts.n_policy_oids = n;
+    return 0;
+}
+
+int gw_app_sig_init(struct gw_app *app)
+{
+    const char *dir = app->cfg->verify.trust_dir;
+    char err[512] = "";
+    int rc;
+
+    app->path_opts = GW_PATH_OPTS_DEFAULT;
+    if ((rc = gw_app_policy_oids(app)) != 0)
+        return rc;
+    if ((rc = gw_xmldsig_global_init()) != 0) {
+        gw_log(GW_LOG_ERROR, "sig.init_failed", "the XML signature library did not start");
+        return rc;
+    }
+    if (!dir) {
+        gw_log(GW_LOG_WARN, "sig.no_trust_store",
+               "no [verify] trust_dir: no signature can chain to an anchor (INDETERMINATE)");
+        return 0;
+    }
+    if ((rc = gw_trust_load(dir, &app->trust, err, sizeof(err))) != 0) {
+        gw_log(GW_LOG_ERROR, "sig.trust_failed", "trust store %s: %s", dir, err);
+        return rc;
+    }
+    gw_log(GW_LOG_INFO, "sig.trust_loaded", "trust store %s: %u anchors, %u intermediates (%.16s)",
+           dir, gw_trust_anchors(app->trust), gw_trust_intermediates(app->trust),
+           gw_trust_fingerprint(app->trust));
+    return 0;
+}
+
+struct gw_trust_reload {
+    uv_work_t work;
+    struct gw_app *app;
+    char *dir;
+    struct gw_trust *trust;
+    char err[512];
+    int rc;
+};
+
+static void gw_trust_reload_work(uv_work_t *w)
+{
+    struct gw_trust_reload *r = w->data;
+    r->rc = gw_trust_load(r->dir, &r->trust, r->err, sizeof(r->err));
+}
+
+static void gw_trust_reload_done(uv_work_t *w, int status)
+{
+    struct gw_trust_reload *r = w->data;
+    struct gw_app *app = r->app;
+
+    if (status == 0 && r->rc == 0 && !app->closing) {
+        const char *before = app->trust ? gw_trust_fingerprint(app->trust) : "";
+        bool same = strcmp(before, gw_trust_fingerprint(r->trust)) == 0;
+        gw_log(GW_LOG_INFO, "sig.trust_reloaded",
+               "trust store %s: %u anchors, %u intermediates (%.16s)%s", r->dir,
+               gw_trust_anchors(r->trust), gw_trust_intermediates(r->trust),
+               gw_trust_fingerprint(r->trust), same ? ", unchanged" : "");
+        if (app->trust)
+            gw_trust_unref(app->trust);
+        app->trust = r->trust;
+        r->trust = NULL;
+    } else if (status == 0) {
+        gw_log(GW_LOG_ERROR, "sig.trust_reload_failed",
+               "trust store %s: %s; the previous one stays in force", r->dir,
+               r->rc ? r->err : "shutting down");
+    }
+    if (r->trust)
+        gw_trust_unref(r->trust);
+    free(r->dir);
+    free(r);
+    gw_app_work_end(app);
+}
+
+void gw_app_sig_reload(struct gw_app *app)
+{
+    struct gw_trust_reload *r;
+
+    if (!app->cfg->verify.trust_dir || app->draining)
+        return;
+    if (!(r = calloc(1, sizeof(*r))) || !(r->dir = strdup(app->cfg->verify.trust_dir))) {
+        free(r);
+        return;
+    }
+    r->app = app;
+    r->work.data = r;
+    gw_app_work_begin(app);
+    if (uv_queue_work(app->loop, &r->work, gw_trust_reload_work, gw_trust_reload_done) != 0) {
+        free(r->dir);
+        free(r);
+        gw_app_work_end(app);
+    }
+}
+
+static void gw_app_sig_released(void *ud)
+{
+    struct gw_app *app = ud;
+    gw_dispatch_kick(app->dispatch);
+}
+
+static void gw_app_sig_idle(void *ud)
+{
+    gw_app_maybe_finish(ud);
+}
+
+int gw_app_sig_start(struct gw_app *app)
+{
+    struct gw_verifier_deps deps = {
+        .loop = app->loop,
+        .db = app->db,
+        .metrics = app->metrics,
+        .cfg = &app->cfg->verify,
+        .owner = app->owner,
+        .verify =
+            {
+                .loop = app->loop,
+                .db = app->db,
+                .cfg = &app->cfg->verify,
+                .trust = gw_app_trust_get,
+                .trust_ud = app,
+                .revoke = app->revoke_fn,
+                .revoke_ud = app->revoke_ud,
+                .path_opts = &app->path_opts,
+                .role_opts = NULL,
+            },
+        .released = gw_app_sig_released,
+        .idle = gw_app_sig_idle,
+        .ud = app,
+    };
+    return gw_verifier_start(&deps, &app->verifier);
+}
+
+void gw_app_sig_free(struct gw_app *app)
+{
+    gw_verifier_free(app->verifier);
+    app->verifier = NULL;
+    if (app->trust)
+        gw_trust_unref(app->trust);
+    app->trust = NULL;
+    if (app->policy_oids) {
+        for (size_t i = 0; app->policy_oids[i]; i++)
+            free(app->policy_oids[i]);
+        free(app->policy_oids);
+        app->policy_oids = NULL;
+    }
+}
