@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli_verify.h"
+#include "engine/revoke.h"
 #include "edxml/edxml_b64.h"
 #include "edxml/edxml_reader.h"
 #include "edxml/edxml_zip.h"
@@ -24,7 +25,7 @@ static void usage(void)
                     "[--crl FILE]... [--timeout-ms N]\n");
 }
 
-static int read_file(const char *path, struct gw_cli_blob *out)
+static int read_file(const char *path, struct gw_revoke_blob *out)
 {
     FILE *f = fopen(path, "rb");
     long n;
@@ -43,7 +44,7 @@ static int read_file(const char *path, struct gw_cli_blob *out)
 
 static int sink(void *ud, const uint8_t *p, size_t n)
 {
-    struct gw_cli_blob *b = ud;
+    struct gw_revoke_blob *b = ud;
     uint8_t *q = realloc(b->p, b->n + n + 1);
 
     if (!q)
@@ -55,11 +56,11 @@ static int sink(void *ud, const uint8_t *p, size_t n)
 }
 
 /* One attachment's bytes (decoded, and inflated when the ZIP rule unwrapped it). */
-static const char *attachment_bytes(const struct gw_cli_blob *pkg,
-                                    const struct gw_edxml_attachment *a, struct gw_cli_blob *out)
+static const char *attachment_bytes(const struct gw_revoke_blob *pkg,
+                                    const struct gw_edxml_attachment *a, struct gw_revoke_blob *out)
 {
     struct gw_edxml_b64 b64 = {0};
-    struct gw_cli_blob dec = {0};
+    struct gw_revoke_blob dec = {0};
     uint8_t tail[4];
     size_t got, tail_n = 0;
 
@@ -101,11 +102,11 @@ static const char *attachment_bytes(const struct gw_cli_blob *pkg,
     return err;
 }
 
-static void answer_all(const struct gw_cli_verify_opts *o, struct gw_vdoc *d, time_t now)
+static void answer_all(const struct gw_revoke_opts *o, struct gw_vdoc *d, time_t now)
 {
     for (unsigned i = 0; i < d->n_sigs; i++)
         for (unsigned k = 0; k < d->sigs[i].n_revs; k++)
-            gw_cli_verify_revoke(o, &d->sigs[i].revs[k], now);
+            gw_revoke_blocking(o, &d->sigs[i].revs[k], now);
     gw_vdoc_finish(d);
 }
 
@@ -163,7 +164,7 @@ static void print_text(const char *file, json_t *rep)
            json_string_value(json_object_get(rep, "summary_sub")));
 }
 
-static bool is_pdf(const struct gw_cli_blob *b)
+static bool is_pdf(const struct gw_revoke_blob *b)
 {
     size_t lim = b->n < 1024 ? b->n : 1024;
     return lim >= 5 && memmem(b->p, lim, "%PDF-", 5) != NULL;
@@ -171,11 +172,11 @@ static bool is_pdf(const struct gw_cli_blob *b)
 
 int gw_cli_verify(int argc, char **argv)
 {
-    struct gw_cli_verify_opts o = {.timeout_ms = 10000};
+    struct gw_revoke_opts o = {.timeout_ms = 10000};
     struct gw_path_opts popts = GW_PATH_OPTS_DEFAULT;
     struct gw_verify_env env;
     struct gw_trust *trust = NULL;
-    struct gw_cli_blob file = {0};
+    struct gw_revoke_blob file = {0};
     struct gw_vdoc *docs = NULL;
     struct gw_pdf_summary *sums = NULL, total;
     size_t n_docs = 0;
@@ -194,7 +195,7 @@ int gw_cli_verify(int argc, char **argv)
         else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc)
             o.timeout_ms = atol(argv[++i]);
         else if (strcmp(argv[i], "--crl") == 0 && i + 1 < argc) {
-            struct gw_cli_blob *c = realloc(o.crls, (o.n_crls + 1) * sizeof(*c));
+            struct gw_revoke_blob *c = realloc(o.crls, (o.n_crls + 1) * sizeof(*c));
             if (!c)
                 return 1;
             o.crls = c;
@@ -257,7 +258,7 @@ int gw_cli_verify(int argc, char **argv)
         for (size_t i = 0; docs && i < doc->n_attachments; i++) {
             const struct gw_edxml_attachment *a = &doc->attachments[i];
             const char *type = a->unwrapped ? a->unwrapped_type : a->detected_type;
-            struct gw_cli_blob pdf = {0};
+            struct gw_revoke_blob pdf = {0};
             struct gw_vdoc *d;
             if (strcmp(type, "application/pdf") != 0) {
                 json_array_append_new(

@@ -13,19 +13,4 @@
  * summary, 1 otherwise (an unsigned PDF included), 2 on usage errors. */
 int gw_cli_verify(int argc, char **argv);
 
-struct gw_cli_blob {
-    uint8_t *p;
-    size_t n;
-};
-
-struct gw_cli_verify_opts {
-    bool offline;
-    struct gw_cli_blob *crls;
-    size_t n_crls;
-    long timeout_ms;
-};
-
-/* Answers one revocation question, blocking (cli_verify_rev.c). */
-void gw_cli_verify_revoke(const struct gw_cli_verify_opts *o, struct gw_vrev *q, time_t now);
-
 #endif

@@ -11,6 +11,7 @@
 #include "http/http_client.h"
 #include "http/http_server.h"
 #include "pipeline/ingest.h"
+#include "engine/revoke.h"
 #include "pipeline/verify.h"
 #include "sig/path.h"
 
@@ -57,10 +58,9 @@ struct gw_app {
     struct gw_verifier *verifier;
     struct gw_trust *trust; /* the snapshot in force; NULL without [verify] trust_dir */
     struct gw_path_opts path_opts;
-    char **policy_oids;            /* NULL-terminated, from [verify] policy_oids */
-    gw_verify_revoke_fn revoke_fn; /* the revocation checker's entry, NULL: none */
-    void *revoke_ud;
-    char owner[160]; /* lease owner id: instance_id:pid:random */
+    char **policy_oids;                /* NULL-terminated, from [verify] policy_oids */
+    struct gw_revoke_opts revoke_opts; /* engine/revoke.h: OCSP and CRL fetches */
+    char owner[160];                   /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
     bool draining;

@@ -8,6 +8,7 @@
 
 #include "daemon/app.h"
 #include "engine/dispatch.h"
+#include "engine/revoke.h"
 #include "engine/verifier.h"
 #include "sig/trust.h"
 #include "sig/xmldsig.h"
@@ -58,6 +59,10 @@ int gw_app_sig_init(struct gw_app *app)
     int rc;
 
     app->path_opts = GW_PATH_OPTS_DEFAULT;
+    /* SHA-1 in a certificate below the anchor is judged like a SHA-1 signature: refused
+     * (CRYPTO_CONSTRAINTS_FAILURE_NO_POE) */
+    app->path_opts.allow_sha1_certs = false;
+    app->revoke_opts.timeout_ms = (long)app->cfg->verify.revocation_timeout_ms;
     if ((rc = gw_app_policy_oids(app)) != 0)
         return rc;
     if ((rc = gw_xmldsig_global_init()) != 0) {
@@ -142,6 +147,13 @@ void gw_app_sig_reload(struct gw_app *app)
     }
 }
 
+/* Revocation questions go to the thread pool (engine/revoke.h), OCSP first, then the CRL. */
+static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(void *), void *dud)
+{
+    struct gw_app *app = ud;
+    return gw_revoker_check(app->loop, &app->revoke_opts, q, now, done, dud);
+}
+
 static void gw_app_sig_released(void *ud)
 {
     struct gw_app *app = ud;
@@ -168,8 +180,8 @@ int gw_app_sig_start(struct gw_app *app)
                 .cfg = &app->cfg->verify,
                 .trust = gw_app_trust_get,
                 .trust_ud = app,
-                .revoke = app->revoke_fn,
-                .revoke_ud = app->revoke_ud,
+                .revoke = gw_app_revoke,
+                .revoke_ud = app,
                 .path_opts = &app->path_opts,
                 .role_opts = NULL,
             },

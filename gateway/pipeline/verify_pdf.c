@@ -182,8 +182,8 @@ int gw_vdoc_check(struct gw_vdoc *d, const uint8_t *pdf, size_t len,
         s->in.revoked_at = -1;
         s->in.format_ok = false;
         s->in.format_code = "signature_not_in_xref";
-        if (!(s->details = json_pack("{s:s, s:I}", "located", "after the last revision",
-                                     "offset", (json_int_t)tail)))
+        if (!(s->details = json_pack("{s:s, s:I}", "located", "after the last revision", "offset",
+                                     (json_int_t)tail)))
             rc = GW_ENOMEM;
     }
     gw_pdf_report_free(rep);

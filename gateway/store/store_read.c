@@ -36,6 +36,8 @@ static const char gw_sql_package[] =
     " 'no_electronic_means', (SELECT coalesce(json_agg(pr.recipient ORDER BY pr.ord),"
     "  '[]'::json) FROM package_route pr WHERE pr.package_id = p.id AND pr.route = 'none'),"
     " 'timelines', gw_package_timelines(p.id),"
+    /* 008_signature.sql: the signature check and its report */
+    " 'signatures', gw_package_signatures(p.id),"
     " 'events', coalesce((SELECT json_agg(json_build_object('at', e.at, 'kind', e.kind,"
     "   'actor', e.actor, 'detail', e.detail) ORDER BY e.id)"
     "   FROM event e WHERE e.package_id = p.id), '[]'::json),"

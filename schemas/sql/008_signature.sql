@@ -402,3 +402,31 @@ CREATE VIEW v_certificate AS
            (SELECT coalesce(array_agg(DISTINCT u.agency), '{}') FROM certificate_use u
              WHERE u.cert_sha256 = c.sha256) AS agencies
       FROM certificate c;
+
+-- The signature report of one package, as the API returns it: the check's state and summary,
+-- each checked file and each signature (NULL check: not an edoc, nothing to check).
+CREATE FUNCTION gw_package_signatures(p_package bigint) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'state', c.state, 'gate', c.gate, 'summary', c.summary, 'summary_sub', c.summary_sub,
+        'action', c.action, 'flagged', c.flagged, 'decided_by', c.decided_by,
+        'reason_vi', c.reason_vi, 'reason_en', c.reason_en, 'attempts', c.attempts,
+        'checked_at', c.checked_at, 'next_check_at', CASE WHEN c.state <> 'DONE'
+                                                          THEN c.next_check_at END,
+        'deadline_at', c.deadline_at, 'findings', coalesce(c.report -> 'findings', '[]'),
+        'documents', coalesce((SELECT json_agg(json_build_object(
+                'attachment', d.attachment_idx, 'name', d.name, 'summary', d.summary,
+                'summary_sub', d.summary_sub, 'signatures', d.signatures,
+                'reason_vi', d.reason_vi, 'reason_en', d.reason_en) ORDER BY d.attachment_idx)
+              FROM document_check d WHERE d.package_id = c.package_id), '[]'),
+        'signatures', coalesce((SELECT json_agg(json_build_object(
+                'attachment', s.attachment_idx, 'idx', s.idx, 'format', s.format,
+                'subfilter', s.subfilter, 'signer', s.signer_subject, 'role', s.role,
+                'role_rule', s.role_rule, 'claimed_time', s.claimed_time, 'ts_time', s.ts_time,
+                'validation_time', s.validation_time, 'indication', s.indication,
+                'sub_indication', s.sub_indication, 'reason_vi', s.reason_vi,
+                'reason_en', s.reason_en, 'signer_sha256', encode(s.signer_sha256, 'hex'),
+                'checks', s.details -> 'checks', 'revocation', s.details -> 'revocation')
+                ORDER BY s.attachment_idx, s.idx)
+              FROM signature s WHERE s.package_id = c.package_id), '[]'))
+      FROM package_check c WHERE c.package_id = p_package;
+$$;

@@ -1,27 +1,28 @@
 /*
- * Revocation answers for `gatewayctl verify`, where blocking is fine: CRL files given with
- * --crl first; then, unless --offline, OCSP (POST to the certificate's AIA responder, nonce
- * checked) and the CRL of its distribution point, fetched with libcurl. Nothing usable:
- * UNAVAILABLE (the verdict's TRY_LATER).
+ * Revocation answers: CRL files given by the caller first; then, unless offline, OCSP (POST to
+ * the certificate's AIA responder, nonce checked) and the CRL of its distribution point,
+ * fetched with libcurl's easy interface. It blocks, so the daemon runs it on the thread pool
+ * (gw_revoker_check) and gatewayctl calls it directly. Nothing usable: UNAVAILABLE (the
+ * verdict's TRY_LATER).
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli_verify.h"
+#include "engine/revoke.h"
 #include "sig/crl.h"
 #include "sig/ocsp.h"
 #include "sig/verdict.h"
 
-struct gw_cli_buf {
+struct gw_rev_buf {
     uint8_t *p;
     size_t n, max;
 };
 
-static size_t gw_cli_sink(char *d, size_t sz, size_t nm, void *ud)
+static size_t gw_rev_sink(char *d, size_t sz, size_t nm, void *ud)
 {
-    struct gw_cli_buf *b = ud;
+    struct gw_rev_buf *b = ud;
     size_t n = sz * nm;
     uint8_t *p;
 
@@ -34,8 +35,8 @@ static size_t gw_cli_sink(char *d, size_t sz, size_t nm, void *ud)
 }
 
 /* GET (body NULL) or POST of an OCSP request; 0 when a 200 answer is in out. */
-static int gw_cli_fetch(const char *url, const uint8_t *body, size_t len, long timeout_ms,
-                        struct gw_cli_buf *out)
+static int gw_rev_fetch(const char *url, const uint8_t *body, size_t len, long timeout_ms,
+                        struct gw_rev_buf *out)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -48,7 +49,7 @@ static int gw_cli_fetch(const char *url, const uint8_t *body, size_t len, long t
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gw_cli_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gw_rev_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (body) {
@@ -65,7 +66,7 @@ static int gw_cli_fetch(const char *url, const uint8_t *body, size_t len, long t
     return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 
-static void gw_cli_answer(struct gw_vrev *q, const struct gw_rev_status *st)
+static void gw_rev_answer(struct gw_vrev *q, const struct gw_rev_status *st)
 {
     q->state = st->state == GW_REV_GOOD      ? GW_VIN_REV_GOOD
                : st->state == GW_REV_REVOKED ? GW_VIN_REV_REVOKED
@@ -76,12 +77,12 @@ static void gw_cli_answer(struct gw_vrev *q, const struct gw_rev_status *st)
     snprintf(q->source, sizeof(q->source), "%s", st->source ? st->source : "");
 }
 
-static bool gw_cli_usable(const struct gw_rev_status *st)
+static bool gw_rev_usable(const struct gw_rev_status *st)
 {
     return st->state == GW_REV_GOOD || st->state == GW_REV_REVOKED || st->state == GW_REV_UNKNOWN;
 }
 
-void gw_cli_verify_revoke(const struct gw_cli_verify_opts *o, struct gw_vrev *q, time_t now)
+void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now)
 {
     struct gw_rev_status st, last;
     char url[1024];
@@ -93,8 +94,8 @@ void gw_cli_verify_revoke(const struct gw_cli_verify_opts *o, struct gw_vrev *q,
     for (size_t i = 0; i < o->n_crls; i++) {
         if (gw_crl_check(o->crls[i].p, o->crls[i].n, q->cert, q->issuer, now, &st) != 0)
             continue;
-        if (gw_cli_usable(&st))
-            return gw_cli_answer(q, &st);
+        if (gw_rev_usable(&st))
+            return gw_rev_answer(q, &st);
         if (strcmp(st.code ? st.code : "", "crl_wrong_issuer") != 0)
             last = st;
     }
@@ -103,13 +104,13 @@ void gw_cli_verify_revoke(const struct gw_cli_verify_opts *o, struct gw_vrev *q,
         size_t req_n = 0;
         if (gw_ocsp_request_new(q->cert, q->issuer, nonce, &req, &req_n, url, sizeof(url)) == 0 &&
             url[0]) {
-            struct gw_cli_buf b = {0};
-            if (gw_cli_fetch(url, req, req_n, o->timeout_ms, &b) == 0 &&
+            struct gw_rev_buf b = {0};
+            if (gw_rev_fetch(url, req, req_n, o->timeout_ms, &b) == 0 &&
                 gw_ocsp_response_check(b.p, b.n, q->cert, q->issuer, nonce, now, &st) == 0) {
-                if (gw_cli_usable(&st)) {
+                if (gw_rev_usable(&st)) {
                     free(b.p);
                     free(req);
-                    return gw_cli_answer(q, &st);
+                    return gw_rev_answer(q, &st);
                 }
                 last = st;
             }
@@ -117,17 +118,64 @@ void gw_cli_verify_revoke(const struct gw_cli_verify_opts *o, struct gw_vrev *q,
         }
         free(req);
         if (gw_crl_url(q->cert, url, sizeof(url)) == 0 && url[0]) {
-            struct gw_cli_buf b = {0};
-            if (gw_cli_fetch(url, NULL, 0, o->timeout_ms, &b) == 0 &&
+            struct gw_rev_buf b = {0};
+            if (gw_rev_fetch(url, NULL, 0, o->timeout_ms, &b) == 0 &&
                 gw_crl_check(b.p, b.n, q->cert, q->issuer, now, &st) == 0) {
                 free(b.p);
-                if (gw_cli_usable(&st))
-                    return gw_cli_answer(q, &st);
+                if (gw_rev_usable(&st))
+                    return gw_rev_answer(q, &st);
                 last = st;
             } else {
                 free(b.p);
             }
         }
     }
-    gw_cli_answer(q, &last);
+    gw_rev_answer(q, &last);
+}
+
+struct gw_revoke_job {
+    uv_work_t work;
+    const struct gw_revoke_opts *o;
+    struct gw_vrev *q;
+    time_t now;
+    void (*done)(void *ud);
+    void *ud;
+};
+
+static void gw_revoke_work(uv_work_t *w)
+{
+    struct gw_revoke_job *j = w->data;
+    gw_revoke_blocking(j->o, j->q, j->now);
+}
+
+static void gw_revoke_after(uv_work_t *w, int status)
+{
+    struct gw_revoke_job *j = w->data;
+
+    if (status != 0) {
+        j->q->state = GW_VIN_REV_UNAVAILABLE;
+        snprintf(j->q->code, sizeof(j->q->code), "cancelled");
+    }
+    j->done(j->ud);
+    free(j);
+}
+
+int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
+                     void (*done)(void *ud), void *ud)
+{
+    struct gw_revoke_job *j = calloc(1, sizeof(*j));
+
+    if (!j)
+        return -1;
+    j->o = o;
+    j->q = q;
+    j->now = now;
+    j->done = done;
+    j->ud = ud;
+    j->work.data = j;
+    if (uv_queue_work(loop, &j->work, gw_revoke_work, gw_revoke_after) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
 }

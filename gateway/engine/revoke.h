@@ -1,0 +1,39 @@
+#ifndef GW_REVOKE_H
+#define GW_REVOKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "pipeline/verify_pdf.h"
+
+/*
+ * The revocation status of one certificate of a signer's path (a gw_vrev question): from CRLs
+ * the caller holds, then OCSP at the certificate's AIA responder (POST, nonce checked), then the
+ * CRL at its distribution point. Answers are checked by sig/ocsp and sig/crl; the comparison
+ * with the time of the signature is the verdict's (sig/verdict.h).
+ */
+
+struct gw_revoke_blob {
+    uint8_t *p;
+    size_t n;
+};
+
+struct gw_revoke_opts {
+    bool offline; /* only the CRLs below */
+    struct gw_revoke_blob *crls;
+    size_t n_crls;
+    long timeout_ms; /* per fetch */
+};
+
+/* Blocks: for gatewayctl, or a thread-pool worker. */
+void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now);
+
+/* Runs gw_revoke_blocking on the thread pool; done(ud) on the loop once q is answered. o must
+ * outlive the call. 0, or -1 when it could not be queued. */
+int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
+                     void (*done)(void *ud), void *ud);
+
+#endif

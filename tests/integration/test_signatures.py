@@ -1,0 +1,146 @@
+"""Signature checks end to end, with the test PKI of tests/fixtures/sig/make.sh, a real OCSP
+responder (openssl ocsp behind tests/sim/ocsp_front.py on loopback) and the CRLs it serves:
+- a package whose PDF is signed by a person and an organisation is delivered, its verdict
+  (TOTAL-PASSED, each signature with its signer and role) in GET /v1/packages/{id};
+- a package with a forged PDF (its bytes changed after signing) is rejected by policy: nothing
+  is sent, and QLVBĐH reads REJECTED and the reason;
+- with the responder and the CRL server down, a valid package is INDETERMINATE/TRY_LATER and
+  held; once they are back it is checked again and released.
+"""
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import gwtest as t  # noqa: E402
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def package(document_id, pdf_bytes, name="vb.pdf"):
+    b64 = base64.b64encode(pdf_bytes).decode()
+    return ("""<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><edXMLEnvelope><edXMLHeader><MessageHeader>"""
+            """<From><OrganId>%s</OrganId><OrganName>Sở Thông tin và Truyền thông</OrganName></From>"""
+            """<To><OrganId>000.00.00.H44</OrganId><OrganName>Cơ quan nhận</OrganName></To>"""
+            """<DocumentId>%s</DocumentId><Code><CodeNumber>1</CodeNumber><CodeNotation>STTTT</CodeNotation></Code>"""
+            """<Subject>Văn bản có chữ ký số</Subject></MessageHeader><TraceHeaderList><Bussiness>"""
+            """<BussinessDocType>0</BussinessDocType></Bussiness></TraceHeaderList></edXMLHeader><edXMLBody>"""
+            """<edXMLManifest><Reference><ContentId>cid:1</ContentId><ContentType>application/pdf</ContentType>"""
+            """<AttachmentName>%s</AttachmentName></Reference></edXMLManifest></edXMLBody></edXMLEnvelope>"""
+            """<AttachmentEncoded><Attachment><ContentId>1</ContentId><AttachmentName>%s</AttachmentName>"""
+            """<ContentType>application/pdf</ContentType><ContentTransferEncoded>%s</ContentTransferEncoded>"""
+            """</Attachment></AttachmentEncoded></edXML>""" % (t.AGENCY, document_id, name, name, b64)).encode()
+
+
+class Front:
+    """tests/sim/ocsp_front.py serving the fixture PKI: OCSP for the subordinate CA, its CRLs."""
+
+    def __init__(self, pki, port, work):
+        self.dir = os.path.join(work, "front")
+        os.makedirs(os.path.join(self.dir, "crl"))
+        links = {"index.txt": "ca/db-sub/index.txt", "ca.pem": "ca/sub.pem",
+                 "rsp.pem": "ocsp/ocsp.pem", "rsp.key": "ocsp/ocsp.key",
+                 "crl/sub.crl": "www/crl/sub.crl", "crl/root.crl": "www/crl/root.crl"}
+        for k, v in links.items():
+            os.symlink(os.path.join(pki, v), os.path.join(self.dir, k))
+        for extra in ("ca/root.der", "ca/sub.der"):
+            os.makedirs(os.path.join(self.dir, "ca"), exist_ok=True)
+            os.symlink(os.path.join(pki, "www", extra), os.path.join(self.dir, extra))
+        self.port = port
+        self.proc = subprocess.Popen([sys.executable, os.path.join(t.SRC, "tests/sim/ocsp_front.py"),
+                                      "serve", self.dir, "--port", str(port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        assert "listening" in line, line
+
+    def control(self, what):
+        r = t.request(self.port, "POST", "/control/" + what, token=None)
+        assert r.status == 200, (what, r.status, r.body)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def check_of(gw, pid):
+    r = gw.get("/v1/packages/%d" % pid)
+    assert r.status == 200, r.body
+    return r.json()
+
+
+def test_signatures(env):
+    work = tempfile.mkdtemp(prefix="gw-sig-")
+    port = free_port()
+    subprocess.run([os.path.join(t.SRC, "tests/fixtures/sig/make.sh"), work,
+                    "http://127.0.0.1:%d" % port], check=True, capture_output=True, timeout=300)
+    pki = os.path.join(work, "pki")
+    front = Front(pki, port, work)
+    try:
+        gw = env.gateway({"verify:trust_dir": os.path.join(pki, "trust"),
+                          "verify:revocation_timeout_ms": "2000",
+                          "policy:out_total_failed": "reject",
+                          "policy:try_later_fallback": "hold"})
+        pdf = lambda n: open(os.path.join(work, n), "rb").read()
+
+        # A valid package: delivered, with its verdict.
+        r = gw.submit(package("000.00.12.H49,2024/05/15,1/STTTT", pdf("person_org.pdf")))
+        assert r.status == 202, r.body
+        pid = r.json()["id"]
+        t.wait_until(lambda: env.sim.mailbox("000.00.00.H44"), 30, what="valid package delivered")
+        st = check_of(gw, pid)
+        sig = st["signatures"]
+        assert sig["summary"] == "TOTAL-PASSED" and sig["action"] == "deliver", sig
+        roles = [(s["role"], s["indication"]) for s in sig["signatures"]]
+        assert roles == [("person", "TOTAL-PASSED"), ("organisation", "TOTAL-PASSED")], roles
+        assert sig["signatures"][0]["signer"] and "CCCD" in sig["signatures"][0]["signer"]
+        assert sig["documents"][0]["name"] == "vb.pdf"
+        assert env.pg.query("SELECT count(*) FROM certificate") != "0"
+
+        # A forged one (a byte inside the signed range changed): rejected, nothing sent.
+        forged = bytearray(pdf("person.pdf"))
+        i = forged.index(b"BT")
+        forged[i + 3:i + 4] = b"9" if forged[i + 3:i + 4] != b"9" else b"8"
+        r = gw.submit(package("000.00.12.H49,2024/05/15,2/STTTT", bytes(forged)))
+        assert r.status == 202, r.body
+        fid = r.json()["id"]
+        t.wait_until(lambda: check_of(gw, fid)["state"] == "REJECTED", 30, what="forged rejected")
+        st = check_of(gw, fid)
+        assert st["signatures"]["summary"] == "TOTAL-FAILED", st["signatures"]
+        assert st["signatures"]["summary_sub"] == "HASH_FAILURE", st["signatures"]
+        assert st["deliveries"][0]["state"] == "DEAD" and "rejected" in st["deliveries"][0]["last_error"]
+        assert len(env.sim.mailbox("000.00.00.H44")) == 1
+
+        # Revocation data unobtainable: TRY_LATER, held; released when the responder is back.
+        front.control("down?what=all&mode=503")
+        r = gw.submit(package("000.00.12.H49,2024/05/15,3/STTTT", pdf("person.pdf")))
+        tid = r.json()["id"]
+        t.wait_until(lambda: (check_of(gw, tid)["signatures"] or {}).get("summary_sub") == "TRY_LATER",
+                     30, what="TRY_LATER")
+        st = check_of(gw, tid)
+        assert st["signatures"]["gate"] == "held" and st["signatures"]["next_check_at"], st["signatures"]
+        assert st["deliveries"][0]["state"] == "QUEUED" and len(env.sim.mailbox("000.00.00.H44")) == 1
+        front.control("up?what=all")
+        t.wait_until(lambda: len(env.sim.mailbox("000.00.00.H44")) == 2, 30,
+                     what="released after the responder came back")
+        st = check_of(gw, tid)
+        assert st["signatures"]["summary"] == "TOTAL-PASSED", st["signatures"]
+        kinds = [e["kind"] for e in st["events"]]
+        assert "verify_later" in kinds and "verified" in kinds, kinds
+    finally:
+        front.close()
+
+
+if __name__ == "__main__":
+    t.run([test_signatures])
