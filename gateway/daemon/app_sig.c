@@ -11,6 +11,10 @@
 #include "engine/revoke.h"
 #include "engine/verifier.h"
 #include "sig/trust.h"
+#include "store/store_block.h"
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include "sig/xmldsig.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -147,11 +151,73 @@ void gw_app_sig_reload(struct gw_app *app)
     }
 }
 
-/* Revocation questions go to the thread pool (engine/revoke.h), OCSP first, then the CRL. */
+/* A revocation question: the local block list first (store/store_block.h), then OCSP and the
+ * CRL on the thread pool (engine/revoke.h). */
+struct gw_app_rq {
+    struct gw_app *app;
+    struct gw_vrev *q;
+    time_t now;
+    void (*done)(void *);
+    void *dud;
+};
+
+static void gw_app_revoke_blocked(int err, bool found, int64_t from, const char *reason, void *ud)
+{
+    struct gw_app_rq *r = ud;
+
+    if (err != 0) { /* the block list cannot be read: no answer is trusted */
+        r->q->state = GW_VIN_REV_UNAVAILABLE;
+        snprintf(r->q->code, sizeof(r->q->code), "block_list_unavailable");
+    } else {
+        if (found) {
+            r->q->blocked = true;
+            r->q->blocked_from = (time_t)from;
+            snprintf(r->q->block_reason, sizeof(r->q->block_reason), "%s", reason ? reason : "");
+        }
+        if (gw_revoker_check(r->app->loop, &r->app->revoke_opts, r->q, r->now, r->done, r->dud) ==
+            0) {
+            free(r);
+            return;
+        }
+    }
+    r->done(r->dud);
+    free(r);
+}
+
 static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(void *), void *dud)
 {
     struct gw_app *app = ud;
-    return gw_revoker_check(app->loop, &app->revoke_opts, q, now, done, dud);
+    struct gw_app_rq *r;
+    uint8_t cert[32], issuer[32];
+    unsigned n = 0;
+    unsigned char *der = NULL;
+    int len;
+    char serial[2 * 64 + 1] = "";
+    BIGNUM *bn;
+    char *hex;
+
+    if (X509_digest(q->cert, EVP_sha256(), cert, &n) != 1 || n != 32)
+        return -1;
+    len = i2d_X509_NAME(X509_get_issuer_name(q->cert), &der);
+    if (len <= 0 || !EVP_Digest(der, (size_t)len, issuer, NULL, EVP_sha256(), NULL)) {
+        OPENSSL_free(der);
+        return -1;
+    }
+    OPENSSL_free(der);
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(q->cert), NULL);
+    hex = bn ? BN_bn2hex(bn) : NULL;
+    if (hex)
+        snprintf(serial, sizeof(serial), "%s", hex[0] == '-' ? hex + 1 : hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    if (!serial[0] || !(r = calloc(1, sizeof(*r))))
+        return -1;
+    *r = (struct gw_app_rq){app, q, now, done, dud};
+    if (gw_store_block_find(app->db, cert, issuer, serial, gw_app_revoke_blocked, r) != 0) {
+        free(r);
+        return -1;
+    }
+    return 0;
 }
 
 static void gw_app_sig_released(void *ud)

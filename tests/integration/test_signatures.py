@@ -9,6 +9,7 @@ responder (openssl ocsp behind tests/sim/ocsp_front.py on loopback) and the CRLs
 """
 
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -120,6 +121,21 @@ def test_signatures(env):
         assert st["signatures"]["summary"] == "TOTAL-FAILED", st["signatures"]
         assert st["signatures"]["summary_sub"] == "HASH_FAILURE", st["signatures"]
         assert st["deliveries"][0]["state"] == "DEAD" and "rejected" in st["deliveries"][0]["last_error"]
+        assert len(env.sim.mailbox("000.00.00.H44")) == 1
+
+        # The local block list (Art. 15.4): the organisation's key device is reported lost from
+        # a time in the past; the CA has not revoked it. Its signature is now REVOKED.
+        der = subprocess.run(["openssl", "x509", "-in", os.path.join(pki, "leaf", "org.pem"),
+                              "-outform", "DER"], capture_output=True, check=True).stdout
+        env.pg.query("SELECT gw_cert_block_add(decode('%s', 'hex'), NULL, NULL, NULL,"
+                     " '2025-01-01T00:00:00Z', 'thiết bị ký bị mất', 'test')"
+                     % hashlib.sha256(der).hexdigest())
+        r = gw.submit(package("000.00.12.H49,2024/05/15,4/STTTT", pdf("person_org.pdf")))
+        bid = r.json()["id"]
+        t.wait_until(lambda: check_of(gw, bid)["state"] == "REJECTED", 30, what="blocked rejected")
+        sigs = check_of(gw, bid)["signatures"]["signatures"]
+        assert [(s["indication"], s["sub_indication"]) for s in sigs] == [
+            ("TOTAL-PASSED", None), ("TOTAL-FAILED", "REVOKED")], sigs
         assert len(env.sim.mailbox("000.00.00.H44")) == 1
 
         # Revocation data unobtainable: TRY_LATER, held; released when the responder is back.
