@@ -10,6 +10,7 @@
 #include "engine/dispatch.h"
 #include "engine/revoke.h"
 #include "engine/verifier.h"
+#include "pipeline/answer.h"
 #include "sig/trust.h"
 #include "store/store_block.h"
 #include <openssl/bn.h>
@@ -220,6 +221,51 @@ static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(v
     return 0;
 }
 
+static void gw_app_answered(int err, int64_t package_id, void *ud)
+{
+    struct gw_app *app = ud;
+
+    if (err != 0)
+        gw_log(GW_LOG_ERROR, "sig.answer_failed",
+               "the status 02 for a rejected package could not be stored (%s)", gw_strerror(err));
+    else
+        gw_dispatch_kick(app->dispatch);
+    (void)package_id;
+    gw_app_work_end(app);
+}
+
+/* An incoming package rejected by policy: the status 02 with the reason goes back to its sender,
+ * From = the recipient it was meant for (design.md §5). */
+static void gw_app_sig_rejected(void *ud, const struct gw_store_check_job *job, const char *reason)
+{
+    struct gw_app *app = ud;
+    struct gw_answer_spec spec = {
+        .from = job->first_recipient ? job->first_recipient : app->cfg->organ_ids[0],
+        .to = job->sender,
+        .document_id = job->document_id,
+        .status_code = "02",
+        .description = reason,
+        .axis = app->cfg->default_axis,
+    };
+    int rc;
+
+    if (!spec.to || !spec.axis) {
+        gw_log(GW_LOG_ERROR, "sig.answer_failed",
+               "no status 02 for package %lld: its sender or the default axis is unknown",
+               (long long)job->package_id);
+        return;
+    }
+    gw_log(GW_LOG_INFO, "sig.answer", "package %lld rejected: status 02 to %s",
+           (long long)job->package_id, spec.to);
+    struct gw_ingest_deps deps = app->ingest;
+    deps.loop = app->loop;
+    deps.db = app->db;
+    gw_app_work_begin(app);
+    rc = gw_answer_status(&deps, &spec, gw_app_answered, app);
+    if (rc != 0)
+        gw_app_answered(rc, 0, app);
+}
+
 static void gw_app_sig_released(void *ud)
 {
     struct gw_app *app = ud;
@@ -252,6 +298,7 @@ int gw_app_sig_start(struct gw_app *app)
                 .role_opts = NULL,
             },
         .released = gw_app_sig_released,
+        .rejected = gw_app_sig_rejected,
         .idle = gw_app_sig_idle,
         .ud = app,
     };

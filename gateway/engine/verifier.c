@@ -5,6 +5,7 @@
  */
 #include "engine/verifier.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,7 @@ struct gw_vjob {
     struct gw_vjob *next;
     bool recording;
     const char *action;
+    char reason[320];
     struct gw_store_check_job job; /* the claim, kept to run the check again */
     uv_timer_t retry;              /* a local failure: the check runs again after a backoff */
     unsigned failures;
@@ -135,6 +137,9 @@ static void gw_vjob_recorded(int err, bool recorded, void *ud)
     } else if (!v->freeing && v->deps.released && j->action &&
                strncmp(j->action, "deliver", 7) == 0) {
         v->deps.released(v->deps.ud);
+    } else if (!v->freeing && v->deps.rejected && j->incoming && j->action &&
+               strcmp(j->action, "reject") == 0) {
+        v->deps.rejected(v->deps.ud, &j->job, j->reason);
     }
     gw_vjob_end(j);
 }
@@ -207,6 +212,7 @@ static void gw_vjob_checked(int err, struct gw_verify_result *r, void *ud)
     }
     a.action = gw_policy_action_name(act);
     j->action = a.action;
+    snprintf(j->reason, sizeof(j->reason), "%s", r->sum.reason_vi);
     gw_metric_inc(gw_metric_series(v->checks, j->incoming ? "in" : "out", a.summary, a.action));
     gw_metric_observe(v->seconds, gw_metric_series(v->seconds),
                       (double)(now_ms - j->started_ms) / 1000.0);

@@ -30,6 +30,9 @@ struct gw_verifier_deps {
     const struct gw_config_verify *cfg; /* must outlive the verifier */
     const char *owner;                  /* lease owner id; copied */
     struct gw_verify_deps verify;       /* for each package's check */
+    /* An incoming package was rejected by policy: answer its sender (status 02 with reason).
+     * NULL: none. */
+    void (*rejected)(void *ud, const struct gw_store_check_job *job, const char *reason);
     /* A gate opened: deliveries became due (kick the dispatcher). */
     void (*released)(void *ud);
     /* Runs when the verifier may have become idle after gw_verifier_stop. */

@@ -50,6 +50,7 @@ void gw_store_check_job_clear(struct gw_store_check_job *j)
     free(j->sender);
     free(j->document_id);
     free(j->attachments_json);
+    free(j->first_recipient);
     memset(j, 0, sizeof(*j));
 }
 
@@ -65,7 +66,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
     int n = 0;
 
     (void)sqlstate;
-    if (err == 0 && PQnfields(res) != 11)
+    if (err == 0 && PQnfields(res) != 12)
         err = GW_EDB;
     if (err == 0)
         n = PQntuples(res);
@@ -84,6 +85,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
         j->chunks = (int)gw_pgfmt_int64(PQgetvalue(res, i, 8));
         j->xmldsig = strcmp(PQgetvalue(res, i, 9), "t") == 0;
         j->attachments_json = gw_check_text(res, i, 10);
+        j->first_recipient = gw_check_text(res, i, 11);
         if (j->package_id <= 0 || !j->attachments_json || !j->document_id)
             err = GW_EDB;
     }
@@ -109,12 +111,13 @@ int gw_store_check_claim(struct gw_db *db, const char *owner, uint64_t lease_ms,
     struct gw_store_check_call *c = gw_check_call(ud);
     if (c)
         c->cb.claim = cb;
-    return gw_check_send(db,
-                         "SELECT package_id, direction, sender, document_id, attempts,"
-                         " coalesce(extract(epoch FROM deadline_at)::bigint, 0),"
-                         " coalesce(body_id, 0), coalesce(size, 0), coalesce(chunks, 0),"
-                         " xmldsig, attachments FROM gw_check_claim($1, $2::integer, $3::integer)",
-                         3, vals, gw_check_claimed, c);
+    return gw_check_send(
+        db,
+        "SELECT package_id, direction, sender, document_id, attempts,"
+        " coalesce(extract(epoch FROM deadline_at)::bigint, 0),"
+        " coalesce(body_id, 0), coalesce(size, 0), coalesce(chunks, 0),"
+        " xmldsig, attachments, first_recipient FROM gw_check_claim($1, $2::integer, $3::integer)",
+        3, vals, gw_check_claimed, c);
 }
 
 static void gw_check_recorded(int err, const PGresult *res, const char *sqlstate, void *ud)

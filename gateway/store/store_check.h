@@ -27,6 +27,7 @@ struct gw_store_check_job {
     int chunks;
     bool xmldsig;
     char *attachments_json;
+    char *first_recipient; /* the package's first To/OrganId (NULL: none) */
 };
 
 void gw_store_check_job_clear(struct gw_store_check_job *j);

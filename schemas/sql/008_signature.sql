@@ -168,7 +168,7 @@ END $$;
 CREATE FUNCTION gw_check_claim(p_owner text, p_lease_ms integer, p_limit integer)
 RETURNS TABLE (package_id bigint, direction text, sender text, document_id text, attempts integer,
                deadline_at timestamptz, body_id bigint, size bigint, chunks integer,
-               xmldsig boolean, attachments json)
+               xmldsig boolean, attachments json, first_recipient text)
 LANGUAGE sql AS $$
     WITH due AS (
         SELECT c.package_id FROM package_check c
@@ -195,7 +195,8 @@ LANGUAGE sql AS $$
                       WHERE t.package_id = p.id
                         AND (CASE WHEN t.unwrapped THEN t.unwrapped_type
                                   ELSE t.detected_type END) = 'application/pdf'),
-                    '[]'::json)
+                    '[]'::json),
+           p.recipients[1]
       FROM claimed c JOIN package p ON p.id = c.package_id
       LEFT JOIN body b ON b.id = p.body_id;
 $$;

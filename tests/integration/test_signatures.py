@@ -92,6 +92,7 @@ def test_signatures(env):
         gw = env.gateway({"verify:trust_dir": os.path.join(pki, "trust"),
                           "verify:revocation_timeout_ms": "2000",
                           "policy:out_total_failed": "reject",
+                          "policy:in_total_failed": "reject",
                           "policy:try_later_fallback": "hold"})
         pdf = lambda n: open(os.path.join(work, n), "rb").read()
 
@@ -154,6 +155,22 @@ def test_signatures(env):
         assert st["signatures"]["summary"] == "TOTAL-PASSED", st["signatures"]
         kinds = [e["kind"] for e in st["events"]]
         assert "verify_later" in kinds and "verified" in kinds, kinds
+
+        # An incoming package with a forged PDF: rejected, and its sender gets a status 02 with
+        # the reason, From = the agency it was meant for.
+        body = package("000.00.00.G22,2024/05/15,9/VPCP", bytes(forged)).replace(
+            b"<OrganId>%s</OrganId><OrganName>S" % t.AGENCY.encode(),
+            b"<OrganId>000.00.00.G22</OrganId><OrganName>S").replace(
+            b"<OrganId>000.00.00.H44</OrganId>", b"<OrganId>%s</OrganId>" % t.PROVINCE.encode())
+        env.sim.inject(t.PROVINCE, body)
+        st = t.wait_until(lambda: [e for e in env.sim.mailbox("000.00.00.G22")
+                                   if e["messagetype"] == "status"], 30, what="status 02 sent back")
+        data = env.sim.ctl("GET", "/_sim/package?docId=" + st[0]["docId"]).body.decode()
+        assert "<edXML:StatusCode>02</edXML:StatusCode>" in data, data
+        assert "000.00.00.G22,2024/05/15,9/VPCP" in data and t.PROVINCE in data, data
+        rej = env.pg.query("SELECT state FROM package WHERE direction = 'in'")
+        assert rej == "REJECTED", rej
+        assert gw.get("/v1/inbox?limit=100").json()["items"] == []
     finally:
         front.close()
 
