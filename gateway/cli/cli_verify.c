@@ -271,12 +271,15 @@ int gw_cli_verify(int argc, char **argv)
             d->error = attachment_bytes(&file, a, &pdf);
             if (!d->error && gw_vdoc_check(d, pdf.p, pdf.n, &env) != 0) {
                 free(pdf.p);
+                gw_edxml_doc_free(doc);
+                free(doc);
                 goto out;
             }
             free(pdf.p);
             answer_all(&o, d, env.now);
         }
         gw_edxml_doc_free(doc);
+        free(doc);
     }
     sums = calloc(n_docs + 1, sizeof(*sums));
     size_t n_signed = 0;

@@ -31,6 +31,7 @@ static void gw_answer_free(struct gw_answer *a)
     free(a->bytes);
     free(a->doc_json);
     gw_edxml_doc_free(a->doc);
+    free(a->doc);
     free(a);
 }
 
