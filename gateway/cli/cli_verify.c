@@ -106,7 +106,7 @@ static void answer_all(const struct gw_revoke_opts *o, struct gw_vdoc *d, time_t
 {
     for (unsigned i = 0; i < d->n_sigs; i++)
         for (unsigned k = 0; k < d->sigs[i].n_revs; k++)
-            gw_revoke_blocking(o, &d->sigs[i].revs[k], now);
+            gw_revoke_blocking(o, &d->sigs[i].revs[k], now, NULL);
     gw_vdoc_finish(d);
 }
 

@@ -12,7 +12,10 @@
 #include "engine/verifier.h"
 #include "pipeline/answer.h"
 #include "sig/trust.h"
+#include "sig/crl.h"
+#include "sig/ocsp.h"
 #include "store/store_block.h"
+#include "store/store_revoke.h"
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -152,15 +155,67 @@ void gw_app_sig_reload(struct gw_app *app)
     }
 }
 
-/* A revocation question: the local block list first (store/store_block.h), then OCSP and the
- * CRL on the thread pool (engine/revoke.h). */
+/* A revocation question: the local block list first (store/store_block.h), then the cache
+ * (store/store_revoke.h), then OCSP and the CRL on the thread pool (engine/revoke.h); a fetched
+ * answer is cached until its nextUpdate. */
 struct gw_app_rq {
     struct gw_app *app;
     struct gw_vrev *q;
     time_t now;
     void (*done)(void *);
     void *dud;
+    struct gw_ocsp_certid id;
+    char crl_url[1024];
+    struct gw_revoke_io io;
+    uint8_t *cached; /* the cached DERs, one block */
 };
+
+static void gw_app_rq_end(struct gw_app_rq *r)
+{
+    r->done(r->dud);
+    free(r->io.fetched_ocsp.p);
+    free(r->io.fetched_crl.p);
+    free(r->cached);
+    free(r);
+}
+
+static void gw_app_revoke_fetched(void *ud)
+{
+    struct gw_app_rq *r = ud;
+    struct gw_app *app = r->app;
+    char issuer[512] = "";
+
+    if (r->io.fetched_ocsp.n && r->io.next_update > 0 &&
+        gw_store_revoke_put_ocsp(app->db, r->id.name_hash, r->id.key_hash, r->id.serial,
+                                 r->io.fetched_ocsp.p, r->io.fetched_ocsp.n, r->io.this_update,
+                                 r->io.next_update, NULL, NULL) != 0)
+        gw_log(GW_LOG_WARN, "sig.cache_failed", "an OCSP response could not be cached");
+    if (r->io.fetched_crl.n && r->io.next_update > 0) {
+        X509_NAME_oneline(X509_get_subject_name(r->q->issuer), issuer, sizeof(issuer));
+        if (gw_store_revoke_put_crl(app->db, r->io.crl_url, issuer, r->io.fetched_crl.p,
+                                    r->io.fetched_crl.n, r->io.this_update, r->io.next_update, NULL,
+                                    NULL) != 0)
+            gw_log(GW_LOG_WARN, "sig.cache_failed", "a CRL could not be cached");
+    }
+    gw_app_rq_end(r);
+}
+
+static void gw_app_revoke_cached(int err, const uint8_t *ocsp, size_t ocsp_n, const uint8_t *crl,
+                                 size_t crl_n, void *ud)
+{
+    struct gw_app_rq *r = ud;
+
+    /* a cache that cannot be read is only a cache: the fetch still runs */
+    if (err == 0 && ocsp_n + crl_n > 0 && (r->cached = malloc(ocsp_n + crl_n))) {
+        memcpy(r->cached, ocsp, ocsp_n);
+        memcpy(r->cached + ocsp_n, crl, crl_n);
+        r->io.cached_ocsp = (struct gw_revoke_blob){ocsp_n ? r->cached : NULL, ocsp_n};
+        r->io.cached_crl = (struct gw_revoke_blob){crl_n ? r->cached + ocsp_n : NULL, crl_n};
+    }
+    if (gw_revoker_check(r->app->loop, &r->app->revoke_opts, r->q, &r->io, r->now,
+                         gw_app_revoke_fetched, r) != 0)
+        gw_app_rq_end(r);
+}
 
 static void gw_app_revoke_blocked(int err, bool found, int64_t from, const char *reason, void *ud)
 {
@@ -169,20 +224,16 @@ static void gw_app_revoke_blocked(int err, bool found, int64_t from, const char 
     if (err != 0) { /* the block list cannot be read: no answer is trusted */
         r->q->state = GW_VIN_REV_UNAVAILABLE;
         snprintf(r->q->code, sizeof(r->q->code), "block_list_unavailable");
-    } else {
-        if (found) {
-            r->q->blocked = true;
-            r->q->blocked_from = (time_t)from;
-            snprintf(r->q->block_reason, sizeof(r->q->block_reason), "%s", reason ? reason : "");
-        }
-        if (gw_revoker_check(r->app->loop, &r->app->revoke_opts, r->q, r->now, r->done, r->dud) ==
-            0) {
-            free(r);
-            return;
-        }
+        return gw_app_rq_end(r);
     }
-    r->done(r->dud);
-    free(r);
+    if (found) {
+        r->q->blocked = true;
+        r->q->blocked_from = (time_t)from;
+        snprintf(r->q->block_reason, sizeof(r->q->block_reason), "%s", reason ? reason : "");
+    }
+    if (gw_store_revoke_get(r->app->db, r->id.name_hash, r->id.key_hash, r->id.serial, r->crl_url,
+                            r->now, gw_app_revoke_cached, r) != 0)
+        gw_app_revoke_cached(GW_EDB, NULL, 0, NULL, 0, r);
 }
 
 static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(void *), void *dud)
@@ -193,9 +244,6 @@ static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(v
     unsigned n = 0;
     unsigned char *der = NULL;
     int len;
-    char serial[2 * 64 + 1] = "";
-    BIGNUM *bn;
-    char *hex;
 
     if (X509_digest(q->cert, EVP_sha256(), cert, &n) != 1 || n != 32)
         return -1;
@@ -205,16 +253,19 @@ static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(v
         return -1;
     }
     OPENSSL_free(der);
-    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(q->cert), NULL);
-    hex = bn ? BN_bn2hex(bn) : NULL;
-    if (hex)
-        snprintf(serial, sizeof(serial), "%s", hex[0] == '-' ? hex + 1 : hex);
-    OPENSSL_free(hex);
-    BN_free(bn);
-    if (!serial[0] || !(r = calloc(1, sizeof(*r))))
+    if (!(r = calloc(1, sizeof(*r))))
         return -1;
-    *r = (struct gw_app_rq){app, q, now, done, dud};
-    if (gw_store_block_find(app->db, cert, issuer, serial, gw_app_revoke_blocked, r) != 0) {
+    r->app = app;
+    r->q = q;
+    r->now = now;
+    r->done = done;
+    r->dud = dud;
+    if (gw_ocsp_certid(q->cert, q->issuer, &r->id) != 0 ||
+        gw_crl_url(q->cert, r->crl_url, sizeof(r->crl_url)) != 0) {
+        free(r);
+        return -1;
+    }
+    if (gw_store_block_find(app->db, cert, issuer, r->id.serial, gw_app_revoke_blocked, r) != 0) {
         free(r);
         return -1;
     }

@@ -82,7 +82,8 @@ static bool gw_rev_usable(const struct gw_rev_status *st)
     return st->state == GW_REV_GOOD || st->state == GW_REV_REVOKED || st->state == GW_REV_UNKNOWN;
 }
 
-void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now)
+void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
+                        struct gw_revoke_io *io)
 {
     struct gw_rev_status st, last;
     char url[1024];
@@ -91,6 +92,21 @@ void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_
     last.state = GW_REV_UNAVAILABLE;
     last.code = "no_revocation_source";
     last.source = "none";
+    if (io && io->cached_ocsp.n &&
+        gw_ocsp_response_check(io->cached_ocsp.p, io->cached_ocsp.n, q->cert, q->issuer, NULL, now,
+                               &st) == 0 &&
+        gw_rev_usable(&st)) {
+        gw_rev_answer(q, &st);
+        snprintf(q->source, sizeof(q->source), "ocsp_cache");
+        return;
+    }
+    if (io && io->cached_crl.n &&
+        gw_crl_check(io->cached_crl.p, io->cached_crl.n, q->cert, q->issuer, now, &st) == 0 &&
+        gw_rev_usable(&st)) {
+        gw_rev_answer(q, &st);
+        snprintf(q->source, sizeof(q->source), "crl_cache");
+        return;
+    }
     for (size_t i = 0; i < o->n_crls; i++) {
         if (gw_crl_check(o->crls[i].p, o->crls[i].n, q->cert, q->issuer, now, &st) != 0)
             continue;
@@ -108,8 +124,14 @@ void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_
             if (gw_rev_fetch(url, req, req_n, o->timeout_ms, &b) == 0 &&
                 gw_ocsp_response_check(b.p, b.n, q->cert, q->issuer, nonce, now, &st) == 0) {
                 if (gw_rev_usable(&st)) {
-                    free(b.p);
                     free(req);
+                    if (io) {
+                        io->fetched_ocsp = (struct gw_revoke_blob){b.p, b.n};
+                        io->this_update = st.this_update;
+                        io->next_update = st.next_update;
+                    } else {
+                        free(b.p);
+                    }
                     return gw_rev_answer(q, &st);
                 }
                 last = st;
@@ -121,7 +143,14 @@ void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_
             struct gw_rev_buf b = {0};
             if (gw_rev_fetch(url, NULL, 0, o->timeout_ms, &b) == 0 &&
                 gw_crl_check(b.p, b.n, q->cert, q->issuer, now, &st) == 0) {
-                free(b.p);
+                if (gw_rev_usable(&st) && io) {
+                    io->fetched_crl = (struct gw_revoke_blob){b.p, b.n};
+                    snprintf(io->crl_url, sizeof(io->crl_url), "%s", url);
+                    io->this_update = st.this_update;
+                    io->next_update = st.next_update;
+                } else {
+                    free(b.p);
+                }
                 if (gw_rev_usable(&st))
                     return gw_rev_answer(q, &st);
                 last = st;
@@ -137,6 +166,7 @@ struct gw_revoke_job {
     uv_work_t work;
     const struct gw_revoke_opts *o;
     struct gw_vrev *q;
+    struct gw_revoke_io *io;
     time_t now;
     void (*done)(void *ud);
     void *ud;
@@ -145,7 +175,7 @@ struct gw_revoke_job {
 static void gw_revoke_work(uv_work_t *w)
 {
     struct gw_revoke_job *j = w->data;
-    gw_revoke_blocking(j->o, j->q, j->now);
+    gw_revoke_blocking(j->o, j->q, j->now, j->io);
 }
 
 static void gw_revoke_after(uv_work_t *w, int status)
@@ -160,8 +190,8 @@ static void gw_revoke_after(uv_work_t *w, int status)
     free(j);
 }
 
-int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
-                     void (*done)(void *ud), void *ud)
+int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q,
+                     struct gw_revoke_io *io, time_t now, void (*done)(void *ud), void *ud)
 {
     struct gw_revoke_job *j = calloc(1, sizeof(*j));
 
@@ -169,6 +199,7 @@ int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_
         return -1;
     j->o = o;
     j->q = q;
+    j->io = io;
     j->now = now;
     j->done = done;
     j->ud = ud;

@@ -28,12 +28,23 @@ struct gw_revoke_opts {
     long timeout_ms; /* per fetch */
 };
 
-/* Blocks: for gatewayctl, or a thread-pool worker. */
-void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now);
+/* The cache's part of one question (the daemon keeps answers in PostgreSQL until their
+ * nextUpdate, 009_revocation.sql): what it had, tried first (a cached OCSP response is checked
+ * without a nonce), and what was fetched and used, for the caller to store. */
+struct gw_revoke_io {
+    struct gw_revoke_blob cached_ocsp, cached_crl;   /* borrowed; empty: none */
+    struct gw_revoke_blob fetched_ocsp, fetched_crl; /* malloc'd by the call; the caller frees */
+    char crl_url[1024];                              /* of fetched_crl */
+    time_t this_update, next_update;                 /* of the fetched answer used */
+};
 
-/* Runs gw_revoke_blocking on the thread pool; done(ud) on the loop once q is answered. o must
- * outlive the call. 0, or -1 when it could not be queued. */
-int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
-                     void (*done)(void *ud), void *ud);
+/* Blocks: for gatewayctl, or a thread-pool worker. io may be NULL. */
+void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
+                        struct gw_revoke_io *io);
+
+/* Runs gw_revoke_blocking on the thread pool; done(ud) on the loop once q (and io, may be NULL)
+ * is answered. o must outlive the call. 0, or -1 when it could not be queued. */
+int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q,
+                     struct gw_revoke_io *io, time_t now, void (*done)(void *ud), void *ud);
 
 #endif

@@ -140,16 +140,30 @@ def test_signatures(env):
         assert len(env.sim.mailbox("000.00.00.H44")) == 1
 
         # Revocation data unobtainable: TRY_LATER, held; released when the responder is back.
+        # The answers fetched so far are cached until their nextUpdate: with the responder
+        # down, a signer already checked is answered from PostgreSQL.
+        assert env.pg.query("SELECT count(*) FROM ocsp_response") != "0"
+        assert env.pg.query("SELECT count(*) FROM crl") != "0"
         front.control("down?what=all&mode=503")
+        r = gw.submit(package("000.00.12.H49,2024/05/15,5/STTTT", pdf("person.pdf")))
+        cid = r.json()["id"]
+        t.wait_until(lambda: check_of(gw, cid)["signatures"]["state"] == "DONE", 30, what="cached")
+        st = check_of(gw, cid)["signatures"]
+        assert st["summary"] == "TOTAL-PASSED", st
+        sources = {r["source"] for s in st["signatures"] for r in s["revocation"]}
+        assert sources <= {"ocsp_cache", "crl_cache"}, sources
+        t.wait_until(lambda: len(env.sim.mailbox("000.00.00.H44")) == 2, 30, what="cached delivered")
+        env.pg.query("DELETE FROM ocsp_response")
+        env.pg.query("DELETE FROM crl")
         r = gw.submit(package("000.00.12.H49,2024/05/15,3/STTTT", pdf("person.pdf")))
         tid = r.json()["id"]
         t.wait_until(lambda: (check_of(gw, tid)["signatures"] or {}).get("summary_sub") == "TRY_LATER",
                      30, what="TRY_LATER")
         st = check_of(gw, tid)
         assert st["signatures"]["gate"] == "held" and st["signatures"]["next_check_at"], st["signatures"]
-        assert st["deliveries"][0]["state"] == "QUEUED" and len(env.sim.mailbox("000.00.00.H44")) == 1
+        assert st["deliveries"][0]["state"] == "QUEUED" and len(env.sim.mailbox("000.00.00.H44")) == 2
         front.control("up?what=all")
-        t.wait_until(lambda: len(env.sim.mailbox("000.00.00.H44")) == 2, 30,
+        t.wait_until(lambda: len(env.sim.mailbox("000.00.00.H44")) == 3, 30,
                      what="released after the responder came back")
         st = check_of(gw, tid)
         assert st["signatures"]["summary"] == "TOTAL-PASSED", st["signatures"]
