@@ -18,8 +18,11 @@ static const char gw_sql_inbox[] =
     "SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.seq), '[]'::json), max(x.seq)"
     " FROM (SELECT p.inbox_seq AS seq, p.id, p.kind, p.document_id, p.sender, p.recipients,"
     "   p.status_code, p.axis, p.axis_doc_id, p.size, encode(p.sha256, 'hex') AS sha256,"
-    "   p.created_at AS received_at, '/v1/packages/' || p.id || '/content' AS content_url"
-    "   FROM package p WHERE p.direction = 'in' AND p.state = 'AVAILABLE' AND p.inbox_seq > $1"
+    "   p.created_at AS received_at, '/v1/packages/' || p.id || '/content' AS content_url,"
+    /* 008_signature.sql: the signature summary and whether the policy flagged it */
+    "   c.summary AS signature_summary, c.summary_sub AS signature_sub,"
+    "   coalesce(c.flagged, false) AS signature_flagged"
+    "   FROM package p LEFT JOIN package_check c ON c.package_id = p.id WHERE p.direction = 'in' AND p.state = 'AVAILABLE' AND p.inbox_seq > $1"
     "   AND p.recipients && $3::text[]"
     "   ORDER BY p.inbox_seq LIMIT $2) x";
 

@@ -67,7 +67,7 @@ static int gateway_once(const struct gw_revoke_blob *pdf, const struct gw_verify
         die("gw_vdoc_check: out of memory");
     for (unsigned i = 0; i < d.n_sigs; i++)
         for (unsigned k = 0; k < d.sigs[i].n_revs; k++)
-            gw_revoke_blocking(ro, &d.sigs[i].revs[k], env->now);
+            gw_revoke_blocking(ro, &d.sigs[i].revs[k], env->now, NULL);
     gw_vdoc_finish(&d);
     ind = (int)d.sum.ind;
     if (keep)

@@ -9,11 +9,15 @@
 # Phase 3 uses 1 MB packages: parse + store alone (a second gatewayd whose axis is disabled, on its
 # own database) in MB per gatewayd CPU-second, then end to end in documents/s against pgbench
 # inserting rows of 1 MB of random bytes at the same concurrency.
+# Phase 4: the signature check of a 1 MB PDF with two signatures (person, then organisation) on
+# one core (tests/bench/bench_verify.c: the daemon's check, revocation offline from fresh CRLs)
+# against OpenSSL alone in the same run (SHA-256 over each ByteRange, the CMS, certificate and CRL
+# signature verifications the check needs).
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=… mb_per_cpu_s=… docs_per_s_1mb=…
-# ceiling_ratio_1mb=…
+# ceiling_ratio_1mb=… verify_pdfs_per_s=… verify_ceiling_ratio=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
 #   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
-#   GW_BENCH_1MB_SECONDS (15)  GW_BENCH_1MB_CONNECTIONS (8)
+#   GW_BENCH_1MB_SECONDS (15)  GW_BENCH_1MB_CONNECTIONS (8)  GW_BENCH_VERIFY_SECONDS (5)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -24,7 +28,7 @@ pad=${GW_BENCH_PAD_BYTES:-20000}
 
 ./deploy/install-deps.sh
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j "$(nproc)" --target gatewayd >/dev/null
+cmake --build build-bench -j "$(nproc)" --target gatewayd bench_verify >/dev/null
 
 tmp=$(mktemp -d /tmp/gw-bench.XXXXXX)
 chmod 755 "$tmp"
@@ -238,5 +242,28 @@ ceiling _1m "$pkg1m" "$conns1m" 16
 echo "pgbench: ${pg_tps} inserts/s of ${pkg1m} random bytes (stored size ${stored} bytes: not compressed)"
 ratio1m=$(awk -v a="$docs_per_s_1mb" -v b="$pg_tps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 
+secsv=${GW_BENCH_VERIFY_SECONDS:-5}
+echo "== signature check: 1 MB PDF with two signatures, one core for ${secsv}s each, against OpenSSL alone"
+"$root/tests/lib/pki.sh" make "$tmp/pki" http://127.0.0.1:9
+# A two-page base with an unreferenced stream of 1,000,000 random bytes (incompressible), signed
+# by a person then by an organisation (incremental updates).
+python3 - "$tmp/verify-base.pdf" <<'PY'
+import os, sys
+sys.path.insert(0, "tests/tools")
+import pdfsign as ps
+open(sys.argv[1], "wb").write(ps.make_base(2, extra={20: ps.Stream({}, os.urandom(1_000_000))}))
+PY
+for who in person org; do
+  in=$([ "$who" = person ] && echo "$tmp/verify-base.pdf" || echo "$tmp/verify-person.pdf")
+  python3 tests/tools/pdfsign.py sign "$in" "$tmp/verify-$who.pdf" --cert "$tmp/pki/leaf/$who.pem" \
+    --key "$tmp/pki/leaf/$who.key" --chain "$tmp/pki/leaf/$who-chain.pem"
+done
+./build-bench/tests/bench_verify "$tmp/verify-org.pdf" "$tmp/pki/trust" "$tmp/pki/crl/sub.crl" \
+  "$tmp/pki/crl/root.crl" --seconds "$secsv" >"$tmp/verify.out"
+sed 's/^/  /' "$tmp/verify.out"
+verify_rate=$(awk -F= '/^verify_pdfs_per_s=/ {print $2}' "$tmp/verify.out")
+verify_ratio=$(awk -F= '/^verify_ceiling_ratio=/ {print $2}' "$tmp/verify.out")
+
 echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ratio}" \
-  "mb_per_cpu_s=${mb_per_cpu_s} docs_per_s_1mb=${docs_per_s_1mb} ceiling_ratio_1mb=${ratio1m}"
+  "mb_per_cpu_s=${mb_per_cpu_s} docs_per_s_1mb=${docs_per_s_1mb} ceiling_ratio_1mb=${ratio1m}" \
+  "verify_pdfs_per_s=${verify_rate} verify_ceiling_ratio=${verify_ratio}"
