@@ -22,7 +22,8 @@ static const char gw_sql_inbox[] =
     /* 008_signature.sql: the signature summary and whether the policy flagged it */
     "   c.summary AS signature_summary, c.summary_sub AS signature_sub,"
     "   coalesce(c.flagged, false) AS signature_flagged"
-    "   FROM package p LEFT JOIN package_check c ON c.package_id = p.id WHERE p.direction = 'in' AND p.state = 'AVAILABLE' AND p.inbox_seq > $1"
+    "   FROM package p LEFT JOIN package_check c ON c.package_id = p.id WHERE p.direction = 'in' "
+    "AND p.state = 'AVAILABLE' AND p.inbox_seq > $1"
     "   AND p.recipients && $3::text[]"
     "   ORDER BY p.inbox_seq LIMIT $2) x";
 
