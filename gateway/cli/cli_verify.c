@@ -16,6 +16,7 @@
 #include "edxml/edxml_zip.h"
 #include "sig/trust.h"
 #include "util/error.h"
+#include "util/file.h"
 
 #define GW_CLI_MAX_FILE ((size_t)512 * 1024 * 1024)
 
@@ -27,19 +28,7 @@ static void usage(void)
 
 static int read_file(const char *path, struct gw_revoke_blob *out)
 {
-    FILE *f = fopen(path, "rb");
-    long n;
-
-    if (!f)
-        return -1;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || (size_t)n > GW_CLI_MAX_FILE ||
-        fseek(f, 0, SEEK_SET) != 0 || !(out->p = malloc((size_t)n + 1))) {
-        fclose(f);
-        return -1;
-    }
-    out->n = fread(out->p, 1, (size_t)n, f);
-    fclose(f);
-    return out->n == (size_t)n ? 0 : -1;
+    return gw_file_read(path, GW_CLI_MAX_FILE, &out->p, &out->n);
 }
 
 static int sink(void *ud, const uint8_t *p, size_t n)

@@ -8,6 +8,7 @@
 #include "db/db_internal.h"
 #include "util/digest.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 
 #include <ctype.h>
@@ -100,29 +101,13 @@ static int gw_db_migrate_exec(struct gw_mig *m, const char *sql, const char *fil
 static char *gw_db_migrate_read(const char *dir, const char *name)
 {
     char path[4096];
-    char *buf = NULL;
-    FILE *f;
-    long size;
+    uint8_t *buf;
+    size_t len;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f)
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+        gw_file_read(path, GW_DB_MIGRATE_MAX_FILE, &buf, &len) != 0)
         return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-        (unsigned long)size > GW_DB_MIGRATE_MAX_FILE || fseek(f, 0, SEEK_SET) != 0)
-        goto out;
-    buf = malloc((size_t)size + 1);
-    if (!buf)
-        goto out;
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-        goto out;
-    }
-    buf[size] = '\0';
-out:
-    fclose(f);
-    return buf;
+    return (char *)buf;
 }
 
 /* The recorded checksum of an applied version ("" when recorded without one), or NULL. */
