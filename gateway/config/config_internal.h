@@ -79,6 +79,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld);
 /* [verify] and [policy] (config_verify.c): action names, the SHA-1 cut-off, defaults. */
 void gw_cfg_check_verify(struct gw_cfg_loader *ld);
 void gw_cfg_verify_free(struct gw_config_verify *v);
+/* Frees a NULL-terminated string vector. */
+void gw_cfg_strv_free(char **v);
 
 /* Keys of a section kind; *n receives the count. */
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n);
@@ -105,7 +107,11 @@ const char *gw_cfgv_url(const char *v);
 const char *gw_cfgv_text(const char *v);
 const char *gw_cfgv_ident(const char *v);
 const char *gw_cfgv_organ_id(const char *v);
-const char *gw_cfgv_organ_list(const char *v, char ***out, size_t *n);
+const char *gw_cfgv_oid(const char *v);
+/* A comma-separated list, white space around items trimmed, each item checked by check (NULL:
+ * good, else the message), no item twice (else the message twice). *out malloc'd. */
+const char *gw_cfgv_list(const char *v, const char *(*check)(const char *item), const char *twice,
+                         char ***out, size_t *n);
 
 /* "GATEWAYD_" + upper(section) + "_" + upper(key), non-alphanumerics as '_'. */
 void gw_cfg_env_name(const char *section, const char *key, char *buf, size_t len);

@@ -21,6 +21,7 @@ enum {
     T_SECRET, /* const char *, printable text used as issued */
     T_ORGAN,  /* char *, one organisation id */
     T_ORGANS, /* gateway organ_ids list */
+    T_OIDS,   /* [verify] policy_oids list */
     T_LISTEN, /* server listen_host/listen_port */
     T_LOGLEVEL,
     T_TOKEN, /* client token_sha256 */
@@ -122,7 +123,7 @@ static const struct gw_cfg_key routing_keys[] = {
 
 static const struct gw_cfg_key verify_keys[] = {
     {"trust_dir", T_TEXT, C(verify.trust_dir), 0, 0, false, false},
-    {"policy_oids", T_TEXT, C(verify.policy_oids), 0, 0, false, false},
+    {"policy_oids", T_OIDS, 0, 0, 0, false, false},
     {"concurrency", T_UNS, C(verify.concurrency), 1, 64, false, false},
     {"max_pdf_bytes", T_U64, C(verify.max_pdf_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
     {"max_envelope_bytes", T_U64, C(verify.max_envelope_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
@@ -272,13 +273,30 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
     case T_ORGANS: {
         char **list;
         size_t n;
-        if ((bad = gw_cfgv_organ_list(value, &list, &n)) != NULL)
+        if ((bad = gw_cfgv_list(value, gw_cfgv_organ_id, "organisation id listed twice", &list,
+                                &n)) != NULL)
             return bad;
         for (size_t i = 0; i < cfg->n_organ_ids; i++)
             free(cfg->organ_ids[i]);
         free(cfg->organ_ids);
         cfg->organ_ids = list;
         cfg->n_organ_ids = n;
+        return NULL;
+    }
+    case T_OIDS: {
+        char **list;
+        size_t n;
+        if ((bad = gw_cfgv_list(value, gw_cfgv_oid, "policy OID listed twice", &list, &n)) != NULL)
+            return bad;
+        gw_cfg_strv_free(cfg->verify.policy_oids);
+        list = realloc(list, (n + 1) * sizeof(*list)); /* NULL-terminated for sig/path */
+        if (!list) {
+            *oom = true;
+            return "out of memory";
+        }
+        list[n] = NULL;
+        cfg->verify.policy_oids = list;
+        cfg->verify.n_policy_oids = n;
         return NULL;
     }
     case T_LISTEN: {

@@ -208,7 +208,29 @@ static void free_list(char **v, size_t n)
     free(v);
 }
 
-const char *gw_cfgv_organ_list(const char *v, char ***out, size_t *n)
+/* A dotted certificate policy OID: at least two arcs of digits. */
+const char *gw_cfgv_oid(const char *v)
+{
+    size_t arcs = 0, len = strlen(v);
+
+    if (len == 0 || len > 128)
+        return "expected a dotted OID (1.2.840...), at most 128 characters";
+    for (const char *p = v; *p;) {
+        if (!isdigit((unsigned char)*p))
+            return "expected a dotted OID (1.2.840...), at most 128 characters";
+        while (isdigit((unsigned char)*p))
+            p++;
+        arcs++;
+        if (*p == '.' && p[1] != '\0')
+            p++;
+        else if (*p)
+            return "expected a dotted OID (1.2.840...), at most 128 characters";
+    }
+    return arcs >= 2 ? NULL : "expected a dotted OID (1.2.840...), at most 128 characters";
+}
+
+const char *gw_cfgv_list(const char *v, const char *(*check)(const char *item), const char *twice,
+                         char ***out, size_t *n)
 {
     char **list = NULL;
     size_t cnt = 0;
@@ -235,10 +257,10 @@ const char *gw_cfgv_organ_list(const char *v, char ***out, size_t *n)
         if (*item == '\0')
             msg = "empty item in comma-separated list";
         else
-            msg = gw_cfgv_organ_id(item);
+            msg = check(item);
         for (size_t i = 0; msg == NULL && i + 1 < cnt; i++) {
             if (strcmp(list[i], item) == 0)
-                msg = "organisation id listed twice";
+                msg = twice;
         }
         if (!end)
             break;

@@ -135,10 +135,17 @@ void gw_cfg_check_verify(struct gw_cfg_loader *ld)
                     "[verify] lease_ms and recheck_max_ms must fit a 32-bit count of ms");
 }
 
+void gw_cfg_strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 void gw_cfg_verify_free(struct gw_config_verify *v)
 {
     free(v->trust_dir);
-    free(v->policy_oids);
+    gw_cfg_strv_free(v->policy_oids);
     free(v->sha1_cutoff);
     free(v->fallback_text);
     for (int d = 0; d < 2; d++)

@@ -68,8 +68,9 @@ enum gw_policy_class {
 
 /* [verify] and [policy] */
 struct gw_config_verify {
-    char *trust_dir;        /* trust anchors and intermediates; NULL: none (no path ends) */
-    char *policy_oids;      /* comma-separated certificate policy OIDs a signer must carry */
+    char *trust_dir;    /* trust anchors and intermediates; NULL: none (no path ends) */
+    char **policy_oids; /* certificate policy OIDs a signer must carry (NULL-terminated) */
+    size_t n_policy_oids;
     unsigned concurrency;   /* packages checked at once */
     uint64_t max_pdf_bytes; /* a larger PDF is not checked (INDETERMINATE, a finding) */
     uint64_t

@@ -58,7 +58,6 @@ struct gw_app {
     struct gw_verifier *verifier;
     struct gw_trust *trust; /* the snapshot in force; NULL without [verify] trust_dir */
     struct gw_path_opts path_opts;
-    char **policy_oids;                /* NULL-terminated, from [verify] policy_oids */
     struct gw_revoke_opts revoke_opts; /* engine/revoke.h: OCSP and CRL fetches */
     char owner[160];                   /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;

@@ -16,7 +16,6 @@
 #include "sig/ocsp.h"
 #include "store/store_block.h"
 #include "store/store_revoke.h"
-#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include "sig/xmldsig.h"
@@ -27,37 +26,6 @@ static struct gw_trust *gw_app_trust_get(void *ud)
 {
     struct gw_app *app = ud;
     return app->trust ? gw_trust_ref(app->trust) : NULL;
-}
-
-/* Splits [verify] policy_oids (comma-separated) into app->policy_oids. */
-static int gw_app_policy_oids(struct gw_app *app)
-{
-    const char *s = app->cfg->verify.policy_oids;
-    size_t n = 0;
-
-    if (!s || !*s)
-        return 0;
-    for (const char *p = s; *p; p++)
-        n += *p == ',';
-    if (!(app->policy_oids = calloc(n + 2, sizeof(char *))))
-        return GW_ENOMEM;
-    n = 0;
-    for (const char *p = s; *p;) {
-        size_t len = strcspn(p, ",");
-        while (len && (*p == ' ' || *p == '\t'))
-            p++, len--;
-        size_t l = len;
-        while (l && (p[l - 1] == ' ' || p[l - 1] == '\t'))
-            l--;
-        if (l && !(app->policy_oids[n++] = strndup(p, l)))
-            return GW_ENOMEM;
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    app->path_opts.policy_oids = (const char *const *)app->policy_oids;
-    app->path_opts.n_policy_oids = n;
-    return 0;
 }
 
 int gw_app_sig_init(struct gw_app *app)
@@ -71,8 +39,8 @@ int gw_app_sig_init(struct gw_app *app)
      * (CRYPTO_CONSTRAINTS_FAILURE_NO_POE) */
     app->path_opts.allow_sha1_certs = false;
     app->revoke_opts.timeout_ms = (long)app->cfg->verify.revocation_timeout_ms;
-    if ((rc = gw_app_policy_oids(app)) != 0)
-        return rc;
+    app->path_opts.policy_oids = (const char *const *)app->cfg->verify.policy_oids;
+    app->path_opts.n_policy_oids = app->cfg->verify.n_policy_oids;
     if ((rc = gw_xmldsig_global_init()) != 0) {
         gw_log(GW_LOG_ERROR, "sig.init_failed", "the XML signature library did not start");
         return rc;
@@ -363,10 +331,4 @@ void gw_app_sig_free(struct gw_app *app)
     if (app->trust)
         gw_trust_unref(app->trust);
     app->trust = NULL;
-    if (app->policy_oids) {
-        for (size_t i = 0; app->policy_oids[i]; i++)
-            free(app->policy_oids[i]);
-        free(app->policy_oids);
-        app->policy_oids = NULL;
-    }
 }

@@ -281,6 +281,54 @@ static void test_roles(void **state)
     gw_config_free(c);
 }
 
+/* [verify] and [policy]: defaults, the OID list, actions, and each refusal with its line. */
+static void test_verify_policy(void **state)
+{
+    static const char text[] = MINIMAL "[verify]\npolicy_oids = 2.16.704.1.1 , 1.2.3\n"
+                                       "sha1_cutoff = 2020-01-01\n"
+                                       "[policy]\nin_total_failed = reject\n";
+    static const struct {
+        const char *extra, *want;
+    } bad[] = {
+        {"[verify]\npolicy_oids = 1.2,x.3\n",
+         "<string>:8: [verify] policy_oids = '1.2,x.3': expected a dotted OID"},
+        {"[verify]\npolicy_oids = 1.2, 1.2\n",
+         "<string>:8: [verify] policy_oids = '1.2, 1.2': policy OID listed twice"},
+        {"[verify]\npolicy_oids = 1.\n",
+         "<string>:8: [verify] policy_oids = '1.': expected a dotted OID"},
+        {"[policy]\nout_total_passed = send\n", "<string>:8: [policy] out_total_passed = send"},
+        {"[verify]\nsha1_cutoff = 2023-02-29\n", "<string>:8: [verify] sha1_cutoff = 2023-02-29"},
+        {"[verify]\nrecheck_min_ms = 5000\nrecheck_max_ms = 1000\n",
+         "<string>:9: [verify] recheck_max_ms is below"},
+    };
+    struct gw_config *c = NULL;
+    char buf[1024], err[256] = "";
+
+    (void)state;
+    assert_int_equal(gw_config_parse_string(MINIMAL, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->verify.n_policy_oids, 0);
+    assert_int_equal(c->verify.action[0][GW_POLICY_TOTAL_FAILED], GW_POLICY_HOLD);
+    assert_int_equal(c->verify.action[1][GW_POLICY_NO_SIGNATURE], GW_POLICY_DELIVER_FLAGGED);
+    assert_int_equal(c->verify.sha1_cutoff_t, 1704042000); /* 2024-01-01 00:00 +07:00 */
+    gw_config_free(c);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->verify.n_policy_oids, 2);
+    assert_string_equal(c->verify.policy_oids[0], "2.16.704.1.1");
+    assert_string_equal(c->verify.policy_oids[1], "1.2.3");
+    assert_null(c->verify.policy_oids[2]);
+    assert_int_equal(c->verify.sha1_cutoff_t, 1577811600); /* 2020-01-01 00:00 +07:00 */
+    assert_int_equal(c->verify.action[1][GW_POLICY_TOTAL_FAILED], GW_POLICY_REJECT);
+    assert_int_equal(c->verify.action[0][GW_POLICY_TOTAL_FAILED], GW_POLICY_HOLD);
+    gw_config_free(c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s%s", MINIMAL, bad[i].extra);
+        c = NULL;
+        assert_int_equal(gw_config_parse_string(buf, &c, err, sizeof(err)), GW_ECONFIG);
+        if (strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
+            fail_msg("case %zu: got '%s', want prefix '%s'", i, err, bad[i].want);
+    }
+}
+
 static void test_error_lines(void **state)
 {
     char text[2048], err[256];
@@ -604,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_adapter_names),
         cmocka_unit_test(test_int4_bounds),
         cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_verify_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
