@@ -165,12 +165,13 @@ static void gw_verify_xml_work(uv_work_t *w)
     }
     d->n_sigs = 1;
     s = &d->sigs[0];
-    s->format = "xmldsig";
-    s->in.claimed_time = -1;
-    s->in.revoked_at = -1;
-    s->details =
-        json_pack("{s:s, s:s, s:s}", "xmldsig", gw_xmldsig_status_name(xr.status),
-                  "signature_method", xr.signature_method, "digest_method", xr.digest_method);
+    if ((v->err = gw_vsig_init(s, 0, "xmldsig", &v->env)) != 0) {
+        gw_xmldsig_result_clear(&xr);
+        return;
+    }
+    json_object_set_new(s->details, "xmldsig", json_string(gw_xmldsig_status_name(xr.status)));
+    json_object_set_new(s->details, "signature_method", json_string(xr.signature_method));
+    json_object_set_new(s->details, "digest_method", json_string(xr.digest_method));
     s->in.format_ok = true;
     s->in.hash_ok = true;
     s->in.sig_ok = true;

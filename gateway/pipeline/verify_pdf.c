@@ -138,19 +138,11 @@ int gw_vdoc_check(struct gw_vdoc *d, const uint8_t *pdf, size_t len,
                       (ps->subfilter && strcmp(ps->subfilter, "ETSI.RFC3161") == 0);
 
         d->n_sigs = i + 1;
-        s->idx = i;
-        s->format = doc_ts ? "doc_timestamp" : "pades";
+        if ((rc = gw_vsig_init(s, i, doc_ts ? "doc_timestamp" : "pades", env)) != 0)
+            break;
         s->subfilter = gw_vdoc_dup(ps->subfilter);
         s->field = gw_vdoc_dup(ps->field);
         s->m = gw_vdoc_dup(ps->m);
-        s->in.claimed_time = -1;
-        s->in.now = env->now;
-        s->in.revoked_at = -1;
-        s->in.rev = GW_VIN_REV_NOT_CHECKED;
-        if (!(s->details = json_object()) || !(s->certs = json_array())) {
-            rc = GW_ENOMEM;
-            break;
-        }
         json_object_set_new(s->details, "revision", json_integer(ps->revision));
         if (ps->m)
             json_object_set_new(s->details, "m", json_string(ps->m));
@@ -175,16 +167,13 @@ int gw_vdoc_check(struct gw_vdoc *d, const uint8_t *pdf, size_t len,
     }
     if (rc == 0 && lost) {
         struct gw_vsig *s = &d->sigs[d->n_sigs];
-        s->idx = d->n_sigs++;
-        s->format = "pades";
-        s->in.claimed_time = -1;
-        s->in.now = env->now;
-        s->in.revoked_at = -1;
+        rc = gw_vsig_init(s, d->n_sigs++, "pades", env);
         s->in.format_ok = false;
         s->in.format_code = "signature_not_in_xref";
-        if (!(s->details = json_pack("{s:s, s:I}", "located", "after the last revision", "offset",
-                                     (json_int_t)tail)))
-            rc = GW_ENOMEM;
+        if (rc == 0) {
+            json_object_set_new(s->details, "located", json_string("after the last revision"));
+            json_object_set_new(s->details, "offset", json_integer((json_int_t)tail));
+        }
     }
     gw_pdf_report_free(rep);
     return rc;

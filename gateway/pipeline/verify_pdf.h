@@ -59,6 +59,7 @@ struct gw_vsig {
     json_t *details; /* codes and findings of every step */
     json_t *certs;   /* inventory entries: signer and TSA (usage set) */
     char *signer_subject;
+    char signer_sha256[65], tsa_sha256[65]; /* hex; "" when absent */
 };
 
 struct gw_vdoc {
@@ -71,6 +72,11 @@ struct gw_vdoc {
     json_t *findings; /* file-level findings */
     struct gw_pdf_summary sum;
 };
+
+/* Starts signature idx of a file: format ("pades", "doc_timestamp", "xmldsig"), no time claimed,
+ * revocation not checked yet, empty details and inventory. 0 or GW_ENOMEM. */
+int gw_vsig_init(struct gw_vsig *s, unsigned idx, const char *format,
+                 const struct gw_verify_env *env);
 
 /* Worker: fills d from the PDF bytes. 0 or GW_ENOMEM. */
 int gw_vdoc_check(struct gw_vdoc *d, const uint8_t *pdf, size_t len,

@@ -23,15 +23,30 @@ json_t *gw_verify_time_json(time_t t)
     return json_string(buf);
 }
 
-/* The inventory entry of a certificate (008's gw_certificate_seen reads these keys). */
-static int gw_vsig_cert(json_t *certs, X509 *c, const char *usage, char **subject)
+int gw_vsig_init(struct gw_vsig *s, unsigned idx, const char *format,
+                 const struct gw_verify_env *env)
+{
+    s->idx = idx;
+    s->format = format;
+    s->in.claimed_time = -1;
+    s->in.now = env->now;
+    s->in.weak_cutoff = env->sha1_cutoff;
+    s->in.revoked_at = -1;
+    s->in.rev = GW_VIN_REV_NOT_CHECKED;
+    if (!(s->details = json_object()) || !(s->certs = json_array()))
+        return GW_ENOMEM;
+    return 0;
+}
+
+/* The inventory entry of a certificate (008's gw_certificate_seen reads these keys); its
+ * SHA-256 (hex) into sha and, when subject is given and unset, its subject. */
+static int gw_vsig_cert(json_t *certs, X509 *c, const char *usage, char sha[65], char **subject)
 {
     struct gw_cert_info ci;
     unsigned char *der = NULL;
     int n = i2d_X509(c, &der), rc;
-    json_t *e;
+    json_t *e = NULL;
     char *b64;
-    size_t b64_cap;
 
     if (n <= 0)
         return GW_ENOMEM;
@@ -39,22 +54,22 @@ static int gw_vsig_cert(json_t *certs, X509 *c, const char *usage, char **subjec
         OPENSSL_free(der);
         return rc == GW_ENOMEM ? rc : 0; /* undecodable facts: kept out of the inventory */
     }
-    b64_cap = 4 * (((size_t)n + 2) / 3) + 1;
-    b64 = malloc(b64_cap);
-    if (b64)
+    memcpy(sha, ci.sha256, 65);
+    if ((b64 = malloc(4 * (((size_t)n + 2) / 3) + 1))) {
         EVP_EncodeBlock((unsigned char *)b64, der, n);
+        e = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "sha256", ci.sha256, "subject",
+                      ci.subject ? ci.subject : "", "issuer", ci.issuer ? ci.issuer : "", "serial",
+                      ci.serial, "not_before", gw_verify_time_json(ci.not_before), "not_after",
+                      gw_verify_time_json(ci.not_after), "der", b64, "usage", usage);
+    }
     OPENSSL_free(der);
-    e = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "sha256", ci.sha256, "subject",
-                  ci.subject ? ci.subject : "", "issuer", ci.issuer ? ci.issuer : "", "serial",
-                  ci.serial, "not_before", gw_verify_time_json(ci.not_before), "not_after",
-                  gw_verify_time_json(ci.not_after), "der", b64, "usage", usage);
-    if (subject && !*subject && ci.subject)
-        *subject = strdup(ci.subject);
+    if (subject && !*subject && ci.subject && !(*subject = strdup(ci.subject)))
+        rc = GW_ENOMEM;
     gw_cert_info_clear(&ci);
     free(b64);
     if (!e || json_array_append_new(certs, e) != 0)
         return GW_ENOMEM;
-    return 0;
+    return rc;
 }
 
 static enum gw_vin_path gw_vsig_path_in(const struct gw_path_result *p)
@@ -96,12 +111,6 @@ int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
     time_t at = env->now;
     int rc;
 
-    s->in.now = env->now;
-    s->in.weak_cutoff = env->sha1_cutoff;
-    s->in.rev = GW_VIN_REV_NOT_CHECKED;
-    s->in.revoked_at = -1;
-    if (!s->certs && !(s->certs = json_array()))
-        return GW_ENOMEM;
     /* the signature timestamp: a proof of existence only when its TSA chains at genTime */
     if (ts && ts->present) {
         s->in.ts_present = true;
@@ -118,9 +127,11 @@ int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
                 json_object_set_new(s->details, "tsa_path", json_string(pr.code));
             }
             gw_path_result_clear(&pr);
-            if (!(s->tsa = X509_dup(ts->tsa)) ||
-                (rc = gw_vsig_cert(s->certs, ts->tsa, "tsa", NULL)) != 0)
+            if (X509_up_ref(ts->tsa) != 1)
                 return GW_ENOMEM;
+            s->tsa = ts->tsa;
+            if ((rc = gw_vsig_cert(s->certs, ts->tsa, "tsa", s->tsa_sha256, NULL)) != 0)
+                return rc;
         }
         if (s->in.ts_valid)
             at = ts->gen_time;
@@ -131,10 +142,11 @@ int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
         s->in.signer_cert_found = false;
         return 0;
     }
-    if (!(s->signer = X509_dup(signer)))
+    if (X509_up_ref(signer) != 1)
         return GW_ENOMEM;
+    s->signer = signer;
     if ((rc = gw_vsig_cert(s->certs, signer, purpose == GW_PATH_TIMESTAMPING ? "tsa" : "signer",
-                           &s->signer_subject)) != 0)
+                           s->signer_sha256, &s->signer_subject)) != 0)
         return rc;
     if ((rc = gw_vsig_build(env, signer, certs, at, purpose, &pr)) != 0)
         return rc;
@@ -229,20 +241,27 @@ void gw_vdoc_finish(struct gw_vdoc *d)
     free(roles);
 }
 
+static const char *gw_vrev_state_name(int state)
+{
+    switch (state) {
+    case GW_VIN_REV_GOOD:
+        return "good";
+    case GW_VIN_REV_REVOKED:
+        return "revoked";
+    case GW_VIN_REV_UNKNOWN:
+        return "unknown";
+    case GW_VIN_REV_UNAVAILABLE:
+        return "unavailable";
+    }
+    return "not_checked";
+}
+
 static int gw_vsig_row(const struct gw_vdoc *d, const struct gw_vsig *s, json_t *signatures)
 {
-    char hex[65] = "";
-    json_t *e;
+    json_t *e, *revs;
 
-    if (s->signer) {
-        unsigned char md[32];
-        unsigned mdlen = 0;
-        if (X509_digest(s->signer, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32)
-            for (int i = 0; i < 32; i++)
-                snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    }
     e = json_pack("{s:i, s:i, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, "
-                  "s:s, s:s?, s:s?, s:O?, s:b}",
+                  "s:s, s:s?, s:s?, s:s?, s:O?, s:b}",
                   "attachment", d->attachment, "idx", (int)s->idx, "format", s->format, "subfilter",
                   s->subfilter, "field", s->field, "signer", s->signer_subject, "role",
                   gw_sig_role_name(s->role), "role_rule", s->role_rule ? s->role_rule : "",
@@ -251,34 +270,22 @@ static int gw_vsig_row(const struct gw_vdoc *d, const struct gw_vsig *s, json_t 
                   "validation_time", gw_verify_time_json(s->v.validation_time), "indication",
                   gw_sig_indication_name(s->v.ind), "sub_indication", gw_sig_sub_name(s->v.sub),
                   "reason_vi", s->v.reason_vi, "reason_en", s->v.reason_en, "rule", s->v.rule,
-                  "signer_sha256", hex[0] ? hex : NULL, "checks", s->details, "weak_accepted",
+                  "signer_sha256", s->signer_sha256[0] ? s->signer_sha256 : NULL, "tsa_sha256",
+                  s->tsa_sha256[0] ? s->tsa_sha256 : NULL, "checks", s->details, "weak_accepted",
                   s->v.weak_accepted);
     if (!e)
         return GW_ENOMEM;
-    if (s->tsa) {
-        unsigned char md[32];
-        unsigned mdlen = 0;
-        char th[65];
-        if (X509_digest(s->tsa, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
-            for (int i = 0; i < 32; i++)
-                snprintf(th + 2 * i, 3, "%02x", md[i]);
-            json_object_set_new(e, "tsa_sha256", json_string(th));
-        }
-    }
     if (s->n_revs) {
-        json_t *revs = json_array();
-        for (unsigned i = 0; revs && i < s->n_revs; i++)
-            json_array_append_new(
-                revs, json_pack("{s:s, s:s, s:o, s:b}", "state",
-                                s->revs[i].state == GW_VIN_REV_GOOD          ? "good"
-                                : s->revs[i].state == GW_VIN_REV_REVOKED     ? "revoked"
-                                : s->revs[i].state == GW_VIN_REV_UNKNOWN     ? "unknown"
-                                : s->revs[i].state == GW_VIN_REV_UNAVAILABLE ? "unavailable"
-                                                                             : "not_checked",
-                                "source", s->revs[i].source, "revoked_at",
-                                gw_verify_time_json(s->revs[i].revoked_at), "blocked",
-                                s->revs[i].blocked));
-        json_object_set_new(e, "revocation", revs ? revs : json_null());
+        if (!(revs = json_array()) || json_object_set_new(e, "revocation", revs) != 0) {
+            json_decref(e);
+            return GW_ENOMEM;
+        }
+        for (unsigned i = 0; i < s->n_revs; i++)
+            json_array_append_new(revs, json_pack("{s:s, s:s, s:o, s:b}", "state",
+                                                  gw_vrev_state_name(s->revs[i].state), "source",
+                                                  s->revs[i].source, "revoked_at",
+                                                  gw_verify_time_json(s->revs[i].revoked_at),
+                                                  "blocked", s->revs[i].blocked));
     }
     return json_array_append_new(signatures, e) == 0 ? 0 : GW_ENOMEM;
 }
