@@ -36,19 +36,13 @@ static void gw_store_block_done(int err, const PGresult *res, const char *sqlsta
     free(c);
 }
 
-static void gw_store_block_hex(const uint8_t b[32], char out[67])
-{
-    memcpy(out, "\\x", 2);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
-}
-
 int gw_store_block_find(struct gw_db *db, const uint8_t cert_sha256[32],
                         const uint8_t issuer_hash[32], const char *serial, gw_store_block_cb cb,
                         void *ud)
 {
-    char cert[67], issuer[67];
-    const char *vals[3] = {cert, issuer, serial};
+    /* the hashes go as binary bytea parameters */
+    const char *vals[3] = {(const char *)cert_sha256, (const char *)issuer_hash, serial};
+    const int lens[3] = {32, 32, 0}, fmts[3] = {1, 1, 0};
     struct gw_store_block_call *c;
     int rc;
 
@@ -56,8 +50,6 @@ int gw_store_block_find(struct gw_db *db, const uint8_t cert_sha256[32],
         return GW_EINVAL;
     if ((rc = gw_pgtype_text(serial, false, 300)) != 0)
         return rc;
-    gw_store_block_hex(cert_sha256, cert);
-    gw_store_block_hex(issuer_hash, issuer);
     if (!(c = malloc(sizeof(*c))))
         return GW_ENOMEM;
     c->cb = cb;
@@ -65,7 +57,7 @@ int gw_store_block_find(struct gw_db *db, const uint8_t cert_sha256[32],
     rc = gw_db_query(db,
                      "SELECT extract(epoch FROM blocked_from)::bigint, reason"
                      " FROM gw_cert_block_find($1::bytea, $2::bytea, $3) LIMIT 1",
-                     3, vals, NULL, NULL, gw_store_block_done, c);
+                     3, vals, lens, fmts, gw_store_block_done, c);
     if (rc != 0)
         free(c);
     return rc;

@@ -1,6 +1,6 @@
 /*
  * Typed calls of the revocation cache (009_revocation.sql): gw_ocsp_get / gw_crl_get in one
- * query, gw_ocsp_put, gw_crl_put. bytea values go as hex text and come back as raw bytes.
+ * query, gw_ocsp_put, gw_crl_put. bytea values go and come back as binary.
  */
 #include "store/store_revoke.h"
 
@@ -16,19 +16,6 @@ struct gw_store_revoke_call {
     gw_store_revoke_put_cb put;
     void *ud;
 };
-
-static char *gw_rv_hex(const uint8_t *b, size_t n)
-{
-    char *s = malloc(3 + 2 * n);
-
-    if (!s)
-        return NULL;
-    memcpy(s, "\\x", 2);
-    for (size_t i = 0; i < n; i++)
-        snprintf(s + 2 + 2 * i, 3, "%02x", b[i]);
-    s[2 + 2 * n] = '\0';
-    return s;
-}
 
 static void gw_rv_got(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
@@ -55,10 +42,11 @@ int gw_store_revoke_get(struct gw_db *db, const uint8_t name_hash[20], const uin
                         const char *serial, const char *crl_url, time_t now,
                         gw_store_revoke_get_cb cb, void *ud)
 {
-    char *nh = gw_rv_hex(name_hash, 20), *kh = gw_rv_hex(key_hash, 20), at[24];
-    const char *vals[5] = {nh, kh, serial, crl_url, at};
+    char at[24];
+    const char *vals[5] = {(const char *)name_hash, (const char *)key_hash, serial, crl_url, at};
+    const int lens[5] = {20, 20, 0, 0, 0}, fmts[5] = {1, 1, 0, 0, 0};
     struct gw_store_revoke_call *c = calloc(1, sizeof(*c));
-    int rc = !nh || !kh || !c ? GW_ENOMEM : 0;
+    int rc = !c ? GW_ENOMEM : 0;
 
     if (rc == 0)
         rc = gw_pgtype_text(serial, false, 300);
@@ -74,12 +62,10 @@ int gw_store_revoke_get(struct gw_db *db, const uint8_t name_hash[20], const uin
             " to_timestamp($5::bigint)) o LIMIT 1),"
             " (SELECT r.der FROM gw_crl_get($4) r WHERE $4 <> ''"
             " AND r.next_update > to_timestamp($5::bigint) LIMIT 1)",
-            5, vals, NULL, NULL, gw_rv_got, c);
+            5, vals, lens, fmts, gw_rv_got, c);
     }
     if (rc != 0)
         free(c);
-    free(nh);
-    free(kh);
     return rc;
 }
 
@@ -99,11 +85,15 @@ int gw_store_revoke_put_ocsp(struct gw_db *db, const uint8_t name_hash[20],
                              size_t n, time_t this_update, time_t next_update,
                              gw_store_revoke_put_cb cb, void *ud)
 {
-    char *nh = gw_rv_hex(name_hash, 20), *kh = gw_rv_hex(key_hash, 20), *d = gw_rv_hex(der, n);
     char tu[24], nu[24];
-    const char *vals[6] = {nh, kh, serial, d, tu, nu};
+    const char *vals[6] = {
+        (const char *)name_hash, (const char *)key_hash, serial, (const char *)der, tu, nu};
+    const int lens[6] = {20, 20, 0, (int)n, 0, 0}, fmts[6] = {1, 1, 0, 1, 0, 0};
     struct gw_store_revoke_call *c = calloc(1, sizeof(*c));
-    int rc = !nh || !kh || !d || !c ? GW_ENOMEM : gw_pgtype_text(serial, false, 300);
+    int rc = !c ? GW_ENOMEM : gw_pgtype_text(serial, false, 300);
+
+    if (rc == 0)
+        rc = gw_pgtype_bytea(n);
 
     if (rc == 0) {
         snprintf(tu, sizeof(tu), "%lld", (long long)this_update);
@@ -113,13 +103,10 @@ int gw_store_revoke_put_ocsp(struct gw_db *db, const uint8_t name_hash[20],
         rc = gw_db_query(db,
                          "SELECT gw_ocsp_put($1::bytea, $2::bytea, $3, 'sha1', $4::bytea,"
                          " to_timestamp($5::bigint), to_timestamp($6::bigint), now())",
-                         6, vals, NULL, NULL, gw_rv_put, c);
+                         6, vals, lens, fmts, gw_rv_put, c);
     }
     if (rc != 0)
         free(c);
-    free(nh);
-    free(kh);
-    free(d);
     return rc;
 }
 
@@ -127,10 +114,14 @@ int gw_store_revoke_put_crl(struct gw_db *db, const char *url, const char *issue
                             const uint8_t *der, size_t n, time_t this_update, time_t next_update,
                             gw_store_revoke_put_cb cb, void *ud)
 {
-    char *d = gw_rv_hex(der, n), tu[24], nu[24];
-    const char *vals[5] = {url, d, tu, nu, issuer};
+    char tu[24], nu[24];
+    const char *vals[5] = {url, (const char *)der, tu, nu, issuer};
+    const int lens[5] = {0, (int)n, 0, 0, 0}, fmts[5] = {0, 1, 0, 0, 0};
     struct gw_store_revoke_call *c = calloc(1, sizeof(*c));
-    int rc = !d || !c ? GW_ENOMEM : gw_pgtype_text(url, false, 4096);
+    int rc = !c ? GW_ENOMEM : gw_pgtype_text(url, false, 4096);
+
+    if (rc == 0)
+        rc = gw_pgtype_bytea(n);
 
     if (rc == 0)
         rc = gw_pgtype_text(issuer, false, 4096);
@@ -143,10 +134,9 @@ int gw_store_revoke_put_crl(struct gw_db *db, const char *url, const char *issue
         rc = gw_db_query(db,
                          "SELECT gw_crl_put($1, $2::bytea, $5, to_timestamp($3::bigint),"
                          " to_timestamp($4::bigint))",
-                         5, vals, NULL, NULL, gw_rv_put, c);
+                         5, vals, lens, fmts, gw_rv_put, c);
     }
     if (rc != 0)
         free(c);
-    free(d);
     return rc;
 }
