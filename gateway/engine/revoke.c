@@ -34,9 +34,10 @@ static size_t gw_rev_sink(char *d, size_t sz, size_t nm, void *ud)
     return n;
 }
 
-/* GET (body NULL) or POST of an OCSP request; 0 when a 200 answer is in out. */
-static int gw_rev_fetch(const char *url, const uint8_t *body, size_t len, long timeout_ms,
-                        struct gw_rev_buf *out)
+/* GET (body NULL) or POST of an OCSP request; 0 when a 200 answer of at most max bytes is in
+ * out. */
+static int gw_rev_fetch(const char *url, const uint8_t *body, size_t len, size_t max,
+                        long timeout_ms, struct gw_rev_buf *out)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -45,7 +46,7 @@ static int gw_rev_fetch(const char *url, const uint8_t *body, size_t len, long t
 
     if (!c)
         return -1;
-    out->max = GW_CRL_MAX_DER;
+    out->max = max;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -121,7 +122,7 @@ void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_
         if (gw_ocsp_request_new(q->cert, q->issuer, nonce, &req, &req_n, url, sizeof(url)) == 0 &&
             url[0]) {
             struct gw_rev_buf b = {0};
-            if (gw_rev_fetch(url, req, req_n, o->timeout_ms, &b) == 0 &&
+            if (gw_rev_fetch(url, req, req_n, GW_OCSP_MAX_DER, o->timeout_ms, &b) == 0 &&
                 gw_ocsp_response_check(b.p, b.n, q->cert, q->issuer, nonce, now, &st) == 0) {
                 if (gw_rev_usable(&st)) {
                     free(req);
@@ -141,7 +142,7 @@ void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_
         free(req);
         if (gw_crl_url(q->cert, url, sizeof(url)) == 0 && url[0]) {
             struct gw_rev_buf b = {0};
-            if (gw_rev_fetch(url, NULL, 0, o->timeout_ms, &b) == 0 &&
+            if (gw_rev_fetch(url, NULL, 0, GW_CRL_MAX_DER, o->timeout_ms, &b) == 0 &&
                 gw_crl_check(b.p, b.n, q->cert, q->issuer, now, &st) == 0) {
                 if (gw_rev_usable(&st) && io) {
                     io->fetched_crl = (struct gw_revoke_blob){b.p, b.n};

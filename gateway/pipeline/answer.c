@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edxml/edxml_relay.h"
 #include "edxml/edxml_status.h"
 #include "store/store_submit.h"
 #include "util/error.h"
@@ -102,14 +103,11 @@ int gw_answer_status(const struct gw_ingest_deps *deps, const struct gw_answer_s
     struct gw_edxml_status_spec st;
     struct gw_answer *a;
     char ts[32];
-    time_t now = time(NULL) + 7 * 3600; /* Vietnam time */
-    struct tm tm;
     int rc;
 
     if (!deps || !deps->loop || !deps->db || !spec || !cb || !spec->axis)
         return GW_EINVAL;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
+    gw_edxml_trace_time(time(NULL), ts, sizeof(ts)); /* yyyy/MM/dd HH:mm:ss, Vietnam time */
     st = (struct gw_edxml_status_spec){
         .from_organ_id = spec->from,
         .response_organ_id = spec->to,

@@ -28,7 +28,7 @@ CREATE TABLE package_check (
     action         text CHECK (action IN ('deliver', 'deliver_flagged', 'hold', 'reject')),
     flagged        boolean NOT NULL DEFAULT false,
     decided_by     text,                 -- 'policy', 'fallback' or the operator who released/rejected
-    report         jsonb,                -- the whole report (documents, signatures, findings)
+    report         jsonb,                -- summary and package findings (files, signatures: rows)
     checked_at     timestamptz,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
@@ -304,7 +304,10 @@ BEGIN
                e ->> 'role_rule', (e ->> 'claimed_time')::timestamptz,
                (e ->> 'ts_time')::timestamptz, (e ->> 'validation_time')::timestamptz,
                e ->> 'indication', nullif(e ->> 'sub_indication', ''), e ->> 'reason_vi',
-               e ->> 'reason_en', e
+               e ->> 'reason_en',
+               jsonb_build_object('checks', e -> 'checks', 'revocation', e -> 'revocation',
+                                  'rule', e -> 'rule', 'field', e -> 'field',
+                                  'weak_accepted', e -> 'weak_accepted')
           FROM jsonb_array_elements(coalesce(p_report -> 'signatures', '[]')) e;
     INSERT INTO document_check (package_id, attachment_idx, name, summary, summary_sub,
                                 signatures, reason_vi, reason_en)
@@ -322,7 +325,11 @@ BEGIN
            lease_owner = NULL, lease_until = NULL, summary = p_summary, summary_sub = p_sub,
            reason_vi = p_reason_vi, reason_en = p_reason_en, action = p_action,
            flagged = p_action = 'deliver_flagged' OR flagged AND c.gate = 'open',
-           decided_by = p_decided_by, report = p_report, checked_at = now(), updated_at = now()
+           decided_by = p_decided_by, checked_at = now(), updated_at = now(),
+           -- the certificates are in the inventory; the rows above hold the rest
+           report = jsonb_build_object('summary', p_report -> 'summary',
+                                       'summary_sub', p_report -> 'summary_sub',
+                                       'findings', p_report -> 'findings')
      WHERE package_id = p_package;
     IF p_action IN ('deliver', 'deliver_flagged') THEN
         IF c.gate <> 'open' THEN
