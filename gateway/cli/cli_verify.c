@@ -7,13 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli_verify.h"
 #include "engine/revoke.h"
-#include "edxml/edxml_b64.h"
+#include "pipeline/attach_load.h"
 #include "edxml/edxml_reader.h"
-#include "edxml/edxml_zip.h"
 #include "sig/trust.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -31,64 +29,20 @@ static int read_file(const char *path, struct gw_revoke_blob *out)
     return gw_file_read(path, GW_CLI_MAX_FILE, &out->p, &out->n);
 }
 
-static int sink(void *ud, const uint8_t *p, size_t n)
-{
-    struct gw_revoke_blob *b = ud;
-    uint8_t *q = realloc(b->p, b->n + n + 1);
-
-    if (!q)
-        return GW_ENOMEM;
-    memcpy(q + b->n, p, n);
-    b->p = q;
-    b->n += n;
-    return 0;
-}
-
 /* One attachment's bytes (decoded, and inflated when the ZIP rule unwrapped it). */
 static const char *attachment_bytes(const struct gw_revoke_blob *pkg,
                                     const struct gw_edxml_attachment *a, struct gw_revoke_blob *out)
 {
-    struct gw_edxml_b64 b64 = {0};
-    struct gw_revoke_blob dec = {0};
-    uint8_t tail[4];
-    size_t got, tail_n = 0;
+    const char *code = NULL;
 
     if (!a->b64_plain)
         return "attachment_not_plain";
-    if (a->b64_offset + a->b64_len > pkg->n || !(dec.p = malloc(a->b64_len / 4 * 3 + 4)))
+    if (a->b64_offset > pkg->n || a->b64_len > pkg->n - a->b64_offset)
         return "attachment_unreadable";
-    got = gw_edxml_b64_decode(&b64, (const char *)pkg->p + a->b64_offset, a->b64_len, dec.p);
-    if (got == (size_t)-1 || gw_edxml_b64_end(&b64, tail, &tail_n) < 0) {
-        free(dec.p);
-        return "bad_base64";
-    }
-    memcpy(dec.p + got, tail, tail_n);
-    dec.n = got + tail_n;
-    if (!a->unwrapped) {
-        *out = dec;
-        return NULL;
-    }
-    char path[] = "/tmp/gwctl-XXXXXX";
-    int fd = mkstemp(path);
-    const char *err = NULL;
-    if (fd < 0) {
-        free(dec.p);
-        return "temporary_file";
-    }
-    unlink(path);
-    if (write(fd, dec.p, dec.n) != (ssize_t)dec.n) {
-        err = "temporary_file";
-    } else {
-        struct gw_edxml_zip_limits lim = {GW_CLI_MAX_FILE, 200, sink, out};
-        struct gw_edxml_zip_result zr;
-        if (gw_edxml_zip_unwrap(fd, &lim, &zr) != 0)
-            err = zr.error ? zr.error : "zip_corrupt";
-        else
-            gw_edxml_zip_result_free(&zr);
-    }
-    close(fd);
-    free(dec.p);
-    return err;
+    if (gw_attach_decode((const char *)pkg->p + a->b64_offset, a->b64_len, a->unwrapped,
+                         GW_CLI_MAX_FILE, 200, &out->p, &out->n, &code) != 0)
+        return code ? code : "attachment_unreadable";
+    return NULL;
 }
 
 static void answer_all(const struct gw_revoke_opts *o, struct gw_vdoc *d, time_t now)

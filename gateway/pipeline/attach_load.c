@@ -275,3 +275,36 @@ int gw_attach_load(const struct gw_attach_load_req *req, gw_attach_load_cb cb, v
     }
     return rc;
 }
+
+int gw_attach_decode(const char *b64, size_t len, bool unwrapped, uint64_t max_bytes,
+                     unsigned max_zip_ratio, uint8_t **out, size_t *n, const char **code)
+{
+    struct gw_attach_load al;
+
+    memset(&al, 0, sizeof(al));
+    al.req.max_bytes = max_bytes;
+    al.req.unwrapped = unwrapped;
+    al.req.max_zip_ratio = max_zip_ratio;
+    al.fd = unwrapped ? gw_al_tmpfile() : -1;
+    *out = NULL;
+    *n = 0;
+    if (unwrapped && al.fd < 0) {
+        *code = "temporary_file";
+        return GW_EIO;
+    }
+    al.piece = (uint8_t *)b64; /* only read */
+    al.piece_n = len;
+    al.last = true;
+    al.work.data = &al;
+    gw_al_work(&al.work);
+    if (al.fd >= 0)
+        close(al.fd);
+    if (al.err != 0) {
+        free(al.out);
+        *code = al.code;
+        return al.err;
+    }
+    *out = al.out;
+    *n = al.out_n;
+    return 0;
+}

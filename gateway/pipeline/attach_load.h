@@ -36,4 +36,10 @@ typedef void (*gw_attach_load_cb)(int err, const char *code, uint8_t *bytes, siz
 int gw_attach_load(const struct gw_attach_load_req *req, gw_attach_load_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* The same decoding of a whole base64 text in memory, on the caller's thread (gatewayctl):
+ * *out malloc'd (n bytes) on 0; otherwise *code says why, as above. */
+int gw_attach_decode(const char *b64, size_t len, bool unwrapped, uint64_t max_bytes,
+                     unsigned max_zip_ratio, uint8_t **out, size_t *n, const char **code)
+    __attribute__((warn_unused_result));
+
 #endif
