@@ -47,9 +47,11 @@ static const char *attachment_bytes(const struct gw_revoke_blob *pkg,
 
 static void answer_all(const struct gw_revoke_opts *o, struct gw_vdoc *d, time_t now)
 {
+    gw_vdoc_link_questions(d);
     for (unsigned i = 0; i < d->n_sigs; i++)
         for (unsigned k = 0; k < d->sigs[i].n_revs; k++)
-            gw_revoke_blocking(o, &d->sigs[i].revs[k], now, NULL);
+            if (!d->sigs[i].revs[k].same_as)
+                gw_revoke_blocking(o, &d->sigs[i].revs[k], now, NULL);
     gw_vdoc_finish(d);
 }
 

@@ -115,8 +115,11 @@ static void gw_verify_ask(struct gw_verify *v)
 
     v->pending = 1; /* held while asking, so an answer given at once cannot finish early */
     v->asking = true;
+    gw_vdoc_link_questions(d);
     for (unsigned i = 0; v->deps.revoke && i < d->n_sigs; i++) {
         for (unsigned k = 0; k < d->sigs[i].n_revs; k++) {
+            if (d->sigs[i].revs[k].same_as)
+                continue;
             v->pending++;
             if (v->deps.revoke(v->deps.revoke_ud, &d->sigs[i].revs[k], v->env.now,
                                gw_verify_answered, v) != 0)

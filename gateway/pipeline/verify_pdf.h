@@ -42,6 +42,8 @@ struct gw_vrev {
     char code[48];
     char source[16];
     char block_reason[160];
+    const struct gw_vrev *same_as; /* the same certificate asked earlier in the file: not asked
+                                      again, its answer copied (gw_vdoc_link_questions) */
 };
 
 struct gw_vsig {
@@ -92,7 +94,13 @@ int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
                   const struct gw_tst_result *ts, enum gw_path_purpose purpose,
                   const struct gw_verify_env *env);
 
-/* Loop: the verdicts (after the revocation answers) and the summary. */
+/* Marks the questions that repeat an earlier one of the file (the same certificate under the
+ * same issuer, e.g. the subordinate CA of two signatures): callers ask only those whose same_as
+ * is NULL. */
+void gw_vdoc_link_questions(struct gw_vdoc *d);
+
+/* Loop: the verdicts (after the revocation answers; repeated questions take their first's
+ * answer) and the summary. */
 void gw_vdoc_finish(struct gw_vdoc *d);
 
 /* The file's rows: one entry appended to documents, one per signature to signatures, and the

@@ -178,6 +178,39 @@ int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
     return 0;
 }
 
+void gw_vdoc_link_questions(struct gw_vdoc *d)
+{
+    for (unsigned i = 0; i < d->n_sigs; i++) {
+        for (unsigned k = 0; k < d->sigs[i].n_revs; k++) {
+            struct gw_vrev *q = &d->sigs[i].revs[k];
+            q->same_as = NULL;
+            for (unsigned j = 0; j <= i && !q->same_as; j++) {
+                unsigned end = j < i ? d->sigs[j].n_revs : k;
+                for (unsigned m = 0; m < end; m++) {
+                    const struct gw_vrev *p = &d->sigs[j].revs[m];
+                    if (!p->same_as && X509_cmp(p->cert, q->cert) == 0 &&
+                        X509_cmp(p->issuer, q->issuer) == 0) {
+                        q->same_as = p;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* A repeated question takes its first's answer (the certificates stay its own). */
+static void gw_vrev_copy_answer(struct gw_vrev *q)
+{
+    X509 *cert = q->cert, *issuer = q->issuer;
+    const struct gw_vrev *p = q->same_as;
+
+    *q = *p;
+    q->cert = cert;
+    q->issuer = issuer;
+    q->same_as = p;
+}
+
 /* The worst answer over the chain: revoked (earliest), else unavailable/unknown, else good. */
 static void gw_vsig_rev_fold(struct gw_vsig *s)
 {
@@ -216,6 +249,9 @@ void gw_vdoc_finish(struct gw_vdoc *d)
     }
     for (unsigned i = 0; i < d->n_sigs; i++) {
         struct gw_vsig *s = &d->sigs[i];
+        for (unsigned k = 0; k < s->n_revs; k++)
+            if (s->revs[k].same_as)
+                gw_vrev_copy_answer(&s->revs[k]);
         gw_vsig_rev_fold(s);
         gw_verdict_decide(&s->in, &s->v);
         if (v && roles && strcmp(s->format, "pades") == 0) {

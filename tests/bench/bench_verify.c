@@ -13,6 +13,7 @@
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,11 @@ static int gateway_once(const struct gw_revoke_blob *pdf, const struct gw_verify
 
     if (gw_vdoc_check(&d, pdf->p, pdf->n, env) != 0)
         die("gw_vdoc_check: out of memory");
+    gw_vdoc_link_questions(&d); /* as pipeline/verify.c: a repeated certificate is asked once */
     for (unsigned i = 0; i < d.n_sigs; i++)
         for (unsigned k = 0; k < d.sigs[i].n_revs; k++)
-            gw_revoke_blocking(ro, &d.sigs[i].revs[k], env->now, NULL);
+            if (!d.sigs[i].revs[k].same_as)
+                gw_revoke_blocking(ro, &d.sigs[i].revs[k], env->now, NULL);
     gw_vdoc_finish(&d);
     ind = (int)d.sum.ind;
     if (keep)
@@ -209,19 +212,23 @@ int main(int argc, char **argv)
             die("unexpected CMS shape");
         s->si = sk_CMS_SignerInfo_value(sis, 0);
         CMS_SignerInfo_set1_signer_cert(s->si, vs->signer);
-        /* The path below its anchor: chain[k] signed by chain[k + 1]; one CRL per question. */
+        /* The path below its anchor: chain[k] signed by chain[k + 1]; one CRL per question the
+         * check asks (a certificate already asked for an earlier signature is not asked again). */
         int n = sk_X509_num(vs->chain);
+        unsigned asked = 0;
         for (int k = 0; k + 1 < n && s->n_certs < 8; k++) {
             X509 *c = sk_X509_value(vs->chain, k), *iss = sk_X509_value(vs->chain, k + 1);
             X509_CRL *crl = crl_of(crls, ro.n_crls, iss);
+            bool repeated = (unsigned)k < vs->n_revs && vs->revs[k].same_as;
             s->certs[s->n_certs] = c;
             s->issuers[s->n_certs++] = iss;
-            if (crl) {
+            asked += !repeated;
+            if (crl && !repeated) {
                 s->crls[s->n_crls] = crl;
                 s->crl_issuers[s->n_crls++] = iss;
             }
         }
-        if (s->n_certs != vs->n_revs || s->n_crls != vs->n_revs)
+        if (s->n_certs != vs->n_revs || s->n_crls != asked)
             die("path or CRLs differ from the check's revocation questions");
     }
     ceiling_once(cs, rep->n_sigs); /* everything verifies before timing */

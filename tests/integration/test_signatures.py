@@ -108,6 +108,10 @@ def test_signatures(env):
         assert roles == [("person", "TOTAL-PASSED"), ("organisation", "TOTAL-PASSED")], roles
         assert sig["signatures"][0]["signer"] and "CCCD" in sig["signatures"][0]["signer"]
         assert sig["documents"][0]["name"] == "vb.pdf"
+        # One question per certificate of the file: each leaf by OCSP, the subordinate CA both
+        # signatures share by the root's CRL, fetched once.
+        stats = json.loads(t.request(front.port, "GET", "/control/stats", token=None).body)
+        assert (stats["ocsp"], stats["crl"]) == (2, 1), stats
         assert env.pg.query("SELECT count(*) FROM certificate") != "0"
 
         # A forged one (a byte inside the signed range changed): rejected, nothing sent.
