@@ -175,8 +175,10 @@ static void gw_app_revoke_cached(int err, const uint8_t *ocsp, size_t ocsp_n, co
 
     /* a cache that cannot be read is only a cache: the fetch still runs */
     if (err == 0 && ocsp_n + crl_n > 0 && (r->cached = malloc(ocsp_n + crl_n))) {
-        memcpy(r->cached, ocsp, ocsp_n);
-        memcpy(r->cached + ocsp_n, crl, crl_n);
+        if (ocsp_n)
+            memcpy(r->cached, ocsp, ocsp_n);
+        if (crl_n)
+            memcpy(r->cached + ocsp_n, crl, crl_n);
         r->io.cached_ocsp = (struct gw_revoke_blob){ocsp_n ? r->cached : NULL, ocsp_n};
         r->io.cached_crl = (struct gw_revoke_blob){crl_n ? r->cached + ocsp_n : NULL, crl_n};
     }
