@@ -32,11 +32,8 @@ static bool readable(const char *p)
     return access(p, R_OK) == 0;
 }
 
-/* The schema when none is given: ./schemas, next to the executable (bin/../schemas or
- * bin/../share/gatewayd/schemas), then the source tree it was built from. */
-static const char *find_schema(char *buf, size_t n)
+const char *gw_cli_find_share(const char *rel, char *buf, size_t n)
 {
-    static const char rel[] = "schemas/edxml/edxml.xsd";
     char exe[PATH_MAX];
     ssize_t k;
 
@@ -225,8 +222,7 @@ static int refused(bool json, const char *code, const char *msg, int err)
     return 1;
 }
 
-/* Reads path through the streaming reader. 0 with *out, 1 refused (printed), 2 unreadable. */
-static int read_package(const char *path, bool json, struct gw_edxml_doc **out)
+int gw_cli_edxml_read(const char *path, bool json, struct gw_edxml_doc **out)
 {
     struct gw_edxml_reader_opts o;
     struct gw_edxml_reader *r;
@@ -280,14 +276,14 @@ static int check(const char *path, bool json, bool strict_mode, const char *sche
     struct gw_edxml_doc *doc = NULL;
     int rc;
 
-    if (!schema && !(schema = find_schema(found, sizeof(found))))
+    if (!schema && !(schema = gw_cli_find_share("schemas/edxml/edxml.xsd", found, sizeof(found))))
         fprintf(stderr, "gatewayctl: schemas/edxml/edxml.xsd not found; header not validated "
                         "(give --schema)\n");
     if (schema && (rc = gw_edxml_xsd_load(schema, &xsd)) != 0) {
         fprintf(stderr, "gatewayctl: %s: %s\n", schema, gw_strerror(rc));
         return 2;
     }
-    rc = read_package(path, json, &doc);
+    rc = gw_cli_edxml_read(path, json, &doc);
     if (rc == 0 && gw_edxml_check(doc, xsd, (int64_t)time(NULL)) != 0) {
         fprintf(stderr, "gatewayctl: out of memory\n");
         rc = 2;

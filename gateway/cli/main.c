@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli_edxml.h"
+#include "cli/cli_rules.h"
 #include "cli/cli_verify.h"
 
 static void usage(FILE *out)
@@ -13,6 +14,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: gatewayctl edxml check FILE [--json] [--schema XSD]\n"
             "       gatewayctl verify FILE [--trust DIR] [--json] [--offline] [--crl FILE]...\n"
+            "       gatewayctl rules test FILE [--json] [--rules DIR] [--date YYYY-MM-DD]\n"
+            "       gatewayctl rules check DIR\n"
             "       gatewayctl --help\n");
 }
 
@@ -24,6 +27,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "edxml") == 0)
         return gw_cli_edxml(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+        return gw_cli_rules(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "verify") == 0)
         return gw_cli_verify(argc - 1, argv + 1);
     usage(stderr);
