@@ -256,6 +256,9 @@ static void gw_api_route_v1(struct gw_api *api, struct gw_http_req *req,
     } else if ((id = gw_api_match_id(path, "/v1/packages/", "/content")) > 0) {
         if (gw_api_method(req, "GET"))
             gw_api_get_content(api, req, id, c);
+    } else if ((id = gw_api_match_id(path, "/v1/packages/", "/paper-copy")) > 0) {
+        if (gw_api_method(req, "POST"))
+            gw_api_paper_copy(api, req, id, c);
     } else if (strcmp(path, "/v1/inbox") == 0) {
         if (gw_api_method(req, "GET"))
             gw_api_inbox(api, req, c);

@@ -92,6 +92,8 @@ void gw_api_get_content(struct gw_api *api, struct gw_http_req *req, int64_t id,
 void gw_api_inbox(struct gw_api *api, struct gw_http_req *req, const struct gw_api_client *c);
 void gw_api_inbox_ack(struct gw_api *api, struct gw_http_req *req, int64_t id,
                       const struct gw_api_client *c);
+void gw_api_paper_copy(struct gw_api *api, struct gw_http_req *req, int64_t id,
+                       const struct gw_api_client *c);
 void gw_api_healthz(struct gw_api *api, struct gw_http_req *req);
 void gw_api_readyz(struct gw_api *api, struct gw_http_req *req);
 

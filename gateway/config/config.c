@@ -126,7 +126,7 @@ static enum gw_cfg_sect_kind classify(struct gw_cfg_loader *ld, const char *name
     } fixed[] = {{"gateway", GW_CFG_GATEWAY},   {"server", GW_CFG_SERVER},
                  {"database", GW_CFG_DATABASE}, {"delivery", GW_CFG_DELIVERY},
                  {"routing", GW_CFG_ROUTING},   {"verify", GW_CFG_VERIFY},
-                 {"policy", GW_CFG_POLICY}};
+                 {"policy", GW_CFG_POLICY},     {"paper", GW_CFG_PAPER}};
     const char *sub = NULL, *bad;
     enum gw_cfg_sect_kind kind = GW_CFG_BAD;
 
@@ -456,6 +456,7 @@ void gw_config_free(struct gw_config *cfg)
     free(cfg->axes);
     free(cfg->default_axis);
     gw_cfg_verify_free(&cfg->verify);
+    gw_cfg_paper_free(&cfg->paper);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

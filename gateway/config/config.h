@@ -95,6 +95,9 @@ struct gw_config {
     /* [verify] and [policy]: signature checks and what is done with their verdicts */
     struct gw_config_verify verify;
 
+    /* [paper]: paper-copy catalogue and due dates */
+    struct gw_config_paper paper;
+
     /* Accepted but doubtful settings, each "file:line: message", for the caller to log. */
     char **warnings;
     size_t n_warnings;

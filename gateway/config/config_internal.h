@@ -26,6 +26,7 @@ enum gw_cfg_sect_kind {
     GW_CFG_ROUTING,
     GW_CFG_VERIFY,
     GW_CFG_POLICY,
+    GW_CFG_PAPER,
 };
 
 #define GW_CFG_MAX_KEYS 16
@@ -79,6 +80,10 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld);
 /* [verify] and [policy] (config_verify.c): action names, the SHA-1 cut-off, defaults. */
 void gw_cfg_check_verify(struct gw_cfg_loader *ld);
 void gw_cfg_verify_free(struct gw_config_verify *v);
+void gw_cfg_check_paper(struct gw_cfg_loader *ld);
+void gw_cfg_paper_free(struct gw_config_paper *p);
+void gw_cfg_paper_holidays_set(struct gw_config_paper *p, char **list, size_t n);
+const char *gw_cfgv_date(const char *v);
 /* Frees a NULL-terminated string vector. */
 void gw_cfg_strv_free(char **v);
 

@@ -22,6 +22,7 @@ enum {
     T_ORGAN,  /* char *, one organisation id */
     T_ORGANS, /* gateway organ_ids list */
     T_OIDS,   /* [verify] policy_oids list */
+    T_DATES,  /* [paper] holidays list */
     T_LISTEN, /* server listen_host/listen_port */
     T_LOGLEVEL,
     T_TOKEN, /* client token_sha256 */
@@ -152,6 +153,18 @@ static const struct gw_cfg_key policy_keys[] = {
     {"try_later_fallback", T_IDENT, C(verify.fallback_text), 0, 0, false, false},
 };
 
+static const struct gw_cfg_key paper_keys[] = {
+    {"rules_dir", T_TEXT, C(paper.rules_dir), 0, 0, false, false},
+    {"due_days_clause1", T_UNS, C(paper.due_days[1]), 0, 90, false, false},
+    {"due_days_clause2", T_UNS, C(paper.due_days[2]), 0, 90, false, false},
+    {"due_days_clause3", T_UNS, C(paper.due_days[3]), 0, 90, false, false},
+    {"due_days_clause4", T_UNS, C(paper.due_days[4]), 0, 90, false, false},
+    {"due_days_declared", T_UNS, C(paper.due_days[GW_PAPER_DUE_DECLARED]), 0, 90, false, false},
+    {"due_days_no_means", T_UNS, C(paper.due_days[GW_PAPER_DUE_NO_MEANS]), 0, 90, false, false},
+    {"holidays", T_DATES, 0, 0, 0, false, false},
+    {"metrics_interval_ms", T_U64, C(paper.metrics_interval_ms), 1000, MS_HOUR, false, false},
+};
+
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
 {
     switch (kind) {
@@ -182,6 +195,9 @@ const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
     case GW_CFG_POLICY:
         *n = GW_ARRAY_LEN(policy_keys);
         return policy_keys;
+    case GW_CFG_PAPER:
+        *n = GW_ARRAY_LEN(paper_keys);
+        return paper_keys;
     default:
         *n = 0;
         return NULL;
@@ -230,6 +246,10 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->verify.recheck_max_ms = 600000;
     cfg->verify.try_later_deadline_s = 4 * 3600;
     cfg->verify.revocation_timeout_ms = 10000;
+    for (size_t i = 1; i < GW_PAPER_NDUE; i++)
+        cfg->paper.due_days[i] = 3;
+    cfg->paper.due_days[1] = 1; /* the Government's working rules: with the electronic copy */
+    cfg->paper.metrics_interval_ms = 30000;
     cfg->listen_host = strdup("127.0.0.1");
     cfg->migrations_dir = strdup("schemas/sql");
     return cfg->listen_host && cfg->migrations_dir ? 0 : -1;
@@ -297,6 +317,14 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
         list[n] = NULL;
         cfg->verify.policy_oids = list;
         cfg->verify.n_policy_oids = n;
+        return NULL;
+    }
+    case T_DATES: {
+        char **list;
+        size_t n;
+        if ((bad = gw_cfgv_list(value, gw_cfgv_date, "date listed twice", &list, &n)) != NULL)
+            return bad;
+        gw_cfg_paper_holidays_set(&cfg->paper, list, n);
         return NULL;
     }
     case T_LISTEN: {

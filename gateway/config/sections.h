@@ -89,4 +89,18 @@ struct gw_config_verify {
     char *fallback_text;
 };
 
+/* [paper]: the Art. 10.3 paper-copy catalogue and how long a paper copy may take. */
+enum { GW_PAPER_DUE_DECLARED = 5, GW_PAPER_DUE_NO_MEANS = 6, GW_PAPER_NDUE = 7 };
+
+struct gw_config_paper {
+    char *rules_dir; /* the catalogue; NULL: rules/ beside the migrations directory */
+    /* working days from arrival: [1..4] per clause, then a declaration between agencies and a
+     * recipient without electronic means (Art. 10.3a); [0] unused */
+    unsigned due_days[GW_PAPER_NDUE];
+    char **holidays; /* YYYY-MM-DD public holidays (not working days), as written */
+    size_t n_holidays;
+    int32_t *holiday_days;        /* the same as days since 1970-01-01, sorted */
+    uint64_t metrics_interval_ms; /* pending and overdue copies counted this often */
+};
+
 #endif

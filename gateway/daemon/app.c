@@ -44,6 +44,7 @@ static void gw_app_finish(struct gw_app *app, bool forced)
     uv_close((uv_handle_t *)&app->sig_usr1, NULL);
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
     gw_app_sig_free(app);
+    gw_app_paper_stop(app);
     gw_dispatch_free(app->dispatch);
     app->dispatch = NULL;
     gw_audit_free(app->audit);
@@ -150,8 +151,10 @@ static void gw_app_signal(uv_signal_t *s, int signum)
         return;
     }
     if (signum == SIGHUP) {
-        gw_log(GW_LOG_INFO, "app.reload", "SIGHUP: reloading the trust store");
+        gw_log(GW_LOG_INFO, "app.reload",
+               "SIGHUP: reloading the trust store and the paper-copy catalogue");
         gw_app_sig_reload(app);
+        gw_app_paper_reload(app);
         return;
     }
     gw_app_stop(app);
@@ -290,6 +293,8 @@ static int gw_app_start_engine(struct gw_app *app)
     if (rc == 0)
         rc = gw_app_start_directory(app);
     if (rc == 0)
+        gw_app_paper_start(app);
+    if (rc == 0)
         gw_log(GW_LOG_INFO, "app.ready", "dispatcher, verifier, pollers and audit started");
     return rc;
 }
@@ -334,6 +339,8 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0)
         rc = gw_app_sig_init(app);
     if (rc == 0)
+        rc = gw_app_paper_init(app);
+    if (rc == 0)
         rc = gw_httpc_open(loop, &app->httpc);
     if (rc == 0)
         rc = gw_app_start_axes(app);
@@ -364,6 +371,7 @@ void gw_app_free(struct gw_app *app)
     app->startup = NULL;
     gw_api_free(app->api);
     gw_app_ingest_free(app);
+    gw_app_paper_free(app);
     gw_metrics_free(app->metrics);
     free(app->axes);
     app->api = NULL;

@@ -37,6 +37,8 @@ struct gw_axis_inst {
     struct gw_poller *poller;
 };
 
+struct gw_app_paper;
+
 struct gw_app {
     uv_loop_t *loop;
     struct gw_config *cfg;
@@ -59,6 +61,7 @@ struct gw_app {
     struct gw_trust *trust; /* the snapshot in force; NULL without [verify] trust_dir */
     struct gw_path_opts path_opts;
     struct gw_revoke_opts revoke_opts; /* engine/revoke.h: OCSP and CRL fetches */
+    struct gw_app_paper *paper;        /* paper-copy catalogue and counts (daemon/app_paper.c) */
     char owner[160];                   /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
@@ -86,6 +89,15 @@ int gw_app_sig_init(struct gw_app *app) __attribute__((warn_unused_result));
 int gw_app_sig_start(struct gw_app *app) __attribute__((warn_unused_result));
 void gw_app_sig_reload(struct gw_app *app);
 void gw_app_sig_free(struct gw_app *app);
+
+/* Paper copies (daemon/app_paper.c): init loads the catalogue (a bad one fails the start) and
+ * hooks the classification into the ingest; start counts pending and overdue copies for
+ * /metrics; reload (SIGHUP) replaces the catalogue unless the new one is refused. */
+int gw_app_paper_init(struct gw_app *app) __attribute__((warn_unused_result));
+void gw_app_paper_start(struct gw_app *app);
+void gw_app_paper_reload(struct gw_app *app);
+void gw_app_paper_stop(struct gw_app *app);
+void gw_app_paper_free(struct gw_app *app);
 
 /* The ingest dependencies: loads the header schema. 0, or the load error (logged). */
 int gw_app_ingest_init(struct gw_app *app) __attribute__((warn_unused_result));

@@ -149,11 +149,13 @@ static void gw_ingest_finish_work(uv_work_t *w)
         snprintf(in->work_msg, sizeof(in->work_msg), "conformance: %s", gw_strerror(rc));
         return;
     }
-    in->json = in->deps.to_json ? in->deps.to_json(in->doc) : gw_ingest_doc_json(in->doc);
+    rc = in->deps.to_json ? 0 : GW_ENOMEM;
+    in->json = in->deps.to_json ? in->deps.to_json(in->doc)
+                                : gw_ingest_doc_json_annotated(in->doc, &in->deps, &rc);
     if (!in->json) {
-        in->work_err = GW_ENOMEM;
-        in->work_code = "out_of_memory";
-        snprintf(in->work_msg, sizeof(in->work_msg), "out_of_memory: package JSON");
+        in->work_err = rc ? rc : GW_ENOMEM;
+        in->work_code = rc == GW_ENOMEM || rc == 0 ? "out_of_memory" : "annotate";
+        snprintf(in->work_msg, sizeof(in->work_msg), "%s: package JSON", in->work_code);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "db/db.h"
@@ -41,6 +42,12 @@ struct gw_ingest_deps {
     /* The JSON form stored with the package (edxml_json.h gw_edxml_doc_json), on the worker.
      * NULL: gw_ingest_doc_json (the whole form). */
     char *(*to_json)(const struct gw_edxml_doc *doc);
+    /* Judgements made on the parsed package, on the worker after check, added as members of
+     * its JSON form (the paper-copy classification, pipeline/paper.h); the store's stages take
+     * them in the transaction that stores the package. Only without to_json; NULL: none.
+     * Non-zero is a local failure (GW_ENOMEM). */
+    int (*annotate)(const struct gw_edxml_doc *doc, json_t *form, void *annotate_ud);
+    void *annotate_ud;
 };
 
 enum gw_ingest_outcome {
@@ -90,5 +97,8 @@ bool gw_ingest_stopped(const struct gw_ingest *in);
 /* The package's JSON form (edxml_json.h gw_edxml_doc_json) as compact text. malloc'd, NULL on
  * allocation failure. */
 char *gw_ingest_doc_json(const struct gw_edxml_doc *doc);
+/* The same with the members deps->annotate adds; NULL on failure (*err says which). */
+char *gw_ingest_doc_json_annotated(const struct gw_edxml_doc *doc,
+                                   const struct gw_ingest_deps *deps, int *err);
 
 #endif

@@ -161,7 +161,8 @@ static int add_hit(struct ctx *c, int clause, const struct gw_rule *rule, const 
                                   .rule = rule->id,
                                   .rule_title = rule->title,
                                   .keyword = a->text,
-                                  .recipient = f->to};
+                                  .recipient = f->to,
+                                  .organ_id = f->to ? c->doc->to[f->to - 1].organ_id : NULL};
     snprintf(h->field, sizeof(h->field), "%s", f->name);
     h->text = span(f, m->at, m->len);
     if (with) {

@@ -26,6 +26,7 @@ struct gw_classify_hit {
     const char *with;       /* clause 2: the approval word that went with it, or NULL */
     char *with_text;        /* its span as written, or NULL */
     int recipient;          /* 1-based To index the hit is about (clause 1), 0 none */
+    const char *organ_id;   /* that recipient's OrganId (the document's), or NULL */
 };
 
 struct gw_classify_near {

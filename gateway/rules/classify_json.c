@@ -23,6 +23,8 @@ static json_t *hit_json(const struct gw_classify_hit *h)
     }
     if (h->recipient)
         json_object_set_new(o, "recipient", json_integer(h->recipient));
+    if (h->organ_id)
+        json_object_set_new(o, "organ_id", json_string(h->organ_id));
     return o;
 }
 

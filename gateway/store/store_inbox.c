@@ -21,8 +21,12 @@ static const char gw_sql_inbox[] =
     "   p.created_at AS received_at, '/v1/packages/' || p.id || '/content' AS content_url,"
     /* 008_signature.sql: the signature summary and whether the policy flagged it */
     "   c.summary AS signature_summary, c.summary_sub AS signature_sub,"
-    "   coalesce(c.flagged, false) AS signature_flagged"
-    "   FROM package p LEFT JOIN package_check c ON c.package_id = p.id WHERE p.direction = 'in' "
+    "   coalesce(c.flagged, false) AS signature_flagged,"
+    /* 010_paper.sql: whether a paper copy is expected, under which clauses, by when */
+    "   pc.required AS paper_required, pc.tracked AS paper_tracked, pc.clauses AS paper_clauses,"
+    "   pc.declared AS paper_declared, pc.mismatch AS paper_mismatch, pc.due_on AS paper_due_on"
+    "   FROM package p LEFT JOIN package_check c ON c.package_id = p.id"
+    "   LEFT JOIN paper_check pc ON pc.package_id = p.id WHERE p.direction = 'in' "
     "AND p.state = 'AVAILABLE' AND p.inbox_seq > $1"
     "   AND p.recipients && $3::text[]"
     "   ORDER BY p.inbox_seq LIMIT $2) x";

@@ -38,6 +38,8 @@ static const char gw_sql_package[] =
     " 'timelines', gw_package_timelines(p.id),"
     /* 008_signature.sql: the signature check and its report */
     " 'signatures', gw_package_signatures(p.id),"
+    /* 010_paper.sql: the Art. 10.3 classification and the paper copies */
+    " 'paper', gw_package_paper(p.id),"
     " 'events', coalesce((SELECT json_agg(json_build_object('at', e.at, 'kind', e.kind,"
     "   'actor', e.actor, 'detail', e.detail) ORDER BY e.id)"
     "   FROM event e WHERE e.package_id = p.id), '[]'::json),"

@@ -28,8 +28,11 @@ def test_outgoing_reaches_every_recipient(env):
         entries = t.wait_until(lambda: env.sim.mailbox(organ), 20, what="mailbox " + organ)
         assert len(entries) == 1 and entries[0]["sha256"] == digest, entries
     assert state["deliveries"][0]["state"] == "SENT" and state["deliveries"][0]["axis_doc_id"]
-    # stored, routed, its signatures checked (the gate opens), then sent
-    assert [e["kind"] for e in state["events"]][:4] == ["received", "routed", "verified", "sent"]
+    # stored, routed, classified for a paper copy (it goes to the Government Office: Art. 10.3b
+    # clause 1), its signatures checked (the gate opens), then sent
+    assert [e["kind"] for e in state["events"]][:5] == ["received", "routed", "paper_classified",
+                                                        "verified", "sent"], state["events"]
+    assert state["paper"]["required"] and state["paper"]["clauses"] == [1], state["paper"]
     # A status package goes back to the original sender named in ResponseFor.
     st = t.status_pkg("000.00.00.G22,2024/05/10,55/VPCP", "000.00.00.G22", code="03")
     r = gw.submit(st)
@@ -67,10 +70,12 @@ def test_incoming_stored_before_ack(env):
     t.wait_until(lambda: all(e["acked"] for e in env.sim.mailbox(t.PROVINCE)), 10, what="axis ack")
     t.wait_until(lambda: "gateway_inbox_waiting 1\n" in t.request(gw.port, "GET", "/metrics", token=None).body.decode(),
                  5, what="inbox gauge (a snapshot at most a second old)")
-    order = t.wait_until(lambda: (lambda k: k if len(k) >= 2 else None)(
+    order = t.wait_until(lambda: (lambda k: k if len(k) >= 3 else None)(
         [o[0] for o in env.pg.rows("SELECT kind FROM event WHERE package_id = %d ORDER BY id" % item["id"])]),
         10, what="ack recorded")
-    assert order[:2] == ["fetched", "axis_acked"], order
+    # (the classification for a paper copy is made in the storing transaction, logged with it)
+    assert [k for k in order if k != "paper_classified"][:2] == ["fetched", "axis_acked"], order
+    assert order[1] == "paper_classified", order
     # Cursor paging and ack by QLVBĐH.
     page = gw.get("/v1/inbox?after=%s" % item["seq"]).json()
     assert page["items"] == [] and page["next_cursor"] == str(item["seq"])

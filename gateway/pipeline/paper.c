@@ -1,0 +1,67 @@
+/*
+ * The paper-copy stage (paper.h): one classification per edoc, its due dates in working days
+ * from the day it arrived, and the JSON member the store takes.
+ */
+#include "pipeline/paper.h"
+
+#include <time.h>
+
+#include "rules/classify.h"
+#include "rules/classify_json.h"
+#include "rules/workdays.h"
+#include "util/error.h"
+
+static void put_day(json_t *o, const char *key, int32_t day)
+{
+    char iso[11];
+    gw_catalog_day_iso(day, iso);
+    json_object_set_new(o, key, json_string(iso));
+}
+
+json_t *gw_paper_check_json(const struct gw_classify_result *r, const struct gw_catalog *cat,
+                            const struct gw_config_paper *cfg)
+{
+    json_t *o = gw_classify_json(r, cat, false);
+    int32_t due = INT32_MAX;
+
+    if (!o)
+        return NULL;
+    for (int c = 1; c <= 4; c++)
+        if (r->clauses & (1u << c)) {
+            int32_t d =
+                gw_workdays_add(r->day, cfg->due_days[c], cfg->holiday_days, cfg->n_holidays);
+            due = d < due ? d : due;
+        }
+    if (r->declaration) {
+        int32_t d = gw_workdays_add(r->day, cfg->due_days[GW_PAPER_DUE_DECLARED], cfg->holiday_days,
+                                    cfg->n_holidays);
+        due = d < due ? d : due;
+    }
+    if (due != INT32_MAX)
+        put_day(o, "due_on", due);
+    else
+        json_object_set_new(o, "due_on", json_null());
+    put_day(o, "due_no_means",
+            gw_workdays_add(r->day, cfg->due_days[GW_PAPER_DUE_NO_MEANS], cfg->holiday_days,
+                            cfg->n_holidays));
+    return o;
+}
+
+int gw_paper_annotate(const struct gw_edxml_doc *doc, json_t *form, void *ud)
+{
+    const struct gw_paper_deps *d = ud;
+    struct gw_classify_result r;
+
+    if (doc->kind != GW_KIND_EDOC)
+        return 0;
+    struct gw_catalog *cat = d->catalogue ? d->catalogue(d->ud) : NULL;
+    int64_t now = d->now ? d->now() : (int64_t)time(NULL);
+    int rc = gw_classify(cat, doc, gw_catalog_day_vn(now), false, &r);
+    if (rc == 0) {
+        json_t *o = gw_paper_check_json(&r, cat, d->cfg);
+        rc = o && json_object_set_new(form, "paper_check", o) == 0 ? 0 : GW_ENOMEM;
+        gw_classify_result_free(&r);
+    }
+    gw_catalog_unref(cat);
+    return rc;
+}
