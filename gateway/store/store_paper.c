@@ -27,8 +27,13 @@ static void gw_store_paper_dispatched(int err, const PGresult *res, const char *
     (void)sqlstate;
     if (err == 0 && (PQntuples(res) != 1 || PQnfields(res) != 1))
         err = GW_EDB;
-    if (err == 0)
-        n = (int)gw_pgfmt_int64(PQgetvalue(res, 0, 0));
+    if (err == 0) {
+        /* -2 and -1 are answers (pgfmt reads only counts) */
+        const char *v = PQgetvalue(res, 0, 0);
+        n = v[0] == '-' ? -(int)gw_pgfmt_int64(v + 1) : (int)gw_pgfmt_int64(v);
+        if (n < -2)
+            err = GW_EDB;
+    }
     c->dispatch(err, n, c->ud);
     free(c);
 }
