@@ -292,6 +292,15 @@ static bool find_words(const char *text, const char *key, bool *inside)
     return false;
 }
 
+/* A To/OrganName equal to one of the condition's names. */
+static bool whole_name(const struct gw_rule_cond *cd, const struct field *f)
+{
+    for (size_t a = 0; a < cd->n_alts; a++)
+        if (strcmp(f->t.s, f->t.marks ? cd->alts[a].norm : cd->alts[a].bare) == 0)
+            return true;
+    return false;
+}
+
 /* explain only: the near misses no index lookup sees (names containing a clause-1 name,
  * keywords inside longer words, text that matches only once its diacritics are dropped). */
 static int near_scan(struct ctx *c, int32_t day)
@@ -312,6 +321,8 @@ static int near_scan(struct ctx *c, int32_t day)
                              strcmp(cd->key, "organ_name") == 0;
                 if (!names && (cd->match != GW_RM_WORDS || !(cd->fields & f->bit)))
                     continue;
+                if (names && whole_name(cd, f))
+                    continue; /* the name counts: not a near miss */
                 for (size_t a = 0; a < cd->n_alts && rc == 0; a++) {
                     const char *key = f->t.marks ? cd->alts[a].norm : cd->alts[a].bare;
                     bool inside = false, whole = find_words(f->t.s, key, &inside);
