@@ -324,7 +324,16 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
         size_t n;
         if ((bad = gw_cfgv_list(value, gw_cfgv_date, "date listed twice", &list, &n)) != NULL)
             return bad;
-        gw_cfg_paper_holidays_set(&cfg->paper, list, n);
+        char **v = realloc(list, (n + 1) * sizeof(*list)); /* NULL-terminated, as it is freed */
+        if (!v) {
+            for (size_t i = 0; i < n; i++)
+                free(list[i]);
+            free(list);
+            *oom = true;
+            return "out of memory";
+        }
+        v[n] = NULL;
+        gw_cfg_paper_holidays_set(&cfg->paper, v, n);
         return NULL;
     }
     case T_LISTEN: {

@@ -282,6 +282,51 @@ static void test_roles(void **state)
 }
 
 /* [verify] and [policy]: defaults, the OID list, actions, and each refusal with its line. */
+static void test_paper(void **state)
+{
+    static const char text[] = MINIMAL "[paper]\nrules_dir = /etc/gatewayd/rules\n"
+                                       "due_days_clause1 = 0\ndue_days_no_means = 5\n"
+                                       "holidays = 2027-02-12, 2027-01-01 ,2027-02-05\n";
+    static const struct {
+        const char *extra, *want;
+    } bad[] = {
+        {"[paper]\nholidays = 2027-02-30\n", "<string>:8: [paper] holidays = '2027-02-30'"},
+        {"[paper]\nholidays = 2027-01-01, 2027-01-01\n", "date listed twice"},
+        {"[paper]\ndue_days_clause2 = 91\n", "<string>:8: [paper] due_days_clause2"},
+        {"[paper]\nmetrics_interval_ms = 10\n", "<string>:8: [paper] metrics_interval_ms"},
+        {"[paper]\ndue_days = 3\n", "<string>:8: unknown key"},
+    };
+    struct gw_config *c = NULL;
+    char buf[1024], err[256] = "";
+
+    (void)state;
+    assert_int_equal(gw_config_parse_string(MINIMAL, &c, err, sizeof(err)), 0);
+    assert_null(c->paper.rules_dir);
+    assert_int_equal(c->paper.due_days[1], 1);
+    assert_int_equal(c->paper.due_days[2], 3);
+    assert_int_equal(c->paper.n_holidays, 0);
+    assert_int_equal(c->paper.metrics_interval_ms, 30000);
+    gw_config_free(c);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    assert_string_equal(c->paper.rules_dir, "/etc/gatewayd/rules");
+    assert_int_equal(c->paper.due_days[1], 0);
+    assert_int_equal(c->paper.due_days[GW_PAPER_DUE_NO_MEANS], 5);
+    assert_int_equal(c->paper.n_holidays, 3);
+    /* sorted days since 1970-01-01 (python3: (date(2027,1,1) - date(1970,1,1)).days) */
+    assert_int_equal(c->paper.holiday_days[0], 20819);
+    assert_int_equal(c->paper.holiday_days[1], 20854);
+    assert_int_equal(c->paper.holiday_days[2], 20861);
+    gw_config_free(c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s%s", MINIMAL, bad[i].extra);
+        c = NULL;
+        assert_int_equal(gw_config_parse_string(buf, &c, err, sizeof(err)), GW_ECONFIG);
+        if (!strstr(err, bad[i].want))
+            fail_msg("case %zu: %s (wanted %s)", i, err, bad[i].want);
+        assert_null(c);
+    }
+}
+
 static void test_verify_policy(void **state)
 {
     static const char text[] = MINIMAL "[verify]\npolicy_oids = 2.16.704.1.1 , 1.2.3\n"
@@ -653,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_int4_bounds),
         cmocka_unit_test(test_body_budget),
         cmocka_unit_test(test_verify_policy),
+        cmocka_unit_test(test_paper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
