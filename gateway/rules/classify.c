@@ -26,7 +26,7 @@ struct field {
 };
 
 struct match {
-    uint32_t phrase, field, at, len;
+    uint32_t rule, field, cond, at, len, phrase;
 };
 
 struct ctx {
@@ -77,7 +77,9 @@ static int add_match(struct ctx *c, uint32_t phrase, size_t field, size_t at, si
         c->m = v;
         c->mcap = cap;
     }
-    c->m[c->nm++] = (struct match){phrase, (uint32_t)field, (uint32_t)at, (uint32_t)len};
+    const struct gw_catalog_phrase *p = &c->cat->phrases[phrase];
+    c->m[c->nm++] =
+        (struct match){p->rule, (uint32_t)field, p->cond, (uint32_t)at, (uint32_t)len, phrase};
     return 0;
 }
 
@@ -212,15 +214,26 @@ static int near_match(struct ctx *c, int clause, const struct gw_rule *rule, con
     return rc;
 }
 
-/* First match of rule's condition k in field fi (any field when fi is SIZE_MAX). */
-static const struct match *first(const struct ctx *c, size_t rule, size_t k, size_t fi)
+/* First match of condition k in field fi (any field when fi is SIZE_MAX) among one rule's
+ * matches m[0..n), which are in field order. */
+static const struct match *first(const struct match *m, size_t n, size_t k, size_t fi)
 {
-    for (size_t i = 0; i < c->nm; i++) {
-        const struct gw_catalog_phrase *p = &c->cat->phrases[c->m[i].phrase];
-        if (p->rule == rule && p->cond == k && (fi == SIZE_MAX || c->m[i].field == fi))
-            return &c->m[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        if (m[i].cond == k && (fi == SIZE_MAX || m[i].field == fi))
+            return &m[i];
     return NULL;
+}
+
+static int cmp_match(const void *x, const void *y)
+{
+    const struct match *a = x, *b = y;
+    if (a->rule != b->rule)
+        return a->rule < b->rule ? -1 : 1;
+    if (a->field != b->field)
+        return a->field < b->field ? -1 : 1;
+    if (a->cond != b->cond)
+        return a->cond < b->cond ? -1 : 1;
+    return (a->at > b->at) - (a->at < b->at);
 }
 
 static size_t cond_index(const struct gw_rule *r, const char *key)
@@ -231,26 +244,24 @@ static size_t cond_index(const struct gw_rule *r, const char *key)
     return SIZE_MAX;
 }
 
-static int judge(struct ctx *c, size_t ri, bool in_force)
+/* One rule, on its matches m[0..n). */
+static int judge(struct ctx *c, size_t ri, bool in_force, const struct match *m, size_t n)
 {
     const struct gw_rule *r = &c->cat->rules[ri];
     int rc = 0;
 
     if (r->clause == 1) {
-        for (size_t i = 0; i < c->nm && rc == 0; i++) {
-            if (c->cat->phrases[c->m[i].phrase].rule != ri)
-                continue;
-            rc = in_force     ? add_hit(c, 1, r, &c->m[i], NULL)
-                 : c->explain ? near_match(c, 1, r, &c->m[i], "outside_dates")
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = in_force     ? add_hit(c, 1, r, &m[i], NULL)
+                 : c->explain ? near_match(c, 1, r, &m[i], "outside_dates")
                               : 0;
-        }
         return rc;
     }
     if (r->clause == 2) {
         size_t kw = cond_index(r, "keyword"), wk = cond_index(r, "with");
         for (size_t fi = 0; fi < c->nf && rc == 0; fi++) {
-            const struct match *k = kw == SIZE_MAX ? NULL : first(c, ri, kw, fi);
-            const struct match *w = wk == SIZE_MAX ? NULL : first(c, ri, wk, fi);
+            const struct match *k = kw == SIZE_MAX ? NULL : first(m, n, kw, fi);
+            const struct match *w = wk == SIZE_MAX ? NULL : first(m, n, wk, fi);
             if (!k)
                 continue;
             if (wk != SIZE_MAX && !w)
@@ -266,7 +277,7 @@ static int judge(struct ctx *c, size_t ri, bool in_force)
     const struct match *got[GW_CATALOG_MAX_CONDS];
     size_t met = 0;
     for (size_t k = 0; k < r->n_conds; k++)
-        met += (got[k] = first(c, ri, k, SIZE_MAX)) != NULL;
+        met += (got[k] = first(m, n, k, SIZE_MAX)) != NULL;
     if (met == r->n_conds && in_force) {
         for (size_t k = 0; k < r->n_conds && rc == 0; k++)
             rc = add_hit(c, 3, r, got[k], NULL);
@@ -417,15 +428,16 @@ int gw_classify(const struct gw_catalog *cat, const struct gw_edxml_doc *doc, in
         for (size_t i = 0; i < c.nf && rc == 0; i++)
             rc = scan_field(&c, i);
         /* the rules that matched something, each judged once, in catalogue order */
-        unsigned char *touched = rc == 0 && c.nm ? calloc(cat->n_rules, 1) : NULL;
-        if (c.nm && rc == 0 && !touched)
-            rc = GW_ENOMEM;
-        for (size_t i = 0; i < c.nm && touched; i++)
-            touched[cat->phrases[c.m[i].phrase].rule] = 1;
-        for (size_t ri = 0; touched && ri < cat->n_rules && rc == 0; ri++)
-            if (touched[ri])
-                rc = judge(&c, ri, day >= cat->rules[ri].from && day <= cat->rules[ri].until);
-        free(touched);
+        if (c.nm > 1)
+            qsort(c.m, c.nm, sizeof(*c.m), cmp_match);
+        for (size_t i = 0; i < c.nm && rc == 0;) {
+            size_t j = i, ri = c.m[i].rule;
+            while (j < c.nm && c.m[j].rule == ri)
+                j++;
+            rc = judge(&c, ri, day >= cat->rules[ri].from && day <= cat->rules[ri].until, &c.m[i],
+                       j - i);
+            i = j;
+        }
         if (rc == 0 && explain)
             rc = near_scan(&c, day);
     }

@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *hit_json(const struct gw_classify_hit *h)
+static json_t *hit_json(const struct gw_classify_hit *h, bool explain)
 {
     json_t *o = json_pack("{si ss ss ss}", "clause", h->clause, "rule", h->rule, "field", h->field,
                           "text", h->text);
     if (!o)
         return NULL;
-    if (h->rule_title)
+    if (explain && h->rule_title) /* stored hits name the rule; its title is in the catalogue */
         json_object_set_new(o, "title", json_string(h->rule_title));
     if (h->keyword)
         json_object_set_new(o, "keyword", json_string(h->keyword));
@@ -82,7 +82,7 @@ json_t *gw_classify_json(const struct gw_classify_result *r, const struct gw_cat
         if (r->clauses & (1u << c))
             json_array_append_new(clauses, json_integer(c));
     for (size_t i = 0; i < r->n_hits; i++)
-        json_array_append_new(hits, hit_json(&r->hits[i]));
+        json_array_append_new(hits, hit_json(&r->hits[i], explain));
     if (r->cut)
         json_object_set_new(o, "cut", json_true());
     if (explain) {

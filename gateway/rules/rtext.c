@@ -87,9 +87,60 @@ static size_t next_cp(const utf8proc_uint8_t *s, size_t len, utf8proc_int32_t *c
     return (size_t)k;
 }
 
+/* Recently normalised short segments, per thread: a text has few distinct letters (a
+ * Vietnamese one, a few hundred syllable vowels), so most segments are found here. */
+#define CACHE_SLOTS 512
+#define CACHE_KEY   8
+#define CACHE_OUT   16
+
+struct cache_slot {
+    uint8_t key_len, out_len; /* key_len 0: empty */
+    bool strip, marks;
+    uint8_t key[CACHE_KEY];
+    char out[CACHE_OUT];
+};
+
+static _Thread_local struct cache_slot cache[CACHE_SLOTS];
+
+static struct cache_slot *cache_slot(const utf8proc_uint8_t *src, size_t len, bool strip)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)strip;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ src[i]) * 16777619u;
+    return &cache[h & (CACHE_SLOTS - 1)];
+}
+
+static int segment_slow(struct out *o, const utf8proc_uint8_t *src, size_t len, size_t at,
+                        bool strip, bool *marks);
+
 /* Normalises one segment src[0..len) into o. */
 static int segment(struct out *o, const utf8proc_uint8_t *src, size_t len, size_t at, bool strip,
                    bool *marks)
+{
+    if (len > CACHE_KEY)
+        return segment_slow(o, src, len, at, strip, marks);
+    struct cache_slot *c = cache_slot(src, len, strip);
+    if (c->key_len == len && c->strip == strip && memcmp(c->key, src, len) == 0) {
+        *marks |= c->marks;
+        return out_put(o, c->out, c->out_len, at, at + len);
+    }
+    size_t before = o->n;
+    bool m = false;
+    int rc = segment_slow(o, src, len, at, strip, &m);
+    *marks |= m;
+    if (rc == 0 && o->n - before <= CACHE_OUT) {
+        c->key_len = (uint8_t)len;
+        c->strip = strip;
+        c->marks = m;
+        memcpy(c->key, src, len);
+        c->out_len = (uint8_t)(o->n - before);
+        memcpy(c->out, o->s + before, c->out_len);
+    }
+    return rc;
+}
+
+static int segment_slow(struct out *o, const utf8proc_uint8_t *src, size_t len, size_t at,
+                        bool strip, bool *marks)
 {
     utf8proc_int32_t stack[SEG_CP], *buf = stack;
     utf8proc_ssize_t cap = SEG_CP, n;
@@ -157,6 +208,27 @@ static int normalise(struct out *o, const char *src, bool strip, bool *marks, bo
     if (out_room(o, 0) != 0)
         return GW_ENOMEM;
     for (size_t i = 0; i < len;) {
+        /* ASCII not followed by a mark (most of a Vietnamese text): folded without utf8proc */
+        if (s[i] < 0x80 && s[i] > 0x20 && s[i] != 0x7f && (i + 1 == len || s[i + 1] < 0x80)) {
+            size_t j = i + 1; /* the run of such bytes */
+            while (j < len && s[j] < 0x80 && s[j] > 0x20 && s[j] != 0x7f &&
+                   (j + 1 == len || s[j + 1] < 0x80))
+                j++;
+            if (pending_space && out_put(o, " ", 1, i, i) != 0)
+                return GW_ENOMEM;
+            pending_space = false;
+            if (out_room(o, j - i) != 0)
+                return GW_ENOMEM;
+            for (size_t k = i; k < j; k++, o->n++) {
+                o->s[o->n] = (char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k]);
+                if (o->map) {
+                    o->from[o->n] = (uint32_t)k;
+                    o->to[o->n] = (uint32_t)k + 1;
+                }
+            }
+            i = j;
+            continue;
+        }
         utf8proc_int32_t c;
         size_t k = next_cp(s + i, len - i, &c);
         if (is_space(c)) {
@@ -246,14 +318,17 @@ static bool word_cp(utf8proc_int32_t c)
 bool gw_rtext_word_at(const char *s)
 {
     utf8proc_int32_t c;
-    if (!*s)
-        return false;
+    unsigned char b = (unsigned char)*s;
+    if (b < 0x80)
+        return (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z');
     next_cp((const utf8proc_uint8_t *)s, strnlen(s, 4), &c);
     return word_cp(c);
 }
 
 bool gw_rtext_word_before(const char *s, size_t i)
 {
+    if (i > 0 && (unsigned char)s[i - 1] < 0x80)
+        return gw_rtext_word_at(s + i - 1);
     size_t b = i;
     while (b > 0 && ((unsigned char)s[b - 1] & 0xC0) == 0x80 && i - b < 3)
         b--;

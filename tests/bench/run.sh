@@ -13,8 +13,11 @@
 # one core (tests/bench/bench_verify.c: the daemon's check, revocation offline from fresh CRLs)
 # against OpenSSL alone in the same run (SHA-256 over each ByteRange, the CMS, certificate and CRL
 # signature verifications the check needs).
+# Phase 5: the paper-copy stage (Art. 10.3 classification, tests/bench/bench_rules.c) with a
+# 500-rule province catalogue on one core, beside the whole CPU a relayed document costs in
+# phase 1 (gatewayd and PostgreSQL together).
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=… mb_per_cpu_s=… docs_per_s_1mb=…
-# ceiling_ratio_1mb=… verify_pdfs_per_s=… verify_ceiling_ratio=…
+# ceiling_ratio_1mb=… verify_pdfs_per_s=… verify_ceiling_ratio=… paper_stage_us=… paper_stage_pct=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
 #   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
 #   GW_BENCH_1MB_SECONDS (15)  GW_BENCH_1MB_CONNECTIONS (8)  GW_BENCH_VERIFY_SECONDS (5)
@@ -28,7 +31,7 @@ pad=${GW_BENCH_PAD_BYTES:-20000}
 
 ./deploy/install-deps.sh
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j "$(nproc)" --target gatewayd bench_verify >/dev/null
+cmake --build build-bench -j "$(nproc)" --target gatewayd bench_verify bench_rules >/dev/null
 
 tmp=$(mktemp -d /tmp/gw-bench.XXXXXX)
 chmod 755 "$tmp"
@@ -264,6 +267,16 @@ sed 's/^/  /' "$tmp/verify.out"
 verify_rate=$(awk -F= '/^verify_pdfs_per_s=/ {print $2}' "$tmp/verify.out")
 verify_ratio=$(awk -F= '/^verify_ceiling_ratio=/ {print $2}' "$tmp/verify.out")
 
+echo "== paper-copy stage: classification with a 500-rule catalogue, one core"
+./build-bench/tests/bench_rules schemas/rules --rules 500 --seconds 3 >"$tmp/rules.out"
+sed 's/^/  /' "$tmp/rules.out"
+paper_us=$(awk -F= '/^paper_stage_us=/ {print $2}' "$tmp/rules.out")
+paper_pct=$(awk -v u="$paper_us" -v g="$cpu_ms" -v p="$pg_cpu_ms" \
+  'BEGIN {printf "%.2f", (g + p) > 0 ? 100 * u / 1000 / (g + p) : 0}')
+echo "  ${paper_us} us per document: ${paper_pct} % of the ${cpu_ms} + ${pg_cpu_ms} ms CPU" \
+  "(gatewayd + PostgreSQL) a relayed document costs in phase 1"
+
 echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ratio}" \
   "mb_per_cpu_s=${mb_per_cpu_s} docs_per_s_1mb=${docs_per_s_1mb} ceiling_ratio_1mb=${ratio1m}" \
-  "verify_pdfs_per_s=${verify_rate} verify_ceiling_ratio=${verify_ratio}"
+  "verify_pdfs_per_s=${verify_rate} verify_ceiling_ratio=${verify_ratio}" \
+  "paper_stage_us=${paper_us} paper_stage_pct=${paper_pct}"
