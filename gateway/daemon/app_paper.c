@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/app.h"
 #include "metrics/metrics.h"
 #include "pipeline/paper.h"
 #include "rules/catalog.h"
+#include "rules/classify.h"
 #include "store/store_paper.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -23,11 +25,12 @@ struct gw_app_paper {
     struct gw_app *app;
     pthread_mutex_t mu; /* guards catalogue: workers take references while the loop swaps */
     struct gw_catalog *catalogue;
+    struct gw_paper_aliases *aliases; /* the directories' QĐ 20 forms of clause-1 ids */
     struct gw_paper_deps deps;
     char dir[PATH_MAX];
     uv_timer_t timer;
     bool timer_on;
-    bool counting;
+    bool counting, aliasing;
     struct gw_metric *pending, *overdue, *rules, *reload_ok, *reload_refused;
 };
 
@@ -38,6 +41,15 @@ static struct gw_catalog *gw_app_paper_current(void *ud)
     struct gw_catalog *c = gw_catalog_ref(p->catalogue);
     pthread_mutex_unlock(&p->mu);
     return c;
+}
+
+static struct gw_paper_aliases *gw_app_paper_aliases(void *ud)
+{
+    struct gw_app_paper *p = ud;
+    pthread_mutex_lock(&p->mu);
+    struct gw_paper_aliases *a = gw_paper_aliases_ref(p->aliases);
+    pthread_mutex_unlock(&p->mu);
+    return a;
 }
 
 /* Configured; else rules/ beside the migrations directory; else the source tree's. */
@@ -108,8 +120,10 @@ int gw_app_paper_init(struct gw_app *app)
            p->catalogue->n_rules, p->catalogue->n_files, p->catalogue->digest);
     gw_app_paper_metrics(p);
     gw_metric_set(p->rules, (double)p->catalogue->n_rules);
-    p->deps =
-        (struct gw_paper_deps){.catalogue = gw_app_paper_current, .ud = p, .cfg = &app->cfg->paper};
+    p->deps = (struct gw_paper_deps){.catalogue = gw_app_paper_current,
+                                     .aliases = gw_app_paper_aliases,
+                                     .ud = p,
+                                     .cfg = &app->cfg->paper};
     app->ingest.annotate = gw_paper_annotate;
     app->ingest.annotate_ud = &p->deps;
     uv_timer_init(app->loop, &p->timer);
@@ -129,10 +143,51 @@ static void gw_app_paper_counted(int err, int64_t pending, int64_t overdue, void
     gw_app_work_end(p->app);
 }
 
+static void gw_app_paper_aliased(int err, const char *const *alias, const char *const *id, size_t n,
+                                 void *ud)
+{
+    struct gw_app_paper *p = ud;
+    struct gw_paper_aliases *a = err == 0 ? gw_paper_aliases_new(alias, id, n) : NULL;
+    p->aliasing = false;
+    if (a) {
+        pthread_mutex_lock(&p->mu);
+        struct gw_paper_aliases *old = p->aliases;
+        p->aliases = a;
+        pthread_mutex_unlock(&p->mu);
+        if ((old ? old->n : 0) != n)
+            gw_log(GW_LOG_INFO, "paper.aliases",
+                   "%zu QD 20 form(s) of the clause-1 organisation ids known from the directories",
+                   n);
+        gw_paper_aliases_unref(old);
+    }
+    gw_app_work_end(p->app);
+}
+
+/* The other forms of the ids clause-1 rules name, from the agency directories (synced apart). */
+static void gw_app_paper_refresh_aliases(struct gw_app_paper *p)
+{
+    size_t n = 0;
+    struct gw_catalog *cat = gw_app_paper_current(p);
+    const char **ids = gw_classify_government_ids(cat, gw_catalog_day_vn((int64_t)time(NULL)), &n);
+    if (n > 0 && !p->aliasing) {
+        p->aliasing = true;
+        gw_app_work_begin(p->app);
+        if (gw_store_paper_aliases(p->app->db, ids, n, gw_app_paper_aliased, p) != 0) {
+            p->aliasing = false;
+            gw_app_work_end(p->app);
+        }
+    }
+    free(ids);
+    gw_catalog_unref(cat);
+}
+
 static void gw_app_paper_tick(uv_timer_t *t)
 {
     struct gw_app_paper *p = t->data;
-    if (p->counting || p->app->draining)
+    if (p->app->draining)
+        return;
+    gw_app_paper_refresh_aliases(p);
+    if (p->counting)
         return;
     p->counting = true;
     gw_app_work_begin(p->app);
@@ -227,6 +282,7 @@ void gw_app_paper_free(struct gw_app *app)
     if (!p)
         return;
     gw_catalog_unref(p->catalogue);
+    gw_paper_aliases_unref(p->aliases);
     pthread_mutex_destroy(&p->mu);
     free(p);
     app->paper = NULL;

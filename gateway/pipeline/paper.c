@@ -4,6 +4,9 @@
  */
 #include "pipeline/paper.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "rules/classify.h"
@@ -47,6 +50,47 @@ json_t *gw_paper_check_json(const struct gw_classify_result *r, const struct gw_
     return o;
 }
 
+struct gw_paper_aliases *gw_paper_aliases_new(const char *const *alias, const char *const *id,
+                                              size_t n)
+{
+    struct gw_paper_aliases *a = calloc(1, sizeof(*a));
+    if (!a || !(a->v = calloc(n + 1, sizeof(*a->v)))) {
+        free(a);
+        return NULL;
+    }
+    a->refs = 1;
+    for (size_t i = 0; i < n; i++) {
+        char *x = strdup(alias[i]), *y = strdup(id[i]);
+        if (!x || !y) {
+            free(x);
+            free(y);
+            gw_paper_aliases_unref(a);
+            return NULL;
+        }
+        a->v[a->n++] = (struct gw_classify_alias){x, y};
+    }
+    return a;
+}
+
+struct gw_paper_aliases *gw_paper_aliases_ref(struct gw_paper_aliases *a)
+{
+    if (a)
+        atomic_fetch_add_explicit((_Atomic int *)&a->refs, 1, memory_order_relaxed);
+    return a;
+}
+
+void gw_paper_aliases_unref(struct gw_paper_aliases *a)
+{
+    if (!a || atomic_fetch_sub_explicit((_Atomic int *)&a->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < a->n; i++) {
+        free((char *)a->v[i].alias);
+        free((char *)a->v[i].id);
+    }
+    free(a->v);
+    free(a);
+}
+
 int gw_paper_annotate(const struct gw_edxml_doc *doc, json_t *form, void *ud)
 {
     const struct gw_paper_deps *d = ud;
@@ -55,13 +99,16 @@ int gw_paper_annotate(const struct gw_edxml_doc *doc, json_t *form, void *ud)
     if (doc->kind != GW_KIND_EDOC)
         return 0;
     struct gw_catalog *cat = d->catalogue ? d->catalogue(d->ud) : NULL;
+    struct gw_paper_aliases *al = d->aliases ? d->aliases(d->ud) : NULL;
     int64_t now = d->now ? d->now() : (int64_t)time(NULL);
-    int rc = gw_classify(cat, doc, gw_catalog_day_vn(now), false, &r);
+    int rc = gw_classify_ex(cat, al ? al->v : NULL, al ? al->n : 0, doc, gw_catalog_day_vn(now),
+                            false, &r);
     if (rc == 0) {
         json_t *o = gw_paper_check_json(&r, cat, d->cfg);
         rc = o && json_object_set_new(form, "paper_check", o) == 0 ? 0 : GW_ENOMEM;
         gw_classify_result_free(&r);
     }
+    gw_paper_aliases_unref(al); /* after the JSON: hits point into it (alias_of) */
     gw_catalog_unref(cat);
     return rc;
 }

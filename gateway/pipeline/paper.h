@@ -17,10 +17,26 @@
  * package (schemas/sql/010_paper.sql).
  */
 
+/* The directories' other forms of the ids clause-1 rules name, shared by reference like the
+ * catalogue (refreshed by the daemon from the agency directories). */
+struct gw_paper_aliases {
+    int refs; /* atomic */
+    struct gw_classify_alias *v;
+    size_t n;
+};
+
+/* Copies the pairs. NULL on allocation failure. */
+struct gw_paper_aliases *gw_paper_aliases_new(const char *const *alias, const char *const *id,
+                                              size_t n);
+struct gw_paper_aliases *gw_paper_aliases_ref(struct gw_paper_aliases *a);
+void gw_paper_aliases_unref(struct gw_paper_aliases *a);
+
 struct gw_paper_deps {
     /* A reference to the catalogue in force, taken on the worker and released after; NULL when
      * none is loaded (only clause 4 and the declarations can then fire). */
     struct gw_catalog *(*catalogue)(void *ud);
+    /* The same for the directory aliases; NULL, or returning NULL: none. */
+    struct gw_paper_aliases *(*aliases)(void *ud);
     void *ud;
     const struct gw_config_paper *cfg;
     int64_t (*now)(void); /* Unix time; NULL: time() */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "edxml/edxml_orgid.h"
 #include "rules/rtext.h"
@@ -27,6 +28,7 @@ struct field {
 
 struct match {
     uint32_t rule, field, cond, at, len, phrase;
+    uint32_t alias; /* 1 + index of the directory alias it went through, 0 none */
 };
 
 struct ctx {
@@ -38,6 +40,8 @@ struct ctx {
     size_t nf;
     struct match *m;
     size_t nm, mcap;
+    const struct gw_classify_alias *aliases;
+    size_t n_aliases;
 };
 
 static int add_field(struct ctx *c, unsigned bit, const char *name, int to, const char *src)
@@ -79,7 +83,7 @@ static int add_match(struct ctx *c, uint32_t phrase, size_t field, size_t at, si
     }
     const struct gw_catalog_phrase *p = &c->cat->phrases[phrase];
     c->m[c->nm++] =
-        (struct match){p->rule, (uint32_t)field, p->cond, (uint32_t)at, (uint32_t)len, phrase};
+        (struct match){p->rule, (uint32_t)field, p->cond, (uint32_t)at, (uint32_t)len, phrase, 0};
     return 0;
 }
 
@@ -89,6 +93,35 @@ static size_t cp_len(const char *s)
     while (((unsigned char)s[k] & 0xC0) == 0x80)
         k++;
     return k;
+}
+
+/* An id field that is a directory alias: the values of the id it stands for. */
+static int scan_aliases(struct ctx *c, size_t fi)
+{
+    const struct field *f = &c->f[fi];
+    char id[96];
+    size_t count;
+
+    for (size_t a = 0; a < c->n_aliases; a++) {
+        const struct gw_classify_alias *al = &c->aliases[a];
+        size_t n = strlen(al->id);
+        if (strcasecmp(al->alias, f->t.s) != 0 || n >= sizeof(id))
+            continue;
+        for (size_t i = 0; i <= n; i++) /* ids are ASCII: folded as rtext folds them */
+            id[i] = (char)(al->id[i] >= 'A' && al->id[i] <= 'Z' ? al->id[i] + 32 : al->id[i]);
+        const struct gw_rindex_pair *p = gw_rindex_find(&c->cat->whole_norm, id, n, &count);
+        for (size_t k = 0; k < count; k++) {
+            const struct gw_rule *rule;
+            const struct gw_rule_cond *cond;
+            alt_of(c->cat, p[k].value, &rule, &cond);
+            if (!(cond->fields & f->bit))
+                continue;
+            if (add_match(c, p[k].value, fi, 0, f->t.n) != 0)
+                return GW_ENOMEM;
+            c->m[c->nm - 1].alias = (uint32_t)a + 1;
+        }
+    }
+    return 0;
 }
 
 /* Whole-field values and phrases of one field. */
@@ -109,6 +142,8 @@ static int scan_field(struct ctx *c, size_t fi)
         if ((cond->fields & f->bit) && add_match(c, p[k].value, fi, 0, n) != 0)
             return GW_ENOMEM;
     }
+    if (f->bit & (GW_RF_TO_ID | GW_RF_FROM_ID))
+        return scan_aliases(c, fi);
     if (!(f->bit & (GW_RF_SUBJECT | GW_RF_CONTENT | GW_RF_TYPE_NAME)))
         return 0;
     for (size_t i = 0; i < n;) {
@@ -166,6 +201,7 @@ static int add_hit(struct ctx *c, int clause, const struct gw_rule *rule, const 
                                   .recipient = f->to,
                                   .organ_id = f->to ? c->doc->to[f->to - 1].organ_id : NULL};
     snprintf(h->field, sizeof(h->field), "%s", f->name);
+    h->alias_of = m->alias ? c->aliases[m->alias - 1].id : NULL;
     h->text = span(f, m->at, m->len);
     if (with) {
         h->with = alt_of(c->cat, with->phrase, &ru, &cd)->text;
@@ -385,7 +421,45 @@ static void paper(const struct gw_edxml_doc *doc, struct gw_classify_result *r)
 int gw_classify(const struct gw_catalog *cat, const struct gw_edxml_doc *doc, int32_t day,
                 bool explain, struct gw_classify_result *r)
 {
-    struct ctx c = {.cat = cat, .doc = doc, .r = r, .explain = explain};
+    return gw_classify_ex(cat, NULL, 0, doc, day, explain, r);
+}
+
+const char **gw_classify_government_ids(const struct gw_catalog *cat, int32_t day, size_t *n)
+{
+    const char **v = NULL;
+    *n = 0;
+    for (size_t i = 0; cat && i < cat->n_rules; i++) {
+        const struct gw_rule *r = &cat->rules[i];
+        if (r->clause != 1 || day < r->from || day > r->until)
+            continue;
+        for (size_t k = 0; k < r->n_conds; k++) {
+            if (strcmp(r->conds[k].key, "organ_id") != 0)
+                continue;
+            for (size_t a = 0; a < r->conds[k].n_alts; a++) {
+                const char **g = realloc(v, (*n + 1) * sizeof(*v));
+                if (!g) {
+                    free(v);
+                    *n = 0;
+                    return NULL;
+                }
+                v = g;
+                v[(*n)++] = r->conds[k].alts[a].text;
+            }
+        }
+    }
+    return v;
+}
+
+int gw_classify_ex(const struct gw_catalog *cat, const struct gw_classify_alias *aliases,
+                   size_t n_aliases, const struct gw_edxml_doc *doc, int32_t day, bool explain,
+                   struct gw_classify_result *r)
+{
+    struct ctx c = {.cat = cat,
+                    .doc = doc,
+                    .r = r,
+                    .explain = explain,
+                    .aliases = aliases,
+                    .n_aliases = n_aliases};
     int rc = 0;
 
     memset(r, 0, sizeof(*r));

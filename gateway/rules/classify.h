@@ -27,6 +27,7 @@ struct gw_classify_hit {
     char *with_text;        /* its span as written, or NULL */
     int recipient;          /* 1-based To index the hit is about (clause 1), 0 none */
     const char *organ_id;   /* that recipient's OrganId (the document's), or NULL */
+    const char *alias_of;   /* matched through the directory: the id the rule names, or NULL */
 };
 
 struct gw_classify_near {
@@ -55,9 +56,25 @@ struct gw_classify_result {
     size_t rules_in_force;
 };
 
+/* The other form of an organisation id, from the agency directories: a QĐ 20 code (alias) that
+ * the directory pairs with a QCVN 102 code (id), so that a rule naming one also sees the other
+ * (clause 1: "the Government Office and its QĐ 20 form"). */
+struct gw_classify_alias {
+    const char *alias;
+    const char *id;
+};
+
 /* 0 or GW_ENOMEM (r is then empty). doc: an edoc. */
 int gw_classify(const struct gw_catalog *cat, const struct gw_edxml_doc *doc, int32_t day,
                 bool explain, struct gw_classify_result *r);
+/* The same with the directories' id pairs (aliases[0..n)). */
+int gw_classify_ex(const struct gw_catalog *cat, const struct gw_classify_alias *aliases,
+                   size_t n_aliases, const struct gw_edxml_doc *doc, int32_t day, bool explain,
+                   struct gw_classify_result *r);
+
+/* The organisation ids that clause-1 rules in force on day name (catalogue-owned), for the
+ * directory lookup of their other forms; *n of them in a malloc'd array, NULL when none. */
+const char **gw_classify_government_ids(const struct gw_catalog *cat, int32_t day, size_t *n);
 void gw_classify_result_free(struct gw_classify_result *r);
 
 /* True when both are QCVN 102 ids of the same agency or its units: the same level-1 code and the

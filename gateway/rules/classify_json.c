@@ -25,6 +25,8 @@ static json_t *hit_json(const struct gw_classify_hit *h, bool explain)
         json_object_set_new(o, "recipient", json_integer(h->recipient));
     if (h->organ_id)
         json_object_set_new(o, "organ_id", json_string(h->organ_id));
+    if (h->alias_of)
+        json_object_set_new(o, "alias_of", json_string(h->alias_of));
     return o;
 }
 

@@ -16,6 +16,7 @@
 struct gw_store_paper_call {
     gw_store_paper_dispatch_cb dispatch;
     gw_store_paper_counts_cb counts;
+    gw_store_paper_aliases_cb aliases;
     void *ud;
 };
 
@@ -98,6 +99,51 @@ int gw_store_paper_counts(struct gw_db *db, gw_store_paper_counts_cb cb, void *u
     c->ud = ud;
     int rc = gw_db_query(db, "SELECT pending, overdue FROM gw_paper_counts()", 0, NULL, NULL, NULL,
                          gw_store_paper_counted, c);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+#define ALIASES_MAX 1000 /* pairs read at most */
+
+static void gw_store_paper_aliased(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct gw_store_paper_call *c = ud;
+    const char *alias[ALIASES_MAX], *id[ALIASES_MAX];
+    size_t n = 0;
+
+    (void)sqlstate;
+    if (err == 0 && PQnfields(res) != 2)
+        err = GW_EDB;
+    for (int i = 0; err == 0 && i < PQntuples(res) && n < ALIASES_MAX; i++) {
+        alias[n] = PQgetvalue(res, i, 0);
+        id[n++] = PQgetvalue(res, i, 1);
+    }
+    c->aliases(err, alias, id, err == 0 ? n : 0, c->ud);
+    free(c);
+}
+
+int gw_store_paper_aliases(struct gw_db *db, const char *const *ids, size_t n_ids,
+                           gw_store_paper_aliases_cb cb, void *ud)
+{
+    char *arr = NULL;
+    int rc = gw_store_text_array(ids, n_ids, 200, &arr);
+    if (rc != 0)
+        return rc;
+    struct gw_store_paper_call *c = calloc(1, sizeof(*c));
+    if (!c) {
+        free(arr);
+        return GW_ENOMEM;
+    }
+    c->aliases = cb;
+    c->ud = ud;
+    const char *vals[1] = {arr};
+    rc = gw_db_query(db,
+                     "SELECT DISTINCT qd20, qcvn102 FROM v_agency_pair"
+                     " WHERE gw_orgid_key(qcvn102) IN (SELECT gw_orgid_key(x) FROM"
+                     " unnest($1::text[]) x) ORDER BY 1, 2 LIMIT 1000",
+                     1, vals, NULL, NULL, gw_store_paper_aliased, c);
+    free(arr);
     if (rc != 0)
         free(c);
     return rc;

@@ -1,6 +1,7 @@
 #ifndef GW_STORE_PAPER_H
 #define GW_STORE_PAPER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db/db.h"
@@ -29,6 +30,14 @@ typedef void (*gw_store_paper_dispatch_cb)(int err, int recorded, void *ud);
 /* GW_EINVAL / GW_ERANGE when an argument does not fit its SQL type (nothing sent). */
 int gw_store_paper_dispatch(struct gw_db *db, const struct gw_store_paper_dispatch_args *a,
                             gw_store_paper_dispatch_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* The QĐ 20 codes the agency directories pair with the QCVN 102 ids given (v_agency_pair):
+ * err 0 with n pairs (valid during the callback). */
+typedef void (*gw_store_paper_aliases_cb)(int err, const char *const *alias, const char *const *id,
+                                          size_t n, void *ud);
+int gw_store_paper_aliases(struct gw_db *db, const char *const *ids, size_t n_ids,
+                           gw_store_paper_aliases_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
 typedef void (*gw_store_paper_counts_cb)(int err, int64_t pending, int64_t overdue, void *ud);

@@ -15,6 +15,8 @@ import signal
 import gwtest as t
 
 FAR = "000.00.13.H49"
+GOV = "000.00.00.G22"
+GOV_QD20 = "G22.VPCP"
 
 
 def vn_today():
@@ -54,7 +56,16 @@ def log_has(gw, needle):
         return needle in f.read()
 
 
+def synced(env):
+    return env.pg.query("SELECT bool_and(last_success_at IS NOT NULL) FROM directory_sync") == "t"
+
+
 def test_paper_copies(env):
+    # The axis's directory lists the Government Office under its QCVN 102 id and a QĐ 20 form.
+    env.sim.ctl("POST", "/_sim/directory", {
+        "agencies": [{"id": i, "code": c, "pid": "", "name": "Cơ quan " + c, "mail": ""}
+                     for i, c in enumerate([GOV, "000.00.00.H44", t.PROVINCE, t.AGENCY])],
+        "qd20": [{"id": 1, "code": GOV_QD20, "code102": GOV, "name": "Văn phòng Chính phủ", "mail": ""}]})
     rules = os.path.join(env.root, "rules")
     shutil.copytree(os.path.join(t.SRC, "schemas", "rules"), rules)
     today = vn_today()
@@ -67,6 +78,7 @@ def test_paper_copies(env):
         "client.far:organ_id": FAR,
     })
 
+    t.wait_until(lambda: synced(env), 20, what="directory synced")
     # Clause 1: the Government Office is a recipient; the evidence names the field and the text.
     pid = submit(gw, 1)
     paper = paper_of(gw, pid)
@@ -117,6 +129,19 @@ def test_paper_copies(env):
     assert rows == [[str(late), "t", "t"]], rows
     assert paper_of(gw, late)["copies"][0]["overdue"] is True
     t.wait_until(lambda: metric(gw, "gateway_paper_copies_overdue 1\n"), 10, what="overdue gauge")
+
+    # The Government Office under its QĐ 20 form, known from the directory, is clause 1 too.
+    t.wait_until(lambda: log_has(gw, "paper.aliases"), 10, what="directory aliases loaded")
+    qd = paper_of(gw, submit(gw, 7, to=(GOV_QD20,), subject="Báo cáo tháng 11"))
+    assert qd["clauses"] == [1] and qd["hits"][0]["alias_of"] == GOV, qd
+    assert qd["hits"][0]["text"] == GOV_QD20 and qd["copies"][0]["recipient"] == GOV_QD20, qd
+
+    # Art. 10.3a: a recipient no directory lists gets its copy on paper only, due in
+    # due_days_no_means working days; the one the axis serves needs none.
+    nem = paper_of(gw, submit(gw, 8, to=("000.00.00.H44", "000.00.99.H99"), subject="Thông báo"))
+    assert not nem["required"], nem
+    assert [(c["recipient"], c["reason"], c["paper_only"], c["due_on"]) for c in nem["copies"]] == \
+        [("000.00.99.H99", "no_electronic_means", True, add_workdays(today, 3, {holiday}).isoformat())], nem
 
     # A new catalogue rule takes effect on SIGHUP; what was classified before keeps its result.
     subject = "Kế hoạch chuyển đổi số năm 2027 của Sở Tài chính"

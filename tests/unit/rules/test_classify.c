@@ -257,6 +257,31 @@ static void test_clause4(void **state)
     assert_false(gw_classify_same_agency("H49.12", "H49.12"));
 }
 
+static void test_alias(void **state)
+{
+    (void)state;
+    struct gw_edxml_doc d;
+    struct gw_edxml_org to[2];
+    struct gw_classify_result r;
+    const struct to qd[] = {{"000.00.00.H44", "Sở"}, {"g22.vpcp", "VPCP"}};
+    const struct gw_classify_alias al[] = {{"G22.VPCP", "000.00.00.G22"}};
+    doc_init(&d, to, qd, 2, "Báo cáo", -1);
+    assert_int_equal(gw_classify(shipped, &d, today, false, &r), 0);
+    assert_false(r.required); /* without the directory the QĐ 20 form is unknown */
+    gw_classify_result_free(&r);
+    assert_int_equal(gw_classify_ex(shipped, al, 1, &d, today, false, &r), 0);
+    assert_int_equal(r.clauses, 1u << 1);
+    assert_string_equal(r.hits[0].field, "To[2]/OrganId");
+    assert_string_equal(r.hits[0].text, "g22.vpcp");
+    assert_string_equal(r.hits[0].alias_of, "000.00.00.G22");
+    gw_classify_result_free(&r);
+    size_t n;
+    const char **ids = gw_classify_government_ids(shipped, today, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "000.00.00.G22");
+    free(ids);
+}
+
 static void test_no_catalogue(void **state)
 {
     (void)state;
@@ -275,7 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clause1),       cmocka_unit_test(test_clause2),
         cmocka_unit_test(test_clause3_dates), cmocka_unit_test(test_clause4),
-        cmocka_unit_test(test_no_catalogue),
+        cmocka_unit_test(test_alias),         cmocka_unit_test(test_no_catalogue),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
