@@ -182,7 +182,7 @@ static void gw_app_revoke_cached(int err, const uint8_t *ocsp, size_t ocsp_n, co
         r->io.cached_ocsp = (struct gw_revoke_blob){ocsp_n ? r->cached : NULL, ocsp_n};
         r->io.cached_crl = (struct gw_revoke_blob){crl_n ? r->cached + ocsp_n : NULL, crl_n};
     }
-    if (gw_revoker_check(r->app->loop, &r->app->revoke_opts, r->q, &r->io, r->now,
+    if (gw_revoker_check(r->app->loop, r->app->httpc, &r->app->revoke_opts, r->q, &r->io, r->now,
                          gw_app_revoke_fetched, r) != 0)
         gw_app_rq_end(r);
 }

@@ -42,9 +42,13 @@ struct gw_revoke_io {
 void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
                         struct gw_revoke_io *io);
 
-/* Runs gw_revoke_blocking on the thread pool; done(ud) on the loop once q (and io, may be NULL)
- * is answered. o must outlive the call. 0, or -1 when it could not be queued. */
-int gw_revoker_check(uv_loop_t *loop, const struct gw_revoke_opts *o, struct gw_vrev *q,
-                     struct gw_revoke_io *io, time_t now, void (*done)(void *ud), void *ud);
+struct gw_httpc;
+
+/* The same for the daemon: the checks on the thread pool, the fetches on the loop through httpc
+ * (NULL: gw_revoke_blocking on the pool); done(ud) on the loop once q (and io, may be NULL) is
+ * answered. o must outlive the call. 0, or -1 when it could not be queued. */
+int gw_revoker_check(uv_loop_t *loop, struct gw_httpc *httpc, const struct gw_revoke_opts *o,
+                     struct gw_vrev *q, struct gw_revoke_io *io, time_t now, void (*done)(void *ud),
+                     void *ud);
 
 #endif
