@@ -5,17 +5,24 @@ responder (openssl ocsp behind tests/sim/ocsp_front.py on loopback) and the CRLs
 - a package with a forged PDF (its bytes changed after signing) is rejected by policy: nothing
   is sent, and QLVBĐH reads REJECTED and the reason;
 - with the responder and the CRL server down, a valid package is INDETERMINATE/TRY_LATER and
-  held; once they are back it is checked again and released.
+  held; once they are back it is checked again and released;
+- while a package with a signed 50 MB PDF is read back, decoded and checked, the same gatewayd
+  keeps answering /healthz (every probe answered, several of them between the package's store
+  and its verdict; the worst probe latency is printed, not asserted).
 """
 
 import base64
 import hashlib
 import json
+import datetime
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gwtest as t  # noqa: E402
@@ -189,8 +196,58 @@ def test_signatures(env):
         rej = env.pg.query("SELECT state FROM package WHERE direction = 'in'")
         assert rej == "REJECTED", rej
         assert gw.get("/v1/inbox?limit=100").json()["items"] == []
+
+        gw.stop()
+        big_pdf_keeps_loop_serving(env, pki, work)
     finally:
         front.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def big_pdf_keeps_loop_serving(env, pki, work):
+    base, signed = os.path.join(work, "big-base.pdf"), os.path.join(work, "big.pdf")
+    subprocess.run([sys.executable, "-c", (
+        "import os, sys; sys.path.insert(0, %r); import pdfsign as ps; "
+        "open(%r, 'wb').write(ps.make_base(2, extra={20: ps.Stream({}, os.urandom(50_000_000))}))")
+        % (os.path.join(t.SRC, "tests/tools"), base)], check=True, timeout=120)
+    leaf = os.path.join(pki, "leaf")
+    subprocess.run([sys.executable, os.path.join(t.SRC, "tests/tools/pdfsign.py"), "sign", base, signed,
+                    "--cert", os.path.join(leaf, "person.pem"), "--key", os.path.join(leaf, "person.key"),
+                    "--chain", os.path.join(leaf, "person-chain.pem")], check=True, timeout=120)
+    body = package("000.00.12.H49,2024/05/15,50/STTTT", open(signed, "rb").read())
+    gw = env.gateway({"verify:trust_dir": os.path.join(pki, "trust"),
+                      "verify:revocation_timeout_ms": "2000",
+                      "server:max_body_bytes": str(len(body) + 1024), "server:body_timeout_ms": "120000"})
+    probes, stop = [], threading.Event()
+
+    def probe():
+        while not stop.is_set():
+            t0 = time.time()
+            r = t.request(gw.port, "GET", "/healthz", token=None, timeout=60)
+            probes.append((t0, time.time(), r.status))
+            time.sleep(0.005)
+
+    th = threading.Thread(target=probe)
+    th.start()
+    try:
+        r = t.request(gw.port, "POST", "/v1/packages", body=body, timeout=300,
+                      headers={"Content-Type": "application/xml"})
+        assert r.status == 202, r.body[:300]
+        pid = r.json()["id"]
+        t.wait_until(lambda: (check_of(gw, pid)["signatures"] or {}).get("state") == "DONE", 180,
+                     what="50 MB PDF checked")
+    finally:
+        stop.set()
+        th.join()
+    st = check_of(gw, pid)
+    assert st["signatures"]["summary"] == "TOTAL-PASSED", st["signatures"]
+    at = {e["kind"]: datetime.datetime.fromisoformat(e["at"]).timestamp() for e in st["events"]}
+    inside = [p for p in probes if at["received"] <= p[0] and p[1] <= at["verified"]]
+    worst = max(p[1] - p[0] for p in probes)
+    t.log("50 MB PDF: stored to verdict %.2f s; %d /healthz probes answered meanwhile; worst probe %.0f ms"
+          % (at["verified"] - at["received"], len(inside), worst * 1000))
+    assert all(p[2] == 200 for p in probes), probes
+    assert len(inside) >= 3, (len(inside), at, probes[:5])
 
 
 if __name__ == "__main__":
