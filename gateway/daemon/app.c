@@ -372,6 +372,7 @@ void gw_app_free(struct gw_app *app)
     gw_api_free(app->api);
     gw_app_ingest_free(app);
     gw_app_paper_free(app);
+    gw_app_aia_free(app);
     gw_metrics_free(app->metrics);
     free(app->axes);
     app->api = NULL;

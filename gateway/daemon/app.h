@@ -38,6 +38,7 @@ struct gw_axis_inst {
 };
 
 struct gw_app_paper;
+struct gw_app_aia;
 
 struct gw_app {
     uv_loop_t *loop;
@@ -62,6 +63,7 @@ struct gw_app {
     struct gw_path_opts path_opts;
     struct gw_revoke_opts revoke_opts; /* engine/revoke.h: OCSP and CRL fetches */
     struct gw_app_paper *paper;        /* paper-copy catalogue and counts (daemon/app_paper.c) */
+    struct gw_app_aia *aia;            /* issuers fetched at caIssuers URLs (daemon/app_aia.c) */
     char owner[160];                   /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
@@ -89,6 +91,12 @@ int gw_app_sig_init(struct gw_app *app) __attribute__((warn_unused_result));
 int gw_app_sig_start(struct gw_app *app) __attribute__((warn_unused_result));
 void gw_app_sig_reload(struct gw_app *app);
 void gw_app_sig_free(struct gw_app *app);
+
+/* Issuer certificates at caIssuers URLs (daemon/app_aia.c): the verifier's issuer hook (see
+ * pipeline/verify.h); free drops the cache. */
+int gw_app_issuer(void *ud, const char *url, void (*done)(void *done_ud, X509 *cert),
+                  void *done_ud);
+void gw_app_aia_free(struct gw_app *app);
 
 /* Paper copies (daemon/app_paper.c): init loads the catalogue (a bad one fails the start) and
  * hooks the classification into the ingest; start counts pending and overdue copies for

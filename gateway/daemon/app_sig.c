@@ -315,6 +315,8 @@ int gw_app_sig_start(struct gw_app *app)
                 .trust_ud = app,
                 .revoke = gw_app_revoke,
                 .revoke_ud = app,
+                .issuer = gw_app_issuer,
+                .issuer_ud = app,
                 .path_opts = &app->path_opts,
                 .role_opts = NULL,
             },

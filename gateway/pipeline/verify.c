@@ -6,6 +6,7 @@
  */
 #include "pipeline/verify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,9 @@ struct gw_verify {
     bool asking;
     int err;
     uv_work_t work;
+    STACK_OF(X509) * issuers; /* fetched at caIssuers URLs (env.issuers) */
+    char aia_tried[GW_VERIFY_MAX_AIA][512];
+    unsigned n_aia;
 };
 
 static void gw_verify_step(struct gw_verify *v);
@@ -48,6 +52,7 @@ static void gw_verify_free(struct gw_verify *v)
     json_decref(v->findings);
     if (v->trust)
         gw_trust_unref(v->trust);
+    sk_X509_pop_free(v->issuers, X509_free);
     free(v);
 }
 
@@ -196,14 +201,64 @@ static void gw_verify_xml_work(uv_work_t *w)
     gw_xmldsig_result_clear(&xr);
 }
 
+static void gw_verify_worked(uv_work_t *w, int status);
+
+/* A caIssuers URL of a signer that did not chain, not fetched yet for this package. */
+static const char *gw_verify_aia_next(const struct gw_verify *v)
+{
+    if (!v->deps.issuer || v->n_aia >= GW_VERIFY_MAX_AIA || v->cur->attachment < 0)
+        return NULL;
+    for (unsigned i = 0; i < v->cur->n_sigs; i++) {
+        const char *url = v->cur->sigs[i].aia_url;
+        bool tried = !url[0];
+        for (unsigned k = 0; k < v->n_aia && !tried; k++)
+            tried = strcmp(v->aia_tried[k], url) == 0;
+        if (!tried)
+            return url;
+    }
+    return NULL;
+}
+
+/* The issuer fetched (or not): with one, the file is checked again with it. */
+static void gw_verify_issuer_got(void *ud, X509 *cert)
+{
+    struct gw_verify *v = ud;
+
+    if (cert && (v->issuers || (v->issuers = sk_X509_new_null())) &&
+        sk_X509_push(v->issuers, cert)) {
+        int att = v->cur->attachment;
+        char *name = v->cur->name;
+        v->cur->name = NULL;
+        gw_vdoc_clear(v->cur);
+        v->cur->attachment = att;
+        v->cur->name = name;
+        v->env.issuers = v->issuers;
+        v->work.data = v;
+        if (uv_queue_work(v->deps.loop, &v->work, gw_verify_pdf_work, gw_verify_worked) == 0)
+            return;
+        v->err = GW_EAGAIN;
+        return gw_verify_end(v);
+    }
+    X509_free(cert); /* not kept (out of memory): the check stands as it is */
+    free(v->buf);
+    v->buf = NULL;
+    gw_verify_ask(v);
+}
+
 static void gw_verify_worked(uv_work_t *w, int status)
 {
     struct gw_verify *v = w->data;
+    const char *url;
 
-    free(v->buf);
-    v->buf = NULL;
     if (status != 0 && v->err == 0)
         v->err = GW_ECANCELED;
+    if (v->err == 0 && (url = gw_verify_aia_next(v)) != NULL) {
+        snprintf(v->aia_tried[v->n_aia++], sizeof(v->aia_tried[0]), "%s", url);
+        if (v->deps.issuer(v->deps.issuer_ud, url, gw_verify_issuer_got, v) == 0)
+            return; /* the bytes are kept for the check again */
+    }
+    free(v->buf);
+    v->buf = NULL;
     if (v->err != 0)
         return gw_verify_end(v);
     if (v->cur->attachment < 0 && v->cur->error) { /* no usable XML signature: no file */

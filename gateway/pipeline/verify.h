@@ -35,7 +35,15 @@ struct gw_verify_deps {
     void *revoke_ud;
     const struct gw_path_opts *path_opts;
     const struct gw_role_opts *role_opts;
+    /* Fetches the certificate at a caIssuers URL (on the loop, cached by the daemon); done runs
+     * later with a new reference, or NULL when there is none. Non-zero: not asked. NULL: missing
+     * issuers are not fetched. */
+    int (*issuer)(void *ud, const char *url, void (*done)(void *done_ud, X509 *cert),
+                  void *done_ud);
+    void *issuer_ud;
 };
+
+#define GW_VERIFY_MAX_AIA 4 /* caIssuers URLs fetched per package at most */
 
 struct gw_verify_result {
     struct gw_pdf_summary sum; /* the package's */

@@ -30,6 +30,9 @@ struct gw_verify_env {
     struct gw_pdf_limits pdf_limits;
     time_t now;
     time_t sha1_cutoff;
+    /* Issuers fetched at the caIssuers URLs (AIA) of certificates that did not chain: more
+     * intermediates for every path of the package (borrowed; NULL: none). */
+    STACK_OF(X509) * issuers;
 };
 
 /* A revocation question and its answer (the answer's fields use verdict.h's GW_VIN_REV_*). */
@@ -62,6 +65,7 @@ struct gw_vsig {
     json_t *certs;   /* inventory entries: signer and TSA (usage set) */
     char *signer_subject;
     char signer_sha256[65], tsa_sha256[65]; /* hex; "" when absent */
+    char aia_url[512]; /* the signer did not chain: the caIssuers URL of the topmost certificate */
 };
 
 struct gw_vdoc {

@@ -100,7 +100,21 @@ static int gw_vsig_build(const struct gw_verify_env *env, X509 *leaf, STACK_OF(X
         snprintf(out->detail, sizeof(out->detail), "no trust store is configured");
         return 0;
     }
-    return gw_path_build(env->trust, leaf, certs, at, purpose, env->path_opts, out);
+    if (!env->issuers || sk_X509_num(env->issuers) == 0)
+        return gw_path_build(env->trust, leaf, certs, at, purpose, env->path_opts, out);
+    /* the signature's own certificates, then the issuers fetched for the package */
+    STACK_OF(X509) *all = sk_X509_new_null();
+    for (int i = 0; all && certs && i < sk_X509_num(certs); i++)
+        if (!sk_X509_push(all, sk_X509_value(certs, i)))
+            break;
+    for (int i = 0; all && i < sk_X509_num(env->issuers); i++)
+        if (!sk_X509_push(all, sk_X509_value(env->issuers, i)))
+            break;
+    if (!all)
+        return GW_ENOMEM;
+    int rc = gw_path_build(env->trust, leaf, all, at, purpose, env->path_opts, out);
+    sk_X509_free(all); /* the certificates are borrowed */
+    return rc;
 }
 
 int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
@@ -157,6 +171,8 @@ int gw_vsig_paths(struct gw_vsig *s, X509 *signer, STACK_OF(X509) * certs,
     json_object_set_new(s->details, "path", json_string(pr.code ? pr.code : ""));
     if (pr.status != GW_PATH_OK)
         json_object_set_new(s->details, "path_detail", json_string(pr.detail));
+    if (pr.status == GW_PATH_NO_CHAIN && pr.aia_url[0])
+        snprintf(s->aia_url, sizeof(s->aia_url), "%s", pr.aia_url);
     if (s->in.path == GW_VIN_PATH_OK && pr.chain && sk_X509_num(pr.chain) >= 2) {
         unsigned n = (unsigned)sk_X509_num(pr.chain) - 1;
         if (!(s->revs = calloc(n, sizeof(*s->revs))))

@@ -272,7 +272,7 @@ echo "== paper-copy stage: classification with a 500-rule catalogue, one core"
 sed 's/^/  /' "$tmp/rules.out"
 paper_us=$(awk -F= '/^paper_stage_us=/ {print $2}' "$tmp/rules.out")
 paper_pct=$(awk -v u="$paper_us" -v g="$cpu_ms" -v p="$pg_cpu_ms" \
-  'BEGIN {printf "%.2f", (g + p) > 0 ? 100 * u / 1000 / (g + p) : 0}')
+  'BEGIN {printf "%.2f", ((g + p) > 0 ? 100 * u / 1000 / (g + p) : 0)}')
 echo "  ${paper_us} us per document: ${paper_pct} % of the ${cpu_ms} + ${pg_cpu_ms} ms CPU" \
   "(gatewayd + PostgreSQL) a relayed document costs in phase 1"
 

@@ -6,6 +6,9 @@ responder (openssl ocsp behind tests/sim/ocsp_front.py on loopback) and the CRLs
   is sent, and QLVBĐH reads REJECTED and the reason;
 - with the responder and the CRL server down, a valid package is INDETERMINATE/TRY_LATER and
   held; once they are back it is checked again and released;
+- a signature that carries only its signer's certificate, checked against a trust store
+  holding only the root, chains once the gateway fetched the subordinate CA at the signer's
+  caIssuers URL (once: a second package is answered from memory);
 - while a package with a signed 50 MB PDF is read back, decoded and checked, the same gatewayd
   keeps answering /healthz (every probe answered, several of them between the package's store
   and its verdict; the worst probe latency is printed, not asserted).
@@ -198,10 +201,40 @@ def test_signatures(env):
         assert gw.get("/v1/inbox?limit=100").json()["items"] == []
 
         gw.stop()
+        missing_issuer_from_aia(env, pki, work, front)
         big_pdf_keeps_loop_serving(env, pki, work)
     finally:
         front.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def missing_issuer_from_aia(env, pki, work, front):
+    trust = os.path.join(work, "trust-root-only")
+    os.makedirs(trust)
+    shutil.copy(os.path.join(pki, "trust", "root.pem"), trust)
+    leaf = os.path.join(pki, "leaf")
+    lone = os.path.join(work, "person-alone.pdf")
+    base = os.path.join(work, "aia-base.pdf")
+    subprocess.run([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, %r); import pdfsign as ps; open(%r, 'wb').write(ps.make_base(1))")
+        % (os.path.join(t.SRC, "tests/tools"), base)], check=True, timeout=60)
+    subprocess.run([sys.executable, os.path.join(t.SRC, "tests/tools/pdfsign.py"), "sign", base, lone,
+                    "--cert", os.path.join(leaf, "person.pem"), "--key", os.path.join(leaf, "person.key")],
+                   check=True, timeout=60)
+    gw = env.gateway({"verify:trust_dir": trust, "verify:revocation_timeout_ms": "2000"})
+    before = json.loads(t.request(front.port, "GET", "/control/stats", token=None).body)["ca"]
+    ids = []
+    for n in (60, 61):
+        r = gw.submit(package("000.00.12.H49,2024/05/15,%d/STTTT" % n, open(lone, "rb").read()))
+        assert r.status == 202, r.body
+        ids.append(r.json()["id"])
+        t.wait_until(lambda: (check_of(gw, ids[-1])["signatures"] or {}).get("state") == "DONE", 30,
+                     what="checked with the fetched issuer")
+        sig = check_of(gw, ids[-1])["signatures"]
+        assert sig["summary"] == "TOTAL-PASSED", sig
+    stats = json.loads(t.request(front.port, "GET", "/control/stats", token=None).body)
+    assert stats["ca"] - before == 1, stats  # fetched once, then from memory
+    gw.stop()
 
 
 def big_pdf_keeps_loop_serving(env, pki, work):

@@ -14,6 +14,7 @@ Routes of serve:
                                 DIR/rsp.pem -rkey DIR/rsp.key -reqin REQ -respout RESP -nmin N`
                                 (the files are read per request, so DIR may change meanwhile)
     GET  /crl/NAME              DIR/crl/NAME
+    GET  /ca/NAME               DIR/ca/NAME (the issuers' certificates named by caIssuers)
     POST /tsa                   an RFC 3161 query answered by `openssl ts -reply` (DIR/tsa.*)
     POST /control/down?what=ocsp|crl|tsa|all&mode=503|reset
     POST /control/up?what=...   back to normal
@@ -39,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 MAX_BODY = 1 << 20
-KINDS = ("ocsp", "crl", "tsa")
+KINDS = ("ocsp", "crl", "tsa", "ca")
 
 
 def run(args, cwd, env=None):
@@ -275,6 +276,18 @@ class Handler(BaseHTTPRequestHandler):
             with self.st.lock:
                 self.st.stats["crl"] += 1
             return self._send(200, body, "application/pkix-crl")
+        if u.path.startswith("/ca/"):
+            if self._fault("crl"):
+                return
+            name = os.path.basename(u.path[4:])
+            p = os.path.join(self.st.dir, "ca", name)
+            if not name or not os.path.isfile(p):
+                return self._send(404, b"no such certificate\n", "text/plain")
+            with open(p, "rb") as f:
+                body = f.read()
+            with self.st.lock:
+                self.st.stats["ca"] += 1
+            return self._send(200, body, "application/pkix-cert")
         self._send(404, b"not found\n", "text/plain")
 
     def do_POST(self):
