@@ -8,9 +8,10 @@
 --    agencies: the sender says paper follows), 'no_electronic_means' (Art. 10.3a: the routing
 --    found no axis that serves the recipient, so paper is the only way). Dispatch (or, for an
 --    incoming document, receipt) is recorded by QLVBĐH through POST /v1/packages/{id}/paper-copy.
--- 3. The classification travels in the package's JSON form as "paper_check"; the package stages
---    take it out in the transaction that stores the package, so a package is never stored
---    without its classification.
+-- 3. The classification travels in the package's JSON form as "paper_check"; the staged store
+--    functions take it out before the form is stored as the package's header and record it in
+--    the transaction that stores the package, so a package is never stored without its
+--    classification.
 -- 4. v_paper_copy_pending: copies not yet dispatched, with their lateness in Vietnam days.
 
 CREATE FUNCTION gw_vn_today() RETURNS date LANGUAGE sql STABLE AS $$
@@ -55,20 +56,17 @@ CREATE TABLE paper_copy (
 );
 CREATE INDEX paper_copy_pending_idx ON paper_copy (due_on) WHERE state = 'PENDING';
 
--- Takes the "paper_check" member out of a package's stored form into the rows above.
-CREATE FUNCTION gw_paper_stage(p_package bigint) RETURNS void LANGUAGE plpgsql AS $$
+-- Records the classification c of a package just stored (and routed) in the rows above.
+CREATE FUNCTION gw_paper_stage(p_package bigint, c jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     p       package;
-    c       jsonb;
     v_due   date;
     v_means date;
 BEGIN
     SELECT * INTO p FROM package WHERE id = p_package;
-    IF NOT FOUND OR p.kind <> 'edoc' OR p.header IS NULL OR NOT (p.header ? 'paper_check') THEN
+    IF NOT FOUND OR p.kind <> 'edoc' OR c IS NULL OR jsonb_typeof(c) <> 'object' THEN
         RETURN;
     END IF;
-    c := p.header -> 'paper_check';
-    UPDATE package SET header = header - 'paper_check' WHERE id = p_package;
     v_due := (c ->> 'due_on')::date;
     v_means := (c ->> 'due_no_means')::date;
     INSERT INTO paper_check (package_id, judged_on, catalogue_digest, catalogue_version, required,
@@ -109,6 +107,11 @@ BEGIN
          WHERE pr.package_id = p_package AND pr.state = 'NO_ELECTRONIC_MEANS'
         ON CONFLICT (package_id, recipient) DO UPDATE SET paper_only = true,
             due_on = least(paper_copy.due_on, excluded.due_on);
+    -- The trail names the documents that expect paper (every classification is in paper_check).
+    IF NOT (c ->> 'tracked')::boolean AND NOT (c -> 'paper' ->> 'mismatch')::boolean
+       AND NOT EXISTS (SELECT 1 FROM paper_copy pc WHERE pc.package_id = p_package) THEN
+        RETURN;
+    END IF;
     PERFORM gw_event(p_package, 'paper_classified', 'gateway',
                      jsonb_build_object('required', (c ->> 'required')::boolean,
                                         'tracked', (c ->> 'tracked')::boolean,
@@ -123,11 +126,41 @@ BEGIN
                                                     WHERE pc.package_id = p_package)));
 END $$;
 
--- The stages of a package just stored (008): the signature gate, then the paper copies.
-CREATE OR REPLACE FUNCTION gw_package_stages(p_package bigint) RETURNS void LANGUAGE plpgsql AS $$
+-- 008's staged store functions, now taking the classification out of the form first.
+CREATE OR REPLACE FUNCTION gw_submit_staged(p_source text, p_kind text, p_document_id text,
+                                            p_sender text, p_recipients text[],
+                                            p_status_code text, p_bdt smallint, p_sha256 bytea,
+                                            p_body bigint, p_size bigint, p_doc jsonb,
+                                            p_axis text, OUT package_id bigint,
+                                            OUT outcome text)
+LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM gw_verify_gate(p_package);
-    PERFORM gw_paper_stage(p_package);
+    SELECT s.package_id, s.outcome INTO package_id, outcome
+      FROM gw_submit(p_source, p_kind, p_document_id, p_sender, p_recipients, p_status_code,
+                     p_bdt, p_sha256, p_body, p_size, p_doc - 'paper_check', p_axis) s;
+    IF outcome = 'created' THEN
+        PERFORM gw_package_stages(package_id);
+        PERFORM gw_paper_stage(package_id, p_doc -> 'paper_check');
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION gw_incoming_store_staged(p_axis text, p_axis_doc_id text,
+                                                    p_kind text, p_document_id text,
+                                                    p_sender text, p_recipients text[],
+                                                    p_status_code text, p_bdt smallint,
+                                                    p_sha256 bytea, p_body bigint,
+                                                    p_size bigint, p_doc jsonb,
+                                                    OUT package_id bigint, OUT created boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT s.package_id, s.created INTO package_id, created
+      FROM gw_incoming_store(p_axis, p_axis_doc_id, p_kind, p_document_id, p_sender,
+                             p_recipients, p_status_code, p_bdt, p_sha256, p_body, p_size,
+                             p_doc - 'paper_check') s;
+    IF created THEN
+        PERFORM gw_package_stages(package_id);
+        PERFORM gw_paper_stage(package_id, p_doc -> 'paper_check');
+    END IF;
 END $$;
 
 -- Records that the paper copy of p_package for p_recipient (NULL: every copy still pending) was
