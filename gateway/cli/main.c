@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli_edxml.h"
+#include "cli/cli_held.h"
 #include "cli/cli_rules.h"
 #include "cli/cli_verify.h"
 
@@ -16,6 +17,7 @@ static void usage(FILE *out)
             "       gatewayctl verify FILE [--trust DIR] [--json] [--offline] [--crl FILE]...\n"
             "       gatewayctl rules test FILE [--json] [--rules DIR] [--date YYYY-MM-DD]\n"
             "       gatewayctl rules check DIR\n"
+            "       gatewayctl held release|reject ID [-c CONFIG] [--by NAME] [--reason TEXT]\n"
             "       gatewayctl --help\n");
 }
 
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "edxml") == 0)
         return gw_cli_edxml(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "held") == 0)
+        return gw_cli_held(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "rules") == 0)
         return gw_cli_rules(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "verify") == 0)

@@ -6,6 +6,8 @@ responder (openssl ocsp behind tests/sim/ocsp_front.py on loopback) and the CRLs
   is sent, and QLVBĐH reads REJECTED and the reason;
 - with the responder and the CRL server down, a valid package is INDETERMINATE/TRY_LATER and
   held; once they are back it is checked again and released;
+- with the default policy a forged package is held for an operator: `gatewayctl held release`
+  delivers it, `gatewayctl held reject` refuses the next one, a second decision changes nothing;
 - a signature that carries only its signer's certificate, checked against a trust store
   holding only the root, chains once the gateway fetched the subordinate CA at the signer's
   caIssuers URL (once: a second package is answered from memory);
@@ -201,11 +203,42 @@ def test_signatures(env):
         assert gw.get("/v1/inbox?limit=100").json()["items"] == []
 
         gw.stop()
+        operator_decides(env, pki, bytes(forged))
         missing_issuer_from_aia(env, pki, work, front)
         big_pdf_keeps_loop_serving(env, pki, work)
     finally:
         front.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def operator_decides(env, pki, forged):
+    gw = env.gateway({"verify:trust_dir": os.path.join(pki, "trust"),
+                      "verify:revocation_timeout_ms": "2000"})  # [policy] defaults: hold
+    ctl = os.path.join(t.BUILD, "gatewayctl")
+    before = len(env.sim.mailbox("000.00.00.H44"))
+    held = []
+    for n in (70, 71):
+        r = gw.submit(package("000.00.12.H49,2024/05/15,%d/STTTT" % n, forged))
+        held.append(r.json()["id"])
+        t.wait_until(lambda: (check_of(gw, held[-1])["signatures"] or {}).get("gate") == "held", 30,
+                     what="forged package held")
+    out = subprocess.run([ctl, "held", "release", str(held[0]), "-c", gw.config, "--by", "Trực ca",
+                          "--reason", "đã xác minh với đơn vị gửi"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "released" in out.stdout, out
+    t.wait_until(lambda: len(env.sim.mailbox("000.00.00.H44")) == before + 1, 30, what="released delivered")
+    out = subprocess.run([ctl, "held", "reject", str(held[1]), "-c", gw.config, "--reason", "giả mạo"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out
+    t.wait_until(lambda: check_of(gw, held[1])["state"] == "REJECTED", 30, what="operator rejected")
+    st = check_of(gw, held[1])
+    assert st["signatures"]["decided_by"] == "operator", st["signatures"]
+    assert any(e["kind"] == "rejected" and e["detail"]["reason"] == "giả mạo" for e in st["events"])
+    again = subprocess.run([ctl, "held", "release", str(held[1]), "-c", gw.config],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1, again
+    assert subprocess.run([ctl, "held", "keep", "1"], capture_output=True).returncode == 2
+    assert len(env.sim.mailbox("000.00.00.H44")) == before + 1
+    gw.stop()
 
 
 def missing_issuer_from_aia(env, pki, work, front):
