@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/app.h"
+#include "metrics/metrics.h"
 #include "engine/dispatch.h"
 #include "engine/revoke.h"
 #include "engine/verifier.h"
@@ -138,8 +139,24 @@ struct gw_app_rq {
     uint8_t *cached; /* the cached DERs, one block */
 };
 
+/* gateway_revocation_answers_total{source, state}: where each question's answer came from
+ * (block list, cache, OCSP, CRL, none) and what it said. */
+static void gw_app_rq_count(struct gw_app *app, const struct gw_vrev *q)
+{
+    static const char *const states[] = {"good", "revoked", "unknown", "unavailable",
+                                         "not_checked"};
+    unsigned st = (unsigned)(q->state - GW_VIN_REV_GOOD);
+    const char *source = q->blocked ? "block_list" : q->source[0] ? q->source : "none";
+    struct gw_metric_family *f = gw_metrics_counter(
+        app->metrics, "gateway_revocation_answers_total",
+        "revocation questions answered, by where the answer came from and what it said", "source",
+        "state", NULL);
+    gw_metric_inc(gw_metric_series(f, source, st < 5 ? states[st] : "not_checked"));
+}
+
 static void gw_app_rq_end(struct gw_app_rq *r)
 {
+    gw_app_rq_count(r->app, r->q);
     r->done(r->dud);
     free(r->io.fetched_ocsp.p);
     free(r->io.fetched_crl.p);

@@ -124,6 +124,9 @@ def test_signatures(env):
         # signatures share by the root's CRL, fetched once.
         stats = json.loads(t.request(front.port, "GET", "/control/stats", token=None).body)
         assert (stats["ocsp"], stats["crl"]) == (2, 1), stats
+        t.wait_until(lambda: 'gateway_revocation_answers_total{source="ocsp",state="good"} 2\n' in
+                     t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 5,
+                     what="revocation answers counted")
         assert env.pg.query("SELECT count(*) FROM certificate") != "0"
 
         # A forged one (a byte inside the signed range changed): rejected, nothing sent.
