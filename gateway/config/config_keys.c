@@ -308,14 +308,17 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
         size_t n;
         if ((bad = gw_cfgv_list(value, gw_cfgv_oid, "policy OID listed twice", &list, &n)) != NULL)
             return bad;
-        gw_cfg_strv_free(cfg->verify.policy_oids);
-        list = realloc(list, (n + 1) * sizeof(*list)); /* NULL-terminated for sig/path */
-        if (!list) {
+        char **v = realloc(list, (n + 1) * sizeof(*list)); /* NULL-terminated for sig/path */
+        if (!v) {
+            for (size_t i = 0; i < n; i++)
+                free(list[i]);
+            free(list);
             *oom = true;
             return "out of memory";
         }
-        list[n] = NULL;
-        cfg->verify.policy_oids = list;
+        v[n] = NULL;
+        gw_cfg_strv_free(cfg->verify.policy_oids);
+        cfg->verify.policy_oids = v;
         cfg->verify.n_policy_oids = n;
         return NULL;
     }
