@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "rules/catalog.h"
 #include "store/store_paper.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -38,29 +39,16 @@ static bool digits(const char *s, size_t n, int *v)
     return true;
 }
 
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = y / 400, yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + doe - 719468;
-}
-
 /* RFC 3339 date-time (fractions ignored, no zone: Vietnam time) to Unix seconds; -1 if not. */
 static int64_t gw_paper_time(const char *s)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, zh = 7, zm = 0, sign = 1;
+    int32_t day;
+    int h, mi, sec, zh = 7, zm = 0, sign = 1;
     size_t n = strlen(s), i = 19;
 
-    if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
-        s[16] != ':' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
-        return -1;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 ||
-        mi > 59 || sec > 60)
+    if (n < 19 || !gw_catalog_day(s, 10, &day) || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':' || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+        !digits(s + 17, 2, &sec) || h > 23 || mi > 59 || sec > 60)
         return -1;
     if (i < n && s[i] == '.')
         for (i++; i < n && isdigit((unsigned char)s[i]); i++)
@@ -77,8 +65,7 @@ static int64_t gw_paper_time(const char *s)
     }
     if (i != n)
         return -1;
-    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-           sign * (zh * 3600 + zm * 60);
+    return (int64_t)day * 86400 + h * 3600 + mi * 60 + sec - sign * (zh * 3600 + zm * 60);
 }
 
 static void gw_paper_recorded(int err, int recorded, void *ud)

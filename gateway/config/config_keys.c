@@ -284,6 +284,22 @@ static bool set_str(void *slot, const char *v, bool is_const)
     return true;
 }
 
+/* A list from gw_cfgv_list with a NULL after its n items; on allocation failure the list is
+ * freed, *oom set and NULL returned. */
+static char **strv_terminate(char **list, size_t n, bool *oom)
+{
+    char **v = realloc(list, (n + 1) * sizeof(*list));
+    if (!v) {
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+        free(list);
+        *oom = true;
+        return NULL;
+    }
+    v[n] = NULL;
+    return v;
+}
+
 static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key *k,
                                  const char *value, void *slot, bool *oom)
 {
@@ -308,15 +324,9 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
         size_t n;
         if ((bad = gw_cfgv_list(value, gw_cfgv_oid, "policy OID listed twice", &list, &n)) != NULL)
             return bad;
-        char **v = realloc(list, (n + 1) * sizeof(*list)); /* NULL-terminated for sig/path */
-        if (!v) {
-            for (size_t i = 0; i < n; i++)
-                free(list[i]);
-            free(list);
-            *oom = true;
+        char **v = strv_terminate(list, n, oom); /* NULL-terminated for sig/path */
+        if (!v)
             return "out of memory";
-        }
-        v[n] = NULL;
         gw_cfg_strv_free(cfg->verify.policy_oids);
         cfg->verify.policy_oids = v;
         cfg->verify.n_policy_oids = n;
@@ -327,15 +337,9 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
         size_t n;
         if ((bad = gw_cfgv_list(value, gw_cfgv_date, "date listed twice", &list, &n)) != NULL)
             return bad;
-        char **v = realloc(list, (n + 1) * sizeof(*list)); /* NULL-terminated, as it is freed */
-        if (!v) {
-            for (size_t i = 0; i < n; i++)
-                free(list[i]);
-            free(list);
-            *oom = true;
+        char **v = strv_terminate(list, n, oom); /* freed as a NULL-terminated list */
+        if (!v)
             return "out of memory";
-        }
-        v[n] = NULL;
         gw_cfg_paper_holidays_set(&cfg->paper, v, n);
         return NULL;
     }

@@ -123,30 +123,37 @@ static bool gw_rev_local(const struct gw_revoke_opts *o, struct gw_vrev *q, time
     return false;
 }
 
-/* A fetched OCSP response (taken over: kept in io or freed). true: answered. */
-static bool gw_rev_ocsp(struct gw_vrev *q, uint8_t *der, size_t n, const uint8_t *nonce, time_t now,
-                        struct gw_revoke_io *io, struct gw_rev_status *last)
+/* The result of checking a fetched answer der[0..n) (taken over): a usable one answers q and is
+ * kept in *keep for the cache (or freed without io); otherwise it is freed and a checked but
+ * unusable status becomes *last. true: answered. */
+static bool gw_rev_take(struct gw_vrev *q, int check_rc, const struct gw_rev_status *st,
+                        uint8_t *der, size_t n, struct gw_revoke_io *io,
+                        struct gw_revoke_blob *keep, struct gw_rev_status *last)
 {
-    struct gw_rev_status st;
-
-    if (!der || gw_ocsp_response_check(der, n, q->cert, q->issuer, nonce, now, &st) != 0) {
-        free(der);
-        return false;
-    }
-    if (!gw_rev_usable(&st)) {
-        *last = st;
+    if (check_rc != 0 || !gw_rev_usable(st)) {
+        if (check_rc == 0)
+            *last = *st;
         free(der);
         return false;
     }
     if (io) {
-        io->fetched_ocsp = (struct gw_revoke_blob){der, n};
-        io->this_update = st.this_update;
-        io->next_update = st.next_update;
+        *keep = (struct gw_revoke_blob){der, n};
+        io->this_update = st->this_update;
+        io->next_update = st->next_update;
     } else {
         free(der);
     }
-    gw_rev_answer(q, &st);
+    gw_rev_answer(q, st);
     return true;
+}
+
+/* A fetched OCSP response (taken over). true: answered. */
+static bool gw_rev_ocsp(struct gw_vrev *q, uint8_t *der, size_t n, const uint8_t *nonce, time_t now,
+                        struct gw_revoke_io *io, struct gw_rev_status *last)
+{
+    struct gw_rev_status st;
+    int rc = der ? gw_ocsp_response_check(der, n, q->cert, q->issuer, nonce, now, &st) : -1;
+    return gw_rev_take(q, rc, &st, der, n, io, io ? &io->fetched_ocsp : NULL, last);
 }
 
 /* A fetched CRL (taken over). true: answered. */
@@ -154,26 +161,11 @@ static bool gw_rev_crl(struct gw_vrev *q, uint8_t *der, size_t n, const char *ur
                        struct gw_revoke_io *io, struct gw_rev_status *last)
 {
     struct gw_rev_status st;
-
-    if (!der || gw_crl_check(der, n, q->cert, q->issuer, now, &st) != 0) {
-        free(der);
-        return false;
-    }
-    if (!gw_rev_usable(&st)) {
-        *last = st;
-        free(der);
-        return false;
-    }
-    if (io) {
-        io->fetched_crl = (struct gw_revoke_blob){der, n};
+    int rc = der ? gw_crl_check(der, n, q->cert, q->issuer, now, &st) : -1;
+    bool answered = gw_rev_take(q, rc, &st, der, n, io, io ? &io->fetched_crl : NULL, last);
+    if (answered && io)
         snprintf(io->crl_url, sizeof(io->crl_url), "%s", url);
-        io->this_update = st.this_update;
-        io->next_update = st.next_update;
-    } else {
-        free(der);
-    }
-    gw_rev_answer(q, &st);
-    return true;
+    return answered;
 }
 
 void gw_revoke_blocking(const struct gw_revoke_opts *o, struct gw_vrev *q, time_t now,
@@ -287,6 +279,8 @@ static void gw_revoke_fetched(int err, long status, const char *body, size_t len
     (void)body;
     j->body = err == 0 && status == 200 ? (uint8_t *)gw_httpc_take_body(j->httpc) : NULL;
     j->body_n = j->body ? len : 0;
+    if (!j->body) /* nothing to check: the next source */
+        return gw_revoke_next(j);
     /* the check (signature verification, a CRL's revoked list) runs on the pool */
     if (uv_queue_work(j->loop, &j->work, gw_revoke_work, gw_revoke_after) != 0) {
         free(j->body);

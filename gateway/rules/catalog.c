@@ -65,24 +65,59 @@ void gw_catalog_unref(struct gw_catalog *c)
         catalog_free(c);
 }
 
-/* Two versions of one rule id may not be in force on the same day. */
+/* for cmp_by_id (qsort has no context argument); per thread, as reloads run on pool workers */
+static _Thread_local const struct gw_rule *sort_rules;
+
+static int cmp_by_id(const void *x, const void *y)
+{
+    size_t a = *(const size_t *)x, b = *(const size_t *)y;
+    int c = strcmp(sort_rules[a].id, sort_rules[b].id);
+    return c ? c : (a > b) - (a < b);
+}
+
+/* Whether version b clashes with the earlier version a of one rule id (0: not). */
+static int clash(const struct gw_rule *a, const struct gw_rule *b, struct gw_catalog_error *err)
+{
+    if (a->clause != b->clause)
+        return gw_catalog_fail(err, b->file, b->line, "bad_value",
+                               "rule %s is clause %d here and clause %d at %s:%d", b->id, b->clause,
+                               a->clause, a->file, a->line);
+    if (a->from <= b->until && b->from <= a->until)
+        return gw_catalog_fail(err, b->file, b->line, "overlapping_dates",
+                               "rule %s is also in force on these dates at %s:%d", b->id, a->file,
+                               a->line);
+    return 0;
+}
+
+/* Two versions of one rule id may not be in force on the same day, nor change clause. The
+ * versions of an id are found by sorting, so a large catalogue costs n log n; the error named is
+ * the one a pass in catalogue order meets first. */
 static int check_overlaps(const struct gw_catalog *c, struct gw_catalog_error *err)
 {
+    size_t *ix = malloc((c->n_rules + 1) * sizeof(*ix)), bad_i = SIZE_MAX, bad_j = 0;
+    if (!ix)
+        return GW_ENOMEM;
     for (size_t i = 0; i < c->n_rules; i++)
-        for (size_t j = 0; j < i; j++) {
-            const struct gw_rule *a = &c->rules[j], *b = &c->rules[i];
-            if (strcmp(a->id, b->id) != 0)
-                continue;
-            if (a->clause != b->clause)
-                return gw_catalog_fail(err, b->file, b->line, "bad_value",
-                                       "rule %s is clause %d here and clause %d at %s:%d", b->id,
-                                       b->clause, a->clause, a->file, a->line);
-            if (a->from <= b->until && b->from <= a->until)
-                return gw_catalog_fail(err, b->file, b->line, "overlapping_dates",
-                                       "rule %s is also in force on these dates at %s:%d", b->id,
-                                       a->file, a->line);
-        }
-    return 0;
+        ix[i] = i;
+    sort_rules = c->rules;
+    qsort(ix, c->n_rules, sizeof(*ix), cmp_by_id);
+    for (size_t s = 0; s < c->n_rules;) {
+        size_t e = s + 1;
+        while (e < c->n_rules && strcmp(c->rules[ix[e]].id, c->rules[ix[s]].id) == 0)
+            e++;
+        for (size_t k = s + 1; k < e; k++) /* each later version against the earlier ones */
+            for (size_t m = s; m < k; m++) {
+                struct gw_catalog_error scratch;
+                if (ix[k] < bad_i && clash(&c->rules[ix[m]], &c->rules[ix[k]], &scratch) != 0) {
+                    bad_i = ix[k];
+                    bad_j = ix[m];
+                    break;
+                }
+            }
+        s = e;
+    }
+    free(ix);
+    return bad_i == SIZE_MAX ? 0 : clash(&c->rules[bad_j], &c->rules[bad_i], err);
 }
 
 static size_t first_word(const char *s)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "rules/rtext.h"
 #include "util/error.h"
 #include "util/utf8.h"
@@ -49,22 +50,16 @@ int gw_catalog_fail(struct gw_catalog_error *err, const char *file, int line, co
 
 bool gw_catalog_day(const char *s, size_t len, int32_t *day)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (len != 10 || s[4] != '-' || s[7] != '-')
+    char buf[11];
+    if (len != 10)
         return false;
-    for (size_t i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-            return false;
-    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+    memcpy(buf, s, 10);
+    buf[10] = '\0';
+    /* 00:00 Vietnam time of a real date, or -1 (1970-01-01 is -25200, never -1) */
+    int64_t t = gw_cfg_vn_date(buf);
+    if (t == -1)
         return false;
-    /* days from civil (proleptic Gregorian) */
-    int yy = y - (m <= 2);
-    int era = yy / 400, yoe = yy - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    *day = era * 146097 + doe - 719468;
+    *day = (int32_t)((t + 7 * 3600) / 86400);
     return true;
 }
 

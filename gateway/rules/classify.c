@@ -481,7 +481,7 @@ int gw_classify_ex(const struct gw_catalog *cat, const struct gw_classify_alias 
         r->clauses |= 1u << 4;
     }
     if (cat) {
-        for (size_t i = 0; i < cat->n_rules; i++)
+        for (size_t i = 0; explain && i < cat->n_rules; i++) /* for the explanation only */
             r->rules_in_force += day >= cat->rules[i].from && day <= cat->rules[i].until;
         if (!(c.f = calloc(6 + 2 * doc->n_to, sizeof(*c.f))))
             rc = GW_ENOMEM;

@@ -53,7 +53,7 @@ struct gw_classify_result {
     size_t n_hits;
     struct gw_classify_near *near;
     size_t n_near;
-    size_t rules_in_force;
+    size_t rules_in_force; /* with explain: the rules in force on day */
 };
 
 /* The other form of an organisation id, from the agency directories: a QĐ 20 code (alias) that
