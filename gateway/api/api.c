@@ -169,8 +169,18 @@ int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code
         *message = "only /v1/ requests may carry a body";
         return 413;
     }
-    if (gw_auth_check(api->auth, api->n_clients, gw_http_req_header(req, "authorization")) >= 0)
+    if (gw_auth_check(api->auth, api->n_clients, gw_http_req_header(req, "authorization")) >= 0) {
+        /* a paper-copy record is small: a larger announced body is refused before it is read */
+        const char *cl = gw_http_req_header(req, "content-length");
+        size_t plen = strlen(req->path);
+        if (cl && plen > 11 && strcmp(req->path + plen - 11, "/paper-copy") == 0 &&
+            strtoull(cl, NULL, 10) > GW_PAPER_BODY_MAX) {
+            *code = "too_large";
+            *message = "a paper-copy record is at most 16 KiB of JSON";
+            return 413;
+        }
         return 0;
+    }
     *code = "unauthorized";
     *message = "missing or invalid bearer token";
     return 401;

@@ -84,6 +84,20 @@ void gw_api_clients_free(struct gw_api *api);
 void gw_api_work_begin(struct gw_api *api);
 void gw_api_work_end(struct gw_api *api);
 
+#define GW_PAPER_BODY_MAX 16384 /* bytes of a POST /v1/packages/{id}/paper-copy body */
+
+/* One request's asynchronous store call (api_read.c): the drain waits for it. new answers 500
+ * itself and returns NULL on allocation failure; free ends the work. */
+struct gw_read_job {
+    struct gw_api *api;
+    struct gw_http_req *req;
+    const struct gw_api_client *client;
+    int64_t id;
+};
+struct gw_read_job *gw_read_job_new(struct gw_api *api, struct gw_http_req *req,
+                                    const struct gw_api_client *c, int64_t id);
+void gw_read_job_free(struct gw_read_job *job);
+
 void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_api_client *c);
 void gw_api_get_package(struct gw_api *api, struct gw_http_req *req, int64_t id,
                         const struct gw_api_client *c);

@@ -20,14 +20,6 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#define GW_PAPER_BODY_MAX 16384
-
-struct gw_paper_job {
-    struct gw_api *api;
-    struct gw_http_req *req;
-    int64_t id;
-};
-
 static bool digits(const char *s, size_t n, int *v)
 {
     *v = 0;
@@ -70,8 +62,7 @@ static int64_t gw_paper_time(const char *s)
 
 static void gw_paper_recorded(int err, int recorded, void *ud)
 {
-    struct gw_paper_job *job = ud;
-    struct gw_api *api = job->api;
+    struct gw_read_job *job = ud;
 
     if (err != 0)
         gw_api_error(job->req, GW_EDB, NULL);
@@ -83,8 +74,7 @@ static void gw_paper_recorded(int err, int recorded, void *ud)
     else
         gw_api_json(job->req, 200,
                     json_pack("{sI si}", "id", (json_int_t)job->id, "recorded", recorded));
-    free(job);
-    gw_api_work_end(api);
+    gw_read_job_free(job);
 }
 
 static const char *opt_text(json_t *body, const char *key, bool *bad)
@@ -137,16 +127,11 @@ void gw_api_paper_copy(struct gw_api *api, struct gw_http_req *req, int64_t id,
         .actor = c->name,
         .scope = c->scope,
     };
-    struct gw_paper_job *job = calloc(1, sizeof(*job));
+    struct gw_read_job *job = gw_read_job_new(api, req, c, id);
     if (!job) {
         json_decref(body);
-        gw_api_error(req, GW_ENOMEM, NULL);
         return;
     }
-    job->api = api;
-    job->req = req;
-    job->id = id;
-    gw_api_work_begin(api);
     int rc = gw_store_paper_dispatch(api->deps.db, &a, gw_paper_recorded, job);
     json_decref(body);
     if (rc != 0) {
@@ -155,7 +140,6 @@ void gw_api_paper_copy(struct gw_api *api, struct gw_http_req *req, int64_t id,
                                   "a value is too long or not valid text");
         else
             gw_api_error(req, rc == GW_EAGAIN ? GW_EAGAIN : GW_EDB, NULL);
-        free(job);
-        gw_api_work_end(api);
+        gw_read_job_free(job);
     }
 }

@@ -18,15 +18,8 @@
 
 #define GW_INBOX_DEFAULT_LIMIT 50
 
-struct gw_read_job {
-    struct gw_api *api;
-    struct gw_http_req *req;
-    const struct gw_api_client *client;
-    int64_t id;
-};
-
-static struct gw_read_job *gw_read_job_new(struct gw_api *api, struct gw_http_req *req,
-                                           const struct gw_api_client *c, int64_t id)
+struct gw_read_job *gw_read_job_new(struct gw_api *api, struct gw_http_req *req,
+                                    const struct gw_api_client *c, int64_t id)
 {
     struct gw_read_job *job = calloc(1, sizeof(*job));
     if (!job) {
@@ -41,7 +34,7 @@ static struct gw_read_job *gw_read_job_new(struct gw_api *api, struct gw_http_re
     return job;
 }
 
-static void gw_read_job_free(struct gw_read_job *job)
+void gw_read_job_free(struct gw_read_job *job)
 {
     struct gw_api *api = job->api;
     free(job);

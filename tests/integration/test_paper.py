@@ -102,6 +102,8 @@ def test_paper_copies(env):
     assert r.status == 404, (r.status, r.body)
     assert gw.post("/v1/packages/%d/paper-copy" % pid, b"not json").status == 400
     assert record(gw, pid, {"reference": "12/STC"}).status == 422  # who sent it is required
+    big = record(gw, pid, {"by": "x" * 20000})  # a record is at most 16 KiB
+    assert big.status == 413 and big.json()["error"]["code"] == "too_large", big.body
     assert record(gw, pid, {"by": "x", "dispatched_at": "yesterday"}).status == 422
     r = record(gw, pid, {"recipient": "000.00.00.G22", "by": "Nguyễn Văn A, văn thư",
                          "reference": "12/STC-VP", "dispatched_at": "2026-12-01T09:30:00+07:00"})
