@@ -149,12 +149,13 @@ static void gw_ingest_finish_work(uv_work_t *w)
         snprintf(in->work_msg, sizeof(in->work_msg), "conformance: %s", gw_strerror(rc));
         return;
     }
-    rc = in->deps.to_json ? 0 : GW_ENOMEM;
-    in->json = in->deps.to_json ? in->deps.to_json(in->doc)
-                                : gw_ingest_doc_json_annotated(in->doc, &in->deps, &rc);
+    if (in->deps.to_json)
+        rc = (in->json = in->deps.to_json(in->doc)) ? 0 : GW_ENOMEM;
+    else
+        in->json = gw_ingest_doc_json_annotated(in->doc, &in->deps, &rc);
     if (!in->json) {
-        in->work_err = rc ? rc : GW_ENOMEM;
-        in->work_code = rc == GW_ENOMEM || rc == 0 ? "out_of_memory" : "annotate";
+        in->work_err = rc;
+        in->work_code = rc == GW_ENOMEM ? "out_of_memory" : "annotate";
         snprintf(in->work_msg, sizeof(in->work_msg), "%s: package JSON", in->work_code);
     }
 }

@@ -27,12 +27,7 @@ char *gw_ingest_doc_json_annotated(const struct gw_edxml_doc *doc,
 
 char *gw_ingest_doc_json(const struct gw_edxml_doc *doc)
 {
-    json_t *j = gw_edxml_doc_json(doc);
-    char *s;
-
-    if (!j)
-        return NULL;
-    s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(j);
-    return s;
+    const struct gw_ingest_deps none = {0};
+    int err;
+    return gw_ingest_doc_json_annotated(doc, &none, &err);
 }
