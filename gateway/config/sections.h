@@ -1,6 +1,7 @@
 #ifndef GW_CONFIG_SECTIONS_H
 #define GW_CONFIG_SECTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,18 @@ struct gw_db_config {
     uint64_t reconnect_max_ms; /* backoff cap */
 };
 
+/*
+ * How an outbound peer (an axis, QLVBĐH's webhook) is reached over TLS. The CA set is pinned per
+ * peer: ca_file only, the system store adds nothing. TLS 1.2 is the minimum. An http:// URL is
+ * refused unless insecure is set (tests on loopback only).
+ */
+struct gw_tls_peer {
+    const char *ca_file;     /* PEM bundle the peer's chain must end in; NULL: https refused */
+    const char *client_cert; /* PEM certificate for mTLS, or NULL */
+    const char *client_key;  /* its PEM private key (required with client_cert) */
+    bool insecure;           /* plain http:// allowed */
+};
+
 struct gw_axis_config {
     const char *name;     /* configuration name, e.g. "national" */
     const char *base_url; /* e.g. "http://127.0.0.1:9000" */
@@ -45,6 +58,7 @@ struct gw_axis_config {
     size_t max_package_bytes; /* cap on a fetched package */
     /* cap on an agency directory answer (getAgenciesList...) */
     size_t max_directory_bytes;
+    struct gw_tls_peer tls; /* strings point into the configuration */
 };
 
 /* What is done with a package by the summary of its signature check ([policy], design.md §5). */

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "config/sections.h"
+
 /*
  * Outbound HTTP for adapters: one long-lived libcurl multi handle driven by the libuv loop
  * (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION with uv_poll and uv_timer, as in curl's multi-uv
@@ -71,6 +73,9 @@ struct gw_httpc_request {
     /* If not NULL, receives the transfer (for gw_httpc_resume_*), valid until the callback has
      * run. */
     struct gw_httpc_xfer **xfer;
+    /* How the peer is reached over TLS (CA pinned, client certificate); NULL: libcurl's
+     * defaults. Strings must stay valid until the callback has run. */
+    const struct gw_tls_peer *tls;
 };
 
 /* err == 0: the peer answered with HTTP status `status` (any status, including 5xx) and body.
