@@ -280,6 +280,9 @@ class Gateway:
                 sections.get(sec, {}).pop(k, None)
             else:
                 sections.setdefault(sec, {})[k] = value
+        for kv in sections.values():
+            for k, v in kv.items():
+                self.env.note_secret(k, v)
         with open(self.config, "w") as f:
             for sec, kv in sections.items():
                 f.write("[%s]\n" % sec)
@@ -368,6 +371,7 @@ class Env:
         self.gateways = []
         self.pg = None
         self.sim = None
+        self.secrets = {TOKEN, GW_SECRET}
         try:
             self.pg = Postgres(self.root)
             self.sim = Sim(self.root, sim_systems)
@@ -381,6 +385,37 @@ class Env:
         if start:
             gw.start(ready=ready)
         return gw
+
+    def secret(self, value):
+        """Registers a secret (a token, a password) that no gatewayd log may contain."""
+        if value and len(value) >= 6:
+            self.secrets.add(value)
+
+    def note_secret(self, key, value):
+        """Registers what a configuration key holds if it is secret: the value of a secret or a
+        password, and the body lines of the PEM key a *_key setting names."""
+        key = key.lower()
+        if key in ("secret", "password") or key.endswith("_secret") or key.endswith("_password"):
+            self.secret(str(value))
+        elif key.endswith("_key") and os.path.isfile(str(value)):
+            with open(str(value), errors="replace") as f:
+                for line in f:
+                    line = line.strip()
+                    if len(line) >= 40 and not line.startswith("-----"):
+                        self.secret(line)
+
+    def leaked_secrets(self):
+        """Every configured secret, token and key line found in a gatewayd log (by gateway)."""
+        found = []
+        for gw in self.gateways:
+            text = gw.tail(10 ** 9)
+            env = gw.environ or {}
+            secrets = self.secrets | {v for k, v in env.items() if k.startswith("GATEWAYD_") and
+                                      re.search(r"(SECRET|PASSWORD|TOKEN)$", k)}
+            for s in sorted(secrets):
+                if s and s in text:
+                    found.append("%s: a configured secret of %d characters is in its log" % (gw.name, len(s)))
+        return found
 
     def sanitizer_reports(self):
         """Sanitizer findings in any gatewayd log (ASan/UBSan/LSan builds print them there)."""
@@ -433,6 +468,7 @@ class Env:
         if exc_type is None:
             problems = self.stop_gateways()
             problems += ["sanitizer report in " + r for r in self.sanitizer_reports()]
+            problems += self.leaked_secrets()
         self.close(failed=exc_type is not None or bool(problems))
         if problems:
             raise AssertionError("gatewayd teardown:\n" + "\n".join(problems))
