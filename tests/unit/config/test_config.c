@@ -222,7 +222,8 @@ static const struct {
      "<string>:8: [client.two] token_sha256: expected 64 hex characters"},
     {"[client.two]\ntoken_sha256 = " TOKEN_B "\norgan_id = bad id\n",
      "<string>:9: [client.two] organ_id = 'bad id': expected an organisation id"},
-    {"[client.two]\norgan_id = A.B\n", "<string>:7: [client.two] token_sha256 is required"},
+    {"[client.two]\norgan_id = A.B\n",
+     "<string>:7: [client.two] token_sha256 or cert_sha256 is required"},
     {"[client]\n", "<string>:7: section [client]: name after 'client.'"},
     {"[client.a.b]\n", "<string>:7: section [client.a.b]: name after 'client.'"},
     {"[client.abcdefghijklmnopqrstuvwxyz0123456789]\n", "<string>:7: section name [client.abcd"},
@@ -469,7 +470,8 @@ static void test_env_override(void **state)
 
     /* without the environment the client has no token */
     assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
-    assert_string_equal(err, "<string>:14: [client.no-token] token_sha256 is required");
+    assert_string_equal(err,
+                        "<string>:14: [client.no-token] token_sha256 or cert_sha256 is required");
 }
 
 static void test_secret_not_echoed(void **state)
