@@ -71,8 +71,12 @@ static int gw_http_tls_ctx_files(SSL_CTX *ctx, const struct gw_tls_listener *cfg
         return GW_ECONFIG;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
+        unsigned long e = ERR_peek_last_error();
+        bool other =
+            ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
         gw_http_tls_err(err, errlen, "tls_key", cfg->key_file,
-                        "not an unencrypted PEM private key");
+                        other ? "does not belong to the tls_cert certificate"
+                              : "not an unencrypted PEM private key");
         return GW_ECONFIG;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
