@@ -87,6 +87,8 @@ def test_auth_and_refusals(env):
                   ssl_context=ctx, headers={"Content-Type": "application/xml"})
     assert r.status == 202, (r.status, r.body)
     assert packages(env) == 1
+    assert env.pg.query("SELECT source FROM package WHERE document_id = '000.00.12.H49,2024/06/01,1/TLS'") \
+        == "bycert"
     # the same over one keep-alive connection, two requests
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
     for i in (2, 3):
@@ -99,6 +101,17 @@ def test_auth_and_refusals(env):
     # a token client over TLS, no certificate
     assert gw.submit(t.edoc("000.00.12.H49,2024/06/01,4/TLS")).status == 202
     assert packages(env) == 4
+    assert env.pg.query("SELECT source FROM package WHERE document_id = '000.00.12.H49,2024/06/01,4/TLS'") \
+        == "qlvbdh"
+    # a body of many records, streamed in: stored byte for byte
+    big = t.edoc("000.00.12.H49,2024/06/01,BIG/TLS", pad=700000)
+    r = t.request(port, "POST", "/v1/packages", body=big, token=None, ssl_context=ctx,
+                  headers={"Content-Type": "application/xml"})
+    assert r.status == 202, (r.status, r.body)
+    assert env.pg.query("SELECT size || ' ' || encode(sha256, 'hex') FROM package "
+                        "WHERE document_id = '000.00.12.H49,2024/06/01,BIG/TLS'") \
+        == "%d %s" % (len(big), hashlib.sha256(big).hexdigest())
+    assert packages(env) == 5
     # neither certificate nor token: 401, nothing stored
     r = t.request(port, "POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,5/TLS"), token=None,
                   ssl_context=anon, headers={"Content-Type": "application/xml"})
@@ -113,14 +126,14 @@ def test_auth_and_refusals(env):
     r = t.request(port, "POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,7/TLS"),
                   token=OTHER_TOKEN, ssl_context=ctx, headers={"Content-Type": "application/xml"})
     assert r.status == 401, r.status
-    assert packages(env) == 4
+    assert packages(env) == 5
     # a certificate from another CA: the handshake is refused
     rogue_ca = pki.ca("rogue-ca")
     rogue = pki.leaf("client-rogue", rogue_ca, client=True)
     res = refused(port, gwtls.client_context(p["server_ca"][0], rogue), t.edoc("000.00.12.H49,2024/06/01,8/TLS"))
     assert res is True, res
     metric_becomes(gw, anon, "gateway_tls_handshake_failures_total", 'reason="bad_client_cert"', 1)
-    assert packages(env) == 4
+    assert packages(env) == 5
 
     # plain HTTP to the TLS port: closed without an HTTP answer; the gateway keeps serving
     out = t.raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -149,7 +162,7 @@ def test_auth_and_refusals(env):
                         "--data-binary", "@" + pkg, "https://127.0.0.1:%d/v1/packages" % port],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert r.stdout == b"202", (r.stdout, r.stderr)
-    assert packages(env) == 5
+    assert packages(env) == 6
 
     # many failures of one kind: counted each, logged at debug far less often
     for _ in range(20):
@@ -173,7 +186,8 @@ def test_auth_and_refusals(env):
 
 def test_slow_handshakes(env):
     pki = gwtls.Pki(env.root)
-    gw, p = tls_gateway(env, pki, {"server:max_connections": "60", "server:header_timeout_ms": "1500"})
+    gw, p = tls_gateway(env, pki, {"server:max_connections": "60", "server:header_timeout_ms": "1500",
+                                          "server:idle_timeout_ms": "120000"})
     anon = gwtls.client_context(p["server_ca"][0])
     hello = gwtls.client_hello()
     assert len(hello) > 100 and hello[0] == 0x16
@@ -182,6 +196,7 @@ def test_slow_handshakes(env):
     def stall(n):
         socks = []
         for _ in range(n):
+            # far below idle_timeout_ms: only the header timer can close them in time
             s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
             s.sendall(hello[: len(hello) // 2])
             socks.append(s)
