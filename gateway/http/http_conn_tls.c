@@ -9,6 +9,7 @@
 #include "metrics/metrics.h"
 #include "util/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Sends what the session has produced; false if the connection was closed. */
@@ -32,16 +33,24 @@ static bool gw_http_conn_tls_flush(struct gw_http_conn *c)
     return true;
 }
 
-void gw_http_conn_tls_failed(struct gw_http_conn *c, const char *reason)
+/* One debug line per kind of failure every 10 s (peers choose how often they fail). */
+static void gw_http_conn_tls_log(struct gw_http_conn *c, const char *event, const char *what,
+                                 const char *reason)
 {
     struct gw_http_server *srv = c->srv;
     unsigned suppressed = 0;
+    char key[64];
 
-    gw_metric_inc(gw_metric_series(srv->tls_failures, reason));
-    if (gw_logrl_allow(&srv->tls_rl, reason, uv_now(srv->loop), &suppressed))
-        gw_debug("http.tls_handshake_failed", "%s: TLS handshake failed: %s%s%s (%u alike before)",
-                 c->peer, reason, *gw_http_tls_detail(c->tls) ? ": " : "",
-                 gw_http_tls_detail(c->tls), suppressed);
+    snprintf(key, sizeof(key), "%s %s", event, reason);
+    if (gw_logrl_allow(&srv->tls_rl, key, uv_now(srv->loop), &suppressed))
+        gw_debug(event, "%s: %s: %s%s%s (%u alike before)", c->peer, what, reason,
+                 *gw_http_tls_detail(c->tls) ? ": " : "", gw_http_tls_detail(c->tls), suppressed);
+}
+
+void gw_http_conn_tls_failed(struct gw_http_conn *c, const char *reason)
+{
+    gw_metric_inc(gw_metric_series(c->srv->tls_failures, reason));
+    gw_http_conn_tls_log(c, "http.tls_handshake_failed", "TLS handshake failed", reason);
 }
 
 bool gw_http_conn_tls_pull(struct gw_http_conn *c)
@@ -57,7 +66,7 @@ bool gw_http_conn_tls_pull(struct gw_http_conn *c)
         if (!was && !gw_http_tls_established(c->tls))
             gw_http_conn_tls_failed(c, gw_http_tls_reason(c->tls));
         else
-            gw_debug("http.tls_error", "%s: %s", c->peer, gw_http_tls_detail(c->tls));
+            gw_http_conn_tls_log(c, "http.tls_error", "TLS error", gw_http_tls_reason(c->tls));
         if (gw_http_conn_tls_flush(c)) /* the alert, as far as the socket takes it now */
             gw_http_conn_close(c);
         return false;
