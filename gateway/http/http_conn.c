@@ -3,7 +3,8 @@
  * parser, hands one request at a time to the handler, writes the response, and enforces the
  * header/body/idle timeouts with one timer driven by the connection state. Closing is always
  * uv_close + close callback; a connection whose request is still with the handler stays allocated
- * (request marked detached) until gw_http_respond() is called.
+ * (request marked detached) until gw_http_respond() is called. With TLS (c->tls) reads and writes
+ * pass through http_conn_tls.c; a connection without it takes the plain path unchanged.
  */
 #include "http/http_server_internal.h"
 #include "util/log.h"

@@ -12,7 +12,9 @@ a pinned certificate ([client.NAME] cert_sha256), against a test PKI made with t
   timeout (counted as "timeout") and give their connection slots back;
 - SIGHUP after the server certificate is replaced: new connections see the new one, an open
   keep-alive connection goes on with the old; SIGHUP with a broken key keeps the certificate and
-  counts result="failed"; a broken key at start stops the start naming the file.
+  counts result="failed"; a broken key at start stops the start naming the file;
+- tls_client_auth = required: the pinned certificate is accepted, a connection without one fails
+  its handshake (a token does not help).
 """
 
 import hashlib
@@ -60,15 +62,17 @@ def tls_gateway(env, pki, extra=None):
     }
     config.update(extra or {})
     gw = env.gateway(config, start=False)
-    gw.ssl_context = gwtls.client_context(server_ca[0])
+    # the harness's own requests (readiness) need the pinned certificate when one is required
+    required = config.get("server:tls_client_auth") == "required"
+    gw.ssl_context = gwtls.client_context(server_ca[0], pinned if required else None)
     gw.start()
     return gw, {"ca": ca, "server_ca": server_ca, "server": server, "pinned": pinned}
 
 
-def refused(port, ctx, body):
+def refused(port, ctx, body, token=None):
     """A request whose handshake or answer the server refuses: True when no HTTP answer came."""
     try:
-        r = t.request(port, "POST", "/v1/packages", body=body, token=None, ssl_context=ctx, timeout=10,
+        r = t.request(port, "POST", "/v1/packages", body=body, token=token, ssl_context=ctx, timeout=10,
                       headers={"Content-Type": "application/xml"})
         return "answered %d" % r.status
     except (ssl.SSLError, ConnectionError, http.client.HTTPException, OSError):
@@ -224,6 +228,20 @@ def test_slow_handshakes(env):
     metric_becomes(gw, anon, "gateway_tls_handshake_failures_total", 'reason="timeout"', 100)
 
 
+def test_client_cert_required(env):
+    pki = gwtls.Pki(env.root)
+    gw, p = tls_gateway(env, pki, {"server:tls_client_auth": "required"})
+    # the pinned certificate: accepted without a token
+    r = gw.submit(t.edoc("000.00.12.H49,2024/06/01,1/REQ"), token=None)
+    assert r.status == 202, (r.status, r.body)
+    # no certificate, even with a valid token: the handshake fails
+    res = refused(gw.port, gwtls.client_context(p["server_ca"][0]), t.edoc("000.00.12.H49,2024/06/01,2/REQ"),
+                  token=t.TOKEN)
+    assert res is True, res
+    metric_becomes(gw, gw.ssl_context, "gateway_tls_handshake_failures_total", 'reason="no_client_cert"', 1)
+    assert packages(env) == 1
+
+
 def peer_sha256(conn):
     return gwtls.der_sha256(conn.sock.getpeercert(binary_form=True))
 
@@ -292,4 +310,4 @@ def test_reload(env):
 
 
 if __name__ == "__main__":
-    t.run([test_auth_and_refusals, test_slow_handshakes, test_reload])
+    t.run([test_auth_and_refusals, test_slow_handshakes, test_reload, test_client_cert_required])
