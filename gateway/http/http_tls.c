@@ -341,6 +341,8 @@ int gw_http_tls_take_output(struct gw_http_tls *t, char **out, size_t *len)
     *len = 0;
     if (n == 0)
         return 0;
+    if (n > INT32_MAX) /* writes are at most a few MiB: not reached */
+        return GW_E2BIG;
     if (!(buf = malloc(n)))
         return GW_ENOMEM;
     if (BIO_read(t->wbio, buf, (int)n) != (int)n) {
