@@ -31,9 +31,24 @@ struct gw_http_tls {
     bool shut;
     bool peer_verified;
     const char *reason;
-    char detail[128];
+    char detail[192];
+    char verify[96]; /* why the client certificate did not verify, from the verify callback */
     uint8_t peer_sha256[32];
 };
+
+/* OpenSSL's verdict stands (an unverifiable client certificate fails the handshake); the
+ * callback only keeps why, for the debug line. */
+static int gw_http_tls_verify_cb(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct gw_http_tls *t = ssl ? SSL_get_app_data(ssl) : NULL;
+
+    if (!ok && t && !t->verify[0])
+        snprintf(t->verify, sizeof(t->verify), "%s at depth %d",
+                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
+                 X509_STORE_CTX_get_error_depth(store));
+    return ok;
+}
 
 /* Encrypted keys are refused instead of prompting on the terminal. */
 static int gw_http_tls_no_password(char *buf, int size, int rwflag, void *ud)
@@ -136,7 +151,7 @@ int gw_http_tls_ctx_new(const struct gw_tls_listener *cfg, struct gw_http_tls_ct
     else if (cfg->client_auth == GW_TLS_CLIENT_REQUIRED)
         mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     /* OpenSSL's own verification decides: an unverifiable certificate fails the handshake. */
-    SSL_CTX_set_verify(c->ctx, mode, NULL);
+    SSL_CTX_set_verify(c->ctx, mode, gw_http_tls_verify_cb);
     SSL_CTX_set_verify_depth(c->ctx, GW_HTTP_TLS_VERIFY_DEPTH);
     SSL_CTX_set_purpose(c->ctx, X509_PURPOSE_SSL_CLIENT);
     leaf = SSL_CTX_get0_certificate(c->ctx);
@@ -180,6 +195,7 @@ int gw_http_tls_new(struct gw_http_tls_ctx *ctx, struct gw_http_tls **out)
     BIO_set_mem_eof_return(t->rbio, -1);
     BIO_set_mem_eof_return(t->wbio, -1);
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
+    SSL_set_app_data(t->ssl, t);
     SSL_set_accept_state(t->ssl);
     *out = t;
     return 0;
@@ -249,6 +265,10 @@ static int gw_http_tls_fail(struct gw_http_tls *t, int ssl_err)
             ERR_error_string_n(e, t->detail, sizeof(t->detail));
         else
             snprintf(t->detail, sizeof(t->detail), "SSL error %d", ssl_err);
+        if (t->verify[0]) {
+            size_t n = strlen(t->detail);
+            snprintf(t->detail + n, sizeof(t->detail) - n, " (%s)", t->verify);
+        }
     }
     ERR_clear_error();
     return GW_EIO;

@@ -428,6 +428,7 @@ static void test_client_certs(void **state)
     pump(&p);
     assert_int_equal(p.srv_rc, GW_EIO);
     assert_string_equal(gw_http_tls_reason(p.srv), "bad_client_cert");
+    assert_non_null(strstr(gw_http_tls_detail(p.srv), "self-signed certificate at depth 0"));
     assert_null(gw_http_tls_peer_sha256(p.srv));
     pair_close(&p);
     /* none: no certificate is asked for, a presented one is not taken */
