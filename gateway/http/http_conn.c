@@ -120,6 +120,14 @@ static void gw_http_conn_linger(struct gw_http_conn *c)
     gw_http_conn_update_reading(c);
 }
 
+void gw_http_conn_close_idle(struct gw_http_conn *c)
+{
+    if (c->tls)
+        gw_http_conn_linger(c); /* close_notify and FIN, then close */
+    else
+        gw_http_conn_close(c);
+}
+
 void gw_http_conn_written(struct gw_http_conn *c)
 {
     if (c->close_after || c->srv->shutting_down || c->pc.closed) {
@@ -233,10 +241,7 @@ static void gw_http_conn_on_timer(uv_timer_t *t)
     }
     switch (c->state) {
     case GW_HTTP_C_IDLE:
-        if (c->tls)
-            gw_http_conn_linger(c); /* close_notify, then close */
-        else
-            gw_http_conn_close(c);
+        gw_http_conn_close_idle(c);
         break;
     case GW_HTTP_C_HEAD:
         gw_http_conn_fail(c, 408, "request_timeout", "request head not received in time", NULL);

@@ -211,8 +211,10 @@ void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void
             srv->n_inflight);
     uv_close((uv_handle_t *)&srv->listener, gw_http_server_on_listener_closed);
     for (struct gw_http_conn *c = srv->conns; c; c = c->next) {
-        if (c->state == GW_HTTP_C_IDLE || (c->tls && !gw_http_tls_established(c->tls)))
-            gw_http_conn_close(c); /* also a TLS handshake not yet complete */
+        if (c->state == GW_HTTP_C_IDLE)
+            gw_http_conn_close_idle(c);
+        else if (c->tls && !gw_http_tls_established(c->tls))
+            gw_http_conn_close(c); /* a TLS handshake not yet complete */
     }
 }
 

@@ -224,6 +224,8 @@ struct gw_http_server {
 /* Accepts one pending connection on srv's listener (503 beyond max_connections). */
 void gw_http_conn_accept(struct gw_http_server *srv);
 void gw_http_conn_close(struct gw_http_conn *c);
+/* An idle keep-alive connection ends: closed, or with TLS close_notify first (then lingers). */
+void gw_http_conn_close_idle(struct gw_http_conn *c);
 
 /* Called by gw_http_respond: resp (malloc'd; NULL if it could not be built) is written, the
  * request freed. For a detached request resp is simply freed. */

@@ -13,6 +13,8 @@ a pinned certificate ([client.NAME] cert_sha256), against a test PKI made with t
 - SIGHUP after the server certificate is replaced: new connections see the new one, an open
   keep-alive connection goes on with the old; SIGHUP with a broken key keeps the certificate and
   counts result="failed"; a broken key at start stops the start naming the file;
+- close_notify before the FIN after a final response, after the keep-alive idle timeout and for
+  idle connections at shutdown (a Python client refusing ragged EOFs reads a clean end);
 - tls_client_auth = required: the pinned certificate is accepted, a connection without one fails
   its handshake (a token does not help).
 """
@@ -242,6 +244,46 @@ def test_client_cert_required(env):
     assert packages(env) == 1
 
 
+def read_to_close(ss):
+    """Everything until the server ends the session; a TCP close without close_notify raises
+    (suppress_ragged_eofs=False)."""
+    out = b""
+    while True:
+        chunk = ss.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_close_notify(env):
+    pki = gwtls.Pki(env.root)
+    gw, p = tls_gateway(env, pki, {"server:idle_timeout_ms": "1000"})
+    ctx = gwtls.client_context(p["server_ca"][0], p["pinned"])
+
+    def session(close):
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+        ss = ctx.wrap_socket(s, server_hostname="127.0.0.1", suppress_ragged_eofs=False)
+        ss.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n" % (b"Connection: close\r\n" if close else b""))
+        return ss
+
+    # after a final response
+    ss = session(True)
+    assert read_to_close(ss).startswith(b"HTTP/1.1 200"), "no clean close after Connection: close"
+    ss.close()
+    # after the keep-alive idle timeout
+    ss = session(False)
+    assert read_to_close(ss).startswith(b"HTTP/1.1 200")
+    ss.close()
+    # idle at shutdown: close_notify, and the drain ends cleanly
+    ss = session(False)
+    first = ss.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200"), first
+    gw.proc.send_signal(signal.SIGTERM)
+    assert read_to_close(ss) == b""
+    ss.close()
+    assert gw.wait_exit(30) == 0
+
+
 def peer_sha256(conn):
     return gwtls.der_sha256(conn.sock.getpeercert(binary_form=True))
 
@@ -310,4 +352,5 @@ def test_reload(env):
 
 
 if __name__ == "__main__":
-    t.run([test_auth_and_refusals, test_slow_handshakes, test_reload, test_client_cert_required])
+    t.run([test_auth_and_refusals, test_slow_handshakes, test_reload, test_client_cert_required,
+           test_close_notify])
