@@ -15,6 +15,7 @@ a pinned certificate ([client.NAME] cert_sha256), against a test PKI made with t
   counts result="failed"; a broken key at start stops the start naming the file;
 - close_notify before the FIN after a final response, after the keep-alive idle timeout and for
   idle connections at shutdown (a Python client refusing ragged EOFs reads a clean end);
+- 12 MB up and 12 MB down (streamed request and response bodies) over TLS, byte for byte;
 - tls_client_auth = required: the pinned certificate is accepted, a connection without one fails
   its handshake (a token does not help).
 """
@@ -244,6 +245,28 @@ def test_client_cert_required(env):
     assert packages(env) == 1
 
 
+def test_large_over_tls(env):
+    pki = gwtls.Pki(env.root)
+    gw, p = tls_gateway(env, pki, {"server:max_body_bytes": str(40 * 1024 * 1024),
+                                   "server:body_timeout_ms": "60000"})
+    ctx = gwtls.client_context(p["server_ca"][0], p["pinned"])
+    # a streamed upload of many records, stored byte for byte
+    big = t.edoc("000.00.12.H49,2024/10/01,1/BIG", pad=12 * 1024 * 1024)
+    r = t.request(gw.port, "POST", "/v1/packages", body=big, token=None, ssl_context=ctx, timeout=60,
+                  headers={"Content-Type": "application/xml"})
+    assert r.status == 202, (r.status, r.body)
+    assert env.pg.query("SELECT encode(sha256, 'hex') FROM package WHERE direction = 'out'") \
+        == hashlib.sha256(big).hexdigest()
+    # a streamed download (pieces of a few MiB, each encrypted on its way out)
+    incoming = t.edoc("000.00.00.G22,2024/10/01,3/VPCP", to=(t.PROVINCE,), sender="000.00.00.G22",
+                      pad=12 * 1024 * 1024)
+    env.sim.inject(t.PROVINCE, incoming)
+    items = t.wait_until(lambda: t.request(gw.port, "GET", "/v1/inbox", token=None, ssl_context=ctx)
+                         .json()["items"], 60, what="large package in inbox")
+    content = t.request(gw.port, "GET", items[0]["content_url"], token=None, ssl_context=ctx, timeout=60)
+    assert content.status == 200 and hashlib.sha256(content.body).hexdigest() == hashlib.sha256(incoming).hexdigest()
+
+
 def read_to_close(ss):
     """Everything until the server ends the session; a TCP close without close_notify raises
     (suppress_ragged_eofs=False)."""
@@ -353,4 +376,4 @@ def test_reload(env):
 
 if __name__ == "__main__":
     t.run([test_auth_and_refusals, test_slow_handshakes, test_reload, test_client_cert_required,
-           test_close_notify])
+           test_close_notify, test_large_over_tls])
