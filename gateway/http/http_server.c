@@ -1,8 +1,9 @@
 /*
  * HTTP server listener: validates limits, binds and accepts (connections themselves live in
  * http_conn.c), keeps the list and counts of connections and in-flight requests, owns the global
- * request-body budget, and drains on shutdown: idle connections are closed at once, busy ones
- * after their current response, or all of them at once by gw_http_server_close_all().
+ * request-body budget and the TLS context for new connections, and drains on shutdown: idle
+ * connections are closed at once, busy ones after their current response, or all of them at once by
+ * gw_http_server_close_all().
  */
 #include "http/http_server_internal.h"
 #include "metrics/metrics.h"
