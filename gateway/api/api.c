@@ -169,7 +169,9 @@ int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code
         *message = "only /v1/ requests may carry a body";
         return 413;
     }
-    if (gw_auth_check(api->auth, api->n_clients, gw_http_req_header(req, "authorization")) >= 0) {
+    if (gw_auth_identify(api->auth, api->n_clients,
+                         req->client_cert ? req->client_cert_sha256 : NULL,
+                         gw_http_req_header(req, "authorization")) >= 0) {
         /* a paper-copy record is small: a larger announced body is refused before it is read */
         const char *cl = gw_http_req_header(req, "content-length");
         size_t plen = strlen(req->path);
@@ -308,7 +310,9 @@ void gw_api_handle(struct gw_http_req *req, void *ud)
         gw_http_respond_error(req, 404, "not_found", "no such endpoint");
         return;
     }
-    client = gw_auth_check(api->auth, api->n_clients, gw_http_req_header(req, "authorization"));
+    client = gw_auth_identify(api->auth, api->n_clients,
+                              req->client_cert ? req->client_cert_sha256 : NULL,
+                              gw_http_req_header(req, "authorization"));
     if (client < 0) {
         gw_http_add_header(req, "WWW-Authenticate", "Bearer");
         gw_api_error(req, GW_EAUTH, "missing or invalid bearer token");

@@ -39,6 +39,9 @@ int gw_api_clients_init(struct gw_api *api)
 
         api->auth[i].name = cc->name;
         memcpy(api->auth[i].token_sha256, cc->token_sha256, sizeof(cc->token_sha256));
+        api->auth[i].cert_only = !cc->has_token;
+        api->auth[i].has_cert = cc->has_cert;
+        memcpy(api->auth[i].cert_sha256, cc->cert_sha256, sizeof(cc->cert_sha256));
         c->name = cc->name;
         c->organ_id = cc->organ_id && cc->organ_id[0] ? cc->organ_id : NULL;
         if (c->organ_id) {

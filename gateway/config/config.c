@@ -434,6 +434,9 @@ void gw_config_free(struct gw_config *cfg)
         free(cfg->organ_ids[i]);
     free(cfg->organ_ids);
     free(cfg->listen_host);
+    free((void *)cfg->tls.cert_file);
+    free((void *)cfg->tls.key_file);
+    free((void *)cfg->tls.client_ca_file);
     free_secret(cfg->db.conninfo);
     free(cfg->migrations_dir);
     free(cfg->edxml_schema);

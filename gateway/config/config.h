@@ -20,8 +20,11 @@
 
 struct gw_config_client {
     char *name;               /* [client.NAME] */
-    uint8_t token_sha256[32]; /* SHA-256 of the bearer token */
-    char *organ_id;           /* the only From this client may use, or NULL (any own organ id) */
+    uint8_t token_sha256[32]; /* SHA-256 of the bearer token (has_token) */
+    uint8_t cert_sha256[32];  /* SHA-256 of the client certificate's DER (has_cert) */
+    bool has_token;           /* at least one of the two is set */
+    bool has_cert;
+    char *organ_id; /* the only From this client may use, or NULL (any own organ id) */
 };
 
 struct gw_config_axis {
@@ -68,6 +71,7 @@ struct gw_config {
     char *listen_host; /* without brackets for IPv6 */
     int listen_port;   /* 0 = ephemeral */
     uint64_t drain_timeout_ms;
+    struct gw_tls_listener tls; /* tls_cert, tls_key, tls_client_ca, tls_client_auth */
 
     /* [database] */
     struct gw_db_config db; /* db.conninfo points into this config */

@@ -1,12 +1,14 @@
 /*
  * Whole-configuration checks run once the file and the environment are applied: required
- * sections and keys, at least one client, distinct client tokens, ordered backoff bounds, a body
+ * sections and keys, at least one client, distinct client tokens and certificate pins, TLS
+ * files that go together and are readable, ordered backoff bounds, a body
  * budget that admits one largest body, delivery leases longer than every axis timeout, adapter
  * names known to the program, the routing default naming a configured axis, and the computed
  * instance_id default.
  */
 #include "config/config_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,22 +58,81 @@ static void check_required(struct gw_cfg_loader *ld)
         gw_cfg_fail(ld, 0, "at least one [client.NAME] section is required");
 }
 
+/* A client is known by a bearer token, a pinned certificate or both; neither can be shared. */
 static void check_clients(struct gw_cfg_loader *ld)
 {
-    const struct gw_config *cfg = ld->cfg;
+    struct gw_config *cfg = ld->cfg;
+    size_t kt = 0, kc = 0;
 
+    gw_cfg_find_key(GW_CFG_CLIENT, "token_sha256", &kt);
+    gw_cfg_find_key(GW_CFG_CLIENT, "cert_sha256", &kc);
     for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
         const struct gw_cfg_section *s = &ld->sects[i];
+        struct gw_config_client *c;
         if (s->kind != GW_CFG_CLIENT)
             continue;
+        c = &cfg->clients[s->index];
+        c->has_token = s->key_line[kt] != 0;
+        c->has_cert = s->key_line[kc] != 0;
+        if (!c->has_token && !c->has_cert) {
+            gw_cfg_fail(ld, s->line, "[%s] token_sha256 or cert_sha256 is required", s->name);
+            return;
+        }
         for (size_t j = 0; j < s->index; j++) {
-            if (memcmp(cfg->clients[j].token_sha256, cfg->clients[s->index].token_sha256, 32) ==
-                0) {
+            const struct gw_config_client *o = &cfg->clients[j];
+            if (c->has_token && o->has_token && memcmp(o->token_sha256, c->token_sha256, 32) == 0) {
                 gw_cfg_fail(ld, line_of(s, "token_sha256"),
-                            "[%s] token_sha256 is the same as [client.%s]'s", s->name,
-                            cfg->clients[j].name);
+                            "[%s] token_sha256 is the same as [client.%s]'s", s->name, o->name);
                 return;
             }
+            if (c->has_cert && o->has_cert && memcmp(o->cert_sha256, c->cert_sha256, 32) == 0) {
+                gw_cfg_fail(ld, line_of(s, "cert_sha256"),
+                            "[%s] cert_sha256 is the same as [client.%s]'s", s->name, o->name);
+                return;
+            }
+        }
+    }
+}
+
+/* [server] tls_*: a certificate and its key together; client certificates need the CA bundle.
+ * The files must be readable here; their contents are parsed with OpenSSL at start-up. */
+static void check_tls(struct gw_cfg_loader *ld)
+{
+    struct gw_tls_listener *t = &ld->cfg->tls;
+    const struct gw_cfg_section *sv = find_sect(ld, GW_CFG_SERVER);
+    size_t ka = 0;
+    bool auth_set;
+    const struct {
+        const char *key, *path;
+    } files[] = {
+        {"tls_cert", t->cert_file}, {"tls_key", t->key_file}, {"tls_client_ca", t->client_ca_file}};
+
+    gw_cfg_find_key(GW_CFG_SERVER, "tls_client_auth", &ka);
+    auth_set = sv && sv->key_line[ka] != 0;
+    if (!t->cert_file != !t->key_file) {
+        gw_cfg_fail(ld, line_of(sv, t->cert_file ? "tls_cert" : "tls_key"),
+                    "[server] tls_cert and tls_key go together");
+        return;
+    }
+    if (!t->cert_file && (t->client_ca_file || auth_set)) {
+        gw_cfg_fail(ld, line_of(sv, t->client_ca_file ? "tls_client_ca" : "tls_client_auth"),
+                    "[server] %s needs tls_cert and tls_key",
+                    t->client_ca_file ? "tls_client_ca" : "tls_client_auth");
+        return;
+    }
+    if (!auth_set)
+        t->client_auth = t->client_ca_file ? GW_TLS_CLIENT_OPTIONAL : GW_TLS_CLIENT_NONE;
+    else if (t->client_auth != GW_TLS_CLIENT_NONE && !t->client_ca_file) {
+        gw_cfg_fail(ld, line_of(sv, "tls_client_auth"),
+                    "[server] tls_client_auth = %s needs tls_client_ca",
+                    t->client_auth == GW_TLS_CLIENT_REQUIRED ? "required" : "optional");
+        return;
+    }
+    for (size_t i = 0; i < GW_ARRAY_LEN(files); i++) {
+        if (files[i].path && access(files[i].path, R_OK) != 0) {
+            gw_cfg_fail(ld, line_of(sv, files[i].key), "[server] %s %s: %s", files[i].key,
+                        files[i].path, strerror(errno));
+            return;
         }
     }
 }
@@ -233,6 +294,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
     check_required(ld);
     if (!ld->err)
         check_clients(ld);
+    if (!ld->err)
+        check_tls(ld);
     if (!ld->err)
         check_bounds(ld);
     if (!ld->err)

@@ -25,7 +25,8 @@ enum {
     T_DATES,  /* [paper] holidays list */
     T_LISTEN, /* server listen_host/listen_port */
     T_LOGLEVEL,
-    T_TOKEN, /* client token_sha256 */
+    T_TOKEN,      /* client token_sha256, cert_sha256 */
+    T_CLIENTAUTH, /* server tls_client_auth */
 };
 
 /* Values that reach PostgreSQL as integer (int4) parameters: lease_ms, backoff_base_ms,
@@ -67,6 +68,10 @@ static const struct gw_cfg_key server_keys[] = {
     {"body_timeout_ms", T_U64, C(server.body_timeout_ms), 1, MS_DAY, false, false},
     {"idle_timeout_ms", T_U64, C(server.idle_timeout_ms), 1, MS_DAY, false, false},
     {"drain_timeout_ms", T_U64, C(drain_timeout_ms), 0, MS_HOUR, false, false},
+    {"tls_cert", T_CTEXT, C(tls.cert_file), 0, 0, false, false},
+    {"tls_key", T_CTEXT, C(tls.key_file), 0, 0, false, false},
+    {"tls_client_ca", T_CTEXT, C(tls.client_ca_file), 0, 0, false, false},
+    {"tls_client_auth", T_CLIENTAUTH, C(tls.client_auth), 0, 0, false, false},
 };
 
 static const struct gw_cfg_key database_keys[] = {
@@ -82,7 +87,9 @@ static const struct gw_cfg_key database_keys[] = {
 };
 
 static const struct gw_cfg_key client_keys[] = {
-    {"token_sha256", T_TOKEN, CL(token_sha256), 0, 0, true, true},
+    /* at least one of token_sha256 and cert_sha256 (config_check.c) */
+    {"token_sha256", T_TOKEN, CL(token_sha256), 0, 0, false, true},
+    {"cert_sha256", T_TOKEN, CL(cert_sha256), 0, 0, false, false},
     {"organ_id", T_ORGAN, CL(organ_id), 0, 0, false, false},
 };
 
@@ -359,6 +366,16 @@ static const char *store_special(struct gw_config *cfg, const struct gw_cfg_key 
         return NULL;
     case T_TOKEN:
         return gw_cfgv_hex32(value, slot);
+    case T_CLIENTAUTH: {
+        static const char *const modes[] = {"none", "optional", "required"};
+        for (size_t i = 0; i < GW_ARRAY_LEN(modes); i++) {
+            if (strcmp(value, modes[i]) == 0) {
+                *(enum gw_tls_client_auth *)slot = (enum gw_tls_client_auth)i;
+                return NULL;
+            }
+        }
+        return "expected none, optional or required";
+    }
     default:
         *oom = false;
         return "internal error: unknown key type";

@@ -112,11 +112,11 @@ static int hexval(char c)
 const char *gw_cfgv_hex32(const char *v, uint8_t out[32])
 {
     if (strlen(v) != 64)
-        return "expected 64 hex characters (SHA-256 of the token)";
+        return "expected 64 hex characters (a SHA-256)";
     for (size_t i = 0; i < 32; i++) {
         int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            return "expected 64 hex characters (SHA-256 of the token)";
+            return "expected 64 hex characters (a SHA-256)";
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return NULL;

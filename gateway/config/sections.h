@@ -26,6 +26,20 @@ struct gw_http_limits {
     size_t max_inflight_body_bytes;
 };
 
+/* TLS on the northbound listener ([server] tls_*); cert_file NULL: plain HTTP. */
+enum gw_tls_client_auth {
+    GW_TLS_CLIENT_NONE,     /* no certificate is asked for */
+    GW_TLS_CLIENT_OPTIONAL, /* asked for; one that does not chain to client_ca_file fails */
+    GW_TLS_CLIENT_REQUIRED, /* and a connection without one fails */
+};
+
+struct gw_tls_listener {
+    const char *cert_file;      /* PEM chain, leaf first */
+    const char *key_file;       /* its PEM private key */
+    const char *client_ca_file; /* PEM bundle client certificates must chain to, or NULL */
+    enum gw_tls_client_auth client_auth;
+};
+
 struct gw_db_config {
     const char *conninfo;      /* libpq connection string */
     unsigned pool_size;        /* connections, default 4 */

@@ -152,9 +152,10 @@ static void gw_app_signal(uv_signal_t *s, int signum)
     }
     if (signum == SIGHUP) {
         gw_log(GW_LOG_INFO, "app.reload",
-               "SIGHUP: reloading the trust store and the paper-copy catalogue");
+               "SIGHUP: reloading the trust store, the paper-copy catalogue and TLS");
         gw_app_sig_reload(app);
         gw_app_paper_reload(app);
+        gw_app_tls_reload(app);
         return;
     }
     gw_app_stop(app);
@@ -352,6 +353,7 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
     if (rc == 0) {
         gw_http_server_set_head_check(app->http, gw_api_head_check);
         gw_http_server_set_stream_check(app->http, gw_api_stream_check);
+        rc = gw_app_tls_start(app); /* before the loop accepts a first connection */
     }
     if (rc == 0)
         rc = gw_startup_begin(app, cfg->migrate_on_start, gw_app_start_engine, &app->startup);

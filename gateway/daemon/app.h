@@ -107,6 +107,11 @@ void gw_app_paper_reload(struct gw_app *app);
 void gw_app_paper_stop(struct gw_app *app);
 void gw_app_paper_free(struct gw_app *app);
 
+/* Northbound TLS (daemon/app_tls.c): start loads [server] tls_* into the listener (a bad file
+ * fails the start); reload (SIGHUP) rebuilds the context on the thread pool and swaps it. */
+int gw_app_tls_start(struct gw_app *app) __attribute__((warn_unused_result));
+void gw_app_tls_reload(struct gw_app *app);
+
 /* The ingest dependencies: loads the header schema. 0, or the load error (logged). */
 int gw_app_ingest_init(struct gw_app *app) __attribute__((warn_unused_result));
 void gw_app_ingest_free(struct gw_app *app);

@@ -3,7 +3,8 @@
  * parser, hands one request at a time to the handler, writes the response, and enforces the
  * header/body/idle timeouts with one timer driven by the connection state. Closing is always
  * uv_close + close callback; a connection whose request is still with the handler stays allocated
- * (request marked detached) until gw_http_respond() is called.
+ * (request marked detached) until gw_http_respond() is called. With TLS (c->tls) reads and writes
+ * pass through http_conn_tls.c; a connection without it takes the plain path unchanged.
  */
 #include "http/http_server_internal.h"
 #include "util/log.h"
@@ -15,6 +16,7 @@ struct gw_http_write {
     uv_write_t wr;
     struct gw_http_conn *conn;
     char *buf; /* malloc'd response; NULL for the static 100 Continue */
+    size_t len;
     enum gw_http_wkind kind;
 };
 
@@ -62,6 +64,7 @@ void gw_http_conn_free(struct gw_http_conn *c)
     struct gw_http_server *srv = c->srv;
 
     gw_http_pctx_free(&c->pc);
+    gw_http_tls_free(c->tls);
     gw_http_server_conn_gone(srv, c); /* may free srv */
     free(c);
 }
@@ -106,11 +109,23 @@ static void gw_http_conn_linger(struct gw_http_conn *c)
     gw_http_conn_set_state(c, GW_HTTP_C_LINGER);
     c->in_len = 0;
     c->in_pos = 0;
+    if (c->tls)
+        gw_http_conn_tls_goodbye(c);
+    if (c->state == GW_HTTP_C_CLOSING)
+        return;
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, gw_http_conn_on_shutdown) != 0) {
         gw_http_conn_close(c);
         return;
     }
     gw_http_conn_update_reading(c);
+}
+
+void gw_http_conn_close_idle(struct gw_http_conn *c)
+{
+    if (c->tls)
+        gw_http_conn_linger(c); /* close_notify and FIN, then close */
+    else
+        gw_http_conn_close(c);
 }
 
 void gw_http_conn_written(struct gw_http_conn *c)
@@ -128,9 +143,20 @@ static void gw_http_conn_on_write(uv_write_t *wr, int status)
     struct gw_http_write *w = gw_container_of(wr, struct gw_http_write, wr);
     struct gw_http_conn *c = w->conn;
     enum gw_http_wkind kind = w->kind;
+    size_t len = w->len;
 
     free(w->buf);
     free(w);
+    if (kind == GW_HTTP_W_TLS) {
+        c->tls_queued -= len;
+        if (c->state == GW_HTTP_C_CLOSING)
+            return;
+        if (status < 0)
+            gw_http_conn_close(c);
+        else
+            gw_http_conn_update_reading(c); /* reading may have waited for this */
+        return;
+    }
     if (kind == GW_HTTP_W_STREAM) {
         gw_http_outstream_written(c, c->state == GW_HTTP_C_CLOSING && status >= 0 ? UV_ECANCELED
                                                                                   : status);
@@ -148,8 +174,15 @@ static void gw_http_conn_on_write(uv_write_t *wr, int status)
 
 int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, enum gw_http_wkind kind)
 {
+    if (c->tls)
+        return gw_http_conn_tls_write(c, buf, len, kind);
+    return gw_http_conn_send(c, buf, len, kind, kind != GW_HTTP_W_CONTINUE);
+}
+
+int gw_http_conn_send(struct gw_http_conn *c, char *buf, size_t len, enum gw_http_wkind kind,
+                      bool owned)
+{
     struct gw_http_write *w = malloc(sizeof(*w));
-    bool owned = kind != GW_HTTP_W_CONTINUE;
     uv_buf_t b;
     int rc;
 
@@ -160,6 +193,7 @@ int gw_http_conn_write(struct gw_http_conn *c, char *buf, size_t len, enum gw_ht
     }
     w->conn = c;
     w->kind = kind;
+    w->len = len;
     w->buf = owned ? buf : NULL;
     b = uv_buf_init(buf, (unsigned)len);
     rc = uv_write(&w->wr, (uv_stream_t *)&c->tcp, &b, 1, gw_http_conn_on_write);
@@ -200,7 +234,15 @@ static void gw_http_conn_on_timer(uv_timer_t *t)
 {
     struct gw_http_conn *c = t->data;
 
+    if (c->tls && !gw_http_tls_established(c->tls)) {
+        gw_http_conn_tls_failed(c, "timeout"); /* the handshake counts against the head's time */
+        gw_http_conn_close(c);
+        return;
+    }
     switch (c->state) {
+    case GW_HTTP_C_IDLE:
+        gw_http_conn_close_idle(c);
+        break;
     case GW_HTTP_C_HEAD:
         gw_http_conn_fail(c, 408, "request_timeout", "request head not received in time", NULL);
         break;
@@ -274,12 +316,31 @@ static void gw_http_conn_dispatch(struct gw_http_conn *c, struct gw_http_req *re
     srv->handler(req, srv->ud);
 }
 
+static void gw_http_conn_parse(struct gw_http_conn *c);
+
 /* Parses buffered input while the connection is between requests or receiving one, and feeds a
- * streamed body to its handler. */
+ * streamed body to its handler. With TLS, plaintext the session still holds is decrypted into
+ * the room parsing made, and parsed in turn. */
 void gw_http_conn_process(struct gw_http_conn *c)
 {
-    if (c->processing)
-        return;
+    for (;;) {
+        size_t before;
+
+        if (c->processing)
+            return;
+        gw_http_conn_parse(c);
+        if (!c->tls || c->state == GW_HTTP_C_CLOSING || c->state > GW_HTTP_C_STREAM)
+            return;
+        before = c->in_len;
+        if (!gw_http_conn_tls_pull(c))
+            return;
+        if (c->in_len == before)
+            return;
+    }
+}
+
+static void gw_http_conn_parse(struct gw_http_conn *c)
+{
     c->processing = true;
     for (;;) {
         struct gw_http_req *req;
@@ -324,6 +385,10 @@ static void gw_http_conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *bu
 {
     struct gw_http_conn *c = h->data;
 
+    if (c->tls && c->state != GW_HTTP_C_LINGER) {
+        *buf = uv_buf_init(c->srv->tls_in, GW_HTTP_INBUF_SIZE);
+        return;
+    }
     if (c->state == GW_HTTP_C_LINGER)
         c->in_len = 0;
     *buf = uv_buf_init(c->in + c->in_len, (unsigned)(sizeof(c->in) - c->in_len));
@@ -342,6 +407,8 @@ static void gw_http_conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
     if (nread < 0) { /* EOF or error: the client is gone, even if it only half-closed */
         if (c->state == GW_HTTP_C_BUSY)
             gw_debug("http.client_gone", "%s: closed before the response", c->peer);
+        else if (c->tls && !gw_http_tls_established(c->tls))
+            gw_http_conn_tls_failed(c, "eof");
         gw_http_conn_close(c);
         return;
     }
@@ -351,7 +418,13 @@ static void gw_http_conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
             gw_http_conn_close(c);
         return;
     }
-    c->in_len += (size_t)nread;
+    if (c->tls) {
+        gw_http_conn_tls_input(c, buf->base, (size_t)nread);
+        if (c->state == GW_HTTP_C_CLOSING)
+            return;
+    } else {
+        c->in_len += (size_t)nread;
+    }
     if (c->state <= GW_HTTP_C_STREAM)
         gw_http_conn_process(c);
     else
@@ -363,7 +436,8 @@ static void gw_http_conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
 void gw_http_conn_update_reading(struct gw_http_conn *c)
 {
     bool want = c->state == GW_HTTP_C_LINGER ||
-                (c->in_len < sizeof(c->in) && !(c->state == GW_HTTP_C_STREAM && c->ins.held));
+                (c->in_len < sizeof(c->in) && !(c->state == GW_HTTP_C_STREAM && c->ins.held) &&
+                 (!c->tls || gw_http_conn_tls_want_read(c)));
 
     if (c->state == GW_HTTP_C_CLOSING)
         return;
@@ -435,14 +509,20 @@ void gw_http_conn_accept(struct gw_http_server *srv)
     gw_http_conn_peer(c);
     uv_tcp_nodelay(&c->tcp, 1);
     if (reject) {
-        if (srv->n_rejecting > GW_HTTP_MAX_REJECTING) {
+        /* a 503 would need a handshake first: a TLS listener closes at once */
+        if (srv->n_rejecting > GW_HTTP_MAX_REJECTING || srv->tls) {
             gw_http_conn_close(c);
             return;
         }
         gw_http_conn_fail(c, 503, "too_many_connections", "connection limit reached", NULL);
         return;
     }
-    gw_http_conn_set_state(c, GW_HTTP_C_IDLE);
+    if (srv->tls && gw_http_tls_new(srv->tls, &c->tls) != 0) {
+        gw_http_conn_close(c);
+        return;
+    }
+    /* With TLS the header timer runs from the connect: a stalled handshake is a slow head. */
+    gw_http_conn_set_state(c, c->tls ? GW_HTTP_C_HEAD : GW_HTTP_C_IDLE);
     gw_http_conn_update_reading(c);
 }
 

@@ -128,6 +128,10 @@ struct gw_http_req *gw_http_req_build(struct gw_http_pctx *pc, http_parser *p)
     req->has_body =
         (p->flags & F_CHUNKED) != 0 || ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > 0);
     rp->head_only = p->method == HTTP_HEAD;
+    if (pc->peer_cert) {
+        req->client_cert = true;
+        memcpy(req->client_cert_sha256, pc->peer_cert, sizeof(req->client_cert_sha256));
+    }
     return req;
 }
 

@@ -1,10 +1,12 @@
 /*
  * HTTP server listener: validates limits, binds and accepts (connections themselves live in
  * http_conn.c), keeps the list and counts of connections and in-flight requests, owns the global
- * request-body budget, and drains on shutdown: idle connections are closed at once, busy ones
- * after their current response, or all of them at once by gw_http_server_close_all().
+ * request-body budget and the TLS context for new connections, and drains on shutdown: idle
+ * connections are closed at once, busy ones after their current response, or all of them at once by
+ * gw_http_server_close_all().
  */
 #include "http/http_server_internal.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 #include <stdlib.h>
@@ -62,6 +64,8 @@ static void gw_http_server_maybe_drained(struct gw_http_server *srv)
     gw_info("http.drained", "HTTP server on port %d stopped", srv->port);
     if (srv->drained_cb)
         srv->drained_cb(srv->drained_ud);
+    gw_http_tls_ctx_free(srv->tls);
+    free(srv->tls_in);
     free(srv);
 }
 
@@ -162,6 +166,27 @@ size_t gw_http_server_inflight(const struct gw_http_server *srv)
     return srv ? srv->n_inflight : 0;
 }
 
+void gw_http_server_set_tls(struct gw_http_server *srv, struct gw_http_tls_ctx *ctx,
+                            struct gw_metrics *metrics)
+{
+    if (!srv || !ctx)
+        return;
+    if (!srv->tls_in) {
+        if (!(srv->tls_in = malloc(GW_HTTP_INBUF_SIZE))) {
+            gw_error("http.tls", "out of memory: the previous TLS context stays");
+            gw_http_tls_ctx_free(ctx);
+            return;
+        }
+        gw_logrl_init(&srv->tls_rl, 10000); /* one debug line per reason per 10 s */
+    }
+    if (!srv->tls_failures && metrics)
+        srv->tls_failures = gw_metrics_counter(
+            metrics, "gateway_tls_handshake_failures_total",
+            "inbound TLS handshakes that did not complete, by reason", "reason", NULL);
+    gw_http_tls_ctx_free(srv->tls); /* connections made with it keep their reference */
+    srv->tls = ctx;
+}
+
 void gw_http_server_set_head_check(struct gw_http_server *srv, gw_http_head_fn fn)
 {
     if (srv)
@@ -188,7 +213,9 @@ void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void
     uv_close((uv_handle_t *)&srv->listener, gw_http_server_on_listener_closed);
     for (struct gw_http_conn *c = srv->conns; c; c = c->next) {
         if (c->state == GW_HTTP_C_IDLE)
-            gw_http_conn_close(c);
+            gw_http_conn_close_idle(c);
+        else if (c->tls && !gw_http_tls_established(c->tls))
+            gw_http_conn_close(c); /* a TLS handshake not yet complete */
     }
 }
 

@@ -40,10 +40,13 @@ struct gw_http_req {
     uint8_t *body; /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;
     bool keep_alive;
-    bool has_body;           /* the head announces a body (Content-Length > 0 or chunked) */
-    bool streaming;          /* the body is streamed (gw_http_body_start), body is NULL */
-    bool detached;           /* client went away; respond only frees */
-    char peer[64];           /* "ip:port" */
+    bool has_body;  /* the head announces a body (Content-Length > 0 or chunked) */
+    bool streaming; /* the body is streamed (gw_http_body_start), body is NULL */
+    bool detached;  /* client went away; respond only frees */
+    char peer[64];  /* "ip:port" */
+    /* TLS: SHA-256 of the DER of the client certificate OpenSSL verified on this connection */
+    bool client_cert;
+    uint8_t client_cert_sha256[32];
     uint64_t received_at_ms; /* uv_now() when the request was complete */
     void *user;              /* free for the handler */
     /* private */
@@ -138,6 +141,18 @@ void gw_http_limits_default(struct gw_http_limits *l);
 int gw_http_server_start(uv_loop_t *loop, const char *host, int port,
                          const struct gw_http_limits *limits, gw_http_handler_fn handler, void *ud,
                          struct gw_http_server **out) __attribute__((warn_unused_result));
+
+/*
+ * TLS (gateway/http/http_tls.h): from now on new connections speak only TLS, with ctx, which
+ * the server owns (the previous one is freed; connections made with it keep it). ctx NULL does
+ * nothing. metrics (may be NULL) gets gateway_tls_handshake_failures_total{reason}: reasons of
+ * gw_http_tls_reason, "timeout" (not complete header_timeout_ms after the connect) and "eof"
+ * (the client closed during the handshake).
+ */
+struct gw_http_tls_ctx;
+struct gw_metrics;
+void gw_http_server_set_tls(struct gw_http_server *srv, struct gw_http_tls_ctx *ctx,
+                            struct gw_metrics *metrics);
 
 /* The port actually bound (useful with port 0). */
 int gw_http_server_port(const struct gw_http_server *srv);

@@ -4,13 +4,15 @@
 /*
  * Internals of the HTTP server shared by http_parse.c + http_req.c (request parser, no I/O),
  * http_parse_sim.c (socket-free read loop), http_response.c (response formatting), http_conn.c
- * (one client connection) and http_server.c (listener). Not for use outside those files, except
- * by the fuzz harness.
+ * (one client connection), http_conn_tls.c (its TLS layer) and http_server.c (listener). Not for
+ * use outside those files, except by the fuzz harness.
  */
 
 #include "util/common.h"
 #include "util/error.h"
 #include "http/http_server.h"
+#include "http/http_tls.h"
+#include "util/logrl.h"
 
 #include <http_parser.h>
 #include <stddef.h>
@@ -23,6 +25,8 @@
 #define GW_HTTP_MAX_URL       65535
 #define GW_HTTP_BODY_MIN      4096 /* first body buffer (unless the announced body is smaller) */
 #define GW_HTTP_RETRY_AFTER   "Retry-After: 5\r\n"
+#define GW_HTTP_TLS_IN_MAX    (64 * 1024)  /* ciphertext read but not yet decrypted */
+#define GW_HTTP_TLS_WQ_MAX    (256 * 1024) /* TLS's own records (handshake, alerts) unsent */
 
 /* ---- request parser (http_parse.c) ---- */
 
@@ -45,6 +49,7 @@ struct gw_http_pctx {
     http_parser parser;
     struct gw_http_limits limits;
     struct gw_http_budget *budget; /* may be NULL (no global budget) */
+    const uint8_t *peer_cert;      /* TLS: verified client certificate's SHA-256, or NULL */
     /* Both may be NULL. on_head sees the built request head before any body byte; non-zero
      * stops the request (it records the error with gw_http_pctx_fail). on_phase only observes. */
     int (*on_head)(struct gw_http_pctx *pc, const struct gw_http_req *req);
@@ -184,8 +189,10 @@ struct gw_http_conn {
     struct gw_http_outstream outs;
     size_t linger_bytes;
     size_t in_len, in_pos;
+    struct gw_http_tls *tls; /* NULL: plain HTTP */
+    size_t tls_queued;       /* bytes of TLS's own records in the write queue */
     char peer[64];
-    char in[GW_HTTP_INBUF_SIZE];
+    char in[GW_HTTP_INBUF_SIZE]; /* plaintext */
 };
 
 struct gw_http_server {
@@ -207,11 +214,18 @@ struct gw_http_server {
     bool listener_closed;
     void (*drained_cb)(void *ud);
     void *drained_ud;
+    /* TLS (gw_http_server_set_tls): the context for new connections, or NULL for plain HTTP */
+    struct gw_http_tls_ctx *tls;
+    struct gw_metric_family *tls_failures; /* gateway_tls_handshake_failures_total{reason} */
+    struct gw_logrl tls_rl;                /* debug lines about failed handshakes */
+    char *tls_in;                          /* read buffer shared by TLS connections (ciphertext) */
 };
 
 /* Accepts one pending connection on srv's listener (503 beyond max_connections). */
 void gw_http_conn_accept(struct gw_http_server *srv);
 void gw_http_conn_close(struct gw_http_conn *c);
+/* An idle keep-alive connection ends: closed, or with TLS close_notify first (then lingers). */
+void gw_http_conn_close_idle(struct gw_http_conn *c);
 
 /* Called by gw_http_respond: resp (malloc'd; NULL if it could not be built) is written, the
  * request freed. For a detached request resp is simply freed. */
@@ -228,6 +242,7 @@ enum gw_http_wkind {
     GW_HTTP_W_CONTINUE, /* static 100 Continue */
     GW_HTTP_W_RESPONSE, /* a whole response */
     GW_HTTP_W_STREAM,   /* head or piece of a streamed response */
+    GW_HTTP_W_TLS,      /* TLS's own records: handshake, alerts, close_notify */
 };
 void gw_http_conn_set_state(struct gw_http_conn *c, enum gw_http_cstate st);
 void gw_http_conn_process(struct gw_http_conn *c);
@@ -254,6 +269,24 @@ bool gw_http_instream_feed(struct gw_http_conn *c);
 void gw_http_instream_clear(struct gw_http_conn *c);
 /* A streamed response's write completed (status < 0: failed or cancelled). */
 void gw_http_outstream_written(struct gw_http_conn *c, int status);
+
+/* http_conn_tls.c: the connection's TLS layer (c->tls set). */
+/* Ciphertext read from the socket: decrypted into c->in as far as there is room. */
+void gw_http_conn_tls_input(struct gw_http_conn *c, const char *data, size_t len);
+/* Decrypts what is buffered into the room left in c->in; false if the connection was closed. */
+bool gw_http_conn_tls_pull(struct gw_http_conn *c);
+/* Whether reading more ciphertext is useful now (room for plaintext, bounded buffers). */
+bool gw_http_conn_tls_want_read(const struct gw_http_conn *c);
+/* Encrypts buf (freed unless kind is CONTINUE) and queues the records. */
+int gw_http_conn_tls_write(struct gw_http_conn *c, char *buf, size_t len, enum gw_http_wkind kind);
+/* Queues close_notify before the connection is shut down. */
+void gw_http_conn_tls_goodbye(struct gw_http_conn *c);
+/* The handshake did not complete (reason: a label of gw_http_tls_reason, "timeout", "eof"). */
+void gw_http_conn_tls_failed(struct gw_http_conn *c, const char *reason);
+/* http_conn.c: queues bytes as they are on the socket (buf freed afterwards if owned; also on
+ * error). */
+int gw_http_conn_send(struct gw_http_conn *c, char *buf, size_t len, enum gw_http_wkind kind,
+                      bool owned);
 
 /* ---- listener bookkeeping (http_server.c) ---- */
 

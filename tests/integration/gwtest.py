@@ -113,11 +113,15 @@ class Response:
         return json.loads(self.body.decode("utf-8"))
 
 
-def request(port, method, path, body=None, headers=None, token=TOKEN, timeout=30):
+def request(port, method, path, body=None, headers=None, token=TOKEN, timeout=30, ssl_context=None):
+    """ssl_context: an ssl.SSLContext for a TLS listener (https), None for plain HTTP."""
     h = dict(headers or {})
     if token is not None:
         h["Authorization"] = "Bearer " + token
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if ssl_context is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=ssl_context)
     try:
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
@@ -253,6 +257,7 @@ class Gateway:
         self.proc = None
         self.port = None
         self.environ = None  # environment of the process (None: inherited)
+        self.ssl_context = None  # client context when the listener speaks TLS (request())
         self.cwd = None
 
     def write_config(self, extra):
@@ -307,7 +312,7 @@ class Gateway:
     def wait_ready(self, timeout=30):
         def ready():
             self._port_or_exit()
-            return request(self.port, "GET", "/readyz", token=None).status == 200
+            return request(self.port, "GET", "/readyz", token=None, ssl_context=self.ssl_context).status == 200
         wait_until(ready, timeout, what="gatewayd ready")
 
     def _port_or_exit(self):
@@ -324,13 +329,14 @@ class Gateway:
 
     def submit(self, body, token=TOKEN, headers=None):
         return request(self.port, "POST", "/v1/packages", body=body, token=token,
-                    headers=dict({"Content-Type": "application/xml"}, **(headers or {})))
+                    headers=dict({"Content-Type": "application/xml"}, **(headers or {})),
+                    ssl_context=self.ssl_context)
 
     def get(self, path, token=TOKEN):
-        return request(self.port, "GET", path, token=token)
+        return request(self.port, "GET", path, token=token, ssl_context=self.ssl_context)
 
     def post(self, path, body=b"", token=TOKEN):
-        return request(self.port, "POST", path, body=body, token=token)
+        return request(self.port, "POST", path, body=body, token=token, ssl_context=self.ssl_context)
 
     def kill(self):
         """SIGKILL on purpose (crash tests): this process is not checked for leaks."""

@@ -23,8 +23,42 @@
 
 static void client(struct gw_auth_client *c, const char *name, const char *token)
 {
+    memset(c, 0, sizeof(*c));
     c->name = name;
     SHA256((const unsigned char *)token, strlen(token), c->token_sha256);
+}
+
+/* A verified certificate pinned by a client is that client; a token alongside must agree. */
+static void test_auth_cert(void **state)
+{
+    struct gw_auth_client clients[3];
+    uint8_t cert_b[32], cert_c[32], other[32];
+
+    (void)state;
+    memset(cert_b, 0xb0, sizeof(cert_b));
+    memset(cert_c, 0xc0, sizeof(cert_c));
+    memset(other, 0x11, sizeof(other));
+    client(&clients[0], "a", "token-a");
+    client(&clients[1], "b", "token-b");
+    clients[1].has_cert = true;
+    memcpy(clients[1].cert_sha256, cert_b, 32);
+    client(&clients[2], "c", "unused");
+    clients[2].cert_only = true;
+    clients[2].has_cert = true;
+    memcpy(clients[2].cert_sha256, cert_c, 32);
+    assert_int_equal(gw_auth_identify(clients, 3, cert_b, NULL), 1);
+    assert_int_equal(gw_auth_identify(clients, 3, cert_c, NULL), 2);
+    assert_int_equal(gw_auth_identify(clients, 3, cert_b, "Bearer token-b"), 1);
+    assert_int_equal(gw_auth_identify(clients, 3, cert_b, "Bearer token-a"), -1);
+    assert_int_equal(gw_auth_identify(clients, 3, cert_c, "Bearer token-x"), -1);
+    /* an unpinned certificate: the token decides */
+    assert_int_equal(gw_auth_identify(clients, 3, other, "Bearer token-a"), 0);
+    assert_int_equal(gw_auth_identify(clients, 3, other, NULL), -1);
+    assert_int_equal(gw_auth_identify(clients, 3, NULL, "Bearer token-b"), 1);
+    assert_int_equal(gw_auth_identify(clients, 3, NULL, NULL), -1);
+    /* a client without a token is never reached by one */
+    assert_int_equal(gw_auth_identify(clients, 3, NULL, "Bearer unused"), -1);
+    assert_int_equal(gw_auth_check(clients, 3, "Bearer unused"), -1);
 }
 
 static void test_auth(void **state)
@@ -185,9 +219,11 @@ static void api_fixture_init(struct api_fixture *f)
     assert_non_null(f->reg);
     f->clients[0].name = "province";
     SHA256((const unsigned char *)"tok-p", 5, f->clients[0].token_sha256);
+    f->clients[0].has_token = true;
     f->clients[1].name = "agency";
     f->clients[1].organ_id = "000.00.12.H49";
     SHA256((const unsigned char *)"tok-a", 5, f->clients[1].token_sha256);
+    f->clients[1].has_token = true;
     f->organs[0] = "000.00.00.H49";
     f->organs[1] = "000.00.12.H49";
     deps.loop = &f->loop;
@@ -277,10 +313,11 @@ static void test_may_send(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth),        cmocka_unit_test(test_parse_id),
-        cmocka_unit_test(test_query_param), cmocka_unit_test(test_pgfmt),
-        cmocka_unit_test(test_pkgsql),      cmocka_unit_test(test_error_codes),
-        cmocka_unit_test(test_head_check),  cmocka_unit_test(test_may_send),
+        cmocka_unit_test(test_auth),        cmocka_unit_test(test_auth_cert),
+        cmocka_unit_test(test_parse_id),    cmocka_unit_test(test_query_param),
+        cmocka_unit_test(test_pgfmt),       cmocka_unit_test(test_pkgsql),
+        cmocka_unit_test(test_error_codes), cmocka_unit_test(test_head_check),
+        cmocka_unit_test(test_may_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,7 +222,8 @@ static const struct {
      "<string>:8: [client.two] token_sha256: expected 64 hex characters"},
     {"[client.two]\ntoken_sha256 = " TOKEN_B "\norgan_id = bad id\n",
      "<string>:9: [client.two] organ_id = 'bad id': expected an organisation id"},
-    {"[client.two]\norgan_id = A.B\n", "<string>:7: [client.two] token_sha256 is required"},
+    {"[client.two]\norgan_id = A.B\n",
+     "<string>:7: [client.two] token_sha256 or cert_sha256 is required"},
     {"[client]\n", "<string>:7: section [client]: name after 'client.'"},
     {"[client.a.b]\n", "<string>:7: section [client.a.b]: name after 'client.'"},
     {"[client.abcdefghijklmnopqrstuvwxyz0123456789]\n", "<string>:7: section name [client.abcd"},
@@ -255,7 +256,62 @@ static const struct {
      "<string>:8: [routing] directory_interval_ms = '999': out of range (1000..604800000)"},
     {"[routing]\ndirectory_interval_ms = 10000\ndirectory_retry_ms = 20000\n",
      "<string>:9: [routing] directory_retry_ms (20000) is above directory_interval_ms (10000)"},
+    {"[server]\ntls_cert = /nonexistent/c.pem\n",
+     "<string>:8: [server] tls_cert and tls_key go together"},
+    {"[server]\ntls_key = /nonexistent/k.pem\n",
+     "<string>:8: [server] tls_cert and tls_key go together"},
+    {"[server]\ntls_client_ca = /nonexistent/ca.pem\n",
+     "<string>:8: [server] tls_client_ca needs tls_cert and tls_key"},
+    {"[server]\ntls_client_auth = none\n",
+     "<string>:8: [server] tls_client_auth needs tls_cert and tls_key"},
+    {"[server]\ntls_client_auth = sometimes\n",
+     "<string>:8: [server] tls_client_auth = 'sometimes': expected none, optional or required"},
+    {"[server]\ntls_cert = /nonexistent/c.pem\ntls_key = /nonexistent/k.pem\n",
+     "<string>:8: [server] tls_cert /nonexistent/c.pem: No such file or directory"},
+    {"[server]\ntls_cert = /nonexistent/c.pem\ntls_key = /nonexistent/k.pem\n"
+     "tls_client_auth = required\n",
+     "<string>:10: [server] tls_client_auth = required needs tls_client_ca"},
+    {"[client.two]\ncert_sha256 = " TOKEN_B "\n[client.three]\ncert_sha256 = " TOKEN_B "\n",
+     "<string>:10: [client.three] cert_sha256 is the same as [client.two]'s"},
+    {"[client.two]\ncert_sha256 = 12\n",
+     "<string>:8: [client.two] cert_sha256 = '12': expected 64 hex characters"},
 };
+
+/* [server] tls_* and clients known by a certificate pin, a token or both. */
+static void test_tls(void **state)
+{
+    static const char text[] =
+        MINIMAL "[server]\ntls_cert = " GW_SOURCE_DIR "/README.md\ntls_key = " GW_SOURCE_DIR
+                "/README.md\ntls_client_ca = " GW_SOURCE_DIR "/README.md\n"
+                "[client.bycert]\ncert_sha256 = " TOKEN_B "\n"
+                "[client.both]\ntoken_sha256 = " TOKEN_B "\ncert_sha256 = " TOKEN_A "\n";
+    static const char no_ca[] = MINIMAL "[server]\ntls_cert = " GW_SOURCE_DIR
+                                        "/README.md\ntls_key = " GW_SOURCE_DIR "/README.md\n";
+    struct gw_config *c = NULL;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    assert_string_equal(c->tls.cert_file, GW_SOURCE_DIR "/README.md");
+    assert_string_equal(c->tls.client_ca_file, GW_SOURCE_DIR "/README.md");
+    assert_int_equal(c->tls.client_auth, GW_TLS_CLIENT_OPTIONAL); /* the default with a CA */
+    assert_true(c->clients[0].has_token && !c->clients[0].has_cert);
+    assert_true(!c->clients[1].has_token && c->clients[1].has_cert);
+    assert_int_equal(c->clients[1].cert_sha256[0], 0x60);
+    assert_true(c->clients[2].has_token && c->clients[2].has_cert);
+    assert_int_equal(c->clients[2].cert_sha256[0], 0x9f);
+    gw_config_free(c);
+    c = NULL;
+    assert_int_equal(gw_config_parse_string(no_ca, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->tls.client_auth, GW_TLS_CLIENT_NONE);
+    assert_null(c->tls.client_ca_file);
+    gw_config_free(c);
+    c = NULL;
+    assert_int_equal(gw_config_parse_string(MINIMAL, &c, err, sizeof(err)), 0);
+    assert_null(c->tls.cert_file);
+    assert_int_equal(c->tls.client_auth, GW_TLS_CLIENT_NONE);
+    gw_config_free(c);
+}
 
 /* Roles and the directory settings: defaults, and both roles read back. */
 static void test_roles(void **state)
@@ -469,7 +525,8 @@ static void test_env_override(void **state)
 
     /* without the environment the client has no token */
     assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
-    assert_string_equal(err, "<string>:14: [client.no-token] token_sha256 is required");
+    assert_string_equal(err,
+                        "<string>:14: [client.no-token] token_sha256 or cert_sha256 is required");
 }
 
 static void test_secret_not_echoed(void **state)
@@ -688,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_error_lines),
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_missing_sections),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_env_override),
