@@ -543,6 +543,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def header_text(self, name):
+        """A header's value as the UTF-8 text sent (http.server decodes headers as latin-1)."""
+        v = self.headers.get(name)
+        return None if v is None else v.encode("latin-1", "replace").decode("utf-8", "replace")
+
     def do_GET(self):
         self.dispatch()
 
@@ -595,7 +600,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def protocol(self, op, query, body):
         st = self.server.state
-        rec = {"t": simlib.now_utc_iso(), "op": op, "system": self.headers.get("X-SystemId")}
+        rec = {"t": simlib.now_utc_iso(), "op": op, "system": self.header_text("X-SystemId")}
         with st.lock:
             st.stats["calls"][op] += 1
             fault = st.faults.take(op)
@@ -645,7 +650,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def credentials(self, st, op):
         """The caller's system after the X-SystemId/X-SecretKey check (errorCode 15)."""
-        sid = self.headers.get("X-SystemId")
+        sid = self.header_text("X-SystemId")
         key = self.headers.get("X-SecretKey")
         system = st.systems.get(sid) if sid else None
         if st.faults.cfg.get("refuse_credentials") and st.faults.matches(op):
@@ -654,7 +659,7 @@ class Handler(BaseHTTPRequestHandler):
         if sid is None and key is None and op == "login":
             return None
         if system is None or key is None or not hmac.compare_digest(
-                key.encode("utf-8", "replace"), system["secret"].encode("utf-8")):
+                key.encode("latin-1", "replace"), system["secret"].encode("utf-8")):
             st.stats["credentials_refused"] += 1
             raise axis_error(15, None, op)
         return system
