@@ -101,9 +101,10 @@ def now_vn():
     return datetime.now(VN_TZ)
 
 
-def serve_until_signal(server, banner):
-    """Serves in a thread, prints banner once serving, returns 0 after SIGTERM or SIGINT."""
-    stop = threading.Event()
+def serve_until_signal(server, banner, stop=None):
+    """Serves in a thread, prints banner once serving, returns 0 after SIGTERM or SIGINT (which
+    set stop, an Event the server's handlers may wait on)."""
+    stop = stop or threading.Event()
 
     def on_signal(signum, frame):
         stop.set()
