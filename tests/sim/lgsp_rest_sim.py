@@ -331,13 +331,19 @@ class Faults:
             v = cfg.get(kind)
             if v is None or v is False:
                 continue
-            if kind in ("drop", "partial") and isinstance(v, int) and not isinstance(v, bool):
+            if kind in ("drop", "partial") and not isinstance(v, (bool, int)):
+                raise http_error(400, "%s must be true or a count" % kind)
+            if kind in ("drop", "partial") and not isinstance(v, bool):
+                if v < 0:
+                    raise http_error(400, "%s must be true or a count" % kind)
                 left[kind] = v
             elif kind in ("http_status", "error_code") and (
                     not isinstance(v, int) or isinstance(v, bool)):
                 raise http_error(400, "%s must be an integer" % kind)
             else:
                 left[kind] = count
+        if "http_status" in left and not 100 <= cfg["http_status"] <= 599:
+            raise http_error(400, "http_status must be in 100..599")
         for key in ("delay_ms", "token_lifetime_s", "slow_handshake_ms"):
             v = cfg.get(key)
             if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):

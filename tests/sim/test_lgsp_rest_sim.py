@@ -718,7 +718,8 @@ class RestSimTest(unittest.TestCase):
 
     def test_fault_config_errors(self):
         for bad in ({"nonsense": 1}, {"ops": ["send"]}, {"ops": "sendEdoc"}, {"count": -1},
-                    {"http_status": "500"}, {"edxml_encoding": "hex"}, {"delay_ms": -5}):
+                    {"http_status": "500"}, {"http_status": 42}, {"edxml_encoding": "hex"},
+                    {"delay_ms": -5}, {"drop": "yes"}, [1]):
             c = Client(self.port)
             r = c.raw("POST", "/_sim/faults", json.dumps(bad).encode(), auth=False)
             c.close()
