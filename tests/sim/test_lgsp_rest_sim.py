@@ -537,6 +537,21 @@ class RestSimTest(unittest.TestCase):
         self.assertEqual(base64.b64decode(self.mailbox(G22)[-1]["edxml_b64"]), tricky)
         self.assertEqual(len(self.mailbox(G22)), 6)
 
+    def test_large_package(self):
+        gw, vp = self.client(), self.client("vpcp")
+        blob = base64.b64encode(os.urandom(6 * 1024 * 1024))
+        pkg = edoc("big", to=(G22,)).replace(b"</edXML>", b"<AttachmentEncoded><Attachment>"
+                                             b"<ContentTransferEncoded>" + blob +
+                                             b"</ContentTransferEncoded></Attachment>"
+                                             b"</AttachmentEncoded></edXML>")
+        r = gw.send(pkg)
+        self.assertIs(r.json()["success"], True, r.body[:300])
+        doc = r.json()["docId"]
+        self.assertEqual(vp.get(doc).json()["data"]["edxml"].encode(), pkg)
+        self.ctl("POST", "/_sim/faults", {"edxml_encoding": "base64"})
+        self.assertEqual(base64.b64decode(vp.get(doc).json()["data"]["edxml"]), pkg)
+        self.assertEqual(base64.b64decode(self.mailbox(G22)[0]["edxml_b64"]), pkg)
+
     def test_multipart_framing_errors(self):
         gw = self.client()
         pkg = edoc("f", to=(G22,))
