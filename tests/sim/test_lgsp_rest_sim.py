@@ -419,7 +419,10 @@ class RestSimTest(unittest.TestCase):
         self.ctl("POST", "/_sim/faults", {"edxml_encoding": "base64"})
         self.assertEqual(base64.b64decode(vp.get(doc).json()["data"]["edxml"]), pkg)
         self.ctl("POST", "/_sim/faults", {})
-        self.assertEqual(vp.ack(doc).json(), {"success": True, "message": vp.ack(doc).json()["message"]})
+        for _ in range(2):  # acking twice is fine
+            j = vp.ack(doc).json()
+            self.assertIs(j["success"], True)
+            self.assertEqual(set(j), {"success", "message"})
         self.assertEqual(vp.sync().json()["data"][0]["status"], "done")  # still listed, done
         self.assertEqual(self.mailbox(G22)[0]["status"], "done")
         self.assertEqual(self.mailbox(H49)[0]["status"], "pending")  # another system's mailbox
