@@ -45,15 +45,16 @@ import json
 import os
 import random
 import re
-import signal
 import sys
 import threading
 import traceback
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simlib  # noqa: E402
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 HDR = "XroadVnpt-"
@@ -110,8 +111,7 @@ FAULT_KINDS = ("latency_ms", "http500", "http500_after_store", "drop", "timeout"
 FAULT_KEYS = set(FAULT_KINDS) | {"ops", "timeout_ms", "seed"}
 
 
-def now_iso():
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+now_iso = simlib.now_utc_iso
 
 
 def q(local):
@@ -548,16 +548,11 @@ class Server(ThreadingHTTPServer):
     def __init__(self, addr, handler, axis, log_path, stop_event):
         self.axis = axis
         self.stop_event = stop_event
-        self.log_lock = threading.Lock()
-        self.log_file = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None
+        self.jlog = simlib.JsonLog(log_path)
         super().__init__(addr, handler)
 
     def log(self, rec):
-        if self.log_file is None:
-            return
-        line = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
-        with self.log_lock:
-            self.log_file.write(line + "\n")
+        self.jlog.write(rec)
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -661,46 +656,10 @@ class Handler(BaseHTTPRequestHandler):
     # -- transport helpers --------------------------------------------------------------------
 
     def read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(65537)
-                if not line:
-                    raise BadRequest(400, "truncated chunked body")
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise BadRequest(400, "bad chunk size")
-                if size == 0:
-                    while True:  # trailers
-                        t = self.rfile.readline(65537)
-                        if t in (b"\r\n", b"\n", b""):
-                            break
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    raise BadRequest(413, "body too large")
-                chunk = self.rfile.read(size)
-                if len(chunk) != size:
-                    raise BadRequest(400, "truncated chunk")
-                chunks.append(chunk)
-                self.rfile.readline(3)
-        cl = self.headers.get("Content-Length")
-        if cl is None:
-            return b""
         try:
-            n = int(cl)
-        except ValueError:
-            raise BadRequest(400, "bad Content-Length")
-        if n < 0:
-            raise BadRequest(400, "bad Content-Length")
-        if n > MAX_BODY:
-            raise BadRequest(413, "body too large")
-        data = self.rfile.read(n)
-        if len(data) != n:
-            raise BadRequest(400, "truncated body")
-        return data
+            return simlib.read_body(self.rfile, self.headers, MAX_BODY)
+        except simlib.BodyError as e:
+            raise BadRequest(e.http_status, e.desc)
 
     def send_bytes(self, code, body, ctype):
         self.send_response(code)
@@ -1222,29 +1181,12 @@ def main(argv=None):
     server = Server(("127.0.0.1", args.port), Handler, axis, args.log, stop)
     port = server.server_address[1]
     if args.port_file:
-        tmp = "%s.tmp.%d" % (args.port_file, os.getpid())
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                         name="serve", daemon=True)
-    t.start()
-    print("axis_sim listening on http://127.0.0.1:%d (%d systems)" % (port, len(axis.systems)),
-          flush=True)
-    while not stop.wait(0.5):
-        pass
-    server.shutdown()
-    server.server_close()
-    if server.log_file:
-        server.log_file.close()
-    return 0
+        simlib.write_port_file(args.port_file, port)
+    rc = simlib.serve_until_signal(
+        server, "axis_sim listening on http://127.0.0.1:%d (%d systems)" % (port, len(axis.systems)),
+        stop)
+    server.jlog.close()
+    return rc
 
 
 if __name__ == "__main__":
