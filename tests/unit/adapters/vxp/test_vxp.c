@@ -404,6 +404,7 @@ static void *axis_open(const char *systemid, const char *secret, size_t max_pkg)
         .secret = secret,
         .timeout_ms = 10000,
         .max_package_bytes = max_pkg,
+        .tls = {.insecure = true}, /* the simulator on loopback, plain HTTP */
     };
     void *st = NULL;
     assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
@@ -614,7 +615,8 @@ static void test_http_500_and_config(void **state)
     void *rcv = axis_open(RECV, RECV_KEY, 0);
     void *st = NULL;
     struct res r;
-    struct gw_axis_config cfg = {.base_url = S.base_url, .systemid = RECV, .secret = ""};
+    struct gw_axis_config cfg = {
+        .base_url = S.base_url, .systemid = RECV, .secret = "", .tls = {.insecure = true}};
 
     (void)state;
     snprintf(url, sizeof(url), "%s_sim/faults", S.base_url);
