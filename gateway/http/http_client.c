@@ -112,6 +112,16 @@ static const char *gw_httpc_reason(CURLcode rc)
     }
 }
 
+/* TLS 1.3 servers refuse a client certificate after the client has finished its handshake: the
+ * client learns it from an alert on its first read or write. */
+static const char *gw_httpc_reason_of(CURLcode rc, const char *msg)
+{
+    if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && msg && strstr(msg, "SSL") &&
+        strstr(msg, " alert "))
+        return "tls_handshake_failed";
+    return gw_httpc_reason(rc);
+}
+
 static int gw_httpc_map_curl(const struct gw_httpc_xfer *x, CURLcode rc)
 {
     if (x->abort_err)
@@ -158,7 +168,7 @@ void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
     } else {
         err = gw_httpc_map_curl(x, rc);
         if (!x->abort_err && !x->too_big)
-            snprintf(x->fail, sizeof(x->fail), "%s: %s", gw_httpc_reason(rc),
+            snprintf(x->fail, sizeof(x->fail), "%s: %s", gw_httpc_reason_of(rc, x->errbuf),
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         gw_debug("httpc.fail", "transfer failed: %s (%s)", curl_easy_strerror(rc),
                  x->errbuf[0] ? x->errbuf : "-");
