@@ -139,7 +139,6 @@ static void gw_httpc_deliver(struct gw_httpc_xfer *x, int err, long status, cons
 {
     struct gw_httpc *c = x->c;
     struct gw_httpc_xfer *outer = c->in_cb;
-
     const char *outer_fail = c->fail_detail;
 
     c->in_cb = err ? NULL : x;

@@ -41,6 +41,10 @@ def peer(env):
     return tuple(rows[0]) if rows else ("", "")
 
 
+def metrics(gw):
+    return t.request(gw.port, "GET", "/metrics", token=None).body.decode()
+
+
 def deliveries(env):
     return env.pg.rows("SELECT state, attempts, coalesce(last_error, '') FROM delivery ORDER BY id")
 
@@ -77,6 +81,8 @@ def assert_refused_by_tls(env, gw, code, tag="09"):
         axes = t.request(gw.port, "GET", "/readyz", token=None).json()["checks"]["axes"]
         return any(a["name"] == "national" and code in a.get("reason", "") for a in axes)
     t.wait_until(readyz_says, 10, what="/readyz reason " + code)
+    t.wait_until(lambda: any('gateway_axis_breaker_state{axis="national"} %d\n' % v in metrics(gw) for v in (1, 2)),
+                 10, what="breaker gauge open")
     assert env.sim.stats()["requests"]["sendEdoc"] == sends
     assert env.pg.query("SELECT count(*) FROM delivery WHERE state = 'DEAD'") == "0"
     assert int(env.pg.query("SELECT max(attempts) FROM delivery")) <= 3, deliveries(env)

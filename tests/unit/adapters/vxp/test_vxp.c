@@ -639,6 +639,13 @@ static void test_http_500_and_config(void **state)
     cfg.secret = "!!"; /* not base64: fine, the secret is text */
     assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
     S.ops->destroy(st);
+    /* The axis's TLS settings go with every request: without insecure, plain HTTP is refused at
+     * once (the callback never runs). */
+    cfg.tls.insecure = false;
+    assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
+    assert_int_equal(S.ops->list_received(st, GW_KIND_EDOC, on_list, &r), GW_EINVAL);
+    assert_int_equal(S.ops->ack(st, "id", true, on_ack, &r), GW_EINVAL);
+    S.ops->destroy(st);
     struct snk k = {.sink = {.write = snk_write}};
     assert_int_equal(S.ops->fetch(rcv, "bad\r\nid", &k.sink, on_fetch, &r), GW_EINVAL);
     assert_int_equal(S.ops->fetch(rcv, "id", NULL, on_fetch, &r), GW_EINVAL);
