@@ -148,7 +148,8 @@ def test_wrong_host_name(env):
     tls_sim(env, "sim-host", elsewhere)
     gw = env.gateway(dict(FAST, **tl.axis_tls(ca_file=ca[0])))
     assert_refused_by_tls(env, gw, "tls_verify_failed")
-    assert "example.org" in gw.tail(2000) or "host name" in peer(env)[1], peer(env)
+    t.log("wrong host name: %s" % peer(env)[1])
+    assert "host name" in peer(env)[1], peer(env)
 
 
 def test_tls11_server_refused(env):
