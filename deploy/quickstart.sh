@@ -76,6 +76,8 @@ token_sha256 = $(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 [axis.national]
 adapter = vxp
 base_url = http://127.0.0.1:$simport
+; the local simulator speaks plain HTTP: allowed for tests only
+insecure = true
 systemid = gw-h49
 secret = $secret
 poll_interval_ms = 1000

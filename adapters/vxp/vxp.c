@@ -231,8 +231,18 @@ static void gw_vxp_finish(struct gw_vxp_call *call)
     gw_vxp_complete(call);
 }
 
+/* A transport failure: the HTTP client's reason (tls_verify_failed, timeout, ...) when it has
+ * one, so that logs and the peer's health say why. */
+static void gw_vxp_transport_detail(struct gw_vxp_call *call, int err, const char *why)
+{
+    if (why)
+        snprintf(call->detail, sizeof(call->detail), "transport: %s", why);
+    else
+        snprintf(call->detail, sizeof(call->detail), "transport: %s", gw_strerror(err));
+}
+
 /* A streamed getEdoc answer is over: its outcome. */
-static void gw_vxp_fetch_outcome(struct gw_vxp_call *call, int err, long status)
+static void gw_vxp_fetch_outcome(struct gw_vxp_call *call, int err, long status, const char *why)
 {
     size_t elen;
     const char *ebody;
@@ -246,7 +256,7 @@ static void gw_vxp_fetch_outcome(struct gw_vxp_call *call, int err, long status)
          * sink's code) */
         call->rc = gw_vxp_fetch_verdict(call->fx, call->detail, sizeof(call->detail));
     } else if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
-        snprintf(call->detail, sizeof(call->detail), "transport: %s", gw_strerror(err));
+        gw_vxp_transport_detail(call, err, why);
         call->rc = GW_EHTTP;
     } else {
         call->rc = err; /* GW_E2BIG (answer over its cap), GW_ECANCELED, GW_ENOMEM */
@@ -260,9 +270,9 @@ static void gw_vxp_on_http(int err, long status, const char *body, size_t len, v
 
     call->http = NULL; /* the client may be closed once this callback returns */
     if (call->fx) {
-        gw_vxp_fetch_outcome(call, err, status);
+        gw_vxp_fetch_outcome(call, err, status, err ? gw_httpc_fail_detail(http) : NULL);
     } else if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
-        snprintf(call->detail, sizeof(call->detail), "transport: %s", gw_strerror(err));
+        gw_vxp_transport_detail(call, err, gw_httpc_fail_detail(http));
         call->rc = GW_EHTTP;
     } else if (err != 0) {
         call->rc = err; /* GW_E2BIG (answer over its cap), GW_ECANCELED, GW_ENOMEM */
@@ -327,6 +337,7 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
         .timeout_ms = st->timeout_ms,
         .max_response_bytes = max_resp,
         .xfer = &xfer,
+        .tls = &st->tls,
     };
     if (call->up) {
         gw_vxp_upload_source(call->up, &src);
@@ -451,6 +462,9 @@ static void gw_vxp_destroy(void *state)
         return;
     free(st->base_url);
     free(st->systemid);
+    free((void *)st->tls.ca_file);
+    free((void *)st->tls.client_cert);
+    free((void *)st->tls.client_key);
     if (st->secret)
         memset(st->secret, 0, st->secret_len);
     free(st->secret);
@@ -474,7 +488,11 @@ static int gw_vxp_create(struct gw_httpc *http, const struct gw_axis_config *cfg
     st->max_directory_bytes = cfg->max_directory_bytes; /* routing: vxp_agency.c */
     st->base_url = strdup(cfg->base_url);
     st->systemid = strdup(cfg->systemid);
-    if (!st->base_url || !st->systemid) {
+    st->tls.insecure = cfg->tls.insecure;
+    if ((cfg->tls.ca_file && !(st->tls.ca_file = strdup(cfg->tls.ca_file))) ||
+        (cfg->tls.client_cert && !(st->tls.client_cert = strdup(cfg->tls.client_cert))) ||
+        (cfg->tls.client_key && !(st->tls.client_key = strdup(cfg->tls.client_key))) ||
+        !st->base_url || !st->systemid) {
         gw_vxp_destroy(st);
         return GW_ENOMEM;
     }

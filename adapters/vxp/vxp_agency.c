@@ -187,7 +187,8 @@ static void gw_vxp_agency_on_http(int err, long status, const char *body, size_t
 
     c->work.data = c;
     if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
-        snprintf(c->detail, sizeof(c->detail), "transport: %s", gw_strerror(err));
+        const char *why = gw_httpc_fail_detail(http);
+        snprintf(c->detail, sizeof(c->detail), "transport: %s", why ? why : gw_strerror(err));
         c->rc = GW_EHTTP;
     } else if (err != 0) {
         if (err == GW_E2BIG)
@@ -252,6 +253,7 @@ int gw_vxp_list_agencies(void *state, bool qd20, gw_axis_agencies_cb cb, void *u
             .timeout_ms = st->timeout_ms,
             .max_response_bytes =
                 st->max_directory_bytes ? st->max_directory_bytes : GW_VXP_DEF_MAX_DIRECTORY,
+            .tls = &st->tls,
         };
         c->work.data = st->http;
         rc = gw_httpc_request(st->http, &req, gw_vxp_agency_on_http, c);

@@ -20,6 +20,7 @@ struct gw_vxp {
     uint64_t timeout_ms;
     size_t max_package_bytes;
     size_t max_directory_bytes; /* cap on a directory answer; 0 = GW_VXP_DEF_MAX_DIRECTORY */
+    struct gw_tls_peer tls;     /* on every request; its strings are the adapter's copies */
 };
 
 #define GW_VXP_DEF_MAX_DIRECTORY (32u * 1024 * 1024)

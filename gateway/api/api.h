@@ -26,6 +26,8 @@ struct gw_api_axis_ready {
     const char *state;   /* e.g. "closed", "open", "half_open", "disabled": shown as is */
     bool ok;             /* deliveries to this axis can go out now */
     int64_t retry_in_ms; /* when not ok: time until the next attempt or probe; -1 unknown */
+    char reason[256];    /* what opened the breaker (e.g. a tls_verify_failed transport failure);
+                            "" when none; shown when not empty */
 };
 
 #define GW_API_READY_MAX_AXES 16

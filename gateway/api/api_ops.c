@@ -27,6 +27,8 @@ void gw_api_readyz(struct gw_api *api, struct gw_http_req *req)
                                a->state ? a->state : "unknown", "ok", a->ok);
         if (ax && !a->ok && a->retry_in_ms >= 0)
             json_object_set_new(ax, "retry_in_ms", json_integer((json_int_t)a->retry_in_ms));
+        if (ax && a->reason[0])
+            json_object_set_new(ax, "reason", json_string(a->reason));
         json_array_append_new(axes, ax);
     }
     obj = json_pack("{s:b,s:{s:s,s:b,s:o},s:I}", "ready", ready, "checks", "database",

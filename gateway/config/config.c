@@ -455,6 +455,9 @@ void gw_config_free(struct gw_config *cfg)
         free((void *)ax->axis.base_url);
         free((void *)ax->axis.systemid);
         free_secret(ax->axis.secret);
+        free((void *)ax->axis.tls.ca_file);
+        free((void *)ax->axis.tls.client_cert);
+        free((void *)ax->axis.tls.client_key);
     }
     free(cfg->axes);
     free(cfg->default_axis);

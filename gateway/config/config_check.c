@@ -3,8 +3,8 @@
  * sections and keys, at least one client, distinct client tokens and certificate pins, TLS
  * files that go together and are readable, ordered backoff bounds, a body
  * budget that admits one largest body, delivery leases longer than every axis timeout, adapter
- * names known to the program, the routing default naming a configured axis, and the computed
- * instance_id default.
+ * names known to the program, the routing default naming a configured axis, each axis's TLS
+ * settings, and the computed instance_id default.
  */
 #include "config/config_internal.h"
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const struct gw_cfg_section *find_sect(const struct gw_cfg_loader *ld,
@@ -274,6 +275,62 @@ static void check_roles(struct gw_cfg_loader *ld)
                     (unsigned long long)ld->cfg->directory_interval_ms);
 }
 
+/* [axis.NAME] TLS: plain http:// only with insecure (warned), https:// with a pinned ca_file,
+ * client_cert and client_key together, every named file readable PEM (config_tls.c). */
+static void check_axis_tls(struct gw_cfg_loader *ld, const struct gw_cfg_section *s,
+                           const struct gw_config_axis *a)
+{
+    const struct gw_tls_peer *t = &a->axis.tls;
+    const char *url = a->axis.base_url;
+    char msg[512];
+    const char *bad;
+
+    if (strncasecmp(url, "http://", 7) == 0 && !t->insecure) {
+        gw_cfg_fail(ld, line_of(s, "base_url"),
+                    "[%s] plain HTTP to axis %s needs insecure = true (tests only)", s->name,
+                    a->name);
+        return;
+    }
+    if (strncasecmp(url, "https://", 8) == 0 && !t->ca_file) {
+        gw_cfg_fail(ld, line_of(s, "base_url"),
+                    "[%s] an https:// base_url needs ca_file (the CA bundle the axis's "
+                    "certificate must chain to; the system store is not used)",
+                    s->name);
+        return;
+    }
+    if (!t->client_cert != !t->client_key) {
+        gw_cfg_fail(ld, line_of(s, t->client_cert ? "client_cert" : "client_key"),
+                    "[%s] client_cert and client_key go together", s->name);
+        return;
+    }
+    if (t->ca_file && (bad = gw_cfg_pem_certs(t->ca_file, msg, sizeof(msg))) != NULL) {
+        gw_cfg_fail(ld, line_of(s, "ca_file"), "[%s] ca_file: %s", s->name, bad);
+        return;
+    }
+    if (t->client_cert && (bad = gw_cfg_pem_certs(t->client_cert, msg, sizeof(msg))) != NULL) {
+        gw_cfg_fail(ld, line_of(s, "client_cert"), "[%s] client_cert: %s", s->name, bad);
+        return;
+    }
+    if (t->client_key &&
+        (bad = gw_cfg_pem_key(t->client_key, t->client_cert, msg, sizeof(msg))) != NULL) {
+        gw_cfg_fail(ld, line_of(s, "client_key"), "[%s] client_key: %s", s->name, bad);
+        return;
+    }
+    if (t->insecure)
+        gw_cfg_warn(ld, line_of(s, "insecure"),
+                    "[%s] insecure = true: plain HTTP to axis %s is allowed (tests only)", s->name,
+                    a->name);
+}
+
+static void check_tls(struct gw_cfg_loader *ld)
+{
+    for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
+        const struct gw_cfg_section *s = &ld->sects[i];
+        if (s->kind == GW_CFG_AXIS)
+            check_axis_tls(ld, s, &ld->cfg->axes[s->index]);
+    }
+}
+
 static void default_instance_id(struct gw_cfg_loader *ld)
 {
     char host[256], id[320];
@@ -304,6 +361,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
         check_routing(ld);
     if (!ld->err)
         check_roles(ld);
+    if (!ld->err)
+        check_tls(ld);
     if (!ld->err)
         gw_cfg_check_verify(ld);
     if (!ld->err)

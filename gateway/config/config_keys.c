@@ -107,6 +107,12 @@ static const struct gw_cfg_key axis_keys[] = {
     {"role", T_IDENT, AX(role), 0, 0, false, false},
     {"max_directory_bytes", T_SIZE, AX(axis.max_directory_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
      false},
+    /* TLS to the axis (config_check.c, config_tls.c): the CA set pinned to ca_file, an optional
+     * client certificate, plain http:// only with insecure. */
+    {"ca_file", T_CTEXT, AX(axis.tls.ca_file), 0, 0, false, false},
+    {"client_cert", T_CTEXT, AX(axis.tls.client_cert), 0, 0, false, false},
+    {"client_key", T_CTEXT, AX(axis.tls.client_key), 0, 0, false, false},
+    {"insecure", T_BOOL, AX(axis.tls.insecure), 0, 0, false, false},
 };
 
 static const struct gw_cfg_key delivery_keys[] = {

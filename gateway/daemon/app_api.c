@@ -70,6 +70,7 @@ static void gw_app_api_ready(void *ud, struct gw_api_ready *r)
                 continue;
             a->state = gw_peer_state_name(views[v].state);
             a->ok = views[v].state != GW_PEER_OPEN;
+            snprintf(a->reason, sizeof(a->reason), "%s", views[v].reason ? views[v].reason : "");
             if (!a->ok)
                 a->retry_in_ms = (int64_t)views[v].retry_in_ms;
         }

@@ -11,8 +11,10 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/common.h"
 #include "util/error.h"
@@ -85,6 +87,41 @@ static void gw_httpc_xfer_free(struct gw_httpc_xfer *x)
     free(x);
 }
 
+/* Why a transfer failed, as a stable code for logs and /readyz (the peer's fault, not the
+ * package's: every one of these is a transport failure). */
+static const char *gw_httpc_reason(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION: /* chain not ending in ca_file, or wrong host name */
+        return "tls_verify_failed";
+    case CURLE_SSL_CONNECT_ERROR: /* no common protocol version or cipher, client cert refused */
+        return "tls_handshake_failed";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "tls_ca_file_unusable";
+    case CURLE_SSL_CERTPROBLEM:
+        return "tls_client_cert_unusable";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+        return "connect_failed";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "protocol_refused";
+    default:
+        return "transport_failed";
+    }
+}
+
+/* TLS 1.3 servers refuse a client certificate after the client has finished its handshake: the
+ * client learns it from an alert on its first read or write. */
+static const char *gw_httpc_reason_of(CURLcode rc, const char *msg)
+{
+    if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && msg && strstr(msg, "SSL") &&
+        strstr(msg, " alert "))
+        return "tls_handshake_failed";
+    return gw_httpc_reason(rc);
+}
+
 static int gw_httpc_map_curl(const struct gw_httpc_xfer *x, CURLcode rc)
 {
     if (x->abort_err)
@@ -102,10 +139,13 @@ static void gw_httpc_deliver(struct gw_httpc_xfer *x, int err, long status, cons
 {
     struct gw_httpc *c = x->c;
     struct gw_httpc_xfer *outer = c->in_cb;
+    const char *outer_fail = c->fail_detail;
 
     c->in_cb = err ? NULL : x;
+    c->fail_detail = err ? x->fail : NULL;
     x->cb(err, status, err ? "" : body, err ? 0 : len, x->ud);
     c->in_cb = outer; /* c outlives gw_httpc_close(): it is freed by the last close callback */
+    c->fail_detail = outer_fail;
     gw_httpc_xfer_free(x);
 }
 
@@ -126,10 +166,18 @@ void gw_httpc_finish(struct gw_httpc_xfer *x, CURLcode rc)
         }
     } else {
         err = gw_httpc_map_curl(x, rc);
+        if (!x->abort_err && !x->too_big)
+            snprintf(x->fail, sizeof(x->fail), "%s: %s", gw_httpc_reason_of(rc, x->errbuf),
+                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         gw_debug("httpc.fail", "transfer failed: %s (%s)", curl_easy_strerror(rc),
                  x->errbuf[0] ? x->errbuf : "-");
     }
     gw_httpc_deliver(x, err, status, body, len);
+}
+
+const char *gw_httpc_fail_detail(const struct gw_httpc *c)
+{
+    return c && c->fail_detail && c->fail_detail[0] ? c->fail_detail : NULL;
 }
 
 char *gw_httpc_take_body(struct gw_httpc *c)
@@ -336,6 +384,43 @@ static int gw_httpc_set_headers(struct gw_httpc_xfer *x, const char *const *head
     return 0;
 }
 
+/* Whether a request's URL and TLS settings can be used at all: checked before any I/O. */
+static int gw_httpc_check_tls(const struct gw_httpc_request *req)
+{
+    const struct gw_tls_peer *t = req->tls;
+    bool https = strncasecmp(req->url, "https://", 8) == 0;
+
+    if (!t)
+        return 0;
+    if (!https && !t->insecure)
+        return GW_EINVAL; /* plain HTTP (or no scheme) to a peer that must be reached over TLS */
+    if (https && (!t->ca_file || !t->ca_file[0]))
+        return GW_EINVAL; /* nothing to pin: the system store is never used */
+    if (!t->client_cert != !t->client_key)
+        return GW_EINVAL;
+    return 0;
+}
+
+/* The CA set pinned to ca_file alone (Debian's libcurl would otherwise also load its built-in
+ * bundle and /etc/ssl/certs), the peer and its host name verified, TLS 1.2 at least, the
+ * optional client certificate, and only https unless insecure. */
+static void gw_httpc_setup_tls(CURL *e, const struct gw_tls_peer *t)
+{
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, t->insecure ? "http,https" : "https");
+    curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(e, CURLOPT_SSL_OPTIONS, 0L); /* no native CA store */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (t->client_cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->client_cert);
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->client_key);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
 static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request *req)
 {
     CURL *e = x->easy;
@@ -344,7 +429,11 @@ static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request
     if ((rc = gw_httpc_set_headers(x, req->headers)) != 0)
         return rc;
     curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    if (req->tls)
+        gw_httpc_setup_tls(e, req->tls);
+    else
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -399,6 +488,8 @@ int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_
         (req->source && (!req->source->read || strcmp(req->method, "GET") == 0)) ||
         (req->sink && !req->sink->write) || req->body_len > (uint64_t)INT64_MAX)
         return GW_EINVAL;
+    if ((rc = gw_httpc_check_tls(req)) != 0)
+        return rc;
     if (c->closing)
         return GW_ESHUTDOWN;
     x = calloc(1, sizeof(*x));

@@ -74,7 +74,9 @@ struct gw_httpc_request {
      * run. */
     struct gw_httpc_xfer **xfer;
     /* How the peer is reached over TLS (CA pinned, client certificate); NULL: libcurl's
-     * defaults. Strings must stay valid until the callback has run. */
+     * defaults. Strings must stay valid until the callback has run. With tls set, an http://
+     * URL without tls->insecure, an https:// one without ca_file, or client_cert without
+     * client_key fails gw_httpc_request() at once with GW_EINVAL. Redirects are never followed. */
     const struct gw_tls_peer *tls;
 };
 
@@ -85,6 +87,17 @@ struct gw_httpc_request {
 typedef void (*gw_httpc_cb)(int err, long status, const char *body, size_t len, void *ud);
 
 int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out) __attribute__((warn_unused_result));
+
+/*
+ * Only from inside a request callback with err != 0: why the transfer failed, as
+ * "<code>: <libcurl's message>", the code one of tls_verify_failed (the peer's chain does not end
+ * in the pinned CA, or its name does not match the URL's host), tls_handshake_failed (no common
+ * protocol version, client certificate refused, ...), tls_ca_file_unusable,
+ * tls_client_cert_unusable, timeout, connect_failed, protocol_refused, transport_failed. NULL
+ * when the transfer was aborted by this side (cap, source or sink code, cancel). Holds no
+ * secret (no header, no body).
+ */
+const char *gw_httpc_fail_detail(const struct gw_httpc *c);
 
 /* Starts a request. If this returns an error the callback never runs. */
 int gw_httpc_request(struct gw_httpc *c, const struct gw_httpc_request *req, gw_httpc_cb cb,

@@ -39,6 +39,7 @@ struct gw_httpc_xfer {
     gw_httpc_cb cb;
     void *ud;
     char errbuf[CURL_ERROR_SIZE];
+    char fail[CURL_ERROR_SIZE + 32]; /* "<reason>: <libcurl's message>" of a failed transfer */
 };
 
 struct gw_httpc {
@@ -51,6 +52,7 @@ struct gw_httpc {
     struct gw_httpc_sock *socks;
     size_t inflight;
     struct gw_httpc_xfer *in_cb; /* transfer whose success callback is running (take_body) */
+    const char *fail_detail;     /* the failed transfer's, while its callback runs */
     unsigned open_handles;       /* timer + polls not yet through their close callback */
     int closing;
 };

@@ -79,6 +79,8 @@ token_sha256 = $(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 adapter = vxp
 enabled = $3
 base_url = http://127.0.0.1:$simport
+; the local simulator speaks plain HTTP: allowed for tests only
+insecure = true
 systemid = gw-bench
 secret = $secret
 poll_interval_ms = 5000

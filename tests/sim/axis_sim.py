@@ -4,6 +4,13 @@
 Usage:
     python3 tests/sim/axis_sim.py --port 0 --port-file PATH --systems SPEC.json [--log PATH]
                                   [--secret SYSTEMID=TEXT ...] [--refuse-credentials HOW]
+                                  [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]
+                                   [--tls-max-version 1.1|1.2|1.3]]
+
+With --tls-cert/--tls-key it speaks HTTPS only (TLS 1.2 at least; --tls-max-version 1.1 makes it
+a TLS 1.1-only server, for refusal tests); with --tls-client-ca a client certificate issued by
+that CA is required. Each connection's handshake runs in its own handler thread, after the fault
+slow_handshake_ms, so a slow handshake holds up no other connection.
 
 Standard library only. Binds to 127.0.0.1 only. See tests/sim/README.md for the control API.
 
@@ -45,10 +52,12 @@ import json
 import os
 import random
 import re
+import ssl
 import sys
 import threading
 import traceback
 import uuid
+import warnings
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -107,7 +116,8 @@ def hash_file_hex(data):
 EDOC_SHAPE_DEFAULT = {"order": "default", "wrap": 0, "escape_slash": False, "fail_after_data": 0}
 
 FAULT_KINDS = ("latency_ms", "http500", "http500_after_store", "drop", "timeout", "duplicate_list",
-               "fail_rate", "auth_fail")
+               "fail_rate", "auth_fail", "slow_handshake_ms")
+HANDSHAKE_TIMEOUT_S = 30  # a TLS client that never finishes its handshake is dropped after this
 FAULT_KEYS = set(FAULT_KINDS) | {"ops", "timeout_ms", "seed"}
 
 
@@ -208,8 +218,11 @@ class FaultRule:
         self.rate = 0.0
         self.rng = None
         self.timeout_ms = timeout_ms
+        self.handshake_ms = 0
         if kind == "latency_ms":
             self.latency_ms = int(value)
+        elif kind == "slow_handshake_ms":
+            self.handshake_ms = int(value)
         elif kind == "fail_rate":
             self.rate = float(value)
             if not 0.0 <= self.rate <= 1.0:
@@ -217,7 +230,7 @@ class FaultRule:
             self.rng = random.Random(seed)
         else:
             self.remaining = int(value)
-        if self.latency_ms < 0 or self.remaining < 0 or self.timeout_ms < 0:
+        if self.latency_ms < 0 or self.remaining < 0 or self.timeout_ms < 0 or self.handshake_ms < 0:
             raise BadRequest(400, "fault values must be >= 0")
 
     def matches(self, op):
@@ -227,6 +240,8 @@ class FaultRule:
         d = {"kind": self.kind, "ops": sorted(self.ops) if self.ops is not None else None}
         if self.kind == "latency_ms":
             d["latency_ms"] = self.latency_ms
+        elif self.kind == "slow_handshake_ms":
+            d["slow_handshake_ms"] = self.handshake_ms
         elif self.kind == "fail_rate":
             d["fail_rate"] = self.rate
         else:
@@ -300,6 +315,12 @@ class Faults:
                 if r.kind == "fail_rate" and r.rate > 0 and r.rng.random() < r.rate:
                     return latency, "http500", 0, "fail_rate"
             return latency, None, 0, None
+
+    def handshake_delay_ms(self):
+        """The delay before a TLS connection's handshake (sum of slow_handshake_ms rules; ops do
+        not apply: the handshake comes before any request)."""
+        with self.lock:
+            return sum(r.handshake_ms for r in self.rules if r.kind == "slow_handshake_ms")
 
     def take(self, kind, op):
         """Consumes one count of a post-processing fault (http500_after_store, duplicate_list)."""
@@ -463,7 +484,11 @@ class Axis:
                 "acks_fail": 0,
                 "injected": 0,
                 "faults_injected": 0,
-                "faults_by_kind": {k: 0 for k in FAULT_KINDS if k != "latency_ms"},
+                "faults_by_kind": {k: 0 for k in FAULT_KINDS
+                                   if k not in ("latency_ms", "slow_handshake_ms")},
+                "tls_handshakes": 0,
+                "tls_handshake_failures": 0,
+                "tls_slow_handshakes": 0,
                 "sent_by_document_id": {},
                 "getEdoc_cut": 0,
                 "getEdoc_written": {},
@@ -545,14 +570,46 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 1024
     allow_reuse_address = True
 
-    def __init__(self, addr, handler, axis, log_path, stop_event):
+    def __init__(self, addr, handler, axis, log_path, stop_event, tls_ctx=None):
         self.axis = axis
+        self.tls_ctx = tls_ctx
         self.stop_event = stop_event
         self.jlog = simlib.JsonLog(log_path)
         super().__init__(addr, handler)
 
     def log(self, rec):
         self.jlog.write(rec)
+
+    def finish_request(self, request, client_address):
+        """Runs in the connection's own thread: with TLS, the (possibly delayed) handshake first,
+        so that one slow or failing handshake holds up no other connection."""
+        if self.tls_ctx is None:
+            return super().finish_request(request, client_address)
+        delay = self.axis.faults.handshake_delay_ms()
+        if delay:
+            self.axis.count("tls_slow_handshakes")
+            if self.stop_event.wait(delay / 1000.0):
+                return
+        try:
+            request.settimeout(HANDSHAKE_TIMEOUT_S)
+            tls = self.tls_ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except (OSError, ValueError):
+            return
+        try:
+            try:
+                tls.do_handshake()
+            except (ssl.SSLError, OSError) as e:
+                self.axis.count("tls_handshake_failures")
+                self.log({"event": "tls_handshake_failed", "error": str(e)[:200]})
+                return
+            self.axis.count("tls_handshakes")
+            tls.settimeout(None)
+            super().finish_request(tls, client_address)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -1141,6 +1198,32 @@ class Handler(BaseHTTPRequestHandler):
 # ----------------------------------------------------------------------------------------------
 
 
+TLS_VERSIONS = {"1.1": ssl.TLSVersion.TLSv1_1, "1.2": ssl.TLSVersion.TLSv1_2,
+                "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def tls_context(args):
+    """The server side: TLS 1.2 at least (or exactly 1.1 for --tls-max-version 1.1), the given
+    certificate, and a required client certificate when --tls-client-ca is given."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if args.tls_max_version == "1.1":
+        # OpenSSL 3 offers TLS 1.1 only at security level 0.
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.1, on purpose
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if args.tls_max_version:
+            ctx.maximum_version = TLS_VERSIONS[args.tls_max_version]
+    ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.tls_client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cafile=args.tls_client_ca)
+    return ctx
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="National document exchange axis simulator")
     ap.add_argument("--port", type=int, default=0)
@@ -1153,7 +1236,16 @@ def main(argv=None):
                     "getAgenciesList and getAgenciesListQD20 (default: the SPEC's organ ids)")
     ap.add_argument("--refuse-credentials", choices=sorted(REFUSALS), metavar="HOW",
                     help="start refusing every call's credentials: " + ", ".join(REFUSALS))
+    ap.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    ap.add_argument("--tls-key", metavar="PEM", help="its private key")
+    ap.add_argument("--tls-client-ca", metavar="PEM",
+                    help="require a client certificate issued by this CA")
+    ap.add_argument("--tls-max-version", choices=("1.1", "1.2", "1.3"),
+                    help="highest TLS version offered (1.1: a TLS 1.1-only server; default: "
+                    "OpenSSL's highest)")
     args = ap.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_client_ca and not args.tls_cert):
+        ap.error("--tls-cert and --tls-key go together; --tls-client-ca needs them")
 
     with open(args.systems, encoding="utf-8") as f:
         spec = json.load(f)
@@ -1177,13 +1269,21 @@ def main(argv=None):
         print("axis_sim: bad --systems/--secret: %s" % e.desc, file=sys.stderr)
         return 2
 
+    tls_ctx = None
+    if args.tls_cert:
+        try:
+            tls_ctx = tls_context(args)
+        except (OSError, ssl.SSLError, ValueError) as e:
+            print("axis_sim: TLS setup failed: %s" % e, file=sys.stderr)
+            return 2
     stop = threading.Event()
-    server = Server(("127.0.0.1", args.port), Handler, axis, args.log, stop)
+    server = Server(("127.0.0.1", args.port), Handler, axis, args.log, stop, tls_ctx)
     port = server.server_address[1]
     if args.port_file:
         simlib.write_port_file(args.port_file, port)
     rc = simlib.serve_until_signal(
-        server, "axis_sim listening on http://127.0.0.1:%d (%d systems)" % (port, len(axis.systems)),
+        server, "axis_sim listening on %s://127.0.0.1:%d (%d systems)"
+        % ("https" if tls_ctx else "http", port, len(axis.systems)),
         stop)
     server.jlog.close()
     return rc

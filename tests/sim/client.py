@@ -121,11 +121,15 @@ def call_params(op, systemid, values, body):
     return out
 
 
-def _request(base_url, method, path, body=b"", headers=None, timeout=10.0):
+def _request(base_url, method, path, body=b"", headers=None, timeout=10.0, context=None):
     """Returns (http_status, response_bytes). Raises OSError/http.client errors on transport
-    failure (dropped connection, timeout)."""
+    failure (dropped connection, timeout). An https:// base_url uses context (an ssl.SSLContext:
+    the CA to trust, a client certificate)."""
     u = urlsplit(base_url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    if u.scheme == "https":
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         h = {"Connection": "close"}
         h.update(headers or {})
@@ -139,11 +143,12 @@ def _request(base_url, method, path, body=b"", headers=None, timeout=10.0):
 
 
 class AxisClient:
-    def __init__(self, base_url, systemid, secret, timeout=10.0):
+    def __init__(self, base_url, systemid, secret, timeout=10.0, context=None):
         self.base_url = base_url.rstrip("/")
         self.systemid = systemid
         self.secret = secret
         self.timeout = timeout
+        self.context = context  # for an https:// base_url
 
     def call(self, op, params=None, body=None, extra_headers=None, headers=None, wire=None):
         """One protocol call signed as the SDK signs it. params: the op's values (messagetype,
@@ -170,7 +175,7 @@ class AxisClient:
             h.update(extra_headers)
         if wire is not None:
             out = bytes(wire)
-        status, data = _request(self.base_url, "POST", "/" + op, out, h, self.timeout)
+        status, data = _request(self.base_url, "POST", "/" + op, out, h, self.timeout, self.context)
         try:
             return status, json.loads(data.decode("utf-8"))
         except ValueError:
@@ -205,15 +210,16 @@ class AxisClient:
 
 
 class SimControl:
-    def __init__(self, base_url, timeout=10.0):
+    def __init__(self, base_url, timeout=10.0, context=None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.context = context
 
     def _json(self, method, path, obj=None, body=None):
         if obj is not None:
             body = json.dumps(obj).encode("utf-8")
         status, data = _request(self.base_url, method, "/_sim/" + path, body or b"",
-                                {"Content-Type": "application/json"}, self.timeout)
+                                {"Content-Type": "application/json"}, self.timeout, self.context)
         if status != 200:
             raise RuntimeError("/_sim/%s -> HTTP %d %r" % (path, status, data[:200]))
         return json.loads(data.decode("utf-8"))
@@ -236,7 +242,7 @@ class SimControl:
 
     def package(self, doc_id):
         status, data = _request(self.base_url, "GET", "/_sim/package?docId=" + quote(doc_id),
-                                timeout=self.timeout)
+                                timeout=self.timeout, context=self.context)
         if status != 200:
             raise RuntimeError("package %s -> HTTP %d" % (doc_id, status))
         return data
@@ -284,7 +290,12 @@ class SimProcess:
 
     systems: list of {"systemid", "secret" (the text as issued), "organ_ids"}."""
 
-    def __init__(self, systems, log_path=None, python=None, startup_timeout=10.0):
+    def __init__(self, systems, log_path=None, python=None, startup_timeout=10.0, args=(),
+                 context=None):
+        """args: more command line (--tls-cert ... makes it https); context: the ssl.SSLContext
+        the control and protocol clients use then."""
+        self.args = list(args)
+        self.context = context
         self.systems = systems
         self.log_path = log_path
         self.python = python or sys.executable
@@ -302,6 +313,7 @@ class SimProcess:
         cmd = [self.python, SIM_PATH, "--port", "0", "--port-file", port_file, "--systems", spec]
         if self.log_path:
             cmd += ["--log", self.log_path]
+        cmd += self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
         line = self.proc.stdout.readline()  # the "listening" line
         if not line:
@@ -316,15 +328,15 @@ class SimProcess:
         with open(port_file) as f:
             port = int(f.read().strip())
         self.port = port
-        self.url = "http://127.0.0.1:%d" % port
-        self.control = SimControl(self.url)
+        self.url = "%s://127.0.0.1:%d" % ("https" if "--tls-cert" in self.args else "http", port)
+        self.control = SimControl(self.url, context=self.context)
         return self
 
     def client(self, systemid, secret=None, timeout=10.0):
         if secret is None:
             secret = next(s.get("secret", s.get("secret_b64")) for s in self.systems
                           if s["systemid"] == systemid)
-        return AxisClient(self.url, systemid, secret, timeout)
+        return AxisClient(self.url, systemid, secret, timeout, self.context)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import unittest
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -688,6 +689,111 @@ class AxisSimTest(unittest.TestCase):
         with open(self.log_path, encoding="utf-8") as f:
             lines = [json.loads(line) for line in f]
         self.assertTrue(any(r.get("op") == "getAgenciesList" for r in lines))
+
+
+class AxisSimTlsTest(unittest.TestCase):
+    """--tls-cert/--tls-key (HTTPS only, TLS 1.2 at least), --tls-client-ca (a client certificate
+    required), --tls-max-version 1.1, and the slow_handshake_ms fault; certificates made with the
+    openssl CLI (tests/integration/gwtlsout.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+        import gwtlsout  # noqa: E402
+        cls.tl = gwtlsout
+        cls.tmp = tempfile.TemporaryDirectory(prefix="axis_sim_tls.")
+        pki = gwtlsout.Pki(cls.tmp.name)
+        cls.ca = pki.ca("ca")
+        cls.server = pki.leaf(cls.ca, "server", "127.0.0.1")
+        cls.client_cert = pki.leaf(cls.ca, "client", "gw-h49", san=None, client=True)
+        other = pki.ca("other")
+        cls.stranger = pki.leaf(other, "stranger", "gw-h49", san=None, client=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def context(self, client=None, max_version=None):
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.ca[0])
+        if client:
+            ctx.load_cert_chain(*client)
+        if max_version:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.1, on purpose
+                ctx.minimum_version = ctx.maximum_version = max_version
+        return ctx
+
+    def start(self, client_ca=None, max_version=None, context=None):
+        p = sim.SimProcess(SYSTEMS, args=self.tl.tls_args(self.server, client_ca, max_version),
+                           context=context or self.context()).start()
+        self.addCleanup(lambda: self.assertEqual(p.stop(), 0))
+        return p
+
+    def test_https_round_trip_and_tls12_minimum(self):
+        import ssl
+        p = self.start()
+        self.assertTrue(p.url.startswith("https://"))
+        gw = p.client("gw-h49")
+        status, body = gw.send_edoc(edoc(9001))
+        self.assertEqual((status, body["status"]), (200, "OK"), body)
+        self.assertEqual(p.control.stats()["tls_handshakes"], 2)  # the send, this stats call
+        # plain HTTP to the TLS port gets no answer
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            sim._request(p.url.replace("https", "http"), "GET", "/_sim/ping", timeout=5)
+        # a client that offers at most TLS 1.1 is refused (if this OpenSSL can offer it at all)
+        try:
+            old = self.context(max_version=ssl.TLSVersion.TLSv1_1)
+        except (ssl.SSLError, ValueError):
+            old = None
+        if old is not None:
+            with self.assertRaises(ssl.SSLError):
+                sim.SimControl(p.url, context=old).stats()
+        # an untrusted server certificate is refused by a verifying client
+        with self.assertRaises(ssl.SSLError):
+            sim.SimControl(p.url, context=ssl.create_default_context()).stats()
+        self.assertGreaterEqual(p.control.stats()["tls_handshake_failures"], 2 if old else 1)
+
+    def test_client_certificate_required(self):
+        import ssl
+        p = self.start(client_ca=self.ca[0], context=self.context(self.client_cert))
+        self.assertEqual(p.control.stats()["tls_handshakes"], 1)
+        for ctx in (self.context(), self.context(self.stranger)):
+            with self.assertRaises((ssl.SSLError, OSError, http.client.HTTPException)):
+                sim.SimControl(p.url, context=ctx).stats()
+        self.assertEqual(p.control.stats()["tls_handshake_failures"], 2)
+
+    def test_tls11_only_server(self):
+        p = self.start(max_version="1.1", context=self.tl.control_context())
+        if not self.tl.tls11_client_ok(p.port):
+            self.skipTest("this Python's OpenSSL cannot offer TLS 1.1")
+        import ssl
+        with self.assertRaises(ssl.SSLError):  # a client with TLS 1.2 at least
+            sim.SimControl(p.url, context=self.context()).stats()
+
+    def test_slow_handshake_holds_up_no_other_connection(self):
+        import socket
+        p = self.start()
+        # A client that connects and never starts its handshake: its thread waits, others go on.
+        idle = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+        self.addCleanup(idle.close)
+        self.assertEqual(p.control.faults(slow_handshake_ms=300)["faults"],
+                         [{"kind": "slow_handshake_ms", "ops": None, "slow_handshake_ms": 300}])
+        status, body = p.client("gw-h49").received_list()
+        self.assertEqual((status, body["status"]), (200, "OK"), body)
+        p.control.clear_faults()
+        stats = p.control.stats()
+        self.assertGreaterEqual(stats["tls_slow_handshakes"], 2)  # the list, the clear
+        self.assertEqual(stats["tls_handshakes"], 4)  # faults, list, clear, stats; not the idle one
+        with self.assertRaises(RuntimeError):
+            p.control.faults(slow_handshake_ms=-1)
+
+    def test_bad_tls_arguments(self):
+        bad = subprocess.run([sys.executable, sim.SIM_PATH, "--systems", "/nonexistent",
+                              "--tls-cert", self.server[0]], capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--tls-cert and --tls-key go together", bad.stderr)
 
 
 if __name__ == "__main__":

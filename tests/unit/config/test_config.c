@@ -20,6 +20,8 @@
 #define TOKEN_B "60303AE22B998861BCE3B28F33EEC1BE758A213C86C93C076DBE9F558C11C752"
 #define SECRET  "c2VjcmV0LWtleQ=="
 
+#define TLS_FIXTURES GW_SOURCE_DIR "/tests/fixtures/tls"
+
 #define MINIMAL                                                                                    \
     "[gateway]\n"                                                                                  \
     "organ_ids = 000.00.00.H49\n"                                                                  \
@@ -62,6 +64,7 @@ static const char full[] = "; full example\n"
                            "[axis.national]\n"
                            "adapter = vxp\n"
                            "base_url = https://vxp.example.gov.vn/api\n"
+                           "ca_file = " TLS_FIXTURES "/ca.pem\n"
                            "systemid = H49\n"
                            "secret = " SECRET "\n"
                            "poll_interval_ms = 5000\n"
@@ -69,7 +72,8 @@ static const char full[] = "; full example\n"
                            "max_package_bytes = 2048\n"
                            "[axis.province]\n"
                            "adapter = lgsp_rest\n"
-                           "base_url = http://127.0.0.1:9000\n"
+                           "base_url = https://127.0.0.1:9000\n"
+                           "ca_file = " TLS_FIXTURES "/ca.pem\n"
                            "systemid = sys\n"
                            "secret = YQ==\n"
                            "enabled = no\n"
@@ -318,8 +322,9 @@ static void test_roles(void **state)
 {
     static const char text[] =
         MINIMAL "[axis.prov]\nadapter = vxp\nbase_url = http://p\nsystemid = s\nsecret = YQ==\n"
-                "role = provincial\nmax_directory_bytes = 2048\n"
+                "role = provincial\nmax_directory_bytes = 2048\ninsecure = true\n"
                 "[axis.national]\nadapter = vxp\nbase_url = http://n\nsystemid = s\nsecret = YQ==\n"
+                "insecure = true\n"
                 "[routing]\ndefault_axis = national\ndirectory_interval_ms = 60000\n";
     struct gw_config *c = NULL;
     char err[256] = "";
@@ -485,7 +490,7 @@ static void test_long_line(void **state)
 static void test_env_override(void **state)
 {
     static const char axis[] = "[axis.national]\nadapter = vxp\nbase_url = http://x\n"
-                               "systemid = s\nsecret = " SECRET "\n[routing]\n"
+                               "systemid = s\nsecret = " SECRET "\ninsecure = true\n[routing]\n"
                                "default_axis = national\n[client.no-token]\n";
     char text[2048], err[256];
     struct gw_config *c;
@@ -526,7 +531,7 @@ static void test_env_override(void **state)
     /* without the environment the client has no token */
     assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), GW_ECONFIG);
     assert_string_equal(err,
-                        "<string>:14: [client.no-token] token_sha256 or cert_sha256 is required");
+                        "<string>:15: [client.no-token] token_sha256 or cert_sha256 is required");
 }
 
 static void test_secret_not_echoed(void **state)
@@ -687,6 +692,98 @@ static void test_body_budget(void **state)
     gw_config_free(c);
 }
 
+/* [axis.NAME] TLS: plain HTTP only with insecure (warned), https with a pinned CA file, the client
+ * certificate with its own key; every file read at load, named in the message, never shown. */
+static void tls_case(const char *keys, const char *want)
+{
+    char text[4096], err[512] = "";
+    struct gw_config *c = NULL;
+    int rc;
+
+    snprintf(text, sizeof(text),
+             "%s[axis.national]\nadapter = vxp\nsystemid = s\nsecret = YQ==\n%s"
+             "[routing]\ndefault_axis = national\n",
+             MINIMAL, keys);
+    rc = gw_config_parse_string(text, &c, err, sizeof(err));
+    if (!want) {
+        if (rc != 0)
+            fail_msg("%s: refused: %s", keys, err);
+        gw_config_free(c);
+        return;
+    }
+    if (rc != GW_ECONFIG || !strstr(err, want))
+        fail_msg("%s: rc %d, got '%s', want '%s'", keys, rc, err, want);
+    assert_null(strstr(err, "BEGIN"));
+    assert_null(strstr(err, "PRIVATE"));
+}
+
+static void test_tls(void **state)
+{
+    struct gw_config *c = NULL;
+    char text[4096], err[512] = "";
+
+    tls_case("base_url = http://127.0.0.1:9000\n",
+             "<string>:11: [axis.national] plain HTTP to axis national needs insecure = true "
+             "(tests only)");
+    tls_case("base_url = HTTP://127.0.0.1:9000\ninsecure = false\n", "needs insecure = true");
+    tls_case("base_url = https://vxp.example\n",
+             "<string>:11: [axis.national] an https:// base_url needs ca_file");
+    tls_case("base_url = https://vxp.example\nca_file = /nonexistent/ca.pem\n",
+             "<string>:12: [axis.national] ca_file: CA file /nonexistent/ca.pem cannot be opened");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/client.key\n",
+             "ca_file: " TLS_FIXTURES "/client.key holds no PEM certificate");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.pem\n",
+             "<string>:13: [axis.national] client_cert and client_key go together");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_key = " TLS_FIXTURES "/client.key\n",
+             "client_cert and client_key go together");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.key\nclient_key = " TLS_FIXTURES
+             "/client.key\n",
+             "client_cert: " TLS_FIXTURES "/client.key holds no PEM certificate");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.pem\nclient_key = " TLS_FIXTURES "/other.key\n",
+             "<string>:14: [axis.national] client_key: " TLS_FIXTURES
+             "/other.key is not the private key of " TLS_FIXTURES "/client.pem");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.pem\nclient_key = " TLS_FIXTURES
+             "/encrypted.key\n",
+             "encrypted.key holds no unencrypted PEM private key");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.pem\nclient_key = /nonexistent/k.pem\n",
+             "client_key: client_key /nonexistent/k.pem cannot be opened");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.pem\nclient_key = " TLS_FIXTURES
+             "/client.key\n",
+             NULL);
+
+    /* read back; insecure defaults to false and is warned about when set */
+    snprintf(text, sizeof(text),
+             "%s[axis.national]\nadapter = vxp\nsystemid = s\nsecret = YQ==\n"
+             "base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = " TLS_FIXTURES "/client.pem\nclient_key = " TLS_FIXTURES
+             "/client.key\n[axis.test]\nadapter = vxp\nsystemid = s\nsecret = YQ==\n"
+             "base_url = http://127.0.0.1:1\ninsecure = true\n[routing]\ndefault_axis = national\n",
+             MINIMAL);
+    assert_int_equal(gw_config_parse_string(text, &c, err, sizeof(err)), 0);
+    assert_string_equal(c->axes[0].axis.tls.ca_file, TLS_FIXTURES "/ca.pem");
+    assert_string_equal(c->axes[0].axis.tls.client_cert, TLS_FIXTURES "/client.pem");
+    assert_string_equal(c->axes[0].axis.tls.client_key, TLS_FIXTURES "/client.key");
+    assert_false(c->axes[0].axis.tls.insecure);
+    assert_true(c->axes[1].axis.tls.insecure);
+    assert_null(c->axes[1].axis.tls.ca_file);
+    assert_int_equal(c->n_warnings, 1);
+    assert_non_null(strstr(c->warnings[0], "<string>:20: [axis.test] insecure = true: plain HTTP "
+                                           "to axis test is allowed (tests only)"));
+    gw_config_free(c);
+    /* the environment sets them too */
+    setenv("GATEWAYD_AXIS_NATIONAL_INSECURE", "true", 1);
+    tls_case("base_url = http://127.0.0.1:9000\n", NULL);
+    unsetenv("GATEWAYD_AXIS_NATIONAL_INSECURE");
+    (void)state;
+}
+
 /* The shipped example must always load. */
 static void test_example_file(void **state)
 {
@@ -721,7 +818,7 @@ static void test_load_file(void **state)
     fputs("[bogus]\nx = 1\n", f);
     fclose(f);
     assert_int_equal(gw_config_load(path, &c, err, sizeof(err)), GW_ECONFIG);
-    snprintf(want, sizeof(want), "%s:56: unknown section [bogus]", path);
+    snprintf(want, sizeof(want), "%s:58: unknown section [bogus]", path);
     assert_string_equal(err, want);
 
     f = fopen(path, "w");
@@ -752,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_secret_not_echoed),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_example_file),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_adapter_names),
         cmocka_unit_test(test_int4_bounds),
         cmocka_unit_test(test_body_budget),

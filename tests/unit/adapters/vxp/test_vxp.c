@@ -404,6 +404,7 @@ static void *axis_open(const char *systemid, const char *secret, size_t max_pkg)
         .secret = secret,
         .timeout_ms = 10000,
         .max_package_bytes = max_pkg,
+        .tls = {.insecure = true}, /* the simulator on loopback, plain HTTP */
     };
     void *st = NULL;
     assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
@@ -614,7 +615,8 @@ static void test_http_500_and_config(void **state)
     void *rcv = axis_open(RECV, RECV_KEY, 0);
     void *st = NULL;
     struct res r;
-    struct gw_axis_config cfg = {.base_url = S.base_url, .systemid = RECV, .secret = ""};
+    struct gw_axis_config cfg = {
+        .base_url = S.base_url, .systemid = RECV, .secret = "", .tls = {.insecure = true}};
 
     (void)state;
     snprintf(url, sizeof(url), "%s_sim/faults", S.base_url);
@@ -636,6 +638,13 @@ static void test_http_500_and_config(void **state)
     assert_int_equal(S.ops->create(S.http, &cfg, &st), GW_ECONFIG);
     cfg.secret = "!!"; /* not base64: fine, the secret is text */
     assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
+    S.ops->destroy(st);
+    /* The axis's TLS settings go with every request: without insecure, plain HTTP is refused at
+     * once (the callback never runs). */
+    cfg.tls.insecure = false;
+    assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
+    assert_int_equal(S.ops->list_received(st, GW_KIND_EDOC, on_list, &r), GW_EINVAL);
+    assert_int_equal(S.ops->ack(st, "id", true, on_ack, &r), GW_EINVAL);
     S.ops->destroy(st);
     struct snk k = {.sink = {.write = snk_write}};
     assert_int_equal(S.ops->fetch(rcv, "bad\r\nid", &k.sink, on_fetch, &r), GW_EINVAL);
