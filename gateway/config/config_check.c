@@ -97,7 +97,7 @@ static void check_clients(struct gw_cfg_loader *ld)
 
 /* [server] tls_*: a certificate and its key together; client certificates need the CA bundle.
  * The files must be readable here; their contents are parsed with OpenSSL at start-up. */
-static void check_tls(struct gw_cfg_loader *ld)
+static void check_listener_tls(struct gw_cfg_loader *ld)
 {
     struct gw_tls_listener *t = &ld->cfg->tls;
     const struct gw_cfg_section *sv = find_sect(ld, GW_CFG_SERVER);
@@ -322,7 +322,7 @@ static void check_axis_tls(struct gw_cfg_loader *ld, const struct gw_cfg_section
                     a->name);
 }
 
-static void check_tls(struct gw_cfg_loader *ld)
+static void check_axes_tls(struct gw_cfg_loader *ld)
 {
     for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
         const struct gw_cfg_section *s = &ld->sects[i];
@@ -352,7 +352,7 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
     if (!ld->err)
         check_clients(ld);
     if (!ld->err)
-        check_tls(ld);
+        check_listener_tls(ld);
     if (!ld->err)
         check_bounds(ld);
     if (!ld->err)
@@ -362,7 +362,7 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
     if (!ld->err)
         check_roles(ld);
     if (!ld->err)
-        check_tls(ld);
+        check_axes_tls(ld);
     if (!ld->err)
         gw_cfg_check_verify(ld);
     if (!ld->err)

@@ -282,7 +282,7 @@ static const struct {
 };
 
 /* [server] tls_* and clients known by a certificate pin, a token or both. */
-static void test_tls(void **state)
+static void test_listener_tls(void **state)
 {
     static const char text[] =
         MINIMAL "[server]\ntls_cert = " GW_SOURCE_DIR "/README.md\ntls_key = " GW_SOURCE_DIR
@@ -717,7 +717,7 @@ static void tls_case(const char *keys, const char *want)
     assert_null(strstr(err, "PRIVATE"));
 }
 
-static void test_tls(void **state)
+static void test_axis_tls(void **state)
 {
     struct gw_config *c = NULL;
     char text[4096], err[512] = "";
@@ -842,14 +842,14 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_error_lines),
         cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_listener_tls),
         cmocka_unit_test(test_missing_sections),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_env_override),
         cmocka_unit_test(test_secret_not_echoed),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_example_file),
-        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_axis_tls),
         cmocka_unit_test(test_adapter_names),
         cmocka_unit_test(test_int4_bounds),
         cmocka_unit_test(test_body_budget),
