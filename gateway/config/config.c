@@ -123,10 +123,10 @@ static enum gw_cfg_sect_kind classify(struct gw_cfg_loader *ld, const char *name
     static const struct {
         const char *name;
         enum gw_cfg_sect_kind kind;
-    } fixed[] = {{"gateway", GW_CFG_GATEWAY},   {"server", GW_CFG_SERVER},
-                 {"database", GW_CFG_DATABASE}, {"delivery", GW_CFG_DELIVERY},
-                 {"routing", GW_CFG_ROUTING},   {"verify", GW_CFG_VERIFY},
-                 {"policy", GW_CFG_POLICY},     {"paper", GW_CFG_PAPER}};
+    } fixed[] = {
+        {"gateway", GW_CFG_GATEWAY},   {"server", GW_CFG_SERVER},   {"database", GW_CFG_DATABASE},
+        {"delivery", GW_CFG_DELIVERY}, {"routing", GW_CFG_ROUTING}, {"verify", GW_CFG_VERIFY},
+        {"policy", GW_CFG_POLICY},     {"paper", GW_CFG_PAPER},     {"push", GW_CFG_PUSH}};
     const char *sub = NULL, *bad;
     enum gw_cfg_sect_kind kind = GW_CFG_BAD;
 
@@ -457,6 +457,7 @@ void gw_config_free(struct gw_config *cfg)
     free(cfg->default_axis);
     gw_cfg_verify_free(&cfg->verify);
     gw_cfg_paper_free(&cfg->paper);
+    gw_cfg_push_free(&cfg->push);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);
