@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MAX_BODY = 1024 * 1024
 SKEW_S = 300
 FAULT_KEYS = ("http_status", "count", "delay_ms", "drop", "partial", "wrong_answer",
-              "slow_handshake_ms")
+              "slow_handshake_ms", "then")
 
 
 def signature(secret, timestamp, body):
@@ -46,7 +46,8 @@ class State:
                       "invalid": 0, "faulted": 0}
 
     def take_fault(self):
-        """The fault for this request (a copy), counting down its count."""
+        """The fault for this request (a copy), counting down its count; when the count is spent
+        the fault under "then" (if any) comes next."""
         with self.lock:
             f = dict(self.faults)
             if not f:
@@ -54,7 +55,8 @@ class State:
             if "count" in self.faults:
                 self.faults["count"] -= 1
                 if self.faults["count"] <= 0:
-                    self.faults = {}
+                    self.faults = dict(self.faults.get("then") or {})
+            f.pop("then", None)
             return f
 
     def log(self, rec):
@@ -121,8 +123,11 @@ class Handler(BaseHTTPRequestHandler):
     def set_faults(self, body):
         try:
             f = json.loads(body or b"{}")
-            if not isinstance(f, dict) or any(k not in FAULT_KEYS for k in f):
-                raise ValueError("unknown fault")
+            g = f
+            while g:
+                if not isinstance(g, dict) or any(k not in FAULT_KEYS for k in g):
+                    raise ValueError("unknown fault")
+                g = g.get("then")
         except ValueError as e:
             return self.answer(400, {"error": "bad_fault", "message": str(e)})
         with self.st.lock:

@@ -136,10 +136,13 @@ class TestSim(unittest.TestCase):
         self.assertEqual(self.sim.post(body)[0], 500)
         self.assertEqual(self.sim.post(body)[0], 500)
         self.assertEqual(self.sim.post(body)[0], 200)
-        self.sim.ctl("POST", "/_sim/faults", {"wrong_answer": 302, "count": 1})
+        self.sim.ctl("POST", "/_sim/faults", {"wrong_answer": 302, "count": 1,
+                                              "then": {"http_status": 503, "count": 1}})
         self.assertEqual(self.sim.post(json.dumps(event()).encode())[0], 302)
-        self.assertEqual(self.sim.ctl("GET", "/_sim/stats")["faulted"], 3)
-        self.assertEqual(len(self.sim.ctl("GET", "/_sim/events")["events"]), 1)
+        self.assertEqual(self.sim.post(json.dumps(event()).encode())[0], 503)
+        self.assertEqual(self.sim.post(json.dumps(event()).encode())[0], 200)
+        self.assertEqual(self.sim.ctl("GET", "/_sim/stats")["faulted"], 4)
+        self.assertEqual(len(self.sim.ctl("GET", "/_sim/events")["events"]), 2)
 
     def test_drop_partial_delay(self):
         body = json.dumps(event()).encode()
