@@ -4,8 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/sections.h"
-#include "http/http_client.h"
+#include "http/http_client.h" /* and struct gw_tls_peer */
 
 /*
  * QLVBĐH's webhook: one pushed inbox item is a POST of a JSON event to the configured URL with
