@@ -123,10 +123,15 @@ static void gw_pusher_send_finished(struct gw_push_send *s)
     p->inflight--;
     if (gw_pusher_maybe_free(p))
         return;
-    if (p->stopping)
+    if (p->stopping) {
         gw_pusher_notify(p);
-    else if (p->again && !p->stepping && !p->freeing)
-        gw_pusher_kick(p);
+    } else if (p->again && !p->stepping && !p->freeing) {
+        /* Claim again once a useful batch of room is free, not after every single send. */
+        unsigned max = p->deps.cfg->max_inflight;
+        unsigned step = p->deps.cfg->batch / 4 ? p->deps.cfg->batch / 4 : 1;
+        if (p->inflight == 0 || max - p->inflight >= (step < max ? step : max))
+            gw_pusher_kick(p);
+    }
 }
 
 static void gw_pusher_recorded(int err, const char *state, void *ud)

@@ -30,6 +30,12 @@ static struct gw_store_push_call *gw_store_push_call_new(void *ud)
     return c;
 }
 
+/* A give-up age: an int4 number of seconds, at least 1. */
+static int gw_store_push_seconds(uint64_t s)
+{
+    return s >= 1 && s <= INT32_MAX ? 0 : GW_ERANGE;
+}
+
 static int gw_store_push_send(struct gw_db *db, const char *sql, int n, const char *const *vals,
                               gw_db_cb done, struct gw_store_push_call *c)
 {
@@ -115,8 +121,7 @@ int gw_store_push_claim(struct gw_db *db, const struct gw_store_push_claim_args 
 
     if ((rc = gw_pgtype_text(a->owner, false, 0)) != 0 || (rc = gw_pgtype_ms(a->lease_ms)) != 0 ||
         (rc = gw_pgtype_range(a->limit, 1, GW_STORE_PUSH_MAX_CLAIM)) != 0 ||
-        (rc = gw_pgtype_range((int64_t)(a->give_up_s > INT32_MAX ? -1 : (int64_t)a->give_up_s), 1,
-                              INT32_MAX)) != 0)
+        (rc = gw_store_push_seconds(a->give_up_s)) != 0)
         return rc;
     if (!(c = gw_store_push_call_new(ud)))
         return GW_ENOMEM;
@@ -177,8 +182,7 @@ int gw_store_push_failed(struct gw_db *db, const struct gw_store_push_failed_arg
         (rc = gw_pgtype_text(a->error, false, 0)) != 0 || (rc = gw_pgtype_int4(a->attempt)) != 0 ||
         (rc = gw_pgtype_range(a->status, 0, 999)) != 0 || (rc = gw_pgtype_ms(a->retry_ms)) != 0 ||
         (rc = gw_pgtype_ms(a->base_ms)) != 0 || (rc = gw_pgtype_ms(a->max_ms)) != 0 ||
-        (rc = gw_pgtype_range(a->give_up_s > INT32_MAX ? -1 : (int64_t)a->give_up_s, 1,
-                              INT32_MAX)) != 0)
+        (rc = gw_store_push_seconds(a->give_up_s)) != 0)
         return rc;
     if (!(c = gw_store_push_call_new(ud)))
         return GW_ENOMEM;

@@ -36,13 +36,14 @@ def check_no_attempt_after_ack(hook, rows):
 
 
 def test_pushed_through_faults(env, hook):
-    # 500s first, then dropped connections, then answers slower than timeout_ms.
+    # 500s first, then dropped connections, a cut answer, then answers slower than timeout_ms.
     hook.faults(http_status=500, count=4,
-                then={"drop": True, "count": 2, "then": {"delay_ms": 1500, "count": 2}})
+                then={"drop": True, "count": 2, "then": {"partial": True, "count": 1, "then": {
+                    "delay_ms": 1500, "count": 2}}})
     gw = env.gateway(p.config(hook))
     n = inject_mix(env, 5, "UBND")
     rows = t.wait_until(lambda: all_sent(env, n), 40, what="every push sent")
-    assert hook.stats()["faulted"] == 8, hook.stats()
+    assert hook.stats()["faulted"] == 9, hook.stats()
     events = hook.events()
     stats = hook.stats()
     assert stats["refused"] == 0 and stats["invalid"] == 0, stats
@@ -135,9 +136,12 @@ def test_killed_mid_push_resumes(env, hook):
     assert sorted(e["package_id"] for e in events) == p.incoming_ids(env)
     assert len({e["event_id"] for e in events}) == n == len(events)
     check_no_attempt_after_ack(hook, rows)
-    # the attempt cut by the kill was sent again under the same event_id
+    # the attempt cut by the kill (taken by the webhook, its answer never heard) was sent again
+    # under the same event_id, and the webhook told it apart as a duplicate
     ids = [a["event_id"] for a in hook.attempts()]
     assert set(ids) == {r[1] for r in rows.values()}
+    assert max(ids.count(i) for i in set(ids)) >= 2 and hook.stats()["duplicates"] >= 1, \
+        (ids, hook.stats())
     assert gw.get("/v1/inbox?after=0").json()["items"] == []
     p.assert_secret_not_logged(env)
 
