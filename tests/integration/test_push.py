@@ -3,8 +3,8 @@
 a gateway killed mid-push. The webhook simulator checks every signature with Python's hmac."""
 
 import hashlib
-import json
 import os
+import subprocess
 
 import gwpush as p
 import gwtest as t
@@ -146,6 +146,81 @@ def test_killed_mid_push_resumes(env, hook):
     p.assert_secret_not_logged(env)
 
 
+def test_push_sql(env, hook):
+    """The 012_push.sql functions driven directly: cursor and scope, fencing, held, give-up, drop."""
+    gw = env.gateway(start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    q = env.pg.query
+
+    def pkg(seq, recipients, state="AVAILABLE"):
+        return int(q("INSERT INTO package (direction, kind, document_id, recipients, source, sha256,"
+                     " size, state, inbox_seq) VALUES ('in', 'edoc', 'D%d', ARRAY[%s], 'national',"
+                     " sha256('x'), 1, '%s', %d) RETURNING id"
+                     % (seq, ",".join("'%s'" % x for x in recipients), state, seq)))
+
+    mine, other, acked, later = pkg(1, [t.PROVINCE]), pkg(2, [G22]), pkg(3, [t.AGENCY], "DELIVERED"), \
+        pkg(4, [G22, t.AGENCY])
+    organs = "ARRAY['%s','%s']" % (t.PROVINCE, t.AGENCY)
+    assert q("SELECT gw_push_enqueue(%s, 2)" % organs) == "1"  # seq 1, 2: only the province's
+    assert q("SELECT last_seq FROM push_cursor") == "2"
+    assert q("SELECT gw_push_enqueue(%s, 10)" % organs) == "1"  # seq 3 acked by pull, seq 4 ours
+    assert q("SELECT gw_push_enqueue(%s, 10)" % organs) == "0"
+    assert q("SELECT string_agg(package_id::text, ',' ORDER BY id) FROM push") == "%d,%d" % (mine, later)
+    assert other and acked
+    # claim, a stale outcome is fenced off, a real one backs off
+    claim = "SELECT push_id, attempts FROM gw_push_claim('%s', 60000, 10, 3600) ORDER BY push_id"
+    rows = env.pg.rows(claim % "A")
+    assert [r[1] for r in rows] == ["1", "1"], rows
+    pid = rows[0][0]
+    fail = "SELECT gw_push_failed(%s, '%s', %d, 'webhook answered HTTP 500', 500, %s, 0, 100, 400, %d)"
+    assert q(fail % (pid, "A", 2, "false", 3600)) == ""  # wrong attempt
+    assert q(fail % (pid, "B", 1, "false", 3600)) == ""  # wrong owner
+    assert q(fail % (pid, "A", 1, "false", 3600)) == "queued"
+    # held: the attempt is given back
+    q("UPDATE push SET next_attempt_at = now() WHERE id = %s" % pid)
+    assert env.pg.rows(claim % "A") == [[pid, "2"]]
+    assert q(fail % (pid, "A", 2, "true", 3600)) == "queued"
+    assert q("SELECT attempts FROM push WHERE id = %s" % pid) == "1"
+    # an expired lease is claimed by another instance; the first one's late failure changes
+    # nothing, its late success is the truth and acknowledges the item once
+    q("UPDATE push SET next_attempt_at = now() WHERE id = %s" % pid)
+    assert env.pg.rows(claim % "A") == [[pid, "2"]]
+    q("UPDATE push SET lease_until = now() - interval '1 s' WHERE id = %s" % pid)
+    assert env.pg.rows(claim % "B") == [[pid, "3"]]
+    assert q(fail % (pid, "A", 2, "false", 3600)) == ""
+    assert q("SELECT gw_push_sent(%s, 'A', 200)" % pid) == "t"
+    assert q("SELECT gw_push_sent(%s, 'B', 204)" % pid) == "t"
+    assert q(fail % (pid, "B", 3, "false", 3600)) == ""  # sent stays sent
+    assert q("SELECT state FROM push WHERE id = %s" % pid) == "sent"
+    assert q("SELECT state FROM package WHERE id = %d" % mine) == "DELIVERED"
+    assert q("SELECT count(*) FROM event WHERE kind = 'delivered' AND actor = 'push' AND package_id = %d"
+             % mine) == "1"
+    # give-up: dead, the item stays in the pull inbox
+    other_pid = rows[1][0]
+    q("UPDATE push SET created_at = now() - interval '2 hours' WHERE id = %s" % other_pid)
+    assert q(fail % (other_pid, "A", 1, "false", 3600)) == "dead"
+    assert q("SELECT state FROM package WHERE id = %d" % later) == "AVAILABLE"
+    assert q("SELECT waiting || ',' || dead FROM gw_push_stats()") == "0,1"
+    # acknowledged by pull before its push was due: dropped at the claim, never handed out
+    third = pkg(5, [t.PROVINCE])
+    assert q("SELECT gw_push_enqueue(%s, 10)" % organs) == "1"
+    assert q("SELECT gw_inbox_ack(%d, 'qlvbdh')" % third) == "t"
+    assert env.pg.rows(claim % "A") == []
+    assert q("SELECT state FROM push WHERE package_id = %d" % third) == "dropped"
+    # a lease that expires past the give-up age ends dead in the claim
+    fourth = pkg(6, [t.PROVINCE])
+    assert q("SELECT gw_push_enqueue(%s, 10)" % organs) == "1"
+    assert len(env.pg.rows(claim % "A")) == 1
+    q("UPDATE push SET lease_until = now() - interval '1 s', created_at = now() - interval '2 h'"
+      " WHERE package_id = %d" % fourth)
+    assert env.pg.rows(claim % "B") == []
+    assert q("SELECT state FROM push WHERE package_id = %d" % fourth) == "dead"
+    # event ids are distinct uuids
+    assert q("SELECT count(DISTINCT event_id) = count(*) FROM push") == "t"
+
+
 if __name__ == "__main__":
-    p.run([test_pushed_through_faults, test_webhook_down_pull_inbox_fallback, test_give_up_dead,
-           test_killed_mid_push_resumes])
+    p.run([test_push_sql, test_pushed_through_faults, test_webhook_down_pull_inbox_fallback,
+           test_give_up_dead, test_killed_mid_push_resumes])
