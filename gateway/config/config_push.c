@@ -40,7 +40,7 @@ void gw_cfg_check_push(struct gw_cfg_loader *ld)
         gw_cfg_fail(ld, gw_cfg_push_line(s, "url"),
                     "[push] url is plain http://: set insecure = true (loopback tests only) or "
                     "use https://");
-    else if (strncasecmp(p->url, "https://", 8) == 0 && !p->tls.ca_file && !p->tls.insecure)
+    else if (strncasecmp(p->url, "https://", 8) == 0 && !p->tls.ca_file)
         gw_cfg_fail(ld, gw_cfg_push_line(s, "ca_file"),
                     "[push] ca_file is required for an https:// url");
     else if (!p->tls.client_cert != !p->tls.client_key)

@@ -134,6 +134,9 @@ static void test_refusals(void **state)
              ":8: [push] url is plain http://");
     load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\nsecret = " PUSH_SECRET "\n",
              "[push] ca_file is required");
+    load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\ninsecure = true\nsecret = " PUSH_SECRET
+                     "\n",
+             "[push] ca_file is required");
     load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
                      "\nbackoff_base_ms = 30\nbackoff_max_ms = 20\n",
              ":11: [push] backoff_base_ms is above backoff_max_ms");
