@@ -64,7 +64,7 @@ struct gw_config_push {
     unsigned max_inflight;        /* attempts in flight at once */
     unsigned batch;               /* pushes claimed (and inbox items enqueued) per step */
     uint64_t scan_interval_ms;
-    uint64_t lease_ms; /* above timeout_ms: an attempt ends before its lease */
+    uint64_t lease_ms; /* >= timeout_ms + 1 s: an attempt ends before its lease */
     uint64_t backoff_base_ms;
     uint64_t backoff_max_ms;
     uint64_t give_up_after_s;

@@ -33,9 +33,10 @@ void gw_cfg_check_push(struct gw_cfg_loader *ld)
     if (p->backoff_base_ms > p->backoff_max_ms)
         gw_cfg_fail(ld, gw_cfg_push_line(s, "backoff_base_ms"),
                     "[push] backoff_base_ms is above backoff_max_ms");
-    else if (p->lease_ms <= p->timeout_ms)
+    else if (p->lease_ms < p->timeout_ms + 1000)
         gw_cfg_fail(ld, gw_cfg_push_line(s, "lease_ms"),
-                    "[push] lease_ms must be above timeout_ms (an attempt ends before its lease)");
+                    "[push] lease_ms must exceed timeout_ms by 1 s at least (an attempt and its "
+                    "record end before the lease)");
     else if (strncasecmp(p->url, "http://", 7) == 0 && !p->tls.insecure)
         gw_cfg_fail(ld, gw_cfg_push_line(s, "url"),
                     "[push] url is plain http://: set insecure = true (loopback tests only) or "

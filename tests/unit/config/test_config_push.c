@@ -142,7 +142,7 @@ static void test_refusals(void **state)
              ":11: [push] backoff_base_ms is above backoff_max_ms");
     load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
                      "\ntimeout_ms = 5000\nlease_ms = 5000\n",
-             ":12: [push] lease_ms must be above timeout_ms");
+             ":12: [push] lease_ms must exceed timeout_ms by 1 s");
     load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
                      "\nclient_cert = /c.pem\n",
              "[push] client_cert and client_key go together");
