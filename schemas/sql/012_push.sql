@@ -31,6 +31,8 @@ CREATE TABLE push (
     sent_at         timestamptz
 );
 CREATE INDEX push_due_idx ON push (next_attempt_at) WHERE state IN ('queued', 'sending');
+-- The backlog read of every step (gw_push_stats) looks at the rows not finished only.
+CREATE INDEX push_open_idx ON push (state, created_at) WHERE state IN ('queued', 'sending', 'dead');
 
 -- Moves the cursor over at most p_limit inbox items and makes a push row for each one still
 -- AVAILABLE and addressed to one of p_organs, in one transaction (the cursor row lock orders
