@@ -123,10 +123,10 @@ static enum gw_cfg_sect_kind classify(struct gw_cfg_loader *ld, const char *name
     static const struct {
         const char *name;
         enum gw_cfg_sect_kind kind;
-    } fixed[] = {
-        {"gateway", GW_CFG_GATEWAY},   {"server", GW_CFG_SERVER},   {"database", GW_CFG_DATABASE},
-        {"delivery", GW_CFG_DELIVERY}, {"routing", GW_CFG_ROUTING}, {"verify", GW_CFG_VERIFY},
-        {"policy", GW_CFG_POLICY},     {"paper", GW_CFG_PAPER},     {"push", GW_CFG_PUSH}};
+    } fixed[] = {{"gateway", GW_CFG_GATEWAY},   {"server", GW_CFG_SERVER},
+                 {"database", GW_CFG_DATABASE}, {"delivery", GW_CFG_DELIVERY},
+                 {"routing", GW_CFG_ROUTING},   {"verify", GW_CFG_VERIFY},
+                 {"policy", GW_CFG_POLICY},     {"paper", GW_CFG_PAPER}};
     const char *sub = NULL, *bad;
     enum gw_cfg_sect_kind kind = GW_CFG_BAD;
 
@@ -134,6 +134,8 @@ static enum gw_cfg_sect_kind classify(struct gw_cfg_loader *ld, const char *name
         if (strcmp(name, fixed[i].name) == 0)
             return fixed[i].kind;
     }
+    if (strcmp(name, "push") == 0)
+        return GW_CFG_PUSH;
     if (strlen(name) > 40) { /* inih truncates section names at 49 bytes */
         gw_cfg_fail(ld, line, "section name [%.40s...] longer than 40 characters", name);
         return GW_CFG_BAD;

@@ -116,7 +116,6 @@ int gw_app_push_start(struct gw_app *app) __attribute__((warn_unused_result));
 void gw_app_push_kick(struct gw_app *app);
 void gw_app_push_stop(struct gw_app *app);
 bool gw_app_push_idle(const struct gw_app *app);
-size_t gw_app_push_inflight(const struct gw_app *app);
 void gw_app_push_ready(struct gw_app *app, const char **state, int64_t *retry_in_ms);
 void gw_app_push_free(struct gw_app *app);
 

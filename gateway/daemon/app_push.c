@@ -94,11 +94,6 @@ bool gw_app_push_idle(const struct gw_app *app)
     return !app->push || gw_pusher_idle(app->push->pusher);
 }
 
-size_t gw_app_push_inflight(const struct gw_app *app)
-{
-    return app->push ? gw_pusher_inflight(app->push->pusher) : 0;
-}
-
 void gw_app_push_ready(struct gw_app *app, const char **state, int64_t *retry_in_ms)
 {
     struct gw_peer_view v;

@@ -156,6 +156,9 @@ static void test_refusals(void **state)
     load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
                      "\nnope = 1\n",
              "nope");
+    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
+                     "\n[push]\n",
+             "[push]");
 }
 
 int main(void)
