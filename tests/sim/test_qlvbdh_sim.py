@@ -189,5 +189,36 @@ class TestTls(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class TestMutualTls(unittest.TestCase):
+    def test_client_certificate_required(self):
+        if not shutil.which("openssl"):
+            self.skipTest("openssl not installed")
+        d = tempfile.mkdtemp(prefix="qlvbdh_mtls_")
+        try:
+            f = lambda n: os.path.join(d, n)  # noqa: E731
+            run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
+            ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+            run("openssl", "req", "-x509", *ec, "-keyout", f("ca.key"), "-out", f("ca.pem"),
+                "-days", "2", "-subj", "/CN=test client CA")
+            run("openssl", "req", "-x509", *ec, "-keyout", f("srv.key"), "-out", f("srv.pem"),
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
+            run("openssl", "req", *ec, "-keyout", f("cli.key"), "-out", f("cli.csr"),
+                "-subj", "/CN=gateway")
+            run("openssl", "x509", "-req", "-in", f("cli.csr"), "-CA", f("ca.pem"), "-CAkey",
+                f("ca.key"), "-CAcreateserial", "-out", f("cli.pem"), "-days", "2")
+            sim = Sim("--tls-cert", f("srv.pem"), "--tls-key", f("srv.key"),
+                      "--tls-client-ca", f("ca.pem"))
+            try:
+                ctx = ssl.create_default_context(cafile=f("srv.pem"))
+                with self.assertRaises((ssl.SSLError, ConnectionError)):
+                    sim.post(json.dumps(event()).encode(), ctx=ctx)  # no client certificate
+                ctx.load_cert_chain(f("cli.pem"), f("cli.key"))
+                self.assertEqual(sim.post(json.dumps(event()).encode(), ctx=ctx)[0], 200)
+            finally:
+                sim.close()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
