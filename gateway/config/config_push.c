@@ -47,8 +47,6 @@ void gw_cfg_check_push(struct gw_cfg_loader *ld)
     else if (!p->tls.client_cert != !p->tls.client_key)
         gw_cfg_fail(ld, gw_cfg_push_line(s, p->tls.client_cert ? "client_key" : "client_cert"),
                     "[push] client_cert and client_key go together");
-    else if (p->secret[0] == '\0')
-        gw_cfg_fail(ld, gw_cfg_push_line(s, "secret"), "[push] secret is empty");
 }
 
 static void gw_cfg_push_free_str(const char *s, bool secret)
