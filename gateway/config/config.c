@@ -134,6 +134,8 @@ static enum gw_cfg_sect_kind classify(struct gw_cfg_loader *ld, const char *name
         if (strcmp(name, fixed[i].name) == 0)
             return fixed[i].kind;
     }
+    if (strcmp(name, "push") == 0)
+        return GW_CFG_PUSH;
     if (strlen(name) > 40) { /* inih truncates section names at 49 bytes */
         gw_cfg_fail(ld, line, "section name [%.40s...] longer than 40 characters", name);
         return GW_CFG_BAD;
@@ -463,6 +465,7 @@ void gw_config_free(struct gw_config *cfg)
     free(cfg->default_axis);
     gw_cfg_verify_free(&cfg->verify);
     gw_cfg_paper_free(&cfg->paper);
+    gw_cfg_push_free(&cfg->push);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

@@ -56,6 +56,24 @@ struct gw_config_delivery {
     uint64_t breaker_backoff_max_ms;
 };
 
+/* [push]: received packages and statuses pushed to QLVBĐH's webhook (docs/internals/push.md).
+ * Strings point into the configuration. */
+struct gw_config_push {
+    bool enabled;                 /* the [push] section is present */
+    const char *url;              /* the webhook */
+    const char *secret;           /* HMAC-SHA256 key (its characters as UTF-8); never logged */
+    const char *content_base_url; /* prefix of content_url; NULL: the API's own path alone */
+    uint64_t timeout_ms;          /* one attempt, whole transfer */
+    unsigned max_inflight;        /* attempts in flight at once */
+    unsigned batch;               /* pushes claimed (and inbox items enqueued) per step */
+    uint64_t scan_interval_ms;
+    uint64_t lease_ms; /* >= timeout_ms + 1 s: an attempt ends before its lease */
+    uint64_t backoff_base_ms;
+    uint64_t backoff_max_ms;
+    uint64_t give_up_after_s;
+    struct gw_tls_peer tls;
+};
+
 struct gw_config {
     /* [gateway] */
     char *instance_id;
@@ -101,6 +119,9 @@ struct gw_config {
 
     /* [paper]: paper-copy catalogue and due dates */
     struct gw_config_paper paper;
+
+    /* [push]: the webhook push to QLVBĐH (absent: no push) */
+    struct gw_config_push push;
 
     /* Accepted but doubtful settings, each "file:line: message", for the caller to log. */
     char **warnings;

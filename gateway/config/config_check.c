@@ -368,5 +368,7 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
     if (!ld->err)
         gw_cfg_check_paper(ld);
     if (!ld->err)
+        gw_cfg_check_push(ld);
+    if (!ld->err)
         default_instance_id(ld);
 }

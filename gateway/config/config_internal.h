@@ -27,6 +27,7 @@ enum gw_cfg_sect_kind {
     GW_CFG_VERIFY,
     GW_CFG_POLICY,
     GW_CFG_PAPER,
+    GW_CFG_PUSH,
 };
 
 #define GW_CFG_MAX_KEYS 16
@@ -82,6 +83,9 @@ void gw_cfg_check_verify(struct gw_cfg_loader *ld);
 void gw_cfg_verify_free(struct gw_config_verify *v);
 void gw_cfg_check_paper(struct gw_cfg_loader *ld);
 void gw_cfg_paper_free(struct gw_config_paper *p);
+/* [push] (config_push.c): enabled when present, cross-key checks; free its strings. */
+void gw_cfg_check_push(struct gw_cfg_loader *ld);
+void gw_cfg_push_free(struct gw_config_push *p);
 void gw_cfg_paper_holidays_set(struct gw_config_paper *p, char **list, size_t n);
 const char *gw_cfgv_date(const char *v);
 /* PEM files named by [axis.NAME] (config_tls.c): NULL when path holds at least one certificate

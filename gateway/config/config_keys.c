@@ -178,6 +178,24 @@ static const struct gw_cfg_key paper_keys[] = {
     {"metrics_interval_ms", T_U64, C(paper.metrics_interval_ms), 1000, MS_HOUR, false, false},
 };
 
+static const struct gw_cfg_key push_keys[] = {
+    {"url", T_URL, C(push.url), 0, 0, true, false},
+    {"secret", T_SECRET, C(push.secret), 0, 0, true, true},
+    {"content_base_url", T_URL, C(push.content_base_url), 0, 0, false, false},
+    {"timeout_ms", T_U64, C(push.timeout_ms), 100, MS_HOUR, false, false},
+    {"max_inflight", T_UNS, C(push.max_inflight), 1, 10000, false, false},
+    {"batch", T_UNS, C(push.batch), 1, 10000, false, false},
+    {"scan_interval_ms", T_U64, C(push.scan_interval_ms), 10, MS_HOUR, false, false},
+    {"lease_ms", T_U64, C(push.lease_ms), 1000, MS_DAY, false, false},
+    {"backoff_base_ms", T_U64, C(push.backoff_base_ms), 1, MS_DAY, false, false},
+    {"backoff_max_ms", T_U64, C(push.backoff_max_ms), 1, INT4_MAX, false, false},
+    {"give_up_after_s", T_U64, C(push.give_up_after_s), 1, 366ull * 86400, false, false},
+    {"ca_file", T_CTEXT, C(push.tls.ca_file), 0, 0, false, false},
+    {"client_cert", T_CTEXT, C(push.tls.client_cert), 0, 0, false, false},
+    {"client_key", T_CTEXT, C(push.tls.client_key), 0, 0, false, false},
+    {"insecure", T_BOOL, C(push.tls.insecure), 0, 0, false, false},
+};
+
 const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
 {
     switch (kind) {
@@ -211,6 +229,9 @@ const struct gw_cfg_key *gw_cfg_keys(enum gw_cfg_sect_kind kind, size_t *n)
     case GW_CFG_PAPER:
         *n = GW_ARRAY_LEN(paper_keys);
         return paper_keys;
+    case GW_CFG_PUSH:
+        *n = GW_ARRAY_LEN(push_keys);
+        return push_keys;
     default:
         *n = 0;
         return NULL;
@@ -263,6 +284,14 @@ int gw_cfg_defaults(struct gw_config *cfg)
         cfg->paper.due_days[i] = 3;
     cfg->paper.due_days[1] = 1; /* the Government's working rules: with the electronic copy */
     cfg->paper.metrics_interval_ms = 30000;
+    cfg->push.timeout_ms = 10000;
+    cfg->push.max_inflight = 8;
+    cfg->push.batch = 16;
+    cfg->push.scan_interval_ms = 1000;
+    cfg->push.lease_ms = 60000;
+    cfg->push.backoff_base_ms = 1000;
+    cfg->push.backoff_max_ms = 300000;
+    cfg->push.give_up_after_s = 86400;
     cfg->listen_host = strdup("127.0.0.1");
     cfg->migrations_dir = strdup("schemas/sql");
     return cfg->listen_host && cfg->migrations_dir ? 0 : -1;

@@ -47,6 +47,7 @@ static void gw_app_finish(struct gw_app *app, bool forced)
     gw_app_paper_stop(app);
     gw_dispatch_free(app->dispatch);
     app->dispatch = NULL;
+    gw_app_push_free(app);
     gw_audit_free(app->audit);
     app->audit = NULL;
     gw_directory_free(app->directory);
@@ -79,7 +80,8 @@ void gw_app_maybe_finish(struct gw_app *app)
     if (!app->draining || app->closing || !app->http_drained || app->pending_work > 0)
         return;
     if (!gw_dispatch_idle(app->dispatch) || !gw_audit_idle(app->audit) ||
-        !gw_verifier_idle(app->verifier) || !gw_directory_idle(app->directory))
+        !gw_verifier_idle(app->verifier) || !gw_directory_idle(app->directory) ||
+        !gw_app_push_idle(app))
         return;
     for (size_t i = 0; i < app->n_axes; i++) {
         if (!gw_poller_idle(app->axes[i].poller))
@@ -127,6 +129,7 @@ void gw_app_stop(struct gw_app *app)
     uv_timer_start(&app->drain_timer, gw_app_drain_timeout, app->cfg->drain_timeout_ms, 0);
     gw_startup_stop(app->startup);
     gw_dispatch_stop(app->dispatch);
+    gw_app_push_stop(app);
     gw_verifier_stop(app->verifier);
     gw_audit_stop(app->audit);
     gw_directory_stop(app->directory);
@@ -146,6 +149,7 @@ static void gw_app_signal(uv_signal_t *s, int signum)
         for (size_t i = 0; i < app->n_axes; i++)
             gw_poller_kick(app->axes[i].poller);
         gw_dispatch_kick(app->dispatch);
+        gw_app_push_kick(app);
         gw_verifier_kick(app->verifier);
         gw_directory_kick(app->directory);
         return;
@@ -287,6 +291,8 @@ static int gw_app_start_engine(struct gw_app *app)
     }
     if (rc == 0)
         rc = gw_app_start_dispatch(app);
+    if (rc == 0)
+        rc = gw_app_push_start(app);
     if (rc == 0)
         rc = gw_app_sig_start(app);
     if (rc == 0)

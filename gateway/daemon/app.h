@@ -39,6 +39,7 @@ struct gw_axis_inst {
 
 struct gw_app_paper;
 struct gw_app_aia;
+struct gw_app_push;
 
 struct gw_app {
     uv_loop_t *loop;
@@ -64,6 +65,7 @@ struct gw_app {
     struct gw_revoke_opts revoke_opts; /* engine/revoke.h: OCSP and CRL fetches */
     struct gw_app_paper *paper;        /* paper-copy catalogue and counts (daemon/app_paper.c) */
     struct gw_app_aia *aia;            /* issuers fetched at caIssuers URLs (daemon/app_aia.c) */
+    struct gw_app_push *push;          /* push to QLVBĐH's webhook (daemon/app_push.c), or NULL */
     char owner[160];                   /* lease owner id: instance_id:pid:random */
     uint64_t started_ms;
     unsigned pending_work; /* thread-pool jobs and DB calls started by the API */
@@ -111,6 +113,16 @@ void gw_app_paper_free(struct gw_app *app);
  * fails the start); reload (SIGHUP) rebuilds the context on the thread pool and swaps it. */
 int gw_app_tls_start(struct gw_app *app) __attribute__((warn_unused_result));
 void gw_app_tls_reload(struct gw_app *app);
+
+/* Push to QLVBĐH (daemon/app_push.c), only with [push]: start once the schema is ready; kick,
+ * stop and idle for signals and the drain; ready gives the webhook breaker's state while it is
+ * not closed (*state NULL when closed or without push); free before the HTTP client closes. */
+int gw_app_push_start(struct gw_app *app) __attribute__((warn_unused_result));
+void gw_app_push_kick(struct gw_app *app);
+void gw_app_push_stop(struct gw_app *app);
+bool gw_app_push_idle(const struct gw_app *app);
+void gw_app_push_ready(struct gw_app *app, const char **state, int64_t *retry_in_ms);
+void gw_app_push_free(struct gw_app *app);
 
 /* The ingest dependencies: loads the header schema. 0, or the load error (logged). */
 int gw_app_ingest_init(struct gw_app *app) __attribute__((warn_unused_result));

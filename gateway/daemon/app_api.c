@@ -75,6 +75,15 @@ static void gw_app_api_ready(void *ud, struct gw_api_ready *r)
                 a->retry_in_ms = (int64_t)views[v].retry_in_ms;
         }
     }
+    /* The push webhook's breaker while it is not closed: shown, never counted as an axis ok. */
+    if (r->n_axes < GW_API_READY_MAX_AXES) {
+        const char *push_state;
+        int64_t retry;
+        gw_app_push_ready(app, &push_state, &retry);
+        if (push_state)
+            r->axes[r->n_axes++] = (struct gw_api_axis_ready){
+                .name = "qlvbdh_push", .state = push_state, .ok = false, .retry_in_ms = retry};
+    }
     /* Disabled axes whose adapter is not built in are not in app->axes. */
     for (size_t i = 0; i < n_held && r->n_axes < GW_API_READY_MAX_AXES; i++) {
         bool listed = false;
