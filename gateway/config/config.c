@@ -452,6 +452,10 @@ void gw_config_free(struct gw_config *cfg)
         free((void *)ax->axis.base_url);
         free((void *)ax->axis.systemid);
         free_secret(ax->axis.secret);
+        free((void *)ax->axis.username);
+        free_secret(ax->axis.password);
+        free((void *)ax->axis.application_code);
+        free((void *)ax->axis.directory_file);
     }
     free(cfg->axes);
     free(cfg->default_axis);

@@ -100,6 +100,14 @@ static const struct gw_cfg_key axis_keys[] = {
     {"role", T_IDENT, AX(role), 0, 0, false, false},
     {"max_directory_bytes", T_SIZE, AX(axis.max_directory_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
      false},
+    /* lgsp_rest (required there: config_check.c) */
+    {"username", T_CTEXT, AX(axis.username), 0, 0, false, false},
+    {"password", T_SECRET, AX(axis.password), 0, 0, false, true},
+    {"application_code", T_CTEXT, AX(axis.application_code), 0, 0, false, false},
+    {"directory_file", T_CTEXT, AX(axis.directory_file), 0, 0, false, false},
+    {"token_lifetime_s", T_U64, AX(axis.token_lifetime_s), 10, 86400, false, false},
+    {"first_window_days", T_UNS, AX(axis.first_window_days), 0, 366, false, false},
+    {"window_overlap_days", T_UNS, AX(axis.window_overlap_days), 0, 366, false, false},
 };
 
 static const struct gw_cfg_key delivery_keys[] = {
@@ -263,6 +271,9 @@ void gw_cfg_axis_defaults(struct gw_config_axis *ax)
     ax->axis.timeout_ms = 30000;
     ax->axis.max_package_bytes = 67108864;
     ax->axis.max_directory_bytes = 33554432;
+    ax->axis.token_lifetime_s = 1800;
+    ax->axis.first_window_days = 7;
+    ax->axis.window_overlap_days = 1;
 }
 
 /* Replaces an owned string slot (char * or const char *, same representation). */

@@ -215,10 +215,11 @@ static void on_send(int err, const char *id, const char *detail, void *ud)
     snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
 }
 
-static void on_list(int err, const struct gw_axis_item *items, size_t n, const char *detail,
-                    void *ud)
+static void on_list(int err, const struct gw_axis_item *items, size_t n, const char *cursor,
+                    const char *detail, void *ud)
 {
     struct res *r = ud;
+    assert_null(cursor); /* vxp lists by pending state */
     save_detail(r, err, detail);
     for (size_t i = 0; i < n && r->n < 64; i++, r->n++) {
         r->items[r->n].doc_id = strdup(items[i].doc_id);
@@ -427,7 +428,7 @@ static void do_send(void *st, enum gw_pkg_kind kind, const unsigned char *p, siz
 static void do_list(void *st, enum gw_pkg_kind kind, struct res *r)
 {
     memset(r, 0, sizeof(*r));
-    assert_int_equal(S.ops->list_received(st, kind, on_list, r), 0);
+    assert_int_equal(S.ops->list_received(st, kind, NULL, on_list, r), 0);
     wait_done(r);
 }
 
