@@ -56,7 +56,9 @@ struct gw_lr_call {
     struct gw_axis_item *items;
     bool *item_done;
     size_t n_items;
+    char from[GW_LR_DATE_LEN]; /* the window listed */
     char next_cursor[GW_LR_DATE_LEN];
+    bool cut;   /* the list had more than GW_LR_MAX_ITEMS items */
     char *resp; /* an answer taken for the thread pool */
     size_t resp_len;
     uint8_t *pkg; /* the decoded package, written to the sink piece by piece */
@@ -67,9 +69,23 @@ struct gw_lr_call {
     bool later_init;
 };
 
+static void gw_lr_free_state(struct gw_lr *st);
+
+/* After destroy, the state goes with its last call and login. */
+static void gw_lr_maybe_free(struct gw_lr *st)
+{
+    if (st->dying && st->n_calls == 0 && !st->logging_in && !st->in_login_cb)
+        gw_lr_free_state(st);
+}
+
 static void gw_lr_call_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct gw_lr_call *c = h->data;
+    struct gw_lr *st = c->st;
+
+    free(c);
+    st->n_calls--;
+    gw_lr_maybe_free(st);
 }
 
 static void gw_lr_call_free(struct gw_lr_call *c)
@@ -87,7 +103,10 @@ static void gw_lr_call_free(struct gw_lr_call *c)
         c->later.data = c;
         uv_close((uv_handle_t *)&c->later, gw_lr_call_closed);
     } else {
+        struct gw_lr *st = c->st;
         free(c);
+        st->n_calls--;
+        gw_lr_maybe_free(st);
     }
 }
 
@@ -146,7 +165,7 @@ static void gw_lr_digest(struct gw_lr_call *c, const char *body, size_t len)
             }
             break;
         case GW_LR_LIST:
-            rc = gw_lr_items(root, &c->items, &c->item_done, &c->n_items);
+            rc = gw_lr_items(root, &c->items, &c->item_done, &c->n_items, &c->cut);
             if (rc == GW_EHTTP)
                 snprintf(c->detail, sizeof(c->detail), "data is not an array");
             break;
@@ -233,6 +252,12 @@ static void gw_lr_digested(struct gw_lr_call *c)
             c->item_done[k++] = c->item_done[i];
         }
         c->n_items = k;
+        if (c->cut) { /* items beyond the cap were not seen: the same window again next time */
+            memcpy(c->next_cursor, c->from, sizeof(c->next_cursor));
+            gw_log(GW_LOG_WARN, "lgsp_rest.list_cut",
+                   "axis %s: more than %d items listed from %s; the window is listed again",
+                   c->st->name, GW_LR_MAX_ITEMS, c->from);
+        }
     }
     if (c->op == GW_LR_FETCH) {
         gw_lr_pump(c);
@@ -413,6 +438,7 @@ static void gw_lr_on_login(int err, long status, const char *body, size_t len, v
     struct gw_lr_call *c, *list;
 
     st->logging_in = false;
+    st->in_login_cb = true; /* the state outlives the waiting calls' callbacks */
     if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
         snprintf(detail, sizeof(detail), "login: transport: %s", gw_strerror(err));
         rc = GW_EHTTP;
@@ -459,6 +485,8 @@ static void gw_lr_on_login(int err, long status, const char *body, size_t len, v
         if (irc != 0)
             gw_lr_fail(c, irc, rc != 0 ? detail : "could not start the request");
     }
+    st->in_login_cb = false;
+    gw_lr_maybe_free(st);
 }
 
 static int gw_lr_login(struct gw_lr *st)
@@ -516,6 +544,7 @@ static struct gw_lr_call *gw_lr_call_new(struct gw_lr *st, enum gw_lr_op op, con
     struct gw_lr_call *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    st->n_calls++;
     c->st = st;
     c->op = op;
     c->method = method;
@@ -595,7 +624,7 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
 {
     struct gw_lr *st = state;
     struct gw_lr_call *c;
-    char from[GW_LR_DATE_LEN], to[GW_LR_DATE_LEN];
+    char to[GW_LR_DATE_LEN];
 
     if (!st || !cb)
         return GW_EINVAL;
@@ -607,10 +636,10 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
                "axis %s: stored cursor '%.32s' is not a date; "
                "listing the first window",
                st->name, cursor);
-    gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, from, to,
+    gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, c->from, to,
                  c->next_cursor);
     if (asprintf(&c->url, "%s/v1/syncReceivedEdocList?messageType=%s&fromDate=%s&toDate=%s",
-                 st->base_url, kind == GW_KIND_STATUS ? "status" : "edoc", from, to) < 0) {
+                 st->base_url, kind == GW_KIND_STATUS ? "status" : "edoc", c->from, to) < 0) {
         c->url = NULL;
         gw_lr_call_free(c);
         return GW_ENOMEM;
@@ -672,12 +701,8 @@ static int gw_lr_ack(void *state, const char *doc_id, bool done, gw_axis_ack_cb 
 
 /* ---- life */
 
-static void gw_lr_destroy(void *state)
+static void gw_lr_free_state(struct gw_lr *st)
 {
-    struct gw_lr *st = state;
-
-    if (!st)
-        return;
     free(st->name);
     free(st->base_url);
     free(st->h_systemid);
@@ -693,6 +718,17 @@ static void gw_lr_destroy(void *state)
     free(st->directory_file);
     gw_lr_acked_free(st->acked);
     free(st);
+}
+
+/* Calls in flight (or on the thread pool) still complete: the state waits for them. */
+static void gw_lr_destroy(void *state)
+{
+    struct gw_lr *st = state;
+
+    if (!st)
+        return;
+    st->dying = true;
+    gw_lr_maybe_free(st);
 }
 
 /* Header text: printable ASCII or UTF-8, no control characters, no surrounding blanks. */

@@ -54,8 +54,8 @@ int gw_lr_doc_id(const json_t *root, char out[GW_LR_MAX_ID + 1]);
 
 /* The items of a list answer's data (absent or null: none; not an array: GW_EHTTP); done[i]
  * tells whether the axis lists item i as status "done". Invalid items are skipped, at most
- * GW_LR_MAX_ITEMS kept. Free with gw_lr_items_free. */
-int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n);
+ * GW_LR_MAX_ITEMS kept (*cut tells whether more were listed). Free with gw_lr_items_free. */
+int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut);
 void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);
 
 /* data.edxml of a getEdoc answer, decoded: raw when it starts with '<' after an optional BOM and
@@ -131,6 +131,9 @@ struct gw_lr {
     char *directory_file;
     unsigned first_window_days, window_overlap_days;
     struct gw_lr_acked *acked; /* doc ids acked done by this process */
+    size_t n_calls;            /* calls not yet freed: destroy waits for them */
+    bool dying;                /* destroy ran: freed with the last call (and login) */
+    bool in_login_cb;
 };
 
 /* ---- lgsp_rest_acked.c: a bounded set of doc ids (two generations of GW_LR_ACKED_MAX / 2; the

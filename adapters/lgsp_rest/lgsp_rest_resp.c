@@ -206,7 +206,7 @@ void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n)
     free(done);
 }
 
-int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n)
+int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut)
 {
     const json_t *data = json_object_get(root, "data");
     size_t cap, k = 0;
@@ -215,13 +215,16 @@ int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, si
     *items = NULL;
     *done = NULL;
     *n = 0;
+    *cut = false;
     if (!data || json_is_null(data))
         return 0;
     if (!json_is_array(data))
         return GW_EHTTP;
     cap = json_array_size(data);
-    if (cap > GW_LR_MAX_ITEMS)
+    if (cap > GW_LR_MAX_ITEMS) {
         cap = GW_LR_MAX_ITEMS;
+        *cut = true;
+    }
     if (cap == 0)
         return 0;
     *items = calloc(cap, sizeof(**items));

@@ -11,12 +11,21 @@ each on its simulator:
 - tokens: revoked tokens cost one login and the calls succeed;
 - error codes: 15 opens the axis's breaker without spending attempts; 20 is retried and delivered;
   22 ends the delivery at once (DEAD, axis_refused);
-- SIGHUP re-reads directory_file: a new id routes to the REST axis."""
+- SIGHUP re-reads directory_file: a new id routes to the REST axis;
+- on the wire (a capturing stand-in for the axis): the login JSON, the headers of every call, the
+  list window's dates, and the multipart body read back by Python's email parser."""
 
+import email.parser
+import email.policy
 import hashlib
+import json
 import os
+import re
 import signal
+import threading
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import gwrest
 import gwtest as t
@@ -271,6 +280,104 @@ def sighup_directory(env, w):
     assert len(w.rest.mailbox(IN2)) == 1
 
 
+class Capture(BaseHTTPRequestHandler):
+    """A stand-in for the REST axis that records every request (method, path, headers, body)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def answer(self, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_one(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        u = urlsplit(self.path)
+        self.server.seen.append({"method": self.command, "path": u.path, "query": parse_qs(u.query),
+                                 "headers": dict(self.headers.items()), "body": body})
+        if u.path == "/v1/auth/login":
+            self.answer({"success": True, "data": {"token": "tok-1", "expiresIn": 600}})
+        elif u.path == "/v1/sendEdoc":
+            self.answer({"success": True, "message": "ok", "docId": "cap-%d" % len(self.server.seen)})
+        elif u.path == "/v1/syncReceivedEdocList":
+            self.answer({"success": True, "count": 0, "data": []})
+        else:
+            self.answer({"success": False, "data": {"errorCode": 99, "errorDesc": "unexpected"}})
+
+    do_GET = handle_one
+    do_POST = handle_one
+
+
+def multipart_on_the_wire(env, w):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    srv.seen = []
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        cap_dir = os.path.join(env.root, "cap-directory.txt")
+        with open(cap_dir, "w") as f:
+            f.write("%s\n" % IN2)
+        cap = gwrest.axis_config("cap", w.rest, cap_dir, base_url="http://127.0.0.1:%d" % srv.server_address[1])
+        gw = w.gateway(cap)
+        t.wait_until(lambda: synced(env, "cap"), 20, what="capture directory synced")
+        ids = []
+        for i in (1, 2):
+            r = gw.submit(t.edoc("000.00.12.H49,2026/12/04,%d/STC" % i, to=(IN2,)))
+            assert r.status == 202, r.body
+            ids.append(r.json()["id"])
+        t.wait_until(lambda: all(delivered(gw, p) for p in ids), 20, what="both SENT to the capture")
+        seen = list(srv.seen)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    logins = [x for x in seen if x["path"] == "/v1/auth/login"]
+    assert len(logins) == 1, [x["path"] for x in seen]
+    assert logins[0]["query"] == {"allow_anonymous": ["true"]}
+    assert json.loads(logins[0]["body"]) == {"username": gwrest.USERNAME, "password": gwrest.PASSWORD,
+                                             "applicationCode": gwrest.APP_CODE, "otp": None,
+                                             "twoFactorProvider": None, "typeObjs": [0, 1]}
+    for x in seen:
+        assert x["headers"].get("X-SystemId") == t.GW_SYSTEMID and x["headers"].get("X-SecretKey") == \
+            gwrest.SECRET, x["headers"]
+        if x["path"] != "/v1/auth/login":
+            assert x["headers"].get("Authorization") == "Bearer tok-1", x["headers"]
+    lists = [x for x in seen if x["path"] == "/v1/syncReceivedEdocList"]
+    assert lists and {x["query"]["messageType"][0] for x in lists} == {"edoc", "status"}
+    assert lists[0]["query"]["fromDate"] == [vn_day(-7).strftime("%Y/%m/%d")]
+    assert lists[0]["query"]["toDate"] == [vn_day(0).strftime("%Y/%m/%d")]
+    sends = [x for x in seen if x["path"] == "/v1/sendEdoc"]
+    assert len(sends) == 2
+    boundaries, copies = set(), set()
+    for x in sends:
+        ctype = x["headers"]["Content-Type"]
+        m = re.fullmatch(r"multipart/form-data; boundary=(gwrest[0-9a-f]{32})", ctype)
+        assert m, ctype
+        boundaries.add(m.group(1))
+        assert int(x["headers"]["Content-Length"]) == len(x["body"])
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + x["body"])
+        assert msg.is_multipart() and not msg.defects, msg.defects
+        parts = list(msg.iter_parts())
+        assert [p.get_param("name", header="content-disposition") for p in parts] == ["messageType", "edocFile"]
+        assert parts[0].get_payload(decode=True) == b"edoc" and parts[0].get_filename() is None
+        f = parts[1]
+        assert f.get_filename() == "edoc.edxml" and f.get_content_type() == "application/xml"
+        data = f.get_payload(decode=True)
+        assert b"<DocumentId>000.00.12.H49,2026/12/04," in data
+        copies.add((hashlib.sha256(data).hexdigest(), str(len(data))))
+    assert len(boundaries) == 2  # a fresh boundary per request
+    # The file parts are exactly the copies the gateway recorded as sent (in either order).
+    assert copies == {tuple(r) for r in env.pg.rows("SELECT encode(copy_sha256, 'hex'), copy_len FROM delivery "
+                                                    "WHERE axis = 'cap'")}
+
+
 if __name__ == "__main__":
     t.run([with_world(routing_and_timelines), with_world(inbound_and_cursor),
-           with_world(tokens_and_error_codes), with_world(sighup_directory)])
+           with_world(tokens_and_error_codes), with_world(sighup_directory),
+           with_world(multipart_on_the_wire)])

@@ -104,7 +104,7 @@ static void test_ids_items(void **state)
     json_t *root;
     char id[GW_LR_MAX_ID + 1];
     struct gw_axis_item *items;
-    bool *done;
+    bool *done, cut = true;
     size_t n;
 
     (void)state;
@@ -123,7 +123,8 @@ static void test_ids_items(void **state)
                       "00.H49\",\"status\":\"pending\"},{\"nodoc\":1},{\"docId\":\"b\",\"status\":"
                       "\"done\"},7]}",
                       0, &e);
-    assert_int_equal(gw_lr_items(root, &items, &done, &n), 0);
+    assert_int_equal(gw_lr_items(root, &items, &done, &n, &cut), 0);
+    assert_false(cut);
     assert_int_equal(n, 2);
     assert_string_equal(items[0].doc_id, "a");
     assert_string_equal(items[0].from, "000.00.00.H49");
@@ -133,8 +134,18 @@ static void test_ids_items(void **state)
     assert_true(done[1]);
     gw_lr_items_free(items, done, n);
     json_decref(root);
+    /* over the cap: cut, and said so */
+    root = json_array();
+    for (int i = 0; i < GW_LR_MAX_ITEMS + 1; i++)
+        json_array_append_new(root, json_pack("{s:i}", "docId", i));
+    json_t *big = json_pack("{s:b, s:o}", "success", 1, "data", root);
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut), 0);
+    assert_true(cut);
+    assert_int_equal(n, GW_LR_MAX_ITEMS);
+    gw_lr_items_free(items, done, n);
+    json_decref(big);
     root = json_loads("{\"success\":true,\"data\":{}}", 0, &e);
-    assert_int_equal(gw_lr_items(root, &items, &done, &n), GW_EHTTP);
+    assert_int_equal(gw_lr_items(root, &items, &done, &n, &cut), GW_EHTTP);
     json_decref(root);
 }
 
