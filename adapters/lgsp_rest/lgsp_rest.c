@@ -390,6 +390,8 @@ static int gw_lr_issue(struct gw_lr_call *c)
     struct gw_httpc_source src;
     int rc;
 
+    if (!st->h_auth)
+        return GW_EAUTH; /* never sent without a token */
     hdrs[nh++] = st->h_systemid;
     hdrs[nh++] = st->h_secret;
     hdrs[nh++] = st->h_auth;
