@@ -4,10 +4,10 @@
  * flight at a time; calls that need a token wait for it in a bounded queue (GW_LR_MAX_WAITING).
  * A token is used until 80 % of its lifetime (data.expiresIn, else token_lifetime_s), then the
  * next call logs in first; an HTTP 401 drops the token, logs in again and retries that call once.
- * Answers are read by lgsp_rest_resp.c; those over 64 KiB, and every getEdoc answer (buffered up
- * to max_package_bytes * 4/3 + 64 KiB, then decoded), are parsed on the thread pool. sendEdoc's
- * multipart body is streamed (lgsp_rest_send.c), list windows come from lgsp_rest_window.c and
- * the directory from a file (lgsp_rest_dir.c).
+ * Answers are read by lgsp_rest_resp.c, those over 64 KiB on the thread pool; the getEdoc answer
+ * is streamed into the caller's sink (lgsp_rest_fetch.c), sendEdoc's multipart body from the
+ * caller's body (lgsp_rest_send.c); list windows come from lgsp_rest_window.c and the directory
+ * from a file (lgsp_rest_dir.c).
  */
 #include "lgsp_rest.h"
 
@@ -22,7 +22,6 @@
 #include "util/log.h"
 
 #define GW_LR_ASYNC_BYTES (64u * 1024)
-#define GW_LR_PIECE       (64u * 1024) /* bytes per sink write */
 
 enum gw_lr_op { GW_LR_SEND, GW_LR_LIST, GW_LR_FETCH, GW_LR_ACK };
 
@@ -61,9 +60,7 @@ struct gw_lr_call {
     bool cut;   /* the list had more than GW_LR_MAX_ITEMS items */
     char *resp; /* an answer taken for the thread pool */
     size_t resp_len;
-    uint8_t *pkg; /* the decoded package, written to the sink piece by piece */
-    size_t pkg_len, pkg_off;
-    bool paused;
+    struct gw_lr_fetch *fx; /* getEdoc: the answer streamed into sink */
     uv_work_t work;
     uv_timer_t later;
     bool later_init;
@@ -98,7 +95,7 @@ static void gw_lr_call_free(struct gw_lr_call *c)
     gw_lr_upload_free(c->up);
     gw_lr_items_free(c->items, c->item_done, c->n_items);
     free(c->resp);
-    free(c->pkg);
+    gw_lr_fetch_free(c->fx);
     if (c->later_init) {
         c->later.data = c;
         uv_close((uv_handle_t *)&c->later, gw_lr_call_closed);
@@ -169,10 +166,7 @@ static void gw_lr_digest(struct gw_lr_call *c, const char *body, size_t len)
             if (rc == GW_EHTTP)
                 snprintf(c->detail, sizeof(c->detail), "data is not an array");
             break;
-        case GW_LR_FETCH:
-            rc = gw_lr_edxml(root, c->max_package_bytes, &c->pkg, &c->pkg_len, c->detail,
-                             sizeof(c->detail));
-            break;
+        case GW_LR_FETCH: /* streamed: never digested */
         case GW_LR_ACK:
             break;
         }
@@ -193,43 +187,16 @@ static void gw_lr_later(struct gw_lr_call *c)
     uv_timer_start(&c->later, gw_lr_later_fire, 0, 0);
 }
 
-/* Writes the decoded package to the sink, a piece at a time, honouring its pauses. */
-static void gw_lr_pump(struct gw_lr_call *c)
+/* The sink resumed after the transfer ended: the callback on the next iteration, not from
+ * inside the sink's own resume. */
+static void gw_lr_complete_later(void *ud)
 {
-    while (c->pkg_off < c->pkg_len) {
-        size_t n = c->pkg_len - c->pkg_off < GW_LR_PIECE ? c->pkg_len - c->pkg_off : GW_LR_PIECE;
-        int rc = c->sink->write(c->sink, c->pkg + c->pkg_off, n);
-        c->pkg_off += n;
-        if (rc == GW_AXIS_SINK_PAUSED) {
-            c->paused = true;
-            return; /* gw_lr_resume continues */
-        }
-        if (rc < 0) {
-            gw_lr_fail(c, rc, NULL);
-            return;
-        }
-    }
-    gw_lr_complete(c);
-}
-
-static void gw_lr_resume(void *ctx)
-{
-    struct gw_lr_call *c = ctx;
-
-    if (!c->paused)
-        return;
-    c->paused = false;
-    gw_lr_later(c); /* not from inside the sink's own resume */
+    gw_lr_later(ud);
 }
 
 static void gw_lr_later_fire(uv_timer_t *t)
 {
-    struct gw_lr_call *c = t->data;
-
-    if (c->op == GW_LR_FETCH && c->rc == 0)
-        gw_lr_pump(c);
-    else
-        gw_lr_complete(c);
+    gw_lr_complete(t->data);
 }
 
 /* The answer is read: what is left to do on the loop. */
@@ -258,10 +225,6 @@ static void gw_lr_digested(struct gw_lr_call *c)
                    "axis %s: more than %d items listed from %s; the window is listed again",
                    c->st->name, GW_LR_MAX_ITEMS, c->from);
         }
-    }
-    if (c->op == GW_LR_FETCH) {
-        gw_lr_pump(c);
-        return;
     }
     gw_lr_complete(c);
 }
@@ -321,6 +284,14 @@ static void gw_lr_after_transfer(void *ud)
             gw_lr_fail(c, GW_EHTTP, "HTTP 401: the body cannot be sent again");
             return;
         }
+        if (c->fx) { /* a 401's body never reached the sink: a fresh scanner */
+            gw_lr_fetch_free(c->fx);
+            c->fx = NULL;
+            if ((rc = gw_lr_fetch_new(c->sink, c->max_package_bytes, &c->fx)) != 0) {
+                gw_lr_fail(c, rc, NULL);
+                return;
+            }
+        }
         if ((rc = gw_lr_start(c)) != 0)
             gw_lr_fail(c, rc, "HTTP 401: could not log in again");
         return;
@@ -341,7 +312,13 @@ static void gw_lr_on_http(int err, long status, const char *body, size_t len, vo
 
     c->rc = 0;
     c->detail[0] = '\0';
-    if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
+    if (c->fx && err == 0 && status >= 200 && status <= 299) {
+        /* the whole streamed answer's verdict */
+        c->rc = gw_lr_fetch_verdict(c->fx, c->detail, sizeof(c->detail));
+    } else if (c->fx && err != 0 && gw_lr_fetch_aborted(c->fx)) {
+        /* our own abort: over max_package_bytes, not JSON, the sink's code */
+        c->rc = gw_lr_fetch_verdict(c->fx, c->detail, sizeof(c->detail));
+    } else if (err == GW_EHTTP || err == GW_ETIMEDOUT) {
         snprintf(c->detail, sizeof(c->detail), "transport: %s", gw_strerror(err));
         c->rc = GW_EHTTP;
     } else if (err != 0) {
@@ -357,9 +334,11 @@ static void gw_lr_on_http(int err, long status, const char *body, size_t len, vo
             st->h_auth = NULL;
         }
     } else if (status < 200 || status > 299) {
+        if (c->fx)
+            body = gw_lr_fetch_errbody(c->fx, &len);
         gw_lr_status_detail(c, status, body, len);
         c->rc = gw_lr_classify_status(status);
-    } else if (len > GW_LR_ASYNC_BYTES || c->op == GW_LR_FETCH) {
+    } else if (len > GW_LR_ASYNC_BYTES) {
         if (!(c->resp = gw_httpc_take_body(st->http)) && len > 0) {
             c->rc = GW_ENOMEM;
         } else if (!c->resp) {
@@ -377,6 +356,9 @@ static void gw_lr_on_http(int err, long status, const char *body, size_t len, vo
     }
     if (c->up && gw_lr_upload_busy(c->up, gw_lr_after_transfer, c))
         return;
+    if (c->fx &&
+        gw_lr_fetch_paused(c->fx, c->retry ? gw_lr_after_transfer : gw_lr_complete_later, c))
+        return;
     gw_lr_after_transfer(c);
 }
 
@@ -388,6 +370,7 @@ static int gw_lr_issue(struct gw_lr_call *c)
     size_t nh = 0;
     struct gw_httpc_xfer *xfer = NULL;
     struct gw_httpc_source src;
+    struct gw_httpc_sink sink;
     int rc;
 
     if (!st->h_auth)
@@ -401,8 +384,8 @@ static int gw_lr_issue(struct gw_lr_call *c)
     hdrs[nh++] = "Expect:";
     hdrs[nh] = NULL;
     size_t max_resp = GW_LR_MAX_RESP;
-    if (c->op == GW_LR_FETCH)
-        max_resp = c->max_package_bytes / 3 * 4 + 4 + 65536;
+    if (c->op == GW_LR_FETCH) /* raw text escaped as \\uXXXX takes up to twice its bytes */
+        max_resp = (size_t)c->max_package_bytes * 3 + 65536;
     struct gw_httpc_request req = {
         .method = c->method,
         .url = c->url,
@@ -421,10 +404,16 @@ static int gw_lr_issue(struct gw_lr_call *c)
         req.body = NULL;
         req.body_len = (size_t)gw_lr_upload_len(c->up);
     }
+    if (c->fx) {
+        gw_lr_fetch_sink(c->fx, &sink);
+        req.sink = &sink;
+    }
     c->token_gen = st->token_gen;
     rc = gw_httpc_request(st->http, &req, gw_lr_on_http, c);
     if (rc == 0 && c->up)
         gw_lr_upload_attach(c->up, xfer);
+    if (rc == 0 && c->fx)
+        gw_lr_fetch_attach(c->fx, xfer);
     return rc;
 }
 
@@ -655,6 +644,7 @@ static int gw_lr_fetch(void *state, const char *doc_id, struct gw_axis_sink *sin
     struct gw_lr *st = state;
     struct gw_lr_call *c;
     char *q;
+    int rc;
 
     if (!st || !cb || !sink || !sink->write || !gw_lr_id_ok(doc_id))
         return GW_EINVAL;
@@ -670,8 +660,12 @@ static int gw_lr_fetch(void *state, const char *doc_id, struct gw_axis_sink *sin
         return GW_ENOMEM;
     }
     free(q);
-    sink->resume_fn = gw_lr_resume;
-    sink->resume_ctx = c;
+    if ((rc = gw_lr_fetch_new(sink, st->max_package_bytes, &c->fx)) != 0) {
+        gw_lr_call_free(c);
+        return rc;
+    }
+    struct gw_httpc_sink hs;
+    gw_lr_fetch_sink(c->fx, &hs); /* sets the sink's resume_fn/resume_ctx before we return */
     return gw_lr_go(c);
 }
 

@@ -58,7 +58,8 @@ int gw_lr_doc_id(const json_t *root, char out[GW_LR_MAX_ID + 1]);
 int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut);
 void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);
 
-/* data.edxml of a getEdoc answer, decoded: raw when it starts with '<' after an optional BOM and
+/* data.edxml of a whole getEdoc answer, decoded (the reference the streamed scanner of
+ * lgsp_rest_fetch.c is tested against): raw when it starts with '<' after an optional BOM and
  * whitespace (the string's bytes exactly), else base64 (whitespace ignored). 0 and *out, *out_len
  * (malloc'd); GW_E2BIG over max bytes; GW_EAXIS when absent, not a string, or not base64. */
 int gw_lr_edxml(const json_t *root, size_t max, uint8_t **out, size_t *out_len, char *detail,
@@ -106,6 +107,27 @@ bool gw_lr_upload_busy(struct gw_lr_upload *up, void (*idle)(void *ud), void *ud
 /* Starts again from byte 0 (for a retry after a fresh login): 0, or GW_EHTTP when the body
  * cannot rewind. */
 int gw_lr_upload_restart(struct gw_lr_upload *up);
+
+/* ---- lgsp_rest_fetch.c: the getEdoc answer streamed into a struct gw_axis_sink (as vxp_fetch) */
+
+struct gw_lr_fetch;
+int gw_lr_fetch_new(struct gw_axis_sink *sink, size_t max_package_bytes, struct gw_lr_fetch **out);
+void gw_lr_fetch_free(struct gw_lr_fetch *f);
+/* The HTTP client's sink over it; also sets the axis sink's resume_fn/resume_ctx. */
+void gw_lr_fetch_sink(struct gw_lr_fetch *f, struct gw_httpc_sink *hs);
+void gw_lr_fetch_attach(struct gw_lr_fetch *f, struct gw_httpc_xfer *xfer);
+/* The first 64 KiB of a non-2xx answer (NUL-terminated). */
+const char *gw_lr_fetch_errbody(const struct gw_lr_fetch *f, size_t *len);
+/* After the whole 2xx answer (or our own abort): 0 (the sink had the package, exactly) or the
+ * error with detail, as for a buffered answer (lgsp_rest.h). */
+int gw_lr_fetch_verdict(struct gw_lr_fetch *f, char *detail, size_t detail_len);
+/* Whether this side aborted the transfer (cap, not JSON, the sink's code, memory). */
+bool gw_lr_fetch_aborted(const struct gw_lr_fetch *f);
+/* The transfer is over: true when the sink is paused, and resumed(ud) runs from its resume. */
+bool gw_lr_fetch_paused(struct gw_lr_fetch *f, void (*resumed)(void *ud), void *ud);
+/* Feeds one piece of a 2xx answer (for the tests: what the HTTP client's sink does). 0, or the
+ * abort code; GW_HTTPC_PAUSE when the sink paused. */
+int gw_lr_fetch_feed(struct gw_lr_fetch *f, const char *data, size_t n);
 
 /* The configured axis (lgsp_rest.c). */
 struct gw_lr_call;
