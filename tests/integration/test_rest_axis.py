@@ -8,7 +8,8 @@ each on its simulator:
 - inbound: a package is fetched (raw and base64 edxml, both byte-exact), stored, acked done and in
   the inbox; a package listed again by overlapping windows is stored once; the list cursor is
   stored, and a restarted gateway lists from it (a package older than the cursor is not listed);
-- tokens: revoked tokens cost one login and the calls succeed;
+- tokens: revoked tokens cost one login and the calls succeed; a 401 on a send or a getEdoc
+  logs in again and retries that call once (the body resent, the answer rescanned);
 - error codes: 15 opens the axis's breaker without spending attempts; 20 is retried and delivered;
   22 ends the delivery at once (DEAD, axis_refused);
 - SIGHUP re-reads directory_file: a new id routes to the REST axis;
@@ -229,6 +230,23 @@ def tokens_and_error_codes(env, w):
     t.wait_until(lambda: delivered(gw, pid), 20, what="SENT after the tokens expired")
     s = w.rest.stats()
     assert s["logins"] == 2 and s["unauthorized"] >= 1, s
+    w.rest.faults()
+    # A 401 on a send itself: one more login, the same body sent again, stored once.
+    sends, sent = w.rest.calls("sendEdoc"), w.rest.stats()["sent"]
+    w.rest.faults(http_status=401, count=1, ops=["sendEdoc"])
+    pid = send()
+    t.wait_until(lambda: delivered(gw, pid), 20, what="SENT after a 401 on the send")
+    s = w.rest.stats()
+    assert s["logins"] == 3 and s["calls"]["sendEdoc"] == sends + 2 and s["sent"] == sent + 1, s
+    assert env.pg.query("SELECT attempts FROM delivery WHERE package_id = %d" % pid) == "1"
+    # A 401 on a getEdoc: one more login, the package fetched again into a fresh scanner.
+    w.rest.faults(http_status=401, count=1, ops=["getEdoc"])
+    data = t.edoc("000.00.05.H49,2026/12/02,9/UB", to=(t.AGENCY,), sender=IN)
+    d = w.rest.inject(t.AGENCY, IN, data)
+    rows = t.wait_until(lambda: stored(env, d), 20, what="stored after a 401 on getEdoc")
+    assert rows[0][1] == hashlib.sha256(data).hexdigest()
+    s = w.rest.stats()
+    assert s["logins"] == 4 and s["calls"]["getEdoc"] == 2, s
     w.rest.faults()
 
     # errorCode 15: the credentials are refused: the breaker opens, no attempt is spent.
