@@ -9,7 +9,8 @@ each on its simulator:
   the inbox; a package listed again by overlapping windows is stored once; the list cursor is
   stored, and a restarted gateway lists from it (a package older than the cursor is not listed);
 - tokens: revoked tokens cost one login and the calls succeed; a 401 on a send or a getEdoc
-  logs in again and retries that call once (the body resent, the answer rescanned);
+  logs in again and retries that call once (the body resent, the answer rescanned); a token is
+  renewed at 80 % of the lifetime the login gave, before it is refused;
 - error codes: 15 opens the axis's breaker without spending attempts; 20 is retried and delivered;
   22 ends the delivery at once (DEAD, axis_refused);
 - SIGHUP re-reads directory_file: a new id routes to the REST axis;
@@ -247,6 +248,14 @@ def tokens_and_error_codes(env, w):
     assert rows[0][1] == hashlib.sha256(data).hexdigest()
     s = w.rest.stats()
     assert s["logins"] == 4 and s["calls"]["getEdoc"] == 2, s
+    w.rest.faults()
+
+    # Tokens of 10 s (expiresIn): renewed at 80 % of their life, before the axis refuses them.
+    w.rest.faults(token_lifetime_s=10, expire_tokens=True)
+    t.wait_until(lambda: w.rest.stats()["logins"] == 5, 20, what="login after the revocation")
+    unauthorized = w.rest.stats()["unauthorized"]
+    t.wait_until(lambda: w.rest.stats()["logins"] >= 7, 40, what="two renewals")
+    assert w.rest.stats()["unauthorized"] == unauthorized
     w.rest.faults()
 
     # errorCode 15: the credentials are refused: the breaker opens, no attempt is spent.
