@@ -66,7 +66,7 @@ static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
         call->cb.send(err, NULL, detail, call->ud);
         break;
     case GW_VXP_LIST:
-        call->cb.list(err, NULL, 0, detail, call->ud);
+        call->cb.list(err, NULL, 0, NULL, detail, call->ud);
         break;
     case GW_VXP_FETCH:
         call->cb.fetch(err, detail, call->ud);
@@ -138,7 +138,7 @@ static void gw_vxp_complete(struct gw_vxp_call *call)
             call->cb.send(0, call->id, NULL, call->ud);
             break;
         case GW_VXP_LIST:
-            call->cb.list(0, call->items, call->n_items, NULL, call->ud);
+            call->cb.list(0, call->items, call->n_items, NULL, NULL, call->ud);
             break;
         case GW_VXP_FETCH:
             call->cb.fetch(0, NULL, call->ud);
@@ -403,8 +403,10 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *
                        (size_t)body->len + 2);
 }
 
-static int gw_vxp_list(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, void *ud)
+static int gw_vxp_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw_axis_list_cb cb,
+                       void *ud)
 {
+    (void)cursor; /* getReceivedEdocList lists what is pending: no cursor */
     struct gw_vxp *st = state;
     struct gw_vxp_call *call;
 

@@ -460,6 +460,11 @@ void gw_config_free(struct gw_config *cfg)
         free((void *)ax->axis.tls.ca_file);
         free((void *)ax->axis.tls.client_cert);
         free((void *)ax->axis.tls.client_key);
+
+        free((void *)ax->axis.username);
+        free_secret(ax->axis.password);
+        free((void *)ax->axis.application_code);
+        free((void *)ax->axis.directory_file);
     }
     free(cfg->axes);
     free(cfg->default_axis);

@@ -230,6 +230,29 @@ static void check_adapters(struct gw_cfg_loader *ld)
     }
 }
 
+/* An enabled axis speaking the REST v2.2 provincial protocol logs in and reads its directory
+ * file. */
+static void check_lgsp_rest(struct gw_cfg_loader *ld)
+{
+    static const char *const need[] = {"username", "password", "directory_file"};
+
+    for (size_t i = 0; i < ld->n_sects && !ld->err; i++) {
+        const struct gw_cfg_section *s = &ld->sects[i];
+        size_t ki = 0;
+
+        if (s->kind != GW_CFG_AXIS || !ld->cfg->axes[s->index].enabled ||
+            strcmp(ld->cfg->axes[s->index].adapter, "lgsp_rest") != 0)
+            continue; /* a disabled axis is never created: it may be prepared without them */
+        for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+            if (gw_cfg_find_key(s->kind, need[k], &ki) && s->key_line[ki] == 0) {
+                gw_cfg_fail(ld, s->line, "[%s] %s is required with adapter = lgsp_rest", s->name,
+                            need[k]);
+                return;
+            }
+        }
+    }
+}
+
 static void check_routing(struct gw_cfg_loader *ld)
 {
     struct gw_config *cfg = ld->cfg;
@@ -357,6 +380,8 @@ void gw_cfg_final_checks(struct gw_cfg_loader *ld)
         check_bounds(ld);
     if (!ld->err)
         check_adapters(ld);
+    if (!ld->err)
+        check_lgsp_rest(ld);
     if (!ld->err)
         check_routing(ld);
     if (!ld->err)

@@ -30,7 +30,7 @@ enum gw_cfg_sect_kind {
     GW_CFG_PUSH,
 };
 
-#define GW_CFG_MAX_KEYS 16
+#define GW_CFG_MAX_KEYS 32
 
 struct gw_cfg_key {
     const char *name;

@@ -113,6 +113,15 @@ static const struct gw_cfg_key axis_keys[] = {
     {"client_cert", T_CTEXT, AX(axis.tls.client_cert), 0, 0, false, false},
     {"client_key", T_CTEXT, AX(axis.tls.client_key), 0, 0, false, false},
     {"insecure", T_BOOL, AX(axis.tls.insecure), 0, 0, false, false},
+
+    /* lgsp_rest (required there: config_check.c) */
+    {"username", T_CTEXT, AX(axis.username), 0, 0, false, false},
+    {"password", T_SECRET, AX(axis.password), 0, 0, false, true},
+    {"application_code", T_CTEXT, AX(axis.application_code), 0, 0, false, false},
+    {"directory_file", T_CTEXT, AX(axis.directory_file), 0, 0, false, false},
+    {"token_lifetime_s", T_U64, AX(axis.token_lifetime_s), 10, 86400, false, false},
+    {"first_window_days", T_UNS, AX(axis.first_window_days), 0, 366, false, false},
+    {"window_overlap_days", T_UNS, AX(axis.window_overlap_days), 0, 366, false, false},
 };
 
 static const struct gw_cfg_key delivery_keys[] = {
@@ -305,6 +314,9 @@ void gw_cfg_axis_defaults(struct gw_config_axis *ax)
     ax->axis.timeout_ms = 30000;
     ax->axis.max_package_bytes = 67108864;
     ax->axis.max_directory_bytes = 33554432;
+    ax->axis.token_lifetime_s = 1800;
+    ax->axis.first_window_days = 7;
+    ax->axis.window_overlap_days = 1;
 }
 
 /* Replaces an owned string slot (char * or const char *, same representation). */

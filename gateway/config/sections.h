@@ -73,6 +73,14 @@ struct gw_axis_config {
     /* cap on an agency directory answer (getAgenciesList...) */
     size_t max_directory_bytes;
     struct gw_tls_peer tls; /* strings point into the configuration */
+    /* adapter lgsp_rest (REST v2.2 provincial axis; docs/internals/axes.md) */
+    const char *username;
+    const char *password; /* secret */
+    const char *application_code;
+    const char *directory_file; /* organisation ids served by the axis, one a line */
+    uint64_t token_lifetime_s;  /* when the login answer gives no expiresIn */
+    unsigned first_window_days; /* the first list window starts this many days back */
+    unsigned window_overlap_days;
 };
 
 /* What is done with a package by the summary of its signature check ([policy], design.md §5). */

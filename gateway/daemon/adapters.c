@@ -6,12 +6,14 @@
 
 #include <string.h>
 
+#include "adapters/lgsp_rest/lgsp_rest.h"
 #include "adapters/vxp/vxp.h"
 #include "daemon/adapters.h"
 #include "util/common.h"
 
 static const struct gw_axis_ops *const gw_axis_registry[] = {
     &gw_vxp_ops,
+    &gw_lgsp_rest_ops,
 };
 
 const struct gw_axis_ops *gw_axis_find(const char *adapter_name)

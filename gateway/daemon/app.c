@@ -156,10 +156,12 @@ static void gw_app_signal(uv_signal_t *s, int signum)
     }
     if (signum == SIGHUP) {
         gw_log(GW_LOG_INFO, "app.reload",
-               "SIGHUP: reloading the trust store, the paper-copy catalogue and TLS");
+               "SIGHUP: reloading the trust store, the paper-copy catalogue and TLS, resyncing "
+               "the axis directories");
         gw_app_sig_reload(app);
         gw_app_paper_reload(app);
         gw_app_tls_reload(app);
+        gw_directory_kick(app->directory); /* e.g. a directory_file edited (lgsp_rest) */
         return;
     }
     gw_app_stop(app);

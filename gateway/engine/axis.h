@@ -26,8 +26,10 @@ struct gw_axis_item {
 
 /* err == 0 on success; on GW_EAXIS, detail holds the axis's error text (may be NULL). */
 typedef void (*gw_axis_send_cb)(int err, const char *axis_doc_id, const char *detail, void *ud);
+/* next_cursor: where the next list starts (stored by the poller once every item listed was
+ * handled; see list_received), or NULL for a flavour without a cursor. */
 typedef void (*gw_axis_list_cb)(int err, const struct gw_axis_item *items, size_t n,
-                                const char *detail, void *ud);
+                                const char *next_cursor, const char *detail, void *ud);
 /* The outcome of a fetch; the bytes went to the sink (see struct gw_axis_sink). */
 typedef void (*gw_axis_fetch_cb)(int err, const char *detail, void *ud);
 typedef void (*gw_axis_ack_cb)(int err, const char *detail, void *ud);
@@ -122,8 +124,12 @@ struct gw_axis_ops {
      * to every To/OrganId. body->len > 0. */
     int (*send)(void *state, enum gw_pkg_kind kind, struct gw_axis_body *body, gw_axis_send_cb cb,
                 void *ud);
-    /* Lists packages waiting for this system (not yet acked). */
-    int (*list_received)(void *state, enum gw_pkg_kind kind, gw_axis_list_cb cb, void *ud);
+    /* Lists packages waiting for this system. cursor is the next_cursor of the last list of this
+     * kind whose every item was handled (persisted by the poller, table axis_cursor), NULL the
+     * first time; a flavour that lists by pending state (vxp) ignores it and answers NULL. Items
+     * may repeat across lists (the poller deduplicates by axis doc id). */
+    int (*list_received)(void *state, enum gw_pkg_kind kind, const char *cursor, gw_axis_list_cb cb,
+                         void *ud);
     /* Fetches one package's exact bytes into sink (streamed, decoded on the way), at most the
      * axis's max_package_bytes (more: GW_E2BIG). */
     int (*fetch)(void *state, const char *doc_id, struct gw_axis_sink *sink, gw_axis_fetch_cb cb,

@@ -111,6 +111,7 @@ static void gw_send_done(int err, const char *axis_doc_id, const char *detail, v
     } else {
         s->error = gw_dispatch_error_text(err, detail);
         s->held = v == GW_PEER_HELD;
+        s->permanent = err == GW_EREFUSED && !s->held;
     }
     if (!s->axis_doc_id && !s->error) {
         /* Out of memory: the lease expires and the delivery is claimed again. */

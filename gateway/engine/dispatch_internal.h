@@ -41,6 +41,7 @@ struct gw_send {
     int attempts;
     int record_tries;
     bool held;          /* a failure of the peer: requeued without spending the attempt */
+    bool permanent;     /* GW_EREFUSED: the axis refused the package for good (DEAD now) */
     uint64_t lease_at;  /* loop time the lease was last taken or renewed (a lower bound) */
     bool renew_pending; /* in the renewal in flight */
     bool lease_lost;    /* a renewal found the delivery claimed again: renewed no more */

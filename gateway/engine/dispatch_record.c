@@ -178,7 +178,8 @@ void gw_dispatch_record(struct gw_send *s)
             .base_ms = cfg->backoff_base_ms,
             /* A cap beyond what the SQL integer holds (24.8 days) caps nothing more. */
             .max_ms = cfg->backoff_max_ms > GW_STORE_MS_MAX ? GW_STORE_MS_MAX : cfg->backoff_max_ms,
-            .give_up_s = cfg->give_up_after_s,
+            /* refused for good (GW_EREFUSED): past any give-up age, so DEAD at once */
+            .give_up_s = s->permanent ? 0 : cfg->give_up_after_s,
         };
         rc = gw_store_delivery_failed(d->deps.db, &a, gw_record_failed_done, s);
     }

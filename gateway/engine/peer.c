@@ -199,6 +199,15 @@ enum gw_peer_verdict gw_peer_done(struct gw_peer *p, int err, const char *detail
             gw_peer_close(p, now_ms);
         return GW_PEER_DELIVERED;
     }
+    if (err == GW_EREFUSED) {
+        /* The axis answered, refusing this one package for good: says nothing bad of the peer. */
+        p->failures = 0;
+        if (p->state == GW_PEER_OPEN)
+            return GW_PEER_HELD;
+        if (probe)
+            gw_peer_close(p, now_ms);
+        return GW_PEER_PACKAGE;
+    }
     if (err == GW_EAUTH) {
         gw_peer_text(reason, "credentials refused: %s", detail ? detail : "");
         peer = true;

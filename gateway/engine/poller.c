@@ -2,6 +2,9 @@
  * Axis poller, the cycle: take (and during long cycles renew) the poll lease, list edoc then
  * status packages, hand each listed docId to poller_item.c, which stores it before acking it, and
  * after each list drop the failure records of doc ids no longer listed (the failing gauge).
+ * A flavour that lists by window (lgsp_rest) gets the cursor stored for (axis, kind) before each
+ * list and returns the next one, which is stored (store_cursor) only once every listed item was
+ * handled without a failure: otherwise the same window is listed again next cycle.
  * One timer per axis; one cycle at a time.
  */
 #include "engine/poller.h"
@@ -14,6 +17,7 @@
 #include "db/db.h"
 #include "engine/poller_internal.h"
 #include "metrics/metrics.h"
+#include "store/store_cursor.h"
 #include "store/store_incoming.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -43,6 +47,8 @@ static void gw_poller_clear_list(struct gw_poller *p)
     free(p->ids);
     p->ids = NULL;
     p->n_ids = p->next = 0;
+    free(p->cursor);
+    p->cursor = NULL;
 }
 
 static void gw_poller_destroy(struct gw_poller *p)
@@ -72,6 +78,7 @@ void gw_poller_cycle_end(struct gw_poller *p)
 
 void gw_poller_fail(struct gw_poller *p, const char *step, int err, const char *detail)
 {
+    p->clean = false; /* the list's cursor is not advanced */
     gw_metric_inc(p->m.poll_errors);
     gw_log(GW_LOG_WARN, "poll.error", "axis %s: %s failed: %s%s%s", p->d.axis_name, step,
            gw_strerror(err), detail && detail[0] ? ": " : "", detail ? detail : "");
@@ -82,8 +89,33 @@ const char *gw_poller_current(const struct gw_poller *p)
     return p->ids[p->next - 1];
 }
 
-/* The list of one kind is done: the status list follows the edoc list, then the cycle ends. */
+static void gw_poller_list_next(struct gw_poller *p);
+
+static void gw_poller_cursor_stored(int err, const char *sqlstate, void *ud)
+{
+    struct gw_poller *p = ud;
+
+    if (err != 0)
+        gw_poller_fail(p, "storing the list cursor", err, sqlstate);
+    gw_poller_list_next(p);
+}
+
+/* The list of one kind is done: its cursor is stored when every item was handled. */
 static void gw_poller_list_done(struct gw_poller *p)
+{
+    if (p->cursor && p->clean && !p->stopping) {
+        gw_log(GW_LOG_DEBUG, "poll.cursor", "axis %s: %s list cursor now %s", p->d.axis_name,
+               gw_poller_kind_name(p->kind), p->cursor);
+        if (gw_store_cursor_put(p->d.db, p->d.axis_name, p->kind, p->cursor,
+                                gw_poller_cursor_stored, p) == 0)
+            return;
+        gw_poller_fail(p, "storing the list cursor", GW_EDB, NULL);
+    }
+    gw_poller_list_next(p);
+}
+
+/* The status list follows the edoc list, then the cycle ends. */
+static void gw_poller_list_next(struct gw_poller *p)
 {
     gw_poller_clear_list(p);
     if (p->kind == GW_KIND_EDOC && !p->stopping) {
@@ -131,7 +163,7 @@ void gw_poller_next_item(struct gw_poller *p)
 }
 
 static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n,
-                             const char *detail, void *ud)
+                             const char *next_cursor, const char *detail, void *ud)
 {
     struct gw_poller *p = ud;
 
@@ -141,10 +173,12 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
         return;
     }
     p->ids = calloc(n ? n : 1, sizeof(char *));
-    if (!p->ids) {
+    p->cursor = next_cursor ? strdup(next_cursor) : NULL;
+    if (!p->ids || (next_cursor && !p->cursor)) {
         gw_poller_cycle_end(p);
         return;
     }
+    p->clean = true;
     for (size_t i = 0; i < n; i++) {
         if (!items[i].doc_id || !items[i].doc_id[0] || strlen(items[i].doc_id) > 256)
             continue;
@@ -159,11 +193,27 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
     gw_poller_next_item(p);
 }
 
+static void gw_poller_cursor_read(int err, const char *cursor, const char *sqlstate, void *ud)
+{
+    struct gw_poller *p = ud;
+    int rc;
+
+    if (err != 0) {
+        gw_poller_fail(p, "reading the list cursor", err, sqlstate);
+        gw_poller_cycle_end(p);
+        return;
+    }
+    rc = p->d.ops->list_received(p->d.axis_state, p->kind, cursor, gw_poller_listed, p);
+    if (rc != 0)
+        gw_poller_listed(rc, NULL, 0, NULL, "could not start the list", p);
+}
+
+/* The cursor stored for (axis, kind) first, then the list from it. */
 static void gw_poller_list(struct gw_poller *p)
 {
-    int rc = p->d.ops->list_received(p->d.axis_state, p->kind, gw_poller_listed, p);
+    int rc = gw_store_cursor_get(p->d.db, p->d.axis_name, p->kind, gw_poller_cursor_read, p);
     if (rc != 0)
-        gw_poller_listed(rc, NULL, 0, "could not start the list", p);
+        gw_poller_cursor_read(rc, NULL, "", p);
 }
 
 /* How long a poll lease lasts: five poll intervals, at least 15 s. */

@@ -61,7 +61,9 @@ struct gw_poller {
     bool closed;       /* timer closed: free once the cycle in progress ends */
     uint64_t lease_at; /* uv_now() when the lease was last taken or renewed */
     enum gw_pkg_kind kind;
-    char **ids; /* docIds of the current list */
+    char *cursor; /* the list's next_cursor, stored if every item is handled (clean) */
+    bool clean;   /* no step of the current list failed (nor was an item left for later) */
+    char **ids;   /* docIds of the current list */
     size_t n_ids;
     size_t next;
     /* the item in progress */

@@ -73,6 +73,7 @@ static void gw_poller_local_failure(struct gw_poller *p, const char *step, int e
         .backoff_max_ms = GW_POLLER_BACKOFF_MAX_MS,
     };
 
+    p->clean = false; /* left on the axis: the same window is listed again */
     snprintf(text, sizeof(text), "%s: %s%s%s", step, gw_errcode(err),
              detail && detail[0] ? ": " : "", detail ? detail : "");
     gw_metric_inc(p->m.failed);
@@ -283,6 +284,7 @@ static void gw_poller_known(int err, const struct gw_store_incoming_known *k, co
         return;
     }
     if (k->failing && k->wait_ms > 0) {
+        p->clean = false;
         gw_poller_next_item(p); /* failing: not due yet */
         return;
     }

@@ -37,7 +37,8 @@ enum {
     GW_ESHUTDOWN = -1010, /* the service is draining */
     GW_ELIMIT = -1011,    /* a configured limit was exceeded */
     GW_ECOPY = -1012,     /* a per-axis copy is not faithful to the stored package */
-    GW_E_LAST = -1013,
+    GW_EREFUSED = -1013,  /* the axis refused the package for good (resending cannot help) */
+    GW_E_LAST = -1014,
 };
 
 /* Human-readable message; never NULL. */

@@ -118,6 +118,29 @@ static void test_failed_probes_double_the_backoff(void **st)
     gw_peer_free(p);
 }
 
+/* A package refused for good (GW_EREFUSED) is the package's: it never opens the breaker, breaks
+ * a run of transport failures, and a probe that gets it closes the breaker (the axis answered). */
+static void test_refused_is_the_package(void **st)
+{
+    (void)st;
+    struct gw_peer *p = mk(2, 0);
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(send1(p, GW_EREFUSED, "errorCode 22: x", i, 0), GW_PEER_PACKAGE);
+    assert_int_equal(changes, 0);
+    assert_int_equal(send1(p, GW_EHTTP, "HTTP 500", 10, 0), GW_PEER_PACKAGE);
+    assert_int_equal(send1(p, GW_EREFUSED, "errorCode 22: x", 11, 0), GW_PEER_PACKAGE);
+    assert_int_equal(send1(p, GW_EHTTP, "HTTP 500", 12, 0), GW_PEER_PACKAGE); /* run restarted */
+    assert_int_equal(changes, 0);
+    assert_int_equal(send1(p, GW_EAUTH, "errorCode 15", 13, 0), GW_PEER_HELD);
+    assert_int_equal(last_state, GW_PEER_OPEN);
+    assert_int_equal(gw_peer_room(p, 1000), 1);
+    assert_int_equal(last_state, GW_PEER_HALF_OPEN);
+    assert_int_equal(send1(p, GW_EREFUSED, "errorCode 22: x", 14, 1001), GW_PEER_PACKAGE);
+    assert_int_equal(last_state, GW_PEER_CLOSED);
+    gw_peer_free(p);
+}
+
 static void test_transport_run_opens(void **st)
 {
     (void)st;
@@ -203,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_long_reason_stays_utf8),
         cmocka_unit_test(test_failed_probes_double_the_backoff),
         cmocka_unit_test(test_transport_run_opens),
+        cmocka_unit_test(test_refused_is_the_package),
         cmocka_unit_test(test_same_answer_for_different_packages),
         cmocka_unit_test(test_sends_in_flight_when_it_opens_are_held),
         cmocka_unit_test(test_concurrency_limit),

@@ -215,10 +215,11 @@ static void on_send(int err, const char *id, const char *detail, void *ud)
     snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
 }
 
-static void on_list(int err, const struct gw_axis_item *items, size_t n, const char *detail,
-                    void *ud)
+static void on_list(int err, const struct gw_axis_item *items, size_t n, const char *cursor,
+                    const char *detail, void *ud)
 {
     struct res *r = ud;
+    assert_null(cursor); /* vxp lists by pending state */
     save_detail(r, err, detail);
     for (size_t i = 0; i < n && r->n < 64; i++, r->n++) {
         r->items[r->n].doc_id = strdup(items[i].doc_id);
@@ -428,7 +429,7 @@ static void do_send(void *st, enum gw_pkg_kind kind, const unsigned char *p, siz
 static void do_list(void *st, enum gw_pkg_kind kind, struct res *r)
 {
     memset(r, 0, sizeof(*r));
-    assert_int_equal(S.ops->list_received(st, kind, on_list, r), 0);
+    assert_int_equal(S.ops->list_received(st, kind, NULL, on_list, r), 0);
     wait_done(r);
 }
 
@@ -643,7 +644,7 @@ static void test_http_500_and_config(void **state)
      * once (the callback never runs). */
     cfg.tls.insecure = false;
     assert_int_equal(S.ops->create(S.http, &cfg, &st), 0);
-    assert_int_equal(S.ops->list_received(st, GW_KIND_EDOC, on_list, &r), GW_EINVAL);
+    assert_int_equal(S.ops->list_received(st, GW_KIND_EDOC, NULL, on_list, &r), GW_EINVAL);
     assert_int_equal(S.ops->ack(st, "id", true, on_ack, &r), GW_EINVAL);
     S.ops->destroy(st);
     struct snk k = {.sink = {.write = snk_write}};
