@@ -27,6 +27,7 @@
     "[axis.prov]\n"                                                                                \
     "adapter = lgsp_rest\n"                                                                        \
     "base_url = http://127.0.0.1:9000\n"                                                           \
+    "insecure = true\n"                                                                            \
     "systemid = sys\n"                                                                             \
     "secret = s3cr3t\n"
 
