@@ -17,21 +17,25 @@ SECRET = "qlvbdh-webhook-secret-ü-42"
 class Webhook:
     """The QLVBĐH webhook simulator on 127.0.0.1, stopped with the Env (register with close)."""
 
-    def __init__(self, env, secret=SECRET):
+    def __init__(self, env, secret=SECRET, args=(), ssl_context=None):
+        """args: more command line (--tls-cert/--tls-key: HTTPS, and ssl_context is the tests'
+        client context for its control API)."""
         self.secret = secret
+        self.scheme = "https" if "--tls-cert" in args else "http"
+        self.ssl_context = ssl_context
         self.port_file = os.path.join(env.root, "qlvbdh.port")
         self.log = open(os.path.join(env.root, "qlvbdh.log"), "w")
         self.proc = subprocess.Popen([sys.executable, QLVBDH_SIM, "--port", "0", "--port-file",
-                                      self.port_file, "--secret", secret],
+                                      self.port_file, "--secret", secret] + list(args),
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.port = int(t.wait_until(lambda: t._read(self.port_file), 20, what="webhook port"))
 
     def url(self):
-        return "http://127.0.0.1:%d/events" % self.port
+        return "%s://127.0.0.1:%d/events" % (self.scheme, self.port)
 
     def ctl(self, method, path, body=None):
         r = t.request(self.port, method, path, body=None if body is None else json.dumps(body).encode(),
-                      token=None)
+                      token=None, ssl_context=self.ssl_context)
         assert r.status == 200, (method, path, r.status, r.body[:200])
         return r.json()
 

@@ -23,7 +23,9 @@ def system(systemid, organ_ids, secret=SECRET, username=USERNAME, password=PASSW
 
 
 class RestSim:
-    def __init__(self, root, systems, encoding="raw", token_lifetime_s=1800):
+    def __init__(self, root, systems, encoding="raw", token_lifetime_s=1800, args=(), ssl_context=None):
+        """args: more command line (--tls-cert/--tls-key: the simulator speaks HTTPS, and
+        ssl_context is the tests' client context for its control API)."""
         os.makedirs(root, exist_ok=True)
         self.spec = os.path.join(root, "rest-spec.json")
         with open(self.spec, "w") as f:
@@ -32,8 +34,11 @@ class RestSim:
         self.port_file = os.path.join(root, "rest-sim.port")
         self.log = open(os.path.join(root, "rest-sim.log"), "w")
         self.proc = subprocess.Popen([sys.executable, SIM, "--port", "0", "--port-file", self.port_file,
-                                      "--spec", self.spec, "--log", os.path.join(root, "rest-sim.jsonl")],
+                                      "--spec", self.spec, "--log", os.path.join(root, "rest-sim.jsonl")]
+                                     + list(args),
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        self.scheme = "https" if "--tls-cert" in args else "http"
+        self.ssl_context = ssl_context
         self.port = int(t.wait_until(lambda: self._port(), 20, what="REST simulator port"))
 
     def _port(self):
@@ -42,12 +47,13 @@ class RestSim:
         return t._read(self.port_file)
 
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     def ctl(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
         r = t.request(self.port, method, path, body=data, token=None,
-                      headers={"Content-Type": "application/json"} if data else None)
+                      headers={"Content-Type": "application/json"} if data else None,
+                      ssl_context=self.ssl_context)
         if r.status != 200:
             raise AssertionError("REST sim %s %s -> %d %r" % (method, path, r.status, r.body[:200]))
         return r.json()
