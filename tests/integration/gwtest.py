@@ -103,6 +103,33 @@ def status_pkg(document_id, original_sender, code="03", sender=AGENCY):
     ).encode("utf-8")
 
 
+def package_read(gw, pid):
+    """GET /v1/packages/{pid} of a gateway, which must answer 200: the package as JSON."""
+    r = gw.get("/v1/packages/%d" % pid)
+    assert r.status == 200, (r.status, r.body)
+    return r.json()
+
+
+def timeline(doc, recipient):
+    """The status timeline of one recipient in a package read, or None."""
+    return next((tl for tl in doc["timelines"] if tl["recipient"] == recipient), None)
+
+
+def timeline_codes(tl):
+    """A timeline's events as status codes (statuses) and kinds (revoke, update, ...)."""
+    return [e["code"] if e["kind"] == "status" else e["kind"] for e in tl["events"]] if tl else []
+
+
+def deliveries_sent(gw, pid):
+    """True when every delivery of the package was acknowledged by its axis."""
+    return all(d["state"] == "SENT" for d in package_read(gw, pid)["deliveries"])
+
+
+def directory_synced(env, axis):
+    """True once the agency directory of the axis was synced at least once."""
+    return env.pg.query("SELECT last_success_at IS NOT NULL FROM directory_sync WHERE axis = '%s'" % axis) == "t"
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status

@@ -23,6 +23,9 @@ import re
 
 import gwtest as t
 
+pkg = t.package_read
+synced = t.directory_synced
+
 IN = "000.00.05.H49"   # in the province: listed by both directories, goes to the provincial axis
 OUT = "000.00.00.G22"  # out of the province: national directory only
 TS = re.compile(rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d")
@@ -31,16 +34,6 @@ TS = re.compile(rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d")
 def directory(codes):
     return {"agencies": [{"id": i, "code": c, "pid": "", "name": "Cơ quan " + c, "mail": c + "@x"}
                          for i, c in enumerate(codes)], "qd20": []}
-
-
-def synced(env, axis):
-    return env.pg.query("SELECT last_success_at IS NOT NULL FROM directory_sync WHERE axis = '%s'" % axis) == "t"
-
-
-def pkg(gw, pid):
-    r = gw.get("/v1/packages/%d" % pid)
-    assert r.status == 200, (r.status, r.body)
-    return r.json()
 
 
 def signature():

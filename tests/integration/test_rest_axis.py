@@ -32,6 +32,12 @@ from urllib.parse import parse_qs, urlsplit
 import gwrest
 import gwtest as t
 
+pkg = t.package_read
+timeline = t.timeline
+codes = t.timeline_codes
+delivered = t.deliveries_sent
+synced = t.directory_synced
+
 IN = "000.00.05.H49"     # on the REST axis (directory_file)
 IN2 = "000.00.06.H49"    # added to directory_file later (SIGHUP)
 OUT = "000.00.00.G22"    # on the national directory
@@ -40,27 +46,6 @@ VN = timezone(timedelta(hours=7))
 
 def vn_day(offset=0):
     return datetime.now(VN).date() + timedelta(days=offset)
-
-
-def pkg(gw, pid):
-    r = gw.get("/v1/packages/%d" % pid)
-    assert r.status == 200, (r.status, r.body)
-    return r.json()
-
-
-def timeline(doc, recipient):
-    for tl in doc["timelines"]:
-        if tl["recipient"] == recipient:
-            return tl
-    return None
-
-
-def codes(tl):
-    return [e["code"] if e["kind"] == "status" else e["kind"] for e in tl["events"]] if tl else []
-
-
-def synced(env, axis):
-    return env.pg.query("SELECT last_success_at IS NOT NULL FROM directory_sync WHERE axis = '%s'" % axis) == "t"
 
 
 class World:
@@ -105,10 +90,6 @@ def with_world(fn, **kw):
             w.close()
     run.__name__ = fn.__name__
     return run
-
-
-def delivered(gw, pid):
-    return all(d["state"] == "SENT" for d in pkg(gw, pid)["deliveries"])
 
 
 def routing_and_timelines(env, w):

@@ -18,6 +18,11 @@ import signal
 
 import gwtest as t
 
+pkg = t.package_read
+timeline = t.timeline
+codes = t.timeline_codes
+synced = t.directory_synced
+
 IN = "000.00.05.H49"      # in the province: listed by both directories, must go to the provincial axis
 IN_QD20 = "H49.05"        # its QĐ 20 code, learned from the provincial QĐ 20 list
 OUT = "000.00.00.G22"     # out of the province: national directory only
@@ -30,27 +35,6 @@ def directory(codes, qd20=()):
                          for i, c in enumerate(codes)],
             "qd20": [{"id": i, "code": q, "code102": c, "name": "Cơ quan " + c, "mail": ""}
                      for i, (q, c) in enumerate(qd20)]}
-
-
-def synced(env, axis):
-    return env.pg.query("SELECT last_success_at IS NOT NULL FROM directory_sync WHERE axis = '%s'" % axis) == "t"
-
-
-def pkg(gw, pid):
-    r = gw.get("/v1/packages/%d" % pid)
-    assert r.status == 200, (r.status, r.body)
-    return r.json()
-
-
-def timeline(doc, recipient):
-    for tl in doc["timelines"]:
-        if tl["recipient"] == recipient:
-            return tl
-    return None
-
-
-def codes(tl):
-    return [e["code"] if e["kind"] == "status" else e["kind"] for e in tl["events"]] if tl else []
 
 
 def test_two_axes(env):

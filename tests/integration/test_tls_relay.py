@@ -18,35 +18,15 @@ import gwtest as t
 import gwtls
 import gwtlsout
 
+pkg = t.package_read
+timeline = t.timeline
+codes = t.timeline_codes
+delivered = t.deliveries_sent
+synced = t.directory_synced
+
 IN = "000.00.05.H49"   # on the REST provincial axis (directory_file)
 OUT = "000.00.00.G22"  # on the national directory
 DOC = "000.00.12.H49,2026/12/03,31/UBND-VP"
-
-
-def pkg(gw, pid):
-    r = gw.get("/v1/packages/%d" % pid)
-    assert r.status == 200, (r.status, r.body)
-    return r.json()
-
-
-def timeline(doc, recipient):
-    return next((tl for tl in doc["timelines"] if tl["recipient"] == recipient), None)
-
-
-def codes(tl):
-    return [e["code"] if e["kind"] == "status" else e["kind"] for e in tl["events"]] if tl else []
-
-
-def delivered(gw, pid):
-    return all(d["state"] == "SENT" for d in pkg(gw, pid)["deliveries"])
-
-
-def synced(env, axis):
-    return env.pg.query("SELECT last_success_at IS NOT NULL FROM directory_sync WHERE axis = '%s'" % axis) == "t"
-
-
-def incoming(env):
-    return [int(r[0]) for r in env.pg.rows("SELECT id FROM package WHERE direction = 'in' ORDER BY id")]
 
 
 def test_everything_over_tls(env):
@@ -131,7 +111,7 @@ def run(env, pki, ca, server, qlvbdh, nat, rest, hook):
                              for x in (IN, OUT)), 40, what="13, 15 on both timelines")
 
     # Every received status reached the webhook once, through its failures.
-    received = incoming(env)
+    received = gwpush.incoming_ids(env)
     assert len(received) == 8, received
     rows = t.wait_until(lambda: (lambda rs: rs if len(rs) == 8 and all(x[0] == "sent" for x in rs.values())
                                  else None)(gwpush.pushes(env)), 40, what="every push sent")
