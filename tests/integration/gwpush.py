@@ -52,13 +52,7 @@ class Webhook:
         return self.ctl("GET", "/_sim/stats")
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        t.stop_process(self.proc, self.log)
 
 
 def config(hook, **over):

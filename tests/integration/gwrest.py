@@ -81,13 +81,7 @@ class RestSim:
         return self.ctl("POST", "/_sim/inject", req)["docId"]
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        t.stop_process(self.proc, self.log)
 
 
 def axis_config(name, sim, directory_file, **extra):

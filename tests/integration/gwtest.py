@@ -253,13 +253,18 @@ class Sim:
         return self.ctl("POST", "/_sim/inject?" + q, body).json()["docId"]
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        stop_process(self.proc, self.log)
+
+
+def stop_process(proc, logf):
+    """Stops a simulator started by a test (SIGTERM, then SIGKILL after 10 s) and closes its log."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    logf.close()
 
 
 def _read(path):
