@@ -59,7 +59,7 @@ import traceback
 import uuid
 import warnings
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -699,7 +699,7 @@ def ok(**extra):
     return d
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(simlib.DispatchHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body leave in separate writes; without TCP_NODELAY the body waits for the
     # client's delayed ACK (about 40 ms) on every keep-alive response.
@@ -744,18 +744,6 @@ class Handler(BaseHTTPRequestHandler):
         return None if v is None else v.strip().encode("latin-1", "replace")
 
     # -- dispatch -----------------------------------------------------------------------------
-
-    def do_GET(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def do_PUT(self):
-        self.dispatch()
-
-    def do_DELETE(self):
-        self.dispatch()
 
     def dispatch(self):
         parts = urlsplit(self.path)

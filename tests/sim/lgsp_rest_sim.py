@@ -39,7 +39,7 @@ import traceback
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -502,7 +502,7 @@ class Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(simlib.DispatchHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "lgsp-rest-sim/1.0"
@@ -553,18 +553,6 @@ class Handler(BaseHTTPRequestHandler):
         """A header's value as the UTF-8 text sent (http.server decodes headers as latin-1)."""
         v = self.headers.get(name)
         return None if v is None else v.encode("latin-1", "replace").decode("utf-8", "replace")
-
-    def do_GET(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def do_PUT(self):
-        self.dispatch()
-
-    def do_DELETE(self):
-        self.dispatch()
 
     def dispatch(self):
         parts = urlsplit(self.path)

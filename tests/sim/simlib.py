@@ -1,14 +1,33 @@
 """Helpers shared by the loopback simulators in tests/sim (standard library only): reading a
 request body (Content-Length or chunked) under a size limit, the port file, the JSON-lines
-request log, Vietnam time, and running a server until SIGTERM/SIGINT."""
+request log, Vietnam time, a handler that sends every method to one dispatch, and running a
+server until SIGTERM/SIGINT."""
 
 import json
 import os
 import signal
 import threading
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler
 
 VN_TZ = timezone(timedelta(hours=7))
+
+
+class DispatchHandler(BaseHTTPRequestHandler):
+    """A request handler whose every method goes to self.dispatch(), which reads the method
+    from self.command."""
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
 
 
 class BodyError(Exception):
