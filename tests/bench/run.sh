@@ -16,8 +16,11 @@
 # Phase 5: the paper-copy stage (Art. 10.3 classification, tests/bench/bench_rules.c) with a
 # 500-rule province catalogue on one core, beside the whole CPU a relayed document costs in
 # phase 1 (gatewayd and PostgreSQL together).
+# Phase 6: phases 1 and 2 again with TLS on the northbound listener and towards the axis (a CA of
+# the run's own, pinned for the axis).
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=… mb_per_cpu_s=… docs_per_s_1mb=…
 # ceiling_ratio_1mb=… verify_pdfs_per_s=… verify_ceiling_ratio=… paper_stage_us=… paper_stage_pct=…
+# docs_per_s_tls=… p99_ms_tls=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
 #   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
 #   GW_BENCH_1MB_SECONDS (15)  GW_BENCH_1MB_CONNECTIONS (8)  GW_BENCH_VERIFY_SECONDS (5)
@@ -136,7 +139,7 @@ drained() {
 }
 load() { # phase connections seconds [delay-ms]
   GW_BENCH_PACKAGE="${pkgfile:-$tmp/package.xml}" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" GW_BENCH_DELAY_MS="${4:-0}" \
-    wrk -t "$(($2 < 2 ? $2 : 2))" -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "http://127.0.0.1:$gwport" \
+    wrk -t "$(($2 < 2 ? $2 : 2))" -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "${scheme:-http}://127.0.0.1:$gwport" \
     >"$tmp/wrk-$1.out"
   grep -E "Requests/sec|wrk:" "$tmp/wrk-$1.out" | sed 's/^/  /'
 }
@@ -247,6 +250,43 @@ ceiling _1m "$pkg1m" "$conns1m" 16
 echo "pgbench: ${pg_tps} inserts/s of ${pkg1m} random bytes (stored size ${stored} bytes: not compressed)"
 ratio1m=$(awk -v a="$docs_per_s_1mb" -v b="$pg_tps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 
+echo "== TLS: the same 27 KB packages over TLS on the northbound listener and towards the axis"
+# A CA of the run's own, a certificate for 127.0.0.1 used by both gatewayd's listener and the axis
+# simulator; gatewayd pins the CA for the axis. wrk keeps its connections (keep-alive), as QLVBĐH
+# does, so the handshakes are a small part; the records' encryption is all of the rest.
+mkdir -p "$tmp/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+  -keyout "$tmp/tls/ca.key" -out "$tmp/tls/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$tmp/tls/server.key" -out "$tmp/tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tmp/tls/ext.cnf"
+openssl x509 -req -in "$tmp/tls/server.csr" -CA "$tmp/tls/ca.pem" -CAkey "$tmp/tls/ca.key" -CAcreateserial \
+  -days 2 -extfile "$tmp/tls/ext.cnf" -out "$tmp/tls/server.pem" 2>/dev/null
+python3 tests/sim/axis_sim.py --port 0 --port-file "$tmp/simtls.port" --systems "$tmp/spec.json" \
+  --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key" >"$tmp/simtls.log" 2>&1 &
+simtlspid=$!
+pids+=($simtlspid)
+for _ in $(seq 100); do [ -s "$tmp/simtls.port" ] && break; sleep 0.1; done
+sed -e "s#^base_url = .*#base_url = https://127.0.0.1:$(cat "$tmp/simtls.port")\nca_file = $tmp/tls/ca.pem#" \
+  -e '/^insecure = /d' \
+  -e "s#^listen = .*#listen = 127.0.0.1:0\ntls_cert = $tmp/tls/server.pem\ntls_key = $tmp/tls/server.key#" \
+  "$tmp/gatewayd.ini" >"$tmp/tls.ini"
+start_gateway "$tmp/tls.ini" "$tmp/gw-tls.port" "$tmp/gw-tls.log"
+cpu0=$(cpu_ticks "$gwpid")
+scheme=https load tlssat "$conns" "$secs"
+drained
+cpu1=$(cpu_ticks "$gwpid")
+read -r tls_n docs_per_s_tls tls_p50 tls_p99 < <(phase_sql tlssat)
+tls_cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$tls_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}')
+echo "  $tls_n documents relayed at ${docs_per_s_tls} docs/s end to end (plain HTTP: ${docs_per_s});" \
+  "gatewayd CPU ${tls_cpu_ms} ms per document (plain: ${cpu_ms})"
+scheme=https load tlslat "$lat_conns" "$secs" "$lat_delay"
+drained
+read -r tlslat_n tlslat_rate tls_lat_p50 p99_tls < <(phase_sql tlslat)
+echo "  $tlslat_n documents at ${tlslat_rate} docs/s; submit commit -> axis ack recorded: p50 ${tls_lat_p50} ms," \
+  "p99 ${p99_tls} ms (plain HTTP: p50 ${p50} ms, p99 ${p99} ms)"
+kill "$gwpid" "$simtlspid" 2>/dev/null || true
+
 secsv=${GW_BENCH_VERIFY_SECONDS:-5}
 echo "== signature check: 1 MB PDF with two signatures, one core for ${secsv}s each, against OpenSSL alone"
 "$root/tests/lib/pki.sh" make "$tmp/pki" http://127.0.0.1:9
@@ -281,4 +321,5 @@ echo "  ${paper_us} us per document: ${paper_pct} % of the ${cpu_ms} + ${pg_cpu_
 echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ratio}" \
   "mb_per_cpu_s=${mb_per_cpu_s} docs_per_s_1mb=${docs_per_s_1mb} ceiling_ratio_1mb=${ratio1m}" \
   "verify_pdfs_per_s=${verify_rate} verify_ceiling_ratio=${verify_ratio}" \
-  "paper_stage_us=${paper_us} paper_stage_pct=${paper_pct}"
+  "paper_stage_us=${paper_us} paper_stage_pct=${paper_pct}" \
+  "docs_per_s_tls=${docs_per_s_tls} p99_ms_tls=${p99_tls}"
