@@ -322,6 +322,7 @@ def test_reload(env):
     r = old.getresponse()
     r.read()
     assert r.status == 200 and peer_sha256(old) == first
+    assert "(sha256 %s)" % first in gw.tail(1000000), "the start names the certificate's SHA-256"
 
     # a new server certificate from the same CA replaces the files
     fresh = pki.leaf("server-2", p["server_ca"])
@@ -338,6 +339,7 @@ def test_reload(env):
     r = new.getresponse()
     r.read()
     assert r.status == 200 and peer_sha256(new) == second
+    assert "(sha256 %s)" % second in gw.tail(1000000), "the reload names the new certificate's SHA-256"
     new.close()
     # the connection opened before keeps its session
     old.request("POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,1/RELOAD"),
