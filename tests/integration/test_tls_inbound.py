@@ -129,6 +129,7 @@ def test_auth_and_refusals(env):
     r = t.request(port, "POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,6/TLS"), token=None,
                   ssl_context=uctx, headers={"Content-Type": "application/xml"})
     assert r.status == 401, r.status
+    assert t.request(port, "GET", "/v1/inbox", token=t.TOKEN, ssl_context=uctx).status == 200
     # a pinned certificate with another client's token: 401
     r = t.request(port, "POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,7/TLS"),
                   token=OTHER_TOKEN, ssl_context=ctx, headers={"Content-Type": "application/xml"})
