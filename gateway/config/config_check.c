@@ -326,11 +326,12 @@ static void check_axis_tls(struct gw_cfg_loader *ld, const struct gw_cfg_section
                     "[%s] client_cert and client_key go together", s->name);
         return;
     }
-    if (t->ca_file && (bad = gw_cfg_pem_certs(t->ca_file, msg, sizeof(msg))) != NULL) {
+    if (t->ca_file && (bad = gw_cfg_pem_certs(t->ca_file, "CA file", msg, sizeof(msg))) != NULL) {
         gw_cfg_fail(ld, line_of(s, "ca_file"), "[%s] ca_file: %s", s->name, bad);
         return;
     }
-    if (t->client_cert && (bad = gw_cfg_pem_certs(t->client_cert, msg, sizeof(msg))) != NULL) {
+    if (t->client_cert &&
+        (bad = gw_cfg_pem_certs(t->client_cert, "client_cert", msg, sizeof(msg))) != NULL) {
         gw_cfg_fail(ld, line_of(s, "client_cert"), "[%s] client_cert: %s", s->name, bad);
         return;
     }

@@ -89,10 +89,10 @@ void gw_cfg_push_free(struct gw_config_push *p);
 void gw_cfg_paper_holidays_set(struct gw_config_paper *p, char **list, size_t n);
 const char *gw_cfgv_date(const char *v);
 /* PEM files named by [axis.NAME] (config_tls.c): NULL when path holds at least one certificate
- * (gw_cfg_pem_certs) or one unencrypted private key (gw_cfg_pem_key; when cert is not NULL, the
- * key of that certificate file's first certificate), else a message into msg that names the file
- * and never shows its content. */
-const char *gw_cfg_pem_certs(const char *path, char *msg, size_t len);
+ * (gw_cfg_pem_certs; what names the file in a message, e.g. "CA file") or one unencrypted private
+ * key (gw_cfg_pem_key; when cert is not NULL, the key of that certificate file's first
+ * certificate), else a message into msg that names the file and never shows its content. */
+const char *gw_cfg_pem_certs(const char *path, const char *what, char *msg, size_t len);
 const char *gw_cfg_pem_key(const char *path, const char *cert, char *msg, size_t len);
 /* Frees a NULL-terminated string vector. */
 void gw_cfg_strv_free(char **v);

@@ -32,9 +32,9 @@ static FILE *open_pem(const char *path, const char *what, char *msg, size_t len)
     return f;
 }
 
-const char *gw_cfg_pem_certs(const char *path, char *msg, size_t len)
+const char *gw_cfg_pem_certs(const char *path, const char *what, char *msg, size_t len)
 {
-    FILE *f = open_pem(path, "CA file", msg, len);
+    FILE *f = open_pem(path, what, msg, len);
     X509 *x;
     unsigned n = 0;
 

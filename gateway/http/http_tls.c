@@ -5,6 +5,7 @@
  * back without any I/O, so the connection keeps control of reading, writing and buffer sizes.
  */
 #include "http/http_tls.h"
+#include "util/digest.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -68,16 +69,6 @@ static void gw_http_tls_err(char *err, size_t errlen, const char *key, const cha
     ERR_clear_error();
 }
 
-static void gw_http_tls_hex(const uint8_t *md, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int gw_http_tls_ctx_files(SSL_CTX *ctx, const struct gw_tls_listener *cfg, char *err,
                                  size_t errlen)
 {
@@ -118,9 +109,8 @@ int gw_http_tls_ctx_new(const struct gw_tls_listener *cfg, struct gw_http_tls_ct
                         size_t errlen)
 {
     struct gw_http_tls_ctx *c;
-    uint8_t md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    X509 *leaf;
+    unsigned char *der = NULL;
+    int derlen;
     int mode = SSL_VERIFY_NONE;
 
     *out = NULL;
@@ -154,9 +144,10 @@ int gw_http_tls_ctx_new(const struct gw_tls_listener *cfg, struct gw_http_tls_ct
     SSL_CTX_set_verify(c->ctx, mode, gw_http_tls_verify_cb);
     SSL_CTX_set_verify_depth(c->ctx, GW_HTTP_TLS_VERIFY_DEPTH);
     SSL_CTX_set_purpose(c->ctx, X509_PURPOSE_SSL_CLIENT);
-    leaf = SSL_CTX_get0_certificate(c->ctx);
-    if (leaf && X509_digest(leaf, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32)
-        gw_http_tls_hex(md, 32, c->fingerprint);
+    derlen = i2d_X509(SSL_CTX_get0_certificate(c->ctx), &der);
+    if (derlen > 0)
+        gw_digest_sha256_hex(der, (size_t)derlen, c->fingerprint);
+    OPENSSL_free(der);
     *out = c;
     return 0;
 }

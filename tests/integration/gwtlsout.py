@@ -1,78 +1,20 @@
-"""Helpers for the outbound TLS tests: a throwaway PKI made with the openssl CLI at test time, the
-axis simulator started over HTTPS (gwtest.Sim with --tls-* arguments and an https:// url, its
-control API reached over TLS), and a way to run gatewayd with a system certificate store of the
+"""Helpers for the outbound TLS tests (their PKI is gwtls.Pki): the axis simulator started over
+HTTPS (gwtest.Sim with --tls-* arguments and an https:// url, its control API reached over TLS),
+and a way to run gatewayd with a system certificate store of the
 test's choosing (a private mount namespace over /etc/ssl/certs) to show that it adds nothing.
 
-Standard library and the openssl CLI only. Also imported by the simulator's self-test
-(tests/sim/test_axis_sim.py) for its PKI.
+Standard library only. Also imported by the simulator's self-test (tests/sim/test_axis_sim.py).
 """
 
 import http.client
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
 import warnings
 
 import gwtest as t
-
-
-def _openssl(*args, cwd=None):
-    r = subprocess.run(["openssl"] + list(args), capture_output=True, text=True, cwd=cwd)
-    if r.returncode != 0:
-        raise AssertionError("openssl %s failed: %s" % (" ".join(args[:2]), r.stderr[-2000:]))
-    return r.stdout
-
-
-class Pki:
-    """CAs and certificates under root (P-256 keys, valid two days). Each make_* returns paths."""
-
-    def __init__(self, root):
-        self.root = os.path.join(root, "pki")
-        os.makedirs(self.root, exist_ok=True)
-
-    def path(self, name):
-        return os.path.join(self.root, name)
-
-    def ca(self, name, cn=None):
-        """A self-signed CA: (cert, key)."""
-        cert, key = self.path(name + ".pem"), self.path(name + ".key")
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=%s" % (cn or name + " test CA"),
-                 "-addext", "basicConstraints=critical,CA:TRUE",
-                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-        return cert, key
-
-    def leaf(self, ca, name, cn, san="IP:127.0.0.1,DNS:localhost", client=False):
-        """A certificate issued by ca (a (cert, key) pair): (cert, key). san: subjectAltName, or
-        None for none; client: a client certificate (clientAuth) instead of a server one."""
-        cert, key, csr = self.path(name + ".pem"), self.path(name + ".key"), self.path(name + ".csr")
-        ext = self.path(name + ".ext")
-        with open(ext, "w") as f:
-            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n")
-            f.write("extendedKeyUsage=%s\n" % ("clientAuth" if client else "serverAuth"))
-            if san:
-                f.write("subjectAltName=%s\n" % san)
-        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", key, "-out", csr, "-subj", "/CN=%s" % cn)
-        _openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial",
-                 "-CAserial", self.path(name + ".srl"), "-out", cert, "-days", "2", "-extfile", ext)
-        return cert, key
-
-    def hashed_dir(self, name, certs):
-        """A directory laid out like /etc/ssl/certs that trusts exactly certs: each under its
-        OpenSSL subject hash (<hash>.0), and all of them in ca-certificates.crt."""
-        d = self.path(name)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "ca-certificates.crt"), "w") as bundle:
-            for i, c in enumerate(certs):
-                h = _openssl("x509", "-noout", "-subject_hash", "-in", c).strip()
-                shutil.copyfile(c, os.path.join(d, "%s.%d" % (h, i)))
-                with open(c) as f:
-                    bundle.write(f.read())
-        return d
 
 
 def control_context(client=None):

@@ -129,6 +129,7 @@ def test_auth_and_refusals(env):
     r = t.request(port, "POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,6/TLS"), token=None,
                   ssl_context=uctx, headers={"Content-Type": "application/xml"})
     assert r.status == 401, r.status
+    assert t.request(port, "GET", "/v1/inbox", token=t.TOKEN, ssl_context=uctx).status == 200
     # a pinned certificate with another client's token: 401
     r = t.request(port, "POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,7/TLS"),
                   token=OTHER_TOKEN, ssl_context=ctx, headers={"Content-Type": "application/xml"})
@@ -322,6 +323,7 @@ def test_reload(env):
     r = old.getresponse()
     r.read()
     assert r.status == 200 and peer_sha256(old) == first
+    assert "(sha256 %s)" % first in gw.tail(1000000), "the start names the certificate's SHA-256"
 
     # a new server certificate from the same CA replaces the files
     fresh = pki.leaf("server-2", p["server_ca"])
@@ -338,6 +340,7 @@ def test_reload(env):
     r = new.getresponse()
     r.read()
     assert r.status == 200 and peer_sha256(new) == second
+    assert "(sha256 %s)" % second in gw.tail(1000000), "the reload names the new certificate's SHA-256"
     new.close()
     # the connection opened before keeps its session
     old.request("POST", "/v1/packages", body=t.edoc("000.00.12.H49,2024/06/01,1/RELOAD"),

@@ -1,6 +1,6 @@
 """TLS on the hop to an axis: the national axis simulator over HTTPS, its CA pinned per axis
 (`[axis.national] ca_file`), certificates made with the openssl CLI at test time
-(tests/integration/gwtlsout.py).
+(tests/integration/gwtls.py, gwtlsout.py).
 
 - the pinned CA: a submitted package is delivered, an injected one fetched and acked;
 - a simulator that requires a client certificate: delivery with client_cert/client_key;
@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import gwtest as t
+import gwtls
 import gwtlsout as tl
 
 FAST = {"delivery:breaker_failures": "3", "delivery:breaker_backoff_ms": "300",
@@ -27,9 +28,9 @@ FAST = {"delivery:breaker_failures": "3", "delivery:breaker_backoff_ms": "300",
 
 
 def pki(env):
-    p = tl.Pki(env.root)
+    p = gwtls.Pki(env.root)
     ca = p.ca("ca")
-    return p, ca, p.leaf(ca, "server", "127.0.0.1")
+    return p, ca, p.leaf("server", ca, cn="127.0.0.1")
 
 
 def tls_sim(env, name, server, **kw):
@@ -109,7 +110,7 @@ def test_pinned_ca_round_trip(env):
 
 def test_client_certificate(env):
     p, ca, server = pki(env)
-    client = p.leaf(ca, "client", t.GW_SYSTEMID, san=None, client=True)
+    client = p.leaf("client", ca, client=True, cn=t.GW_SYSTEMID)
     tls_sim(env, "sim-mtls", server, client_ca=ca[0], client=client)
     gw = env.gateway(tl.axis_tls(ca_file=ca[0], client=client))
     ids = submit(gw, 2, "02")
@@ -128,7 +129,7 @@ def test_client_certificate(env):
 def test_other_ca_then_right_certificate(env):
     p, ca, server = pki(env)
     other = p.ca("other")
-    wrong = p.leaf(other, "wrong", "127.0.0.1")
+    wrong = p.leaf("wrong", other, cn="127.0.0.1")
     sim = tls_sim(env, "sim-wrong", wrong)
     port = sim.port
     gw = env.gateway(dict(FAST, **tl.axis_tls(ca_file=ca[0])))
@@ -144,7 +145,7 @@ def test_other_ca_then_right_certificate(env):
 
 def test_wrong_host_name(env):
     p, ca, _ = pki(env)
-    elsewhere = p.leaf(ca, "elsewhere", "example.org", san="DNS:example.org")
+    elsewhere = p.leaf("elsewhere", ca, cn="example.org", san="DNS:example.org")
     tls_sim(env, "sim-host", elsewhere)
     gw = env.gateway(dict(FAST, **tl.axis_tls(ca_file=ca[0])))
     assert_refused_by_tls(env, gw, "tls_verify_failed")
@@ -182,8 +183,8 @@ def test_system_store_adds_nothing(env):
         t.log("SKIP test_system_store_adds_nothing: no private mount namespace here")
         return
     p, ca, _ = pki(env)
-    system_ca = p.ca("system", "system store test CA")
-    trusted_by_system = p.leaf(system_ca, "sysleaf", "127.0.0.1")
+    system_ca = p.ca("system", cn="system store test CA")
+    trusted_by_system = p.leaf("sysleaf", system_ca, cn="127.0.0.1")
     store = p.hashed_dir("fake-system-store", [system_ca[0]])
     sim = tls_sim(env, "sim-sys", trusted_by_system)
     prefix = tl.system_store_prefix(store)

@@ -694,20 +694,21 @@ class AxisSimTest(unittest.TestCase):
 class AxisSimTlsTest(unittest.TestCase):
     """--tls-cert/--tls-key (HTTPS only, TLS 1.2 at least), --tls-client-ca (a client certificate
     required), --tls-max-version 1.1, and the slow_handshake_ms fault; certificates made with the
-    openssl CLI (tests/integration/gwtlsout.py)."""
+    openssl CLI (tests/integration/gwtls.py)."""
 
     @classmethod
     def setUpClass(cls):
         sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+        import gwtls  # noqa: E402
         import gwtlsout  # noqa: E402
         cls.tl = gwtlsout
         cls.tmp = tempfile.TemporaryDirectory(prefix="axis_sim_tls.")
-        pki = gwtlsout.Pki(cls.tmp.name)
+        pki = gwtls.Pki(cls.tmp.name)
         cls.ca = pki.ca("ca")
-        cls.server = pki.leaf(cls.ca, "server", "127.0.0.1")
-        cls.client_cert = pki.leaf(cls.ca, "client", "gw-h49", san=None, client=True)
+        cls.server = pki.leaf("server", cls.ca, cn="127.0.0.1")
+        cls.client_cert = pki.leaf("client", cls.ca, client=True, cn="gw-h49")
         other = pki.ca("other")
-        cls.stranger = pki.leaf(other, "stranger", "gw-h49", san=None, client=True)
+        cls.stranger = pki.leaf("stranger", other, client=True, cn="gw-h49")
 
     @classmethod
     def tearDownClass(cls):

@@ -743,6 +743,9 @@ static void test_axis_tls(void **state)
              "/client.key\n",
              "client_cert: " TLS_FIXTURES "/client.key holds no PEM certificate");
     tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
+             "client_cert = /nonexistent/c.pem\nclient_key = " TLS_FIXTURES "/client.key\n",
+             "client_cert: client_cert /nonexistent/c.pem cannot be opened");
+    tls_case("base_url = https://vxp.example\nca_file = " TLS_FIXTURES "/ca.pem\n"
              "client_cert = " TLS_FIXTURES "/client.pem\nclient_key = " TLS_FIXTURES "/other.key\n",
              "<string>:14: [axis.national] client_key: " TLS_FIXTURES
              "/other.key is not the private key of " TLS_FIXTURES "/client.pem");
