@@ -327,12 +327,16 @@ static void gw_pusher_enqueued(int err, int64_t n, void *ud)
 static void gw_pusher_step(struct gw_pusher *p)
 {
     struct gw_store_scope scope = {.organs = p->deps.organs, .n_organs = p->deps.n_organs};
+    /* Look ahead of the claims, within what one enqueue may take. */
+    unsigned ahead = p->deps.cfg->batch * 4;
     int rc;
 
     if (p->stepping || p->stopping || p->freeing)
         return;
     p->stepping = true;
-    rc = gw_store_push_enqueue(p->deps.db, &scope, p->deps.cfg->batch * 4, gw_pusher_enqueued, p);
+    if (ahead > GW_STORE_PUSH_MAX_CLAIM)
+        ahead = GW_STORE_PUSH_MAX_CLAIM;
+    rc = gw_store_push_enqueue(p->deps.db, &scope, ahead, gw_pusher_enqueued, p);
     if (rc != 0) {
         gw_pusher_db_trouble(p, "enqueue", rc);
         gw_pusher_claim(p);

@@ -123,6 +123,15 @@ def test_give_up_dead(env, hook):
     assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'push_dead'") == "1"
 
 
+def test_largest_batch(env, hook):
+    # batch at its configured maximum: the enqueue's look-ahead stays within what the store takes
+    gw = env.gateway(p.config(hook, batch=10000))
+    n = inject_mix(env, 1, "BTC")
+    t.wait_until(lambda: all_sent(env, n), 30, what="every push sent")
+    assert sorted(e["package_id"] for e in hook.events()) == p.incoming_ids(env)
+    assert p.metric(gw, "gateway_push_sent_total") == n
+
+
 def test_killed_mid_push_resumes(env, hook):
     hook.faults(delay_ms=1500)  # every answer slow: attempts are in flight when the kill comes
     gw = env.gateway(p.config(hook, timeout_ms=3000, lease_ms=4000))
@@ -223,4 +232,4 @@ def test_push_sql(env, hook):
 
 if __name__ == "__main__":
     p.run([test_push_sql, test_pushed_through_faults, test_webhook_down_pull_inbox_fallback,
-           test_give_up_dead, test_killed_mid_push_resumes])
+           test_give_up_dead, test_largest_batch, test_killed_mid_push_resumes])
