@@ -25,8 +25,7 @@ static const struct gw_cfg_section *find_sect(const struct gw_cfg_loader *ld,
     return NULL;
 }
 
-/* Line of a key if it was set, else of its section header, else 0. */
-static int line_of(const struct gw_cfg_section *s, const char *key)
+int gw_cfg_line_of(const struct gw_cfg_section *s, const char *key)
 {
     size_t ki = 0;
     int l;
@@ -82,12 +81,12 @@ static void check_clients(struct gw_cfg_loader *ld)
         for (size_t j = 0; j < s->index; j++) {
             const struct gw_config_client *o = &cfg->clients[j];
             if (c->has_token && o->has_token && memcmp(o->token_sha256, c->token_sha256, 32) == 0) {
-                gw_cfg_fail(ld, line_of(s, "token_sha256"),
+                gw_cfg_fail(ld, gw_cfg_line_of(s, "token_sha256"),
                             "[%s] token_sha256 is the same as [client.%s]'s", s->name, o->name);
                 return;
             }
             if (c->has_cert && o->has_cert && memcmp(o->cert_sha256, c->cert_sha256, 32) == 0) {
-                gw_cfg_fail(ld, line_of(s, "cert_sha256"),
+                gw_cfg_fail(ld, gw_cfg_line_of(s, "cert_sha256"),
                             "[%s] cert_sha256 is the same as [client.%s]'s", s->name, o->name);
                 return;
             }
@@ -111,12 +110,12 @@ static void check_listener_tls(struct gw_cfg_loader *ld)
     gw_cfg_find_key(GW_CFG_SERVER, "tls_client_auth", &ka);
     auth_set = sv && sv->key_line[ka] != 0;
     if (!t->cert_file != !t->key_file) {
-        gw_cfg_fail(ld, line_of(sv, t->cert_file ? "tls_cert" : "tls_key"),
+        gw_cfg_fail(ld, gw_cfg_line_of(sv, t->cert_file ? "tls_cert" : "tls_key"),
                     "[server] tls_cert and tls_key go together");
         return;
     }
     if (!t->cert_file && (t->client_ca_file || auth_set)) {
-        gw_cfg_fail(ld, line_of(sv, t->client_ca_file ? "tls_client_ca" : "tls_client_auth"),
+        gw_cfg_fail(ld, gw_cfg_line_of(sv, t->client_ca_file ? "tls_client_ca" : "tls_client_auth"),
                     "[server] %s needs tls_cert and tls_key",
                     t->client_ca_file ? "tls_client_ca" : "tls_client_auth");
         return;
@@ -124,14 +123,14 @@ static void check_listener_tls(struct gw_cfg_loader *ld)
     if (!auth_set)
         t->client_auth = t->client_ca_file ? GW_TLS_CLIENT_OPTIONAL : GW_TLS_CLIENT_NONE;
     else if (t->client_auth != GW_TLS_CLIENT_NONE && !t->client_ca_file) {
-        gw_cfg_fail(ld, line_of(sv, "tls_client_auth"),
+        gw_cfg_fail(ld, gw_cfg_line_of(sv, "tls_client_auth"),
                     "[server] tls_client_auth = %s needs tls_client_ca",
                     t->client_auth == GW_TLS_CLIENT_REQUIRED ? "required" : "optional");
         return;
     }
     for (size_t i = 0; i < GW_ARRAY_LEN(files); i++) {
         if (files[i].path && access(files[i].path, R_OK) != 0) {
-            gw_cfg_fail(ld, line_of(sv, files[i].key), "[server] %s %s: %s", files[i].key,
+            gw_cfg_fail(ld, gw_cfg_line_of(sv, files[i].key), "[server] %s %s: %s", files[i].key,
                         files[i].path, strerror(errno));
             return;
         }
@@ -147,14 +146,14 @@ static void check_bounds(struct gw_cfg_loader *ld)
     const struct gw_cfg_section *dl = find_sect(ld, GW_CFG_DELIVERY);
 
     if (cfg->db.reconnect_max_ms < cfg->db.reconnect_min_ms)
-        gw_cfg_fail(ld, line_of(db, "reconnect_max_ms"),
+        gw_cfg_fail(ld, gw_cfg_line_of(db, "reconnect_max_ms"),
                     "[database] reconnect_max_ms (%llu) is below reconnect_min_ms (%llu)",
                     (unsigned long long)cfg->db.reconnect_max_ms,
                     (unsigned long long)cfg->db.reconnect_min_ms);
     else if (cfg->server.max_inflight_body_bytes &&
              cfg->server.max_inflight_body_bytes <= cfg->server.max_body_bytes)
         /* A body is buffered with its terminating NUL: max_body_bytes + 1 of the budget. */
-        gw_cfg_fail(ld, line_of(find_sect(ld, GW_CFG_SERVER), "max_inflight_body_bytes"),
+        gw_cfg_fail(ld, gw_cfg_line_of(find_sect(ld, GW_CFG_SERVER), "max_inflight_body_bytes"),
                     "[server] max_inflight_body_bytes (%zu) is %s max_body_bytes (%zu): a "
                     "largest request could never be accepted",
                     cfg->server.max_inflight_body_bytes,
@@ -163,12 +162,12 @@ static void check_bounds(struct gw_cfg_loader *ld)
                         : "not above (a body is held with one more byte)",
                     cfg->server.max_body_bytes);
     else if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_base_ms)
-        gw_cfg_fail(ld, line_of(dl, "backoff_max_ms"),
+        gw_cfg_fail(ld, gw_cfg_line_of(dl, "backoff_max_ms"),
                     "[delivery] backoff_max_ms (%llu) is below backoff_base_ms (%llu)",
                     (unsigned long long)cfg->delivery.backoff_max_ms,
                     (unsigned long long)cfg->delivery.backoff_base_ms);
     else if (cfg->delivery.breaker_backoff_max_ms < cfg->delivery.breaker_backoff_ms)
-        gw_cfg_fail(ld, line_of(dl, "breaker_backoff_max_ms"),
+        gw_cfg_fail(ld, gw_cfg_line_of(dl, "breaker_backoff_max_ms"),
                     "[delivery] breaker_backoff_max_ms (%llu) is below breaker_backoff_ms (%llu)",
                     (unsigned long long)cfg->delivery.breaker_backoff_max_ms,
                     (unsigned long long)cfg->delivery.breaker_backoff_ms);
@@ -177,7 +176,7 @@ static void check_bounds(struct gw_cfg_loader *ld)
          * the delivery is claimed again while the first copy is still on its way. */
         const struct gw_config_axis *a = &cfg->axes[i];
         if (a->enabled && cfg->delivery.lease_ms < a->axis.timeout_ms + GW_CFG_LEASE_MARGIN_MS)
-            gw_cfg_fail(ld, line_of(dl, "lease_ms"),
+            gw_cfg_fail(ld, gw_cfg_line_of(dl, "lease_ms"),
                         "[delivery] lease_ms (%llu) must exceed [axis.%s] timeout_ms (%llu) by at "
                         "least %u ms",
                         (unsigned long long)cfg->delivery.lease_ms, a->name,
@@ -217,13 +216,13 @@ static void check_adapters(struct gw_cfg_loader *ld)
         if (adapter_known(known, a->adapter))
             continue;
         if (a->enabled) {
-            gw_cfg_fail(ld, line_of(s, "adapter"),
+            gw_cfg_fail(ld, gw_cfg_line_of(s, "adapter"),
                         "[%s] adapter '%s' is not built into this gatewayd (known: %s)", s->name,
                         a->adapter, list);
             return;
         }
         a->adapter_known = false;
-        gw_cfg_warn(ld, line_of(s, "adapter"),
+        gw_cfg_warn(ld, gw_cfg_line_of(s, "adapter"),
                     "[%s] adapter '%s' is not built into this gatewayd (known: %s); the axis is "
                     "disabled, so it is not started and its deliveries wait",
                     s->name, a->adapter, list);
@@ -266,7 +265,7 @@ static void check_routing(struct gw_cfg_loader *ld)
     }
     cfg->default_ax = gw_config_axis_find(cfg, cfg->default_axis);
     if (!cfg->default_ax)
-        gw_cfg_fail(ld, line_of(rt, "default_axis"),
+        gw_cfg_fail(ld, gw_cfg_line_of(rt, "default_axis"),
                     "[routing] default_axis '%s' names no [axis.%s] section", cfg->default_axis,
                     cfg->default_axis);
 }
@@ -288,11 +287,11 @@ static void check_roles(struct gw_cfg_loader *ld)
         else if (strcmp(a->role, "provincial") == 0)
             a->provincial = true;
         else
-            gw_cfg_fail(ld, line_of(s, "role"), "[%s] role must be national or provincial",
+            gw_cfg_fail(ld, gw_cfg_line_of(s, "role"), "[%s] role must be national or provincial",
                         s->name);
     }
     if (!ld->err && ld->cfg->directory_retry_ms > ld->cfg->directory_interval_ms)
-        gw_cfg_fail(ld, line_of(find_sect(ld, GW_CFG_ROUTING), "directory_retry_ms"),
+        gw_cfg_fail(ld, gw_cfg_line_of(find_sect(ld, GW_CFG_ROUTING), "directory_retry_ms"),
                     "[routing] directory_retry_ms (%llu) is above directory_interval_ms (%llu)",
                     (unsigned long long)ld->cfg->directory_retry_ms,
                     (unsigned long long)ld->cfg->directory_interval_ms);
@@ -305,43 +304,25 @@ static void check_axis_tls(struct gw_cfg_loader *ld, const struct gw_cfg_section
 {
     const struct gw_tls_peer *t = &a->axis.tls;
     const char *url = a->axis.base_url;
-    char msg[512];
-    const char *bad;
 
     if (strncasecmp(url, "http://", 7) == 0 && !t->insecure) {
-        gw_cfg_fail(ld, line_of(s, "base_url"),
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "base_url"),
                     "[%s] plain HTTP to axis %s needs insecure = true (tests only)", s->name,
                     a->name);
         return;
     }
     if (strncasecmp(url, "https://", 8) == 0 && !t->ca_file) {
-        gw_cfg_fail(ld, line_of(s, "base_url"),
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "base_url"),
                     "[%s] an https:// base_url needs ca_file (the CA bundle the axis's "
                     "certificate must chain to; the system store is not used)",
                     s->name);
         return;
     }
-    if (!t->client_cert != !t->client_key) {
-        gw_cfg_fail(ld, line_of(s, t->client_cert ? "client_cert" : "client_key"),
-                    "[%s] client_cert and client_key go together", s->name);
+    gw_cfg_check_tls_peer(ld, s, t);
+    if (ld->err)
         return;
-    }
-    if (t->ca_file && (bad = gw_cfg_pem_certs(t->ca_file, "CA file", msg, sizeof(msg))) != NULL) {
-        gw_cfg_fail(ld, line_of(s, "ca_file"), "[%s] ca_file: %s", s->name, bad);
-        return;
-    }
-    if (t->client_cert &&
-        (bad = gw_cfg_pem_certs(t->client_cert, "client_cert", msg, sizeof(msg))) != NULL) {
-        gw_cfg_fail(ld, line_of(s, "client_cert"), "[%s] client_cert: %s", s->name, bad);
-        return;
-    }
-    if (t->client_key &&
-        (bad = gw_cfg_pem_key(t->client_key, t->client_cert, msg, sizeof(msg))) != NULL) {
-        gw_cfg_fail(ld, line_of(s, "client_key"), "[%s] client_key: %s", s->name, bad);
-        return;
-    }
     if (t->insecure)
-        gw_cfg_warn(ld, line_of(s, "insecure"),
+        gw_cfg_warn(ld, gw_cfg_line_of(s, "insecure"),
                     "[%s] insecure = true: plain HTTP to axis %s is allowed (tests only)", s->name,
                     a->name);
 }

@@ -88,12 +88,14 @@ void gw_cfg_check_push(struct gw_cfg_loader *ld);
 void gw_cfg_push_free(struct gw_config_push *p);
 void gw_cfg_paper_holidays_set(struct gw_config_paper *p, char **list, size_t n);
 const char *gw_cfgv_date(const char *v);
-/* PEM files named by [axis.NAME] (config_tls.c): NULL when path holds at least one certificate
- * (gw_cfg_pem_certs; what names the file in a message, e.g. "CA file") or one unencrypted private
- * key (gw_cfg_pem_key; when cert is not NULL, the key of that certificate file's first
- * certificate), else a message into msg that names the file and never shows its content. */
-const char *gw_cfg_pem_certs(const char *path, const char *what, char *msg, size_t len);
-const char *gw_cfg_pem_key(const char *path, const char *cert, char *msg, size_t len);
+/* The TLS files of an outbound peer in section s ([axis.NAME], [push]; config_tls.c):
+ * client_cert and client_key together, ca_file and client_cert each holding a PEM certificate,
+ * client_key the unencrypted PEM private key of client_cert. Fails ld at the key's line with a
+ * message that names the file and never shows its content. */
+void gw_cfg_check_tls_peer(struct gw_cfg_loader *ld, const struct gw_cfg_section *s,
+                           const struct gw_tls_peer *t);
+/* Line of a key of s if it was set, else of its section header, else 0 (s NULL). */
+int gw_cfg_line_of(const struct gw_cfg_section *s, const char *key);
 /* Frees a NULL-terminated string vector. */
 void gw_cfg_strv_free(char **v);
 

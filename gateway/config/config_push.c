@@ -1,22 +1,13 @@
 /*
  * The [push] section: the webhook that received packages and statuses are pushed to. Present
  * means enabled; the checks here are the ones that span keys (backoff bounds, a lease that
- * outlasts an attempt, TLS settings that fit the URL's scheme).
+ * outlasts an attempt, TLS settings that fit the URL's scheme, readable PEM files).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config/config_internal.h"
-
-static int gw_cfg_push_line(const struct gw_cfg_section *s, const char *key)
-{
-    size_t idx;
-
-    if (gw_cfg_find_key(GW_CFG_PUSH, key, &idx) && s->key_line[idx])
-        return s->key_line[idx];
-    return s->line;
-}
 
 void gw_cfg_check_push(struct gw_cfg_loader *ld)
 {
@@ -31,22 +22,21 @@ void gw_cfg_check_push(struct gw_cfg_loader *ld)
     if (!s)
         return;
     if (p->backoff_base_ms > p->backoff_max_ms)
-        gw_cfg_fail(ld, gw_cfg_push_line(s, "backoff_base_ms"),
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "backoff_base_ms"),
                     "[push] backoff_base_ms is above backoff_max_ms");
     else if (p->lease_ms < p->timeout_ms + 1000)
-        gw_cfg_fail(ld, gw_cfg_push_line(s, "lease_ms"),
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "lease_ms"),
                     "[push] lease_ms must exceed timeout_ms by 1 s at least (an attempt and its "
                     "record end before the lease)");
     else if (strncasecmp(p->url, "http://", 7) == 0 && !p->tls.insecure)
-        gw_cfg_fail(ld, gw_cfg_push_line(s, "url"),
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "url"),
                     "[push] url is plain http://: set insecure = true (loopback tests only) or "
                     "use https://");
     else if (strncasecmp(p->url, "https://", 8) == 0 && !p->tls.ca_file)
-        gw_cfg_fail(ld, gw_cfg_push_line(s, "ca_file"),
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "ca_file"),
                     "[push] ca_file is required for an https:// url");
-    else if (!p->tls.client_cert != !p->tls.client_key)
-        gw_cfg_fail(ld, gw_cfg_push_line(s, p->tls.client_cert ? "client_key" : "client_cert"),
-                    "[push] client_cert and client_key go together");
+    else
+        gw_cfg_check_tls_peer(ld, s, &p->tls);
 }
 
 static void gw_cfg_push_free_str(const char *s, bool secret)

@@ -1,8 +1,8 @@
 /*
- * The PEM files of an axis's TLS settings, read once at load so that a missing, unreadable or
- * wrong file stops the start with a message naming it: the pinned CA bundle (at least one
- * certificate), the client certificate and its private key (unencrypted, matching). Messages name
- * the file only; nothing read from it is ever shown.
+ * The PEM files of an outbound peer's TLS settings ([axis.NAME], [push]), read once at load so that
+ * a missing, unreadable or wrong file stops the start with a message naming it: the pinned CA
+ * bundle (at least one certificate), the client certificate and its private key (unencrypted,
+ * matching). Messages name the file only; nothing read from it is ever shown.
  */
 #include "config/config_internal.h"
 
@@ -32,7 +32,9 @@ static FILE *open_pem(const char *path, const char *what, char *msg, size_t len)
     return f;
 }
 
-const char *gw_cfg_pem_certs(const char *path, const char *what, char *msg, size_t len)
+/* NULL when path holds at least one certificate, else a message into msg (what names the file
+ * in it, e.g. "CA file"). */
+static const char *gw_cfg_pem_certs(const char *path, const char *what, char *msg, size_t len)
 {
     FILE *f = open_pem(path, what, msg, len);
     X509 *x;
@@ -53,7 +55,9 @@ const char *gw_cfg_pem_certs(const char *path, const char *what, char *msg, size
     return NULL;
 }
 
-const char *gw_cfg_pem_key(const char *path, const char *cert, char *msg, size_t len)
+/* NULL when path holds one unencrypted private key (when cert is not NULL, the key of that
+ * certificate file's first certificate), else a message into msg. */
+static const char *gw_cfg_pem_key(const char *path, const char *cert, char *msg, size_t len)
 {
     FILE *f = open_pem(path, "client_key", msg, len);
     EVP_PKEY *key;
@@ -84,4 +88,24 @@ const char *gw_cfg_pem_key(const char *path, const char *cert, char *msg, size_t
     EVP_PKEY_free(key);
     ERR_clear_error();
     return bad;
+}
+
+void gw_cfg_check_tls_peer(struct gw_cfg_loader *ld, const struct gw_cfg_section *s,
+                           const struct gw_tls_peer *t)
+{
+    char msg[512];
+    const char *bad;
+
+    if (!t->client_cert != !t->client_key)
+        gw_cfg_fail(ld, gw_cfg_line_of(s, t->client_cert ? "client_cert" : "client_key"),
+                    "[%s] client_cert and client_key go together", s->name);
+    else if (t->ca_file &&
+             (bad = gw_cfg_pem_certs(t->ca_file, "CA file", msg, sizeof(msg))) != NULL)
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "ca_file"), "[%s] ca_file: %s", s->name, bad);
+    else if (t->client_cert &&
+             (bad = gw_cfg_pem_certs(t->client_cert, "client_cert", msg, sizeof(msg))) != NULL)
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "client_cert"), "[%s] client_cert: %s", s->name, bad);
+    else if (t->client_key &&
+             (bad = gw_cfg_pem_key(t->client_key, t->client_cert, msg, sizeof(msg))) != NULL)
+        gw_cfg_fail(ld, gw_cfg_line_of(s, "client_key"), "[%s] client_key: %s", s->name, bad);
 }

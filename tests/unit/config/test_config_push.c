@@ -26,6 +26,8 @@
 
 #define PUSH_SECRET "webhook-Bí-mật-7f3a"
 
+#define TLS_FIXTURES GW_SOURCE_DIR "/tests/fixtures/tls"
+
 static struct gw_config *load_ok(const char *text)
 {
     struct gw_config *cfg = NULL;
@@ -61,7 +63,7 @@ static void test_defaults_and_keys(void **state)
     struct gw_config *cfg = load_ok(MINIMAL "[push]\n"
                                             "url = https://qlvbdh.example.vn/events\n"
                                             "secret = " PUSH_SECRET "\n"
-                                            "ca_file = /etc/gatewayd/qlvbdh-ca.pem\n");
+                                            "ca_file = " TLS_FIXTURES "/ca.pem\n");
     const struct gw_config_push *p = &cfg->push;
 
     assert_true(p->enabled);
@@ -76,7 +78,7 @@ static void test_defaults_and_keys(void **state)
     assert_int_equal(p->backoff_base_ms, 1000);
     assert_int_equal(p->backoff_max_ms, 300000);
     assert_int_equal(p->give_up_after_s, 86400);
-    assert_string_equal(p->tls.ca_file, "/etc/gatewayd/qlvbdh-ca.pem");
+    assert_string_equal(p->tls.ca_file, TLS_FIXTURES "/ca.pem");
     assert_false(p->tls.insecure);
     gw_config_free(cfg);
 
@@ -93,8 +95,8 @@ static void test_defaults_and_keys(void **state)
                           "backoff_base_ms = 10\n"
                           "backoff_max_ms = 20\n"
                           "give_up_after_s = 7\n"
-                          "client_cert = /c.pem\n"
-                          "client_key = /k.pem\n");
+                          "client_cert = " TLS_FIXTURES "/client.pem\n"
+                          "client_key = " TLS_FIXTURES "/client.key\n");
     p = &cfg->push;
     assert_true(p->tls.insecure);
     assert_string_equal(p->content_base_url, "https://gw.example.vn");
@@ -106,8 +108,8 @@ static void test_defaults_and_keys(void **state)
     assert_int_equal(p->backoff_base_ms, 10);
     assert_int_equal(p->backoff_max_ms, 20);
     assert_int_equal(p->give_up_after_s, 7);
-    assert_string_equal(p->tls.client_cert, "/c.pem");
-    assert_string_equal(p->tls.client_key, "/k.pem");
+    assert_string_equal(p->tls.client_cert, TLS_FIXTURES "/client.pem");
+    assert_string_equal(p->tls.client_key, TLS_FIXTURES "/client.key");
     gw_config_free(cfg);
 }
 
@@ -146,6 +148,18 @@ static void test_refusals(void **state)
     load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
                      "\nclient_cert = /c.pem\n",
              "[push] client_cert and client_key go together");
+    /* the files are read at load, as an axis's are */
+    load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\nsecret = " PUSH_SECRET
+                     "\nca_file = /nonexistent/ca.pem\n",
+             ":10: [push] ca_file: CA file /nonexistent/ca.pem cannot be opened");
+    load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\nsecret = " PUSH_SECRET
+                     "\nca_file = " TLS_FIXTURES "/ca.pem\nclient_cert = " TLS_FIXTURES
+                     "/client.key\nclient_key = " TLS_FIXTURES "/client.key\n",
+             ":11: [push] client_cert: " TLS_FIXTURES "/client.key holds no PEM certificate");
+    load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\nsecret = " PUSH_SECRET
+                     "\nca_file = " TLS_FIXTURES "/ca.pem\nclient_cert = " TLS_FIXTURES
+                     "/client.pem\nclient_key = " TLS_FIXTURES "/other.key\n",
+             ":12: [push] client_key: " TLS_FIXTURES "/other.key is not the private key of");
     load_err(MINIMAL "[push]\nurl = ftp://x/e\nsecret = " PUSH_SECRET "\n", "url");
     load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
                      "\nmax_inflight = 0\n",
