@@ -308,6 +308,7 @@ static void gw_app_sig_released(void *ud)
 {
     struct gw_app *app = ud;
     gw_dispatch_kick(app->dispatch);
+    gw_app_push_kick(app); /* an incoming package released is AVAILABLE now */
 }
 
 static void gw_app_sig_idle(void *ud)

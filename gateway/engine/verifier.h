@@ -33,7 +33,8 @@ struct gw_verifier_deps {
     /* An incoming package was rejected by policy: answer its sender (status 02 with reason).
      * NULL: none. */
     void (*rejected)(void *ud, const struct gw_store_check_job *job, const char *reason);
-    /* A gate opened: deliveries became due (kick the dispatcher). */
+    /* A gate opened: deliveries became due, or an incoming package entered the inbox (kick the
+     * dispatcher and the pusher). */
     void (*released)(void *ud);
     /* Runs when the verifier may have become idle after gw_verifier_stop. */
     void (*idle)(void *ud);

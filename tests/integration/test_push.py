@@ -132,6 +132,14 @@ def test_largest_batch(env, hook):
     assert p.metric(gw, "gateway_push_sent_total") == n
 
 
+def test_pushed_on_release(env, hook):
+    # the scan interval is far away: a document released by its signature check wakes the pusher
+    gw = env.gateway(p.config(hook, scan_interval_ms=60000))
+    env.sim.inject(t.PROVINCE, t.edoc(G22 + ",2026/12/03,8/KICK", to=(t.PROVINCE,), sender=G22))
+    t.wait_until(lambda: all_sent(env, 1), 15, what="the push sent before the next scan")
+    assert p.metric(gw, "gateway_push_sent_total") == 1
+
+
 def test_killed_mid_push_resumes(env, hook):
     hook.faults(delay_ms=1500)  # every answer slow: attempts are in flight when the kill comes
     gw = env.gateway(p.config(hook, timeout_ms=3000, lease_ms=4000))
@@ -232,4 +240,5 @@ def test_push_sql(env, hook):
 
 if __name__ == "__main__":
     p.run([test_push_sql, test_pushed_through_faults, test_webhook_down_pull_inbox_fallback,
-           test_give_up_dead, test_largest_batch, test_killed_mid_push_resumes])
+           test_give_up_dead, test_largest_batch, test_pushed_on_release,
+           test_killed_mid_push_resumes])
