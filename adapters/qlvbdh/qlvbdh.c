@@ -6,14 +6,13 @@
 #include "adapters/qlvbdh/qlvbdh.h"
 
 #include <inttypes.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "util/digest.h"
 #include "util/error.h"
 #include "util/utf8.h"
 
@@ -105,32 +104,18 @@ int gw_qlvbdh_event_json(const char *content_base_url, const struct gw_qlvbdh_ev
 
 int gw_qlvbdh_sign(const char *secret, int64_t ts, const char *body, size_t len, char out[65])
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
     char prefix[32];
     int plen = snprintf(prefix, sizeof(prefix), "%" PRId64 ".", ts);
     char *msg = malloc((size_t)plen + len + 1);
-    static const char hex[] = "0123456789abcdef";
+    int rc;
 
     if (!msg)
         return GW_ENOMEM;
     memcpy(msg, prefix, (size_t)plen);
     memcpy(msg + plen, body, len);
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg,
-              (size_t)plen + len, mac, &mac_len) ||
-        mac_len != 32) {
-        OPENSSL_cleanse(msg, (size_t)plen + len);
-        free(msg);
-        return GW_ENOMEM;
-    }
+    rc = gw_digest_hmac_sha256_hex(secret, strlen(secret), msg, (size_t)plen + len, out);
     free(msg);
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[64] = '\0';
-    OPENSSL_cleanse(mac, sizeof(mac));
-    return 0;
+    return rc;
 }
 
 static void gw_qlvbdh_answered(int err, long status, const char *body, size_t len, void *ud)

@@ -45,7 +45,7 @@ void gw_qlvbdh_free(struct gw_qlvbdh *q);
 int gw_qlvbdh_event_json(const char *content_base_url, const struct gw_qlvbdh_event *ev, char **out,
                          size_t *len) __attribute__((warn_unused_result));
 
-/* Lowercase hex HMAC-SHA256(secret, "<ts>.<body>") into out. 0 or GW_ENOMEM. */
+/* Lowercase hex HMAC-SHA256(secret, "<ts>.<body>") into out. 0, GW_ENOMEM or GW_EIO. */
 int gw_qlvbdh_sign(const char *secret, int64_t ts, const char *body, size_t len, char out[65])
     __attribute__((warn_unused_result));
 

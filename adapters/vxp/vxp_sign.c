@@ -8,11 +8,11 @@
 #include "vxp_sign.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/digest.h"
 #include "util/error.h"
 
 #define GW_VXP_UTC_OFFSET (7 * 3600) /* Vietnam, no daylight saving */
@@ -253,23 +253,7 @@ int gw_vxp_key_list(const struct gw_vxp_kv *kv, size_t n, char **out)
 int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, size_t msg_len,
                     char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    static const unsigned char nokey = 0;
-
-    if (key_len > INT32_MAX)
-        return GW_EINVAL;
-    if (!HMAC(EVP_sha256(), key_len ? key : &nokey, (int)key_len, (const unsigned char *)msg,
-              msg_len, md, &md_len) ||
-        md_len != 32)
-        return GW_EIO;
-    for (unsigned i = 0; i < md_len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-    return 0;
+    return gw_digest_hmac_sha256_hex(key, key_len, msg, msg_len, out);
 }
 
 void gw_vxp_hash_hex(const uint8_t sha256[32], char out[GW_VXP_HASH_LEN])
