@@ -16,19 +16,10 @@
 #include "config/config.h"
 #include "util/error.h"
 
-#define TOKEN_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#include "config_test.h"
+
 #define TOKEN_B "60303AE22B998861BCE3B28F33EEC1BE758A213C86C93C076DBE9F558C11C752"
 #define SECRET  "c2VjcmV0LWtleQ=="
-
-#define TLS_FIXTURES GW_SOURCE_DIR "/tests/fixtures/tls"
-
-#define MINIMAL                                                                                    \
-    "[gateway]\n"                                                                                  \
-    "organ_ids = 000.00.00.H49\n"                                                                  \
-    "[database]\n"                                                                                 \
-    "conninfo = dbname=gw\n"                                                                       \
-    "[client.qlvbdh]\n"                                                                            \
-    "token_sha256 = " TOKEN_A "\n"
 
 static const char full[] = "; full example\n"
                            "[gateway]\n"

@@ -16,17 +16,12 @@
 #include "config/config.h"
 #include "util/error.h"
 
-#define MINIMAL                                                                                    \
-    "[gateway]\n"                                                                                  \
-    "organ_ids = 000.00.00.H49\n"                                                                  \
-    "[database]\n"                                                                                 \
-    "conninfo = dbname=gw\n"                                                                       \
-    "[client.qlvbdh]\n"                                                                            \
-    "token_sha256 = 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+#include "config_test.h"
 
 #define PUSH_SECRET "webhook-Bí-mật-7f3a"
-
-#define TLS_FIXTURES GW_SOURCE_DIR "/tests/fixtures/tls"
+/* A [push] that loads: plain HTTP to loopback, allowed. */
+#define PUSH_LOOPBACK                                                                              \
+    MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET "\n"
 
 static struct gw_config *load_ok(const char *text)
 {
@@ -58,6 +53,25 @@ static void test_absent(void **state)
     gw_config_free(cfg);
 }
 
+/* The numeric keys of [push], in the order of the section's table. */
+struct push_numbers {
+    uint64_t timeout_ms;
+    unsigned max_inflight, batch;
+    uint64_t scan_interval_ms, lease_ms, backoff_base_ms, backoff_max_ms, give_up_after_s;
+};
+
+static void assert_numbers(const struct gw_config_push *p, const struct push_numbers *w)
+{
+    assert_int_equal(p->timeout_ms, w->timeout_ms);
+    assert_int_equal(p->max_inflight, w->max_inflight);
+    assert_int_equal(p->batch, w->batch);
+    assert_int_equal(p->scan_interval_ms, w->scan_interval_ms);
+    assert_int_equal(p->lease_ms, w->lease_ms);
+    assert_int_equal(p->backoff_base_ms, w->backoff_base_ms);
+    assert_int_equal(p->backoff_max_ms, w->backoff_max_ms);
+    assert_int_equal(p->give_up_after_s, w->give_up_after_s);
+}
+
 static void test_defaults_and_keys(void **state)
 {
     struct gw_config *cfg = load_ok(MINIMAL "[push]\n"
@@ -70,14 +84,7 @@ static void test_defaults_and_keys(void **state)
     assert_string_equal(p->url, "https://qlvbdh.example.vn/events");
     assert_string_equal(p->secret, PUSH_SECRET);
     assert_null(p->content_base_url);
-    assert_int_equal(p->timeout_ms, 10000);
-    assert_int_equal(p->max_inflight, 8);
-    assert_int_equal(p->batch, 16);
-    assert_int_equal(p->scan_interval_ms, 1000);
-    assert_int_equal(p->lease_ms, 60000);
-    assert_int_equal(p->backoff_base_ms, 1000);
-    assert_int_equal(p->backoff_max_ms, 300000);
-    assert_int_equal(p->give_up_after_s, 86400);
+    assert_numbers(p, &(struct push_numbers){10000, 8, 16, 1000, 60000, 1000, 300000, 86400});
     assert_string_equal(p->tls.ca_file, TLS_FIXTURES "/ca.pem");
     assert_false(p->tls.insecure);
     gw_config_free(cfg);
@@ -100,14 +107,7 @@ static void test_defaults_and_keys(void **state)
     p = &cfg->push;
     assert_true(p->tls.insecure);
     assert_string_equal(p->content_base_url, "https://gw.example.vn");
-    assert_int_equal(p->timeout_ms, 500);
-    assert_int_equal(p->max_inflight, 3);
-    assert_int_equal(p->batch, 5);
-    assert_int_equal(p->scan_interval_ms, 50);
-    assert_int_equal(p->lease_ms, 2000);
-    assert_int_equal(p->backoff_base_ms, 10);
-    assert_int_equal(p->backoff_max_ms, 20);
-    assert_int_equal(p->give_up_after_s, 7);
+    assert_numbers(p, &(struct push_numbers){500, 3, 5, 50, 2000, 10, 20, 7});
     assert_string_equal(p->tls.client_cert, TLS_FIXTURES "/client.pem");
     assert_string_equal(p->tls.client_key, TLS_FIXTURES "/client.key");
     gw_config_free(cfg);
@@ -139,14 +139,11 @@ static void test_refusals(void **state)
     load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\ninsecure = true\nsecret = " PUSH_SECRET
                      "\n",
              "[push] ca_file is required");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\nbackoff_base_ms = 30\nbackoff_max_ms = 20\n",
+    load_err(PUSH_LOOPBACK "backoff_base_ms = 30\nbackoff_max_ms = 20\n",
              ":11: [push] backoff_base_ms is above backoff_max_ms");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\ntimeout_ms = 5000\nlease_ms = 5000\n",
+    load_err(PUSH_LOOPBACK "timeout_ms = 5000\nlease_ms = 5000\n",
              ":12: [push] lease_ms must exceed timeout_ms by 1 s");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\nclient_cert = /c.pem\n",
+    load_err(PUSH_LOOPBACK "client_cert = /c.pem\n",
              "[push] client_cert and client_key go together");
     /* the files are read at load, as an axis's are */
     load_err(MINIMAL "[push]\nurl = https://q.example.vn/e\nsecret = " PUSH_SECRET
@@ -161,18 +158,10 @@ static void test_refusals(void **state)
                      "/client.pem\nclient_key = " TLS_FIXTURES "/other.key\n",
              ":12: [push] client_key: " TLS_FIXTURES "/other.key is not the private key of");
     load_err(MINIMAL "[push]\nurl = ftp://x/e\nsecret = " PUSH_SECRET "\n", "url");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\nmax_inflight = 0\n",
-             "out of range");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\nbackoff_max_ms = 2147483648\n",
-             "out of range");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\nnope = 1\n",
-             "nope");
-    load_err(MINIMAL "[push]\nurl = http://127.0.0.1:9/e\ninsecure = 1\nsecret = " PUSH_SECRET
-                     "\n[push]\n",
-             "[push]");
+    load_err(PUSH_LOOPBACK "max_inflight = 0\n", "out of range");
+    load_err(PUSH_LOOPBACK "backoff_max_ms = 2147483648\n", "out of range");
+    load_err(PUSH_LOOPBACK "nope = 1\n", "nope");
+    load_err(PUSH_LOOPBACK "[push]\n", "[push]");
 }
 
 int main(void)
