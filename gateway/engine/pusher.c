@@ -42,16 +42,6 @@ struct gw_push_send {
 
 static void gw_pusher_step(struct gw_pusher *p);
 
-static void gw_pusher_breaker_note(struct gw_pusher *p, const struct gw_peer *peer)
-{
-    struct gw_peer_view v;
-
-    if (!p->breaker || !peer)
-        return;
-    gw_peer_view(peer, uv_now(p->deps.loop), &v);
-    gw_metric_set(p->breaker, (double)v.state);
-}
-
 static bool gw_pusher_maybe_free(struct gw_pusher *p)
 {
     if (!p->closed || p->inflight > 0 || p->stepping)
@@ -173,7 +163,6 @@ static void gw_pusher_sent(int err, long status, const char *detail, void *ud)
         return;
     }
     v = gw_peer_done(p->peer, gw_pusher_peer_err(err, status), detail, s->package_id, now);
-    gw_pusher_breaker_note(p, p->peer);
     if (v == GW_PEER_DELIVERED) {
         rc = gw_store_push_sent(p->deps.db, s->push_id, p->owner, status, gw_pusher_recorded, s);
     } else {
@@ -286,7 +275,6 @@ static void gw_pusher_claim(struct gw_pusher *p)
     unsigned peer = gw_peer_room(p->peer, uv_now(p->deps.loop));
     int rc;
 
-    gw_pusher_breaker_note(p, p->peer);
     if (peer < room)
         room = peer;
     if (cfg->batch < room)
@@ -348,9 +336,16 @@ static void gw_pusher_tick(uv_timer_t *t)
     gw_pusher_step(t->data);
 }
 
+/* Every breaker state change comes through here (gw_peer_set): the gauge follows it. */
 static void gw_pusher_peer_changed(const struct gw_peer *peer, void *ud)
 {
-    gw_pusher_breaker_note(ud, peer);
+    struct gw_pusher *p = ud;
+    struct gw_peer_view v;
+
+    if (!p->breaker)
+        return; /* not registered yet */
+    gw_peer_view(peer, uv_now(p->deps.loop), &v);
+    gw_metric_set(p->breaker, (double)v.state);
 }
 
 int gw_pusher_start(const struct gw_pusher_deps *deps, struct gw_pusher **out)

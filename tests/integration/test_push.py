@@ -92,6 +92,7 @@ def test_webhook_down_pull_inbox_fallback(env, hook):
                                                      r.json()["checks"]["axes"]) else None)(
         t.request(gw.port, "GET", "/readyz", token=None)), 20, what="push breaker in /readyz")
     assert ready.status == 200, ready.body
+    assert p.metric(gw, "gateway_push_breaker_state") in (1, 2)  # open, or probing
     # QLVBĐH pulls and acknowledges one item itself: its push is dropped, never delivered
     pulled = items[0]
     assert gw.post("/v1/inbox/%d/ack" % pulled["id"]).status == 200
@@ -102,6 +103,7 @@ def test_webhook_down_pull_inbox_fallback(env, hook):
     got = sorted(e["package_id"] for e in hook.events())
     assert got == sorted(i["id"] for i in items[1:]), (got, items, rows)
     assert hook.stats()["refused"] == 0  # the environment's secret signed them
+    t.wait_until(lambda: p.metric(gw, "gateway_push_breaker_state") == 0, 10, what="breaker gauge")
     assert gw.get("/v1/inbox?after=0").json()["items"] == []
     assert env.pg.query("SELECT actor FROM event WHERE kind = 'delivered' AND package_id = %d"
                         % pulled["id"]) == "qlvbdh"
