@@ -137,8 +137,6 @@ static void check_listener_tls(struct gw_cfg_loader *ld)
     }
 }
 
-#define GW_CFG_LEASE_MARGIN_MS 1000u
-
 static void check_bounds(struct gw_cfg_loader *ld)
 {
     const struct gw_config *cfg = ld->cfg;

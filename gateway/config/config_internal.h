@@ -32,6 +32,10 @@ enum gw_cfg_sect_kind {
 
 #define GW_CFG_MAX_KEYS 32
 
+/* How much longer than a send's timeout a lease must be: the attempt and its record end before
+ * the lease does ([delivery] against each axis, [push] against its own timeout). */
+#define GW_CFG_LEASE_MARGIN_MS 1000u
+
 struct gw_cfg_key {
     const char *name;
     int type;      /* enum in config_keys.c */

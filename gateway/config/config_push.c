@@ -24,7 +24,7 @@ void gw_cfg_check_push(struct gw_cfg_loader *ld)
     if (p->backoff_base_ms > p->backoff_max_ms)
         gw_cfg_fail(ld, gw_cfg_line_of(s, "backoff_base_ms"),
                     "[push] backoff_base_ms is above backoff_max_ms");
-    else if (p->lease_ms < p->timeout_ms + 1000)
+    else if (p->lease_ms < p->timeout_ms + GW_CFG_LEASE_MARGIN_MS)
         gw_cfg_fail(ld, gw_cfg_line_of(s, "lease_ms"),
                     "[push] lease_ms must exceed timeout_ms by 1 s at least (an attempt and its "
                     "record end before the lease)");
