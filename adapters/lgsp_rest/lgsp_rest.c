@@ -55,10 +55,11 @@ struct gw_lr_call {
     struct gw_axis_item *items;
     bool *item_done;
     size_t n_items;
-    char from[GW_LR_DATE_LEN]; /* the window listed */
+    char from[GW_LR_DATE_LEN], to[GW_LR_DATE_LEN]; /* the window listed */
     char next_cursor[GW_LR_DATE_LEN];
-    bool cut;   /* the list had more than GW_LR_MAX_ITEMS items */
-    char *resp; /* an answer taken for the thread pool */
+    bool cut;                      /* the list had more than GW_LR_MAX_ITEMS items */
+    char cut_from[GW_LR_DATE_LEN]; /* the earliest created date of those not kept */
+    char *resp;                    /* an answer taken for the thread pool */
     size_t resp_len;
     struct gw_lr_fetch *fx; /* getEdoc: the answer streamed into sink */
     uv_work_t work;
@@ -162,7 +163,7 @@ static void gw_lr_digest(struct gw_lr_call *c, const char *body, size_t len)
             }
             break;
         case GW_LR_LIST:
-            rc = gw_lr_items(root, &c->items, &c->item_done, &c->n_items, &c->cut);
+            rc = gw_lr_items(root, &c->items, &c->item_done, &c->n_items, &c->cut, c->cut_from);
             if (rc == GW_EHTTP)
                 snprintf(c->detail, sizeof(c->detail), "data is not an array");
             break;
@@ -219,11 +220,11 @@ static void gw_lr_digested(struct gw_lr_call *c)
             c->item_done[k++] = c->item_done[i];
         }
         c->n_items = k;
-        if (c->cut) { /* items beyond the cap were not seen: the same window again next time */
-            memcpy(c->next_cursor, c->from, sizeof(c->next_cursor));
+        if (c->cut) { /* the next window starts where the items not kept begin */
+            gw_lr_window_cut(c->from, c->to, c->cut_from, c->next_cursor);
             gw_log(GW_LOG_WARN, "lgsp_rest.list_cut",
-                   "axis %s: more than %d items listed from %s; the window is listed again",
-                   c->st->name, GW_LR_MAX_ITEMS, c->from);
+                   "axis %s: more than %d items listed from %s; the next window starts at %s",
+                   c->st->name, GW_LR_MAX_ITEMS, c->from, c->next_cursor);
         }
     }
     gw_lr_complete(c);
@@ -615,7 +616,6 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
 {
     struct gw_lr *st = state;
     struct gw_lr_call *c;
-    char to[GW_LR_DATE_LEN];
 
     if (!st || !cb)
         return GW_EINVAL;
@@ -627,10 +627,10 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
                "axis %s: stored cursor '%.32s' is not a date; "
                "listing the first window",
                st->name, cursor);
-    gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, c->from, to,
+    gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, c->from, c->to,
                  c->next_cursor);
     if (asprintf(&c->url, "%s/v1/syncReceivedEdocList?messageType=%s&fromDate=%s&toDate=%s",
-                 st->base_url, kind == GW_KIND_STATUS ? "status" : "edoc", c->from, to) < 0) {
+                 st->base_url, kind == GW_KIND_STATUS ? "status" : "edoc", c->from, c->to) < 0) {
         c->url = NULL;
         gw_lr_call_free(c);
         return GW_ENOMEM;

@@ -54,8 +54,11 @@ int gw_lr_doc_id(const json_t *root, char out[GW_LR_MAX_ID + 1]);
 
 /* The items of a list answer's data (absent or null: none; not an array: GW_EHTTP); done[i]
  * tells whether the axis lists item i as status "done". Invalid items are skipped, at most
- * GW_LR_MAX_ITEMS kept (*cut tells whether more were listed). Free with gw_lr_items_free. */
-int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut);
+ * GW_LR_MAX_ITEMS kept; *cut tells whether more valid items were listed, and cut_from is the
+ * earliest created date ("createdTime") among those not kept, "" when one of them has none.
+ * Free with gw_lr_items_free. */
+int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut,
+                char cut_from[GW_LR_DATE_LEN]);
 void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);
 
 /* data.edxml of a whole getEdoc answer, decoded (the reference the streamed scanner of
@@ -78,6 +81,11 @@ void gw_lr_days_date(long days, char out[GW_LR_DATE_LEN]);
  * overlap_days but never before from. */
 void gw_lr_window(time_t now, const char *cursor, unsigned first_days, unsigned overlap_days,
                   char from[GW_LR_DATE_LEN], char to[GW_LR_DATE_LEN], char next[GW_LR_DATE_LEN]);
+/* The next window's start after a list cut at GW_LR_MAX_ITEMS in the window from..to: cut_from
+ * (the earliest created date of the items not kept) within from..to; from when cut_from is not a
+ * date. */
+void gw_lr_window_cut(const char from[GW_LR_DATE_LEN], const char to[GW_LR_DATE_LEN],
+                      const char *cut_from, char next[GW_LR_DATE_LEN]);
 
 /* ---- lgsp_rest_dir.c: the directory file */
 
