@@ -22,7 +22,17 @@
 #define GW_LR_FX_PREFIX  4096 /* BOM and blanks held before raw/base64 is known */
 #define GW_LR_FX_ERRBODY (64u * 1024)
 
-enum { FX_VALUE, FX_KEY_OR_END, FX_KEY, FX_COLON, FX_AFTER, FX_STRING, FX_LITERAL, FX_END };
+enum {
+    FX_VALUE,
+    FX_VALUE_OR_END,
+    FX_KEY_OR_END,
+    FX_KEY,
+    FX_COLON,
+    FX_AFTER,
+    FX_STRING,
+    FX_LITERAL,
+    FX_END
+};
 enum { T_NONE, T_KEY, T_SUCCESS, T_MESSAGE, T_CODE, T_DESC, T_EDXML };
 enum { E_UNDECIDED, E_RAW, E_B64 };
 
@@ -284,7 +294,7 @@ static int gw_lr_fx_open(struct gw_lr_fetch *f, bool array)
         f->arrays |= 1ull << (f->depth - 1);
     else
         f->arrays &= ~(1ull << (f->depth - 1));
-    f->state = array ? FX_VALUE : FX_KEY_OR_END;
+    f->state = array ? FX_VALUE_OR_END : FX_KEY_OR_END;
     if (array)
         f->target = T_NONE;
     return 0;
@@ -373,6 +383,8 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
         return gw_lr_fx_char(f, c);
     case FX_LITERAL:
         if (ws || c == ',' || c == '}' || c == ']') {
+            if (f->tok_len == 0) /* a value missing: "x":} or [1,,] */
+                return f->err = GW_EPARSE;
             gw_lr_fx_literal_end(f);
             return gw_lr_fx_byte(f, c);
         }
@@ -388,6 +400,10 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
     if (ws)
         return 0;
     switch (f->state) {
+    case FX_VALUE_OR_END: /* just after '[': an empty array may close */
+        if (c == ']')
+            return gw_lr_fx_close(f, true);
+        /* fall through */
     case FX_VALUE:
         if (f->depth >= 1 && !gw_lr_fx_in_array(f))
             f->target = gw_lr_fx_target(f);
