@@ -41,7 +41,7 @@ struct gw_lr_call {
     char *body; /* a POST's JSON */
     size_t body_len;
     char *content_type; /* "Content-Type: ..." header */
-    struct gw_lr_upload *up;
+    struct gw_axis_upload *up;
     struct gw_axis_sink *sink;
     size_t max_package_bytes;
     uint64_t token_gen; /* of the token the request carried */
@@ -93,7 +93,7 @@ static void gw_lr_call_free(struct gw_lr_call *c)
     free(c->url);
     free(c->body);
     free(c->content_type);
-    gw_lr_upload_free(c->up);
+    gw_axis_upload_free(c->up);
     gw_lr_items_free(c->items, c->item_done, c->n_items);
     free(c->resp);
     gw_lr_fetch_free(c->fx);
@@ -281,7 +281,7 @@ static void gw_lr_after_transfer(void *ud)
 
     if (c->retry) {
         c->retry = false;
-        if (c->up && gw_lr_upload_restart(c->up) != 0) {
+        if (c->up && gw_axis_upload_restart(c->up) != 0) {
             gw_lr_fail(c, GW_EHTTP, "HTTP 401: the body cannot be sent again");
             return;
         }
@@ -355,7 +355,7 @@ static void gw_lr_on_http(int err, long status, const char *body, size_t len, vo
         free(c->resp);
         c->resp = NULL;
     }
-    if (c->up && gw_lr_upload_busy(c->up, gw_lr_after_transfer, c))
+    if (c->up && gw_axis_upload_busy(c->up, gw_lr_after_transfer, c))
         return;
     if (c->fx &&
         gw_lr_fetch_paused(c->fx, c->retry ? gw_lr_after_transfer : gw_lr_complete_later, c))
@@ -400,10 +400,10 @@ static int gw_lr_issue(struct gw_lr_call *c)
         .tls = st->tls,
     };
     if (c->up) {
-        gw_lr_upload_source(c->up, &src);
+        gw_axis_upload_source(c->up, &src);
         req.source = &src;
         req.body = NULL;
-        req.body_len = (size_t)gw_lr_upload_len(c->up);
+        req.body_len = (size_t)gw_axis_upload_len(c->up);
     }
     if (c->fx) {
         gw_lr_fetch_sink(c->fx, &sink);
@@ -412,7 +412,7 @@ static int gw_lr_issue(struct gw_lr_call *c)
     c->token_gen = st->token_gen;
     rc = gw_httpc_request(st->http, &req, gw_lr_on_http, c);
     if (rc == 0 && c->up)
-        gw_lr_upload_attach(c->up, xfer);
+        gw_axis_upload_attach(c->up, xfer);
     if (rc == 0 && c->fx)
         gw_lr_fetch_attach(c->fx, xfer);
     return rc;
@@ -599,11 +599,12 @@ static int gw_lr_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *b
     if (!(c = gw_lr_call_new(st, GW_LR_SEND, "POST", ud)))
         return GW_ENOMEM;
     c->cb.send = cb;
-    rc = gw_lr_upload_new(body, kind == GW_KIND_STATUS ? "status" : "edoc", &c->up);
-    if (rc == 0 && (asprintf(&c->url, "%s/v1/sendEdoc", st->base_url) < 0 ||
-                    asprintf(&c->content_type, "Content-Type: multipart/form-data; boundary=%s",
-                             gw_lr_upload_boundary(c->up)) < 0))
+    rc = gw_lr_upload_new(body, kind == GW_KIND_STATUS ? "status" : "edoc", &c->content_type,
+                          &c->up);
+    if (rc == 0 && asprintf(&c->url, "%s/v1/sendEdoc", st->base_url) < 0) {
+        c->url = NULL;
         rc = GW_ENOMEM;
+    }
     if (rc != 0) {
         gw_lr_call_free(c);
         return rc;

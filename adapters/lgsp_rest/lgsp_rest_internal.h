@@ -101,20 +101,11 @@ int gw_lr_list_agencies(void *state, bool qd20, gw_axis_agencies_cb cb, void *ud
 
 /* ---- lgsp_rest_send.c: the multipart sendEdoc body, streamed */
 
-struct gw_lr_upload;
-/* kind_name "edoc"|"status"; the boundary is random (gw_lr_upload_boundary). */
-int gw_lr_upload_new(struct gw_axis_body *body, const char *kind_name, struct gw_lr_upload **out);
-void gw_lr_upload_free(struct gw_lr_upload *up);
-/* Content-Length: preamble + body->len + epilogue. */
-uint64_t gw_lr_upload_len(const struct gw_lr_upload *up);
-const char *gw_lr_upload_boundary(const struct gw_lr_upload *up);
-void gw_lr_upload_source(struct gw_lr_upload *up, struct gw_httpc_source *src);
-void gw_lr_upload_attach(struct gw_lr_upload *up, struct gw_httpc_xfer *xfer);
-/* As gw_vxp_upload_busy: true when a body read is pending; idle(ud) runs when it ends. */
-bool gw_lr_upload_busy(struct gw_lr_upload *up, void (*idle)(void *ud), void *ud);
-/* Starts again from byte 0 (for a retry after a fresh login): 0, or GW_EHTTP when the body
- * cannot rewind. */
-int gw_lr_upload_restart(struct gw_lr_upload *up);
+/* kind_name "edoc"|"status": the upload (engine/axis.h) of the multipart body around the
+ * package, and its "Content-Type: multipart/form-data; boundary=..." header (malloc'd); the
+ * boundary is random. */
+int gw_lr_upload_new(struct gw_axis_body *body, const char *kind_name, char **content_type,
+                     struct gw_axis_upload **out);
 
 /* ---- lgsp_rest_fetch.c: the getEdoc answer streamed into a struct gw_axis_sink (as vxp_fetch) */
 

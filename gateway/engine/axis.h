@@ -64,6 +64,26 @@ struct gw_axis_body {
     void *ud; /* the owner's */
 };
 
+/*
+ * A body as the HTTP client's request body, for an adapter's send (engine/axis_upload.c): pre,
+ * the body's bytes (read ahead into one bounded buffer, backpressure by pausing the transfer),
+ * then post; gw_axis_upload_len bytes in all (the request's body_len). pre and post are copied.
+ * attach once the request is issued (reading ahead begins); busy once the transfer is over: true
+ * when a body read is still pending, and idle(ud) runs when it ends (from the body's done); false
+ * when nothing is pending. restart starts again from byte 0 for a new request (from the buffer
+ * when it still holds the start, else by the body's rewind): 0, or GW_EHTTP when the body cannot
+ * rewind. Everything on the loop.
+ */
+struct gw_axis_upload;
+int gw_axis_upload_new(struct gw_axis_body *body, const char *pre, size_t pre_len, const char *post,
+                       size_t post_len, struct gw_axis_upload **out);
+void gw_axis_upload_free(struct gw_axis_upload *up);
+uint64_t gw_axis_upload_len(const struct gw_axis_upload *up);
+void gw_axis_upload_source(struct gw_axis_upload *up, struct gw_httpc_source *src);
+void gw_axis_upload_attach(struct gw_axis_upload *up, struct gw_httpc_xfer *xfer);
+bool gw_axis_upload_busy(struct gw_axis_upload *up, void (*idle)(void *ud), void *ud);
+int gw_axis_upload_restart(struct gw_axis_upload *up);
+
 /* What a sink's write answers besides 0 ("go on") and a negative GW_E* code ("abort"). */
 #define GW_AXIS_SINK_PAUSED 1
 
