@@ -103,21 +103,6 @@ void gw_lr_fetch_free(struct gw_lr_fetch *f)
     free(f);
 }
 
-static int gw_lr_fx_b64v(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 static int gw_lr_fx_emit(struct gw_lr_fetch *f, uint8_t b)
 {
     if (f->total + f->out_len >= f->max)
@@ -136,7 +121,7 @@ static int gw_lr_fx_b64(struct gw_lr_fetch *f, uint8_t c)
         f->pad++;
         return 0;
     }
-    if (f->pad || (v = gw_lr_fx_b64v(c)) < 0) {
+    if (f->pad || (v = gw_lr_b64_val(c)) < 0) {
         f->b64_bad = true; /* reported at the end, after the envelope's own verdict */
         return 0;
     }

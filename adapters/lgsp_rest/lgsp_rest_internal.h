@@ -67,6 +67,9 @@ void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);
  * (malloc'd); GW_E2BIG over max bytes; GW_EAXIS when absent, not a string, or not base64. */
 int gw_lr_edxml(const json_t *root, size_t max, uint8_t **out, size_t *out_len, char *detail,
                 size_t detail_len);
+/* The value of a standard or URL-safe base64 character, -1 for any other (shared with the
+ * streamed scanner of lgsp_rest_fetch.c). */
+int gw_lr_b64_val(unsigned char c);
 
 /* ---- lgsp_rest_window.c: list windows (pure) */
 

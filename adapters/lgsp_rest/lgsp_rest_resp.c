@@ -286,7 +286,7 @@ int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, si
     return 0;
 }
 
-static int gw_lr_b64_val(unsigned char c)
+int gw_lr_b64_val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
