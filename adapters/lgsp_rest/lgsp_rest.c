@@ -665,8 +665,6 @@ static int gw_lr_fetch(void *state, const char *doc_id, struct gw_axis_sink *sin
         gw_lr_call_free(c);
         return rc;
     }
-    struct gw_httpc_sink hs;
-    gw_lr_fetch_sink(c->fx, &hs); /* sets the sink's resume_fn/resume_ctx before we return */
     return gw_lr_go(c);
 }
 

@@ -115,7 +115,7 @@ int gw_lr_upload_new(struct gw_axis_body *body, const char *kind_name, char **co
 struct gw_lr_fetch;
 int gw_lr_fetch_new(struct gw_axis_sink *sink, size_t max_package_bytes, struct gw_lr_fetch **out);
 void gw_lr_fetch_free(struct gw_lr_fetch *f);
-/* The HTTP client's sink over it; also sets the axis sink's resume_fn/resume_ctx. */
+/* The HTTP client's sink over it (the axis sink's resume_fn/resume_ctx are set by _new). */
 void gw_lr_fetch_sink(struct gw_lr_fetch *f, struct gw_httpc_sink *hs);
 void gw_lr_fetch_attach(struct gw_lr_fetch *f, struct gw_httpc_xfer *xfer);
 /* The first 64 KiB of a non-2xx answer (NUL-terminated). */

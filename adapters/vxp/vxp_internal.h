@@ -76,7 +76,7 @@ struct gw_vxp_fetch;
 int gw_vxp_fetch_new(struct gw_axis_sink *sink, size_t max_package_bytes,
                      struct gw_vxp_fetch **out);
 void gw_vxp_fetch_free(struct gw_vxp_fetch *f);
-/* The HTTP client's sink over it; also sets the axis sink's resume_fn/resume_ctx. */
+/* The HTTP client's sink over it (the axis sink's resume_fn/resume_ctx are set by _new). */
 void gw_vxp_fetch_sink(struct gw_vxp_fetch *f, struct gw_httpc_sink *hs);
 void gw_vxp_fetch_attach(struct gw_vxp_fetch *f, struct gw_httpc_xfer *xfer);
 /* The first 64 KiB of a non-2xx answer (NUL-terminated). */
