@@ -599,8 +599,7 @@ static int gw_lr_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *b
     if (!(c = gw_lr_call_new(st, GW_LR_SEND, "POST", ud)))
         return GW_ENOMEM;
     c->cb.send = cb;
-    rc = gw_lr_upload_new(body, kind == GW_KIND_STATUS ? "status" : "edoc", &c->content_type,
-                          &c->up);
+    rc = gw_lr_upload_new(body, gw_pkg_kind_name(kind), &c->content_type, &c->up);
     if (rc == 0 && asprintf(&c->url, "%s/v1/sendEdoc", st->base_url) < 0) {
         c->url = NULL;
         rc = GW_ENOMEM;
@@ -631,7 +630,7 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
     gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, c->from, c->to,
                  c->next_cursor);
     if (asprintf(&c->url, "%s/v1/syncReceivedEdocList?messageType=%s&fromDate=%s&toDate=%s",
-                 st->base_url, kind == GW_KIND_STATUS ? "status" : "edoc", c->from, c->to) < 0) {
+                 st->base_url, gw_pkg_kind_name(kind), c->from, c->to) < 0) {
         c->url = NULL;
         gw_lr_call_free(c);
         return GW_ENOMEM;

@@ -389,7 +389,7 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *
     struct gw_vxp_kv kv[] = {
         {"from", st->systemid}, /* the axis refuses any other sender than the systemid */
         {"servicetype", GW_VXP_SERVICETYPE},
-        {"messagetype", kind == GW_KIND_STATUS ? "status" : "edoc"},
+        {"messagetype", gw_pkg_kind_name(kind)},
         {"hash-file", hash},
     };
     if (!(call = gw_vxp_call_new(st, GW_VXP_SEND, ud)))
@@ -418,7 +418,7 @@ static int gw_vxp_list(void *state, enum gw_pkg_kind kind, const char *cursor, g
     call->cb.list = cb;
     struct gw_vxp_kv kv[] = {
         {"servicetype", GW_VXP_SERVICETYPE},
-        {"messagetype", kind == GW_KIND_STATUS ? "status" : "edoc"},
+        {"messagetype", gw_pkg_kind_name(kind)},
     };
     return gw_vxp_post(st, call, "/getReceivedEdocList", GW_VXP_CT_JSON, kv, GW_ARRAY_LEN(kv), NULL,
                        0);
