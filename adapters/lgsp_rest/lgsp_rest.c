@@ -41,7 +41,7 @@ struct gw_lr_call {
     char *body; /* a POST's JSON */
     size_t body_len;
     char *content_type; /* "Content-Type: ..." header */
-    struct gw_lr_upload *up;
+    struct gw_axis_upload *up;
     struct gw_axis_sink *sink;
     size_t max_package_bytes;
     uint64_t token_gen; /* of the token the request carried */
@@ -55,10 +55,11 @@ struct gw_lr_call {
     struct gw_axis_item *items;
     bool *item_done;
     size_t n_items;
-    char from[GW_LR_DATE_LEN]; /* the window listed */
+    char from[GW_LR_DATE_LEN], to[GW_LR_DATE_LEN]; /* the window listed */
     char next_cursor[GW_LR_DATE_LEN];
-    bool cut;   /* the list had more than GW_LR_MAX_ITEMS items */
-    char *resp; /* an answer taken for the thread pool */
+    bool cut;                      /* the list had more than GW_LR_MAX_ITEMS items */
+    char cut_from[GW_LR_DATE_LEN]; /* the earliest created date of those not kept */
+    char *resp;                    /* an answer taken for the thread pool */
     size_t resp_len;
     struct gw_lr_fetch *fx; /* getEdoc: the answer streamed into sink */
     uv_work_t work;
@@ -92,7 +93,7 @@ static void gw_lr_call_free(struct gw_lr_call *c)
     free(c->url);
     free(c->body);
     free(c->content_type);
-    gw_lr_upload_free(c->up);
+    gw_axis_upload_free(c->up);
     gw_lr_items_free(c->items, c->item_done, c->n_items);
     free(c->resp);
     gw_lr_fetch_free(c->fx);
@@ -162,7 +163,7 @@ static void gw_lr_digest(struct gw_lr_call *c, const char *body, size_t len)
             }
             break;
         case GW_LR_LIST:
-            rc = gw_lr_items(root, &c->items, &c->item_done, &c->n_items, &c->cut);
+            rc = gw_lr_items(root, &c->items, &c->item_done, &c->n_items, &c->cut, c->cut_from);
             if (rc == GW_EHTTP)
                 snprintf(c->detail, sizeof(c->detail), "data is not an array");
             break;
@@ -219,11 +220,11 @@ static void gw_lr_digested(struct gw_lr_call *c)
             c->item_done[k++] = c->item_done[i];
         }
         c->n_items = k;
-        if (c->cut) { /* items beyond the cap were not seen: the same window again next time */
-            memcpy(c->next_cursor, c->from, sizeof(c->next_cursor));
+        if (c->cut) { /* the next window starts where the items not kept begin */
+            gw_lr_window_cut(c->from, c->to, c->cut_from, c->next_cursor);
             gw_log(GW_LOG_WARN, "lgsp_rest.list_cut",
-                   "axis %s: more than %d items listed from %s; the window is listed again",
-                   c->st->name, GW_LR_MAX_ITEMS, c->from);
+                   "axis %s: more than %d items listed from %s; the next window starts at %s",
+                   c->st->name, GW_LR_MAX_ITEMS, c->from, c->next_cursor);
         }
     }
     gw_lr_complete(c);
@@ -280,7 +281,7 @@ static void gw_lr_after_transfer(void *ud)
 
     if (c->retry) {
         c->retry = false;
-        if (c->up && gw_lr_upload_restart(c->up) != 0) {
+        if (c->up && gw_axis_upload_restart(c->up) != 0) {
             gw_lr_fail(c, GW_EHTTP, "HTTP 401: the body cannot be sent again");
             return;
         }
@@ -354,7 +355,7 @@ static void gw_lr_on_http(int err, long status, const char *body, size_t len, vo
         free(c->resp);
         c->resp = NULL;
     }
-    if (c->up && gw_lr_upload_busy(c->up, gw_lr_after_transfer, c))
+    if (c->up && gw_axis_upload_busy(c->up, gw_lr_after_transfer, c))
         return;
     if (c->fx &&
         gw_lr_fetch_paused(c->fx, c->retry ? gw_lr_after_transfer : gw_lr_complete_later, c))
@@ -399,10 +400,10 @@ static int gw_lr_issue(struct gw_lr_call *c)
         .tls = st->tls,
     };
     if (c->up) {
-        gw_lr_upload_source(c->up, &src);
+        gw_axis_upload_source(c->up, &src);
         req.source = &src;
         req.body = NULL;
-        req.body_len = (size_t)gw_lr_upload_len(c->up);
+        req.body_len = (size_t)gw_axis_upload_len(c->up);
     }
     if (c->fx) {
         gw_lr_fetch_sink(c->fx, &sink);
@@ -411,7 +412,7 @@ static int gw_lr_issue(struct gw_lr_call *c)
     c->token_gen = st->token_gen;
     rc = gw_httpc_request(st->http, &req, gw_lr_on_http, c);
     if (rc == 0 && c->up)
-        gw_lr_upload_attach(c->up, xfer);
+        gw_axis_upload_attach(c->up, xfer);
     if (rc == 0 && c->fx)
         gw_lr_fetch_attach(c->fx, xfer);
     return rc;
@@ -598,11 +599,11 @@ static int gw_lr_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *b
     if (!(c = gw_lr_call_new(st, GW_LR_SEND, "POST", ud)))
         return GW_ENOMEM;
     c->cb.send = cb;
-    rc = gw_lr_upload_new(body, kind == GW_KIND_STATUS ? "status" : "edoc", &c->up);
-    if (rc == 0 && (asprintf(&c->url, "%s/v1/sendEdoc", st->base_url) < 0 ||
-                    asprintf(&c->content_type, "Content-Type: multipart/form-data; boundary=%s",
-                             gw_lr_upload_boundary(c->up)) < 0))
+    rc = gw_lr_upload_new(body, gw_pkg_kind_name(kind), &c->content_type, &c->up);
+    if (rc == 0 && asprintf(&c->url, "%s/v1/sendEdoc", st->base_url) < 0) {
+        c->url = NULL;
         rc = GW_ENOMEM;
+    }
     if (rc != 0) {
         gw_lr_call_free(c);
         return rc;
@@ -615,7 +616,6 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
 {
     struct gw_lr *st = state;
     struct gw_lr_call *c;
-    char to[GW_LR_DATE_LEN];
 
     if (!st || !cb)
         return GW_EINVAL;
@@ -627,10 +627,10 @@ static int gw_lr_list(void *state, enum gw_pkg_kind kind, const char *cursor, gw
                "axis %s: stored cursor '%.32s' is not a date; "
                "listing the first window",
                st->name, cursor);
-    gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, c->from, to,
+    gw_lr_window(time(NULL), cursor, st->first_window_days, st->window_overlap_days, c->from, c->to,
                  c->next_cursor);
     if (asprintf(&c->url, "%s/v1/syncReceivedEdocList?messageType=%s&fromDate=%s&toDate=%s",
-                 st->base_url, kind == GW_KIND_STATUS ? "status" : "edoc", c->from, to) < 0) {
+                 st->base_url, gw_pkg_kind_name(kind), c->from, c->to) < 0) {
         c->url = NULL;
         gw_lr_call_free(c);
         return GW_ENOMEM;
@@ -664,8 +664,6 @@ static int gw_lr_fetch(void *state, const char *doc_id, struct gw_axis_sink *sin
         gw_lr_call_free(c);
         return rc;
     }
-    struct gw_httpc_sink hs;
-    gw_lr_fetch_sink(c->fx, &hs); /* sets the sink's resume_fn/resume_ctx before we return */
     return gw_lr_go(c);
 }
 

@@ -18,24 +18,27 @@
 #include "lgsp_rest_internal.h"
 #include "util/error.h"
 
-#define GW_LR_FX_DEPTH   64
-#define GW_LR_FX_PREFIX  4096 /* BOM and blanks held before raw/base64 is known */
-#define GW_LR_FX_ERRBODY (64u * 1024)
+#define GW_LR_FX_DEPTH  64
+#define GW_LR_FX_PREFIX 4096 /* BOM and blanks held before raw/base64 is known */
 
-enum { FX_VALUE, FX_KEY_OR_END, FX_KEY, FX_COLON, FX_AFTER, FX_STRING, FX_LITERAL, FX_END };
+enum {
+    FX_VALUE,
+    FX_VALUE_OR_END,
+    FX_KEY_OR_END,
+    FX_KEY,
+    FX_COLON,
+    FX_AFTER,
+    FX_STRING,
+    FX_LITERAL,
+    FX_END
+};
 enum { T_NONE, T_KEY, T_SUCCESS, T_MESSAGE, T_CODE, T_DESC, T_EDXML };
 enum { E_UNDECIDED, E_RAW, E_B64 };
 
 struct gw_lr_fetch {
-    struct gw_axis_sink *sink;
+    struct gw_axis_download dl; /* the sink, its pauses, a non-2xx answer's text */
     size_t max, total;
     int err; /* a local abort: GW_E2BIG, GW_EPARSE, the sink's code, GW_ENOMEM */
-    bool paused;
-    struct gw_httpc_xfer *xfer;
-    void (*resumed)(void *ud);
-    void *resumed_ud;
-    char *errbody;
-    size_t errlen;
     /* scanner */
     int state;
     unsigned depth;
@@ -77,7 +80,7 @@ int gw_lr_fetch_new(struct gw_axis_sink *sink, size_t max, struct gw_lr_fetch **
         return GW_EINVAL;
     if (!(f = calloc(1, sizeof(*f))))
         return GW_ENOMEM;
-    f->sink = sink;
+    gw_axis_download_init(&f->dl, sink);
     f->max = max;
     f->success = -1;
     *out = f;
@@ -89,23 +92,8 @@ void gw_lr_fetch_free(struct gw_lr_fetch *f)
     if (!f)
         return;
     free(f->out);
-    free(f->errbody);
+    gw_axis_download_free(&f->dl);
     free(f);
-}
-
-static int gw_lr_fx_b64v(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
 }
 
 static int gw_lr_fx_emit(struct gw_lr_fetch *f, uint8_t b)
@@ -126,7 +114,7 @@ static int gw_lr_fx_b64(struct gw_lr_fetch *f, uint8_t c)
         f->pad++;
         return 0;
     }
-    if (f->pad || (v = gw_lr_fx_b64v(c)) < 0) {
+    if (f->pad || (v = gw_lr_b64_val(c)) < 0) {
         f->b64_bad = true; /* reported at the end, after the envelope's own verdict */
         return 0;
     }
@@ -284,7 +272,7 @@ static int gw_lr_fx_open(struct gw_lr_fetch *f, bool array)
         f->arrays |= 1ull << (f->depth - 1);
     else
         f->arrays &= ~(1ull << (f->depth - 1));
-    f->state = array ? FX_VALUE : FX_KEY_OR_END;
+    f->state = array ? FX_VALUE_OR_END : FX_KEY_OR_END;
     if (array)
         f->target = T_NONE;
     return 0;
@@ -373,6 +361,8 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
         return gw_lr_fx_char(f, c);
     case FX_LITERAL:
         if (ws || c == ',' || c == '}' || c == ']') {
+            if (f->tok_len == 0) /* a value missing: "x":} or [1,,] */
+                return f->err = GW_EPARSE;
             gw_lr_fx_literal_end(f);
             return gw_lr_fx_byte(f, c);
         }
@@ -388,6 +378,10 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
     if (ws)
         return 0;
     switch (f->state) {
+    case FX_VALUE_OR_END: /* just after '[': an empty array may close */
+        if (c == ']')
+            return gw_lr_fx_close(f, true);
+        /* fall through */
     case FX_VALUE:
         if (f->depth >= 1 && !gw_lr_fx_in_array(f))
             f->target = gw_lr_fx_target(f);
@@ -452,19 +446,8 @@ static int gw_lr_fx_write(void *ud, long status, const char *data, size_t n)
     struct gw_lr_fetch *f = ud;
     int rc;
 
-    if (status < 200 || status > 299) {
-        size_t keep = GW_LR_FX_ERRBODY - f->errlen < n ? GW_LR_FX_ERRBODY - f->errlen : n;
-        if (keep) {
-            char *b = realloc(f->errbody, f->errlen + keep + 1);
-            if (!b)
-                return 0; /* the detail is only text */
-            memcpy(b + f->errlen, data, keep);
-            f->errlen += keep;
-            b[f->errlen] = '\0';
-            f->errbody = b;
-        }
+    if (gw_axis_download_error_piece(&f->dl, status, data, n))
         return 0;
-    }
     if (n + GW_LR_FX_PREFIX + 8 > f->out_cap) { /* a piece unescapes to at most this */
         size_t cap = n + GW_LR_FX_PREFIX + 8;
         uint8_t *o = realloc(f->out, cap);
@@ -477,17 +460,9 @@ static int gw_lr_fx_write(void *ud, long status, const char *data, size_t n)
     for (size_t i = 0; i < n; i++)
         if (gw_lr_fx_byte(f, (uint8_t)data[i]) != 0)
             return f->err;
-    if (f->out_len == 0)
-        return 0;
     f->total += f->out_len;
-    rc = f->sink->write(f->sink, f->out, f->out_len);
-    if (rc == GW_AXIS_SINK_PAUSED) {
-        f->paused = true;
-        return GW_HTTPC_PAUSE;
-    }
-    if (rc < 0)
-        return f->err = rc;
-    return 0;
+    rc = gw_axis_download_put(&f->dl, f->out, f->out_len);
+    return rc < 0 ? (f->err = rc) : rc;
 }
 
 int gw_lr_fetch_feed(struct gw_lr_fetch *f, const char *data, size_t n)
@@ -495,38 +470,19 @@ int gw_lr_fetch_feed(struct gw_lr_fetch *f, const char *data, size_t n)
     return gw_lr_fx_write(f, 200, data, n);
 }
 
-static void gw_lr_fx_resume(void *ctx)
-{
-    struct gw_lr_fetch *f = ctx;
-
-    if (!f->paused)
-        return;
-    f->paused = false;
-    if (f->xfer) {
-        gw_httpc_resume_sink(f->xfer);
-    } else if (f->resumed) {
-        void (*resumed)(void *) = f->resumed;
-        f->resumed = NULL;
-        resumed(f->resumed_ud);
-    }
-}
-
 void gw_lr_fetch_sink(struct gw_lr_fetch *f, struct gw_httpc_sink *hs)
 {
     *hs = (struct gw_httpc_sink){.write = gw_lr_fx_write, .ud = f};
-    f->sink->resume_fn = gw_lr_fx_resume;
-    f->sink->resume_ctx = f;
 }
 
 void gw_lr_fetch_attach(struct gw_lr_fetch *f, struct gw_httpc_xfer *xfer)
 {
-    f->xfer = xfer;
+    gw_axis_download_attach(&f->dl, xfer);
 }
 
 const char *gw_lr_fetch_errbody(const struct gw_lr_fetch *f, size_t *len)
 {
-    *len = f->errlen;
-    return f->errbody ? f->errbody : "";
+    return gw_axis_download_errbody(&f->dl, len);
 }
 
 bool gw_lr_fetch_aborted(const struct gw_lr_fetch *f)
@@ -587,10 +543,5 @@ int gw_lr_fetch_verdict(struct gw_lr_fetch *f, char *detail, size_t detail_len)
 
 bool gw_lr_fetch_paused(struct gw_lr_fetch *f, void (*resumed)(void *ud), void *ud)
 {
-    f->xfer = NULL;
-    if (!f->paused)
-        return false;
-    f->resumed = resumed;
-    f->resumed_ud = ud;
-    return true;
+    return gw_axis_download_paused(&f->dl, resumed, ud);
 }

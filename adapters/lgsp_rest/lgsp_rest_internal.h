@@ -54,8 +54,11 @@ int gw_lr_doc_id(const json_t *root, char out[GW_LR_MAX_ID + 1]);
 
 /* The items of a list answer's data (absent or null: none; not an array: GW_EHTTP); done[i]
  * tells whether the axis lists item i as status "done". Invalid items are skipped, at most
- * GW_LR_MAX_ITEMS kept (*cut tells whether more were listed). Free with gw_lr_items_free. */
-int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut);
+ * GW_LR_MAX_ITEMS kept; *cut tells whether more valid items were listed, and cut_from is the
+ * earliest created date ("createdTime") among those not kept, "" when one of them has none.
+ * Free with gw_lr_items_free. */
+int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut,
+                char cut_from[GW_LR_DATE_LEN]);
 void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);
 
 /* data.edxml of a whole getEdoc answer, decoded (the reference the streamed scanner of
@@ -64,6 +67,9 @@ void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);
  * (malloc'd); GW_E2BIG over max bytes; GW_EAXIS when absent, not a string, or not base64. */
 int gw_lr_edxml(const json_t *root, size_t max, uint8_t **out, size_t *out_len, char *detail,
                 size_t detail_len);
+/* The value of a standard or URL-safe base64 character, -1 for any other (shared with the
+ * streamed scanner of lgsp_rest_fetch.c). */
+int gw_lr_b64_val(unsigned char c);
 
 /* ---- lgsp_rest_window.c: list windows (pure) */
 
@@ -78,6 +84,11 @@ void gw_lr_days_date(long days, char out[GW_LR_DATE_LEN]);
  * overlap_days but never before from. */
 void gw_lr_window(time_t now, const char *cursor, unsigned first_days, unsigned overlap_days,
                   char from[GW_LR_DATE_LEN], char to[GW_LR_DATE_LEN], char next[GW_LR_DATE_LEN]);
+/* The next window's start after a list cut at GW_LR_MAX_ITEMS in the window from..to: cut_from
+ * (the earliest created date of the items not kept) within from..to; from when cut_from is not a
+ * date. */
+void gw_lr_window_cut(const char from[GW_LR_DATE_LEN], const char to[GW_LR_DATE_LEN],
+                      const char *cut_from, char next[GW_LR_DATE_LEN]);
 
 /* ---- lgsp_rest_dir.c: the directory file */
 
@@ -93,27 +104,18 @@ int gw_lr_list_agencies(void *state, bool qd20, gw_axis_agencies_cb cb, void *ud
 
 /* ---- lgsp_rest_send.c: the multipart sendEdoc body, streamed */
 
-struct gw_lr_upload;
-/* kind_name "edoc"|"status"; the boundary is random (gw_lr_upload_boundary). */
-int gw_lr_upload_new(struct gw_axis_body *body, const char *kind_name, struct gw_lr_upload **out);
-void gw_lr_upload_free(struct gw_lr_upload *up);
-/* Content-Length: preamble + body->len + epilogue. */
-uint64_t gw_lr_upload_len(const struct gw_lr_upload *up);
-const char *gw_lr_upload_boundary(const struct gw_lr_upload *up);
-void gw_lr_upload_source(struct gw_lr_upload *up, struct gw_httpc_source *src);
-void gw_lr_upload_attach(struct gw_lr_upload *up, struct gw_httpc_xfer *xfer);
-/* As gw_vxp_upload_busy: true when a body read is pending; idle(ud) runs when it ends. */
-bool gw_lr_upload_busy(struct gw_lr_upload *up, void (*idle)(void *ud), void *ud);
-/* Starts again from byte 0 (for a retry after a fresh login): 0, or GW_EHTTP when the body
- * cannot rewind. */
-int gw_lr_upload_restart(struct gw_lr_upload *up);
+/* kind_name "edoc"|"status": the upload (engine/axis.h) of the multipart body around the
+ * package, and its "Content-Type: multipart/form-data; boundary=..." header (malloc'd); the
+ * boundary is random. */
+int gw_lr_upload_new(struct gw_axis_body *body, const char *kind_name, char **content_type,
+                     struct gw_axis_upload **out);
 
 /* ---- lgsp_rest_fetch.c: the getEdoc answer streamed into a struct gw_axis_sink (as vxp_fetch) */
 
 struct gw_lr_fetch;
 int gw_lr_fetch_new(struct gw_axis_sink *sink, size_t max_package_bytes, struct gw_lr_fetch **out);
 void gw_lr_fetch_free(struct gw_lr_fetch *f);
-/* The HTTP client's sink over it; also sets the axis sink's resume_fn/resume_ctx. */
+/* The HTTP client's sink over it (the axis sink's resume_fn/resume_ctx are set by _new). */
 void gw_lr_fetch_sink(struct gw_lr_fetch *f, struct gw_httpc_sink *hs);
 void gw_lr_fetch_attach(struct gw_lr_fetch *f, struct gw_httpc_xfer *xfer);
 /* The first 64 KiB of a non-2xx answer (NUL-terminated). */

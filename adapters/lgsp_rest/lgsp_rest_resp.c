@@ -206,25 +206,42 @@ void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n)
     free(done);
 }
 
-int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut)
+/* The created date of a list item ("createdTime" "YYYY/MM/DD[ HH:MM:SS]", '-' also taken): days
+ * since 1970-01-01, or -1 without a usable one. */
+static long gw_lr_item_day(const json_t *it)
+{
+    const json_t *t = json_object_get(it, "createdTime");
+    char d[GW_LR_DATE_LEN];
+
+    if (!json_is_string(t) || json_string_length(t) < 10)
+        return -1;
+    memcpy(d, json_string_value(t), 10);
+    d[10] = '\0';
+    if (d[4] == '-' && d[7] == '-')
+        d[4] = d[7] = '/';
+    return gw_lr_date_days(d);
+}
+
+int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut,
+                char cut_from[GW_LR_DATE_LEN])
 {
     const json_t *data = json_object_get(root, "data");
-    size_t cap, k = 0;
+    size_t cap, i, k = 0;
+    long first = -1;
     char id[GW_LR_MAX_ID + 1], from[GW_LR_MAX_ID + 1];
 
     *items = NULL;
     *done = NULL;
     *n = 0;
     *cut = false;
+    cut_from[0] = '\0';
     if (!data || json_is_null(data))
         return 0;
     if (!json_is_array(data))
         return GW_EHTTP;
     cap = json_array_size(data);
-    if (cap > GW_LR_MAX_ITEMS) {
+    if (cap > GW_LR_MAX_ITEMS)
         cap = GW_LR_MAX_ITEMS;
-        *cut = true;
-    }
     if (cap == 0)
         return 0;
     *items = calloc(cap, sizeof(**items));
@@ -235,7 +252,7 @@ int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, si
         *done = NULL;
         return GW_ENOMEM;
     }
-    for (size_t i = 0; i < json_array_size(data) && k < cap; i++) {
+    for (i = 0; i < json_array_size(data) && k < cap; i++) {
         const json_t *it = json_array_get(data, i);
         if (!json_is_object(it) || gw_lr_id(json_object_get(it, "docId"), id) != 0)
             continue;
@@ -253,10 +270,23 @@ int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, si
         k++;
     }
     *n = k;
+    /* The valid items past the cap: cut, and the earliest created date among them (none when
+     * one of them has no usable date). */
+    for (; i < json_array_size(data); i++) {
+        const json_t *it = json_array_get(data, i);
+        if (!json_is_object(it) || gw_lr_id(json_object_get(it, "docId"), id) != 0)
+            continue;
+        long day = gw_lr_item_day(it);
+        if (!*cut || (first >= 0 && (day < 0 || day < first)))
+            first = day;
+        *cut = true;
+    }
+    if (*cut && first >= 0)
+        gw_lr_days_date(first, cut_from);
     return 0;
 }
 
-static int gw_lr_b64_val(unsigned char c)
+int gw_lr_b64_val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';

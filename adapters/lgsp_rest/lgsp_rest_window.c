@@ -90,3 +90,15 @@ void gw_lr_window(time_t now, const char *cursor, unsigned first_days, unsigned 
     gw_lr_days_date(today, to);
     gw_lr_days_date(nx, next);
 }
+
+void gw_lr_window_cut(const char from[GW_LR_DATE_LEN], const char to[GW_LR_DATE_LEN],
+                      const char *cut_from, char next[GW_LR_DATE_LEN])
+{
+    long d = gw_lr_date_days(cut_from), hi = gw_lr_date_days(to);
+
+    if (d <= gw_lr_date_days(from)) { /* also not a date */
+        memmove(next, from, GW_LR_DATE_LEN);
+        return;
+    }
+    gw_lr_days_date(d < hi ? d : hi, next);
+}

@@ -2,11 +2,12 @@
  * National axis adapter: struct gw_axis_ops over the shared HTTP client. Each operation is one
  * POST signed as the vendor's SDK signs it (vxp_sign.c, domain.md §5) with the SDK's body (edXML +
  * CRLF, "{}" or empty); its JSON answer is read and classified by vxp_resp.c. The package travels
- * streamed both ways, in bounded memory: sendEdoc pulls it from its struct gw_axis_body
- * (vxp_send.c); getEdoc's answer, the package base64-encoded inside JSON, is scanned and decoded
- * piece by piece into the caller's struct gw_axis_sink (vxp_fetch.c). Other answers over 64 KiB
- * (long lists) are taken over from the HTTP client without a copy and parsed in one job on the
- * libuv thread pool, so the loop never runs jansson over megabytes.
+ * streamed both ways, in bounded memory: sendEdoc pulls it from its struct gw_axis_body (the
+ * shared gw_axis_upload of engine/axis.h); getEdoc's answer, the package base64-encoded inside
+ * JSON, is scanned and decoded piece by piece into the caller's struct gw_axis_sink
+ * (vxp_fetch.c). Other answers over 64 KiB (long lists) are taken over from the HTTP client
+ * without a copy and parsed in one job on the libuv thread pool, so the loop never runs jansson
+ * over megabytes.
  */
 #include "vxp.h"
 
@@ -45,9 +46,9 @@ struct gw_vxp_call {
     struct gw_httpc *http; /* used only inside its own HTTP callback */
     uv_loop_t *loop;
     size_t max_package_bytes;
-    struct gw_vxp_upload *up; /* send: the streamed body */
-    struct gw_vxp_fetch *fx;  /* fetch: the streamed answer */
-    uv_timer_t later;         /* runs the callback once a paused sink or pending read is done */
+    struct gw_axis_upload *up; /* send: the streamed body */
+    struct gw_vxp_fetch *fx;   /* fetch: the streamed answer */
+    uv_timer_t later;          /* runs the callback once a paused sink or pending read is done */
     /* The digested answer (gw_vxp_digest), read by gw_vxp_complete() on the loop. */
     uv_work_t work;
     char *body; /* response body taken from the HTTP client for the thread pool */
@@ -79,7 +80,7 @@ static void gw_vxp_fail(struct gw_vxp_call *call, int err, const char *detail)
 
 static void gw_vxp_call_free(struct gw_vxp_call *call)
 {
-    gw_vxp_upload_free(call->up);
+    gw_axis_upload_free(call->up);
     gw_vxp_fetch_free(call->fx);
     free(call->body);
     gw_vxp_items_free(call->items, call->n_items);
@@ -224,7 +225,7 @@ static void gw_vxp_complete_later(void *ud)
 /* The HTTP transfer is over: the callback now, or once the body/sink is done with its part. */
 static void gw_vxp_finish(struct gw_vxp_call *call)
 {
-    if (call->up && gw_vxp_upload_busy(call->up, gw_vxp_complete_later, call))
+    if (call->up && gw_axis_upload_busy(call->up, gw_vxp_complete_later, call))
         return;
     if (call->fx && gw_vxp_fetch_paused(call->fx, gw_vxp_complete_later, call))
         return;
@@ -340,7 +341,7 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
         .tls = &st->tls,
     };
     if (call->up) {
-        gw_vxp_upload_source(call->up, &src);
+        gw_axis_upload_source(call->up, &src);
         req.source = &src;
         req.body = NULL;
     }
@@ -350,7 +351,7 @@ static int gw_vxp_post(struct gw_vxp *st, struct gw_vxp_call *call, const char *
     }
     rc = gw_httpc_request(st->http, &req, gw_vxp_on_http, call);
     if (rc == 0 && call->up)
-        gw_vxp_upload_attach(call->up, xfer);
+        gw_axis_upload_attach(call->up, xfer);
     if (rc == 0 && call->fx)
         gw_vxp_fetch_attach(call->fx, xfer);
 done:
@@ -388,14 +389,14 @@ static int gw_vxp_send(void *state, enum gw_pkg_kind kind, struct gw_axis_body *
     struct gw_vxp_kv kv[] = {
         {"from", st->systemid}, /* the axis refuses any other sender than the systemid */
         {"servicetype", GW_VXP_SERVICETYPE},
-        {"messagetype", kind == GW_KIND_STATUS ? "status" : "edoc"},
+        {"messagetype", gw_pkg_kind_name(kind)},
         {"hash-file", hash},
     };
     if (!(call = gw_vxp_call_new(st, GW_VXP_SEND, ud)))
         return GW_ENOMEM;
     call->cb.send = cb;
     /* The body is the package followed by CRLF, streamed (Content-Length = len + 2). */
-    if ((rc = gw_vxp_upload_new(body, &call->up)) != 0) {
+    if ((rc = gw_axis_upload_new(body, NULL, 0, "\r\n", 2, &call->up)) != 0) {
         free(call);
         return rc;
     }
@@ -417,7 +418,7 @@ static int gw_vxp_list(void *state, enum gw_pkg_kind kind, const char *cursor, g
     call->cb.list = cb;
     struct gw_vxp_kv kv[] = {
         {"servicetype", GW_VXP_SERVICETYPE},
-        {"messagetype", kind == GW_KIND_STATUS ? "status" : "edoc"},
+        {"messagetype", gw_pkg_kind_name(kind)},
     };
     return gw_vxp_post(st, call, "/getReceivedEdocList", GW_VXP_CT_JSON, kv, GW_ARRAY_LEN(kv), NULL,
                        0);

@@ -24,24 +24,16 @@
 #include "vxp_scan.h"
 #include "vxp_sign.h"
 
-#define GW_VXP_ERRBODY_MAX (64u * 1024) /* of a non-2xx answer, kept for its detail */
-
 struct gw_vxp_fetch {
-    struct gw_axis_sink *sink;
-    size_t max; /* max_package_bytes */
+    struct gw_axis_download dl; /* the sink, its pauses, a non-2xx answer's text */
+    size_t max;                 /* max_package_bytes */
     size_t total;
     struct gw_vxp_scan scan;
     struct gw_vxp_b64 b64;
     int b64_bad;
     uint8_t *out;
     size_t out_cap, out_len;
-    int err;       /* a local abort: GW_E2BIG, the sink's code, GW_ENOMEM, GW_EPARSE/GW_ECONFLICT */
-    char *errbody; /* non-2xx answer */
-    size_t errlen;
-    bool paused;
-    struct gw_httpc_xfer *xfer;
-    void (*resumed)(void *ud); /* the transfer is over and waits for the sink */
-    void *resumed_ud;
+    int err; /* a local abort: GW_E2BIG, the sink's code, GW_ENOMEM, GW_EPARSE/GW_ECONFLICT */
 };
 
 static int gw_vxp_fx_fail_seen(const struct gw_vxp_scan *s)
@@ -73,7 +65,7 @@ int gw_vxp_fetch_new(struct gw_axis_sink *sink, size_t max, struct gw_vxp_fetch 
         return GW_EINVAL;
     if (!(f = calloc(1, sizeof(*f))))
         return GW_ENOMEM;
-    f->sink = sink;
+    gw_axis_download_init(&f->dl, sink);
     f->max = max;
     gw_vxp_scan_init(&f->scan);
     f->scan.data = gw_vxp_fx_data;
@@ -88,7 +80,7 @@ void gw_vxp_fetch_free(struct gw_vxp_fetch *f)
     if (!f)
         return;
     free(f->out);
-    free(f->errbody);
+    gw_axis_download_free(&f->dl);
     free(f);
 }
 
@@ -97,19 +89,8 @@ static int gw_vxp_fx_write(void *ud, long status, const char *data, size_t n)
     struct gw_vxp_fetch *f = ud;
     int rc;
 
-    if (status < 200 || status > 299) {
-        size_t keep = GW_VXP_ERRBODY_MAX - f->errlen < n ? GW_VXP_ERRBODY_MAX - f->errlen : n;
-        if (keep) {
-            char *b = realloc(f->errbody, f->errlen + keep + 1);
-            if (!b)
-                return 0; /* the detail is only text: go without it */
-            memcpy(b + f->errlen, data, keep);
-            f->errlen += keep;
-            b[f->errlen] = '\0';
-            f->errbody = b;
-        }
+    if (gw_axis_download_error_piece(&f->dl, status, data, n))
         return 0;
-    }
     if (n / 4 * 3 + 3 > f->out_cap) { /* a piece decodes to at most this */
         size_t cap = n / 4 * 3 + 3;
         uint8_t *o = realloc(f->out, cap);
@@ -126,48 +107,23 @@ static int gw_vxp_fx_write(void *ud, long status, const char *data, size_t n)
     if (f->out_len > f->max - f->total)
         return f->err = GW_E2BIG;
     f->total += f->out_len;
-    rc = f->sink->write(f->sink, f->out, f->out_len);
-    if (rc == GW_AXIS_SINK_PAUSED) {
-        f->paused = true;
-        return GW_HTTPC_PAUSE;
-    }
-    if (rc < 0)
-        return f->err = rc;
-    return 0;
-}
-
-static void gw_vxp_fx_resume(void *ctx)
-{
-    struct gw_vxp_fetch *f = ctx;
-
-    if (!f->paused)
-        return;
-    f->paused = false;
-    if (f->xfer) {
-        gw_httpc_resume_sink(f->xfer);
-    } else if (f->resumed) {
-        void (*resumed)(void *) = f->resumed;
-        f->resumed = NULL;
-        resumed(f->resumed_ud);
-    }
+    rc = gw_axis_download_put(&f->dl, f->out, f->out_len);
+    return rc < 0 ? (f->err = rc) : rc;
 }
 
 void gw_vxp_fetch_sink(struct gw_vxp_fetch *f, struct gw_httpc_sink *hs)
 {
     *hs = (struct gw_httpc_sink){.write = gw_vxp_fx_write, .ud = f};
-    f->sink->resume_fn = gw_vxp_fx_resume;
-    f->sink->resume_ctx = f;
 }
 
 void gw_vxp_fetch_attach(struct gw_vxp_fetch *f, struct gw_httpc_xfer *xfer)
 {
-    f->xfer = xfer;
+    gw_axis_download_attach(&f->dl, xfer);
 }
 
 const char *gw_vxp_fetch_errbody(const struct gw_vxp_fetch *f, size_t *len)
 {
-    *len = f->errlen;
-    return f->errbody ? f->errbody : "";
+    return gw_axis_download_errbody(&f->dl, len);
 }
 
 int gw_vxp_fetch_verdict(struct gw_vxp_fetch *f, char *detail, size_t detail_len)
@@ -216,10 +172,5 @@ int gw_vxp_fetch_aborted(const struct gw_vxp_fetch *f)
 
 bool gw_vxp_fetch_paused(struct gw_vxp_fetch *f, void (*resumed)(void *ud), void *ud)
 {
-    f->xfer = NULL;
-    if (!f->paused)
-        return false;
-    f->resumed = resumed;
-    f->resumed_ud = ud;
-    return true;
+    return gw_axis_download_paused(&f->dl, resumed, ud);
 }

@@ -71,24 +71,12 @@ int gw_vxp_resp_id(const json_t *obj, const char *const *names, char out[GW_VXP_
 int gw_vxp_resp_items(const json_t *root, struct gw_axis_item **items, size_t *n);
 void gw_vxp_items_free(struct gw_axis_item *items, size_t n);
 
-/* vxp_send.c: the sendEdoc body streamed from a struct gw_axis_body, then CRLF. */
-struct gw_vxp_upload;
-int gw_vxp_upload_new(struct gw_axis_body *body, struct gw_vxp_upload **out);
-void gw_vxp_upload_free(struct gw_vxp_upload *up);
-/* The HTTP client's source over it (request body_len = body->len + 2). */
-void gw_vxp_upload_source(struct gw_vxp_upload *up, struct gw_httpc_source *src);
-/* The transfer has started: reading ahead begins. */
-void gw_vxp_upload_attach(struct gw_vxp_upload *up, struct gw_httpc_xfer *xfer);
-/* The transfer is over. true: a body read is still pending, and idle(ud) runs when it ends
- * (from the body's done); false: nothing pending, the body is no longer used. */
-bool gw_vxp_upload_busy(struct gw_vxp_upload *up, void (*idle)(void *ud), void *ud);
-
 /* vxp_fetch.c: the getEdoc answer streamed into a struct gw_axis_sink. */
 struct gw_vxp_fetch;
 int gw_vxp_fetch_new(struct gw_axis_sink *sink, size_t max_package_bytes,
                      struct gw_vxp_fetch **out);
 void gw_vxp_fetch_free(struct gw_vxp_fetch *f);
-/* The HTTP client's sink over it; also sets the axis sink's resume_fn/resume_ctx. */
+/* The HTTP client's sink over it (the axis sink's resume_fn/resume_ctx are set by _new). */
 void gw_vxp_fetch_sink(struct gw_vxp_fetch *f, struct gw_httpc_sink *hs);
 void gw_vxp_fetch_attach(struct gw_vxp_fetch *f, struct gw_httpc_xfer *xfer);
 /* The first 64 KiB of a non-2xx answer (NUL-terminated). */

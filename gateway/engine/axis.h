@@ -64,6 +64,26 @@ struct gw_axis_body {
     void *ud; /* the owner's */
 };
 
+/*
+ * A body as the HTTP client's request body, for an adapter's send (engine/axis_upload.c): pre,
+ * the body's bytes (read ahead into one bounded buffer, backpressure by pausing the transfer),
+ * then post; gw_axis_upload_len bytes in all (the request's body_len). pre and post are copied.
+ * attach once the request is issued (reading ahead begins); busy once the transfer is over: true
+ * when a body read is still pending, and idle(ud) runs when it ends (from the body's done); false
+ * when nothing is pending. restart starts again from byte 0 for a new request (from the buffer
+ * when it still holds the start, else by the body's rewind): 0, or GW_EHTTP when the body cannot
+ * rewind. Everything on the loop.
+ */
+struct gw_axis_upload;
+int gw_axis_upload_new(struct gw_axis_body *body, const char *pre, size_t pre_len, const char *post,
+                       size_t post_len, struct gw_axis_upload **out);
+void gw_axis_upload_free(struct gw_axis_upload *up);
+uint64_t gw_axis_upload_len(const struct gw_axis_upload *up);
+void gw_axis_upload_source(struct gw_axis_upload *up, struct gw_httpc_source *src);
+void gw_axis_upload_attach(struct gw_axis_upload *up, struct gw_httpc_xfer *xfer);
+bool gw_axis_upload_busy(struct gw_axis_upload *up, void (*idle)(void *ud), void *ud);
+int gw_axis_upload_restart(struct gw_axis_upload *up);
+
 /* What a sink's write answers besides 0 ("go on") and a negative GW_E* code ("abort"). */
 #define GW_AXIS_SINK_PAUSED 1
 
@@ -100,6 +120,33 @@ static inline void gw_axis_sink_resume(struct gw_axis_sink *sink)
 {
     sink->resume_fn(sink->resume_ctx);
 }
+
+/*
+ * The shared half of an adapter's streamed fetch into a sink (engine/axis_download.c), embedded
+ * in the adapter's own decoder state; everything on the loop. init sets the sink's
+ * resume_fn/resume_ctx. In the HTTP client's sink write: error_piece first (true: a piece of a
+ * non-2xx answer, its first 64 KiB kept for errbody, NUL-terminated), then the adapter decodes the
+ * piece and put hands the decoded bytes to the sink (0; GW_HTTPC_PAUSE when the sink paused; or
+ * the sink's negative code). attach once the request is issued; paused once the transfer is over:
+ * true when the sink is paused, and resumed(ud) runs from its resume; false when it is not.
+ */
+struct gw_axis_download {
+    struct gw_axis_sink *sink;
+    char *errbody;
+    size_t errlen;
+    bool paused;
+    struct gw_httpc_xfer *xfer;
+    void (*resumed)(void *ud); /* the transfer is over and waits for the sink */
+    void *resumed_ud;
+};
+void gw_axis_download_init(struct gw_axis_download *d, struct gw_axis_sink *sink);
+void gw_axis_download_free(struct gw_axis_download *d);
+bool gw_axis_download_error_piece(struct gw_axis_download *d, long status, const char *data,
+                                  size_t n);
+int gw_axis_download_put(struct gw_axis_download *d, const uint8_t *data, size_t n);
+void gw_axis_download_attach(struct gw_axis_download *d, struct gw_httpc_xfer *xfer);
+const char *gw_axis_download_errbody(const struct gw_axis_download *d, size_t *len);
+bool gw_axis_download_paused(struct gw_axis_download *d, void (*resumed)(void *ud), void *ud);
 
 /* One agency of an axis's directory (getAgenciesList / getAgenciesListQD20). Strings may be
  * NULL. In a QĐ 20 list `code` is the QĐ 20 form and `code102` the QCVN 102 form. */

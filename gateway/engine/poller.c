@@ -26,11 +26,6 @@ static int gw_poller_take_lease(struct gw_poller *p);
 static uint64_t gw_poller_lease_ms(const struct gw_poller *p);
 static void gw_poller_list(struct gw_poller *p);
 
-const char *gw_poller_kind_name(enum gw_pkg_kind k)
-{
-    return k == GW_KIND_STATUS ? "status" : "edoc";
-}
-
 /* Local failures wait twice the poll interval first (at least 2 s), doubling up to an hour. */
 uint64_t gw_poller_backoff_base_ms(const struct gw_poller *p)
 {
@@ -105,7 +100,7 @@ static void gw_poller_list_done(struct gw_poller *p)
 {
     if (p->cursor && p->clean && !p->stopping) {
         gw_log(GW_LOG_DEBUG, "poll.cursor", "axis %s: %s list cursor now %s", p->d.axis_name,
-               gw_poller_kind_name(p->kind), p->cursor);
+               gw_pkg_kind_name(p->kind), p->cursor);
         if (gw_store_cursor_put(p->d.db, p->d.axis_name, p->kind, p->cursor,
                                 gw_poller_cursor_stored, p) == 0)
             return;
@@ -189,7 +184,7 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
     p->next = 0;
     if (n > 0)
         gw_log(GW_LOG_DEBUG, "poll.listed", "axis %s lists %zu %s package(s)", p->d.axis_name, n,
-               gw_poller_kind_name(p->kind));
+               gw_pkg_kind_name(p->kind));
     gw_poller_next_item(p);
 }
 

@@ -80,7 +80,6 @@ void gw_poller_cycle_end(struct gw_poller *p);
 /* A failed step of the cycle (lease, list): counted in gateway_poll_errors_total and logged. */
 void gw_poller_fail(struct gw_poller *p, const char *step, int err, const char *detail);
 const char *gw_poller_current(const struct gw_poller *p);
-const char *gw_poller_kind_name(enum gw_pkg_kind k);
 uint64_t gw_poller_backoff_base_ms(const struct gw_poller *p);
 
 /* poller_item.c */

@@ -145,7 +145,7 @@ static void gw_poller_stored(int err, int64_t package_id, bool created, const ch
         gw_metric_inc(p->m.stored);
         gw_log_pkg(GW_LOG_INFO, "poll.stored", p->package_id, p->sink.doc->document_id,
                    "stored %s %s from axis %s (%llu bytes, %zu attachment(s))",
-                   gw_poller_kind_name(p->sink.doc->kind), gw_poller_current(p), p->d.axis_name,
+                   gw_pkg_kind_name(p->sink.doc->kind), gw_poller_current(p), p->d.axis_name,
                    (unsigned long long)p->sink.size, p->sink.doc->n_attachments);
     } else {
         gw_metric_inc(p->m.duplicate);

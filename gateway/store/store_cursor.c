@@ -16,11 +16,6 @@ struct gw_cursor_call {
     void *ud;
 };
 
-static const char *gw_cursor_kind(enum gw_pkg_kind k)
-{
-    return k == GW_KIND_STATUS ? "status" : "edoc";
-}
-
 static void gw_cursor_got(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
     struct gw_cursor_call *c = ud;
@@ -35,7 +30,7 @@ static void gw_cursor_got(int err, const PGresult *res, const char *sqlstate, vo
 int gw_store_cursor_get(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
                         gw_store_cursor_get_cb cb, void *ud)
 {
-    const char *vals[2] = {axis, gw_cursor_kind(kind)};
+    const char *vals[2] = {axis, gw_pkg_kind_name(kind)};
     struct gw_cursor_call *c;
     int rc = gw_pgtype_text(axis, false, 0);
 
@@ -63,7 +58,7 @@ static void gw_cursor_put_done(int err, const PGresult *res, const char *sqlstat
 int gw_store_cursor_put(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
                         const char *cursor, gw_store_cursor_put_cb cb, void *ud)
 {
-    const char *vals[3] = {axis, gw_cursor_kind(kind), cursor};
+    const char *vals[3] = {axis, gw_pkg_kind_name(kind), cursor};
     struct gw_cursor_call *c;
     int rc = gw_pgtype_text(axis, false, 0);
 

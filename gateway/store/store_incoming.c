@@ -30,11 +30,6 @@ struct gw_incoming_call {
     void *ud;
 };
 
-static const char *gw_incoming_kind(enum gw_pkg_kind k)
-{
-    return k == GW_KIND_STATUS ? "status" : "edoc";
-}
-
 static struct gw_incoming_call *gw_incoming_call_new(void *ud)
 {
     struct gw_incoming_call *c = calloc(1, sizeof(*c));
@@ -260,7 +255,7 @@ int gw_store_incoming_refused(struct gw_db *db, const struct gw_store_incoming_r
     snprintf(size, sizeof(size), "%zu", r->size);
     vals[0] = r->axis;
     vals[1] = r->axis_doc_id;
-    vals[2] = gw_incoming_kind(r->kind);
+    vals[2] = gw_pkg_kind_name(r->kind);
     vals[3] = r->code;
     vals[4] = detail;
     vals[5] = (const char *)r->sha256;
@@ -314,7 +309,7 @@ int gw_store_incoming_failed(struct gw_db *db, const struct gw_store_incoming_fa
     snprintf(max, sizeof(max), "%" PRIu64, f->backoff_max_ms);
     vals[0] = f->axis;
     vals[1] = f->axis_doc_id;
-    vals[2] = gw_incoming_kind(f->kind);
+    vals[2] = gw_pkg_kind_name(f->kind);
     vals[3] = error;
     vals[4] = base;
     vals[5] = max;
@@ -359,7 +354,7 @@ int gw_store_incoming_prune(struct gw_db *db, const char *axis, enum gw_pkg_kind
     }
     c->cb.prune = cb;
     vals[0] = axis;
-    vals[1] = gw_incoming_kind(kind);
+    vals[1] = gw_pkg_kind_name(kind);
     vals[2] = arr;
     rc = gw_incoming_query(db, "SELECT gw_incoming_prune($1, $2, $3::text[])", 3, vals, NULL, NULL,
                            gw_incoming_pruned, c);

@@ -139,6 +139,13 @@ static void test_same_as_whole(void **state)
     same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\"}} x", 100);
     same("{\"success\":true,\"data\":{\"edxml\":\"<a\\q/>\"}}", 100);
     same("{\"success\":tru,\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    /* a value missing */
+    same("{\"success\":true,\"x\":,\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\",\"x\":}}", 100);
+    same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\",\"n\":[1,,]}}", 100);
+    same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\",\"n\":[1,]}}", 100);
+    same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\",\"n\":[,1]}}", 100);
+    same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\",\"n\":[[],{}]}}", 100);
 }
 
 static void test_second_edxml_and_sink_abort(void **state)

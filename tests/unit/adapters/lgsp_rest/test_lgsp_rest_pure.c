@@ -105,6 +105,7 @@ static void test_ids_items(void **state)
     char id[GW_LR_MAX_ID + 1];
     struct gw_axis_item *items;
     bool *done, cut = true;
+    char cut_from[GW_LR_DATE_LEN];
     size_t n;
 
     (void)state;
@@ -123,7 +124,7 @@ static void test_ids_items(void **state)
                       "00.H49\",\"status\":\"pending\"},{\"nodoc\":1},{\"docId\":\"b\",\"status\":"
                       "\"done\"},7]}",
                       0, &e);
-    assert_int_equal(gw_lr_items(root, &items, &done, &n, &cut), 0);
+    assert_int_equal(gw_lr_items(root, &items, &done, &n, &cut, cut_from), 0);
     assert_false(cut);
     assert_int_equal(n, 2);
     assert_string_equal(items[0].doc_id, "a");
@@ -139,13 +140,39 @@ static void test_ids_items(void **state)
     for (int i = 0; i < GW_LR_MAX_ITEMS + 1; i++)
         json_array_append_new(root, json_pack("{s:i}", "docId", i));
     json_t *big = json_pack("{s:b, s:o}", "success", 1, "data", root);
-    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut), 0);
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
     assert_true(cut);
     assert_int_equal(n, GW_LR_MAX_ITEMS);
+    assert_string_equal(cut_from, ""); /* the item not kept has no created date */
+    gw_lr_items_free(items, done, n);
+    json_decref(big);
+    /* the earliest created date among the items not kept, whatever their order */
+    root = json_array();
+    for (int i = 0; i < GW_LR_MAX_ITEMS; i++)
+        json_array_append_new(
+            root, json_pack("{s:i, s:s}", "docId", i, "createdTime", "2024/02/20 08:00:00"));
+    json_array_append_new(root, json_pack("{s:i}", "nodoc", 1));
+    big = json_pack("{s:b, s:o}", "success", 1, "data", root);
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
+    assert_false(cut); /* only an invalid item past the cap: nothing was left out */
+    gw_lr_items_free(items, done, n);
+    json_array_append_new(
+        root, json_pack("{s:s, s:s}", "docId", "x", "createdTime", "2024/02/27 09:00:00"));
+    json_array_append_new(
+        root, json_pack("{s:s, s:s}", "docId", "y", "createdTime", "2024-02-25T10:00:00"));
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
+    assert_true(cut);
+    assert_int_equal(n, GW_LR_MAX_ITEMS);
+    assert_string_equal(cut_from, "2024/02/25");
+    gw_lr_items_free(items, done, n);
+    json_array_append_new(root, json_pack("{s:s, s:s}", "docId", "z", "createdTime", "soon"));
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
+    assert_true(cut);
+    assert_string_equal(cut_from, "");
     gw_lr_items_free(items, done, n);
     json_decref(big);
     root = json_loads("{\"success\":true,\"data\":{}}", 0, &e);
-    assert_int_equal(gw_lr_items(root, &items, &done, &n, &cut), GW_EHTTP);
+    assert_int_equal(gw_lr_items(root, &items, &done, &n, &cut, cut_from), GW_EHTTP);
     json_decref(root);
 }
 
@@ -227,6 +254,15 @@ static void test_windows(void **state)
     gw_lr_window(1709226000, "2023/02/29", 7, 0, f, t, x);
     assert_string_equal(f, "2024/02/23");
     assert_string_equal(x, "2024/03/01");
+    /* after a cut: the next window starts at the first date not fully kept, within the window */
+    gw_lr_window_cut("2024/02/23", "2024/03/01", "2024/02/26", x);
+    assert_string_equal(x, "2024/02/26");
+    gw_lr_window_cut("2024/02/23", "2024/03/01", "2024/02/20", x);
+    assert_string_equal(x, "2024/02/23");
+    gw_lr_window_cut("2024/02/23", "2024/03/01", "2024/03/05", x);
+    assert_string_equal(x, "2024/03/01");
+    gw_lr_window_cut("2024/02/23", "2024/03/01", "", x);
+    assert_string_equal(x, "2024/02/23");
     assert_int_equal(gw_lr_date_days("2026/12/05"), 20792);
     assert_int_equal(gw_lr_date_days("2026/13/01"), -1);
     assert_int_equal(gw_lr_date_days("2026-12-05"), -1);
