@@ -72,6 +72,7 @@ $$;
 
 -- Seals up to p_limit committed events not yet covered into one seal row; returns how many.
 -- Only one sealer runs at a time (transaction advisory lock); a concurrent call returns 0 at once.
+-- A call with nothing to seal writes nothing (no transaction id, no WAL).
 CREATE OR REPLACE FUNCTION gw_event_seal(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     h      event_head;
@@ -83,14 +84,13 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(7216001) THEN
         RETURN 0;
     END IF;
-    SELECT * INTO h FROM event_head FOR UPDATE;
+    -- Taken once the previous sealer has ended (it held the lock until then), so never below its
+    -- bound unless the counter went back (see the header).
+    v_xmin := pg_snapshot_xmin(pg_current_snapshot());
     SELECT * INTO s FROM event_seal ORDER BY seq DESC LIMIT 1;
     s.from_xid := coalesce(s.to_xid, '0');
     s.from_id := coalesce(s.to_id, 0);
     s.seq := coalesce(s.seq, 0) + 1;
-    -- Taken after the previous seal committed, so never below its bound unless the counter went
-    -- back (see the header).
-    v_xmin := pg_snapshot_xmin(pg_current_snapshot());
     IF v_xmin < s.from_xid THEN
         RAISE EXCEPTION 'gw_event_seal: the transaction id counter (%) is behind the last seal (%)',
             v_xmin, s.from_xid;
@@ -110,6 +110,7 @@ BEGIN
     IF v_n = 0 THEN
         RETURN 0;
     END IF;
+    SELECT * INTO h FROM event_head FOR UPDATE;
     s.first_pos := h.seq + 1;
     s.events := v_n;
     s.prev_hash := h.hash;
