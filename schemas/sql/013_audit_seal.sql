@@ -121,11 +121,13 @@ BEGIN
     RETURN v_n;
 END $$;
 
--- Recomputes the trail: 001's chain of sealed events, then the seals. Returns the position of the
+-- Recomputes the trail: 001's chain of sealed events, then the seals, up to event_head as read at
+-- the start (a seal committed meanwhile is left for the next check). Returns the position of the
 -- first event whose check fails (001's seq, or the first position of a seal that does not match:
 -- everything before it verified), or NULL when the whole trail matches event_head.
 CREATE OR REPLACE FUNCTION gw_event_verify() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
+    h        event_head;
     e        event;
     s        event_seal;
     v_prev   bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
@@ -136,6 +138,7 @@ DECLARE
     v_n      bigint;
     v_dig    bytea;
 BEGIN
+    SELECT * INTO h FROM event_head;
     FOR e IN SELECT * FROM event WHERE seq IS NOT NULL ORDER BY seq LOOP
         v_seq := v_seq + 1;
         IF e.seq IS DISTINCT FROM v_seq OR e.prev_hash IS DISTINCT FROM v_prev
@@ -146,6 +149,7 @@ BEGIN
     END LOOP;
     v_seq := v_seq + 1; -- from here: the position of the next event
     FOR s IN SELECT * FROM event_seal ORDER BY seq LOOP
+        EXIT WHEN v_seq > h.seq;
         v_seal := v_seal + 1;
         IF s.seq <> v_seal OR s.first_pos <> v_seq OR s.prev_hash <> v_prev
            OR s.from_xid <> v_from_x OR s.from_id <> v_from_i
@@ -165,8 +169,7 @@ BEGIN
         v_from_x := s.to_xid;
         v_from_i := s.to_id;
     END LOOP;
-    IF v_prev IS DISTINCT FROM (SELECT hash FROM event_head)
-       OR v_seq - 1 IS DISTINCT FROM (SELECT seq FROM event_head) THEN
+    IF v_prev IS DISTINCT FROM h.hash OR v_seq - 1 IS DISTINCT FROM h.seq THEN
         RETURN v_seq;
     END IF;
     RETURN NULL;
