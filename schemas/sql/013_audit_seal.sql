@@ -72,8 +72,13 @@ $$;
 
 -- Seals up to p_limit committed events not yet covered into one seal row; returns how many.
 -- Only one sealer runs at a time (transaction advisory lock); a concurrent call returns 0 at once.
--- A call with nothing to seal writes nothing (no transaction id, no WAL).
-CREATE OR REPLACE FUNCTION gw_event_seal(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
+-- A call with nothing to seal writes nothing (no transaction id, no WAL). The walk to the batch's
+-- end must be the index in order, stopping after p_limit entries, whatever the statistics say (with
+-- those of a small table the planner would rather bitmap-scan and sort the whole backlog): hence
+-- no sequential or bitmap scans inside the function, and no JIT, which the penalty cost of the
+-- one-row event_head's sequential scan would otherwise set off.
+CREATE OR REPLACE FUNCTION gw_event_seal(p_limit integer) RETURNS integer LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off AS $$
 DECLARE
     h      event_head;
     s      event_seal;
