@@ -14,8 +14,13 @@
 #include <cmocka.h>
 
 #include "http/http_server.h"
+#include "http/http_tls.h"
 #include "metrics/metrics.h"
 #include "util/log.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,7 +53,9 @@ struct tctx {
     int n_held;
     bool shut;
     int drained;
-    char *final; /* metrics text once drained */
+    char *final;  /* metrics text once drained */
+    bool tls;     /* the listener speaks TLS (a self-signed certificate made here) */
+    char dir[64]; /* its files */
     int failures;
     char fail_msg[16][200];
 };
@@ -258,6 +265,41 @@ static struct tctx *tctx_new(void (*client)(struct tctx *t), unsigned max, unsig
     return t;
 }
 
+/* A self-signed P-256 certificate and its key as PEM files in t->dir. */
+static void make_tls(struct tctx *t, struct gw_tls_listener *cfg, char *cert, char *key)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *n;
+    FILE *f;
+
+    assert_non_null(k);
+    assert_non_null(x);
+    snprintf(t->dir, sizeof(t->dir), "/tmp/gw-evict-unit-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, k);
+    n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
+    X509_set_issuer_name(x, n);
+    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+    snprintf(cert, 128, "%s/server.pem", t->dir);
+    snprintf(key, 128, "%s/server.key", t->dir);
+    assert_non_null(f = fopen(cert, "w"));
+    PEM_write_X509(f, x);
+    fclose(f);
+    assert_non_null(f = fopen(key, "w"));
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    *cfg = (struct gw_tls_listener){.cert_file = cert, .key_file = key};
+}
+
 static void run(struct tctx *t)
 {
     assert_int_equal(uv_loop_init(&t->loop), 0);
@@ -267,6 +309,18 @@ static void run(struct tctx *t)
     assert_int_equal(gw_http_server_start(&t->loop, "127.0.0.1", 0, &t->lim, handler, t, &t->srv),
                      0);
     gw_http_server_set_metrics(t->srv, t->metrics);
+    if (t->tls) {
+        struct gw_tls_listener cfg;
+        struct gw_http_tls_ctx *ctx = NULL;
+        char cert[128], key[128], err[256];
+
+        make_tls(t, &cfg, cert, key);
+        assert_int_equal(gw_http_tls_ctx_new(&cfg, &ctx, err, sizeof(err)), 0);
+        gw_http_server_set_tls(t->srv, ctx, t->metrics);
+        unlink(cert);
+        unlink(key);
+        rmdir(t->dir);
+    }
     t->port = gw_http_server_port(t->srv);
     assert_int_equal(pthread_create(&t->th, NULL, client_main, t), 0);
     uv_run(&t->loop, UV_RUN_DEFAULT);
@@ -468,12 +522,42 @@ static void test_mixed(void **state)
     tctx_free(t);
 }
 
+/* TLS, max_connections 2: a connection still in its handshake has sent no head, so the oldest
+ * such one makes room for a new one. */
+static void cl_tls(struct tctx *t)
+{
+    static const char hello_part[] = {0x16, 0x03, 0x01, 0x00, 0x80, 0x01}; /* a record begun */
+    int h1, h2, h3;
+
+    CHECK(t, (h1 = cli_open(t, 1)) >= 0);
+    CHECK(t, send(h1, hello_part, sizeof(hello_part), MSG_NOSIGNAL) == sizeof(hello_part));
+    CHECK(t, (h2 = cli_open(t, 1)) >= 0);
+    CHECK(t, (h3 = cli_open(t, 2)) >= 0);
+    CHECK(t, cli_sees_close(h1));
+    close(h1);
+    close(h2);
+    close(h3);
+}
+
+static void test_tls(void **state)
+{
+    struct tctx *t = tctx_new(cl_tls, 2, 100);
+
+    (void)state;
+    t->tls = true;
+    run(t);
+    assert_non_null(strstr(t->final, EV(SRV, "no_head") "1\n"));
+    assert_non_null(strstr(t->final, "gateway_http_refused_total{limit=\"" SRV "\"} 0\n"));
+    tctx_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_per_address),
         cmocka_unit_test(test_mixed),
+        cmocka_unit_test(test_tls),
     };
     gw_log_set_level(GW_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
