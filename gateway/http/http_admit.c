@@ -67,8 +67,7 @@ static void gw_http_admit_unlist(struct gw_http_conn *c)
 
 /* ---- address table ---- */
 
-/* IPv4 (also IPv4-mapped IPv6) by address, IPv6 by its /64. */
-static void gw_http_addr_key(const struct sockaddr *sa, uint64_t *key, uint8_t *family)
+void gw_http_admit_key(const struct sockaddr *sa, uint64_t *key, uint8_t *family)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     uint32_t v4;
@@ -130,7 +129,7 @@ static struct gw_http_addr *gw_http_addr_get(struct gw_http_addrs *t, const stru
     struct gw_http_addr *a;
     size_t s;
 
-    gw_http_addr_key(sa, &key, &family);
+    gw_http_admit_key(sa, &key, &family);
     s = gw_http_addr_slot(t, key, family);
     for (a = t->buckets[s]; a; a = a->next)
         if (a->key == key && a->family == family)

@@ -355,6 +355,9 @@ void gw_http_admit_free(struct gw_http_server *srv);
  * scope is evictable (counted as a refusal); GW_ENOMEM. Either way c is not admitted. */
 int gw_http_admit(struct gw_http_server *srv, struct gw_http_conn *c,
                   const struct sockaddr *sa) GW_MUST_CHECK;
+/* The key c is counted under: IPv4 (also IPv4-mapped IPv6) by address, IPv6 by its /64;
+ * family 4 or 6, or 0 for an unknown address (sa NULL or another family). */
+void gw_http_admit_key(const struct sockaddr *sa, uint64_t *key, uint8_t *family);
 /* c's state changed: moves it onto the eviction list of its state, or off them. */
 void gw_http_admit_track(struct gw_http_conn *c);
 /* c is closing: its slot and its address's are free now (the struct may live on a while). */

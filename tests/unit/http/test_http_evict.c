@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "http/http_server.h"
+#include "http/http_server_internal.h" /* gw_http_admit_key */
 #include "http/http_tls.h"
 #include "metrics/metrics.h"
 #include "util/log.h"
@@ -551,13 +552,48 @@ static void test_tls(void **state)
     tctx_free(t);
 }
 
+static uint64_t key_of(const char *ip, uint8_t *family)
+{
+    struct sockaddr_storage ss = {0};
+    uint64_t key = 0;
+
+    if (strchr(ip, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        assert_int_equal(inet_pton(AF_INET6, ip, &a->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        assert_int_equal(inet_pton(AF_INET, ip, &a->sin_addr), 1);
+    }
+    gw_http_admit_key((const struct sockaddr *)&ss, &key, family);
+    return key;
+}
+
+/* IPv4 by address (an IPv4-mapped IPv6 address counts as that IPv4 address), IPv6 by /64. */
+static void test_address_key(void **state)
+{
+    uint8_t f1, f2;
+    uint64_t k;
+
+    (void)state;
+    k = key_of("192.0.2.7", &f1);
+    assert_true(key_of("::ffff:192.0.2.7", &f2) == k && f1 == 4 && f2 == 4);
+    assert_true(key_of("192.0.2.8", &f2) != k && f2 == 4);
+    k = key_of("2001:db8:1:2::1", &f1);
+    assert_true(key_of("2001:db8:1:2:ffff:ee:dd:cc", &f2) == k && f1 == 6 && f2 == 6);
+    assert_true(key_of("2001:db8:1:3::1", &f2) != k);
+    assert_true(key_of("::1", &f1) == key_of("::2", &f2) && f1 == 6); /* one /64 */
+    gw_http_admit_key(NULL, &k, &f1);
+    assert_true(k == 0 && f1 == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order),
-        cmocka_unit_test(test_per_address),
-        cmocka_unit_test(test_mixed),
-        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_order),       cmocka_unit_test(test_per_address),
+        cmocka_unit_test(test_mixed),       cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_address_key),
     };
     gw_log_set_level(GW_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
