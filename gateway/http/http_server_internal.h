@@ -4,8 +4,9 @@
 /*
  * Internals of the HTTP server shared by http_parse.c + http_req.c (request parser, no I/O),
  * http_parse_sim.c (socket-free read loop), http_response.c (response formatting), http_conn.c
- * (one client connection), http_conn_tls.c (its TLS layer) and http_server.c (listener). Not for
- * use outside those files, except by the fuzz harness and the unit tests.
+ * (one client connection), http_conn_tls.c (its TLS layer), http_admit.c (connection limits)
+ * and http_server.c (listener). Not for use outside those files, except by the fuzz harness and
+ * the unit tests.
  */
 
 #include "util/common.h"
