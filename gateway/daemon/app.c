@@ -359,6 +359,7 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
                                   gw_api_handle, app->api, &app->http);
     if (rc == 0) {
+        gw_http_server_set_metrics(app->http, app->metrics);
         gw_http_server_set_head_check(app->http, gw_api_head_check);
         gw_http_server_set_stream_check(app->http, gw_api_stream_check);
         rc = gw_app_tls_start(app); /* before the loop accepts a first connection */
