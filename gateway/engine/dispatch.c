@@ -46,7 +46,8 @@ void gw_dispatch_send_free(struct gw_send *s)
 
 bool gw_dispatch_maybe_free(struct gw_dispatch *d)
 {
-    if (!d->closed || d->inflight > 0 || d->claiming || d->renewing || d->peer_writes > 0)
+    if (!d->closed || d->inflight > 0 || d->claiming || d->renewing || d->peer_writes > 0 ||
+        d->due_reading)
         return false;
     gw_dispatch_axes_free(d);
     free(d->organ_id);
@@ -313,7 +314,10 @@ int gw_dispatch_start(const struct gw_dispatch_deps *deps, struct gw_dispatch **
     d->lease_timer.data = d;
     uv_timer_start(&d->lease_timer, gw_dispatch_lease_tick, d->cfg->lease_ms / 4 + 1,
                    d->cfg->lease_ms / 4 + 1);
-    d->handles = 2;
+    uv_timer_init(deps->loop, &d->due_timer);
+    d->due_timer.data = d;
+    d->handles = 3;
+    gw_dispatch_due_start(d);
     *out = d;
     return 0;
 }
@@ -365,4 +369,5 @@ void gw_dispatch_free(struct gw_dispatch *d)
     gw_dispatch_record_drop(d);
     uv_close((uv_handle_t *)&d->timer, gw_dispatch_closed);
     uv_close((uv_handle_t *)&d->lease_timer, gw_dispatch_closed);
+    uv_close((uv_handle_t *)&d->due_timer, gw_dispatch_closed);
 }
