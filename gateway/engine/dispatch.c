@@ -212,6 +212,21 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
     }
 }
 
+static void gw_dispatch_tick(uv_timer_t *t);
+
+void gw_dispatch_wake_for_probe(struct gw_dispatch *d, const struct gw_peer *p, uint64_t now)
+{
+    struct gw_peer_view v;
+    uint64_t due;
+
+    if (d->stopping || d->freeing)
+        return;
+    due = uv_timer_get_due_in(&d->timer);
+    gw_peer_view(p, now, &v);
+    if (v.state == GW_PEER_OPEN && v.retry_in_ms + 1 < due)
+        uv_timer_start(&d->timer, gw_dispatch_tick, v.retry_in_ms + 1, d->cfg->scan_interval_ms);
+}
+
 static void gw_dispatch_claim(struct gw_dispatch *d)
 {
     const struct gw_config_delivery *cfg = d->cfg;
@@ -242,8 +257,10 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
         if (!d->axes[i].peer)
             continue; /* disabled: its deliveries wait, neither claimed nor given up */
         r = gw_peer_room(d->axes[i].peer, now);
-        if (r == 0)
+        if (r == 0) {
+            gw_dispatch_wake_for_probe(d, d->axes[i].peer, now);
             continue;
+        }
         names[n] = d->axes[i].ax.name;
         limits[n] = r < room ? r : room;
         sum += limits[n];

@@ -132,6 +132,10 @@ void gw_dispatch_lease_renew(struct gw_dispatch *d);
  * due delivery (nothing when [delivery] backpressure_age_s is 0); the timer is d->due_timer. */
 void gw_dispatch_due_start(struct gw_dispatch *d);
 
+/* An open breaker's probe is due before the next scan: the timer ticks then, so the axis is
+ * tried again at once whatever scan_interval_ms is (the scan stays the period afterwards). */
+void gw_dispatch_wake_for_probe(struct gw_dispatch *d, const struct gw_peer *p, uint64_t now);
+
 /* Creates the peer, metrics and stored state of each axis. */
 int gw_dispatch_axes_init(struct gw_dispatch *d);
 void gw_dispatch_axes_free(struct gw_dispatch *d);

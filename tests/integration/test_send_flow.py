@@ -70,6 +70,32 @@ def test_connections_are_reused(env):
     assert total <= POOL, total
 
 
+# No scan to fall back on: every claim below follows a kick, a full batch or a breaker's probe.
+NO_SCAN = {"delivery:scan_interval_ms": "3600000", "delivery:batch": "2", "delivery:max_inflight": "4",
+           "delivery:breaker_failures": "2", "delivery:breaker_backoff_ms": "300",
+           "delivery:breaker_backoff_max_ms": "1000"}
+
+
+def test_claims_follow_kicks_batches_and_probes(env):
+    gw = env.gateway(NO_SCAN)
+    # Each submission kicks the dispatcher: sent long before any scan.
+    for i in range(6):
+        assert gw.submit(t.edoc("000.00.12.H49,2024/08/05,%d/KICK" % i)).status == 202
+        t.wait_until(lambda: sent_count(env, "000.00.12.H49,2024/08/05,") == i + 1, 30,
+                     what="kicked send %d" % i)
+    # A backlog built while the axis refuses: its breaker opens, the probe is woken at its time,
+    # and once it succeeds full batches of 2 follow one another until the backlog is gone, with
+    # no submission arriving meanwhile.
+    env.sim.faults(http500=1000000, ops=["sendEdoc"])
+    for i in range(12):
+        assert gw.submit(t.edoc("000.00.12.H49,2024/08/06,%d/BATCH" % i)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT state FROM peer_health WHERE axis = 'national'")
+                 in ("open", "half_open"), 30, what="breaker open")
+    env.sim.faults()
+    t.wait_until(lambda: sent_count(env, "000.00.12.H49,2024/08/06,") == 12, 60,
+                 what="backlog drained without a scan")
+
+
 BACKPRESSURE = {"delivery:backpressure_age_s": "1", "axis.national:max_concurrency": "1",
                 "axis.national:timeout_ms": "10000", "delivery:lease_ms": "15000"}
 
@@ -132,5 +158,6 @@ def test_no_backpressure_while_the_breaker_is_open(env):
 
 
 if __name__ == "__main__":
-    t.run([test_connections_are_reused, test_backpressure_while_the_axis_is_slow,
+    t.run([test_connections_are_reused, test_claims_follow_kicks_batches_and_probes,
+           test_backpressure_while_the_axis_is_slow,
            test_no_backpressure_while_the_breaker_is_open])
