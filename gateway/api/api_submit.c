@@ -282,7 +282,6 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
     struct gw_ingest_deps deps = {.loop = api->deps.loop, .db = api->deps.db};
     struct gw_submit_job *job;
     struct gw_api_ready ready;
-
     const char *behind = NULL;
 
     gw_api_ready_get(api, &ready);

@@ -1,8 +1,9 @@
 /*
  * Delivery dispatcher: one repeating timer scans for due deliveries, claims a batch under a lease
  * (only for the enabled axes given, each within its peer health's room), hands each to its axis
- * adapter and passes the outcome to dispatch_record.c. A claim that fills its room is followed
- * at once by another, so a backlog drains at the speed of the axis.
+ * adapter and passes the outcome to dispatch_record.c. New work (gw_dispatch_kick) and an open
+ * breaker's probe time fire the timer at once rather than at the next scan; a claim that fills
+ * its room is followed at once by another, so a backlog drains at the speed of the axis.
  */
 #include "engine/dispatch.h"
 
