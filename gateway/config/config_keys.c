@@ -138,6 +138,7 @@ static const struct gw_cfg_key delivery_keys[] = {
     {"breaker_failures", T_UNS, C(delivery.breaker_failures), 1, 1000, false, false},
     {"breaker_backoff_ms", T_U64, C(delivery.breaker_backoff_ms), 10, MS_HOUR, false, false},
     {"breaker_backoff_max_ms", T_U64, C(delivery.breaker_backoff_max_ms), 10, MS_DAY, false, false},
+    {"backpressure_age_s", T_U64, C(delivery.backpressure_age_s), 0, 86400, false, false},
 };
 
 static const struct gw_cfg_key routing_keys[] = {
@@ -281,6 +282,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.breaker_failures = 5;
     cfg->delivery.breaker_backoff_ms = 1000;
     cfg->delivery.breaker_backoff_max_ms = 60000;
+    cfg->delivery.backpressure_age_s = 30;
     cfg->directory_interval_ms = 3600000;
     cfg->directory_retry_ms = 30000;
     cfg->verify.concurrency = 2;

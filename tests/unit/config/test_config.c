@@ -185,6 +185,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->delivery.backoff_base_ms, 1000);
     assert_int_equal(c->delivery.backoff_max_ms, 300000);
     assert_int_equal(c->delivery.give_up_after_s, 86400);
+    assert_int_equal(c->delivery.backpressure_age_s, 30);
     gw_config_free(c);
 }
 
@@ -623,6 +624,7 @@ static void test_int4_bounds(void **state)
         {"delivery", "lease_ms", 86400000ull},
         {"delivery", "give_up_after_s", 366ull * 86400},
         {"delivery", "batch", 10000},
+        {"delivery", "backpressure_age_s", 86400}, /* not SQL, but one day bounds it too */
         {"database", "query_timeout_ms", 86400000ull},
         {"axis.national", "poll_interval_ms", 86400000ull},
     };
