@@ -29,7 +29,7 @@
 # docs_per_s_tls=… p99_ms_tls=… gw_cpu_ms=… pg_cpu_ms=… stmts_per_doc=… commits_per_doc=…
 # wal_kb_per_doc=… backlog=… backlog_s=… lat_docs_per_s=… gw_cpu_ms_1mb=… pg_cpu_ms_1mb=…
 # stmts_per_doc_1mb=… commits_per_doc_1mb=… wal_kb_per_doc_1mb=… backlog_1mb=… backlog_s_1mb=…
-# lat_docs_per_s_tls=…
+# lat_docs_per_s_tls=… writes_per_doc=… writes_per_doc_1mb=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
 #   GW_BENCH_LAT_CONNECTIONS (8)  GW_BENCH_LAT_RATE (half of the saturated phase's documents/s)
 #   GW_BENCH_LAT_DELAY_MS (unset; set: that pause between requests on each connection instead of a rate)
@@ -159,7 +159,8 @@ pg_ticks() {
     END {print s + 0}'
 }
 # PostgreSQL's counters for database gateway: CPU ticks, top-level statements of user postgres
-# (gatewayd), commits, WAL bytes, and the benchmark's own queries so far. Read from database
+# (gatewayd), commits, WAL bytes, the next transaction id (this reading takes one), and the
+# benchmark's own queries so far. Read from database
 # postgres: the reading adds nothing to them. "pg_snap reset" empties pg_stat_statements first.
 gw_statements="pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
   WHERE d.datname = 'gateway' AND r.rolname = 'postgres'"
@@ -168,7 +169,8 @@ pg_snap() {
   echo "$(pg_ticks) $(qpg "SELECT
     (SELECT coalesce(sum(s.calls), 0) FROM $gw_statements),
     (SELECT xact_commit FROM pg_stat_database WHERE datname = 'gateway'),
-    pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')" | tr '|' ' ') $(qcalls)"
+    pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'),
+    pg_current_xact_id()::text::bigint" | tr '|' ' ') $(qcalls)"
 }
 # A backend's commit counts reach pg_stat_database when it exits (or some seconds later), so a
 # phase's figures are read once gatewayd has stopped and its connections are gone.
@@ -194,14 +196,15 @@ gw_backends_gone
 c1=$(pg_snap | cut -d' ' -f3)
 commits_per_query=$(((c1 - c0) / 4))
 # Per relayed document between two pg_snap (before, after) for n documents and gatewayd's CPU
-# ticks: sets pg_ms, stmts, commits, wal_kb.
+# ticks: sets pg_ms, stmts, commits, wal_kb, and writes (commits of transactions that wrote,
+# i.e. took a transaction id; the benchmark's queries only read).
 per_doc() {
-  read -r p0 s0 x0 w0 q0 <<<"$1"
-  read -r p1 s1 x1 w1 q1 <<<"$2"
-  read -r pg_ms stmts commits wal_kb < <(awk -v n="$3" -v hz="$hz" -v p=$((p1 - p0)) -v s=$((s1 - s0)) \
-    -v x=$((x1 - x0 - commits_per_query * (q1 - q0))) -v w="$w0" -v w1="$w1" 'BEGIN {
-      if (!n) {print "0 0 0 0"; exit}
-      printf "%.3f %.2f %.2f %.1f\n", 1000 * p / hz / n, s / n, x / n, (w1 - w) / 1024 / n}')
+  read -r p0 s0 x0 w0 i0 q0 <<<"$1"
+  read -r p1 s1 x1 w1 i1 q1 <<<"$2"
+  read -r pg_ms stmts commits wal_kb writes < <(awk -v n="$3" -v hz="$hz" -v p=$((p1 - p0)) -v s=$((s1 - s0)) \
+    -v x=$((x1 - x0 - commits_per_query * (q1 - q0))) -v w="$w0" -v w1="$w1" -v i=$((i1 - i0 - 1)) 'BEGIN {
+      if (!n) {print "0 0 0 0 0"; exit}
+      printf "%.3f %.2f %.2f %.1f %.2f\n", 1000 * p / hz / n, s / n, x / n, (w1 - w) / 1024 / n, i / n}')
 }
 # The statements that took most of PostgreSQL's time since the last reset, per document.
 top_statements() { # documents
@@ -273,10 +276,11 @@ snap1=$(pg_snap)
 read -r sat_n docs_per_s sat_p50 sat_p99 < <(phase_sql sat)
 cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$sat_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}')
 per_doc "$snap0" "$snap1" "$sat_n"
-pg_cpu_ms=$pg_ms sat_stmts=$stmts sat_commits=$commits sat_wal_kb=$wal_kb
+pg_cpu_ms=$pg_ms sat_stmts=$stmts sat_commits=$commits sat_wal_kb=$wal_kb sat_writes=$writes
 echo "  $sat_n documents relayed at ${docs_per_s} docs/s end to end (backlog latency p50 ${sat_p50} ms)"
 echo "  CPU per relayed document: gatewayd ${cpu_ms} ms, PostgreSQL ${pg_cpu_ms} ms"
-echo "  per relayed document: ${sat_stmts} statements (top level), ${sat_commits} commits, ${sat_wal_kb} KB of WAL"
+echo "  per relayed document: ${sat_stmts} statements (top level), ${sat_commits} commits (${sat_writes} that" \
+  "wrote), ${sat_wal_kb} KB of WAL"
 [ "$sat_n" -gt 0 ] && top_statements "$sat_n"
 awk -v g=$((cpu1 - cpu0)) -v s=$((sim1 - sim0)) -v p=$(($(cut -d' ' -f1 <<<"$snap1") - $(cut -d' ' -f1 <<<"$snap0"))) \
   -v hz="$hz" -v a="$t0" -v b="$t1" \
@@ -369,10 +373,10 @@ per_doc "$snap0" "$snap1" "$e2e_n"
 echo "  $e2e_n documents relayed at ${docs_per_s_1mb} docs/s end to end; gatewayd CPU ${e2e_cpu_ms} ms per document;" \
   "peak RSS ${rss1m_mb} MB"
 echo "  per relayed document: PostgreSQL CPU ${pg_ms} ms, ${stmts} statements (top level), ${commits} commits," \
-  "${wal_kb} KB of WAL"
+  "${writes} that wrote, ${wal_kb} KB of WAL"
 [ "$e2e_n" -gt 0 ] && top_statements "$e2e_n"
 sink_check
-e2e_pg_ms=$pg_ms e2e_stmts=$stmts e2e_commits=$commits e2e_wal_kb=$wal_kb
+e2e_pg_ms=$pg_ms e2e_stmts=$stmts e2e_commits=$commits e2e_wal_kb=$wal_kb e2e_writes=$writes
 e2e_backlog=$backlog e2e_backlog_s=$backlog_s
 echo "== ceiling: PostgreSQL inserting rows of $pkg1m random bytes, $conns1m clients (pgbench)"
 ceiling _1m "$pkg1m" "$conns1m" 16
@@ -462,4 +466,5 @@ echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ra
   "wal_kb_per_doc=${sat_wal_kb} backlog=${sat_backlog} backlog_s=${sat_backlog_s} lat_docs_per_s=${lat_rate}" \
   "gw_cpu_ms_1mb=${e2e_cpu_ms} pg_cpu_ms_1mb=${e2e_pg_ms} stmts_per_doc_1mb=${e2e_stmts}" \
   "commits_per_doc_1mb=${e2e_commits} wal_kb_per_doc_1mb=${e2e_wal_kb} backlog_1mb=${e2e_backlog}" \
-  "backlog_s_1mb=${e2e_backlog_s} lat_docs_per_s_tls=${tlslat_rate}"
+  "backlog_s_1mb=${e2e_backlog_s} lat_docs_per_s_tls=${tlslat_rate} writes_per_doc=${sat_writes}" \
+  "writes_per_doc_1mb=${e2e_writes}"
