@@ -3,7 +3,7 @@
 
 The requests are signed here with Python's hmac and hashlib, independently of the gateway's
 signer (adapters/vxp) and of the sink's checker; the worked example of domain.md section 5 is
-replayed byte for byte. A correctly signed sendEdoc is answered OK with a docId; a bad signature,
+checked with Python's hmac and `openssl dgst -hmac`, then replayed byte for byte. A correctly signed sendEdoc is answered OK with a docId; a bad signature,
 a wrong secret, an uppercase digest, a zero-padded hash-file, a tampered signed header, a foreign
 sender, a missing header, an unknown systemid, a bad timestamp and a package without recipient are
 each refused with the simulator's ErrorCode, and the sink's counters say so. One sendEdoc goes
@@ -133,6 +133,11 @@ class AxisSinkTest(unittest.TestCase):
     def test_worked_example_of_domain_md(self):
         mac = hmac.new(b"TEST-ONLY-secret-not-a-real-key", EXAMPLE_SIGN.encode(), hashlib.sha256)
         self.assertEqual(mac.hexdigest(), EXAMPLE_HASH)  # the document's vector, by Python's hmac
+        if shutil.which("openssl"):  # and by OpenSSL's command line
+            out = subprocess.run(["openssl", "dgst", "-sha256", "-hmac",
+                                  "TEST-ONLY-secret-not-a-real-key"], input=EXAMPLE_SIGN.encode(),
+                                 capture_output=True, check=True).stdout.decode()
+            self.assertEqual(out.split()[-1], EXAMPLE_HASH)
         h = {PREFIX + "systemid": "000.00.00.H41", PREFIX + "servicetype": "eDoc",
              PREFIX + "messagetype": "edoc", PREFIX + "timestamp": "28092018T172511+0123",
              PREFIX + "Content-Type": "application/json", "Content-Type": "application/json",
