@@ -8,9 +8,10 @@
 #include "db/db.h"
 
 /*
- * Audit-chain sealer: every second, links newly committed audit events into the SHA-256 chain
- * (SQL gw_event_seal). Writers only insert events, so the hash chain never serialises the hot
- * path; one sealer at a time across instances (transaction advisory lock).
+ * Audit-chain sealer: every second, seals newly committed audit events into the SHA-256 chain
+ * (SQL gw_event_seal: one appended seal row per batch, no event row rewritten). Writers only
+ * insert events, so the hash chain never serialises the hot path; one sealer at a time across
+ * instances (transaction advisory lock).
  *
  * The same timer sweeps staged package bodies no package took (an upload refused, aborted or
  * crashed before its package row committed; schemas/sql/006_body.sql) once a minute: those older

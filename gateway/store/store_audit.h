@@ -6,8 +6,8 @@
 #include "db/db.h"
 
 /*
- * Typed call of the audit-chain sealer's SQL function (gw_event_seal): links at most limit
- * unsealed events into the hash chain and answers how many it sealed.
+ * Typed call of the audit-chain sealer's SQL function (gw_event_seal): seals at most limit
+ * committed events into one seal row of the hash chain and answers how many it sealed.
  */
 
 typedef void (*gw_store_audit_seal_cb)(int err, int64_t sealed, void *ud);

@@ -47,10 +47,13 @@ def test_outgoing_reaches_every_recipient(env):
     assert "gateway_backlog_ok 1\n" in metrics and 'gateway_deliveries{state="dead"} 0\n' in metrics, metrics
     ready = t.request(gw.port, "GET", "/readyz", token=None)
     assert ready.status == 200 and ready.json()["ready"], ready.body
-    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM event WHERE seq IS NULL") == "0", 10, what="sealed")
+    t.wait_until(lambda: env.pg.query("SELECT gw_event_unsealed()") == "0", 10, what="sealed")
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
     env.pg.query("UPDATE event SET actor = 'forged' WHERE id = 1")
-    assert env.pg.query("SELECT gw_event_verify()") == env.pg.query("SELECT seq FROM event WHERE id = 1")
+    # the first position of the seal covering event 1 (013_audit_seal.sql)
+    assert env.pg.query("SELECT gw_event_verify()") == env.pg.query(
+        "SELECT s.first_pos FROM event_seal s, event e WHERE e.id = 1 AND (e.xid, e.id) >= (s.from_xid, s.from_id)"
+        " AND (e.xid, e.id) < (s.to_xid, s.to_id)")
 
 
 def test_incoming_stored_before_ack(env):

@@ -1,6 +1,6 @@
 """The state-transition functions of schemas/sql, driven directly: claim fencing, stale outcomes,
-give-up on expired leases, the claim's byte budget, group-commit recording and audit-chain
-tamper detection. The schema is applied with `gatewayd --migrate`, twice (idempotent)."""
+give-up on expired leases, the claim's byte budget, group-commit recording, audit sealing (late
+commits, batch limits, a database sealed by 001 migrated to 013) and tamper detection. The schema is applied with `gatewayd --migrate`, twice (idempotent)."""
 
 import os
 import subprocess
@@ -70,20 +70,137 @@ def test_give_up_and_budget(env):
     assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'dead'") == "3"
 
 
+def seal_of(env, event_id):
+    """The trail position gw_event_verify reports for a fault in an event: the first position of
+    the seal covering it (013_audit_seal.sql), or its 001 seq."""
+    return env.pg.query(
+        "SELECT coalesce((SELECT s.first_pos FROM event_seal s WHERE (e.xid, e.id) >= (s.from_xid, s.from_id)"
+        " AND (e.xid, e.id) < (s.to_xid, s.to_id)), e.seq) FROM event e WHERE e.id = %d" % event_id)
+
+
+def tampered(env, sql):
+    """What gw_event_verify answers with sql applied, in a transaction then rolled back."""
+    return env.pg.query("BEGIN; %s; SELECT coalesce(gw_event_verify()::text, 'ok'); ROLLBACK" % sql)
+
+
+def refused(env, sql):
+    try:
+        env.pg.query(sql)
+    except subprocess.CalledProcessError:
+        return True
+    return False
+
+
 def test_audit_chain(env):
     migrate(env)
     for i in range(3):
         submit(env, "D%d" % i)
+    rows = "SELECT string_agg(id || ':' || ctid::text || ':' || xmin::text, ',' ORDER BY id) FROM event"
+    before = env.pg.query(rows)
     assert env.pg.query("SELECT gw_event_seal(1000)") == "6"
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
-    # Hashes cannot be blanked to hide an edit (NULLs would otherwise compare as unknown).
+    assert env.pg.query("SELECT gw_event_unsealed()") == "0"
+    # Sealing appends a seal row; no event row is written again (same row versions).
+    assert env.pg.query(rows) == before
+    assert env.pg.rows("SELECT seq, first_pos, events FROM event_seal") == [["1", "1", "6"]]
+    # Beyond the batch limit, a seal covers an exact sub-range and the next one the rest.
+    for i in range(3, 5):
+        submit(env, "D%d" % i)
+    assert [env.pg.query("SELECT gw_event_seal(3)") for _ in range(3)] == ["3", "1", "0"]
+    assert env.pg.rows("SELECT first_pos, events FROM event_seal ORDER BY seq") == [["1", "6"], ["7", "3"],
+                                                                                   ["10", "1"]]
+    assert env.pg.query("SELECT seq FROM event_head") == "10"
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    # A transaction that commits late (its event id taken before the others') is sealed after it
+    # commits, in a later seal; events of transactions that started after it wait for it too.
+    # Its event is written in a subtransaction (an EXCEPTION block) and carries the top-level id.
+    late = subprocess.Popen(["psql", "-h", env.pg.host, "-U", "postgres", "-d", env.pg.dbname, "-Atq",
+                             "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
     try:
-        env.pg.query("UPDATE event SET hash = NULL, prev_hash = NULL WHERE id = 1")
-        raise AssertionError("blanking a hash was accepted")
-    except subprocess.CalledProcessError:
-        pass
-    env.pg.query("UPDATE event SET detail = '{\"forged\": true}' WHERE id = 2")
-    assert env.pg.query("SELECT gw_event_verify()") == env.pg.query("SELECT seq FROM event WHERE id = 2")
+        late.stdin.write("BEGIN;\nDO $$ BEGIN BEGIN PERFORM gw_event(NULL, 'late', 'test', '{}'); "
+                         "EXCEPTION WHEN others THEN NULL; END; BEGIN PERFORM gw_event(NULL, 'undone', 'test', "
+                         "'{}'); RAISE EXCEPTION 'undo'; EXCEPTION WHEN others THEN NULL; END; END $$;\n")
+        late.stdin.flush()
+        xid = t.wait_until(lambda: env.pg.query("SELECT backend_xid FROM pg_stat_activity WHERE state = "
+                                                "'idle in transaction' AND backend_xid IS NOT NULL"), 10,
+                           what="late transaction")
+        submit(env, "D5")
+        assert env.pg.query("SELECT gw_event_seal(1000)") == "0"
+        assert env.pg.query("SELECT gw_event_unsealed()") == "2"
+        late.stdin.write("COMMIT;\n")
+        late.stdin.close()
+        assert late.wait(30) == 0
+    finally:
+        if late.poll() is None:
+            late.kill()
+            late.wait()
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "3"
+    assert env.pg.query("SELECT xid::text FROM event WHERE kind = 'late'") == xid
+    assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'undone'") == "0"
+    late_id = int(env.pg.query("SELECT id FROM event WHERE kind = 'late'"))
+    assert late_id < int(env.pg.query("SELECT max(id) FROM event")) and seal_of(env, late_id) == "11"
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    # Tampering: each change alone makes the check fail at the seal that covers it.
+    assert tampered(env, "UPDATE event SET detail = '{\"forged\": true}' WHERE id = 2") == seal_of(env, 2) == "1"
+    assert tampered(env, "UPDATE event SET actor = 'forged' WHERE id = 8") == seal_of(env, 8) == "7"
+    assert tampered(env, "DELETE FROM event WHERE id = 10") == "10"
+    assert tampered(env, "INSERT INTO event (kind, actor, xid) SELECT 'sent', 'forged', xid FROM event "
+                         "WHERE id = 1") == "1"
+    assert tampered(env, "UPDATE event SET xid = (SELECT xid FROM event WHERE id = 1) WHERE id = 7") == "1"
+    assert tampered(env, "UPDATE event_seal SET events = events - 1 WHERE seq = 2") == "7"
+    assert tampered(env, "UPDATE event_seal SET sealed_at = sealed_at + interval '1 s' WHERE seq = 3") == "10"
+    assert tampered(env, "DELETE FROM event_seal WHERE seq = 4") == "11"
+    assert tampered(env, "UPDATE event_head SET seq = seq - 1") == "14"
+    # A new event is no tampering: it waits for the next seal.
+    assert tampered(env, "SELECT gw_event(NULL, 'new', 'test', '{}')") == "ok"
+    # Hashes cannot be blanked to hide an edit (NULLs would otherwise compare as unknown).
+    assert refused(env, "UPDATE event_seal SET hash = NULL WHERE seq = 1")
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+
+
+def test_audit_migration(env):
+    """A database at 012 with events 001's sealer sealed and events it had not sealed yet, then 013
+    applied: the old chain keeps verifying, the new one continues from it and covers the unsealed
+    events once."""
+    import shutil
+    d = env.root + "/sql"
+    os.mkdir(d)
+    files = sorted(n for n in os.listdir(os.path.join(t.SRC, "schemas/sql")) if n[:3].isdigit())
+    for n in files:
+        if n < "013":
+            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
+    gw = env.gateway({"database:migrations_dir": d}, start=False)
+    run = lambda: subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
+                                 timeout=60)
+    assert run().returncode == 0
+    for i in range(3):
+        submit(env, "D%d" % i)
+    assert env.pg.query("SELECT gw_event_seal(4)") == "4"  # 001's sealer: events 1-4; 5 and 6 unsealed
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    old_hash = env.pg.query("SELECT encode(hash, 'hex') FROM event WHERE seq = 4")
+    for n in files:
+        if n >= "013":
+            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
+    r = run()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    assert env.pg.query("SELECT gw_event_unsealed()") == "2"
+    submit(env, "D3")
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "4"
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "0"
+    assert env.pg.rows("SELECT first_pos, events, encode(prev_hash, 'hex') FROM event_seal") == [["5", "4", old_hash]]
+    assert env.pg.rows("SELECT id, seq FROM event WHERE seq IS NOT NULL ORDER BY id") == [[str(i), str(i)]
+                                                                                        for i in range(1, 5)]
+    assert env.pg.query("SELECT seq FROM event_head") == "8"
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    assert tampered(env, "UPDATE event SET detail = '{\"forged\": true}' WHERE id = 2") == "2"
+    assert tampered(env, "UPDATE event SET detail = '{\"forged\": true}' WHERE id = 6") == seal_of(env, 6) == "5"
+    assert tampered(env, "DELETE FROM event WHERE id = 4") == "4"
+    assert tampered(env, "INSERT INTO event (kind, actor) VALUES ('sent', 'forged'); UPDATE event SET seq = 5, "
+                         "prev_hash = '\\x%s', hash = gw_event_digest('\\x%s', event) WHERE kind = 'sent' AND "
+                         "actor = 'forged'" % (old_hash, old_hash)) == "6"
+    assert refused(env, "UPDATE event SET hash = NULL, prev_hash = NULL WHERE id = 1")
 
 
 def test_changed_migration_refused(env):
@@ -115,5 +232,6 @@ def test_bad_configuration_refused(env):
 
 
 if __name__ == "__main__":
-    t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_changed_migration_refused,
+    t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_audit_migration,
+           test_changed_migration_refused,
            test_bad_configuration_refused])
