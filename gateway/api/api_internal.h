@@ -47,6 +47,7 @@ struct gw_api {
         struct gw_metric *submit_conflict;
         struct gw_metric_family *submit_rejected; /* label code */
         struct gw_metric *submit_db_errors;
+        struct gw_metric *submit_backpressure;
         struct gw_metric *refreshes;
         struct gw_metric *up, *ready, *uptime, *db_pending;
         struct gw_metric *backlog_ok;
@@ -84,7 +85,10 @@ void gw_api_clients_free(struct gw_api *api);
 void gw_api_work_begin(struct gw_api *api);
 void gw_api_work_end(struct gw_api *api);
 
-#define GW_PAPER_BODY_MAX 16384 /* bytes of a POST /v1/packages/{id}/paper-copy body */
+/* Retry-After of a submission refused by back-pressure: a few seconds, as the other 503s, long
+ * enough for the dispatcher to drain part of the backlog, short against a client's patience. */
+#define GW_API_BACKPRESSURE_RETRY_S "5"
+#define GW_PAPER_BODY_MAX           16384 /* bytes of a POST /v1/packages/{id}/paper-copy body */
 
 /* One request's asynchronous store call (api_read.c): the drain waits for it. new answers 500
  * itself and returns NULL on allocation failure; free ends the work. */

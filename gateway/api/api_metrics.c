@@ -36,6 +36,9 @@ int gw_api_metrics_init(struct gw_api *api)
                                                 "submissions refused, by error code", "code", NULL);
     api->m.submit_db_errors =
         GW_COUNTER("gateway_submit_db_errors_total", "submissions not stored (503)");
+    api->m.submit_backpressure =
+        GW_COUNTER("gateway_submit_backpressure_total",
+                   "submissions refused (503 delivery_backlog) while deliveries fall behind");
     api->m.refreshes = GW_COUNTER("gateway_metrics_refresh_total",
                                   "snapshots of /metrics built (at most one a second)");
     api->m.backlog_ok = GW_GAUGE("gateway_backlog_ok", "1 when the backlog gauges are current");

@@ -282,10 +282,23 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
     struct gw_ingest_deps deps = {.loop = api->deps.loop, .db = api->deps.db};
     struct gw_submit_job *job;
     struct gw_api_ready ready;
+    const char *behind = NULL;
 
     gw_api_ready_get(api, &ready);
     if (ready.draining) {
         gw_api_error(req, GW_ESHUTDOWN, NULL);
+        return;
+    }
+    if (api->deps.behind && api->deps.behind(api->deps.ud, &behind)) {
+        /* Back-pressure: decided before a byte of the body is read, so nothing is parsed or
+         * stored; the client retries later, as after any 503. */
+        char msg[200];
+        gw_metric_inc(api->m.submit_backpressure);
+        snprintf(msg, sizeof(msg),
+                 "deliveries to axis %.64s are falling behind; retry later, nothing was stored",
+                 behind ? behind : "?");
+        gw_http_add_header(req, "Retry-After", GW_API_BACKPRESSURE_RETRY_S);
+        gw_http_respond_error(req, 503, "delivery_backlog", msg);
         return;
     }
     if (!req->has_body || (!req->streaming && req->body_len == 0)) {

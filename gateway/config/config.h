@@ -54,6 +54,9 @@ struct gw_config_delivery {
     unsigned breaker_failures;
     uint64_t breaker_backoff_ms;
     uint64_t breaker_backoff_max_ms;
+    /* Back-pressure: submissions get 503 while the oldest due delivery of an axis whose breaker
+     * is closed has waited longer than this (0: never). */
+    uint64_t backpressure_age_s;
 };
 
 /* [push]: received packages and statuses pushed to QLVBĐH's webhook (docs/internals/push.md).

@@ -58,6 +58,8 @@ static const struct gw_cfg_key gateway_keys[] = {
 static const struct gw_cfg_key server_keys[] = {
     {"listen", T_LISTEN, 0, 0, 0, false, false},
     {"max_connections", T_UNS, C(server.max_connections), 1, 1000000, false, false},
+    {"max_connections_per_address", T_UNS, C(server.max_connections_per_address), 1, 1000000, false,
+     false},
     /* http-parser (Debian's build) stops any request head past its own 80 KiB. */
     {"max_header_bytes", T_SIZE, C(server.max_header_bytes), 1024, 81920, false, false},
     {"max_headers", T_UNS, C(server.max_headers), 1, 10000, false, false},
@@ -136,6 +138,7 @@ static const struct gw_cfg_key delivery_keys[] = {
     {"breaker_failures", T_UNS, C(delivery.breaker_failures), 1, 1000, false, false},
     {"breaker_backoff_ms", T_U64, C(delivery.breaker_backoff_ms), 10, MS_HOUR, false, false},
     {"breaker_backoff_max_ms", T_U64, C(delivery.breaker_backoff_max_ms), 10, MS_DAY, false, false},
+    {"backpressure_age_s", T_U64, C(delivery.backpressure_age_s), 0, 86400, false, false},
 };
 
 static const struct gw_cfg_key routing_keys[] = {
@@ -251,6 +254,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
 {
     cfg->log_level = GW_LOG_INFO;
     cfg->server.max_connections = 1024;
+    cfg->server.max_connections_per_address = 256;
     cfg->server.max_header_bytes = 16384;
     cfg->server.max_headers = 100;
     cfg->server.max_body_bytes = 67108864;
@@ -278,6 +282,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.breaker_failures = 5;
     cfg->delivery.breaker_backoff_ms = 1000;
     cfg->delivery.breaker_backoff_max_ms = 60000;
+    cfg->delivery.backpressure_age_s = 30;
     cfg->directory_interval_ms = 3600000;
     cfg->directory_retry_ms = 30000;
     cfg->verify.concurrency = 2;

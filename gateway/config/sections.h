@@ -18,8 +18,11 @@ struct gw_http_limits {
     uint64_t header_timeout_ms; /* whole request head must arrive in this time; 408 beyond */
     uint64_t body_timeout_ms;   /* whole body must arrive in this time; 408 beyond */
     uint64_t idle_timeout_ms;   /* keep-alive connection with nothing in flight is closed */
-    unsigned max_connections;   /* further accepts get 503 and are closed */
-    unsigned max_headers;       /* number of header fields; 431 beyond */
+    unsigned max_connections;   /* open connections; beyond, one without a head is evicted */
+    /* Open connections from one client address (IPv4 address, IPv6 /64); beyond, that
+     * address's oldest connection without a complete head is evicted (http.md "Connections"). */
+    unsigned max_connections_per_address;
+    unsigned max_headers; /* number of header fields; 431 beyond */
     /* Sum of request body buffers over all connections, from the first body byte until the
      * request is freed; 0 = unlimited. A request whose Content-Length or body growth would
      * exceed what is left gets 503 "server_busy" with Retry-After: 5 and is closed. */

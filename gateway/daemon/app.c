@@ -59,6 +59,10 @@ static void gw_app_finish(struct gw_app *app, bool forced)
     gw_httpc_close(app->httpc);
     app->httpc = NULL;
     for (size_t i = 0; i < app->n_axes; i++) {
+        gw_httpc_close(app->axes[i].httpc);
+        app->axes[i].httpc = NULL;
+    }
+    for (size_t i = 0; i < app->n_axes; i++) {
         if (app->axes[i].state)
             app->axes[i].ops->destroy(app->axes[i].state);
         app->axes[i].state = NULL;
@@ -211,6 +215,18 @@ static int gw_app_start_audit(struct gw_app *app)
     return gw_audit_start(&deps, &app->audit);
 }
 
+/* Connections to one axis at once: its sends (max_concurrency, or every send the dispatcher may
+ * have in flight) plus the poller's, the directory's and a credential request, one each. */
+#define GW_APP_AXIS_POOL_EXTRA 4
+
+static unsigned gw_app_axis_pool(const struct gw_config *cfg, const struct gw_config_axis *ax)
+{
+    unsigned sends = ax->max_concurrency ? ax->max_concurrency : cfg->delivery.max_inflight;
+    if (sends > cfg->delivery.max_inflight)
+        sends = cfg->delivery.max_inflight;
+    return sends + GW_APP_AXIS_POOL_EXTRA;
+}
+
 static int gw_app_start_axes(struct gw_app *app)
 {
     const struct gw_config *cfg = app->cfg;
@@ -231,10 +247,13 @@ static int gw_app_start_axes(struct gw_app *app)
                    a->cfg->adapter);
             return GW_ECONFIG;
         }
-        rc = a->ops->create(app->httpc, &a->cfg->axis, &a->state);
+        struct gw_httpc_opts ho = {.max_connections = gw_app_axis_pool(cfg, a->cfg)};
+        app->n_axes++; /* closed with the others from here on */
+        rc = gw_httpc_open_opts(app->loop, &ho, &a->httpc);
+        if (rc == 0)
+            rc = a->ops->create(a->httpc, &a->cfg->axis, &a->state);
         if (rc != 0)
             return rc;
-        app->n_axes++;
     }
     return 0;
 }
@@ -359,6 +378,7 @@ int gw_app_start(struct gw_app *app, uv_loop_t *loop, struct gw_config *cfg)
         rc = gw_http_server_start(loop, cfg->listen_host, cfg->listen_port, &cfg->server,
                                   gw_api_handle, app->api, &app->http);
     if (rc == 0) {
+        gw_http_server_set_metrics(app->http, app->metrics);
         gw_http_server_set_head_check(app->http, gw_api_head_check);
         gw_http_server_set_stream_check(app->http, gw_api_stream_check);
         rc = gw_app_tls_start(app); /* before the loop accepts a first connection */

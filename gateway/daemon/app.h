@@ -35,6 +35,9 @@ struct gw_axis_inst {
     void *state;
     const struct gw_config_axis *cfg;
     struct gw_poller *poller;
+    /* The axis's own HTTP client: its connection pool, sized by the axis's concurrency limit
+     * plus the poller's and directory's requests (gw_app_axis_pool). */
+    struct gw_httpc *httpc;
 };
 
 struct gw_app_paper;

@@ -117,6 +117,12 @@ static void gw_app_api_stored(void *ud)
     gw_dispatch_kick(app->dispatch);
 }
 
+static bool gw_app_api_behind(void *ud, const char **axis)
+{
+    struct gw_app *app = ud;
+    return gw_dispatch_behind(app->dispatch, axis);
+}
+
 static void gw_app_api_collect(void *ud)
 {
     struct gw_app *app = ud;
@@ -151,6 +157,7 @@ int gw_app_api_start(struct gw_app *app)
         .stored = gw_app_api_stored,
         .ingest = &app->ingest,
         .collect = gw_app_api_collect,
+        .behind = gw_app_api_behind,
     };
 
     gw_app_api_collect(app); /* declares the daemon's families before the first scrape */

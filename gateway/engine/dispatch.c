@@ -1,8 +1,9 @@
 /*
  * Delivery dispatcher: one repeating timer scans for due deliveries, claims a batch under a lease
  * (only for the enabled axes given, each within its peer health's room), hands each to its axis
- * adapter and passes the outcome to dispatch_record.c. A claim that fills its room is followed
- * at once by another, so a backlog drains at the speed of the axis.
+ * adapter and passes the outcome to dispatch_record.c. New work (gw_dispatch_kick) and an open
+ * breaker's probe time fire the timer at once rather than at the next scan; a claim that fills
+ * its room is followed at once by another, so a backlog drains at the speed of the axis.
  */
 #include "engine/dispatch.h"
 
@@ -46,7 +47,8 @@ void gw_dispatch_send_free(struct gw_send *s)
 
 bool gw_dispatch_maybe_free(struct gw_dispatch *d)
 {
-    if (!d->closed || d->inflight > 0 || d->claiming || d->renewing || d->peer_writes > 0)
+    if (!d->closed || d->inflight > 0 || d->claiming || d->renewing || d->peer_writes > 0 ||
+        d->due_reading)
         return false;
     gw_dispatch_axes_free(d);
     free(d->organ_id);
@@ -211,6 +213,21 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
     }
 }
 
+static void gw_dispatch_tick(uv_timer_t *t);
+
+void gw_dispatch_wake_for_probe(struct gw_dispatch *d, const struct gw_peer *p, uint64_t now)
+{
+    struct gw_peer_view v;
+    uint64_t due;
+
+    if (d->stopping || d->freeing)
+        return;
+    due = uv_timer_get_due_in(&d->timer);
+    gw_peer_view(p, now, &v);
+    if (v.state == GW_PEER_OPEN && v.retry_in_ms + 1 < due)
+        uv_timer_start(&d->timer, gw_dispatch_tick, v.retry_in_ms + 1, d->cfg->scan_interval_ms);
+}
+
 static void gw_dispatch_claim(struct gw_dispatch *d)
 {
     const struct gw_config_delivery *cfg = d->cfg;
@@ -241,8 +258,10 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
         if (!d->axes[i].peer)
             continue; /* disabled: its deliveries wait, neither claimed nor given up */
         r = gw_peer_room(d->axes[i].peer, now);
-        if (r == 0)
+        if (r == 0) {
+            gw_dispatch_wake_for_probe(d, d->axes[i].peer, now);
             continue;
+        }
         names[n] = d->axes[i].ax.name;
         limits[n] = r < room ? r : room;
         sum += limits[n];
@@ -313,7 +332,10 @@ int gw_dispatch_start(const struct gw_dispatch_deps *deps, struct gw_dispatch **
     d->lease_timer.data = d;
     uv_timer_start(&d->lease_timer, gw_dispatch_lease_tick, d->cfg->lease_ms / 4 + 1,
                    d->cfg->lease_ms / 4 + 1);
-    d->handles = 2;
+    uv_timer_init(deps->loop, &d->due_timer);
+    d->due_timer.data = d;
+    d->handles = 3;
+    gw_dispatch_due_start(d);
     *out = d;
     return 0;
 }
@@ -365,4 +387,5 @@ void gw_dispatch_free(struct gw_dispatch *d)
     gw_dispatch_record_drop(d);
     uv_close((uv_handle_t *)&d->timer, gw_dispatch_closed);
     uv_close((uv_handle_t *)&d->lease_timer, gw_dispatch_closed);
+    uv_close((uv_handle_t *)&d->due_timer, gw_dispatch_closed);
 }

@@ -21,6 +21,10 @@ struct gw_dax {
     struct gw_metric *ok, *failed, *dead, *held, *breaker;
     struct gw_metric *mismatch; /* copies found unfaithful (never sent) */
     bool peer_dirty;            /* the breaker state is still to be stored */
+    /* Back-pressure (dispatch_due.c): the oldest due delivery's age as last read, -1 none. */
+    int64_t due_age_ms;
+    uint64_t due_read_at; /* loop time of that reading; 0 = never read */
+    struct gw_metric *due_age;
 };
 
 struct gw_send {
@@ -56,7 +60,9 @@ struct gw_dispatch {
     size_t n_axes;
     uv_timer_t timer;       /* claims and recording retries, every scan_interval_ms */
     uv_timer_t lease_timer; /* lease renewal and stored breaker state, every lease_ms / 4 */
+    uv_timer_t due_timer;   /* reading of the oldest due deliveries (dispatch_due.c) */
     int handles;            /* timers not yet closed */
+    bool due_reading;       /* that reading is in flight */
     unsigned inflight;
     uint64_t inflight_bytes; /* package bytes held by sends in flight */
     unsigned requested;      /* rows asked for by the claim in flight */
@@ -121,6 +127,14 @@ void gw_dispatch_record_drop(struct gw_dispatch *d);
 
 /* Renews the leases of sends that have held theirs for a third of lease_ms (lease timer). */
 void gw_dispatch_lease_renew(struct gw_dispatch *d);
+
+/* dispatch_due.c: back-pressure. start begins the periodic reading of each served axis's oldest
+ * due delivery (nothing when [delivery] backpressure_age_s is 0); the timer is d->due_timer. */
+void gw_dispatch_due_start(struct gw_dispatch *d);
+
+/* An open breaker's probe is due before the next scan: the timer ticks then, so the axis is
+ * tried again at once whatever scan_interval_ms is (the scan stays the period afterwards). */
+void gw_dispatch_wake_for_probe(struct gw_dispatch *d, const struct gw_peer *p, uint64_t now);
 
 /* Creates the peer, metrics and stored state of each axis. */
 int gw_dispatch_axes_init(struct gw_dispatch *d);

@@ -53,6 +53,8 @@ static void gw_dispatch_peer_changed(const struct gw_peer *p, void *ud)
     gw_metric_set(ax->breaker, (double)v.state);
     ax->peer_dirty = true;
     gw_dispatch_peer_write(ax);
+    if (v.state == GW_PEER_OPEN)
+        gw_dispatch_wake_for_probe(ax->d, p, uv_now(ax->d->deps.loop));
 }
 
 int gw_dispatch_axes_init(struct gw_dispatch *d)

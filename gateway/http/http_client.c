@@ -24,6 +24,7 @@
 #define GW_HTTPC_DEF_CONNECT_MS 5000
 #define GW_HTTPC_DEF_MAX_RESP   (16u * 1024 * 1024)
 #define GW_HTTPC_MAX_HEADER_LEN 8192
+#define GW_HTTPC_DEF_MAX_IDLE   15000
 
 static pthread_once_t gw_httpc_once = PTHREAD_ONCE_INIT;
 static CURLcode gw_httpc_global_rc = CURLE_OK;
@@ -303,6 +304,11 @@ static int gw_httpc_socket_cb(CURL *easy, curl_socket_t fd, int what, void *user
 
 int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out)
 {
+    return gw_httpc_open_opts(loop, NULL, out);
+}
+
+int gw_httpc_open_opts(uv_loop_t *loop, const struct gw_httpc_opts *opts, struct gw_httpc **out)
+{
     struct gw_httpc *c;
 
     *out = NULL;
@@ -331,6 +337,13 @@ int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out)
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, gw_httpc_timer_cb);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    c->max_idle_ms = opts && opts->max_idle_ms ? opts->max_idle_ms : GW_HTTPC_DEF_MAX_IDLE;
+    if (opts && opts->max_connections) {
+        /* One pool of that size: never more connections to the host at once, and every one of
+         * them kept for reuse however few transfers are in flight. */
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opts->max_connections);
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)opts->max_connections);
+    }
     *out = c;
     return 0;
 }
@@ -437,6 +450,9 @@ static int gw_httpc_setup(struct gw_httpc_xfer *x, const struct gw_httpc_request
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* Seconds (the option's unit), rounded up: an idle connection older than this is closed
+     * rather than reused. */
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long)((x->c->max_idle_ms + 999) / 1000));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                      (long)(req->timeout_ms ? req->timeout_ms : GW_HTTPC_DEF_TIMEOUT_MS));
     curl_easy_setopt(

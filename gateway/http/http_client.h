@@ -86,7 +86,27 @@ struct gw_httpc_request {
  * To keep it without a copy, call gw_httpc_take_body() from inside the callback. */
 typedef void (*gw_httpc_cb)(int err, long status, const char *body, size_t len, void *ud);
 
+/*
+ * The client's connection pool. Connections are kept alive between requests (HTTP/1.1) and
+ * reused for the next request to the same host and port. max_connections bounds both the
+ * connections open to one host at once (a request beyond it waits inside the client for one to
+ * become free) and the idle connections kept for reuse; 0 leaves libcurl's defaults (no limit
+ * per host, a cache of four times the transfers in flight, which closes idle connections
+ * whenever the transfers in flight drop and reopens them when they rise again). A connection
+ * idle for longer than max_idle_ms is not reused but closed (0: 15000, below the 20 s after
+ * which common Java servers close an idle keep-alive connection, so a request is never sent on
+ * a connection the peer is closing).
+ */
+struct gw_httpc_opts {
+    unsigned max_connections;
+    uint64_t max_idle_ms;
+};
+
 int gw_httpc_open(uv_loop_t *loop, struct gw_httpc **out) __attribute__((warn_unused_result));
+
+/* The same with pool options (opts may be NULL: as gw_httpc_open). */
+int gw_httpc_open_opts(uv_loop_t *loop, const struct gw_httpc_opts *opts, struct gw_httpc **out)
+    __attribute__((warn_unused_result));
 
 /*
  * Only from inside a request callback with err != 0: why the transfer failed, as

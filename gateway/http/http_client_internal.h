@@ -55,6 +55,7 @@ struct gw_httpc {
     const char *fail_detail;     /* the failed transfer's, while its callback runs */
     unsigned open_handles;       /* timer + polls not yet through their close callback */
     int closing;
+    uint64_t max_idle_ms; /* CURLOPT_MAXAGE_CONN of every transfer, in ms */
 };
 
 /* http_client.c */

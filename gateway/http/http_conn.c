@@ -57,6 +57,7 @@ void gw_http_conn_set_state(struct gw_http_conn *c, enum gw_http_cstate st)
         uv_timer_start(&c->timer, gw_http_conn_on_timer, ms, 0);
     else
         uv_timer_stop(&c->timer);
+    gw_http_admit_track(c);
 }
 
 void gw_http_conn_free(struct gw_http_conn *c)
@@ -75,7 +76,6 @@ static void gw_http_conn_on_close(uv_handle_t *h)
 
     if (--c->handles_open > 0)
         return;
-    gw_http_server_conn_closed(c->srv, c);
     if (!c->inflight)
         gw_http_conn_free(c);
 }
@@ -85,6 +85,7 @@ void gw_http_conn_close(struct gw_http_conn *c)
     if (c->state == GW_HTTP_C_CLOSING)
         return;
     c->state = GW_HTTP_C_CLOSING;
+    gw_http_admit_release(c); /* the socket closes now: its slot is free for a new one */
     if (c->inflight)
         c->inflight->detached = true;
     uv_timer_stop(&c->timer);
@@ -310,6 +311,7 @@ static void gw_http_conn_dispatch(struct gw_http_conn *c, struct gw_http_req *re
         /* The body timer armed at the end of the head keeps running. */
         c->ins = (struct gw_http_instream){.active = true};
         c->state = GW_HTTP_C_STREAM;
+        gw_http_admit_track(c);
     } else {
         gw_http_conn_set_state(c, GW_HTTP_C_BUSY);
     }
@@ -454,34 +456,39 @@ void gw_http_conn_update_reading(struct gw_http_conn *c)
     }
 }
 
-static void gw_http_conn_peer(struct gw_http_conn *c)
+/* Fills c->peer; false if the peer's address is unknown (*ss is then unset). */
+static bool gw_http_conn_peer(struct gw_http_conn *c, struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
+    int len = sizeof(*ss);
     char ip[INET6_ADDRSTRLEN] = "?";
     int port = 0;
+    bool known = false;
 
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)ss, &len) == 0) {
+        if (ss->ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
             uv_ip6_name(a, ip, sizeof(ip));
             port = ntohs(a->sin6_port);
             snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, port);
-            return;
+            return true;
         }
-        if (ss.ss_family == AF_INET) {
-            const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        if (ss->ss_family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
             uv_ip4_name(a, ip, sizeof(ip));
             port = ntohs(a->sin_port);
+            known = true;
         }
     }
     snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    return known;
 }
 
 void gw_http_conn_accept(struct gw_http_server *srv)
 {
-    bool reject = srv->n_active >= srv->limits.max_connections;
     struct gw_http_conn *c = calloc(1, sizeof(*c));
+    struct sockaddr_storage ss;
+    bool known;
+    int rc;
 
     if (!c) {
         gw_error("http.accept", "out of memory");
@@ -496,7 +503,7 @@ void gw_http_conn_accept(struct gw_http_server *srv)
     c->tcp.data = c;
     c->timer.data = c;
     c->handles_open = 2;
-    c->rejecting = reject;
+    c->ev = GW_HTTP_EV_NONE;
     gw_http_pctx_init(&c->pc, &srv->limits);
     c->pc.budget = &srv->bodies;
     c->pc.on_head = gw_http_conn_on_head;
@@ -506,14 +513,17 @@ void gw_http_conn_accept(struct gw_http_server *srv)
         gw_http_conn_close(c);
         return;
     }
-    gw_http_conn_peer(c);
+    known = gw_http_conn_peer(c, &ss);
     uv_tcp_nodelay(&c->tcp, 1);
-    if (reject) {
+    rc = gw_http_admit(srv, c, known ? (const struct sockaddr *)&ss : NULL);
+    if (rc != 0) {
         /* a 503 would need a handshake first: a TLS listener closes at once */
-        if (srv->n_rejecting > GW_HTTP_MAX_REJECTING || srv->tls) {
+        if (rc != GW_ELIMIT || srv->n_rejecting >= GW_HTTP_MAX_REJECTING || srv->tls) {
             gw_http_conn_close(c);
             return;
         }
+        c->rejecting = true;
+        srv->n_rejecting++;
         gw_http_conn_fail(c, 503, "too_many_connections", "connection limit reached", NULL);
         return;
     }

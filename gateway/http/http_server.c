@@ -1,8 +1,9 @@
 /*
  * HTTP server listener: validates limits, binds and accepts (connections themselves live in
- * http_conn.c), keeps the list and counts of connections and in-flight requests, owns the global
- * request-body budget and the TLS context for new connections, and drains on shutdown: idle
- * connections are closed at once, busy ones after their current response, or all of them at once by
+ * http_conn.c, their admission against the connection limits in http_admit.c), keeps the list
+ * of connections and the count of in-flight requests, owns the global request-body budget and
+ * the TLS context for new connections, and drains on shutdown: idle connections are closed at
+ * once, busy ones after their current response, or all of them at once by
  * gw_http_server_close_all().
  */
 #include "http/http_server_internal.h"
@@ -20,6 +21,7 @@ void gw_http_limits_default(struct gw_http_limits *l)
     l->body_timeout_ms = 60000;
     l->idle_timeout_ms = 30000;
     l->max_connections = 1024;
+    l->max_connections_per_address = 256;
     l->max_headers = 64;
     l->max_inflight_body_bytes = (size_t)512 * 1024 * 1024;
 }
@@ -30,7 +32,8 @@ int gw_http_limits_check(const struct gw_http_limits *l)
         return GW_EINVAL;
     if (l->max_body_bytes > SIZE_MAX / 4)
         return GW_EINVAL;
-    if (l->max_headers < 1 || l->max_headers > 10000 || l->max_connections < 1)
+    if (l->max_headers < 1 || l->max_headers > 10000 || l->max_connections < 1 ||
+        l->max_connections_per_address < 1)
         return GW_EINVAL;
     return 0;
 }
@@ -43,18 +46,6 @@ void gw_http_server_conn_added(struct gw_http_server *srv, struct gw_http_conn *
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
-    if (c->rejecting)
-        srv->n_rejecting++;
-    else
-        srv->n_active++;
-}
-
-void gw_http_server_conn_closed(struct gw_http_server *srv, struct gw_http_conn *c)
-{
-    if (c->rejecting)
-        srv->n_rejecting--;
-    else
-        srv->n_active--;
 }
 
 static void gw_http_server_maybe_drained(struct gw_http_server *srv)
@@ -66,6 +57,7 @@ static void gw_http_server_maybe_drained(struct gw_http_server *srv)
         srv->drained_cb(srv->drained_ud);
     gw_http_tls_ctx_free(srv->tls);
     free(srv->tls_in);
+    gw_http_admit_free(srv);
     free(srv);
 }
 
@@ -96,7 +88,10 @@ static void gw_http_server_on_connection(uv_stream_t *l, int status)
 
 static void gw_http_server_free_on_close(uv_handle_t *h)
 {
-    free(h->data);
+    struct gw_http_server *srv = h->data;
+
+    gw_http_admit_free(srv);
+    free(srv);
 }
 
 int gw_http_server_start(uv_loop_t *loop, const char *host, int port,
@@ -129,12 +124,18 @@ int gw_http_server_start(uv_loop_t *loop, const char *host, int port,
         free(srv);
         return GW_EINVAL;
     }
+    if (gw_http_admit_init(srv) != 0) {
+        gw_http_admit_free(srv);
+        free(srv);
+        return GW_ENOMEM;
+    }
     srv->bodies.limit = srv->limits.max_inflight_body_bytes;
     srv->loop = loop;
     srv->handler = handler;
     srv->ud = ud;
     rc = uv_tcp_init(loop, &srv->listener);
     if (rc != 0) {
+        gw_http_admit_free(srv);
         free(srv);
         return rc;
     }

@@ -11,7 +11,8 @@
 /*
  * HTTP/1.1 server on libuv + http-parser. Keep-alive, pipelined requests (answered strictly in
  * order, one at a time per connection), chunked request bodies, and limits on header bytes, body
- * bytes, header/body arrival time (slow clients), idle keep-alive time and connection count.
+ * bytes, header/body arrival time (slow clients), idle keep-alive time and connection count (in
+ * all and per client address, evicting connections that have not sent a request head first).
  * Limit violations and malformed requests are answered by the server itself with a JSON error
  * {"error":{"code":"...","message":"..."}} and the connection is closed.
  *
@@ -153,6 +154,17 @@ struct gw_http_tls_ctx;
 struct gw_metrics;
 void gw_http_server_set_tls(struct gw_http_server *srv, struct gw_http_tls_ctx *ctx,
                             struct gw_metrics *metrics);
+
+/*
+ * Connection limits (docs/internals/http.md "Connections"): beyond max_connections, or beyond
+ * max_connections_per_address from one client address (IPv4 address, IPv6 /64), the oldest
+ * connection of that scope that has not sent a complete request head is closed to admit the new
+ * one; only when there is none is the new one refused (503 too_many_connections, or closed at
+ * once for TLS). metrics (NULL: none) gets gateway_http_evictions_total{limit,victim},
+ * gateway_http_refused_total{limit} and the gauges gateway_http_connections and
+ * gateway_http_client_addresses.
+ */
+void gw_http_server_set_metrics(struct gw_http_server *srv, struct gw_metrics *metrics);
 
 /* The port actually bound (useful with port 0). */
 int gw_http_server_port(const struct gw_http_server *srv);

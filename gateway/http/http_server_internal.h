@@ -4,8 +4,9 @@
 /*
  * Internals of the HTTP server shared by http_parse.c + http_req.c (request parser, no I/O),
  * http_parse_sim.c (socket-free read loop), http_response.c (response formatting), http_conn.c
- * (one client connection), http_conn_tls.c (its TLS layer) and http_server.c (listener). Not for
- * use outside those files, except by the fuzz harness.
+ * (one client connection), http_conn_tls.c (its TLS layer), http_admit.c (connection limits)
+ * and http_server.c (listener). Not for use outside those files, except by the fuzz harness and
+ * the unit tests.
  */
 
 #include "util/common.h"
@@ -171,6 +172,44 @@ struct gw_http_outstream {
     uint64_t remaining;
 };
 
+/* Admission (http_admit.c). A connection that has not sent a complete request head for its
+ * current request is on one eviction list, in the order it joined it; the lists are taken in
+ * this order when a limit is reached. A head complete (request with the handler, body arriving,
+ * response being written) takes it off: such a connection is never evicted. */
+enum gw_http_evclass {
+    GW_HTTP_EV_NEW,    /* no head completed yet: new, partial head, TLS handshake */
+    GW_HTTP_EV_LINGER, /* answered with close, draining input before the close */
+    GW_HTTP_EV_KEPT,   /* keep-alive: between requests, or receiving its next head */
+    GW_HTTP_EV_N,
+    GW_HTTP_EV_NONE = GW_HTTP_EV_N, /* not evictable */
+};
+
+enum gw_http_limit_kind { GW_HTTP_LIM_SERVER, GW_HTTP_LIM_ADDRESS, GW_HTTP_LIM_N };
+
+struct gw_http_conn;
+struct gw_http_clist {
+    struct gw_http_conn *head, *tail; /* oldest first */
+};
+struct gw_http_clink {
+    struct gw_http_conn *prev, *next;
+};
+
+/* One client address (IPv4 address or IPv6 /64) with connections open. */
+struct gw_http_addr {
+    struct gw_http_addr *next; /* hash chain */
+    uint64_t key;
+    uint8_t family; /* 4, 6, or 0 (address unknown) */
+    unsigned n;     /* admitted connections open */
+    struct gw_http_clist ev[GW_HTTP_EV_N];
+};
+
+struct gw_http_addrs {
+    struct gw_http_addr **buckets;
+    size_t n_buckets; /* power of two */
+    size_t n;         /* entries */
+    uint64_t seed;
+};
+
 struct gw_http_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
@@ -182,9 +221,13 @@ struct gw_http_conn {
     struct gw_http_req *inflight; /* handed to the handler, not yet answered */
     int handles_open;             /* tcp + timer not yet closed */
     bool reading;
-    bool close_after; /* close once the current response is written */
-    bool rejecting;   /* accepted beyond max_connections, gets 503 */
-    bool processing;  /* inside gw_http_conn_process (no recursion) */
+    bool close_after;          /* close once the current response is written */
+    bool rejecting;            /* refused: a limit reached and nothing evictable, gets 503 */
+    bool served;               /* a request head completed on this connection */
+    struct gw_http_addr *addr; /* admitted: its client address; NULL otherwise */
+    enum gw_http_evclass ev;   /* eviction list it is on */
+    struct gw_http_clink ev_all, ev_addr; /* links in srv->ev[ev] and addr->ev[ev] */
+    bool processing;                      /* inside gw_http_conn_process (no recursion) */
     struct gw_http_instream ins;
     struct gw_http_outstream outs;
     size_t linger_bytes;
@@ -205,9 +248,16 @@ struct gw_http_server {
     gw_http_stream_fn stream_check; /* may be NULL */
     void *ud;
     struct gw_http_conn *conns;
-    unsigned n_active;    /* open connections counted against max_connections */
-    unsigned n_rejecting; /* connections being answered with 503 */
-    size_t n_conns;       /* connection structs alive (incl. closed with a detached request) */
+    unsigned n_active;                     /* admitted connections open (not yet closing) */
+    unsigned n_rejecting;                  /* refused connections being answered with 503 */
+    struct gw_http_addrs addrs;            /* admitted connections by client address */
+    struct gw_http_clist ev[GW_HTTP_EV_N]; /* evictable connections, all addresses */
+    /* gw_http_server_set_metrics: evictions by limit and class, refusals by limit */
+    struct gw_metric *m_evicted[GW_HTTP_LIM_N][GW_HTTP_EV_N];
+    struct gw_metric *m_refused[GW_HTTP_LIM_N];
+    struct gw_metric *m_open, *m_addrs; /* gauges */
+    struct gw_logrl admit_rl;           /* debug lines about evictions and refusals */
+    size_t n_conns; /* connection structs alive (incl. closed with a detached request) */
     size_t n_inflight;
     int port;
     bool shutting_down;
@@ -221,7 +271,7 @@ struct gw_http_server {
     char *tls_in;                          /* read buffer shared by TLS connections (ciphertext) */
 };
 
-/* Accepts one pending connection on srv's listener (503 beyond max_connections). */
+/* Accepts one pending connection on srv's listener (see http_admit.c for the limits). */
 void gw_http_conn_accept(struct gw_http_server *srv);
 void gw_http_conn_close(struct gw_http_conn *c);
 /* An idle keep-alive connection ends: closed, or with TLS close_notify first (then lingers). */
@@ -291,10 +341,27 @@ int gw_http_conn_send(struct gw_http_conn *c, char *buf, size_t len, enum gw_htt
 /* ---- listener bookkeeping (http_server.c) ---- */
 
 int gw_http_limits_check(const struct gw_http_limits *l);
+/* c is on the server's list of connection structs (not yet admitted). */
 void gw_http_server_conn_added(struct gw_http_server *srv, struct gw_http_conn *c);
-/* Socket and timer of c are closed. */
-void gw_http_server_conn_closed(struct gw_http_server *srv, struct gw_http_conn *c);
 /* c is about to be freed; may finish the drain and free srv. */
 void gw_http_server_conn_gone(struct gw_http_server *srv, struct gw_http_conn *c);
+
+/* ---- admission (http_admit.c) ---- */
+
+int gw_http_admit_init(struct gw_http_server *srv) GW_MUST_CHECK;
+/* Frees the address table (every connection has been released). */
+void gw_http_admit_free(struct gw_http_server *srv);
+/* Counts accepted c (peer address sa, NULL if unknown) against both limits, evicting the oldest
+ * evictable connection of the full scope first. GW_ELIMIT: a limit is reached and nothing in its
+ * scope is evictable (counted as a refusal); GW_ENOMEM. Either way c is not admitted. */
+int gw_http_admit(struct gw_http_server *srv, struct gw_http_conn *c,
+                  const struct sockaddr *sa) GW_MUST_CHECK;
+/* The key c is counted under: IPv4 (also IPv4-mapped IPv6) by address, IPv6 by its /64;
+ * family 4 or 6, or 0 for an unknown address (sa NULL or another family). */
+void gw_http_admit_key(const struct sockaddr *sa, uint64_t *key, uint8_t *family);
+/* c's state changed: moves it onto the eviction list of its state, or off them. */
+void gw_http_admit_track(struct gw_http_conn *c);
+/* c is closing: its slot and its address's are free now (the struct may live on a while). */
+void gw_http_admit_release(struct gw_http_conn *c);
 
 #endif

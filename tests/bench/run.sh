@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark: many concurrent QLVBĐH submissions through gatewayd to the axis simulator on loopback.
-# Phase 1 saturates it (32 connections) for documents/s end to end and gatewayd CPU per document;
-# phase 2 paces it well below saturation (4 connections, 20 ms apart) for p50/p99 latency from submit (commit) to axis
-# acknowledgement (recorded SENT); then gatewayd's peak RSS, and the machine's ceiling measured in the
-# same run: PostgreSQL insert rate for rows of the package's size made of incompressible (random)
-# bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify rates. The package's
-# attachment is random too, so neither side gains from TOAST compression.
+# Benchmark: many concurrent QLVBĐH submissions through gatewayd to the national axis on loopback,
+# here tests/bench/axis_sink.c (C on libuv, the simulator's protocol checks, nothing stored), so the
+# machine's CPU goes to gatewayd and PostgreSQL rather than to the peer.
+# Phase 1 saturates it (32 connections) for documents/s end to end and, per relayed document,
+# gatewayd CPU, PostgreSQL CPU (the postmaster and all its processes, exited ones included),
+# top-level statements (pg_stat_statements), commits (pg_stat_database) and WAL; and the backlog
+# when submissions stop (deliveries not yet SENT, against one second of arrivals). Phase 2 paces it
+# at half of phase 1's rate (8 connections on a fixed schedule) for p50/p99 latency from submit
+# (commit) to axis acknowledgement (recorded SENT); then gatewayd's peak RSS, and the machine's
+# ceiling measured in the same run: PostgreSQL insert rate for rows of the package's size made of
+# incompressible (random) bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify
+# rates. The package's attachment is random too, so neither side gains from TOAST compression.
 # Phase 3 uses 1 MB packages: parse + store alone (a second gatewayd whose axis is disabled, on its
-# own database) in MB per gatewayd CPU-second, then end to end in documents/s against pgbench
-# inserting rows of 1 MB of random bytes at the same concurrency.
+# own database) in MB per gatewayd CPU-second, then end to end in documents/s, with the same figures
+# per document as phase 1, against pgbench inserting rows of 1 MB of random bytes at the same
+# concurrency.
 # Phase 4: the signature check of a 1 MB PDF with two signatures (person, then organisation) on
 # one core (tests/bench/bench_verify.c: the daemon's check, revocation offline from fresh CRLs)
 # against OpenSSL alone in the same run (SHA-256 over each ByteRange, the CMS, certificate and CRL
@@ -17,12 +23,16 @@
 # 500-rule province catalogue on one core, beside the whole CPU a relayed document costs in
 # phase 1 (gatewayd and PostgreSQL together).
 # Phase 6: phases 1 and 2 again with TLS on the northbound listener and towards the axis (a CA of
-# the run's own, pinned for the axis).
+# the run's own, pinned for the axis; the sink terminates TLS with the gateway's own server code).
 # Last line: docs_per_s=… p99_ms=… rss_mb=… ceiling_ratio=… mb_per_cpu_s=… docs_per_s_1mb=…
 # ceiling_ratio_1mb=… verify_pdfs_per_s=… verify_ceiling_ratio=… paper_stage_us=… paper_stage_pct=…
-# docs_per_s_tls=… p99_ms_tls=…
+# docs_per_s_tls=… p99_ms_tls=… gw_cpu_ms=… pg_cpu_ms=… stmts_per_doc=… commits_per_doc=…
+# wal_kb_per_doc=… backlog=… backlog_s=… lat_docs_per_s=… gw_cpu_ms_1mb=… pg_cpu_ms_1mb=…
+# stmts_per_doc_1mb=… commits_per_doc_1mb=… wal_kb_per_doc_1mb=… backlog_1mb=… backlog_s_1mb=…
+# lat_docs_per_s_tls=… writes_per_doc=… writes_per_doc_1mb=…
 #   GW_BENCH_SECONDS (20)  GW_BENCH_CONNECTIONS (32)  GW_BENCH_PAD_BYTES (20000)
-#   GW_BENCH_LAT_CONNECTIONS (4)  GW_BENCH_LAT_DELAY_MS (20)
+#   GW_BENCH_LAT_CONNECTIONS (8)  GW_BENCH_LAT_RATE (half of the saturated phase's documents/s)
+#   GW_BENCH_LAT_DELAY_MS (unset; set: that pause between requests on each connection instead of a rate)
 #   GW_BENCH_1MB_SECONDS (15)  GW_BENCH_1MB_CONNECTIONS (8)  GW_BENCH_VERIFY_SECONDS (5)
 set -euo pipefail
 
@@ -34,7 +44,7 @@ pad=${GW_BENCH_PAD_BYTES:-20000}
 
 ./deploy/install-deps.sh
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j "$(nproc)" --target gatewayd bench_verify bench_rules >/dev/null
+cmake --build build-bench -j "$(nproc)" --target gatewayd bench_verify bench_rules axis_sink >/dev/null
 
 tmp=$(mktemp -d /tmp/gw-bench.XXXXXX)
 chmod 755 "$tmp"
@@ -47,16 +57,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pghost=$("$root/tests/lib/pg.sh" start "$tmp/pg")
-psql -h "$pghost" -U postgres -qc "CREATE DATABASE gateway" >/dev/null
+pghost=$("$root/tests/lib/pg.sh" start "$tmp/pg" shared_preload_libraries=pg_stat_statements \
+  pg_stat_statements.track=top)
+pgpm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
+# gatewayd connects as postgres; the benchmark's own queries run as gwbench, so that
+# pg_stat_statements can tell them apart.
+psql -h "$pghost" -U postgres -qc "CREATE DATABASE gateway" -c "CREATE ROLE gwbench SUPERUSER LOGIN" >/dev/null
+psql -h "$pghost" -U postgres -d postgres -qc "CREATE EXTENSION pg_stat_statements" >/dev/null
 
 token="bench-token"
 secret=$(printf 'bench-secret' | base64)
 cat >"$tmp/spec.json" <<JSON
 {"systems":[{"systemid":"gw-bench","secret_b64":"$secret","organ_ids":["000.00.00.H49"]}]}
 JSON
-python3 tests/sim/axis_sim.py --port 0 --port-file "$tmp/sim.port" --systems "$tmp/spec.json" \
-  >"$tmp/sim.log" 2>&1 &
+./build-bench/tests/axis_sink --port 0 --port-file "$tmp/sim.port" --systems "$tmp/spec.json" \
+  >"$tmp/sink.log" 2>&1 &
 simpid=$!
 pids+=($simpid)
 for _ in $(seq 100); do [ -s "$tmp/sim.port" ] && break; sleep 0.1; done
@@ -82,7 +97,7 @@ token_sha256 = $(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 adapter = vxp
 enabled = $3
 base_url = http://127.0.0.1:$simport
-; the local simulator speaks plain HTTP: allowed for tests only
+; the local sink speaks plain HTTP: allowed for tests only
 insecure = true
 systemid = gw-bench
 secret = $secret
@@ -105,7 +120,6 @@ start_gateway() { # config port-file log -> sets gwpid, gwport
   gwport=$(cat "$2")
 }
 write_config "$tmp/gatewayd.ini" gateway true
-start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
 
 # Package templates: a document with a pad-byte attachment of random bytes.
 make_package() { # file pad-bytes
@@ -126,8 +140,80 @@ PY
 make_package "$tmp/package.xml" "$pad"
 pkgbytes=$(stat -c %s "$tmp/package.xml")
 
-q() { psql -h "$pghost" -U postgres -d "${qdb:-gateway}" -Atc "$1"; }
+# The benchmark's queries; each one into the database gateway is counted (qcalls), since its
+# connection's commits show in pg_stat_database too.
+q() {
+  [ "${qdb:-gateway}" = gateway ] && echo >>"$tmp/qcalls"
+  psql -h "$pghost" -U gwbench -d "${qdb:-gateway}" -Atc "$1"
+}
+qcalls() { [ -f "$tmp/qcalls" ] && wc -l <"$tmp/qcalls" || echo 0; }
+qpg() { psql -h "$pghost" -U gwbench -d postgres -Atc "$1"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# CPU ticks of the whole cluster: the postmaster's own and those of the children it has reaped
+# (backends and workers that exited), plus every live child's.
+pg_ticks() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pgpm" '
+    $2 == "(postgres)" && $1 == pm {s += $14 + $15 + $16 + $17}
+    $2 == "(postgres)" && $4 == pm {s += $14 + $15}
+    END {print s + 0}'
+}
+# PostgreSQL's counters for database gateway: CPU ticks, top-level statements of user postgres
+# (gatewayd), commits, WAL bytes, the next transaction id (this reading takes one), and the
+# benchmark's own queries so far. Read from database
+# postgres: the reading adds nothing to them. "pg_snap reset" empties pg_stat_statements first.
+gw_statements="pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
+  WHERE d.datname = 'gateway' AND r.rolname = 'postgres'"
+pg_snap() {
+  [ "${1:-}" = reset ] && qpg "SELECT pg_stat_statements_reset()" >/dev/null
+  echo "$(pg_ticks) $(qpg "SELECT
+    (SELECT coalesce(sum(s.calls), 0) FROM $gw_statements),
+    (SELECT xact_commit FROM pg_stat_database WHERE datname = 'gateway'),
+    pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'),
+    pg_current_xact_id()::text::bigint" | tr '|' ' ') $(qcalls)"
+}
+# A backend's commit counts reach pg_stat_database when it exits (or some seconds later), so a
+# phase's figures are read once gatewayd has stopped and its connections are gone.
+gw_backends_gone() {
+  for _ in $(seq 300); do
+    [ "$(qpg "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('gateway', 'gateway_store')")" = 0 ] &&
+      return 0
+    sleep 0.1
+  done
+  echo "connections to database gateway remain" >&2
+  return 1
+}
+stop_gateway() {
+  kill "$gwpid" 2>/dev/null || true
+  wait "$gwpid" 2>/dev/null || true
+  gw_backends_gone
+}
+# Commits of one benchmark query's connection (its start-up transaction and its query), measured.
+gw_backends_gone
+c0=$(pg_snap | cut -d' ' -f3)
+for _ in 1 2 3 4; do q "SELECT 1" >/dev/null; done
+gw_backends_gone
+c1=$(pg_snap | cut -d' ' -f3)
+commits_per_query=$(((c1 - c0) / 4))
+# Per relayed document between two pg_snap (before, after) for n documents and gatewayd's CPU
+# ticks: sets pg_ms, stmts, commits, wal_kb, and writes (commits of transactions that wrote,
+# i.e. took a transaction id; the benchmark's queries only read).
+per_doc() {
+  read -r p0 s0 x0 w0 i0 q0 <<<"$1"
+  read -r p1 s1 x1 w1 i1 q1 <<<"$2"
+  read -r pg_ms stmts commits wal_kb writes < <(awk -v n="$3" -v hz="$hz" -v p=$((p1 - p0)) -v s=$((s1 - s0)) \
+    -v x=$((x1 - x0 - commits_per_query * (q1 - q0))) -v w="$w0" -v w1="$w1" -v i=$((i1 - i0 - 1)) 'BEGIN {
+      if (!n) {print "0 0 0 0 0"; exit}
+      printf "%.3f %.2f %.2f %.1f %.2f\n", 1000 * p / hz / n, s / n, x / n, (w1 - w) / 1024 / n, i / n}')
+}
+# The statements that took most of PostgreSQL's time since the last reset, per document.
+top_statements() { # documents
+  echo "  top statements (per document: calls, execution ms; query):"
+  qpg "SELECT to_char(s.calls::numeric / $1, 'FM990.00'), to_char(s.total_exec_time / $1, 'FM990.000'),
+         left(regexp_replace(s.query, '\s+', ' ', 'g'), 90)
+       FROM $gw_statements ORDER BY s.total_exec_time DESC LIMIT 6" | tr '|' ' ' | sed 's/^/    /'
+}
+sink_stats() { curl -s --max-time 5 "${1:-http://127.0.0.1:$simport}/_sim/stats" ${2:+--cacert "$2"}; }
 drained() {
   sleep 1 # submissions wrk abandoned at its deadline may still commit
   for _ in $(seq 1200); do
@@ -137,8 +223,9 @@ drained() {
   echo "deliveries did not drain" >&2
   return 1
 }
-load() { # phase connections seconds [delay-ms]
-  GW_BENCH_PACKAGE="${pkgfile:-$tmp/package.xml}" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" GW_BENCH_DELAY_MS="${4:-0}" \
+load() { # phase connections seconds [delay-ms]; rate=documents/s paces it
+  GW_BENCH_PACKAGE="${pkgfile:-$tmp/package.xml}" GW_BENCH_TOKEN="$token" GW_BENCH_PHASE="$1" \
+    GW_BENCH_DELAY_MS="${4:-0}" GW_BENCH_RATE="${rate:-0}" GW_BENCH_THREADS="$(($2 < 2 ? $2 : 2))" \
     wrk -t "$(($2 < 2 ? $2 : 2))" -c "$2" -d "${3}s" --latency -s tests/bench/submit.lua "${scheme:-http}://127.0.0.1:$gwport" \
     >"$tmp/wrk-$1.out"
   grep -E "Requests/sec|wrk:" "$tmp/wrk-$1.out" | sed 's/^/  /'
@@ -152,38 +239,74 @@ phase_sql() { # phase -> count|docs/s|p50|p99 over submit commit -> axis ack rec
     WHERE d.state = 'SENT' AND p.document_id LIKE '%,$1-%'" | tr '|' ' '
 }
 
+# The backlog when submissions stop (right after wrk): deliveries of the phase not yet SENT,
+# against one second of its arrivals (packages accepted / seconds). Sets backlog, backlog_s, arrivals.
+backlog_at_stop() { # phase seconds
+  read -r backlog accepted < <(q "SELECT count(*) FILTER (WHERE d.state <> 'SENT'), count(*)
+    FROM delivery d JOIN package p ON p.id = d.package_id WHERE p.document_id LIKE '%,$1-%'" | tr '|' ' ')
+  read -r arrivals backlog_s < <(awk -v b="$backlog" -v a="$accepted" -v t="$2" \
+    'BEGIN {r = a / t; printf "%.1f %.2f\n", r, (r > 0 ? b / r : 0)}')
+  echo "  backlog when submissions stopped: $backlog deliveries not yet SENT = ${backlog_s} s of arrivals" \
+    "(${arrivals} accepted/s)"
+}
+sink_check() { # [url cacert]: the sink refused nothing
+  local st
+  st=$(sink_stats "$@")
+  if ! grep -q '"protocol_fail":0[,}]' <<<"$st"; then
+    echo "  the axis sink refused calls: $st (its log: the first refusals)" >&2
+    sed 's/^/    /' "$tmp"/sink*.log >&2
+  fi
+}
+
 echo "== throughput: $conns connections for ${secs}s, package $pkgbytes bytes"
+start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
+snap0=$(pg_snap reset)
 cpu0=$(cpu_ticks "$gwpid")
 sim0=$(cpu_ticks "$simpid")
-pg0=$(ps -u postgres -o cputimes= | awk '{s += $1} END {print s}')
 t0=$(date +%s.%N)
 load sat "$conns" "$secs"
+backlog_at_stop sat "$secs"
 drained
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks "$gwpid")
 sim1=$(cpu_ticks "$simpid")
-pg1=$(ps -u postgres -o cputimes= | awk '{s += $1} END {print s}')
+hwm1=$(awk '/VmHWM/ {print $2}' "/proc/$gwpid/status")
+stop_gateway # its connections' counters reach pg_stat_database as they close
+snap1=$(pg_snap)
 read -r sat_n docs_per_s sat_p50 sat_p99 < <(phase_sql sat)
-hz=$(getconf CLK_TCK)
 cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$sat_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}')
-pg_cpu_ms=$(awk -v t="$((pg1 - pg0))" -v n="$sat_n" 'BEGIN {printf "%.3f", n ? 1000 * t / n : 0}')
+per_doc "$snap0" "$snap1" "$sat_n"
+pg_cpu_ms=$pg_ms sat_stmts=$stmts sat_commits=$commits sat_wal_kb=$wal_kb sat_writes=$writes
 echo "  $sat_n documents relayed at ${docs_per_s} docs/s end to end (backlog latency p50 ${sat_p50} ms)"
 echo "  CPU per relayed document: gatewayd ${cpu_ms} ms, PostgreSQL ${pg_cpu_ms} ms"
-awk -v g=$((cpu1 - cpu0)) -v s=$((sim1 - sim0)) -v p=$((pg1 - pg0)) -v hz="$hz" -v a="$t0" -v b="$t1" \
-  'BEGIN {w = b - a; printf "  CPU over %.1fs (100%% = one core): gatewayd %.0f%%, PostgreSQL %.0f%%, simulator %.0f%%\n",
-          w, 100 * g / hz / w, 100 * p / w, 100 * s / hz / w}'
+echo "  per relayed document: ${sat_stmts} statements (top level), ${sat_commits} commits (${sat_writes} that" \
+  "wrote), ${sat_wal_kb} KB of WAL"
+[ "$sat_n" -gt 0 ] && top_statements "$sat_n"
+awk -v g=$((cpu1 - cpu0)) -v s=$((sim1 - sim0)) -v p=$(($(cut -d' ' -f1 <<<"$snap1") - $(cut -d' ' -f1 <<<"$snap0"))) \
+  -v hz="$hz" -v a="$t0" -v b="$t1" \
+  'BEGIN {w = b - a; printf "  CPU over %.1fs (100%% = one core): gatewayd %.0f%%, PostgreSQL %.0f%%, axis sink %.0f%%\n",
+          w, 100 * g / hz / w, 100 * p / hz / w, 100 * s / hz / w}'
+sink_check
+sat_backlog=$backlog sat_backlog_s=$backlog_s
 
-lat_conns=${GW_BENCH_LAT_CONNECTIONS:-4}
-lat_delay=${GW_BENCH_LAT_DELAY_MS:-20}
-echo "== latency below saturation: $lat_conns connections, ${lat_delay} ms between requests, for ${secs}s"
-load lat "$lat_conns" "$secs" "$lat_delay"
+lat_conns=${GW_BENCH_LAT_CONNECTIONS:-8}
+lat_delay=${GW_BENCH_LAT_DELAY_MS:-0}
+# Half the saturated rate, unless given; a fixed pause per connection when GW_BENCH_LAT_DELAY_MS is set.
+half_rate() { awk -v r="$1" 'BEGIN {printf "%.1f", r / 2}'; }
+pacing() { # rate -> description
+  if [ "$lat_delay" -gt 0 ]; then echo "${lat_delay} ms between requests"; else echo "paced at $1 docs/s"; fi
+}
+lat_rate_want=${GW_BENCH_LAT_RATE:-$(half_rate "$docs_per_s")}
+start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
+echo "== latency below saturation: $lat_conns connections, $(pacing "$lat_rate_want") (half of ${docs_per_s}), for ${secs}s"
+rate=$lat_rate_want load lat "$lat_conns" "$secs" "$lat_delay"
 drained
 read -r lat_n lat_rate p50 p99 < <(phase_sql lat)
 echo "  $lat_n documents at ${lat_rate} docs/s; submit commit -> axis ack recorded: p50 ${p50} ms, p99 ${p99} ms"
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$gwpid/status")
+rss_kb=$(awk -v a="$hwm1" '/VmHWM/ {print ($2 > a ? $2 : a)}' "/proc/$gwpid/status")
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
-echo "  gatewayd peak RSS ${rss_mb} MB"
-kill "$gwpid" 2>/dev/null || true
+echo "  gatewayd peak RSS ${rss_mb} MB (phases 1 and 2)"
+stop_gateway
 
 echo "== ceiling: PostgreSQL inserting rows of $pkgbytes random bytes, $conns clients (pgbench)"
 # 64 distinct random blobs of the package's size, made once; each pgbench insert copies one of them
@@ -231,20 +354,30 @@ mb_per_cpu_s=$(awk -v b="$store_bytes" -v t=$((cpu1 - cpu0)) -v hz="$hz" \
   'BEGIN {printf "%.0f", t ? b / 1e6 / (t / hz) : 0}')
 echo "  $store_n packages parsed and stored ($(awk -v b="$store_bytes" 'BEGIN {printf "%.0f", b / 1e6}') MB):" \
   "${mb_per_cpu_s} MB per gatewayd CPU-second"
-kill "$gwpid" 2>/dev/null || true
+stop_gateway
 
 echo "== 1 MB packages end to end: $conns1m connections for ${secs1m}s"
 start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
+snap0=$(pg_snap reset)
 cpu0=$(cpu_ticks "$gwpid")
 pkgfile="$tmp/package1m.xml" load e2e1m "$conns1m" "$secs1m"
+backlog_at_stop e2e1m "$secs1m"
 drained
 cpu1=$(cpu_ticks "$gwpid")
+rss1m_mb=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$gwpid/status")
+stop_gateway
+snap1=$(pg_snap)
 read -r e2e_n docs_per_s_1mb e2e_p50 e2e_p99 < <(phase_sql e2e1m)
 e2e_cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$e2e_n" 'BEGIN {printf "%.1f", n ? 1000 * t / hz / n : 0}')
-rss1m_mb=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$gwpid/status")
+per_doc "$snap0" "$snap1" "$e2e_n"
 echo "  $e2e_n documents relayed at ${docs_per_s_1mb} docs/s end to end; gatewayd CPU ${e2e_cpu_ms} ms per document;" \
   "peak RSS ${rss1m_mb} MB"
-kill "$gwpid" 2>/dev/null || true
+echo "  per relayed document: PostgreSQL CPU ${pg_ms} ms, ${stmts} statements (top level), ${commits} commits," \
+  "${writes} that wrote, ${wal_kb} KB of WAL"
+[ "$e2e_n" -gt 0 ] && top_statements "$e2e_n"
+sink_check
+e2e_pg_ms=$pg_ms e2e_stmts=$stmts e2e_commits=$commits e2e_wal_kb=$wal_kb e2e_writes=$writes
+e2e_backlog=$backlog e2e_backlog_s=$backlog_s
 echo "== ceiling: PostgreSQL inserting rows of $pkg1m random bytes, $conns1m clients (pgbench)"
 ceiling _1m "$pkg1m" "$conns1m" 16
 echo "pgbench: ${pg_tps} inserts/s of ${pkg1m} random bytes (stored size ${stored} bytes: not compressed)"
@@ -252,7 +385,7 @@ ratio1m=$(awk -v a="$docs_per_s_1mb" -v b="$pg_tps" 'BEGIN {printf "%.2f", (b > 
 
 echo "== TLS: the same 27 KB packages over TLS on the northbound listener and towards the axis"
 # A CA of the run's own, a certificate for 127.0.0.1 used by both gatewayd's listener and the axis
-# simulator; gatewayd pins the CA for the axis. wrk keeps its connections (keep-alive), as QLVBĐH
+# sink; gatewayd pins the CA for the axis. wrk keeps its connections (keep-alive), as QLVBĐH
 # does, so the handshakes are a small part; the records' encryption is all of the rest.
 mkdir -p "$tmp/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
@@ -262,8 +395,8 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.
 printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tmp/tls/ext.cnf"
 openssl x509 -req -in "$tmp/tls/server.csr" -CA "$tmp/tls/ca.pem" -CAkey "$tmp/tls/ca.key" -CAcreateserial \
   -days 2 -extfile "$tmp/tls/ext.cnf" -out "$tmp/tls/server.pem" 2>/dev/null
-python3 tests/sim/axis_sim.py --port 0 --port-file "$tmp/simtls.port" --systems "$tmp/spec.json" \
-  --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key" >"$tmp/simtls.log" 2>&1 &
+./build-bench/tests/axis_sink --port 0 --port-file "$tmp/simtls.port" --systems "$tmp/spec.json" \
+  --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key" >"$tmp/sinktls.log" 2>&1 &
 simtlspid=$!
 pids+=($simtlspid)
 for _ in $(seq 100); do [ -s "$tmp/simtls.port" ] && break; sleep 0.1; done
@@ -273,14 +406,20 @@ sed -e "s#^base_url = .*#base_url = https://127.0.0.1:$(cat "$tmp/simtls.port")\
   "$tmp/gatewayd.ini" >"$tmp/tls.ini"
 start_gateway "$tmp/tls.ini" "$tmp/gw-tls.port" "$tmp/gw-tls.log"
 cpu0=$(cpu_ticks "$gwpid")
+sim0=$(cpu_ticks "$simtlspid")
 scheme=https load tlssat "$conns" "$secs"
 drained
 cpu1=$(cpu_ticks "$gwpid")
+sim1=$(cpu_ticks "$simtlspid")
 read -r tls_n docs_per_s_tls tls_p50 tls_p99 < <(phase_sql tlssat)
 tls_cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$tls_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}')
 echo "  $tls_n documents relayed at ${docs_per_s_tls} docs/s end to end (plain HTTP: ${docs_per_s});" \
-  "gatewayd CPU ${tls_cpu_ms} ms per document (plain: ${cpu_ms})"
-scheme=https load tlslat "$lat_conns" "$secs" "$lat_delay"
+  "gatewayd CPU ${tls_cpu_ms} ms per document (plain: ${cpu_ms}); axis sink CPU" \
+  "$(awk -v t=$((sim1 - sim0)) -v hz="$hz" -v n="$tls_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}') ms"
+sink_check "https://127.0.0.1:$(cat "$tmp/simtls.port")" "$tmp/tls/ca.pem"
+tls_rate_want=${GW_BENCH_LAT_RATE:-$(half_rate "$docs_per_s_tls")}
+echo "  latency: $lat_conns connections, $(pacing "$tls_rate_want") (half of ${docs_per_s_tls}), for ${secs}s"
+scheme=https rate=$tls_rate_want load tlslat "$lat_conns" "$secs" "$lat_delay"
 drained
 read -r tlslat_n tlslat_rate tls_lat_p50 p99_tls < <(phase_sql tlslat)
 echo "  $tlslat_n documents at ${tlslat_rate} docs/s; submit commit -> axis ack recorded: p50 ${tls_lat_p50} ms," \
@@ -322,4 +461,10 @@ echo "docs_per_s=${docs_per_s} p99_ms=${p99} rss_mb=${rss_mb} ceiling_ratio=${ra
   "mb_per_cpu_s=${mb_per_cpu_s} docs_per_s_1mb=${docs_per_s_1mb} ceiling_ratio_1mb=${ratio1m}" \
   "verify_pdfs_per_s=${verify_rate} verify_ceiling_ratio=${verify_ratio}" \
   "paper_stage_us=${paper_us} paper_stage_pct=${paper_pct}" \
-  "docs_per_s_tls=${docs_per_s_tls} p99_ms_tls=${p99_tls}"
+  "docs_per_s_tls=${docs_per_s_tls} p99_ms_tls=${p99_tls}" \
+  "gw_cpu_ms=${cpu_ms} pg_cpu_ms=${pg_cpu_ms} stmts_per_doc=${sat_stmts} commits_per_doc=${sat_commits}" \
+  "wal_kb_per_doc=${sat_wal_kb} backlog=${sat_backlog} backlog_s=${sat_backlog_s} lat_docs_per_s=${lat_rate}" \
+  "gw_cpu_ms_1mb=${e2e_cpu_ms} pg_cpu_ms_1mb=${e2e_pg_ms} stmts_per_doc_1mb=${e2e_stmts}" \
+  "commits_per_doc_1mb=${e2e_commits} wal_kb_per_doc_1mb=${e2e_wal_kb} backlog_1mb=${e2e_backlog}" \
+  "backlog_s_1mb=${e2e_backlog_s} lat_docs_per_s_tls=${tlslat_rate} writes_per_doc=${sat_writes}" \
+  "writes_per_doc_1mb=${e2e_writes}"

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL cluster on a Unix socket in a directory (no TCP port).
-#   tests/lib/pg.sh start DIR   -> initdb (if needed) and start; prints the socket directory
+#   tests/lib/pg.sh start DIR [SETTING=VALUE ...]  -> initdb (if needed) and start; prints the
+#                                  socket directory. Each SETTING=VALUE is one more server setting
+#                                  (-c), e.g. shared_preload_libraries=pg_stat_statements.
+#   tests/lib/pg.sh restart DIR [SETTING=VALUE ...]
 #   tests/lib/pg.sh stop DIR    -> fast shutdown
 # initdb refuses to run as root, so when root the server runs as the 'postgres' user.
 set -euo pipefail
 
 cmd=${1:?usage: pg.sh start|stop|restart DIR}
 dir=${2:?usage: pg.sh start|stop|restart DIR}
+shift 2
+extra=""
+for setting in "$@"; do
+  case "$setting" in
+  *=*) extra+=" -c $setting" ;;
+  *)
+    echo "pg.sh: server setting $setting is not NAME=VALUE" >&2
+    exit 2
+    ;;
+  esac
+done
 bindir=$(pg_config --bindir 2>/dev/null || true)
 if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -34,7 +48,7 @@ start)
     as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-    -o "-k $dir -c listen_addresses='' -c fsync=on -c max_connections=200" start >/dev/null
+    -o "-k $dir -c listen_addresses='' -c fsync=on -c max_connections=200$extra" start >/dev/null
   echo "$dir"
   ;;
 stop)
@@ -42,7 +56,7 @@ stop)
   ;;
 restart)
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 60 \
-    -o "-k $dir -c listen_addresses='' -c fsync=on -c max_connections=200" restart >/dev/null
+    -o "-k $dir -c listen_addresses='' -c fsync=on -c max_connections=200$extra" restart >/dev/null
   ;;
 *)
   echo "unknown command $cmd" >&2

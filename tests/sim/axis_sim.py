@@ -373,6 +373,7 @@ class Package:
 class Axis:
     def __init__(self, systems):
         self.lock = threading.RLock()
+        self.proto_open = 0  # connections open now that carried a protocol request (not reset)
         self.systems = {}
         for s in systems:
             self.add_system(s)
@@ -492,6 +493,9 @@ class Axis:
                 "sent_by_document_id": {},
                 "getEdoc_cut": 0,
                 "getEdoc_written": {},
+                "connections": 0,
+                "protocol_connections": 0,
+                "protocol_connections_peak": self.proto_open,
             }
             self.refusal = None
             self.edoc_shape = dict(EDOC_SHAPE_DEFAULT)
@@ -518,6 +522,17 @@ class Axis:
     def count(self, key, n=1):
         with self.lock:
             self.stats[key] += n
+
+    def protocol_connection(self, opened):
+        """A connection carried its first protocol request (opened) or closed after one."""
+        with self.lock:
+            if opened:
+                self.proto_open += 1
+                self.stats["protocol_connections"] += 1
+                if self.proto_open > self.stats["protocol_connections_peak"]:
+                    self.stats["protocol_connections_peak"] = self.proto_open
+            else:
+                self.proto_open -= 1
 
     def count_fault(self, kind):
         with self.lock:
@@ -579,6 +594,10 @@ class Server(ThreadingHTTPServer):
 
     def log(self, rec):
         self.jlog.write(rec)
+
+    def process_request(self, request, client_address):
+        self.axis.count("connections")  # every TCP connection accepted
+        super().process_request(request, client_address)
 
     def finish_request(self, request, client_address):
         """Runs in the connection's own thread: with TLS, the (possibly delayed) handshake first,
@@ -710,6 +729,12 @@ class Handler(simlib.DispatchHandler):
     def log_message(self, fmt, *args):  # silence the default stderr access log
         pass
 
+    def finish(self):
+        if getattr(self, "proto_counted", False):
+            self.proto_counted = False
+            self.server.axis.protocol_connection(False)
+        super().finish()
+
     # -- transport helpers --------------------------------------------------------------------
 
     def read_body(self):
@@ -793,6 +818,9 @@ class Handler(simlib.DispatchHandler):
         axis = srv.axis
         with axis.lock:
             axis.stats["requests"][op] += 1
+        if not getattr(self, "proto_counted", False):
+            self.proto_counted = True  # this connection's first protocol request
+            axis.protocol_connection(True)
         rec = {"t": now_iso(), "op": op, "system": self.hdr("systemid"), "len": len(body)}
         latency, action, timeout_ms, kind = axis.faults.pre(op)
         if latency:

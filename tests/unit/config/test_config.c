@@ -30,6 +30,7 @@ static const char full[] = "; full example\n"
                            "[server]\n"
                            "listen = [::1]:9090\n"
                            "max_connections = 10\n"
+                           "max_connections_per_address = 3\n"
                            "max_header_bytes = 8192\n"
                            "max_headers = 50\n"
                            "max_body_bytes = 1048576\n"
@@ -93,6 +94,7 @@ static void test_full(void **state)
     assert_string_equal(c->listen_host, "::1");
     assert_int_equal(c->listen_port, 9090);
     assert_int_equal(c->server.max_connections, 10);
+    assert_int_equal(c->server.max_connections_per_address, 3);
     assert_int_equal(c->server.max_header_bytes, 8192);
     assert_int_equal(c->server.max_headers, 50);
     assert_int_equal(c->server.max_body_bytes, 1048576);
@@ -157,6 +159,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->listen_host, "127.0.0.1");
     assert_int_equal(c->listen_port, 8080);
     assert_int_equal(c->server.max_connections, 1024);
+    assert_int_equal(c->server.max_connections_per_address, 256);
     assert_int_equal(c->server.max_header_bytes, 16384);
     assert_int_equal(c->server.max_headers, 100);
     assert_int_equal(c->server.max_body_bytes, 67108864);
@@ -182,6 +185,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->delivery.backoff_base_ms, 1000);
     assert_int_equal(c->delivery.backoff_max_ms, 300000);
     assert_int_equal(c->delivery.give_up_after_s, 86400);
+    assert_int_equal(c->delivery.backpressure_age_s, 30);
     gw_config_free(c);
 }
 
@@ -197,6 +201,10 @@ static const struct {
     {"[server]\nmax_connections = 12a\n", "<string>:8: [server] max_connections = '12a': expected"},
     {"[server]\nmax_connections = -1\n", "<string>:8: [server] max_connections = '-1': expected"},
     {"[server]\nmax_connections = 0\n", "<string>:8: [server] max_connections = '0': out of range"},
+    {"[server]\nmax_connections_per_address = 0\n",
+     "<string>:8: [server] max_connections_per_address = '0': out of range"},
+    {"[server]\nmax_connections_per_address = 1000001\n",
+     "<string>:8: [server] max_connections_per_address = '1000001': out of range"},
     {"[server]\nmax_body_bytes = 99999999999999999999999\n", "<string>:8: [server] max_body_bytes"},
     {"[database]\n", "<string>:7: duplicate section [database] (first at line 3)"},
     {"[server]\nlisten = ::1:80\n", "<string>:8: [server] listen = '::1:80': IPv6 addresses"},
@@ -616,6 +624,7 @@ static void test_int4_bounds(void **state)
         {"delivery", "lease_ms", 86400000ull},
         {"delivery", "give_up_after_s", 366ull * 86400},
         {"delivery", "batch", 10000},
+        {"delivery", "backpressure_age_s", 86400}, /* not SQL, but one day bounds it too */
         {"database", "query_timeout_ms", 86400000ull},
         {"axis.national", "poll_interval_ms", 86400000ull},
     };
@@ -812,7 +821,7 @@ static void test_load_file(void **state)
     fputs("[bogus]\nx = 1\n", f);
     fclose(f);
     assert_int_equal(gw_config_load(path, &c, err, sizeof(err)), GW_ECONFIG);
-    snprintf(want, sizeof(want), "%s:58: unknown section [bogus]", path);
+    snprintf(want, sizeof(want), "%s:59: unknown section [bogus]", path);
     assert_string_equal(err, want);
 
     f = fopen(path, "w");

@@ -648,17 +648,19 @@ static void cl_conn_limit(struct tctx *t)
     struct resp r;
     bool ok = false;
 
+    /* a and b are with the handler, so neither can be evicted: c is refused */
     CHECK(t, cli_open(&a, t->port) == 0);
     CHECK(t, cli_open(&b, t->port) == 0);
     cli_sends(&a, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     cli_sends(&b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(t, cli_read_resp(&a, &r) == 0 && r.status == 200);
-    CHECK(t, cli_read_resp(&b, &r) == 0 && r.status == 200);
+    CHECK(t, wait_for(&t->got_req, 2));
     CHECK(t, cli_open(&c, t->port) == 0);
     cli_sends(&c, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(t, cli_read_resp(&c, &r) == 0);
     CHECK(t, r.status == 503 && strstr(r.body, "too_many_connections") != NULL);
     CHECK(t, cli_sees_close(&c));
+    CHECK(t, cli_read_resp(&a, &r) == 0 && r.status == 200);
+    CHECK(t, cli_read_resp(&b, &r) == 0 && r.status == 200);
     cli_close(&c, false);
     cli_close(&a, false);
     /* a slot frees up once the server has seen a close */
@@ -676,7 +678,8 @@ static void cl_conn_limit(struct tctx *t)
 
 static void test_conn_limit(void **state)
 {
-    struct tctx *t = tctx_new(cl_conn_limit, H_SYNC);
+    struct tctx *t = tctx_new(cl_conn_limit, H_ASYNC);
+    t->delay_ms = 1000; /* a and b stay with the handler while c connects */
     t->lim.max_connections = 2;
     run(t);
     free(t);

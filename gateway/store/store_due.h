@@ -1,0 +1,28 @@
+#ifndef GW_STORE_DUE_H
+#define GW_STORE_DUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+/*
+ * How long the oldest due delivery of each axis has waited: QUEUED with next_attempt_at passed,
+ * the age counted from next_attempt_at (when it became due, not when it was submitted). One
+ * statement for every axis given; per axis it walks the (axis, next_attempt_at) index of open
+ * deliveries from its start and stops at the first QUEUED row that is due, so its cost is the
+ * sends in flight to that axis, not the backlog. Read by the dispatcher for back-pressure
+ * (engine/dispatch.h gw_dispatch_behind).
+ */
+
+#define GW_STORE_DUE_MAX_AXES 256
+
+/* err 0: age_ms[i] answers axes[i], -1 when nothing of it is due; else GW_EDB and age_ms NULL. */
+typedef void (*gw_store_due_cb)(int err, const int64_t *age_ms, size_t n, void *ud);
+
+/* GW_EINVAL (callback never runs): no axis, more than GW_STORE_DUE_MAX_AXES, or a name that is
+ * not text. */
+int gw_store_due_read(struct gw_db *db, const char *const *axes, size_t n, gw_store_due_cb cb,
+                      void *ud) __attribute__((warn_unused_result));
+
+#endif
