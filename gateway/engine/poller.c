@@ -1,11 +1,14 @@
 /*
  * Axis poller, the cycle: take (and during long cycles renew) the poll lease, list edoc then
  * status packages, hand each listed docId to poller_item.c, which stores it before acking it, and
- * after each list drop the failure records of doc ids no longer listed (the failing gauge).
+ * after each list prune the failure records (the failing gauge).
  * A flavour that lists by window (lgsp_rest) gets the cursor stored for (axis, kind) before each
- * list and returns the next one, which is stored (store_cursor) only once every listed item was
- * handled without a failure: otherwise the same window is listed again next cycle.
- * One timer per axis; one cycle at a time.
+ * list and returns the next one, stored (store_cursor) unless a failure that is not recorded per
+ * doc id happened (list, transport, an unrecorded failure): then the window is listed again. A
+ * package recorded as failing does not hold the window: after the listed items, the due failing
+ * doc ids of (axis, kind) the list did not name are fetched by id, and a windowed list's prune
+ * drops no record (a doc id out of the window is not resolved). One timer per axis; one cycle at
+ * a time.
  */
 #include "engine/poller.h"
 
@@ -41,7 +44,8 @@ static void gw_poller_clear_list(struct gw_poller *p)
         free(p->ids[i]);
     free(p->ids);
     p->ids = NULL;
-    p->n_ids = p->next = 0;
+    p->n_ids = p->n_listed = p->next = 0;
+    p->merged = false;
     free(p->cursor);
     p->cursor = NULL;
 }
@@ -73,7 +77,13 @@ void gw_poller_cycle_end(struct gw_poller *p)
 
 void gw_poller_fail(struct gw_poller *p, const char *step, int err, const char *detail)
 {
-    p->clean = false; /* the list's cursor is not advanced */
+    if (!p->by_id)
+        p->clean = false; /* the list's cursor is not advanced */
+    gw_poller_note(p, step, err, detail);
+}
+
+void gw_poller_note(struct gw_poller *p, const char *step, int err, const char *detail)
+{
     gw_metric_inc(p->m.poll_errors);
     gw_log(GW_LOG_WARN, "poll.error", "axis %s: %s failed: %s%s%s", p->d.axis_name, step,
            gw_strerror(err), detail && detail[0] ? ": " : "", detail ? detail : "");
@@ -132,6 +142,51 @@ static void gw_poller_pruned(int err, int64_t failing, const char *sqlstate, voi
     gw_poller_list_done(p);
 }
 
+/* The due failing doc ids the list did not name join the cycle's work, fetched by id. */
+static void gw_poller_due(int err, char *const *ids, size_t n, const char *sqlstate, void *ud)
+{
+    struct gw_poller *p = ud;
+    char **more;
+    size_t added = 0;
+
+    if (err != 0) {
+        /* They stay recorded and are asked for again after the next list. */
+        gw_poller_note(p, "listing the failing packages due", err, sqlstate);
+    } else if (n > 0 && !(more = realloc(p->ids, (p->n_ids + n) * sizeof(char *)))) {
+        gw_poller_note(p, "listing the failing packages due", GW_ENOMEM, NULL);
+    } else if (n > 0) {
+        p->ids = more;
+        for (size_t i = 0; i < n; i++)
+            if ((p->ids[p->n_ids] = strdup(ids[i])) != NULL) {
+                p->n_ids++;
+                added++;
+            }
+    }
+    if (added > 0)
+        gw_log(GW_LOG_INFO, "poll.by_id",
+               "axis %s: %zu failing %s package(s) the list no longer names, fetched by id",
+               p->d.axis_name, added, gw_pkg_kind_name(p->kind));
+    gw_poller_next_item(p);
+}
+
+/* After the listed items: a windowed list asks for the due failing doc ids first (once), then
+ * prunes; the prune of a windowed list drops no record. */
+static void gw_poller_items_done(struct gw_poller *p)
+{
+    bool windowed = p->cursor != NULL;
+
+    if (windowed && !p->merged) {
+        p->merged = true;
+        if (gw_store_incoming_due(p->d.db, p->d.axis_name, p->kind, p->ids, p->n_listed,
+                                  GW_POLLER_DUE_MAX, gw_poller_due, p) == 0)
+            return;
+        gw_poller_note(p, "listing the failing packages due", GW_EDB, NULL);
+    }
+    if (gw_store_incoming_prune(p->d.db, p->d.axis_name, p->kind, p->ids, p->n_listed, windowed,
+                                gw_poller_pruned, p) != 0)
+        gw_poller_list_done(p);
+}
+
 void gw_poller_next_item(struct gw_poller *p)
 {
     gw_poller_clear_item(p);
@@ -148,9 +203,7 @@ void gw_poller_next_item(struct gw_poller *p)
         return;
     }
     if (p->next >= p->n_ids) {
-        if (gw_store_incoming_prune(p->d.db, p->d.axis_name, p->kind, p->ids, p->n_ids,
-                                    gw_poller_pruned, p) != 0)
-            gw_poller_list_done(p);
+        gw_poller_items_done(p);
         return;
     }
     p->next++;
@@ -180,7 +233,10 @@ static void gw_poller_listed(int err, const struct gw_axis_item *items, size_t n
         p->ids[p->n_ids] = strdup(items[i].doc_id);
         if (p->ids[p->n_ids])
             p->n_ids++;
+        else
+            p->clean = false; /* not handled: the window is listed again */
     }
+    p->n_listed = p->n_ids;
     p->next = 0;
     if (n > 0)
         gw_log(GW_LOG_DEBUG, "poll.listed", "axis %s lists %zu %s package(s)", p->d.axis_name, n,

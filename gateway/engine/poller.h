@@ -16,7 +16,9 @@
  * recorded and answered `updateStatus fail`; a local failure (a configured limit, a store error) is
  * counted per doc id in the database, retried with backoff, logged and exposed
  * (gateway_fetch_failing), and never keeps the rest of the list from being fetched in the same
- * cycle. One instance polls a given axis at a time, by a lease row.
+ * cycle, nor, once recorded, the list window of an axis that lists by date from moving on: such
+ * a package is then fetched by id until it is stored (docs/internals/axes.md). One instance polls
+ * a given axis at a time, by a lease row.
  */
 
 struct gw_db;

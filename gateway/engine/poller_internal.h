@@ -14,6 +14,7 @@
 #define GW_POLLER_MAX_RECIPIENTS 100000 /* a local limit: over it, a package waits on the axis */
 #define GW_POLLER_BACKOFF_MIN_MS 2000   /* first retry of a failing doc id, at least */
 #define GW_POLLER_BACKOFF_MAX_MS 3600000
+#define GW_POLLER_DUE_MAX        100 /* failing doc ids fetched by id after one windowed list */
 
 struct gw_metric;
 
@@ -61,24 +62,33 @@ struct gw_poller {
     bool closed;       /* timer closed: free once the cycle in progress ends */
     uint64_t lease_at; /* uv_now() when the lease was last taken or renewed */
     enum gw_pkg_kind kind;
-    char *cursor; /* the list's next_cursor, stored if every item is handled (clean) */
-    bool clean;   /* no step of the current list failed (nor was an item left for later) */
-    char **ids;   /* docIds of the current list */
-    size_t n_ids;
+    char *cursor; /* the list's next_cursor (a windowed list), stored if the list is clean */
+    /* No step of the current list failed that is not recorded per doc id: a list, transport or
+     * ack failure of a listed item, or a failure that could not be recorded, makes it false; a
+     * local failure recorded in incoming_failure does not (its record keeps it, see by_id). */
+    bool clean;
+    char **ids;      /* docIds of the current list, then the failing ones due, fetched by id */
+    size_t n_ids;    /* all of them */
+    size_t n_listed; /* the first n_listed are the list's */
     size_t next;
+    bool merged; /* the due failing doc ids were asked for (windowed lists only) */
     /* the item in progress */
     struct gw_poller_sink sink;
     int item_err; /* the local failure being recorded (GW_E2BIG counts an oversized package) */
     int64_t package_id;
     int32_t failures; /* local failures of this doc id before this attempt */
     bool refusing;    /* the ack in progress is a `fail` */
+    bool by_id;       /* a failing doc id the list did not name: nothing of it touches clean */
 };
 
 /* poller.c */
 void gw_poller_next_item(struct gw_poller *p);
 void gw_poller_cycle_end(struct gw_poller *p);
-/* A failed step of the cycle (lease, list): counted in gateway_poll_errors_total and logged. */
+/* A failed step of the cycle (lease, list, a listed item's transport): counted in
+ * gateway_poll_errors_total and logged; the list's cursor is not stored (unless the item in
+ * progress is fetched by id). gw_poller_note counts and logs only. */
 void gw_poller_fail(struct gw_poller *p, const char *step, int err, const char *detail);
+void gw_poller_note(struct gw_poller *p, const char *step, int err, const char *detail);
 const char *gw_poller_current(const struct gw_poller *p);
 uint64_t gw_poller_backoff_base_ms(const struct gw_poller *p);
 

@@ -4,8 +4,10 @@
  * (poller_sink.c: parsed and hashed on the thread pool while its bytes are staged in chunks),
  * store the package row that takes the staged body in one transaction, and only then send the
  * axis its transport ack and record it. Only a verdict on the package itself is recorded and
- * answered "fail"; a local failure is counted per docId with backoff and leaves it listed.
- * Either way the cycle goes on to the next.
+ * answered "fail"; a local failure is counted per docId with backoff and leaves it on the axis.
+ * Either way the cycle goes on to the next. A failing docId the (windowed) list no longer names
+ * is handled the same way by id; any failure of its fetch, transport included, is counted in its
+ * record, since the list will not bring it back.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ void gw_poller_clear_item(struct gw_poller *p)
     p->item_err = 0;
     p->failures = 0;
     p->refusing = false;
+    p->by_id = false;
 }
 
 /* After a failed database call: with no connection left the cycle ends (nothing can be stored
@@ -53,13 +56,15 @@ static void gw_poller_failure_recorded(int err, int32_t failures, int32_t wait_m
     if (p->item_err == GW_E2BIG && failures == 1)
         gw_metric_inc(p->m.oversized); /* counts packages, not attempts */
     gw_log(GW_LOG_WARN, "poll.failing",
-           "axis %s package %s failed locally %" PRId32 " time(s); left on the axis, next try in "
-           "%" PRId32 " s",
-           p->d.axis_name, gw_poller_current(p), failures, (wait_ms + 999) / 1000);
+           "axis %s package %s failed locally %" PRId32 " time(s); left on the axis%s, next try "
+           "in %" PRId32 " s",
+           p->d.axis_name, gw_poller_current(p), failures,
+           p->by_id ? " (no longer listed: fetched by id)" : "", (wait_ms + 999) / 1000);
     gw_poller_next_item(p);
 }
 
-/* A local failure of the current package: logged, counted, recorded with backoff; never acked. */
+/* A local failure of the current package: logged, counted, recorded with backoff; never acked.
+ * Once recorded it does not hold the list's cursor: the record keeps the doc id (by_id). */
 static void gw_poller_local_failure(struct gw_poller *p, const char *step, int err,
                                     const char *detail)
 {
@@ -73,7 +78,6 @@ static void gw_poller_local_failure(struct gw_poller *p, const char *step, int e
         .backoff_max_ms = GW_POLLER_BACKOFF_MAX_MS,
     };
 
-    p->clean = false; /* left on the axis: the same window is listed again */
     snprintf(text, sizeof(text), "%s: %s%s%s", step, gw_errcode(err),
              detail && detail[0] ? ": " : "", detail ? detail : "");
     gw_metric_inc(p->m.failed);
@@ -247,6 +251,13 @@ void gw_poller_received(struct gw_poller *p)
         gw_poller_local_failure(p, "fetch", GW_ENOMEM, NULL);
         return;
     }
+    if (err != 0 && p->by_id) {
+        /* No list brings it back: counted in its record ("HTTP 404 ..." when the axis no
+         * longer has it), retried with backoff, visible until it is stored or an operator
+         * removes the record. */
+        gw_poller_local_failure(p, "fetch by id", err, s->fetch_detail);
+        return;
+    }
     if (err != 0) {
         /* Transport: a condition of the peer, not of the package; the next poll tries again. */
         gw_poller_fail(p, "fetch", err, s->fetch_detail);
@@ -284,8 +295,11 @@ static void gw_poller_known(int err, const struct gw_store_incoming_known *k, co
         return;
     }
     if (k->failing && k->wait_ms > 0) {
-        p->clean = false;
-        gw_poller_next_item(p); /* failing: not due yet */
+        gw_poller_next_item(p); /* failing: not due yet (its record keeps it) */
+        return;
+    }
+    if (p->by_id && !k->failing) {
+        gw_poller_next_item(p); /* its record went meanwhile (an operator): nothing to retry */
         return;
     }
     p->failures = k->failures;
@@ -300,8 +314,10 @@ static void gw_poller_known(int err, const struct gw_store_incoming_known *k, co
 
 void gw_poller_item_start(struct gw_poller *p)
 {
-    int rc =
-        gw_store_incoming_check(p->d.db, p->d.axis_name, gw_poller_current(p), gw_poller_known, p);
+    int rc;
+
+    p->by_id = p->next > p->n_listed;
+    rc = gw_store_incoming_check(p->d.db, p->d.axis_name, gw_poller_current(p), gw_poller_known, p);
     if (rc != 0)
         gw_poller_known(rc, NULL, "", p);
 }

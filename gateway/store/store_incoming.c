@@ -26,6 +26,7 @@ struct gw_incoming_call {
         gw_store_incoming_done_cb done;
         gw_store_incoming_failed_cb failed;
         gw_store_incoming_prune_cb prune;
+        gw_store_incoming_due_cb due;
     } cb;
     void *ud;
 };
@@ -334,21 +335,33 @@ static void gw_incoming_pruned(int err, const PGresult *res, const char *sqlstat
     free(c);
 }
 
-int gw_store_incoming_prune(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
-                            char *const *listed, size_t n, gw_store_incoming_prune_cb cb, void *ud)
+/* The listed doc ids as a text[] literal, each checked as text first. */
+static int gw_incoming_listed(char *const *listed, size_t n, char **arr)
 {
-    const char *vals[3];
-    struct gw_incoming_call *c;
-    char *arr;
-    int rc = gw_pgtype_text(axis, false, 0);
+    int rc = 0;
 
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = gw_pgtype_text(listed[i], false, 0);
     if (rc != 0)
         return rc;
-    arr = gw_pgfmt_text_array(listed, n);
-    c = arr ? gw_incoming_call_new(ud) : NULL;
-    if (!c) {
+    *arr = gw_pgfmt_text_array(listed, n);
+    return *arr ? 0 : GW_ENOMEM;
+}
+
+int gw_store_incoming_prune(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
+                            char *const *listed, size_t n, bool windowed,
+                            gw_store_incoming_prune_cb cb, void *ud)
+{
+    const char *vals[4];
+    struct gw_incoming_call *c;
+    char *arr = NULL;
+    int rc = gw_pgtype_text(axis, false, 0);
+
+    if (rc == 0)
+        rc = gw_incoming_listed(listed, n, &arr);
+    if (rc != 0)
+        return rc;
+    if (!(c = gw_incoming_call_new(ud))) {
         free(arr);
         return GW_ENOMEM;
     }
@@ -356,8 +369,62 @@ int gw_store_incoming_prune(struct gw_db *db, const char *axis, enum gw_pkg_kind
     vals[0] = axis;
     vals[1] = gw_pkg_kind_name(kind);
     vals[2] = arr;
-    rc = gw_incoming_query(db, "SELECT gw_incoming_prune($1, $2, $3::text[])", 3, vals, NULL, NULL,
-                           gw_incoming_pruned, c);
+    vals[3] = windowed ? "true" : "false";
+    rc = gw_incoming_query(db, "SELECT gw_incoming_prune($1, $2, $3::text[], $4::boolean)", 4, vals,
+                           NULL, NULL, gw_incoming_pruned, c);
+    free(arr);
+    return rc;
+}
+
+/* ---- due */
+
+static void gw_incoming_due_done(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct gw_incoming_call *c = ud;
+    char **ids = NULL;
+    int n = err == 0 ? PQntuples(res) : 0;
+
+    if (err == 0 && n > 0 && !(ids = calloc((size_t)n, sizeof(*ids))))
+        err = GW_ENOMEM;
+    for (int i = 0; err == 0 && i < n; i++) {
+        if (PQgetisnull(res, i, 0))
+            err = GW_EDB;
+        else
+            ids[i] = PQgetvalue(res, i, 0); /* owned by res, valid during the callback */
+    }
+    c->cb.due(err, err == 0 ? ids : NULL, err == 0 ? (size_t)n : 0, sqlstate, c->ud);
+    free(ids);
+    free(c);
+}
+
+int gw_store_incoming_due(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
+                          char *const *listed, size_t n, uint32_t limit,
+                          gw_store_incoming_due_cb cb, void *ud)
+{
+    char lim[16];
+    const char *vals[4];
+    struct gw_incoming_call *c;
+    char *arr = NULL;
+    int rc = gw_pgtype_text(axis, false, 0);
+
+    if (rc == 0 && (limit < 1 || limit > GW_STORE_INCOMING_DUE_MAX))
+        rc = GW_ERANGE;
+    if (rc == 0)
+        rc = gw_incoming_listed(listed, n, &arr);
+    if (rc != 0)
+        return rc;
+    if (!(c = gw_incoming_call_new(ud))) {
+        free(arr);
+        return GW_ENOMEM;
+    }
+    c->cb.due = cb;
+    snprintf(lim, sizeof(lim), "%" PRIu32, limit);
+    vals[0] = axis;
+    vals[1] = gw_pkg_kind_name(kind);
+    vals[2] = arr;
+    vals[3] = lim;
+    rc = gw_incoming_query(db, "SELECT gw_incoming_due($1, $2, $3::text[], $4::integer)", 4, vals,
+                           NULL, NULL, gw_incoming_due_done, c);
     free(arr);
     return rc;
 }

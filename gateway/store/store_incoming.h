@@ -12,7 +12,8 @@
 /*
  * The poller's state in PostgreSQL (schemas/sql 001 and 003): the poll lease of an axis, what is
  * known of a listed doc id, storing a fetched package, its transport ack, local failures counted
- * per doc id with backoff, refusals, and the pruning of failure records. One function per SQL
+ * per doc id with backoff, refusals, the failing doc ids due again, and the pruning of failure
+ * records. One function per SQL
  * function. Every argument is range-checked before it is sent: an error is returned at once
  * (GW_EINVAL, GW_ERANGE, or gw_db_query's error) and the callback then never runs; otherwise the
  * callback runs exactly once, with err = 0 and the typed result, or a negative GW_E* (GW_EDB) and
@@ -94,12 +95,25 @@ int gw_store_incoming_refused(struct gw_db *db, const struct gw_store_incoming_r
                               gw_store_incoming_done_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* gw_incoming_prune: drops the failure records of doc ids of this kind no longer listed; failing
- * is the number of doc ids of the axis still failing. */
+/* gw_incoming_due: the failing doc ids of (axis, kind) due for another attempt and not among the
+ * n listed ones, the longest waiting first, at most limit (1..GW_STORE_INCOMING_DUE_MAX). ids
+ * (n_ids of them) are valid during the callback only. */
+#define GW_STORE_INCOMING_DUE_MAX 10000
+typedef void (*gw_store_incoming_due_cb)(int err, char *const *ids, size_t n_ids,
+                                         const char *sqlstate, void *ud);
+int gw_store_incoming_due(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
+                          char *const *listed, size_t n, uint32_t limit,
+                          gw_store_incoming_due_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* gw_incoming_prune (016): marks the failure records of the listed doc ids as listed; unless the
+ * list is windowed, drops those of doc ids of this kind it no longer names. failing is the number
+ * of doc ids of the axis still failing. */
 typedef void (*gw_store_incoming_prune_cb)(int err, int64_t failing, const char *sqlstate,
                                            void *ud);
 int gw_store_incoming_prune(struct gw_db *db, const char *axis, enum gw_pkg_kind kind,
-                            char *const *listed, size_t n, gw_store_incoming_prune_cb cb, void *ud)
+                            char *const *listed, size_t n, bool windowed,
+                            gw_store_incoming_prune_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
 #endif

@@ -824,6 +824,8 @@ class Handler(simlib.DispatchHandler):
                 out = {"entries": list(st.log)}
             elif name == "inject" and self.command == "POST":
                 out = self.inject(st, req)
+            elif name == "remove" and self.command == "POST":
+                out = self.remove(st, req)
             elif name == "mailbox" or name.startswith("mailbox/"):
                 organ = unquote(name[len("mailbox/"):]) if "/" in name else (
                     query.get("organ") or [""])[0]
@@ -839,6 +841,17 @@ class Handler(simlib.DispatchHandler):
                 "edxml_b64": base64.b64encode(e.pkg.data).decode("ascii"),
                 "created": e.pkg.created.strftime("%Y-%m-%d"),
                 "createdTime": vn_time_text(e.pkg.created), "status": e.status}
+
+    @staticmethod
+    def remove(st, req):
+        """The axis no longer has docId: gone from every mailbox (getEdoc answers 404)."""
+        doc_id = req.get("docId")
+        if not isinstance(doc_id, str) or doc_id not in st.packages:
+            raise http_error(404, "remove needs the docId of a package")
+        del st.packages[doc_id]
+        for organ, entries in st.mailboxes.items():
+            st.mailboxes[organ] = [e for e in entries if e.pkg.doc_id != doc_id]
+        return {"ok": True}
 
     @staticmethod
     def inject(st, req):

@@ -636,6 +636,13 @@ class RestSimTest(unittest.TestCase):
                                       "toDate=2024/01/02"), 400)
         self.assertHttp(gw.sync("Edoc"), 400)
         self.assertEqual(self.ctl("GET", "/_sim/stats")["injected"], 6)
+        # A package the axis no longer has: in no list, getEdoc answers 404; removed once only.
+        self.assertEqual(self.ctl("POST", "/_sim/remove", {"docId": ids[1]}), {"ok": True})
+        self.assertEqual(window("2023/12/01", "2024/12/31"), ids[:1] + ids[2:])
+        self.assertHttp(gw.get(ids[1]), 404)
+        self.assertEqual(gw.get(ids[2]).status, 200)
+        with self.assertRaises(AssertionError):
+            self.ctl("POST", "/_sim/remove", {"docId": ids[1]})
 
     # -- faults --------------------------------------------------------------------------------
 

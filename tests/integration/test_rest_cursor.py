@@ -1,0 +1,118 @@
+"""A package that keeps failing locally does not hold back the REST axis's list window (adapter
+lgsp_rest, docs/internals/axes.md "Failing packages and the window"):
+
+- two packages over a small max_package_bytes, listed in the first window with others that fit:
+  the others are stored, and the list cursor advances past the failing ones (axis_cursor);
+- the failing ones stay recorded in incoming_failure (v_incoming_failing, gateway_fetch_failing)
+  and are retried by id although no window lists them any more: their failures grow;
+- a package arriving in a later window is stored meanwhile;
+- restarted with a larger max_package_bytes, the gateway stores one of them without any list
+  naming it (fetched by id, acked done, its record gone);
+- the other was removed from the axis meanwhile: getEdoc answers 404, and its record stays,
+  visible with that answer and retried, never dropped nor answered `fail`."""
+
+import hashlib
+import os
+from datetime import datetime, timedelta, timezone
+
+import gwrest
+import gwtest as t
+
+IN = "000.00.05.H49"  # on the REST axis (directory_file)
+VN = timezone(timedelta(hours=7))
+
+
+def vn_day(offset=0):
+    return datetime.now(VN).date() + timedelta(days=offset)
+
+
+def cursor(env):
+    return env.pg.query("SELECT cursor FROM axis_cursor WHERE axis = 'prov' AND kind = 'edoc'")
+
+
+def stored(env, axis_doc_id):
+    return env.pg.rows("SELECT encode(p.sha256, 'hex') FROM axis_receipt r JOIN package p ON p.id = r.package_id"
+                       " WHERE r.axis = 'prov' AND r.axis_doc_id = '%s'" % axis_doc_id)
+
+
+def failing(env, axis_doc_id):
+    """(failures, last_error, listed) of the doc id in v_incoming_failing, None when absent."""
+    rows = env.pg.rows("SELECT failures, last_error, listed_at IS NOT NULL FROM v_incoming_failing"
+                       " WHERE axis = 'prov' AND axis_doc_id = '%s'" % axis_doc_id)
+    return (int(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
+
+
+def fetches(rest, doc_id):
+    return sum(1 for e in rest.ctl("GET", "/_sim/log")["entries"]
+               if e.get("op") == "getEdoc" and e.get("docId") == doc_id)
+
+
+def metric(gw, name):
+    for line in t.request(gw.port, "GET", "/metrics", token=None).body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def failing_package_does_not_hold_the_window(env):
+    rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
+    try:
+        dir_file = os.path.join(env.root, "rest-directory.txt")
+        with open(dir_file, "w") as f:
+            f.write("%s\n" % IN)
+
+        def doc(n, pad=0):
+            return t.edoc("000.00.05.H49,2026/12/03,%d/UB" % n, to=(t.AGENCY,), sender=IN, pad=pad)
+
+        old = vn_day(-3).isoformat()  # in the first window (7 days), before the next one (1 day)
+        big_data, gone_data = doc(1, pad=20000), doc(2, pad=20000)
+        big = rest.inject(t.AGENCY, IN, big_data, created=old)
+        gone = rest.inject(t.AGENCY, IN, gone_data, created=old)
+        first = [(rest.inject(t.AGENCY, IN, d, created=c), d) for d, c in ((doc(3), old), (doc(4), None))]
+        cfg = gwrest.axis_config("prov", rest, dir_file, max_package_bytes="8192")
+        gw = env.gateway(cfg)
+
+        for d, data in first:
+            rows = t.wait_until(lambda: stored(env, d), 20, what="stored " + d)
+            assert rows[0][0] == hashlib.sha256(data).hexdigest()
+        # The window moved past the failing packages: the next one starts a day back.
+        t.wait_until(lambda: cursor(env) == vn_day(-1).strftime("%Y/%m/%d"), 20, what="cursor advanced")
+        # Still recorded, and retried by id: no list names them any more, yet their failures grow.
+        for d in (big, gone):
+            t.wait_until(lambda: (failing(env, d) or (0,))[0] >= 2, 20, what="retried by id " + d)
+            n, err, listed = failing(env, d)
+            assert "larger than max_package_bytes" in err and listed, (n, err, listed)
+        assert fetches(rest, big) >= 2 and stored(env, big) == []
+        t.wait_until(lambda: metric(gw, 'gateway_fetch_failing{axis="prov"}') == 2, 10, what="failing gauge")
+        # A package of a later window is stored meanwhile.
+        later = rest.inject(t.AGENCY, IN, doc(5))
+        t.wait_until(lambda: stored(env, later), 20, what="stored " + later)
+        acks = rest.stats()["acks"]
+        assert big not in acks and gone not in acks, acks  # never answered, neither done nor fail
+
+        # The fault removed (a larger limit) while the axis lost one of them.
+        rest.ctl("POST", "/_sim/remove", {"docId": gone})
+        assert gw.stop() == 0
+        before = failing(env, gone)[0]
+        # The stopped process's poll lease would hold the axis for 15 s more: let it go now.
+        env.pg.query("UPDATE poller_lease SET lease_until = now() WHERE axis = 'prov'")
+        gw.write_config(gwrest.axis_config("prov", rest, dir_file))
+        gw.start()
+        rows = t.wait_until(lambda: stored(env, big), 20, what="stored by id " + big)
+        assert rows[0][0] == hashlib.sha256(big_data).hexdigest()
+        t.wait_until(lambda: rest.stats()["acks"].get(big) == "done", 20, what="acked " + big)
+        assert failing(env, big) is None
+        assert cursor(env) == vn_day(-1).strftime("%Y/%m/%d")  # no window since lists the package
+        # The one the axis no longer has: recorded with the axis's answer, kept, still retried.
+        t.wait_until(lambda: failing(env, gone)[0] > before, 20, what="retried after removal " + gone)
+        n, err, _ = failing(env, gone)
+        assert "404" in err and "not found" in err, err
+        assert stored(env, gone) == [] and gone not in rest.stats()["acks"]
+        assert env.pg.query("SELECT count(*) FROM incoming_refusal") == "0"
+        assert env.pg.query("SELECT count(*) FROM axis_receipt WHERE axis = 'prov'") == "4"
+    finally:
+        rest.close()
+
+
+if __name__ == "__main__":
+    t.run([failing_package_does_not_hold_the_window])
