@@ -27,7 +27,8 @@ struct gw_axis_item {
 /* err == 0 on success; on GW_EAXIS, detail holds the axis's error text (may be NULL). */
 typedef void (*gw_axis_send_cb)(int err, const char *axis_doc_id, const char *detail, void *ud);
 /* next_cursor: where the next list starts (stored by the poller once every item listed was
- * handled; see list_received), or NULL for a flavour without a cursor. */
+ * stored, refused or recorded as failing; see list_received), or NULL for a flavour without a
+ * cursor. */
 typedef void (*gw_axis_list_cb)(int err, const struct gw_axis_item *items, size_t n,
                                 const char *next_cursor, const char *detail, void *ud);
 /* The outcome of a fetch; the bytes went to the sink (see struct gw_axis_sink). */
@@ -172,9 +173,10 @@ struct gw_axis_ops {
     int (*send)(void *state, enum gw_pkg_kind kind, struct gw_axis_body *body, gw_axis_send_cb cb,
                 void *ud);
     /* Lists packages waiting for this system. cursor is the next_cursor of the last list of this
-     * kind whose every item was handled (persisted by the poller, table axis_cursor), NULL the
-     * first time; a flavour that lists by pending state (vxp) ignores it and answers NULL. Items
-     * may repeat across lists (the poller deduplicates by axis doc id). */
+     * kind whose items were all stored, refused or recorded as failing (persisted by the poller,
+     * table axis_cursor; failing items are then fetched by id), NULL the first time; a flavour that
+     * lists by pending state (vxp) ignores it and answers NULL. Items may repeat across lists (the
+     * poller deduplicates by axis doc id). */
     int (*list_received)(void *state, enum gw_pkg_kind kind, const char *cursor, gw_axis_list_cb cb,
                          void *ud);
     /* Fetches one package's exact bytes into sink (streamed, decoded on the way), at most the

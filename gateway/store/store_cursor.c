@@ -1,6 +1,7 @@
 /*
  * Axis list cursors (011_cursor.sql): one row per (axis, kind), read before a list and replaced
- * after a list whose every item was handled.
+ * after a list whose items were all stored, refused or recorded as failing
+ * (016_incoming_retry.sql).
  */
 #include "store/store_cursor.h"
 
