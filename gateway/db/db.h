@@ -51,9 +51,17 @@ int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *cons
                 const int *lengths, const int *formats, gw_db_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* Same, with every result column in binary format: bytea arrives as raw bytes (PQgetlength), so
- * large bodies need no decoding on the loop. Cast other columns to text in the SQL; libpq still
- * NUL-terminates every value, so text columns read as C strings. */
+/* Same, but the binary parameters (format 1) are not copied: libpq reads them straight from the
+ * caller's memory, which must stay valid and unchanged until the callback has run (it always runs
+ * once this returns 0, also when the query fails or is cancelled). For package bytes: one copy,
+ * into libpq's output buffer, between the caller's buffer and the socket. */
+int gw_db_query_borrow(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                       const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* Same as gw_db_query, with every result column in binary format: bytea arrives as raw bytes
+ * (PQgetlength), so large bodies need no decoding on the loop. Cast other columns to text in the
+ * SQL; libpq still NUL-terminates every value, so text columns read as C strings. */
 int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                        const int *lengths, const int *formats, gw_db_cb cb, void *ud)
     __attribute__((warn_unused_result));

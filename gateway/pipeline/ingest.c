@@ -2,9 +2,10 @@
  * The shared ingest pipeline (ingest.h): bytes in -> a filling buffer of GW_INGEST_CHUNK bytes ->
  * when full, the buffer goes in flight: fed to the streaming reader on the thread pool and, at
  * the same time, INSERTed as the next chunk of the staged body. The next buffer goes only when
- * both are done, so a package costs two buffers (plus the pool's copy of one chunk) whatever its
- * size, and a slow database or parser slows the writer down (gw_ingest_write takes less, ready
- * says when to go on) instead of growing memory.
+ * both are done, so a package costs two buffers whatever its size (the database pool reads the
+ * chunk from the buffer in flight, which stays untouched until its INSERT is acknowledged), and a
+ * slow database or parser slows the writer down (gw_ingest_write takes less, ready says when to go
+ * on) instead of growing memory.
  */
 #include "pipeline/ingest.h"
 

@@ -169,14 +169,15 @@ filter="query NOT LIKE '%pg_stat%' AND query NOT LIKE 'SELECT count(*) FROM deli
         AND query NOT LIKE '%pg_current_wal_lsn%'"
 echo "statements sent by gatewayd per document: $(q "SELECT round(sum(calls)::numeric / $n, 2)
   FROM pg_stat_statements WHERE toplevel AND $filter")"
-echo "== top statements by total time (per document: calls, ms; mean ms per call; rows per call)"
+echo "== top statements by total time (per document: calls, ms; per call: ms, rows, buffers hit)"
 q "SELECT CASE WHEN toplevel THEN 'top ' ELSE 'nest' END,
           round(calls::numeric / $n, 2), round((total_exec_time / $n)::numeric, 3),
           round((total_exec_time / greatest(calls, 1))::numeric, 3),
           round(rows::numeric / greatest(calls, 1), 1),
+          round(shared_blks_hit::numeric / greatest(calls, 1)),
           left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
      FROM pg_stat_statements WHERE $filter ORDER BY total_exec_time DESC LIMIT $top" |
-  awk -F'|' '{printf "  %s %6s calls %8s ms %8s ms/call %6s rows  %s\n", $1, $2, $3, $4, $5, $6}'
+  awk -F'|' '{printf "  %s %6s calls %8s ms %8s ms/call %5s rows %5s hit  %s\n", $1, $2, $3, $4, $5, $6, $7}'
 echo "== functions by self time (per document: calls, self ms, total ms)"
 q "SELECT round(calls::numeric / $n, 2), round((self_time / $n)::numeric, 3),
           round((total_time / $n)::numeric, 3), funcname
