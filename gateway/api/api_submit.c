@@ -37,6 +37,7 @@ struct gw_submit_job {
     struct gw_edxml_doc *doc;
     char *doc_json;
     int64_t body_id;
+    const uint8_t *bytes; /* not staged (one chunk): the ingest's, during its callback only */
     uint64_t size;
     uint8_t sha[32];
 };
@@ -148,6 +149,9 @@ static void gw_submit_store(struct gw_submit_job *job)
         .sha256 = job->sha,
         .body_id = job->body_id,
         .size = job->size,
+        .bytes = job->bytes,
+        .len = job->bytes ? (size_t)job->size : 0,
+        .stage_bytes = job->bytes != NULL,
         .doc_json = job->doc_json,
         .axis = api->deps.default_axis,
     };
@@ -201,11 +205,12 @@ static void gw_submit_ingested(struct gw_ingest_result *r, void *ud)
     job->doc = r->doc;
     job->doc_json = r->doc_json;
     job->body_id = r->body_id;
+    job->bytes = r->bytes;
     job->size = r->size;
     memcpy(job->sha, r->sha256, 32);
     r->doc = NULL;
     r->doc_json = NULL;
-    gw_submit_store(job);
+    gw_submit_store(job); /* the bytes are copied by the pool here, or not needed */
 }
 
 /* Moves body bytes into the ingest as far as it takes them; gives the HTTP chunk back when it
@@ -296,6 +301,7 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
         deps = *api->deps.ingest;
         deps.loop = api->deps.loop;
         deps.db = api->deps.db;
+        deps.inline_single = true; /* staged and stored in one statement (gw_store_submit) */
     } else {
         gw_edxml_reader_opts_default(&deps.reader);
         deps.reader.limits.max_bytes = SIZE_MAX / 2; /* the HTTP server's body limit applies */

@@ -31,8 +31,9 @@ struct gw_ingest {
     uint8_t *fill, *flight;
     size_t fill_len, flight_len;
     int64_t body_id;
-    int64_t seq;     /* next chunk number */
-    uint64_t stored; /* bytes whose chunk is committed */
+    bool inline_body; /* inline_single: the one buffer is kept for the caller, not staged */
+    int64_t seq;      /* next chunk number */
+    uint64_t stored;  /* bytes whose chunk is committed */
 
     bool feeding;     /* feed or finish work on the thread pool */
     bool putting;     /* begin or put in flight */
@@ -248,6 +249,11 @@ static void gw_ingest_launch(struct gw_ingest *in)
         gw_ingest_put(in);
         return;
     }
+    if (in->finishing && in->deps.inline_single) { /* the whole package is this buffer */
+        in->inline_body = true;
+        in->stored += in->flight_len;
+        return;
+    }
     rc = gw_store_body_start(in->deps.db, in->flight, in->flight_len, gw_ingest_begun, in);
     if (rc != 0) {
         gw_ingest_db_failed(in, rc, "a body could not be staged");
@@ -280,6 +286,7 @@ static void gw_ingest_end(struct gw_ingest *in)
         r.doc = in->doc;
         r.doc_json = in->json;
         r.body_id = in->body_id;
+        r.bytes = in->inline_body ? in->flight : NULL;
         r.size = in->doc->size;
         memcpy(r.sha256, in->doc->sha256, 32);
         in->doc = NULL;

@@ -7,6 +7,8 @@
 # statements sent by gatewayd (top level) and the top statements by total time, top level and nested.
 #   tests/bench/pgprofile.sh [BUILD_DIR]    (default build; gatewayd must be built there)
 #   GW_PROF_SECONDS (10)  GW_PROF_CONNECTIONS (8)  GW_PROF_PAD_BYTES (20000)  GW_PROF_TOP (25)
+#   GW_PROF_MIGRATIONS (schemas/sql): the migrations to run, e.g. a copy without the newest ones
+#   to compare a schema with its predecessor.
 #   GW_PROF_KEEP=1 leaves the cluster running and prints its socket directory (stop it with
 #   tests/lib/pg.sh stop DIR/pg).
 # Figures are for comparing two builds on the same machine; the machine's other load moves them.
@@ -72,7 +74,7 @@ max_body_bytes = 8388608
 [database]
 conninfo = host=$pghost user=postgres dbname=gateway
 pool_size = 8
-migrations_dir = $root/schemas/sql
+migrations_dir = ${GW_PROF_MIGRATIONS:-$root/schemas/sql}
 [client.qlvbdh]
 token_sha256 = $(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 [axis.national]
