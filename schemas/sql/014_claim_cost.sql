@@ -16,6 +16,7 @@
 --    with the index of open deliveries by state, which read every open delivery.
 -- 4. gw_orgid_key (005) becomes a single expression, so the planner inlines it into the routing
 --    and paper-stage queries instead of running an SQL function per recipient.
+-- 5. gw_submit (006, staged body) inserts the package row with its body instead of updating it.
 -- Answers are unchanged: same functions, arguments, rows and row order.
 
 -- 1. Indexes of the delivery claim: replace the QUEUED-or-SENDING ones of 001/002.
@@ -201,3 +202,55 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT nullif(nullif(translate(btrim(p_id, E' \t\r\n'), 'abcdefghijklmnopqrstuvwxyz',
                                    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), 'NULL');
 $$;
+
+-- 5. gw_submit with a staged body (006): the package row is inserted with its body_id instead of
+-- being updated with it after the seal (one version of the row less, with its index entries).
+-- A p_body that is not a staged body is inserted without it and gw_body_seal then raises as
+-- before; on a duplicate or a conflict nothing is inserted, as before.
+CREATE OR REPLACE FUNCTION gw_submit(p_source text, p_kind text, p_document_id text,
+                                     p_sender text, p_recipients text[], p_status_code text,
+                                     p_bdt smallint, p_sha256 bytea, p_body bigint, p_size bigint,
+                                     p_doc jsonb, p_axis text,
+                                     OUT package_id bigint, OUT outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_sha bytea;
+    v_axes text[];
+    v_roles text[];
+    v_staged boolean;
+BEGIN
+    IF p_sender IS NULL THEN
+        RAISE EXCEPTION 'gw_submit: sender is required' USING ERRCODE = '22004';
+    END IF;
+    v_staged := EXISTS (SELECT 1 FROM body b WHERE b.id = p_body AND NOT b.complete);
+    INSERT INTO package (direction, kind, document_id, sender, recipients, status_code,
+                         business_doc_type, source, sha256, size, state, header, body_id)
+        VALUES ('out', p_kind, p_document_id, p_sender, p_recipients, p_status_code, p_bdt,
+                p_source, p_sha256, p_size, 'ROUTED', p_doc,
+                CASE WHEN v_staged THEN p_body END)
+        ON CONFLICT DO NOTHING
+        RETURNING id INTO package_id;
+    IF package_id IS NULL THEN
+        SELECT p.id, p.sha256 INTO package_id, v_sha FROM package p
+         WHERE p.direction = 'out' AND p.kind = p_kind AND p.sender = p_sender
+           AND p.document_id = p_document_id
+           AND (CASE WHEN p_kind = 'edoc' THEN p.business_doc_type = p_bdt
+                     ELSE p.sha256 = p_sha256 END);
+        outcome := CASE WHEN v_sha = p_sha256 THEN 'duplicate' ELSE 'conflict' END;
+        PERFORM gw_body_discard(p_body);
+        RETURN;
+    END IF;
+    PERFORM gw_body_seal(p_body, p_size);
+    PERFORM gw_package_detail(package_id, p_doc);
+    PERFORM gw_event(package_id, 'received', p_source,
+                     jsonb_build_object('document_id', p_document_id, 'kind', p_kind,
+                                        'sender', p_sender, 'size', p_size,
+                                        'sha256', encode(p_sha256, 'hex')));
+    -- One delivery per axis by the agency directories (p_axis is the default axis), then the
+    -- package's events on the original document's timelines (005_route.sql).
+    SELECT coalesce(array_agg(s.axis ORDER BY s.ord), '{}'), coalesce(array_agg(s.role ORDER BY s.ord), '{}')
+      INTO v_axes, v_roles FROM directory_sync s WHERE s.configured;
+    PERFORM gw_route_package(package_id, v_axes, v_roles, p_axis);
+    PERFORM gw_timeline_note(package_id);
+    outcome := 'created';
+END $$;

@@ -4,7 +4,8 @@
 # (track = all: statements nested in the SQL functions are counted too), wrk submitting 27 KB
 # packages for a while, then the drain of every delivery. Prints, divided by the documents relayed:
 # the cluster's CPU (postmaster and every backend, live or exited), commits (xact_commit), WAL bytes,
-# statements sent by gatewayd (top level) and the top statements by total time, top level and nested.
+# statements sent by gatewayd (top level), the top statements by total time, top level and nested,
+# and the WAL by record type (pg_walinspect).
 #   tests/bench/pgprofile.sh [BUILD_DIR]    (default build; gatewayd must be built there)
 #   GW_PROF_SECONDS (10)  GW_PROF_CONNECTIONS (8)  GW_PROF_PAD_BYTES (20000)  GW_PROF_TOP (25)
 #   GW_PROF_MIGRATIONS (schemas/sql): the migrations to run, e.g. a copy without the newest ones
@@ -51,7 +52,7 @@ track_functions = all
 CONF
 "$root/tests/lib/pg.sh" restart "$tmp/pg" >/dev/null
 psql -h "$pghost" -U postgres -qc "CREATE DATABASE gateway" >/dev/null
-q "CREATE EXTENSION pg_stat_statements" >/dev/null
+q "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pg_walinspect" >/dev/null
 
 token="bench-token"
 secret=$(printf 'bench-secret' | base64)
@@ -185,3 +186,8 @@ q "SELECT round(calls::numeric / $n, 2), round((self_time / $n)::numeric, 3),
           round((total_time / $n)::numeric, 3), funcname
      FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 15" |
   awk -F'|' '{printf "  %6s calls %8s ms self %8s ms total  %s\n", $1, $2, $3, $4}'
+echo "== WAL by record type (per document: records, bytes, of which full-page images)"
+q "SELECT round(count::numeric / $n, 2), round(combined_size::numeric / $n), round(fpi_size::numeric / $n),
+          \"resource_manager/record_type\"
+     FROM pg_get_wal_stats('$w0', '$w1', true) WHERE count > 0 ORDER BY combined_size DESC LIMIT 12" |
+  awk -F'|' '{printf "  %6s records %7s bytes %7s fpi  %s\n", $1, $2, $3, $4}'
