@@ -37,7 +37,7 @@ struct gw_submit_job {
     struct gw_edxml_doc *doc;
     char *doc_json;
     int64_t body_id;
-    const uint8_t *bytes; /* not staged (one chunk): the ingest's, during its callback only */
+    uint8_t *bytes; /* not staged (one chunk): the package's bytes, read by the pool in place */
     uint64_t size;
     uint8_t sha[32];
 };
@@ -51,6 +51,7 @@ static void gw_submit_job_free(struct gw_submit_job *job)
         free(job->doc);
     }
     free(job->doc_json);
+    free(job->bytes);
     free(job);
     gw_api_work_end(api);
 }
@@ -206,11 +207,12 @@ static void gw_submit_ingested(struct gw_ingest_result *r, void *ud)
     job->doc_json = r->doc_json;
     job->body_id = r->body_id;
     job->bytes = r->bytes;
+    r->bytes = NULL;
     job->size = r->size;
     memcpy(job->sha, r->sha256, 32);
     r->doc = NULL;
     r->doc_json = NULL;
-    gw_submit_store(job); /* the bytes are copied by the pool here, or not needed */
+    gw_submit_store(job);
 }
 
 /* Moves body bytes into the ingest as far as it takes them; gives the HTTP chunk back when it

@@ -275,7 +275,13 @@ void gw_db_release(struct gw_db *db)
         gw_db_conn_start(&db->conns[i]);
 }
 
-/* Copies SQL and parameters into one allocation owned by the request; with borrow, binary
+/* A binary parameter gw_db_query_borrow references instead of copying. */
+static bool gw_db_borrowed(bool borrow, const int *formats, const int *lengths, int i)
+{
+    return borrow && formats && formats[i] == 1 && lengths[i] >= GW_DB_BORROW_MIN;
+}
+
+/* Copies SQL and parameters into one allocation owned by the request; with borrow, large binary
  * parameters are referenced instead (the caller keeps them until the callback). */
 static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char *const *values,
                                        const int *lengths, const int *formats, bool borrow)
@@ -290,7 +296,7 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
         if (formats && formats[i] == 1) {
             if (!lengths || lengths[i] < 0)
                 return NULL;
-            data += borrow ? 0 : (size_t)lengths[i];
+            data += gw_db_borrowed(borrow, formats, lengths, i) ? 0 : (size_t)lengths[i];
         } else {
             data += strlen(values[i]) + 1;
         }
@@ -314,7 +320,7 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
             continue;
         n = r->formats[i] ? (size_t)lengths[i] : strlen(values[i]) + 1;
         r->lengths[i] = r->formats[i] ? lengths[i] : (int)(n - 1);
-        if (r->formats[i] && borrow) {
+        if (gw_db_borrowed(borrow, formats, lengths, i)) {
             r->values[i] = values[i];
             continue;
         }

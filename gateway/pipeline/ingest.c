@@ -286,7 +286,10 @@ static void gw_ingest_end(struct gw_ingest *in)
         r.doc = in->doc;
         r.doc_json = in->json;
         r.body_id = in->body_id;
-        r.bytes = in->inline_body ? in->flight : NULL;
+        if (in->inline_body) {
+            r.bytes = in->flight;
+            in->flight = NULL;
+        }
         r.size = in->doc->size;
         memcpy(r.sha256, in->doc->sha256, 32);
         in->doc = NULL;
@@ -301,6 +304,7 @@ static void gw_ingest_end(struct gw_ingest *in)
         free(r.doc);
     }
     free(r.doc_json);
+    free(r.bytes);
     gw_ingest_free(in);
 }
 

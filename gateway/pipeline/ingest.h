@@ -71,8 +71,8 @@ struct gw_ingest_result {
     char *doc_json;  /* malloc'd */
     int64_t body_id; /* the staged body; the caller stores or discards it */
     /* inline_single and the package fitted one buffer: body_id is 0 and these are its bytes
-     * (size of them), valid during the callback. NULL otherwise. */
-    const uint8_t *bytes;
+     * (size of them, malloc'd; the caller takes them like doc). NULL otherwise. */
+    uint8_t *bytes;
     uint64_t size;
     uint8_t sha256[32];
 };

@@ -147,11 +147,11 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
         vals[11] = a->axis;
         n = 12;
     }
-    rc = gw_db_query(db,
-                     a->stage_bytes    ? sql_staged
-                     : a->body_id == 0 ? sql
-                                       : sql_body,
-                     n, vals, lens, fmts, gw_store_submit_done, call);
+    if (a->stage_bytes)
+        rc = gw_db_query_borrow(db, sql_staged, n, vals, lens, fmts, gw_store_submit_done, call);
+    else
+        rc = gw_db_query(db, a->body_id == 0 ? sql : sql_body, n, vals, lens, fmts,
+                         gw_store_submit_done, call);
     free(rcpts);
     if (rc != 0)
         free(call);

@@ -21,7 +21,8 @@
  *
  * With stage_bytes instead (a package that fits one chunk, GW_STORE_BODY_CHUNK_MAX), the same
  * in one statement with the body staged from bytes/len first (gw_body_start), in the same
- * transaction: size is len, doc_json as with body_id.
+ * transaction: size is len, doc_json as with body_id. The bytes are then not copied
+ * (gw_db_query_borrow): they must stay valid and unchanged until cb has run.
  */
 
 enum gw_store_submit_outcome {

@@ -104,6 +104,7 @@ struct run {
     struct gw_ingest_result r;
     struct gw_edxml_doc *doc;
     char *json;
+    uint8_t *bytes; /* taken from an inline result */
 };
 
 static void pump(struct run *u)
@@ -226,6 +227,7 @@ static void free_run(struct run *u)
         free(u->doc);
     }
     free(u->json);
+    free(u->bytes);
 }
 
 static int g_submit_outcome = -1;
@@ -331,15 +333,17 @@ static void test_package_streamed_and_stored(void **state)
 }
 
 /* inline_single, as the API stores: the bytes of a one-buffer package come with the result (no
- * staged body) and are staged and stored by one gw_store_submit inside the callback. */
+ * staged body, the bytes handed over) and are staged and stored by one gw_store_submit. */
 static void on_done_inline(struct gw_ingest_result *r, void *ud)
 {
     struct run *u = ud;
     struct gw_store_submit_args a;
-    const uint8_t *bytes = r->bytes;
+    uint8_t *bytes = r->bytes;
 
     on_done(r, ud);
-    u->r.bytes = NULL; /* valid during this call only */
+    u->bytes = bytes; /* taken: the submit reads them in place until its callback */
+    r->bytes = NULL;
+    u->r.bytes = NULL;
     if (r->outcome != GW_INGEST_OK || r->body_id != 0)
         return;
     assert_non_null(bytes);
