@@ -37,6 +37,7 @@ struct gw_submit_job {
     struct gw_edxml_doc *doc;
     char *doc_json;
     int64_t body_id;
+    uint8_t *bytes; /* not staged (one chunk): the package's bytes, read by the pool in place */
     uint64_t size;
     uint8_t sha[32];
 };
@@ -50,6 +51,7 @@ static void gw_submit_job_free(struct gw_submit_job *job)
         free(job->doc);
     }
     free(job->doc_json);
+    free(job->bytes);
     free(job);
     gw_api_work_end(api);
 }
@@ -148,6 +150,9 @@ static void gw_submit_store(struct gw_submit_job *job)
         .sha256 = job->sha,
         .body_id = job->body_id,
         .size = job->size,
+        .bytes = job->bytes,
+        .len = job->bytes ? (size_t)job->size : 0,
+        .stage_bytes = job->bytes != NULL,
         .doc_json = job->doc_json,
         .axis = api->deps.default_axis,
     };
@@ -201,6 +206,8 @@ static void gw_submit_ingested(struct gw_ingest_result *r, void *ud)
     job->doc = r->doc;
     job->doc_json = r->doc_json;
     job->body_id = r->body_id;
+    job->bytes = r->bytes;
+    r->bytes = NULL;
     job->size = r->size;
     memcpy(job->sha, r->sha256, 32);
     r->doc = NULL;
@@ -309,6 +316,7 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
         deps = *api->deps.ingest;
         deps.loop = api->deps.loop;
         deps.db = api->deps.db;
+        deps.inline_single = true; /* staged and stored in one statement (gw_store_submit) */
     } else {
         gw_edxml_reader_opts_default(&deps.reader);
         deps.reader.limits.max_bytes = SIZE_MAX / 2; /* the HTTP server's body limit applies */

@@ -275,9 +275,16 @@ void gw_db_release(struct gw_db *db)
         gw_db_conn_start(&db->conns[i]);
 }
 
-/* Copies SQL and parameters into one allocation owned by the request. */
+/* A binary parameter gw_db_query_borrow references instead of copying. */
+static bool gw_db_borrowed(bool borrow, const int *formats, const int *lengths, int i)
+{
+    return borrow && formats && formats[i] == 1 && lengths[i] >= GW_DB_BORROW_MIN;
+}
+
+/* Copies SQL and parameters into one allocation owned by the request; with borrow, large binary
+ * parameters are referenced instead (the caller keeps them until the callback). */
 static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char *const *values,
-                                       const int *lengths, const int *formats)
+                                       const int *lengths, const int *formats, bool borrow)
 {
     size_t sql_len = strlen(sql) + 1, size = sizeof(struct gw_db_req), data = 0;
     struct gw_db_req *r;
@@ -289,7 +296,7 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
         if (formats && formats[i] == 1) {
             if (!lengths || lengths[i] < 0)
                 return NULL;
-            data += (size_t)lengths[i];
+            data += gw_db_borrowed(borrow, formats, lengths, i) ? 0 : (size_t)lengths[i];
         } else {
             data += strlen(values[i]) + 1;
         }
@@ -313,6 +320,10 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
             continue;
         n = r->formats[i] ? (size_t)lengths[i] : strlen(values[i]) + 1;
         r->lengths[i] = r->formats[i] ? lengths[i] : (int)(n - 1);
+        if (gw_db_borrowed(borrow, formats, lengths, i)) {
+            r->values[i] = values[i];
+            continue;
+        }
         memcpy(p, values[i], n);
         r->values[i] = p;
         p += n;
@@ -321,8 +332,8 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
 }
 
 static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const char *const *values,
-                         const int *lengths, const int *formats, int result_format, gw_db_cb cb,
-                         void *ud)
+                         const int *lengths, const int *formats, int result_format, bool borrow,
+                         gw_db_cb cb, void *ud)
 {
     struct gw_db_req *r;
 
@@ -338,7 +349,7 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
         if (values[i] && formats && formats[i] == 1 && (!lengths || lengths[i] < 0))
             return GW_EINVAL;
     }
-    r = gw_db_req_new(sql, nparams, values, lengths, formats);
+    r = gw_db_req_new(sql, nparams, values, lengths, formats, borrow);
     if (!r)
         return GW_ENOMEM;
     r->cb = cb;
@@ -362,13 +373,19 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
 int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                 const int *lengths, const int *formats, gw_db_cb cb, void *ud)
 {
-    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, cb, ud);
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, false, cb, ud);
+}
+
+int gw_db_query_borrow(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                       const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+{
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, true, cb, ud);
 }
 
 int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                        const int *lengths, const int *formats, gw_db_cb cb, void *ud)
 {
-    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 1, cb, ud);
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 1, false, cb, ud);
 }
 
 bool gw_db_ready(const struct gw_db *db)

@@ -51,9 +51,19 @@ int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *cons
                 const int *lengths, const int *formats, gw_db_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* Same, with every result column in binary format: bytea arrives as raw bytes (PQgetlength), so
- * large bodies need no decoding on the loop. Cast other columns to text in the SQL; libpq still
- * NUL-terminates every value, so text columns read as C strings. */
+/* Same, but binary parameters (format 1) of GW_DB_BORROW_MIN bytes or more are not copied: libpq
+ * reads them straight from the caller's memory, which must stay valid and unchanged until the
+ * callback has run (it always runs once this returns 0, also when the query fails or is
+ * cancelled). Shorter ones (a hash) and text parameters are copied as by gw_db_query. For package
+ * bytes: one copy, into libpq's output buffer, between the caller's buffer and the socket. */
+#define GW_DB_BORROW_MIN 4096
+int gw_db_query_borrow(struct gw_db *db, const char *sql, int nparams, const char *const *values,
+                       const int *lengths, const int *formats, gw_db_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* Same as gw_db_query, with every result column in binary format: bytea arrives as raw bytes
+ * (PQgetlength), so large bodies need no decoding on the loop. Cast other columns to text in the
+ * SQL; libpq still NUL-terminates every value, so text columns read as C strings. */
 int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                        const int *lengths, const int *formats, gw_db_cb cb, void *ud)
     __attribute__((warn_unused_result));

@@ -1,7 +1,8 @@
 /*
- * Reads one attachment back from its stored package: the chunk layout first, then only the
- * chunks that overlap the attachment's base64 slice, each decoded on the thread pool into one
- * buffer (or into a temporary file when the attachment is a ZIP to inflate).
+ * Reads one attachment back from its stored package: the chunk layout first (known already for
+ * a body of one chunk), then only the chunks that overlap the attachment's base64 slice, each
+ * decoded on the thread pool into one buffer (or into a temporary file when the attachment is a ZIP
+ * to inflate).
  */
 #include "pipeline/attach_load.h"
 
@@ -188,19 +189,14 @@ static void gw_al_fetch(struct gw_attach_load *al)
     }
 }
 
-static void gw_al_layout(int err, const int64_t *lens, size_t n, void *ud)
+/* The body's chunk lengths, the chunks before the slice skipped, and the buffer of one piece:
+ * 0 or GW_ENOMEM. */
+static int gw_al_set_layout(struct gw_attach_load *al, const int64_t *lens, size_t n)
 {
-    struct gw_attach_load *al = ud;
     size_t biggest = 0;
 
-    if (err != 0) {
-        gw_al_fail(al, err, "database");
-        return gw_al_finish(al);
-    }
-    if (!(al->lens = malloc((n ? n : 1) * sizeof(*lens)))) {
-        gw_al_fail(al, GW_ENOMEM, "memory");
-        return gw_al_finish(al);
-    }
+    if (!(al->lens = malloc((n ? n : 1) * sizeof(*lens))))
+        return GW_ENOMEM;
     memcpy(al->lens, lens, n * sizeof(*lens));
     al->n_lens = n;
     /* skip the chunks that end before the slice */
@@ -209,7 +205,20 @@ static void gw_al_layout(int err, const int64_t *lens, size_t n, void *ud)
     for (size_t i = 0; i < n; i++)
         if ((size_t)lens[i] > biggest)
             biggest = (size_t)lens[i];
-    if (!(al->piece = malloc(biggest ? biggest : 1))) {
+    if (!(al->piece = malloc(biggest ? biggest : 1)))
+        return GW_ENOMEM;
+    return 0;
+}
+
+static void gw_al_layout(int err, const int64_t *lens, size_t n, void *ud)
+{
+    struct gw_attach_load *al = ud;
+
+    if (err != 0) {
+        gw_al_fail(al, err, "database");
+        return gw_al_finish(al);
+    }
+    if (gw_al_set_layout(al, lens, n) != 0) {
         gw_al_fail(al, GW_ENOMEM, "memory");
         return gw_al_finish(al);
     }
@@ -264,12 +273,20 @@ int gw_attach_load(const struct gw_attach_load_req *req, gw_attach_load_cb cb, v
         al->last = true;
         al->work.data = al;
         rc = uv_queue_work(req->loop, &al->work, gw_al_work, gw_al_worked);
+    } else if (req->body_chunks == 1 && req->body_size >= req->b64_offset + req->b64_len) {
+        /* one chunk of body_size bytes, as the claim said: no layout query */
+        int64_t len = (int64_t)req->body_size;
+        rc = gw_al_set_layout(al, &len, 1);
+        if (rc == 0)
+            rc = gw_store_body_chunk(req->db, req->body_id, 0, gw_al_chunk, al);
     } else {
         rc = gw_store_check_layout(req->db, req->body_id, gw_al_layout, al);
     }
     if (rc != 0) {
         if (al->fd >= 0)
             close(al->fd);
+        free(al->lens);
+        free(al->piece);
         free(al->out);
         free(al);
     }

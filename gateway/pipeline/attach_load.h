@@ -25,6 +25,10 @@ struct gw_attach_load_req {
     bool unwrapped;               /* the bytes are a one-entry ZIP to inflate */
     bool raw;                     /* the slice as stored, not base64 (the whole envelope) */
     uint64_t max_bytes;           /* the result's limit */
+    /* The body's size and chunk count when known (the check's claim gives them), else 0: a body
+     * of one chunk is then read without asking for its layout first. */
+    uint64_t body_size;
+    int64_t body_chunks;
     unsigned max_zip_ratio;
 };
 

@@ -2,9 +2,10 @@
  * The shared ingest pipeline (ingest.h): bytes in -> a filling buffer of GW_INGEST_CHUNK bytes ->
  * when full, the buffer goes in flight: fed to the streaming reader on the thread pool and, at
  * the same time, INSERTed as the next chunk of the staged body. The next buffer goes only when
- * both are done, so a package costs two buffers (plus the pool's copy of one chunk) whatever its
- * size, and a slow database or parser slows the writer down (gw_ingest_write takes less, ready
- * says when to go on) instead of growing memory.
+ * both are done, so a package costs two buffers whatever its size (the database pool reads the
+ * chunk from the buffer in flight, which stays untouched until its INSERT is acknowledged), and a
+ * slow database or parser slows the writer down (gw_ingest_write takes less, ready says when to go
+ * on) instead of growing memory.
  */
 #include "pipeline/ingest.h"
 
@@ -30,8 +31,9 @@ struct gw_ingest {
     uint8_t *fill, *flight;
     size_t fill_len, flight_len;
     int64_t body_id;
-    int64_t seq;     /* next chunk number */
-    uint64_t stored; /* bytes whose chunk is committed */
+    bool inline_body; /* inline_single: the one buffer is kept for the caller, not staged */
+    int64_t seq;      /* next chunk number */
+    uint64_t stored;  /* bytes whose chunk is committed */
 
     bool feeding;     /* feed or finish work on the thread pool */
     bool putting;     /* begin or put in flight */
@@ -247,6 +249,11 @@ static void gw_ingest_launch(struct gw_ingest *in)
         gw_ingest_put(in);
         return;
     }
+    if (in->finishing && in->deps.inline_single) { /* the whole package is this buffer */
+        in->inline_body = true;
+        in->stored += in->flight_len;
+        return;
+    }
     rc = gw_store_body_start(in->deps.db, in->flight, in->flight_len, gw_ingest_begun, in);
     if (rc != 0) {
         gw_ingest_db_failed(in, rc, "a body could not be staged");
@@ -279,6 +286,10 @@ static void gw_ingest_end(struct gw_ingest *in)
         r.doc = in->doc;
         r.doc_json = in->json;
         r.body_id = in->body_id;
+        if (in->inline_body) {
+            r.bytes = in->flight;
+            in->flight = NULL;
+        }
         r.size = in->doc->size;
         memcpy(r.sha256, in->doc->sha256, 32);
         in->doc = NULL;
@@ -293,6 +304,7 @@ static void gw_ingest_end(struct gw_ingest *in)
         free(r.doc);
     }
     free(r.doc_json);
+    free(r.bytes);
     gw_ingest_free(in);
 }
 

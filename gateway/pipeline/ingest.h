@@ -48,6 +48,10 @@ struct gw_ingest_deps {
      * Non-zero is a local failure (GW_ENOMEM). */
     int (*annotate)(const struct gw_edxml_doc *doc, json_t *form, void *annotate_ud);
     void *annotate_ud;
+    /* A package that fits one buffer (GW_INGEST_CHUNK) is not staged: the result carries its
+     * bytes (body_id 0) and the caller stages them in the statement that stores the package
+     * (gw_store_submit with stage_bytes), one round trip and one commit less per package. */
+    bool inline_single;
 };
 
 enum gw_ingest_outcome {
@@ -66,6 +70,9 @@ struct gw_ingest_result {
     struct gw_edxml_doc *doc;
     char *doc_json;  /* malloc'd */
     int64_t body_id; /* the staged body; the caller stores or discards it */
+    /* inline_single and the package fitted one buffer: body_id is 0 and these are its bytes
+     * (size of them, malloc'd; the caller takes them like doc). NULL otherwise. */
+    uint8_t *bytes;
     uint64_t size;
     uint8_t sha256[32];
 };

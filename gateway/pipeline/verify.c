@@ -20,6 +20,7 @@ struct gw_verify {
     gw_verify_done_cb cb;
     void *ud;
     int64_t package_id, body_id, size;
+    int64_t chunks; /* of the body, from the claim */
     bool xmldsig, envelope_done;
     json_t *atts;
     size_t next;
@@ -310,6 +311,8 @@ static void gw_verify_step(struct gw_verify *v)
         .loop = v->deps.loop,
         .db = v->deps.db,
         .body_id = v->body_id,
+        .body_size = (uint64_t)v->size,
+        .body_chunks = v->chunks,
         .max_bytes = v->deps.cfg->max_pdf_bytes,
         .max_zip_ratio = 200,
     };
@@ -375,6 +378,7 @@ int gw_verify_package(const struct gw_verify_deps *deps, const struct gw_store_c
     v->package_id = job->package_id;
     v->body_id = job->body_id;
     v->size = job->size;
+    v->chunks = job->chunks;
     v->xmldsig = job->xmldsig && job->body_id > 0;
     v->atts = json_loads(job->attachments_json ? job->attachments_json : "[]", 0, &je);
     v->findings = json_array();

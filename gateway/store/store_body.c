@@ -1,7 +1,9 @@
 /*
  * Staged package bodies (schemas/sql/006_body.sql): begin, put one chunk, read one chunk, find a
  * package's body, discard, janitor. One statement each; chunk bytes go out and come back as
- * binary values, so a chunk costs its own size on the loop, never a text encoding of it.
+ * binary values, so a chunk costs its own size on the loop, never a text encoding of it. A chunk
+ * being stored is not copied by the pool either (gw_db_query_borrow): libpq reads it from the
+ * caller's buffer, which stays untouched until the callback.
  */
 #include "store/store_body.h"
 
@@ -40,16 +42,23 @@ static int64_t gw_store_body_int(const PGresult *res, int col)
     return gw_pgfmt_int64(PQgetvalue(res, 0, col));
 }
 
+enum gw_store_body_mode {
+    GW_BODY_TEXT,   /* text results, parameters copied */
+    GW_BODY_BINARY, /* binary results (a chunk's bytes) */
+    GW_BODY_BORROW, /* text results, the chunk's bytes read from the caller's buffer */
+};
+
 static int gw_store_body_send(struct gw_db *db, const char *sql, int n, const char *const *vals,
-                              const int *lens, const int *fmts, bool binary, gw_db_cb done,
-                              struct gw_store_body_call *call)
+                              const int *lens, const int *fmts, enum gw_store_body_mode mode,
+                              gw_db_cb done, struct gw_store_body_call *call)
 {
     int rc;
 
     if (!call)
         return GW_ENOMEM;
-    rc = binary ? gw_db_query_binary(db, sql, n, vals, lens, fmts, done, call)
-                : gw_db_query(db, sql, n, vals, lens, fmts, done, call);
+    rc = mode == GW_BODY_BINARY   ? gw_db_query_binary(db, sql, n, vals, lens, fmts, done, call)
+         : mode == GW_BODY_BORROW ? gw_db_query_borrow(db, sql, n, vals, lens, fmts, done, call)
+                                  : gw_db_query(db, sql, n, vals, lens, fmts, done, call);
     if (rc != 0)
         free(call);
     return rc;
@@ -81,8 +90,8 @@ int gw_store_body_start(struct gw_db *db, const void *bytes, size_t len, gw_stor
     call = gw_store_body_call(ud);
     if (call)
         call->cb.begin = cb;
-    return gw_store_body_send(db, "SELECT gw_body_start($1::bytea)", 1, vals, lens, fmts, false,
-                              gw_store_body_begun, call);
+    return gw_store_body_send(db, "SELECT gw_body_start($1::bytea)", 1, vals, lens, fmts,
+                              GW_BODY_BORROW, gw_store_body_begun, call);
 }
 
 static void gw_store_body_put_done(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -132,7 +141,7 @@ int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void
     if (call)
         call->cb.put = cb;
     return gw_store_body_send(db, "SELECT gw_body_put($1::bigint, $2::integer, $3::bytea)", 3, vals,
-                              lens, fmts, false, gw_store_body_put_done, call);
+                              lens, fmts, GW_BODY_BORROW, gw_store_body_put_done, call);
 }
 
 static void gw_store_body_chunk_done(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -171,7 +180,7 @@ int gw_store_body_chunk(struct gw_db *db, int64_t body_id, int64_t seq, gw_store
     return gw_store_body_send(db,
                               "SELECT c.bytes FROM body_chunk c"
                               " WHERE c.body_id = $1::bigint AND c.seq = $2::integer",
-                              2, vals, NULL, NULL, true, gw_store_body_chunk_done, call);
+                              2, vals, NULL, NULL, GW_BODY_BINARY, gw_store_body_chunk_done, call);
 }
 
 static void gw_store_body_count_done(int err, const PGresult *res, const char *sqlstate, void *ud)
@@ -206,8 +215,8 @@ int gw_store_body_discard(struct gw_db *db, int64_t body_id, gw_store_body_count
     call = gw_store_body_call(ud);
     if (call)
         call->cb.count = cb;
-    return gw_store_body_send(db, "SELECT gw_body_discard($1::bigint)", 1, vals, NULL, NULL, false,
-                              gw_store_body_count_done, call);
+    return gw_store_body_send(db, "SELECT gw_body_discard($1::bigint)", 1, vals, NULL, NULL,
+                              GW_BODY_TEXT, gw_store_body_count_done, call);
 }
 
 int gw_store_body_janitor(struct gw_db *db, uint64_t age_ms, int64_t limit,
@@ -226,5 +235,5 @@ int gw_store_body_janitor(struct gw_db *db, uint64_t age_ms, int64_t limit,
     if (call)
         call->cb.count = cb;
     return gw_store_body_send(db, "SELECT gw_body_janitor($1::integer, $2::integer)", 2, vals, NULL,
-                              NULL, false, gw_store_body_count_done, call);
+                              NULL, GW_BODY_TEXT, gw_store_body_count_done, call);
 }

@@ -29,11 +29,13 @@ typedef void (*gw_store_body_chunk_cb)(int err, const uint8_t *bytes, size_t len
 /* err 0: n rows affected (discard: 1 or 0; janitor: bodies deleted). */
 typedef void (*gw_store_body_count_cb)(int err, int64_t n, void *ud);
 
-/* Stages a body with its first chunk (seq 0) in one statement; len 1..CHUNK_MAX. */
+/* Stages a body with its first chunk (seq 0) in one statement; len 1..CHUNK_MAX. The bytes are
+ * not copied: they must stay valid and unchanged until cb has run (gw_db_query_borrow). */
 int gw_store_body_start(struct gw_db *db, const void *bytes, size_t len, gw_store_body_begin_cb cb,
                         void *ud) __attribute__((warn_unused_result));
 
-/* Stores chunk seq (0, 1, ...) of a staged body; idempotent on (body, seq). len 1..CHUNK_MAX. */
+/* Stores chunk seq (0, 1, ...) of a staged body; idempotent on (body, seq). len 1..CHUNK_MAX.
+ * The bytes are not copied: they must stay valid and unchanged until cb has run. */
 int gw_store_body_put(struct gw_db *db, int64_t body_id, int64_t seq, const void *bytes, size_t len,
                       gw_store_body_put_cb cb, void *ud) __attribute__((warn_unused_result));
 

@@ -1,7 +1,8 @@
 /*
  * gw_store_submit: the typed call of gw_submit for the northbound API. Every value is checked
  * against its SQL type before it is sent (a BussinessDocType beyond smallint is GW_ERANGE here,
- * a 4xx for the client, never a database error), then the outcome row is read back typed.
+ * a 4xx for the client, never a database error), then the outcome row is read back typed. A
+ * package small enough for one chunk is staged and stored in one statement (stage_bytes).
  */
 #include "store/store_submit.h"
 
@@ -13,6 +14,7 @@
 #include "store/pgfmt.h"
 #include "store/pgtype.h"
 #include "store/store_args.h"
+#include "store/store_body.h"
 #include "util/error.h"
 
 #define GW_SUBMIT_NPARAMS 12
@@ -38,8 +40,15 @@ int gw_store_submit_check(const struct gw_store_submit_args *a)
         (rc = gw_pgtype_text(a->status_code, true, 0)) != 0 ||
         (rc = gw_pgtype_text(a->axis, false, 0)) != 0 || (rc = gw_pgtype_bytea(a->len)) != 0)
         return rc;
-    if (a->body_id != 0 && ((rc = gw_pgtype_range(a->body_id, 1, INT64_MAX)) != 0 ||
-                            (rc = gw_pgtype_text(a->doc_json, true, 0)) != 0))
+    if (a->body_id != 0 && a->stage_bytes)
+        return GW_EINVAL;
+    if (a->stage_bytes && (!a->bytes || a->len == 0))
+        return GW_EINVAL;
+    if (a->stage_bytes && a->len > GW_STORE_BODY_CHUNK_MAX)
+        return GW_ERANGE;
+    if (a->body_id != 0 && (rc = gw_pgtype_range(a->body_id, 1, INT64_MAX)) != 0)
+        return rc;
+    if ((a->body_id != 0 || a->stage_bytes) && (rc = gw_pgtype_text(a->doc_json, true, 0)) != 0)
         return rc;
     if (a->body_id != 0 && a->size > (uint64_t)INT64_MAX)
         return GW_ERANGE;
@@ -77,6 +86,10 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
 {
     static const char sql[] = "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4,"
                               " $5::text[], $6, $7::smallint, $8::bytea, $9::bytea, $10)";
+    static const char sql_staged[] =
+        "SELECT package_id, outcome FROM gw_submit_staged($1, $2, $3, $4,"
+        " $5::text[], $6, $7::smallint, $8::bytea, gw_body_start($9::bytea),"
+        " $10::bigint, $11::jsonb, $12)";
     static const char sql_body[] =
         "SELECT package_id, outcome FROM gw_submit_staged($1, $2, $3, $4,"
         " $5::text[], $6, $7::smallint, $8::bytea, $9::bigint,"
@@ -111,7 +124,16 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
     vals[7] = (const char *)a->sha256;
     lens[7] = 32;
     fmts[7] = 1;
-    if (a->body_id == 0) {
+    if (a->stage_bytes) {
+        snprintf(size, sizeof(size), "%zu", a->len);
+        vals[8] = (const char *)a->bytes;
+        lens[8] = (int)a->len;
+        fmts[8] = 1;
+        vals[9] = size;
+        vals[10] = a->doc_json;
+        vals[11] = a->axis;
+        n = 12;
+    } else if (a->body_id == 0) {
         vals[8] = a->bytes ? (const char *)a->bytes : "";
         lens[8] = (int)a->len;
         fmts[8] = 1;
@@ -125,8 +147,11 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
         vals[11] = a->axis;
         n = 12;
     }
-    rc = gw_db_query(db, a->body_id == 0 ? sql : sql_body, n, vals, lens, fmts,
-                     gw_store_submit_done, call);
+    if (a->stage_bytes)
+        rc = gw_db_query_borrow(db, sql_staged, n, vals, lens, fmts, gw_store_submit_done, call);
+    else
+        rc = gw_db_query(db, a->body_id == 0 ? sql : sql_body, n, vals, lens, fmts,
+                         gw_store_submit_done, call);
     free(rcpts);
     if (rc != 0)
         free(call);

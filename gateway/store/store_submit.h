@@ -1,6 +1,7 @@
 #ifndef GW_STORE_SUBMIT_H
 #define GW_STORE_SUBMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,11 @@
  * (store_body.h) of size bytes, attached as the package row commits; the attachment and finding
  * rows are expanded from doc_json (edxml_json.h form). On a duplicate or a conflict the staged
  * body is deleted in the same transaction.
+ *
+ * With stage_bytes instead (a package that fits one chunk, GW_STORE_BODY_CHUNK_MAX), the same
+ * in one statement with the body staged from bytes/len first (gw_body_start), in the same
+ * transaction: size is len, doc_json as with body_id. The bytes are then not copied
+ * (gw_db_query_borrow): they must stay valid and unchanged until cb has run.
  */
 
 enum gw_store_submit_outcome {
@@ -40,6 +46,7 @@ struct gw_store_submit_args {
     int64_t body_id;      /* > 0: the bytes are this staged body */
     uint64_t size;        /* with body_id: its size */
     const char *doc_json; /* with body_id: the package's JSON form (jsonb), may be NULL */
+    bool stage_bytes;     /* without body_id: stage bytes as the body in the same statement */
     const char *axis;     /* the axis its delivery goes to */
 };
 

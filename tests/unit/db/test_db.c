@@ -233,6 +233,59 @@ static void test_params_roundtrip(void **state)
     assert_int_equal(x.ok, 2);
 }
 
+#define NBORROW 6
+
+static void borrow_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct ctx *x = ud;
+    unsigned char *bytes;
+    size_t len = 0;
+
+    (void)sqlstate;
+    assert_int_equal(err, 0);
+    assert_string_equal(PQgetvalue(res, 0, 1), "tag!");
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(PQgetvalue(res, 0, 2)[i], '1');
+    bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &len);
+    assert_non_null(bytes);
+    assert_int_equal(len, BLOB_SIZE);
+    assert_memory_equal(bytes, g_blob, BLOB_SIZE);
+    PQfreemem(bytes);
+    if (++x->ok == NBORROW)
+        ctx_close_db(x);
+}
+
+/* Borrowed binary parameters: more queries than connections, so some wait in the queue with the
+ * caller's buffer referenced; the bytes arrive intact, and the text and the short binary
+ * parameters were copied (scribbled over after the calls). */
+static void test_params_borrowed(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+    char text[8] = "tag";
+    char small[32];
+    const char *v[3] = {(const char *)g_blob, text, small};
+    int len[3] = {BLOB_SIZE, 0, sizeof(small)}, fmt[3] = {1, 0, 1};
+
+    (void)state;
+    assert_true(BLOB_SIZE >= GW_DB_BORROW_MIN);
+    memset(small, 0x11, sizeof(small));
+    for (size_t i = 0; i < BLOB_SIZE; i++)
+        g_blob[i] = (unsigned char)(i * 7 + (i >> 8));
+    base_config(&cfg);
+    ctx_open(&x, &cfg);
+    for (int i = 0; i < NBORROW; i++)
+        assert_int_equal(gw_db_query_borrow(x.db,
+                                            "SELECT $1::bytea, $2::text || '!',"
+                                            " encode($3::bytea, 'hex')",
+                                            3, v, len, fmt, borrow_cb, &x),
+                         0);
+    memset(text, 'x', sizeof(text) - 1);
+    memset(small, 0xee, sizeof(small));
+    ctx_run(&x);
+    assert_int_equal(x.ok, NBORROW);
+}
+
 /* ---- concurrency ---- */
 
 #define NCONC 200
@@ -1209,6 +1262,7 @@ int main(void)
         cmocka_unit_test(test_simple_query),
         cmocka_unit_test(test_params_roundtrip),
         cmocka_unit_test(test_concurrent_queries),
+        cmocka_unit_test(test_params_borrowed),
         cmocka_unit_test(test_sql_error),
         cmocka_unit_test(test_callback_chain),
         cmocka_unit_test(test_statement_timeout),

@@ -52,7 +52,8 @@ static size_t g_pkg_len;
 static uint8_t g_att_sha[32];
 #define ATT_LEN (1000 * 1000 + 3)
 
-static void build_package(void)
+/* A package whose one attachment is att_len bytes; *sha is the attachment's SHA-256. */
+static uint8_t *build_package_of(size_t att_len, size_t *len, uint8_t *sha)
 {
     static const char head[] =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -66,19 +67,27 @@ static void build_package(void)
         "<AttachmentName>a.bin</AttachmentName><ContentType>application/octet-stream</ContentType>"
         "<ContentTransferEncoded>";
     static const char tail[] = "</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>";
-    uint8_t *att = malloc(ATT_LEN);
-    size_t b64 = 4 * ((ATT_LEN + 2) / 3);
+    uint8_t *att = malloc(att_len);
+    size_t b64 = 4 * ((att_len + 2) / 3);
+    uint8_t *pkg = malloc(sizeof(head) + b64 + sizeof(tail) + 1);
 
-    for (size_t i = 0; i < ATT_LEN; i++)
+    assert_non_null(att);
+    assert_non_null(pkg);
+    for (size_t i = 0; i < att_len; i++)
         att[i] = (uint8_t)(i * 7 + (i >> 11));
-    SHA256(att, ATT_LEN, g_att_sha);
-    g_pkg = malloc(sizeof(head) + b64 + sizeof(tail) + 1);
-    memcpy(g_pkg, head, sizeof(head) - 1);
-    g_pkg_len = sizeof(head) - 1;
-    g_pkg_len += (size_t)EVP_EncodeBlock(g_pkg + g_pkg_len, att, ATT_LEN);
-    memcpy(g_pkg + g_pkg_len, tail, sizeof(tail) - 1);
-    g_pkg_len += sizeof(tail) - 1;
+    SHA256(att, att_len, sha);
+    memcpy(pkg, head, sizeof(head) - 1);
+    *len = sizeof(head) - 1;
+    *len += (size_t)EVP_EncodeBlock(pkg + *len, att, (int)att_len);
+    memcpy(pkg + *len, tail, sizeof(tail) - 1);
+    *len += sizeof(tail) - 1;
     free(att);
+    return pkg;
+}
+
+static void build_package(void)
+{
+    g_pkg = build_package_of(ATT_LEN, &g_pkg_len, g_att_sha);
 }
 
 /* ---- one ingest driven from the loop ---- */
@@ -95,6 +104,7 @@ struct run {
     struct gw_ingest_result r;
     struct gw_edxml_doc *doc;
     char *json;
+    uint8_t *bytes; /* taken from an inline result */
 };
 
 static void pump(struct run *u)
@@ -164,6 +174,20 @@ static void spin(uv_loop_t *loop, struct gw_db *db, const bool *flag)
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
+static void run_ingest_with(struct run *u, struct gw_db *db, uv_loop_t *loop, bool inline_single,
+                            gw_ingest_done_fn done)
+{
+    struct gw_ingest_deps deps = {.loop = loop, .db = db, .inline_single = inline_single};
+
+    gw_edxml_reader_opts_default(&deps.reader);
+    u->loop = loop;
+    u->db = db;
+    u->in = gw_ingest_new(&deps, on_ready, done, u);
+    assert_non_null(u->in);
+    pump(u);
+    spin(loop, db, u->abort_at ? NULL : &u->done);
+}
+
 static void run_ingest(struct run *u, struct gw_db *db, uv_loop_t *loop)
 {
     struct gw_ingest_deps deps = {.loop = loop, .db = db};
@@ -203,6 +227,7 @@ static void free_run(struct run *u)
         free(u->doc);
     }
     free(u->json);
+    free(u->bytes);
 }
 
 static int g_submit_outcome = -1;
@@ -304,6 +329,106 @@ static void test_package_streamed_and_stored(void **state)
     assert_string_equal(sql1(q), "0");
     free_run(&u);
     free_run(&again);
+    close_db(&loop, db);
+}
+
+/* inline_single, as the API stores: the bytes of a one-buffer package come with the result (no
+ * staged body, the bytes handed over) and are staged and stored by one gw_store_submit. */
+static void on_done_inline(struct gw_ingest_result *r, void *ud)
+{
+    struct run *u = ud;
+    struct gw_store_submit_args a;
+    uint8_t *bytes = r->bytes;
+
+    on_done(r, ud);
+    u->bytes = bytes; /* taken: the submit reads them in place until its callback */
+    r->bytes = NULL;
+    u->r.bytes = NULL;
+    if (r->outcome != GW_INGEST_OK || r->body_id != 0)
+        return;
+    assert_non_null(bytes);
+    assert_int_equal(r->size, u->len);
+    assert_memory_equal(bytes, u->data, u->len);
+    a = (struct gw_store_submit_args){
+        .source = "test",
+        .kind = u->doc->kind,
+        .document_id = u->doc->document_id,
+        .sender = u->doc->from,
+        .recipients = (const char *const *)u->doc->recipients,
+        .n_recipients = u->doc->n_recipients,
+        .business_doc_type = u->doc->business.doc_type,
+        .sha256 = r->sha256,
+        .bytes = bytes,
+        .len = (size_t)r->size,
+        .stage_bytes = true,
+        .doc_json = u->json,
+        .axis = "national",
+    };
+    g_submit_outcome = -1;
+    assert_int_equal(gw_store_submit(u->db, &a, submitted, NULL), 0);
+}
+
+static void test_single_buffer_inline(void **state)
+{
+    uv_loop_t loop;
+    struct gw_db *db;
+    uint8_t att_sha[32];
+    size_t len;
+    uint8_t *pkg = build_package_of(3000, &len, att_sha);
+    struct run u = {.data = pkg, .len = len, .step = 1000};
+    struct run again = {.data = pkg, .len = len, .step = 1 << 20};
+    struct run big = {.data = g_pkg, .len = g_pkg_len, .step = 1 << 20};
+    char q[320], bodies[32], hex[65];
+    PGresult *res;
+
+    (void)state;
+    /* another DocumentId than the other tests' package */
+    memcpy(strstr((char *)pkg, ",1/STC"), ",2/STC", 6);
+    uv_loop_init(&loop);
+    db = open_db(&loop);
+    snprintf(bodies, sizeof(bodies), "%s", sql1("SELECT count(*) FROM body"));
+    run_ingest_with(&u, db, &loop, true, on_done_inline);
+    assert_int_equal(u.r.outcome, GW_INGEST_OK);
+    assert_int_equal(u.r.body_id, 0);
+    spin(&loop, db, NULL);
+    assert_int_equal(g_submit_outcome, GW_STORE_SUBMIT_CREATED);
+    /* One body more, complete, taken by the package, holding the bytes; the attachment row. */
+    snprintf(q, sizeof(q), "SELECT count(*) - %s FROM body", bodies);
+    assert_string_equal(sql1(q), "1");
+    snprintf(q, sizeof(q),
+             "SELECT string_agg(c.bytes, ''::bytea ORDER BY c.seq) FROM package p"
+             " JOIN body b ON b.id = p.body_id AND b.complete AND b.size = %zu AND b.chunks = 1"
+             " JOIN body_chunk c ON c.body_id = b.id WHERE p.id = %lld",
+             len, (long long)g_submit_id);
+    res = PQexecParams(g_pg, q, 0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQgetlength(res, 0, 0), (int)len);
+    assert_memory_equal(PQgetvalue(res, 0, 0), pkg, len);
+    PQclear(res);
+    snprintf(q, sizeof(q), "SELECT encode(sha256, 'hex') FROM attachment WHERE package_id = %lld",
+             (long long)g_submit_id);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", att_sha[i]);
+    assert_string_equal(sql1(q), hex);
+
+    /* The same package again: a duplicate, and no body is left behind. */
+    run_ingest_with(&again, db, &loop, true, on_done_inline);
+    spin(&loop, db, NULL);
+    assert_int_equal(g_submit_outcome, GW_STORE_SUBMIT_DUPLICATE);
+    snprintf(q, sizeof(q), "SELECT count(*) - %s FROM body", bodies);
+    assert_string_equal(sql1(q), "1");
+
+    /* A package of several buffers is staged as without the option. */
+    run_ingest_with(&big, db, &loop, true, on_done_inline);
+    assert_int_equal(big.r.outcome, GW_INGEST_OK);
+    assert_true(big.r.body_id > 0);
+    assert_null(big.r.bytes);
+    assert_int_equal(gw_store_body_discard(db, big.r.body_id, NULL, NULL), 0);
+    spin(&loop, db, NULL);
+    free_run(&u);
+    free_run(&again);
+    free_run(&big);
+    free(pkg);
     close_db(&loop, db);
 }
 
@@ -487,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_incoming_takes_body),
         cmocka_unit_test(test_refused_leaves_nothing),
         cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_single_buffer_inline),
     };
 
     if (!host || !*host) {
