@@ -11,17 +11,15 @@
 #include "store/pgtype.h"
 #include "util/error.h"
 
-/* Per axis the first row in the order of the (axis, next_attempt_at) index of open deliveries
- * (002_delivery.sql; its predicate repeated so that the planner matches it): the rows skipped are
- * the axis's sends in flight (SENDING). The axis is bounded by a range, not an equality, so that
- * only that index gives the order and the plan never depends on the statistics: with equality,
- * statistics taken when one axis held every row made the planner walk the next_attempt_at index
- * and filter by axis, reading the whole backlog for an axis that has nothing due. */
+/* Per axis the first row of the index of due deliveries, delivery_queued_due_idx (axis,
+ * next_attempt_at) WHERE state = 'QUEUED' (014_claim_cost.sql), the one the dispatcher's claim
+ * walks. The axis is bounded by a range, not an equality, so that only that index gives the order
+ * and the plan never depends on the statistics (with equality, statistics taken when one axis
+ * held every row could make the planner read the axis's whole backlog). */
 static const char gw_sql_due[] =
     "SELECT (SELECT floor(extract(epoch FROM now() - d.next_attempt_at) * 1000)::bigint"
     "          FROM delivery d"
-    "         WHERE d.axis >= a.axis AND d.axis <= a.axis"
-    "           AND d.state IN ('QUEUED', 'SENDING') AND d.state = 'QUEUED'"
+    "         WHERE d.axis >= a.axis AND d.axis <= a.axis AND d.state = 'QUEUED'"
     "           AND d.next_attempt_at <= now()"
     "         ORDER BY d.axis, d.next_attempt_at LIMIT 1)"
     "  FROM unnest($1::text[]) WITH ORDINALITY AS a(axis, i) ORDER BY a.i";
