@@ -173,14 +173,18 @@ pg_snap() {
     pg_current_xact_id()::text::bigint" | tr '|' ' ') $(qcalls)"
 }
 # A backend's commit counts reach pg_stat_database when it exits (or some seconds later), so a
-# phase's figures are read once gatewayd has stopped and its connections are gone.
+# phase's figures are read once gatewayd has stopped and its connections are gone (gatewayd's:
+# an autovacuum worker may stay on the database much longer after the 1 MB phases).
 gw_backends_gone() {
   for _ in $(seq 300); do
-    [ "$(qpg "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('gateway', 'gateway_store')")" = 0 ] &&
+    [ "$(qpg "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('gateway', 'gateway_store')
+               AND backend_type = 'client backend'")" = 0 ] &&
       return 0
     sleep 0.1
   done
-  echo "connections to database gateway remain" >&2
+  echo "connections to database gateway remain:" >&2
+  qpg "SELECT datname, backend_type, state, now() - query_start, left(query, 120)
+         FROM pg_stat_activity WHERE datname IN ('gateway', 'gateway_store')" >&2
   return 1
 }
 stop_gateway() {
