@@ -2,11 +2,14 @@
  * The chunk-backed package source a send pulls: stored chunks fetched one at a time from
  * PostgreSQL, passed through the per-axis relay plan, served to the adapter slice by slice; and
  * the measuring pass that gives the copy's length and SHA-256 (and feeds a reader) on the thread
- * pool. Memory: one chunk, its edited form and the worker's copy of it.
+ * pool. Memory: one chunk, its edited form and the worker's copy of it; or, for a body within
+ * the bounds of kept bytes, the whole stored body, kept by the measure so that the send reads no
+ * chunk again.
  */
 #include "engine/body_source.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,10 @@ struct gw_body_source {
     int64_t seq;  /* next chunk to fetch */
     uint64_t fed; /* stored bytes fetched so far */
     bool at_end;  /* every chunk fetched and the plan's end applied */
+    /* the stored bytes kept by the measure (in_len, charged to the budget): complete when the
+     * pass succeeded, and then the reads take their bytes from here */
+    uint8_t *kept;
+    bool kept_all;
     /* the current chunk's edited bytes */
     uint8_t *out;
     size_t out_len, out_cap, out_off;
@@ -42,6 +49,7 @@ struct gw_body_source {
     bool measuring, working;
     uv_work_t work;
     uint8_t *wbuf;
+    const uint8_t *wbytes; /* what the worker takes: wbuf, or the chunk's place in kept */
     size_t wlen, wcap;
     bool wlast;
     int werr;
@@ -53,6 +61,48 @@ struct gw_body_source {
     gw_body_source_measured_cb measured;
     void *measured_ud;
 };
+
+/* Slice of the kept bytes put through the plan at a time (the edited form held is about this). */
+#define GW_SRC_KEPT_SLICE ((size_t)256 * 1024)
+
+static uint64_t g_keep_max = GW_BODY_SOURCE_KEEP_MAX;
+static uint64_t g_keep_budget = GW_BODY_SOURCE_KEEP_BUDGET;
+static _Atomic uint64_t g_kept;
+
+void gw_body_source_keep_limits(uint64_t per_send, uint64_t budget)
+{
+    g_keep_max = per_send;
+    g_keep_budget = budget;
+}
+
+uint64_t gw_body_source_kept_bytes(void)
+{
+    return atomic_load_explicit(&g_kept, memory_order_relaxed);
+}
+
+/* Takes n bytes of the budget; false when they do not fit. */
+static bool gw_src_charge(uint64_t n)
+{
+    uint64_t used = atomic_load_explicit(&g_kept, memory_order_relaxed);
+
+    do {
+        if (n > g_keep_budget || used > g_keep_budget - n)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&g_kept, &used, used + n, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+/* Gives the kept bytes and their share of the budget back. */
+static void gw_src_unkeep(struct gw_body_source *src)
+{
+    if (!src->kept)
+        return;
+    free(src->kept);
+    src->kept = NULL;
+    src->kept_all = false;
+    atomic_fetch_sub_explicit(&g_kept, src->in_len, memory_order_relaxed);
+}
 
 static void gw_src_reset(struct gw_body_source *src)
 {
@@ -71,6 +121,7 @@ static void gw_src_release(struct gw_body_source *src)
         gw_edxml_doc_free(src->doc);
         free(src->doc);
     }
+    gw_src_unkeep(src);
     free(src->out);
     free(src->wbuf);
     free(src);
@@ -115,14 +166,33 @@ static int gw_src_take(struct gw_body_source *src, const uint8_t *bytes, size_t 
     return rc;
 }
 
+/* Takes the next slice of the kept bytes into the plan, as a chunk would be. */
+static int gw_src_take_kept(struct gw_body_source *src)
+{
+    size_t n = src->in_len - src->fed < GW_SRC_KEPT_SLICE ? (size_t)(src->in_len - src->fed)
+                                                          : GW_SRC_KEPT_SLICE;
+    int rc;
+
+    src->out_len = src->out_off = 0;
+    rc = gw_edxml_apply_feed(&src->ap, src->kept + src->fed, n, gw_src_keep, src);
+    src->fed += n;
+    if (rc == 0 && src->fed == src->in_len) {
+        rc = gw_edxml_apply_end(&src->ap, gw_src_keep, src);
+        src->at_end = true;
+    }
+    return rc;
+}
+
 static int gw_src_fetch(struct gw_body_source *src);
 
-/* Answers the waiting read from the edited bytes at hand (or fetches on). */
+/* Answers the waiting read from the edited bytes at hand (or takes or fetches on). */
 static void gw_src_serve(struct gw_body_source *src, int err)
 {
     gw_axis_body_done_cb done = src->done;
     size_t n = 0;
 
+    while (err == 0 && src->kept_all && src->out_off == src->out_len && !src->at_end)
+        err = gw_src_take_kept(src);
     if (err == 0 && src->out_off == src->out_len && !src->at_end) {
         err = gw_src_fetch(src); /* a chunk that left nothing once edited */
         if (err == 0)
@@ -178,7 +248,7 @@ static int gw_src_read(struct gw_axis_body *b, size_t cap, gw_axis_body_done_cb 
     src->cap = cap;
     src->done = done;
     src->done_ud = done_ud;
-    if (src->out_off < src->out_len || src->at_end) {
+    if (src->out_off < src->out_len || src->at_end || src->kept_all) {
         gw_src_serve(src, 0);
         return 0;
     }
@@ -247,7 +317,7 @@ static void gw_src_work(uv_work_t *w)
 {
     struct gw_body_source *src = gw_container_of(w, struct gw_body_source, work);
     const char *code = NULL;
-    int rc = gw_src_take(src, src->wbuf, src->wlen, gw_src_hash);
+    int rc = gw_src_take(src, src->wbytes, src->wlen, gw_src_hash);
 
     if (rc != 0 && src->werr == 0)
         src->werr = rc;
@@ -271,7 +341,9 @@ static void gw_src_measure_end(struct gw_body_source *src, int err)
     if (err == 0) {
         src->body.len = src->mlen;
         memcpy(src->body.sha256, md, sizeof(md));
-    }
+        src->kept_all = src->kept != NULL; /* every chunk passed: fed == in_len */
+    } else
+        gw_src_unkeep(src);
     gw_src_reset(src);
     src->measured(err, src->mlen, md, err == 0 ? src->doc : NULL, err == GW_ECOPY ? src->why : NULL,
                   src->measured_ud);
@@ -296,7 +368,11 @@ static void gw_src_worked(uv_work_t *w, int status)
 static void gw_src_measure_chunk(struct gw_body_source *src, int err, const uint8_t *bytes,
                                  size_t len)
 {
-    if (err == 0 && len > src->wcap) {
+    uint8_t *dst = src->kept ? src->kept + src->fed : NULL; /* kept: the chunk's place there */
+
+    if (err == 0 && dst && len > src->in_len - src->fed)
+        err = GW_EIO; /* more bytes than the body's size */
+    else if (err == 0 && !dst && len > src->wcap) {
         uint8_t *p = realloc(src->wbuf, len);
         if (!p)
             err = GW_ENOMEM;
@@ -306,7 +382,9 @@ static void gw_src_measure_chunk(struct gw_body_source *src, int err, const uint
         }
     }
     if (err == 0) {
-        memcpy(src->wbuf, bytes, len);
+        dst = dst ? dst : src->wbuf;
+        memcpy(dst, bytes, len);
+        src->wbytes = dst;
         src->wlen = len;
         if (uv_queue_work(src->loop, &src->work, gw_src_work, gw_src_worked) != 0)
             err = GW_EAGAIN;
@@ -327,6 +405,7 @@ int gw_body_source_measure(struct gw_body_source *src, struct gw_edxml_reader *r
         return GW_EINVAL;
     }
     gw_src_reset(src);
+    gw_src_unkeep(src);
     if (!src->sha && !(src->sha = EVP_MD_CTX_new())) {
         gw_edxml_reader_free(reader);
         return GW_ENOMEM;
@@ -348,9 +427,14 @@ int gw_body_source_measure(struct gw_body_source *src, struct gw_edxml_reader *r
     src->measured = cb;
     src->measured_ud = ud;
     src->measuring = true;
+    if (src->in_len <= g_keep_max && gw_src_charge(src->in_len) &&
+        !(src->kept = malloc(src->in_len)))
+        atomic_fetch_sub_explicit(&g_kept, src->in_len, memory_order_relaxed);
     rc = gw_src_fetch(src);
-    if (rc != 0)
+    if (rc != 0) {
         src->measuring = false;
+        gw_src_unkeep(src);
+    }
     return rc;
 }
 

@@ -14,14 +14,25 @@
 /*
  * A package copy read from the stored chunks (store_body.h), as a struct gw_axis_body: the
  * chunks are fetched from PostgreSQL one at a time, on demand, and go through a relay plan
- * (edxml_relay.h; none: the bytes as stored), so a send holds one chunk and its edited form
- * whatever the package size. rewind starts again from chunk 0.
+ * (edxml_relay.h; none: the bytes as stored), so a send that kept nothing (below) holds one
+ * chunk and its edited form whatever the package size. rewind starts again from chunk 0.
  *
  * measure makes one pass over the chunks on the thread pool (fetch on the loop, then plan, SHA-256
  * and optionally a gw_edxml_reader on a worker, then the next fetch) and gives the copy's exact
  * length and SHA-256, which it stores in the body (len, sha256) for the adapter. Reads and a
  * measure never overlap. Not thread-safe: everything but the workers runs on the loop.
+ *
+ * Kept chunks: a measure over a body of at most the per-send bound keeps the stored bytes it
+ * fetched, when the process-wide budget of kept bytes has room for the whole body (charged when
+ * the pass starts); the reads that follow (and those after a rewind) then go through the plan
+ * from memory and make no chunk query. A body above the bound, a budget without room or a pass
+ * that fails keeps nothing: the reads fetch the chunks again. The kept bytes and their share of
+ * the budget are given back when the source is freed (or measures again).
  */
+
+/* The per-send bound and the process-wide budget of kept bytes (gw_body_source_keep_limits). */
+#define GW_BODY_SOURCE_KEEP_MAX    ((uint64_t)4 * 1024 * 1024)
+#define GW_BODY_SOURCE_KEEP_BUDGET ((uint64_t)64 * 1024 * 1024)
 
 struct gw_body_source;
 
@@ -47,6 +58,13 @@ struct gw_axis_body *gw_body_source_body(struct gw_body_source *src);
 int gw_body_source_measure(struct gw_body_source *src, struct gw_edxml_reader *reader,
                            gw_body_source_measured_cb cb, void *ud)
     __attribute__((warn_unused_result));
+
+/* Replaces the two bounds of kept bytes for the sources measured from now on (tests; the defaults
+ * are the constants above); 0 keeps nothing. */
+void gw_body_source_keep_limits(uint64_t per_send, uint64_t budget);
+
+/* Bytes kept by all sources now. */
+uint64_t gw_body_source_kept_bytes(void);
 
 /* Frees now, or once the chunk query or worker in flight has come back (no callback runs after
  * this). Safe with NULL. */

@@ -6,8 +6,8 @@
  * the thread pool (body_source.h) that gives the copy's length and SHA-256 and reads the copy
  * back with the edXML reader, and checks that the copy is faithful: the same attachments with the
  * same SHA-256, `To` exactly the delivery's recipients, our TraceHeader last. A copy that is not
- * is never sent (GW_ECOPY, counted and logged). The send then streams the chunks again through
- * the same plan.
+ * is never sent (GW_ECOPY, counted and logged). The send then puts the same stored bytes through
+ * the same plan: those the pass kept (within body_source.h's bounds), or the chunks read again.
  */
 #include <jansson.h>
 #include <stdio.h>

@@ -8,6 +8,10 @@
  * white space before it, our TraceHeader after the last one), and the reader fed by the pass sees
  * one recipient and our TraceHeader last; a missing chunk or chunks that do not add up to the
  * size fail with GW_EIO; freeing with a chunk query in flight is safe (ASan builds check).
+ * Kept chunks: with the body_chunk rows deleted after the measure, a source that kept them still
+ * gives the same bytes (and again after rewind), while one above the per-send bound or without
+ * room in the budget fails with GW_EIO as it re-reads; the budget is back to zero once the
+ * sources are freed, and after a measure that failed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +69,19 @@ static int64_t put_body(const uint8_t *bytes, size_t len, size_t chunk, int64_t 
         PQclear(res);
     }
     return id;
+}
+
+/* The proof that a send reads no chunk: there are none left to read. */
+static void delete_chunks(int64_t id)
+{
+    char sql[128];
+    PGresult *res;
+
+    snprintf(sql, sizeof(sql), "DELETE FROM body_chunk WHERE body_id = %lld", (long long)id);
+    res = PQexec(g_pg, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    assert_true(atoi(PQcmdTuples(res)) > 0);
+    PQclear(res);
 }
 
 static void tick(uv_timer_t *t)
@@ -226,6 +243,8 @@ static void test_identity(void **st)
     assert_memory_equal(m.sha, sha, 32);
     assert_int_equal(gw_body_source_body(src)->len, len);
     assert_memory_equal(gw_body_source_body(src)->sha256, sha, 32);
+    assert_int_equal(gw_body_source_kept_bytes(), len);
+    delete_chunks(id); /* within the bounds: the reads come from the kept bytes */
     for (int pass = 0; pass < 2; pass++) {
         read_all(&e, gw_body_source_body(src), pass ? 100000 : 4096, &r);
         assert_int_equal(r.err, 0);
@@ -236,6 +255,7 @@ static void test_identity(void **st)
         assert_int_equal(gw_body_source_body(src)->rewind(gw_body_source_body(src)), 0);
     }
     gw_body_source_free(src);
+    assert_int_equal(gw_body_source_kept_bytes(), 0);
     env_close(&e);
     free(bytes);
 }
@@ -323,6 +343,7 @@ static void test_plan_across_chunks(void **st)
         assert_int_equal(m.n_recipients, 1);
         assert_int_equal(m.n_traces, 2);
         assert_string_equal(m.last_trace, OWN);
+        delete_chunks(id); /* the copy is made from the kept bytes */
         read_all(&e, gw_body_source_body(src), 5, &r);
         assert_int_equal(r.err, 0);
         assert_int_equal(r.n, want_len);
@@ -368,6 +389,7 @@ static void test_bodies_that_lie(void **st)
                          0);
         measure(&e, src, NULL, &m);
         assert_int_equal(m.err, GW_EIO);
+        assert_int_equal(gw_body_source_kept_bytes(), 0); /* a failed pass keeps nothing */
         read_all(&e, gw_body_source_body(src), 3000, &r);
         assert_int_equal(r.err, GW_EIO);
         free(r.got);
@@ -405,6 +427,63 @@ static void test_free_in_flight(void **st)
     assert_int_equal(gw_body_source_measure(src, NULL, NULL, NULL), 0);
     gw_body_source_free(src); /* freed mid-pass: the measured callback never runs */
     env_close(&e);
+    assert_int_equal(gw_body_source_kept_bytes(), 0);
+    free(bytes);
+}
+
+/* A measured source over body id (4 chunks); it keeps or not as the bounds say. */
+static struct gw_body_source *measured_source(struct env *e, int64_t id, size_t len)
+{
+    struct gw_body_source *src;
+    struct measured m;
+
+    assert_int_equal(gw_body_source_new(&e->loop, e->db, id, len, 4, NULL, &src), 0);
+    measure(e, src, NULL, &m);
+    assert_int_equal(m.err, 0);
+    assert_int_equal(m.len, len);
+    return src;
+}
+
+static void test_keep_bounds(void **st)
+{
+    (void)st;
+    struct env e;
+    struct gw_body_source *fits, *no_room, *too_big;
+    struct reading r;
+    size_t len = 4 * 70000 - 5;
+    uint8_t *bytes = random_bytes(len);
+    int64_t id = put_body(bytes, len, 70000, -1, -1, SIZE_MAX);
+
+    env_open(&e);
+    gw_body_source_keep_limits(len, len);
+    fits = measured_source(&e, id, len); /* exactly both bounds */
+    assert_int_equal(gw_body_source_kept_bytes(), len);
+    no_room = measured_source(&e, id, len); /* the budget is taken */
+    gw_body_source_keep_limits(len - 1, 10 * len);
+    too_big = measured_source(&e, id, len); /* one byte above the per-send bound */
+    assert_int_equal(gw_body_source_kept_bytes(), len);
+    delete_chunks(id);
+    for (int pass = 0; pass < 2; pass++) {
+        read_all(&e, gw_body_source_body(fits), 50000, &r);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.n, len);
+        assert_memory_equal(r.got, bytes, len);
+        free(r.got);
+        assert_int_equal(gw_body_source_body(fits)->rewind(gw_body_source_body(fits)), 0);
+    }
+    read_all(&e, gw_body_source_body(no_room), 50000, &r);
+    assert_int_equal(r.err, GW_EIO); /* it re-reads: the chunks are gone */
+    free(r.got);
+    read_all(&e, gw_body_source_body(too_big), 50000, &r);
+    assert_int_equal(r.err, GW_EIO);
+    free(r.got);
+    gw_body_source_free(no_room);
+    gw_body_source_free(too_big);
+    assert_int_equal(gw_body_source_kept_bytes(), len);
+    gw_body_source_free(fits);
+    assert_int_equal(gw_body_source_kept_bytes(), 0);
+    gw_body_source_keep_limits(GW_BODY_SOURCE_KEEP_MAX, GW_BODY_SOURCE_KEEP_BUDGET);
+    env_close(&e);
     free(bytes);
 }
 
@@ -440,10 +519,9 @@ int main(void)
 {
     const char *host = getenv("GW_TEST_PGHOST");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identity),
-        cmocka_unit_test(test_plan_across_chunks),
-        cmocka_unit_test(test_bodies_that_lie),
-        cmocka_unit_test(test_free_in_flight),
+        cmocka_unit_test(test_identity),        cmocka_unit_test(test_plan_across_chunks),
+        cmocka_unit_test(test_bodies_that_lie), cmocka_unit_test(test_free_in_flight),
+        cmocka_unit_test(test_keep_bounds),
     };
 
     if (!host || !*host) {
