@@ -103,7 +103,7 @@ for _ in $(seq 100); do [ -s "$tmp/gw.port" ] && break; sleep 0.1; done
 python3 - "$tmp/package.xml" "$pad" <<'PY'
 import base64, os, sys
 pad = int(sys.argv[2])
-att = base64.b64encode(b"%PDF-1.4\n" + os.urandom(pad))[: pad * 4 // 3].decode()
+att = base64.b64encode(b"%PDF-1.4\n" + os.urandom(pad))[: pad * 4 // 3 // 4 * 4].decode()  # whole base64 quanta
 ns = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 xml = ('<?xml version="1.0" encoding="UTF-8"?><edXML xmlns="%s"><edXMLEnvelope><edXMLHeader><MessageHeader>'
        '<From><OrganId>000.00.12.H49</OrganId></From><To><OrganId>000.00.00.G22</OrganId></To>'
