@@ -54,12 +54,21 @@ int gw_api_status_for(int err)
     }
 }
 
+void gw_api_unavailable(struct gw_http_req *req, const char *code, const char *message)
+{
+    gw_http_add_header(req, "Retry-After", "5");
+    gw_http_respond_error(req, 503, code, message);
+}
+
 void gw_api_error(struct gw_http_req *req, int err, const char *message)
 {
     int status = gw_api_status_for(err);
+    if (!message)
+        message = gw_strerror(err);
     if (status == 503)
-        gw_http_add_header(req, "Retry-After", "5");
-    gw_http_respond_error(req, status, gw_errcode(err), message ? message : gw_strerror(err));
+        gw_api_unavailable(req, gw_errcode(err), message);
+    else
+        gw_http_respond_error(req, status, gw_errcode(err), message);
 }
 
 int64_t gw_api_parse_id(const char *s, size_t len)

@@ -64,6 +64,10 @@ void gw_api_json(struct gw_http_req *req, int status, json_t *obj);
 /* Error response {"error":{"code","message"}} with the status that fits a GW_E* code. */
 void gw_api_error(struct gw_http_req *req, int err, const char *message);
 
+/* A 503 with its Retry-After (every 503 of the API, back-pressure included: a few seconds, long
+ * enough for the dispatcher to drain part of a backlog, short against a client's patience). */
+void gw_api_unavailable(struct gw_http_req *req, const char *code, const char *message);
+
 /* HTTP status for a GW_E* code. */
 int gw_api_status_for(int err);
 
@@ -85,10 +89,7 @@ void gw_api_clients_free(struct gw_api *api);
 void gw_api_work_begin(struct gw_api *api);
 void gw_api_work_end(struct gw_api *api);
 
-/* Retry-After of a submission refused by back-pressure: a few seconds, as the other 503s, long
- * enough for the dispatcher to drain part of the backlog, short against a client's patience. */
-#define GW_API_BACKPRESSURE_RETRY_S "5"
-#define GW_PAPER_BODY_MAX           16384 /* bytes of a POST /v1/packages/{id}/paper-copy body */
+#define GW_PAPER_BODY_MAX 16384 /* bytes of a POST /v1/packages/{id}/paper-copy body */
 
 /* One request's asynchronous store call (api_read.c): the drain waits for it. new answers 500
  * itself and returns NULL on allocation failure; free ends the work. */

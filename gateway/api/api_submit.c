@@ -72,8 +72,9 @@ static void gw_submit_rejected(struct gw_submit_job *job, int status, const char
                "client %s: %s: %s", job->client->name, code, message);
     gw_submit_discard(job);
     if (status == 503)
-        gw_http_add_header(job->req, "Retry-After", "5");
-    gw_http_respond_error(job->req, status, code, message);
+        gw_api_unavailable(job->req, code, message);
+    else
+        gw_http_respond_error(job->req, status, code, message);
     gw_submit_job_free(job);
 }
 
@@ -304,8 +305,7 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
         snprintf(msg, sizeof(msg),
                  "deliveries to axis %.64s are falling behind; retry later, nothing was stored",
                  behind ? behind : "?");
-        gw_http_add_header(req, "Retry-After", GW_API_BACKPRESSURE_RETRY_S);
-        gw_http_respond_error(req, 503, "delivery_backlog", msg);
+        gw_api_unavailable(req, "delivery_backlog", msg);
         return;
     }
     if (!req->has_body || (!req->streaming && req->body_len == 0)) {
