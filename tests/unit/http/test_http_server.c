@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum hmode { H_SYNC, H_ASYNC, H_HOLD };
+enum hmode { H_SYNC, H_ASYNC, H_HOLD, H_GATE }; /* H_GATE: answered once t->release is set */
 
 struct tctx {
     uv_loop_t loop;
@@ -43,6 +43,7 @@ struct tctx {
     atomic_int shutdown_req;
     atomic_int client_done;
     atomic_int got_req;
+    atomic_int release; /* H_GATE */
     bool shut;
     int drained;
     int detached_seen;
@@ -300,6 +301,8 @@ static void on_held_timer(uv_timer_t *tm)
 
     if (h->t->mode == H_HOLD && !h->req->detached && ++h->polls < 300)
         return; /* repeating timer: poll until the client is seen gone */
+    if (h->t->mode == H_GATE && !atomic_load(&h->t->release) && ++h->polls < 3000)
+        return; /* repeating timer: poll until the client thread releases the requests */
     if (h->req->detached)
         h->t->detached_seen++;
     h->t->held_answered++;
@@ -326,7 +329,7 @@ static void handler(struct gw_http_req *req, void *ud)
     h->t = t;
     h->timer.data = h;
     uv_timer_init(&t->loop, &h->timer);
-    if (t->mode == H_HOLD)
+    if (t->mode == H_HOLD || t->mode == H_GATE)
         uv_timer_start(&h->timer, on_held_timer, 10, 10);
     else
         uv_timer_start(&h->timer, on_held_timer, t->delay_ms, 0);
@@ -659,6 +662,7 @@ static void cl_conn_limit(struct tctx *t)
     CHECK(t, cli_read_resp(&c, &r) == 0);
     CHECK(t, r.status == 503 && strstr(r.body, "too_many_connections") != NULL);
     CHECK(t, cli_sees_close(&c));
+    atomic_store(&t->release, 1);
     CHECK(t, cli_read_resp(&a, &r) == 0 && r.status == 200);
     CHECK(t, cli_read_resp(&b, &r) == 0 && r.status == 200);
     cli_close(&c, false);
@@ -678,8 +682,7 @@ static void cl_conn_limit(struct tctx *t)
 
 static void test_conn_limit(void **state)
 {
-    struct tctx *t = tctx_new(cl_conn_limit, H_ASYNC);
-    t->delay_ms = 1000; /* a and b stay with the handler while c connects */
+    struct tctx *t = tctx_new(cl_conn_limit, H_GATE); /* a and b stay with the handler */
     t->lim.max_connections = 2;
     run(t);
     free(t);
