@@ -9,9 +9,9 @@
 /*
  * How long the oldest due delivery of each axis has waited: QUEUED with next_attempt_at passed,
  * the age counted from next_attempt_at (when it became due, not when it was submitted). One
- * statement for every axis given; per axis it walks the (axis, next_attempt_at) index of open
- * deliveries from its start and stops at the first QUEUED row that is due, so its cost is the
- * sends in flight to that axis, not the backlog. Read by the dispatcher for back-pressure
+ * statement for every axis given; per axis it reads the first entry of the claim's index of due
+ * deliveries (014_claim_cost.sql delivery_queued_due_idx), so its cost does not grow with the
+ * backlog. Read by the dispatcher for back-pressure
  * (engine/dispatch.h gw_dispatch_behind).
  */
 

@@ -10,14 +10,13 @@
 #include "util/pkgkind.h"
 
 /*
- * The poller's state in PostgreSQL (schemas/sql 001 and 003): the poll lease of an axis, what is
- * known of a listed doc id, storing a fetched package, its transport ack, local failures counted
- * per doc id with backoff, refusals, the failing doc ids due again, and the pruning of failure
- * records. One function per SQL
- * function. Every argument is range-checked before it is sent: an error is returned at once
- * (GW_EINVAL, GW_ERANGE, or gw_db_query's error) and the callback then never runs; otherwise the
- * callback runs exactly once, with err = 0 and the typed result, or a negative GW_E* (GW_EDB) and
- * sqlstate ("" when none).
+ * The poller's state in PostgreSQL (schemas/sql 001, 003 and 016): the poll lease of an axis,
+ * what is known of a listed doc id, storing a fetched package, its transport ack, local failures
+ * counted per doc id with backoff, refusals, the failing doc ids due again, and the pruning of
+ * failure records. One function per SQL function. Every argument is range-checked before it is
+ * sent: an error is returned at once (GW_EINVAL, GW_ERANGE, or gw_db_query's error) and the
+ * callback then never runs; otherwise the callback runs exactly once, with err = 0 and the typed
+ * result, or a negative GW_E* (GW_EDB) and sqlstate ("" when none).
  */
 
 /* gw_poller_lease: takes or renews the poll lease; held is false when another owner holds it. */

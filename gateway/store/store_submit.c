@@ -115,7 +115,7 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
     call->ud = ud;
     snprintf(bdt, sizeof(bdt), "%d", (int)a->business_doc_type);
     vals[0] = a->source;
-    vals[1] = a->kind == GW_KIND_STATUS ? "status" : "edoc";
+    vals[1] = gw_pkg_kind_name(a->kind);
     vals[2] = a->document_id;
     vals[3] = a->sender;
     vals[4] = rcpts;

@@ -26,6 +26,7 @@ $$;
 -- the list is not windowed (p_windowed false), the records of doc ids it no longer names are
 -- dropped as in 003 (resolved on the axis); a windowed list drops none (a doc id it no longer
 -- names only fell out of the window). Returns how many doc ids of the axis are failing.
+DROP FUNCTION gw_incoming_prune(text, text, text[]); -- 003's: it would drop a windowed axis's records
 CREATE FUNCTION gw_incoming_prune(p_axis text, p_kind text, p_listed text[], p_windowed boolean)
 RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
