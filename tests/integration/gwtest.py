@@ -157,6 +157,16 @@ def request(port, method, path, body=None, headers=None, token=TOKEN, timeout=30
         conn.close()
 
 
+def metric(gw, series):
+    """The value of one /metrics series (its name and labels as printed, e.g.
+    'gateway_fetch_failing{axis="prov"}'), or None when it is not there."""
+    text = request(gw.port, "GET", "/metrics", token=None).body.decode()
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
+
+
 def raw_exchange(port, data, timeout=10, half_close=False):
     """Sends raw bytes and returns everything the server answers until it closes."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

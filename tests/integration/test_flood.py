@@ -6,8 +6,8 @@ packages both over a keep-alive connection (as the flood goes on) and over new c
 (between two waves of the flood): every submission is accepted and stored, the flood's
 connections are closed by eviction (gateway_http_evictions_total), nothing is refused, and the
 gateway still answers /healthz. The header and idle timeouts are set far beyond the test's length,
-so only eviction can free a slot: without it (today's main) the first new connection after the
-flood gets 503 too_many_connections."""
+so only eviction can free a slot: without eviction the first new connection after the flood
+gets 503 too_many_connections."""
 
 import http.client
 import json

@@ -17,14 +17,6 @@ import gwtest as t
 SENDER = "000.00.00.G22"
 
 
-def metric(gw, line_prefix):
-    text = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
-    for line in text.splitlines():
-        if line.startswith(line_prefix + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def entry(env, doc_id):
     return {e["docId"]: e for e in env.sim.mailbox(t.PROVINCE)}[doc_id]
 
@@ -65,8 +57,8 @@ def test_local_failure_first_does_not_block(env):
     wait = env.pg.query("SELECT extract(epoch FROM next_attempt_at - updated_at) FROM incoming_failure")
     assert float(wait) >= 3.5, wait  # the second wait is twice the first (2 s)
     # Exposed, logged, never refused on our behalf, never acked.
-    t.wait_until(lambda: metric(gw, 'gateway_fetch_failing{axis="national"}') == 1, 10, what="failing gauge")
-    t.wait_until(lambda: (metric(gw, 'gateway_fetch_failed_total{axis="national"}') or 0) >= 2, 5,
+    t.wait_until(lambda: t.metric(gw, 'gateway_fetch_failing{axis="national"}') == 1, 10, what="failing gauge")
+    t.wait_until(lambda: (t.metric(gw, 'gateway_fetch_failed_total{axis="national"}') or 0) >= 2, 5,
                  what="failures counted")
     assert '"poll.local_failure"' in gw.tail(400) and bad in gw.tail(400)
     e = entry(env, bad)
@@ -85,7 +77,7 @@ def test_business_doc_type_out_of_range_refused(env):
     t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package") == "1", 20, what="the other one stored")
     assert env.pg.query("SELECT document_id FROM package") == "000.00.00.G22,2024/07/02,2/VPCP"
     assert env.pg.query("SELECT count(*) FROM incoming_failure") == "0"
-    t.wait_until(lambda: metric(gw, 'gateway_fetch_invalid_total{axis="national"}') == 1, 5,
+    t.wait_until(lambda: t.metric(gw, 'gateway_fetch_invalid_total{axis="national"}') == 1, 5,
                  what="refusal counted")
     # Answered once: the axis keeps listing it with status fail, and it is not answered again.
     t0 = time.monotonic()
@@ -126,7 +118,7 @@ def test_local_size_limit_left_on_axis(env):
     t.wait_until(lambda: env.pg.query("SELECT last_error FROM incoming_failure WHERE axis_doc_id = '%s'" % big),
                  10, what="the large one counted")
     assert "too_large" in env.pg.query("SELECT last_error FROM incoming_failure")
-    t.wait_until(lambda: metric(gw, 'gateway_fetch_failing{axis="national"}') == 1, 10, what="failing gauge")
+    t.wait_until(lambda: t.metric(gw, 'gateway_fetch_failing{axis="national"}') == 1, 10, what="failing gauge")
     e = entry(env, big)
     assert e["acked"] is False and e["status"] != "fail", e
     assert env.sim.stats()["acks_fail"] == 0

@@ -47,13 +47,6 @@ def fetches(rest, doc_id):
                if e.get("op") == "getEdoc" and e.get("docId") == doc_id)
 
 
-def metric(gw, name):
-    for line in t.request(gw.port, "GET", "/metrics", token=None).body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def failing_package_does_not_hold_the_window(env):
     rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
     try:
@@ -83,7 +76,7 @@ def failing_package_does_not_hold_the_window(env):
             n, err, listed = failing(env, d)
             assert "larger than max_package_bytes" in err and listed, (n, err, listed)
         assert fetches(rest, big) >= 2 and stored(env, big) == []
-        t.wait_until(lambda: metric(gw, 'gateway_fetch_failing{axis="prov"}') == 2, 10, what="failing gauge")
+        t.wait_until(lambda: t.metric(gw, 'gateway_fetch_failing{axis="prov"}') == 2, 10, what="failing gauge")
         # A package of a later window is stored meanwhile.
         later = rest.inject(t.AGENCY, IN, doc(5))
         t.wait_until(lambda: stored(env, later), 20, what="stored " + later)

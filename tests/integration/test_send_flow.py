@@ -9,7 +9,6 @@ The simulator counts the connections that carried protocol requests (stats
 protocol_connections, and protocol_connections_peak: the most open at once). The dispatcher runs
 with a scan of an hour: every claim follows a kick, a full claim or a breaker's probe."""
 
-import re
 
 import gwtest as t
 
@@ -26,12 +25,6 @@ def sent_count(env, prefix):
 
 def stored(env, document_id):
     return int(env.pg.query("SELECT count(*) FROM package WHERE document_id = '%s'" % document_id))
-
-
-def metric(gw, name, labels=""):
-    text = t.request(gw.port, "GET", "/metrics", token=None).body.decode()
-    m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
-    return float(m.group(1)) if m else None
 
 
 def test_connections_are_reused(env):
@@ -115,7 +108,7 @@ def test_claims_and_backpressure(env):
     assert "national" in r.json()["error"]["message"]
     assert int(r.headers["retry-after"]) > 0
     assert stored(env, refused["doc"]) == 0
-    t.wait_until(lambda: (metric(gw, "gateway_submit_backpressure_total") or 0) >= 1, 10,
+    t.wait_until(lambda: (t.metric(gw, "gateway_submit_backpressure_total") or 0) >= 1, 10,
                  what="refusal counted")
     # The axis recovers: the backlog drains and submissions are accepted again, the refused one
     # included (resubmitting is always safe).
@@ -135,7 +128,7 @@ def test_claims_and_backpressure(env):
     for i in range(6):
         assert gw.submit(t.edoc("000.00.12.H49,2024/08/05,%d/OPEN" % i)).status == 202
     t.wait_until(lambda: breaker(env) in ("open", "half_open"), 30, what="breaker open")
-    t.wait_until(lambda: (metric(gw, "gateway_delivery_due_age_seconds", '{axis="national"}') or 0)
+    t.wait_until(lambda: (t.metric(gw, 'gateway_delivery_due_age_seconds{axis="national"}') or 0)
                  > 2, 30, what="due age past the bound")
     for i in range(6, 12):
         r = gw.submit(t.edoc("000.00.12.H49,2024/08/05,%d/OPEN" % i))
