@@ -2,6 +2,7 @@
 give-up on expired leases, the claim's byte budget, group-commit recording, audit sealing (late
 commits, batch limits, a database sealed by 001 migrated to 013) and tamper detection. The schema is applied with `gatewayd --migrate`, twice (idempotent)."""
 
+import hashlib
 import os
 import subprocess
 
@@ -91,6 +92,29 @@ def refused(env, sql):
     return False
 
 
+UTC_US = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'"
+
+
+def seal_hash_py(env, seq):
+    """A seal's hash recomputed in Python (hashlib) from the rows' text, as 013 defines it:
+    sha256(prev_hash || seq|first_pos|from_xid|from_id|to_xid|to_id|events|sealed_at || the digests
+    of its events in (xid, id) order), an event's digest being sha256(id|package_id|kind|actor|
+    detail|at|xid); not by the SQL functions under test."""
+    seal = env.pg.rows("SELECT encode(prev_hash, 'hex'), seq, first_pos, from_xid, from_id, to_xid, to_id, "
+                       "events, to_char(sealed_at AT TIME ZONE 'UTC', %s) FROM event_seal WHERE seq = %d"
+                       % (UTC_US, seq))[0]
+    # each field as the hex of its UTF-8 text, so that no separator can be confused with content
+    fields = ["e.id::text", "coalesce(e.package_id::text, '')", "e.kind", "e.actor", "e.detail::text",
+              "to_char(e.at AT TIME ZONE 'UTC', %s)" % UTC_US, "e.xid::text"]
+    events = env.pg.rows("SELECT " + ", ".join("encode(convert_to(%s, 'UTF8'), 'hex')" % f for f in fields) +
+                         " FROM event e, event_seal s "
+                         "WHERE s.seq = %d AND e.seq IS NULL AND (e.xid, e.id) >= (s.from_xid, s.from_id) "
+                         "AND (e.xid, e.id) < (s.to_xid, s.to_id) ORDER BY e.xid, e.id" % seq)
+    assert len(events) == int(seal[7])
+    digests = b"".join(hashlib.sha256(b"|".join(bytes.fromhex(f) for f in e)).digest() for e in events)
+    return hashlib.sha256(bytes.fromhex(seal[0]) + "|".join(seal[1:]).encode("utf-8") + digests).hexdigest()
+
+
 def test_audit_chain(env):
     migrate(env)
     for i in range(3):
@@ -103,6 +127,7 @@ def test_audit_chain(env):
     # Sealing appends a seal row; no event row is written again (same row versions).
     assert env.pg.query(rows) == before
     assert env.pg.rows("SELECT seq, first_pos, events FROM event_seal") == [["1", "1", "6"]]
+    assert seal_hash_py(env, 1) == env.pg.query("SELECT encode(hash, 'hex') FROM event_seal WHERE seq = 1")
     # Beyond the batch limit, a seal covers an exact sub-range and the next one the rest.
     for i in range(3, 5):
         submit(env, "D%d" % i)
