@@ -250,12 +250,6 @@ int gw_vxp_key_list(const struct gw_vxp_kv *kv, size_t n, char **out)
     return 0;
 }
 
-int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, size_t msg_len,
-                    char out[65])
-{
-    return gw_digest_hmac_sha256_hex(key, key_len, msg, msg_len, out);
-}
-
 void gw_vxp_hash_hex(const uint8_t sha256[32], char out[GW_VXP_HASH_LEN])
 {
     static const char hex[] = "0123456789abcdef";
@@ -336,7 +330,7 @@ int gw_vxp_build_headers(const char *systemid, const unsigned char *secret, size
         return rc;
     if ((rc = gw_vxp_sign_json(kv, nk, &json)) != 0 || (rc = gw_vxp_key_list(kv, nk, &keys)) != 0)
         goto fail;
-    if ((rc = gw_vxp_hmac_hex(secret, secret_len, json, strlen(json), mac)) != 0)
+    if ((rc = gw_digest_hmac_sha256_hex(secret, secret_len, json, strlen(json), mac)) != 0)
         goto fail;
     rc = GW_ENOMEM;
     if (!(h = calloc(nk + 7, sizeof(*h))))

@@ -60,10 +60,6 @@ int gw_vxp_sign_json(const struct gw_vxp_kv *kv, size_t n, char **out)
 int gw_vxp_key_list(const struct gw_vxp_kv *kv, size_t n, char **out)
     __attribute__((warn_unused_result));
 
-/* Lowercase hex HMAC-SHA256(key, msg). */
-int gw_vxp_hmac_hex(const unsigned char *key, size_t key_len, const char *msg, size_t msg_len,
-                    char out[65]) __attribute__((warn_unused_result));
-
 /* hash-file: SHA-256 of data with each byte printed in lowercase hex WITHOUT zero padding (0x0a
  * -> "a", 0x00 -> "0"), so usually shorter than 64 characters. */
 int gw_vxp_hash_file(const unsigned char *data, size_t len, char out[GW_VXP_HASH_LEN])
