@@ -4,6 +4,7 @@
  */
 #include "util/digest.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -40,8 +41,11 @@ int gw_digest_hmac_sha256_hex(const void *key, size_t key_len, const void *msg, 
     if (key_len > INT32_MAX)
         return GW_EINVAL;
     if (!HMAC(EVP_sha256(), key_len ? key : &nokey, (int)key_len, msg, msg_len, md, &md_len) ||
-        md_len != 32)
+        md_len != 32) {
+        OPENSSL_cleanse(md, sizeof(md));
         return GW_EIO;
+    }
     gw_digest_hex(md, md_len, out);
+    OPENSSL_cleanse(md, sizeof(md));
     return 0;
 }
