@@ -69,8 +69,8 @@ struct gw_api_deps {
     /* Before each /metrics snapshot is rendered: set the gauges the daemon owns. May be NULL. */
     void (*collect)(void *ud);
     /* Back-pressure: true while deliveries fall behind (engine/dispatch.h gw_dispatch_behind),
-     * *axis naming the axis; a submission is then refused with 503 delivery_backlog before its
-     * body is read. May be NULL (never). */
+     * *axis naming the axis, or NULL for the signature checks; a submission is then refused with
+     * 503 delivery_backlog before its body is read. May be NULL (never). */
     bool (*behind)(void *ud, const char **axis);
 };
 

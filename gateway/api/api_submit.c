@@ -302,9 +302,13 @@ void gw_api_submit(struct gw_api *api, struct gw_http_req *req, const struct gw_
          * stored; the client retries later, as after any 503. */
         char msg[200];
         gw_metric_inc(api->m.submit_backpressure);
-        snprintf(msg, sizeof(msg),
-                 "deliveries to axis %.64s are falling behind; retry later, nothing was stored",
-                 behind ? behind : "?");
+        if (behind)
+            snprintf(msg, sizeof(msg),
+                     "deliveries to axis %.64s are falling behind; retry later, nothing was stored",
+                     behind);
+        else
+            snprintf(msg, sizeof(msg),
+                     "signature checks are falling behind; retry later, nothing was stored");
         gw_api_unavailable(req, "delivery_backlog", msg);
         return;
     }

@@ -285,7 +285,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.backpressure_age_s = 30;
     cfg->directory_interval_ms = 3600000;
     cfg->directory_retry_ms = 30000;
-    cfg->verify.concurrency = 2;
+    cfg->verify.concurrency = 8;
     cfg->verify.max_pdf_bytes = 128ull * 1024 * 1024;
     cfg->verify.max_envelope_bytes = 64ull * 1024 * 1024;
     cfg->verify.lease_ms = 120000;

@@ -118,26 +118,41 @@ void gw_db_req_finish(struct gw_db_req *r, int err, const PGresult *res, const c
     free(r);
 }
 
-struct gw_db_req *gw_db_queue_pop(struct gw_db *db)
+static struct gw_db_req *gw_db_fifo_pop(struct gw_db *db, struct gw_db_fifo *q)
 {
-    struct gw_db_req *r = db->q_head;
+    struct gw_db_req *r = q->head;
 
     if (!r)
         return NULL;
-    db->q_head = r->next;
-    if (!db->q_head)
-        db->q_tail = NULL;
+    q->head = r->next;
+    if (!q->head)
+        q->tail = NULL;
     r->next = NULL;
     db->q_len--;
     return r;
 }
 
-/* Detaches the whole queue so callbacks may enqueue while the caller walks the old list. */
+struct gw_db_req *gw_db_queue_pop(struct gw_db *db)
+{
+    return db->queue.head ? gw_db_fifo_pop(db, &db->queue) : gw_db_fifo_pop(db, &db->intake);
+}
+
+bool gw_db_queued(const struct gw_db *db)
+{
+    return db->queue.head || db->intake.head;
+}
+
+/* Detaches both queues (work in hand first) so callbacks may enqueue while the caller walks the
+ * old list. */
 static struct gw_db_req *gw_db_queue_take_all(struct gw_db *db)
 {
-    struct gw_db_req *all = db->q_head;
+    struct gw_db_req *all = db->queue.head;
 
-    db->q_head = db->q_tail = NULL;
+    if (db->queue.tail)
+        db->queue.tail->next = db->intake.head;
+    else
+        all = db->intake.head;
+    db->queue.head = db->queue.tail = db->intake.head = db->intake.tail = NULL;
     db->q_len = 0;
     return all;
 }
@@ -147,7 +162,7 @@ static void gw_db_on_kick(uv_idle_t *h)
     struct gw_db *db = h->data;
 
     uv_idle_stop(h);
-    for (unsigned i = 0; i < db->cfg.pool_size && db->q_head && !db->closing; i++)
+    for (unsigned i = 0; i < db->cfg.pool_size && gw_db_queued(db) && !db->closing; i++)
         gw_db_conn_next(&db->conns[i]);
 }
 
@@ -155,7 +170,7 @@ static void gw_db_on_kick(uv_idle_t *h)
  * synchronously, so no callback can run inside gw_db_query. */
 void gw_db_kick(struct gw_db *db)
 {
-    if (db->closing || !db->q_head)
+    if (db->closing || !gw_db_queued(db))
         return;
     for (unsigned i = 0; i < db->cfg.pool_size; i++) {
         if (db->conns[i].state == GW_DBC_IDLE) {
@@ -171,13 +186,16 @@ static void gw_db_on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(db->loop);
     struct gw_db_req *expired = NULL, **tail = &expired;
 
-    /* Requests join at the tail in time order and leave from the head, so the expired ones are
-     * a prefix of the queue. Detach them all before any callback may enqueue again. */
-    while (db->q_head && now - db->q_head->enqueued_ms >= db->cfg.queue_timeout_ms) {
-        *tail = gw_db_queue_pop(db);
-        tail = &(*tail)->next;
+    /* The expired ones are a prefix of each queue. Detach them all before any callback may
+     * enqueue again. */
+    struct gw_db_fifo *qs[2] = {&db->queue, &db->intake};
+    for (size_t i = 0; i < 2; i++) {
+        while (qs[i]->head && now - qs[i]->head->enqueued_ms >= db->cfg.queue_timeout_ms) {
+            *tail = gw_db_fifo_pop(db, qs[i]);
+            tail = &(*tail)->next;
+        }
     }
-    if (!db->q_head)
+    if (!gw_db_queued(db))
         uv_timer_stop(t);
     if (expired)
         gw_warn("db.queue_timeout", "queries waited more than %llu ms for a connection",
@@ -332,10 +350,12 @@ static struct gw_db_req *gw_db_req_new(const char *sql, int nparams, const char 
 }
 
 static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const char *const *values,
-                         const int *lengths, const int *formats, int result_format, bool borrow,
-                         gw_db_cb cb, void *ud)
+                         const int *lengths, const int *formats, unsigned flags, gw_db_cb cb,
+                         void *ud)
 {
     struct gw_db_req *r;
+    struct gw_db_fifo *q;
+    bool borrow = flags & GW_DB_BORROW;
 
     if (!db || !sql || !cb || nparams < 0 || nparams > 65535 || (nparams > 0 && !values))
         return GW_EINVAL;
@@ -354,13 +374,15 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
         return GW_ENOMEM;
     r->cb = cb;
     r->ud = ud;
-    r->result_format = result_format;
+    r->result_format = flags & GW_DB_BINARY ? 1 : 0;
+    r->intake = flags & GW_DB_INTAKE;
     r->enqueued_ms = uv_now(db->loop);
-    if (db->q_tail)
-        db->q_tail->next = r;
+    q = r->intake ? &db->intake : &db->queue;
+    if (q->tail)
+        q->tail->next = r;
     else
-        db->q_head = r;
-    db->q_tail = r;
+        q->head = r;
+    q->tail = r;
     db->q_len++;
     if (db->cfg.queue_timeout_ms && !uv_is_active((uv_handle_t *)&db->sweep)) {
         uint64_t iv = gw_db_sweep_interval(db);
@@ -373,19 +395,28 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
 int gw_db_query(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                 const int *lengths, const int *formats, gw_db_cb cb, void *ud)
 {
-    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, false, cb, ud);
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, cb, ud);
 }
 
 int gw_db_query_borrow(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                        const int *lengths, const int *formats, gw_db_cb cb, void *ud)
 {
-    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 0, true, cb, ud);
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, GW_DB_BORROW, cb, ud);
 }
 
 int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const char *const *values,
                        const int *lengths, const int *formats, gw_db_cb cb, void *ud)
 {
-    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, 1, false, cb, ud);
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, GW_DB_BINARY, cb, ud);
+}
+
+int gw_db_query_ex(struct gw_db *db, unsigned flags, const char *sql, int nparams,
+                   const char *const *values, const int *lengths, const int *formats, gw_db_cb cb,
+                   void *ud)
+{
+    if (flags & ~(GW_DB_BORROW | GW_DB_BINARY | GW_DB_INTAKE))
+        return GW_EINVAL;
+    return gw_db_enqueue(db, sql, nparams, values, lengths, formats, flags, cb, ud);
 }
 
 bool gw_db_ready(const struct gw_db *db)

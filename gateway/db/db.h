@@ -68,6 +68,19 @@ int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const cha
                        const int *lengths, const int *formats, gw_db_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* gw_db_query with flags (any other bit: GW_EINVAL): GW_DB_BORROW as gw_db_query_borrow,
+ * GW_DB_BINARY as gw_db_query_binary, GW_DB_INTAKE for a query that brings new work in (a
+ * submission and its body). Intake waits in a queue of its own that connections serve only when
+ * no other query waits: work already accepted (checks, sends, their records) goes first, so
+ * under load the gateway accepts at the rate it relays instead of growing a backlog, and the
+ * submissions' waits grow (queue_timeout_ms, max_queue apply to both queues). */
+#define GW_DB_BORROW 1u
+#define GW_DB_BINARY 2u
+#define GW_DB_INTAKE 4u
+int gw_db_query_ex(struct gw_db *db, unsigned flags, const char *sql, int nparams,
+                   const char *const *values, const int *lengths, const int *formats, gw_db_cb cb,
+                   void *ud) __attribute__((warn_unused_result));
+
 /* True while at least one connection is up. */
 bool gw_db_ready(const struct gw_db *db);
 

@@ -32,7 +32,7 @@ void gw_db_conn_next(struct gw_db_conn *c)
 {
     struct gw_db *db = c->db;
 
-    while (c->state == GW_DBC_IDLE && !db->closing && db->q_head) {
+    while (c->state == GW_DBC_IDLE && !db->closing && gw_db_queued(db)) {
         struct gw_db_req *r = gw_db_queue_pop(db);
         char msg[512];
         int rc;

@@ -33,7 +33,13 @@ struct gw_db_req {
     int *lengths;
     int *formats;
     int result_format; /* 0 text, 1 binary */
+    bool intake;       /* GW_DB_INTAKE: waits in the intake queue */
     char *sql;
+};
+
+/* One FIFO of waiting queries: they join at the tail in time order and leave from the head. */
+struct gw_db_fifo {
+    struct gw_db_req *head, *tail;
 };
 
 enum gw_db_conn_state {
@@ -77,11 +83,12 @@ struct gw_db {
     const char *conn_keys[GW_DB_MAX_CONN_PARAMS];
     const char *conn_vals[GW_DB_MAX_CONN_PARAMS];
     struct gw_db_conn *conns;
-    struct gw_db_req *q_head, *q_tail;
-    size_t q_len;
-    uv_timer_t sweep; /* fails queued queries older than queue_timeout_ms */
-    uv_idle_t kick;   /* hands queued queries to idle connections on the next loop turn */
-    unsigned handles; /* initialised handles whose close callback has not run yet */
+    struct gw_db_fifo queue;  /* work in hand: handed to connections first */
+    struct gw_db_fifo intake; /* GW_DB_INTAKE queries: only when the queue above is empty */
+    size_t q_len;             /* in both */
+    uv_timer_t sweep;         /* fails queued queries older than queue_timeout_ms */
+    uv_idle_t kick;           /* hands queued queries to idle connections on the next loop turn */
+    unsigned handles;         /* initialised handles whose close callback has not run yet */
     uint64_t rng;
     bool held; /* opened with gw_db_open_held and not yet released: no connection, no query */
     bool closing;
@@ -90,7 +97,10 @@ struct gw_db {
 };
 
 /* db.c */
+/* The next query to send: the oldest of the queue of work in hand, else the oldest intake. */
 struct gw_db_req *gw_db_queue_pop(struct gw_db *db);
+/* True when a query waits in either queue. */
+bool gw_db_queued(const struct gw_db *db);
 void gw_db_kick(struct gw_db *db);
 void gw_db_req_finish(struct gw_db_req *r, int err, const PGresult *res, const char *sqlstate);
 void gw_db_handle_closed(struct gw_db *db);

@@ -63,11 +63,12 @@ size_t gw_dispatch_peer_snapshot(const struct gw_dispatch *d, struct gw_peer_vie
                                  bool *enabled, size_t max);
 
 /* Back-pressure ([delivery] backpressure_age_s, docs/internals/delivery.md): true while the
- * oldest due delivery of an axis whose breaker is closed has waited longer than the bound, as
- * read at most about a second ago; *axis (may be NULL) then names that axis (valid until the
- * dispatcher is freed). An axis whose breaker is open or half-open never counts (its queue may
- * grow while the peer is away), nor the time before its breaker last closed; a reading that is
- * not recent (database away) counts as not behind. False when the bound is 0 or d is NULL. */
+ * oldest due delivery of an axis whose breaker is closed, or the oldest due signature check, has
+ * waited longer than the bound, as read at most about a second ago; *axis (may be NULL) then
+ * names that axis (valid until the dispatcher is freed), or is NULL for the checks. An axis whose
+ * breaker is open or half-open never counts (its queue may grow while the peer is away), nor the
+ * time before its breaker last closed; a reading that is not recent (database away) counts as not
+ * behind. False when the bound is 0 or d is NULL. */
 bool gw_dispatch_behind(const struct gw_dispatch *d, const char **axis);
 
 /* Stops claiming; in-flight sends finish and are recorded. */

@@ -1,10 +1,12 @@
 /*
  * Back-pressure of the dispatcher: a timer reads, for every axis this instance serves, how long
- * its oldest due delivery has waited (store_due.h, one cheap statement a second, never one per
- * submission), and gw_dispatch_behind answers the API from that reading. Only an axis whose
- * breaker is closed counts, and only since its breaker last closed: a peer that is down lets its
- * queue grow without the gateway refusing work, and the backlog it left has the bound's time to
- * drain before new work is refused.
+ * its oldest due delivery has waited, and how long the oldest due signature check has (store_due.h,
+ * one cheap statement a second, never one per submission), and gw_dispatch_behind answers the API
+ * from that reading. Only an axis whose breaker is closed counts, and only since its breaker last
+ * closed: a peer that is down lets its queue grow without the gateway refusing work, and the
+ * backlog it left has the bound's time to drain before new work is refused. The checks always
+ * count: a check that needs revocation data it cannot get now is due again only later, so what
+ * is due and waiting is the gateway's own work.
  */
 #include <stdlib.h>
 
@@ -27,7 +29,8 @@ static uint64_t gw_due_interval_ms(const struct gw_dispatch *d)
     return half < GW_DUE_INTERVAL_MS ? half : GW_DUE_INTERVAL_MS;
 }
 
-static void gw_due_read_done(int err, const int64_t *age_ms, size_t n, void *ud)
+static void gw_due_read_done(int err, int64_t check_age_ms, const int64_t *age_ms, size_t n,
+                             void *ud)
 {
     struct gw_dispatch *d = ud;
     uint64_t now;
@@ -42,6 +45,9 @@ static void gw_due_read_done(int err, const int64_t *age_ms, size_t n, void *ud)
         return; /* the reading ages and stops counting */
     }
     now = uv_now(d->deps.loop);
+    d->check_age_ms = check_age_ms;
+    d->check_read_at = now ? now : 1;
+    gw_metric_set(d->check_age, check_age_ms > 0 ? (double)check_age_ms / 1000.0 : 0);
     for (size_t i = 0; i < d->n_axes && k < n; i++) {
         struct gw_dax *ax = &d->axes[i];
         if (!ax->peer)
@@ -72,13 +78,18 @@ static void gw_due_tick(uv_timer_t *t)
 
 void gw_dispatch_due_start(struct gw_dispatch *d)
 {
-    struct gw_metric_family *f;
+    struct gw_metric_family *f, *checks;
 
     if (d->cfg->backpressure_age_s == 0)
         return;
     f = gw_metrics_gauge(d->deps.metrics, "gateway_delivery_due_age_seconds",
                          "how long the oldest due delivery of the axis has waited (back-pressure)",
                          "axis", NULL);
+    checks = gw_metrics_gauge(d->deps.metrics, "gateway_verify_due_age_seconds",
+                              "how long the oldest due signature check has waited (back-pressure)",
+                              NULL);
+    d->check_age = gw_metric_series(checks);
+    d->check_age_ms = -1;
     for (size_t i = 0; i < d->n_axes; i++) {
         d->axes[i].due_age_ms = -1;
         if (d->axes[i].peer)
@@ -96,6 +107,12 @@ bool gw_dispatch_behind(const struct gw_dispatch *d, const char **axis)
     now = uv_now(d->deps.loop);
     bound_ms = d->cfg->backpressure_age_s * 1000;
     stale_ms = GW_DUE_STALE_INTERVALS * gw_due_interval_ms(d);
+    if (d->check_read_at != 0 && d->check_age_ms >= 0 && now - d->check_read_at <= stale_ms &&
+        (uint64_t)d->check_age_ms > bound_ms) {
+        if (axis)
+            *axis = NULL; /* the signature checks */
+        return true;
+    }
     for (size_t i = 0; i < d->n_axes; i++) {
         const struct gw_dax *ax = &d->axes[i];
         struct gw_peer_view v;

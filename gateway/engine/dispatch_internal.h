@@ -63,6 +63,10 @@ struct gw_dispatch {
     uv_timer_t due_timer;   /* reading of the oldest due deliveries (dispatch_due.c) */
     int handles;            /* timers not yet closed */
     bool due_reading;       /* that reading is in flight */
+    /* The oldest due signature check's age as last read (-1 none), its loop time (0 never). */
+    int64_t check_age_ms;
+    uint64_t check_read_at;
+    struct gw_metric *check_age;
     unsigned inflight;
     uint64_t inflight_bytes; /* package bytes held by sends in flight */
     unsigned requested;      /* rows asked for by the claim in flight */

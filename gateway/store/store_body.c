@@ -45,7 +45,8 @@ static int64_t gw_store_body_int(const PGresult *res, int col)
 enum gw_store_body_mode {
     GW_BODY_TEXT,   /* text results, parameters copied */
     GW_BODY_BINARY, /* binary results (a chunk's bytes) */
-    GW_BODY_BORROW, /* text results, the chunk's bytes read from the caller's buffer */
+    GW_BODY_BORROW, /* text results, the chunk's bytes read from the caller's buffer; the
+                       package is new work (GW_DB_INTAKE: after the work in hand) */
 };
 
 static int gw_store_body_send(struct gw_db *db, const char *sql, int n, const char *const *vals,
@@ -56,9 +57,10 @@ static int gw_store_body_send(struct gw_db *db, const char *sql, int n, const ch
 
     if (!call)
         return GW_ENOMEM;
-    rc = mode == GW_BODY_BINARY   ? gw_db_query_binary(db, sql, n, vals, lens, fmts, done, call)
-         : mode == GW_BODY_BORROW ? gw_db_query_borrow(db, sql, n, vals, lens, fmts, done, call)
-                                  : gw_db_query(db, sql, n, vals, lens, fmts, done, call);
+    rc = mode == GW_BODY_BINARY ? gw_db_query_binary(db, sql, n, vals, lens, fmts, done, call)
+         : mode == GW_BODY_BORROW
+             ? gw_db_query_ex(db, GW_DB_BORROW | GW_DB_INTAKE, sql, n, vals, lens, fmts, done, call)
+             : gw_db_query(db, sql, n, vals, lens, fmts, done, call);
     if (rc != 0)
         free(call);
     return rc;

@@ -1,6 +1,7 @@
 /*
- * The age of the oldest due delivery per axis (store_due.h): one statement over the axes given,
- * answered in their order, each axis's age in milliseconds or NULL when nothing is due.
+ * The age of the oldest due delivery per axis and of the oldest due signature check
+ * (store_due.h): one statement, the checks' row first, then the axes given in their order, each
+ * age in milliseconds or NULL when nothing is due.
  */
 #include "store/store_due.h"
 
@@ -15,14 +16,24 @@
  * next_attempt_at) WHERE state = 'QUEUED' (014_claim_cost.sql), the one the dispatcher's claim
  * walks. The axis is bounded by a range, not an equality, so that only that index gives the order
  * and the plan never depends on the statistics (with equality, statistics taken when one axis
- * held every row could make the planner read the axis's whole backlog). */
+ * held every row could make the planner read the axis's whole backlog). The checks' row reads the
+ * first entry of package_check_due_idx (next_check_at) WHERE state = 'PENDING' (008). */
 static const char gw_sql_due[] =
-    "SELECT (SELECT floor(extract(epoch FROM now() - d.next_attempt_at) * 1000)::bigint"
-    "          FROM delivery d"
-    "         WHERE d.axis >= a.axis AND d.axis <= a.axis AND d.state = 'QUEUED'"
-    "           AND d.next_attempt_at <= now()"
-    "         ORDER BY d.axis, d.next_attempt_at LIMIT 1)"
-    "  FROM unnest($1::text[]) WITH ORDINALITY AS a(axis, i) ORDER BY a.i";
+    "SELECT x.age FROM ("
+    "  SELECT 0::bigint AS i,"
+    "         (SELECT floor(extract(epoch FROM now() - c.next_check_at) * 1000)::bigint"
+    "            FROM package_check c"
+    "           WHERE c.state = 'PENDING' AND c.next_check_at <= now()"
+    "           ORDER BY c.next_check_at LIMIT 1) AS age"
+    "  UNION ALL"
+    "  SELECT a.i,"
+    "         (SELECT floor(extract(epoch FROM now() - d.next_attempt_at) * 1000)::bigint"
+    "            FROM delivery d"
+    "           WHERE d.axis >= a.axis AND d.axis <= a.axis AND d.state = 'QUEUED'"
+    "             AND d.next_attempt_at <= now()"
+    "           ORDER BY d.axis, d.next_attempt_at LIMIT 1)"
+    "    FROM unnest($1::text[]) WITH ORDINALITY AS a(axis, i)) x"
+    " ORDER BY x.i";
 
 struct gw_store_due_call {
     gw_store_due_cb cb;
@@ -34,18 +45,18 @@ static void gw_store_due_done(int err, const PGresult *res, const char *sqlstate
 {
     struct gw_store_due_call *call = ud;
     size_t n = call->n;
-    int64_t *age = NULL;
-    bool ok = err == 0 && (size_t)PQntuples(res) == n && PQnfields(res) == 1;
+    int64_t *age = NULL; /* [0] the checks, [1 + i] axes[i] */
+    bool ok = err == 0 && (size_t)PQntuples(res) == n + 1 && PQnfields(res) == 1;
 
     (void)sqlstate;
-    if (ok && !(age = calloc(n, sizeof(*age))))
+    if (ok && !(age = calloc(n + 1, sizeof(*age))))
         ok = false;
-    for (size_t i = 0; ok && i < n; i++) {
+    for (size_t i = 0; ok && i <= n; i++) {
         age[i] = PQgetisnull(res, (int)i, 0) ? -1 : gw_pgfmt_int64(PQgetvalue(res, (int)i, 0));
         if (age[i] < -1)
             ok = false;
     }
-    call->cb(ok ? 0 : GW_EDB, ok ? age : NULL, ok ? n : 0, call->ud);
+    call->cb(ok ? 0 : GW_EDB, ok ? age[0] : -1, ok ? age + 1 : NULL, ok ? n : 0, call->ud);
     free(age);
     free(call);
 }

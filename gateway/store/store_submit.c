@@ -147,11 +147,14 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
         vals[11] = a->axis;
         n = 12;
     }
+    /* A submission is new work: it waits until the work in hand has been handed out (db.h
+     * GW_DB_INTAKE), so accepting does not outrun relaying. */
     if (a->stage_bytes)
-        rc = gw_db_query_borrow(db, sql_staged, n, vals, lens, fmts, gw_store_submit_done, call);
+        rc = gw_db_query_ex(db, GW_DB_BORROW | GW_DB_INTAKE, sql_staged, n, vals, lens, fmts,
+                            gw_store_submit_done, call);
     else
-        rc = gw_db_query(db, a->body_id == 0 ? sql : sql_body, n, vals, lens, fmts,
-                         gw_store_submit_done, call);
+        rc = gw_db_query_ex(db, GW_DB_INTAKE, a->body_id == 0 ? sql : sql_body, n, vals, lens, fmts,
+                            gw_store_submit_done, call);
     free(rcpts);
     if (rc != 0)
         free(call);

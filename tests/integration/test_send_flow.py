@@ -3,12 +3,15 @@ keep-alive connections no larger than the axis's concurrency limit plus the poll
 back-pressure refuses new submissions (503 delivery_backlog, Retry-After, nothing stored) while
 the oldest due delivery to an axis whose breaker is closed waits longer than
 [delivery] backpressure_age_s, but not while the axis's breaker is open (a peer down is not the
-gateway falling behind).
+gateway falling behind), and likewise while the oldest due signature check waits longer than the
+bound (an edoc's deliveries are not due before its check).
 
 The simulator counts the connections that carried protocol requests (stats
 protocol_connections, and protocol_connections_peak: the most open at once). The dispatcher runs
 with a scan of an hour: every claim follows a kick, a full claim or a breaker's probe."""
 
+
+import subprocess
 
 import gwtest as t
 
@@ -142,5 +145,54 @@ def test_claims_and_backpressure(env):
                  what="backlog drained without a scan")
 
 
+def test_checks_behind(env):
+    gw = env.gateway({"delivery:backpressure_age_s": "1"})
+    doc = "000.00.12.H49,2024/08/06,1/CHECK"
+    assert gw.submit(t.edoc(doc)).status == 202
+    t.wait_until(lambda: sent_count(env, doc) == 1, 30, what="checked and sent")
+    pkg = env.pg.query("SELECT id FROM package WHERE document_id = '%s'" % doc)
+    # A check due for an hour that the verifier cannot claim: a session of the test holds a KEY
+    # SHARE lock on its row (the claim locks FOR UPDATE SKIP LOCKED); the update below, which
+    # changes no key, does not wait for that lock, and the lock stays on the new row version.
+    held = subprocess.Popen(["psql", "-h", env.pg.host, "-U", "postgres", "-d", env.pg.dbname,
+                             "-X", "-q", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        held.stdin.write("BEGIN;\nSELECT 'locked' FROM package_check WHERE package_id = %s"
+                         " FOR KEY SHARE;\n" % pkg)
+        held.stdin.flush()
+        assert held.stdout.readline()  # the header line: the lock is taken
+        env.pg.query("UPDATE package_check SET state = 'PENDING',"
+                     " next_check_at = now() - interval '1 hour' WHERE package_id = %s" % pkg)
+        seq = iter(range(2, 1000))
+        refused = {}
+
+        def refused_for_checks():
+            d = "000.00.12.H49,2024/08/06,%d/CHECK" % next(seq)
+            r = gw.submit(t.edoc(d))
+            refused["doc"], refused["r"] = d, r
+            return r.status == 503
+
+        t.wait_until(refused_for_checks, 30, interval=0.1, what="a submission refused")
+        r = refused["r"]
+        assert r.json()["error"]["code"] == "delivery_backlog", r.body
+        assert "signature checks" in r.json()["error"]["message"], r.body
+        assert stored(env, refused["doc"]) == 0
+        assert (t.metric(gw, "gateway_verify_due_age_seconds") or 0) > 1000
+        # The check is done again: nothing is due, submissions are accepted.
+        env.pg.query("UPDATE package_check SET state = 'DONE', next_check_at = now()"
+                     " WHERE package_id = %s" % pkg)
+    finally:
+        held.stdin.write("ROLLBACK;\n")
+        held.stdin.close()
+        held.wait(10)
+    t.wait_until(lambda: gw.submit(t.edoc(refused["doc"])).status == 202, 30,
+                 what="accepted again")
+    accepted = int(env.pg.query("SELECT count(*) FROM package WHERE document_id LIKE"
+                                " '000.00.12.H49,2024/08/06,%'"))
+    t.wait_until(lambda: sent_count(env, "000.00.12.H49,2024/08/06,") == accepted, 30,
+                 what="every accepted one sent")
+
+
 if __name__ == "__main__":
-    t.run([test_connections_are_reused, test_claims_and_backpressure])
+    t.run([test_connections_are_reused, test_claims_and_backpressure, test_checks_behind])

@@ -464,6 +464,63 @@ static void test_queue_overflow(void **state)
     assert_int_equal(x.ok, 5);
 }
 
+/* ---- intake waits for the work in hand ---- */
+
+struct order_ctx {
+    struct ctx *x;
+    int tag;
+};
+
+static int order_seen[8];
+static int order_n;
+
+static void order_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct order_ctx *o = ud;
+
+    (void)sqlstate;
+    assert_int_equal(err, 0);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), o->tag);
+    order_seen[order_n++] = o->tag;
+    if (order_n == 5)
+        ctx_close_db(o->x);
+}
+
+/* One connection, busy with the first query: two intake queries queued before two others leave
+ * the queue after them, each kind in its own order. */
+static void test_intake_after_work(void **state)
+{
+    static const int tags[5] = {1, 10, 11, 2, 3};
+    static const unsigned flags[5] = {0, GW_DB_INTAKE, GW_DB_INTAKE | GW_DB_BORROW, 0, 0};
+    struct order_ctx o[5];
+    struct gw_db_config cfg;
+    struct ctx x;
+    char sql[5][64];
+
+    (void)state;
+    base_config(&cfg);
+    cfg.pool_size = 1;
+    ctx_open(&x, &cfg);
+    order_n = 0;
+    for (int i = 0; i < 5; i++) {
+        o[i] = (struct order_ctx){.x = &x, .tag = tags[i]};
+        snprintf(sql[i], sizeof(sql[i]), "SELECT %d%s", tags[i],
+                 i == 0 ? " FROM pg_sleep(0.2)" : "");
+        assert_int_equal(
+            gw_db_query_ex(x.db, flags[i], sql[i], 0, NULL, NULL, NULL, order_cb, &o[i]), 0);
+    }
+    assert_int_equal(gw_db_query_ex(x.db, 8u, "SELECT 1", 0, NULL, NULL, NULL, order_cb, &o[0]),
+                     GW_EINVAL);
+    assert_int_equal(gw_db_pending(x.db), 5);
+    ctx_run(&x);
+    assert_int_equal(order_n, 5);
+    assert_int_equal(order_seen[0], 1);
+    assert_int_equal(order_seen[1], 2);
+    assert_int_equal(order_seen[2], 3);
+    assert_int_equal(order_seen[3], 10);
+    assert_int_equal(order_seen[4], 11);
+}
+
 /* ---- connection killed under load ---- */
 
 #define KILL_SLEEPS 4
@@ -1267,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_callback_chain),
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_queue_overflow),
+        cmocka_unit_test(test_intake_after_work),
         cmocka_unit_test(test_connection_killed),
         cmocka_unit_test(test_idle_connections_killed),
         cmocka_unit_test(test_invalid_arguments),

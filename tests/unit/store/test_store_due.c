@@ -15,9 +15,10 @@
 
 static int called;
 
-static void due_cb(int err, const int64_t *age_ms, size_t n, void *ud)
+static void due_cb(int err, int64_t check_age_ms, const int64_t *age_ms, size_t n, void *ud)
 {
     (void)err;
+    (void)check_age_ms;
     (void)age_ms;
     (void)n;
     (void)ud;
