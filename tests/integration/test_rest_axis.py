@@ -156,9 +156,15 @@ def inbound_and_cursor(env, w):
         t.wait_until(lambda: w.rest.stats()["acks"].get(d) == "done", 20, what="acked " + d)
         content = gw.get("/v1/packages/%s/content" % rows[0][0])
         assert content.status == 200 and content.body == data  # raw edxml, byte-exact
-    r = gw.get("/v1/inbox?limit=500")
-    assert r.status == 200
-    assert {int(stored(env, d)[0][0]) for d in (d1, d2)} <= {i["id"] for i in r.json()["items"]}
+    # In the inbox once their signature check has released them (CHECKING until then).
+    ids = {int(stored(env, d)[0][0]) for d in (d1, d2)}
+
+    def in_inbox():
+        r = gw.get("/v1/inbox?limit=500")
+        assert r.status == 200
+        return ids <= {i["id"] for i in r.json()["items"]}
+
+    t.wait_until(in_inbox, 20, what="both in the inbox")
     # The cursor: the next window starts a day back (window_overlap_days = 1).
     t.wait_until(lambda: env.pg.query("SELECT cursor FROM axis_cursor WHERE axis = 'prov' AND kind = 'edoc'")
                  == vn_day(-1).strftime("%Y/%m/%d"), 20, what="edoc cursor stored")
