@@ -16,6 +16,7 @@
 #include "api/api_internal.h"
 #include "edxml/edxml.h"
 #include "pipeline/ingest.h"
+#include "store/body_cache.h"
 #include "store/store_body.h"
 #include "store/store_submit.h"
 #include "util/common.h"
@@ -97,6 +98,8 @@ static void gw_submit_stored(int err, const struct gw_store_submit_result *r, co
         gw_submit_job_free(job);
         return;
     }
+    if (r->outcome != GW_STORE_SUBMIT_CREATED && api->deps.ingest)
+        gw_body_cache_forget(api->deps.ingest->cache, job->body_id); /* deleted in PostgreSQL */
     job->body_id = 0; /* taken by the package, or deleted with the duplicate */
     if (r->outcome == GW_STORE_SUBMIT_CONFLICT) {
         gw_metric_inc(api->m.submit_conflict);
@@ -110,6 +113,9 @@ static void gw_submit_stored(int err, const struct gw_store_submit_result *r, co
     }
     if (r->outcome == GW_STORE_SUBMIT_CREATED) {
         gw_metric_inc(api->m.submit_created);
+        if (job->bytes && r->body_id > 0 && api->deps.ingest) /* for the readers that follow */
+            gw_body_cache_put(api->deps.ingest->cache, r->body_id, 0, job->bytes,
+                              (size_t)job->size);
         gw_log_pkg(GW_LOG_INFO, "submit.stored", r->package_id, doc->document_id,
                    "stored %llu bytes for %zu recipient(s), %zu attachment(s)",
                    (unsigned long long)job->size, doc->n_recipients, doc->n_attachments);

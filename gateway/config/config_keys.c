@@ -84,6 +84,7 @@ static const struct gw_cfg_key database_keys[] = {
     {"query_timeout_ms", T_U64, C(db.query_timeout_ms), 0, MS_DAY, false, false},
     {"reconnect_min_ms", T_U64, C(db.reconnect_min_ms), 1, MS_HOUR, false, false},
     {"reconnect_max_ms", T_U64, C(db.reconnect_max_ms), 1, MS_DAY, false, false},
+    {"body_cache_bytes", T_SIZE, C(db.body_cache_bytes), 0, 64 * GIB, false, false},
     {"migrate_on_start", T_BOOL, C(migrate_on_start), 0, 0, false, false},
     {"migrations_dir", T_TEXT, C(migrations_dir), 0, 0, false, false},
 };
@@ -270,6 +271,7 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->db.query_timeout_ms = 60000;
     cfg->db.reconnect_min_ms = 200;
     cfg->db.reconnect_max_ms = 10000;
+    cfg->db.body_cache_bytes = 32ull * 1024 * 1024;
     cfg->migrate_on_start = true;
     cfg->delivery.max_inflight = 32;
     cfg->delivery.max_inflight_bytes = 256ull * 1024 * 1024;

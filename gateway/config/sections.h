@@ -52,6 +52,8 @@ struct gw_db_config {
                                   gives up on a query 5 s later (300 s when 0) */
     uint64_t reconnect_min_ms; /* backoff start */
     uint64_t reconnect_max_ms; /* backoff cap */
+    size_t body_cache_bytes;   /* stored body chunks kept in memory for the signature check and
+                                  the copies that follow (store/body_cache.h); 0 = none */
 };
 
 /*

@@ -75,6 +75,7 @@ static void gw_app_finish(struct gw_app *app, bool forced)
         gw_db_close(app->db, NULL, NULL);
     }
     app->db = NULL;
+    gw_app_ingest_close(app);
     gw_log(GW_LOG_INFO, "app.stopped",
            forced ? "drain cut short; closing" : "all work drained; closing");
 }
@@ -195,6 +196,7 @@ static int gw_app_start_dispatch(struct gw_app *app)
     struct gw_dispatch_deps deps = {
         .loop = app->loop,
         .db = app->db,
+        .cache = app->body_cache,
         .axes = axes,
         .n_axes = app->n_axes,
         .metrics = app->metrics,

@@ -61,6 +61,7 @@ struct gw_app {
     /* how received packages are read, checked and stored (daemon/app_ingest.c) */
     struct gw_edxml_xsd *xsd;
     struct gw_ingest_deps ingest;
+    struct gw_body_cache *body_cache; /* chunks just stored, for the check and the copies */
     /* signature checks (daemon/app_sig.c) */
     struct gw_verifier *verifier;
     struct gw_trust *trust; /* the snapshot in force; NULL without [verify] trust_dir */
@@ -129,6 +130,8 @@ void gw_app_push_free(struct gw_app *app);
 
 /* The ingest dependencies: loads the header schema. 0, or the load error (logged). */
 int gw_app_ingest_init(struct gw_app *app) __attribute__((warn_unused_result));
+/* Stops keeping stored chunks (shutdown, with the pool); free once the loop has ended. */
+void gw_app_ingest_close(struct gw_app *app);
 void gw_app_ingest_free(struct gw_app *app);
 
 /* Begins a graceful drain (as on SIGTERM): stop accepting, finish in-flight work, close. */

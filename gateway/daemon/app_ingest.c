@@ -65,11 +65,26 @@ int gw_app_ingest_init(struct gw_app *app)
     app->ingest.check = gw_app_ingest_check;
     app->ingest.check_ud = app->xsd;
     app->ingest.to_json = NULL; /* gw_ingest_doc_json: the JSON form of edxml_json.h */
+    /* Every chunk stored is kept a while for the signature check and the copies that follow it
+     * (store/body_cache.h): at most 60 s, within [database] body_cache_bytes. */
+    app->body_cache =
+        gw_body_cache_new(app->loop, app->cfg->db.body_cache_bytes, 60000, app->metrics);
+    if (!app->body_cache)
+        return GW_ENOMEM;
+    app->ingest.cache = app->body_cache;
     return 0;
+}
+
+void gw_app_ingest_close(struct gw_app *app)
+{
+    gw_body_cache_close(app->body_cache);
 }
 
 void gw_app_ingest_free(struct gw_app *app)
 {
+    gw_body_cache_free(app->body_cache);
+    app->body_cache = NULL;
+    app->ingest.cache = NULL;
     gw_edxml_xsd_free(app->xsd);
     app->xsd = NULL;
 }

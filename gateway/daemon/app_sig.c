@@ -328,6 +328,7 @@ int gw_app_sig_start(struct gw_app *app)
             {
                 .loop = app->loop,
                 .db = app->db,
+                .cache = app->body_cache,
                 .cfg = &app->cfg->verify,
                 .trust = gw_app_trust_get,
                 .trust_ud = app,

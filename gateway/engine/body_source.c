@@ -22,6 +22,7 @@ struct gw_body_source {
     struct gw_axis_body body;
     uv_loop_t *loop;
     struct gw_db *db;
+    struct gw_body_cache *cache;
     int64_t body_id;
     int64_t chunks;
     uint64_t in_len;
@@ -232,7 +233,8 @@ static void gw_src_chunk(int err, const uint8_t *bytes, size_t len, void *ud)
 
 static int gw_src_fetch(struct gw_body_source *src)
 {
-    int rc = gw_store_body_chunk(src->db, src->body_id, src->seq, gw_src_chunk, src);
+    int rc =
+        gw_body_cache_read(src->cache, src->db, src->body_id, src->seq, false, gw_src_chunk, src);
     if (rc == 0)
         src->fetching = true;
     return rc;
@@ -268,9 +270,9 @@ static int gw_src_rewind(struct gw_axis_body *b)
     return 0;
 }
 
-int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, int64_t body_id, uint64_t in_len,
-                       int64_t chunks, const struct gw_edxml_plan *plan,
-                       struct gw_body_source **out)
+int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, struct gw_body_cache *cache,
+                       int64_t body_id, uint64_t in_len, int64_t chunks,
+                       const struct gw_edxml_plan *plan, struct gw_body_source **out)
 {
     struct gw_body_source *src;
 
@@ -281,6 +283,7 @@ int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, int64_t body_id, uint6
         return GW_ENOMEM;
     src->loop = loop;
     src->db = db;
+    src->cache = cache;
     src->body_id = body_id;
     src->chunks = chunks;
     src->in_len = in_len;

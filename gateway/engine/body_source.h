@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "db/db.h"
+#include "store/body_cache.h"
 #include "edxml/edxml_model.h"
 #include "edxml/edxml_reader.h"
 #include "edxml/edxml_relay.h"
@@ -44,11 +45,13 @@ typedef void (*gw_body_source_measured_cb)(int err, uint64_t len, const uint8_t 
                                            const struct gw_edxml_doc *doc, const char *why,
                                            void *ud);
 
-/* A source over body_id (in_len bytes in chunks chunks). plan may be NULL (the bytes as stored);
- * otherwise it must describe in_len bytes and outlive the source. */
-int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, int64_t body_id, uint64_t in_len,
-                       int64_t chunks, const struct gw_edxml_plan *plan,
-                       struct gw_body_source **out) __attribute__((warn_unused_result));
+/* A source over body_id (in_len bytes in chunks chunks), its chunks read through cache (may be
+ * NULL; store/body_cache.h) without filling it: a copy is the last reader. plan may be NULL (the
+ * bytes as stored); otherwise it must describe in_len bytes and outlive the source. */
+int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, struct gw_body_cache *cache,
+                       int64_t body_id, uint64_t in_len, int64_t chunks,
+                       const struct gw_edxml_plan *plan, struct gw_body_source **out)
+    __attribute__((warn_unused_result));
 
 /* The body for the adapter: len and sha256 are set by a successful measure. */
 struct gw_axis_body *gw_body_source_body(struct gw_body_source *src);

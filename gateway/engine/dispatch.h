@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "db/db.h"
+#include "store/body_cache.h"
 #include "engine/axis.h"
 #include "engine/peer.h"
 #include "metrics/metrics.h"
@@ -34,6 +35,7 @@ struct gw_dispatch_axis {
 struct gw_dispatch_deps {
     uv_loop_t *loop;
     struct gw_db *db;
+    struct gw_body_cache *cache; /* stored chunks kept in memory, read by the copies (or NULL) */
     const struct gw_dispatch_axis *axes; /* copied */
     size_t n_axes;
     struct gw_metrics *metrics; /* gateway_send_*_total{axis}, gateway_axis_breaker_state{axis} */

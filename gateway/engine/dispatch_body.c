@@ -219,8 +219,8 @@ int gw_dispatch_body_open(struct gw_send *s, const struct gw_store_claimed *row,
     sb->stored_len = row->len;
     rc = gw_body_prepare(sb, row);
     if (rc == 0)
-        rc = gw_body_source_new(s->d->deps.loop, s->d->deps.db, row->body_id, row->len, row->chunks,
-                                sb->edited ? &sb->plan : NULL, &sb->src);
+        rc = gw_body_source_new(s->d->deps.loop, s->d->deps.db, s->d->deps.cache, row->body_id,
+                                row->len, row->chunks, sb->edited ? &sb->plan : NULL, &sb->src);
     if (rc == 0 && sb->edited) {
         struct gw_edxml_reader_opts o;
         gw_edxml_reader_opts_default(&o);

@@ -151,6 +151,13 @@ static void gw_al_worked(uv_work_t *w, int status)
     gw_al_fetch(al);
 }
 
+/* A chunk read from PostgreSQL is kept for the copies that follow when the body is one the
+ * writers keep (body_cache.h). */
+static bool gw_al_fill(const struct gw_attach_load_req *req)
+{
+    return req->body_size > 0 && req->body_size <= GW_BODY_CACHE_BODY_MAX;
+}
+
 static void gw_al_chunk(int err, const uint8_t *bytes, size_t len, void *ud)
 {
     struct gw_attach_load *al = ud;
@@ -182,7 +189,8 @@ static void gw_al_fetch(struct gw_attach_load *al)
         gw_al_fail(al, GW_EIO, "body_layout");
         return gw_al_finish(al);
     }
-    rc = gw_store_body_chunk(al->req.db, al->req.body_id, (int64_t)al->next, gw_al_chunk, al);
+    rc = gw_body_cache_read(al->req.cache, al->req.db, al->req.body_id, (int64_t)al->next,
+                            gw_al_fill(&al->req), gw_al_chunk, al);
     if (rc != 0) {
         gw_al_fail(al, rc, "database");
         gw_al_finish(al);
@@ -278,7 +286,8 @@ int gw_attach_load(const struct gw_attach_load_req *req, gw_attach_load_cb cb, v
         int64_t len = (int64_t)req->body_size;
         rc = gw_al_set_layout(al, &len, 1);
         if (rc == 0)
-            rc = gw_store_body_chunk(req->db, req->body_id, 0, gw_al_chunk, al);
+            rc = gw_body_cache_read(req->cache, req->db, req->body_id, 0, gw_al_fill(req),
+                                    gw_al_chunk, al);
     } else {
         rc = gw_store_check_layout(req->db, req->body_id, gw_al_layout, al);
     }

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "db/db.h"
+#include "store/body_cache.h"
 
 /*
  * One attachment's bytes, read back from the stored package for a check that needs random
@@ -19,6 +20,9 @@
 struct gw_attach_load_req {
     uv_loop_t *loop;
     struct gw_db *db;
+    struct gw_body_cache *cache; /* chunks kept since they were stored (NULL: none); a chunk
+                                    read from db is kept there for the copies that follow when
+                                    body_size is at most GW_BODY_CACHE_BODY_MAX */
     int64_t body_id;
     uint64_t b64_offset, b64_len; /* the slice of the stored bytes (attachment row) */
     uint64_t size;                /* decoded size as sent */

@@ -186,6 +186,19 @@ static void gw_ingest_db_failed(struct gw_ingest *in, int err, const char *what)
     gw_ingest_stop(in, GW_INGEST_FAILED, err ? err : GW_EDB, "database", msg);
 }
 
+/* The chunk in flight is committed: kept for the readers that follow while the body is small
+ * enough (body_cache.h), every kept chunk dropped once it is not. */
+static void gw_ingest_stored(struct gw_ingest *in)
+{
+    bool was_kept = in->stored <= GW_BODY_CACHE_BODY_MAX;
+
+    in->stored += in->flight_len;
+    if (in->stored <= GW_BODY_CACHE_BODY_MAX)
+        gw_body_cache_put(in->deps.cache, in->body_id, in->seq - 1, in->flight, in->flight_len);
+    else if (was_kept)
+        gw_body_cache_forget(in->deps.cache, in->body_id);
+}
+
 static void gw_ingest_put_done(int err, bool staged, void *ud)
 {
     struct gw_ingest *in = ud;
@@ -196,7 +209,7 @@ static void gw_ingest_put_done(int err, bool staged, void *ud)
     else if (!staged)
         gw_ingest_db_failed(in, GW_EDB, "the staged body is gone");
     else
-        in->stored += in->flight_len;
+        gw_ingest_stored(in);
     gw_ingest_step(in);
 }
 
@@ -222,7 +235,7 @@ static void gw_ingest_begun(int err, int64_t body_id, void *ud)
         gw_ingest_db_failed(in, err, "staging a body failed");
     } else {
         in->body_id = body_id;
-        in->stored += in->flight_len;
+        gw_ingest_stored(in);
     }
     gw_ingest_step(in);
 }
@@ -270,6 +283,7 @@ static bool gw_ingest_idle(const struct gw_ingest *in)
 
 static void gw_ingest_discard(struct gw_ingest *in)
 {
+    gw_body_cache_forget(in->deps.cache, in->body_id);
     if (in->body_id && gw_store_body_discard(in->deps.db, in->body_id, NULL, NULL) != 0)
         gw_warn("ingest.discard", "staged body %lld left to the janitor", (long long)in->body_id);
     in->body_id = 0;

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "db/db.h"
+#include "store/body_cache.h"
 #include "edxml/edxml_model.h"
 #include "edxml/edxml_reader.h"
 
@@ -33,6 +34,9 @@ struct gw_ingest;
 struct gw_ingest_deps {
     uv_loop_t *loop;
     struct gw_db *db;
+    /* Each chunk stored is also kept here for the readers that follow (store/body_cache.h);
+     * NULL: none. */
+    struct gw_body_cache *cache;
     struct gw_edxml_reader_opts reader; /* limits (max_bytes: the package) */
     /* Conformance on the parsed package, on a thread-pool worker after the reader finished
      * (edxml_conform.h: gw_edxml_xsd_check + gw_edxml_conform). NULL: none. Non-zero is a local

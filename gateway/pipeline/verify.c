@@ -310,6 +310,7 @@ static void gw_verify_step(struct gw_verify *v)
     struct gw_attach_load_req req = {
         .loop = v->deps.loop,
         .db = v->deps.db,
+        .cache = v->deps.cache,
         .body_id = v->body_id,
         .body_size = (uint64_t)v->size,
         .body_chunks = v->chunks,

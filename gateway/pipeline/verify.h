@@ -6,6 +6,7 @@
 
 #include "config/sections.h"
 #include "db/db.h"
+#include "store/body_cache.h"
 #include "pipeline/verify_pdf.h"
 #include "sig/sig.h"
 #include "store/store_check.h"
@@ -27,6 +28,7 @@ typedef int (*gw_verify_revoke_fn)(void *ud, struct gw_vrev *q, time_t now,
 struct gw_verify_deps {
     uv_loop_t *loop;
     struct gw_db *db;
+    struct gw_body_cache *cache; /* the stored chunks kept in memory (NULL: none) */
     const struct gw_config_verify *cfg;
     /* The trust snapshot in force (a new reference, or NULL when none is configured). */
     struct gw_trust *(*trust)(void *ud);

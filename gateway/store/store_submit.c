@@ -65,7 +65,7 @@ static void gw_store_submit_done(int err, const PGresult *res, const char *sqlst
     struct gw_store_submit_result r = {0};
     const char *outcome;
 
-    if (err == 0 && (PQntuples(res) != 1 || PQnfields(res) != 2 || PQgetisnull(res, 0, 0)))
+    if (err == 0 && (PQntuples(res) != 1 || PQnfields(res) < 2 || PQgetisnull(res, 0, 0)))
         err = GW_EDB;
     if (err != 0) {
         call->cb(err, NULL, sqlstate ? sqlstate : "", call->ud);
@@ -77,6 +77,8 @@ static void gw_store_submit_done(int err, const PGresult *res, const char *sqlst
     r.outcome = strcmp(outcome, "created") == 0     ? GW_STORE_SUBMIT_CREATED
                 : strcmp(outcome, "duplicate") == 0 ? GW_STORE_SUBMIT_DUPLICATE
                                                     : GW_STORE_SUBMIT_CONFLICT;
+    if (PQnfields(res) > 2 && !PQgetisnull(res, 0, 2))
+        r.body_id = gw_pgfmt_int64(PQgetvalue(res, 0, 2));
     call->cb(0, &r, "", call->ud);
     free(call);
 }
@@ -87,9 +89,9 @@ int gw_store_submit(struct gw_db *db, const struct gw_store_submit_args *a, gw_s
     static const char sql[] = "SELECT package_id, outcome FROM gw_submit($1, $2, $3, $4,"
                               " $5::text[], $6, $7::smallint, $8::bytea, $9::bytea, $10)";
     static const char sql_staged[] =
-        "SELECT package_id, outcome FROM gw_submit_staged($1, $2, $3, $4,"
-        " $5::text[], $6, $7::smallint, $8::bytea, gw_body_start($9::bytea),"
-        " $10::bigint, $11::jsonb, $12)";
+        "SELECT s.package_id, s.outcome, b.id FROM gw_body_start($9::bytea) AS b(id),"
+        " gw_submit_staged($1, $2, $3, $4, $5::text[], $6, $7::smallint, $8::bytea, b.id,"
+        " $10::bigint, $11::jsonb, $12) AS s";
     static const char sql_body[] =
         "SELECT package_id, outcome FROM gw_submit_staged($1, $2, $3, $4,"
         " $5::text[], $6, $7::smallint, $8::bytea, $9::bigint,"

@@ -53,6 +53,8 @@ struct gw_store_submit_args {
 struct gw_store_submit_result {
     int64_t package_id;
     enum gw_store_submit_outcome outcome;
+    int64_t body_id; /* stage_bytes: the body staged from the bytes (the package's when created,
+                        deleted otherwise); 0 without stage_bytes */
 };
 
 /* err 0: r is set (valid during the call). Otherwise r is NULL and the outcome is unknown only

@@ -13,7 +13,9 @@ axis (role provincial) and the national axis.
   recipient, byte-identical to the submission, and the reason shows in GET /v1/packages/{id};
   likewise a package in Latin-1 (reason "encoding").
 - A status package's copy is the TraceHeader insertion alone.
-- A copy that is not faithful is never sent: copy_mismatch, counted and logged."""
+- A copy that is not faithful is never sent: copy_mismatch, counted and logged.
+- The signature check and the copies of the first document read its bytes from the gateway's
+  cache of stored chunks (gateway_body_cache_*: hits, no miss)."""
 
 import base64
 import datetime
@@ -152,6 +154,8 @@ def run_copies(env, prov):
     # A document to IN (provincial) and OUT (national): each axis gets only its own To.
     blobs = [b"%PDF-1.4\n" + os.urandom(3000), b"%PDF-1.4\n" + os.urandom(70000)]
     sub = package("000.00.12.H49,2024/06/01,21/STC-NS", blobs)
+    hits0 = t.metric(gw, "gateway_body_cache_hits_total") or 0
+    misses0 = t.metric(gw, "gateway_body_cache_misses_total") or 0
     r = gw.submit(sub)
     assert r.status == 202, r.body
     pid = r.json()["id"]
@@ -170,6 +174,12 @@ def run_copies(env, prov):
             '<x:Extra x:note="giữ nguyên">phần mở rộng</x:Extra>'.encode("utf-8") in got
         # The simulator checked hash-file against the body before storing it.
         assert sims[d["axis"]].stats()["sent_by_document_id"].get("000.00.12.H49,2024/06/01,21/STC-NS") == 1
+    # The signature check (one read per PDF) and the two copies read the stored bytes from
+    # memory, none from PostgreSQL; the copies above are byte-exact, so were those bytes.
+    # (/metrics is a snapshot of at most a second ago.)
+    t.wait_until(lambda: t.metric(gw, "gateway_body_cache_hits_total") - hits0 >= 4, 10,
+                 what="the chunk reads answered from memory")
+    assert t.metric(gw, "gateway_body_cache_misses_total") == misses0
 
     # A package with a real XML-DSig spanning both axes: national axis alone, unchanged.
     signed = package("000.00.12.H49,2024/06/01,22/STC-NS", blobs[:1], signed=True)

@@ -234,9 +234,9 @@ static void test_identity(void **st)
 
     SHA256(bytes, len, sha);
     env_open(&e);
-    assert_int_equal(
-        gw_body_source_new(&e.loop, e.db, id, len, (int64_t)((len + 65535) / 65536), NULL, &src),
-        0);
+    assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, len,
+                                        (int64_t)((len + 65535) / 65536), NULL, &src),
+                     0);
     measure(&e, src, NULL, &m);
     assert_int_equal(m.err, 0);
     assert_int_equal(m.len, len);
@@ -333,7 +333,7 @@ static void test_plan_across_chunks(void **st)
         int64_t id = put_body((const uint8_t *)pkg, len, chunk, -1, -1, SIZE_MAX);
 
         env_open(&e);
-        assert_int_equal(gw_body_source_new(&e.loop, e.db, id, len,
+        assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, len,
                                             (int64_t)((len + chunk - 1) / chunk), &plan, &src),
                          0);
         measure(&e, src, gw_edxml_reader_new(NULL), &m);
@@ -383,7 +383,7 @@ static void test_bodies_that_lie(void **st)
         int64_t id = put_body(bytes, len, 1000, cases[i].chunks, cases[i].size, cases[i].skip);
 
         env_open(&e);
-        assert_int_equal(gw_body_source_new(&e.loop, e.db, id, size,
+        assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, size,
                                             cases[i].chunks >= 0 ? cases[i].chunks : 10, NULL,
                                             &src),
                          0);
@@ -419,11 +419,11 @@ static void test_free_in_flight(void **st)
     int64_t id = put_body(bytes, len, 1000, -1, -1, SIZE_MAX);
 
     env_open(&e);
-    assert_int_equal(gw_body_source_new(&e.loop, e.db, id, len, 5, NULL, &src), 0);
+    assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, len, 5, NULL, &src), 0);
     b = gw_body_source_body(src);
     assert_int_equal(b->read(b, 100, never, NULL), 0); /* a chunk query in flight */
     gw_body_source_free(src);
-    assert_int_equal(gw_body_source_new(&e.loop, e.db, id, len, 5, NULL, &src), 0);
+    assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, len, 5, NULL, &src), 0);
     assert_int_equal(gw_body_source_measure(src, NULL, NULL, NULL), 0);
     gw_body_source_free(src); /* freed mid-pass: the measured callback never runs */
     env_close(&e);
@@ -437,7 +437,7 @@ static struct gw_body_source *measured_source(struct env *e, int64_t id, size_t 
     struct gw_body_source *src;
     struct measured m;
 
-    assert_int_equal(gw_body_source_new(&e->loop, e->db, id, len, 4, NULL, &src), 0);
+    assert_int_equal(gw_body_source_new(&e->loop, e->db, NULL, id, len, 4, NULL, &src), 0);
     measure(e, src, NULL, &m);
     assert_int_equal(m.err, 0);
     assert_int_equal(m.len, len);

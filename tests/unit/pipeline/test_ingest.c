@@ -4,8 +4,9 @@
  * parsed, its bytes stored in 256 KiB chunks that concatenate to exactly what was written (read
  * back with plain libpq), its hashes equal OpenSSL's; the package row takes the body
  * (gw_store_submit), a duplicate's staged body is deleted; a refusal and an abort leave no staged
- * body; writes are pushed back while buffers are in flight. Needs GW_TEST_PGHOST; skips (77)
- * without.
+ * body; writes are pushed back while buffers are in flight. With a body cache every chunk stored
+ * is kept, and a body past GW_BODY_CACHE_BODY_MAX keeps none; the one-statement submit names the
+ * body it staged. Needs GW_TEST_PGHOST; skips (77) without.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #include "db/db.h"
 #include "pipeline/ingest.h"
+#include "store/body_cache.h"
 #include "store/store_body.h"
 #include "store/store_incoming.h"
 #include "store/store_submit.h"
@@ -174,10 +176,14 @@ static void spin(uv_loop_t *loop, struct gw_db *db, const bool *flag)
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
+/* The cache the ingests keep their chunks in (NULL: none). */
+static struct gw_body_cache *g_cache;
+
 static void run_ingest_with(struct run *u, struct gw_db *db, uv_loop_t *loop, bool inline_single,
                             gw_ingest_done_fn done)
 {
-    struct gw_ingest_deps deps = {.loop = loop, .db = db, .inline_single = inline_single};
+    struct gw_ingest_deps deps = {
+        .loop = loop, .db = db, .cache = g_cache, .inline_single = inline_single};
 
     gw_edxml_reader_opts_default(&deps.reader);
     u->loop = loop;
@@ -190,7 +196,7 @@ static void run_ingest_with(struct run *u, struct gw_db *db, uv_loop_t *loop, bo
 
 static void run_ingest(struct run *u, struct gw_db *db, uv_loop_t *loop)
 {
-    struct gw_ingest_deps deps = {.loop = loop, .db = db};
+    struct gw_ingest_deps deps = {.loop = loop, .db = db, .cache = g_cache};
 
     gw_edxml_reader_opts_default(&deps.reader);
     u->loop = loop;
@@ -231,7 +237,7 @@ static void free_run(struct run *u)
 }
 
 static int g_submit_outcome = -1;
-static int64_t g_submit_id;
+static int64_t g_submit_id, g_submit_body;
 
 static void submitted(int err, const struct gw_store_submit_result *r, const char *sqlstate,
                       void *ud)
@@ -240,6 +246,7 @@ static void submitted(int err, const struct gw_store_submit_result *r, const cha
     if (err == 0) {
         g_submit_outcome = (int)r->outcome;
         g_submit_id = r->package_id;
+        g_submit_body = r->body_id;
     } else {
         fprintf(stderr, "submit: %d %s\n", err, sqlstate);
     }
@@ -279,11 +286,14 @@ static void test_package_streamed_and_stored(void **state)
     (void)state;
     uv_loop_init(&loop);
     db = open_db(&loop);
+    g_cache = gw_body_cache_new(&loop, 64 << 20, 60000, NULL);
     run_ingest(&u, db, &loop);
     assert_true(u.done);
     assert_int_equal(u.r.outcome, GW_INGEST_OK);
     assert_true(u.r.body_id > 0);
     assert_int_equal(u.r.size, g_pkg_len);
+    /* every chunk stored is kept for the readers that follow */
+    assert_int_equal(gw_body_cache_bytes(g_cache), g_pkg_len);
     SHA256(g_pkg, g_pkg_len, sha);
     assert_memory_equal(u.r.sha256, sha, 32);
     assert_int_equal(u.doc->n_attachments, 1);
@@ -327,9 +337,28 @@ static void test_package_streamed_and_stored(void **state)
     assert_int_equal(g_submit_outcome, GW_STORE_SUBMIT_DUPLICATE);
     snprintf(q, sizeof(q), "SELECT count(*) FROM body WHERE id = %lld", (long long)again.r.body_id);
     assert_string_equal(sql1(q), "0");
+    gw_body_cache_forget(g_cache, again.r.body_id);
+    assert_int_equal(gw_body_cache_bytes(g_cache), g_pkg_len);
+
+    /* A body above GW_BODY_CACHE_BODY_MAX keeps nothing once it has grown past it. */
+    size_t big_len;
+    uint8_t big_sha[32], *big_pkg = build_package_of(4 * 1000 * 1000, &big_len, big_sha);
+    struct run big = {.data = big_pkg, .len = big_len, .step = 1 << 20};
+    memcpy(strstr((char *)big_pkg, ",1/STC"), ",3/STC", 6);
+    assert_true(big_len > GW_BODY_CACHE_BODY_MAX);
+    run_ingest(&big, db, &loop);
+    assert_int_equal(big.r.outcome, GW_INGEST_OK);
+    assert_int_equal(gw_body_cache_bytes(g_cache), g_pkg_len);
+    assert_int_equal(gw_store_body_discard(db, big.r.body_id, NULL, NULL), 0);
+    spin(&loop, db, NULL);
+    free_run(&big);
+    free(big_pkg);
     free_run(&u);
     free_run(&again);
+    gw_body_cache_close(g_cache);
     close_db(&loop, db);
+    gw_body_cache_free(g_cache);
+    g_cache = NULL;
 }
 
 /* inline_single, as the API stores: the bytes of a one-buffer package come with the result (no
@@ -395,6 +424,10 @@ static void test_single_buffer_inline(void **state)
     /* One body more, complete, taken by the package, holding the bytes; the attachment row. */
     snprintf(q, sizeof(q), "SELECT count(*) - %s FROM body", bodies);
     assert_string_equal(sql1(q), "1");
+    /* the submit names the body it staged */
+    snprintf(q, sizeof(q), "SELECT body_id = %lld FROM package WHERE id = %lld",
+             (long long)g_submit_body, (long long)g_submit_id);
+    assert_string_equal(sql1(q), "t");
     snprintf(q, sizeof(q),
              "SELECT string_agg(c.bytes, ''::bytea ORDER BY c.seq) FROM package p"
              " JOIN body b ON b.id = p.body_id AND b.complete AND b.size = %zu AND b.chunks = 1"
