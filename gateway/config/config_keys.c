@@ -152,6 +152,7 @@ static const struct gw_cfg_key verify_keys[] = {
     {"trust_dir", T_TEXT, C(verify.trust_dir), 0, 0, false, false},
     {"policy_oids", T_OIDS, 0, 0, 0, false, false},
     {"concurrency", T_UNS, C(verify.concurrency), 1, 64, false, false},
+    {"max_check_bytes", T_U64, C(verify.max_check_bytes), 65536, 64 * GIB, false, false},
     {"max_pdf_bytes", T_U64, C(verify.max_pdf_bytes), 1024, GW_CFG_MAX_PACKAGE, false, false},
     {"max_envelope_bytes", T_U64, C(verify.max_envelope_bytes), 1024, GW_CFG_MAX_PACKAGE, false,
      false},
@@ -287,7 +288,8 @@ int gw_cfg_defaults(struct gw_config *cfg)
     cfg->delivery.backpressure_age_s = 30;
     cfg->directory_interval_ms = 3600000;
     cfg->directory_retry_ms = 30000;
-    cfg->verify.concurrency = 8;
+    cfg->verify.concurrency = 32;
+    cfg->verify.max_check_bytes = 256ull * 1024 * 1024;
     cfg->verify.max_pdf_bytes = 128ull * 1024 * 1024;
     cfg->verify.max_envelope_bytes = 64ull * 1024 * 1024;
     cfg->verify.lease_ms = 120000;

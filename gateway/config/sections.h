@@ -112,8 +112,9 @@ struct gw_config_verify {
     char *trust_dir;    /* trust anchors and intermediates; NULL: none (no path ends) */
     char **policy_oids; /* certificate policy OIDs a signer must carry (NULL-terminated) */
     size_t n_policy_oids;
-    unsigned concurrency;   /* packages checked at once */
-    uint64_t max_pdf_bytes; /* a larger PDF is not checked (INDETERMINATE, a finding) */
+    unsigned concurrency;     /* packages claimed for a check at once */
+    uint64_t max_check_bytes; /* package bytes of the checks running (one always runs) */
+    uint64_t max_pdf_bytes;   /* a larger PDF is not checked (INDETERMINATE, a finding) */
     uint64_t
         max_envelope_bytes; /* a package with a real XML-DSig larger than this is not checked */
     uint64_t lease_ms;

@@ -24,6 +24,9 @@ struct gw_vjob {
     char *document_id;
     uint64_t started_ms;
     struct gw_vjob *next;
+    struct gw_vjob *wnext; /* claimed, waiting for room in the byte budget */
+    bool started;
+    uint64_t bytes; /* the package's size, counted in running_bytes once started */
     bool recording;
     const char *action;
     char reason[320];
@@ -38,9 +41,12 @@ struct gw_verifier {
     uv_timer_t scan, renew;
     unsigned closing_handles;
     bool claiming, stopped, freeing, kicked;
-    size_t inflight;
+    size_t inflight;        /* claimed: running and waiting */
+    size_t running;         /* started */
+    uint64_t running_bytes; /* package bytes of the checks started */
     struct gw_vjob *jobs;
-    struct gw_metric_family *checks, *deadline, *failures, *seconds, *waiting;
+    struct gw_vjob *wait_head, *wait_tail;
+    struct gw_metric_family *checks, *deadline, *failures, *seconds, *waiting, *bytes;
 };
 
 static void gw_verifier_claim(struct gw_verifier *v);
@@ -68,9 +74,55 @@ static void gw_vjob_free(struct gw_vjob *j)
         pp = &(*pp)->next;
     if (*pp)
         *pp = j->next;
+    if (j->started) {
+        v->running--;
+        v->running_bytes -= j->bytes;
+    } else {
+        struct gw_vjob *prev = NULL;
+        for (struct gw_vjob *w = v->wait_head; w; prev = w, w = w->wnext)
+            if (w == j) {
+                if (prev)
+                    prev->wnext = j->wnext;
+                else
+                    v->wait_head = j->wnext;
+                if (v->wait_tail == j)
+                    v->wait_tail = prev;
+                break;
+            }
+    }
     uv_close((uv_handle_t *)&j->retry, gw_vjob_closed);
     v->inflight--;
     gw_metric_set(gw_metric_series(v->waiting), (double)v->inflight);
+    gw_metric_set(gw_metric_series(v->bytes), (double)v->running_bytes);
+}
+
+static void gw_vjob_checked(int err, struct gw_verify_result *r, void *ud);
+
+/* Starts the claimed checks that fit in [verify] max_check_bytes, in claim order; one always
+ * starts when none runs, however large its package. */
+static void gw_verifier_pump(struct gw_verifier *v)
+{
+    struct gw_vjob *j;
+
+    while (!v->stopped && (j = v->wait_head) &&
+           (v->running == 0 || v->running_bytes + j->bytes <= v->deps.cfg->max_check_bytes)) {
+        int rc;
+        v->wait_head = j->wnext;
+        if (!v->wait_head)
+            v->wait_tail = NULL;
+        j->wnext = NULL;
+        j->started = true;
+        v->running++;
+        v->running_bytes += j->bytes;
+        gw_metric_set(gw_metric_series(v->bytes), (double)v->running_bytes);
+        j->started_ms = uv_now(v->deps.loop);
+        gw_log_pkg(GW_LOG_DEBUG, "verify.started", j->package_id, j->document_id,
+                   "check started: %zu running, %llu package bytes", v->running,
+                   (unsigned long long)v->running_bytes);
+        rc = gw_verify_package(&v->deps.verify, &j->job, gw_vjob_checked, j);
+        if (rc != 0)
+            gw_vjob_checked(rc, NULL, j);
+    }
 }
 
 static void gw_vjob_end(struct gw_vjob *j)
@@ -83,12 +135,12 @@ static void gw_vjob_end(struct gw_vjob *j)
             free(v->owner), free(v);
         return;
     }
-    if (!v->stopped)
+    if (!v->stopped) {
+        gw_verifier_pump(v);
         gw_verifier_claim(v);
+    }
     gw_verifier_maybe_idle(v);
 }
-
-static void gw_vjob_checked(int err, struct gw_verify_result *r, void *ud);
 
 static void gw_vjob_rerun(uv_timer_t *t)
 {
@@ -242,7 +294,6 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
     }
     for (size_t i = 0; i < n; i++) {
         struct gw_vjob *j = calloc(1, sizeof(*j));
-        int rc;
         if (!j)
             break;
         j->v = v;
@@ -255,15 +306,18 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
         j->attempts = j->job.attempts;
         j->deadline_at = j->job.deadline_at;
         j->document_id = j->job.document_id ? strdup(j->job.document_id) : NULL;
-        j->started_ms = uv_now(v->deps.loop);
+        j->bytes = j->job.size > 0 ? (uint64_t)j->job.size : 0;
         j->next = v->jobs;
         v->jobs = j;
+        if (v->wait_tail)
+            v->wait_tail->wnext = j;
+        else
+            v->wait_head = j;
+        v->wait_tail = j;
         v->inflight++;
-        rc = gw_verify_package(&v->deps.verify, &j->job, gw_vjob_checked, j);
-        if (rc != 0)
-            gw_vjob_checked(rc, NULL, j);
     }
     gw_metric_set(gw_metric_series(v->waiting), (double)v->inflight);
+    gw_verifier_pump(v);
     /* a full claim: there may be more due */
     if (n > 0 && !v->stopped && v->inflight < v->deps.cfg->concurrency)
         gw_verifier_claim(v);
@@ -285,8 +339,8 @@ static void gw_verifier_claim(struct gw_verifier *v)
         v->kicked = true;
         return;
     }
-    if (v->inflight >= v->deps.cfg->concurrency)
-        return;
+    if (v->inflight >= v->deps.cfg->concurrency || v->wait_head)
+        return; /* full, or claimed checks wait for the byte budget: they are claimed first */
     room = v->deps.cfg->concurrency - (unsigned)v->inflight;
     v->claiming = true;
     v->kicked = false;
@@ -350,8 +404,12 @@ int gw_verifier_start(const struct gw_verifier_deps *deps, struct gw_verifier **
     v->seconds = gw_metrics_histogram(deps->metrics, "gateway_verify_seconds",
                                       "Time to check one package's signatures", bounds,
                                       sizeof(bounds) / sizeof(bounds[0]), NULL);
-    v->waiting =
-        gw_metrics_gauge(deps->metrics, "gateway_verify_inflight", "Packages being checked", NULL);
+    v->waiting = gw_metrics_gauge(deps->metrics, "gateway_verify_inflight",
+                                  "Packages claimed for a check: running or waiting for room in "
+                                  "[verify] max_check_bytes",
+                                  NULL);
+    v->bytes = gw_metrics_gauge(deps->metrics, "gateway_verify_bytes",
+                                "Package bytes of the checks running", NULL);
     uv_timer_init(deps->loop, &v->scan);
     uv_timer_init(deps->loop, &v->renew);
     v->scan.data = v;
@@ -373,14 +431,17 @@ size_t gw_verifier_inflight(const struct gw_verifier *v)
     return v ? v->inflight : 0;
 }
 
-/* Jobs waiting to run again after a local failure end now (their leases expire). */
+/* Jobs waiting to run again after a local failure, or for room in the byte budget, end now
+ * (their leases expire). */
 static void gw_verifier_drop_waiting(struct gw_verifier *v)
 {
     struct gw_vjob *j = v->jobs, *next;
 
     for (; j; j = next) {
         next = j->next;
-        if (uv_is_active((uv_handle_t *)&j->retry)) {
+        if (!j->started) {
+            gw_vjob_end(j);
+        } else if (uv_is_active((uv_handle_t *)&j->retry)) {
             uv_timer_stop(&j->retry);
             gw_vjob_end(j);
         }

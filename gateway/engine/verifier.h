@@ -13,10 +13,11 @@
 /*
  * The signature check engine: claims packages due for a check from PostgreSQL (a lease, SKIP
  * LOCKED: several instances share the work), checks each (pipeline/verify.h) with at most
- * [verify] concurrency in flight, and records the verdict with the action [policy] gives it per
- * direction and summary: deliver, deliver flagged, hold or reject. A TRY_LATER package keeps its
- * interim action and is checked again with backoff (recheck_min_ms doubling to recheck_max_ms)
- * until try_later_deadline_s, then the fallback applies and it is counted in
+ * [verify] concurrency claimed and, of those, as many running as [verify] max_check_bytes of
+ * package bytes allows (always at least one), and records the verdict with the action [policy]
+ * gives it per direction and summary: deliver, deliver flagged, hold or reject. A TRY_LATER package
+ * keeps its interim action and is checked again with backoff (recheck_min_ms doubling to
+ * recheck_max_ms) until try_later_deadline_s, then the fallback applies and it is counted in
  * gateway_verify_deadline_passed_total (seed Art. 9.3: nothing waits without an alert). A local
  * failure (database away) leaves the package to the lease's expiry.
  */

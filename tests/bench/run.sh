@@ -252,6 +252,13 @@ backlog_at_stop() { # phase seconds
     'BEGIN {r = a / t; printf "%.1f %.2f\n", r, (r > 0 ? b / r : 0)}')
   echo "  backlog when submissions stopped: $backlog deliveries not yet SENT = ${backlog_s} s of arrivals" \
     "(${arrivals} accepted/s)"
+  # Where it waits: for the signature check (gate closed), for a send (due), in a send.
+  read -r b_check b_due b_send < <(q "SELECT count(*) FILTER (WHERE c.gate = 'closed'),
+      count(*) FILTER (WHERE c.gate IS DISTINCT FROM 'closed' AND d.state = 'QUEUED'),
+      count(*) FILTER (WHERE d.state = 'SENDING')
+    FROM delivery d JOIN package p ON p.id = d.package_id LEFT JOIN package_check c ON c.package_id = p.id
+    WHERE p.document_id LIKE '%,$1-%' AND d.state <> 'SENT'" | tr '|' ' ')
+  echo "  of which: $b_check awaiting the signature check, $b_due queued for a send, $b_send in a send"
 }
 sink_check() { # [url cacert]: the sink refused nothing
   local st
