@@ -7,7 +7,8 @@
 # top-level statements (pg_stat_statements), commits (pg_stat_database) and WAL; and the backlog
 # when submissions stop (deliveries not yet SENT, against one second of arrivals). Phase 2 paces it
 # at half of phase 1's rate (8 connections on a fixed schedule, after 3 s at that pace not counted)
-# for p50/p99 latency from submit (commit) to axis acknowledgement (recorded SENT); then gatewayd's peak RSS, and the machine's
+# for p50/p99 latency from submit (commit) to axis acknowledgement (recorded SENT), once phase 1's
+# writes are on disk (settle, below); then gatewayd's peak RSS, and the machine's
 # ceiling measured in the same run: PostgreSQL insert rate for rows of the package's size made of
 # incompressible (random) bytes (pgbench, same concurrency) and OpenSSL SHA-256 / RSA-2048 verify
 # rates. The package's attachment is random too, so neither side gains from TOAST compression.
@@ -217,6 +218,17 @@ top_statements() { # documents
          left(regexp_replace(s.query, '\s+', ' ', 'g'), 90)
        FROM $gw_statements ORDER BY s.total_exec_time DESC LIMIT 6" | tr '|' ' ' | sed 's/^/    /'
 }
+# Before a latency phase: a checkpoint and the kernel's writeback of what the saturated phase before
+# it wrote, so that they happen between the phases and not inside the measured one. A server that
+# has run for a while checkpoints every few minutes and reuses its WAL segments; a fresh cluster
+# just after a saturated phase creates a new 16 MB segment for every 16 MB of WAL (PostgreSQL
+# zero-fills it, every commit waits: about 70 ms every 2 s at half rate) while the kernel writes
+# out the saturated phase's pages (stalls of up to 1 s on this disk): p99 80-95 ms instead of
+# about 20 ms in three runs each.
+settle() {
+  q "CHECKPOINT" >/dev/null
+  sync
+}
 sink_stats() { curl -s --max-time 5 "${1:-http://127.0.0.1:$simport}/_sim/stats" ${2:+--cacert "$2"}; }
 drained() {
   sleep 1 # submissions wrk abandoned at its deadline may still commit
@@ -308,6 +320,7 @@ pacing() { # rate -> description
   if [ "$lat_delay" -gt 0 ]; then echo "${lat_delay} ms between requests"; else echo "paced at $1 docs/s"; fi
 }
 lat_rate_want=${GW_BENCH_LAT_RATE:-$(half_rate "$docs_per_s")}
+settle
 start_gateway "$tmp/gatewayd.ini" "$tmp/gw.port" "$tmp/gw.log"
 echo "== latency below saturation: $lat_conns connections, $(pacing "$lat_rate_want") (half of ${docs_per_s}), for ${secs}s"
 # The gateway was just started: 3 s at the same pace first, not counted (new database sessions
@@ -434,6 +447,7 @@ echo "  $tls_n documents relayed at ${docs_per_s_tls} docs/s end to end (plain H
   "$(awk -v t=$((sim1 - sim0)) -v hz="$hz" -v n="$tls_n" 'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}') ms"
 sink_check "https://127.0.0.1:$(cat "$tmp/simtls.port")" "$tmp/tls/ca.pem"
 tls_rate_want=${GW_BENCH_LAT_RATE:-$(half_rate "$docs_per_s_tls")}
+settle
 echo "  latency: $lat_conns connections, $(pacing "$tls_rate_want") (half of ${docs_per_s_tls}), for ${secs}s"
 scheme=https rate=$tls_rate_want load tlslat "$lat_conns" "$secs" "$lat_delay"
 drained
