@@ -604,6 +604,7 @@ class Handler(simlib.DispatchHandler):
         if delay:
             time.sleep(delay / 1000.0)
         partial = False
+        out = None
         try:
             if fault:
                 rec["fault"] = fault[0]
@@ -623,7 +624,7 @@ class Handler(simlib.DispatchHandler):
             with st.lock:
                 answer = self.call(st, op, query, body, rec)
             rec["result"] = "ok"
-            self.send_json(200, answer, partial)
+            out = (200, answer)
         except ApiError as e:
             rec["result"] = e.result
             with st.lock:
@@ -634,13 +635,17 @@ class Handler(simlib.DispatchHandler):
                 if op == "sendEdoc":
                     st.stats["send_failed"] += 1
                 rec["message"] = str(e.body.get("message", ""))[:200]
-            self.send_json(e.http_status, e.body, partial)
+            out = (e.http_status, e.body)
         finally:
+            # Recorded before the answer goes out: a caller that has its answer finds the call
+            # in /_sim/log, and a reset it sends next cannot be overtaken by this call's entry.
             if partial:
                 rec["result"] = "partial"
             with st.lock:
                 st.record(rec)
             self.server.jlog.write(rec)
+        if out:
+            self.send_json(out[0], out[1], partial)
 
     def credentials(self, st, op):
         """The caller's system after the X-SystemId/X-SecretKey check (errorCode 15)."""
