@@ -212,7 +212,8 @@ int gw_edxml_reader_finish(struct gw_edxml_reader *rr, struct gw_edxml_doc **out
     if (r->err)
         return fail_out(r, code, errmsg, errmsg_len);
     r->doc->size = r->off;
-    EVP_DigestFinal_ex(r->sha, r->doc->sha256, &len);
+    if (!r->o.no_package_sha256)
+        EVP_DigestFinal_ex(r->sha, r->doc->sha256, &len);
     *out = r->doc;
     r->doc = NULL;
     return 0;

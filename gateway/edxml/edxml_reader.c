@@ -370,7 +370,8 @@ static int feed(struct rd *r, const unsigned char *p, size_t len)
         return r->err;
     }
     r->off += len;
-    EVP_DigestUpdate(r->sha, buf, len);
+    if (!r->o.no_package_sha256)
+        EVP_DigestUpdate(r->sha, buf, len);
     if (r->keeping)
         keep_bytes(r, buf, len);
     if (!r->begun) {

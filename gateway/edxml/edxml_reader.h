@@ -1,6 +1,7 @@
 #ifndef GW_EDXML_READER_H
 #define GW_EDXML_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ struct gw_edxml_reader_opts {
                                       refused (GW_ENOTEDXML "zip_bomb"): a fixed cap, not
                                       configuration */
     const char *tmpdir;            /* NULL = $TMPDIR or /tmp */
+    bool no_package_sha256;        /* the caller hashes the same bytes: doc->sha256 stays zero */
 };
 
 void gw_edxml_reader_opts_default(struct gw_edxml_reader_opts *o);

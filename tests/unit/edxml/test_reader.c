@@ -476,6 +476,41 @@ static void test_text_budget(void **state)
     free(x);
 }
 
+/* no_package_sha256 (a caller that hashes the same bytes itself, as the copy's check does):
+ * the package's hash is left zero, everything else read as with the default, the attachments'
+ * hashes included (the values of expected.tsv, computed by make.py). */
+static void test_no_package_sha256(void **state)
+{
+    static const uint8_t zero[32];
+    struct gw_edxml_reader_opts o;
+    struct gw_edxml_doc *with = NULL, *without = NULL;
+    char msg[200], h[65];
+    size_t len;
+    char *buf = slurp(DIR "full_unprefixed.xml", &len);
+
+    (void)state;
+    assert_non_null(buf);
+    gw_edxml_reader_opts_default(&o);
+    assert_int_equal(gw_edxml_read(buf, len, &o, &with, NULL, msg, sizeof(msg)), 0);
+    o.no_package_sha256 = true;
+    assert_int_equal(gw_edxml_read(buf, len, &o, &without, NULL, msg, sizeof(msg)), 0);
+    hex(with->sha256, 32, h);
+    assert_string_equal(h, "7ba73a03934b566a0906ab2acd485574d0ce78786f3a33eddb3aacc613bb20f8");
+    assert_memory_equal(without->sha256, zero, 32);
+    assert_int_equal(without->size, len);
+    assert_int_equal(without->n_attachments, 2);
+    hex(without->attachments[0].sha256, 32, h);
+    assert_string_equal(h, "69fb19cf2897314352b389e1b0641b720a32955e407bd4056ee160c824527a8d");
+    hex(without->attachments[1].sha256, 32, h);
+    assert_string_equal(h, "5f650323ee667875f9facb3a8ceb32791dcbda7a55c1a07fd7a2fea13cdf2cea");
+    assert_int_equal(without->n_recipients, with->n_recipients);
+    gw_edxml_doc_free(with);
+    gw_edxml_doc_free(without);
+    free(with);
+    free(without);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_attribute_flood_chunked),
         cmocka_unit_test(test_text_budget),
         cmocka_unit_test(test_header_copy_whole_buffer),
+        cmocka_unit_test(test_no_package_sha256),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
