@@ -41,10 +41,19 @@ def test_send_only_as_own_organisations(env):
     ok = gw.submit(t.status_pkg("000.00.00.G22,2024/09/01,6/VPCP", "000.00.00.G22", sender=t.AGENCY),
                    token="agency-token")
     assert ok.status == 202, ok.body
+    # A refused package's staged chunks are dropped from those kept in memory too: a package of
+    # three 256 KiB chunks, whose first two are stored (and kept) before the refusal.
+    expect_error(gw.submit(t.edoc("000.00.99.H49,2024/09/01,2/X", sender=OUTSIDER, pad=600000)), 403,
+                 "forbidden_sender")
     assert env.pg.query("SELECT count(*) FROM package") == "2"
-    t.wait_until(lambda: 'gateway_submit_rejected_total{code="forbidden_sender"} 4\n' in
+    t.wait_until(lambda: 'gateway_submit_rejected_total{code="forbidden_sender"} 5\n' in
                  t.request(gw.port, "GET", "/metrics", token=None).body.decode(), 5,
                  what="rejections counted (a snapshot at most a second old)")
+    # What stays kept in memory is at most the two accepted packages' bytes (in a snapshot taken
+    # after the fifth refusal).
+    accepted = int(env.pg.query("SELECT sum(b.size) FROM package p JOIN body b ON b.id = p.body_id"))
+    kept = t.metric(gw, "gateway_body_cache_bytes")
+    assert kept is not None and kept <= accepted, (kept, accepted)
     assert gw.stop() == 0  # SIGTERM: a clean drain (and the leak check of sanitizer builds)
 
 
