@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "config/config.h"
 #include "store/store_check.h"
 #include "util/error.h"
@@ -97,6 +99,30 @@ static void gw_vjob_free(struct gw_vjob *j)
 }
 
 static void gw_vjob_checked(int err, struct gw_verify_result *r, void *ud);
+
+/* The bytes a check holds at most, charged to [verify] max_check_bytes: its package, or the PDF
+ * a ZIP-wrapped attachment inflates to (up to max_pdf_bytes; unknown: max_pdf_bytes), whichever
+ * is larger. Attachments are checked one after the other, so the largest counts. */
+static uint64_t gw_vjob_charge(const struct gw_store_check_job *job, uint64_t max_pdf)
+{
+    uint64_t bytes = job->size > 0 ? (uint64_t)job->size : 0;
+    json_t *atts = job->attachments_json ? json_loads(job->attachments_json, 0, NULL) : NULL;
+    json_t *a;
+    size_t i;
+
+    json_array_foreach(atts, i, a)
+    {
+        json_int_t u = json_integer_value(json_object_get(a, "unwrapped_size"));
+        uint64_t pdf;
+        if (!json_is_true(json_object_get(a, "unwrapped")))
+            continue;
+        pdf = u > 0 && (uint64_t)u < max_pdf ? (uint64_t)u : max_pdf;
+        if (pdf > bytes)
+            bytes = pdf;
+    }
+    json_decref(atts);
+    return bytes;
+}
 
 /* Starts the claimed checks that fit in [verify] max_check_bytes, in claim order; one always
  * starts when none runs, however large its package. */
@@ -278,6 +304,8 @@ static void gw_vjob_checked(int err, struct gw_verify_result *r, void *ud)
         gw_vjob_recorded(rc, false, j);
 }
 
+static void gw_verifier_drop_waiting(struct gw_verifier *v);
+
 static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t n, void *ud)
 {
     struct gw_verifier *v = ud;
@@ -306,7 +334,7 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
         j->attempts = j->job.attempts;
         j->deadline_at = j->job.deadline_at;
         j->document_id = j->job.document_id ? strdup(j->job.document_id) : NULL;
-        j->bytes = j->job.size > 0 ? (uint64_t)j->job.size : 0;
+        j->bytes = gw_vjob_charge(&j->job, v->deps.cfg->max_pdf_bytes);
         j->next = v->jobs;
         v->jobs = j;
         if (v->wait_tail)
@@ -317,7 +345,10 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
         v->inflight++;
     }
     gw_metric_set(gw_metric_series(v->waiting), (double)v->inflight);
-    gw_verifier_pump(v);
+    if (v->stopped)
+        gw_verifier_drop_waiting(v); /* claimed after the stop: they end, as waiting ones did */
+    else
+        gw_verifier_pump(v);
     /* a full claim: there may be more due */
     if (n > 0 && !v->stopped && v->inflight < v->deps.cfg->concurrency)
         gw_verifier_claim(v);

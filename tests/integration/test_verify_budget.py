@@ -8,7 +8,12 @@ budget that holds one package the log shows the checks one after the other (each
 says one running, and a verdict comes between two starts); with a budget that holds them all,
 four run at once. Both times all four are checked again."""
 
+import base64
+import io
 import json
+import os
+import subprocess
+import zipfile
 
 import gwtest as t
 
@@ -70,5 +75,75 @@ def test_verify_budget(env):
           "all at once with 64" % (N, size))
 
 
+def zip_wrapped(document_id, pdf_bytes):
+    """A package whose attachment is a one-entry ZIP of a PDF of pdf_bytes, declared
+    application/pdf (unwrapped by the ZIP rule): small on the wire, pdf_bytes once inflated. The
+    PDF is runs of one byte between random ones, so it inflates at a ratio far below the cap."""
+    pdf = bytearray(b"%PDF-1.4\n")
+    while len(pdf) < pdf_bytes:
+        pdf += os.urandom(16) + b"x" * 1008
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("vb.pdf", bytes(pdf[:pdf_bytes]))
+    plain = base64.b64encode(b"%PDF-1.4\n")
+    return t.edoc(document_id).replace(plain, base64.b64encode(buf.getvalue()))
+
+
+def test_budget_counts_inflated_pdfs(env):
+    """A ZIP-wrapped PDF is held inflated: the check is charged its inflated size, not its package's.
+    Four packages of about 100 KB, each a 3 MiB PDF, with a budget of 1.5 such PDFs, room for all
+    four packages: one check at a time."""
+    gw = env.gateway()
+    for i in range(N):
+        r = gw.submit(zip_wrapped("000.00.12.H49,2024/05/15,%d/ZIPBUDGET" % (i + 1), 3 << 20))
+        assert r.status == 202, r.body
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package_check WHERE state = 'DONE'") == str(N), 60,
+                 what="first checks")
+    gw.stop()
+    size = int(env.pg.query("SELECT max(b.size) FROM package p JOIN body b ON b.id = p.body_id"))
+    inflated = env.pg.query("SELECT min(unwrapped_size) || ' ' || count(*) FROM attachment WHERE unwrapped")
+    assert inflated == "%d %d" % (3 << 20, N), inflated
+    budget = (3 << 20) * 3 // 2
+    assert N * size <= budget, size
+    ev = recheck(env, {"verify:max_check_bytes": str(budget)})
+    assert [k for k, _ in ev] == ["started", "verdict"] * N, ev
+
+
+def test_stop_while_claiming(env):
+    """Checks claimed after the stop (the claim was in flight) end at once: the drain completes
+    instead of waiting for checks that will never start."""
+    gw = env.gateway()
+    for i in range(3):
+        r = gw.submit(t.edoc("000.00.12.H49,2024/05/15,%d/STOPCLAIM" % (i + 1)))
+        assert r.status == 202, r.body
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package_check WHERE state = 'DONE'") == "3", 60,
+                 what="first checks")
+    gw.stop()
+    env.pg.query("UPDATE package_check SET state = 'PENDING', next_check_at = now(), lease_owner = NULL, "
+                 "lease_until = NULL")
+    # The next gateway's first claim waits behind this lock, and is still waiting at SIGTERM.
+    locker = subprocess.Popen(["psql", "-h", env.pg.host, "-U", "postgres", "-d", env.pg.dbname, "-Atq", "-c",
+                               "BEGIN; LOCK TABLE package_check IN EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"],
+                              stdout=subprocess.DEVNULL)
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                      "WHERE c.relname = 'package_check' AND l.mode = 'ExclusiveLock' "
+                                      "AND l.granted") == "1", 10, what="table locked")
+    gw2 = env.gateway({"gateway:log_level": "debug", "server:drain_timeout_ms": "30000", "verify:lease_ms": "2000"})
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                      "WHERE c.relname = 'package_check' AND NOT l.granted") != "0", 10,
+                 what="the verifier's claim waiting for the lock")
+    rc = gw2.stop(timeout=60)
+    locker.wait(30)
+    with open(gw2.log_path) as f:
+        log = f.read()
+    assert rc == 0 and "drain cut short" not in log, rc
+    assert '"verify.started"' not in log
+    # The claimed checks' leases expire, and a later gateway checks them.
+    gw3 = env.gateway()
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package_check WHERE state = 'DONE'") == "3", 60,
+                 what="the checks done after the leases expired")
+    assert gw3.stop() == 0
+
+
 if __name__ == "__main__":
-    t.run([test_verify_budget])
+    t.run([test_verify_budget, test_budget_counts_inflated_pdfs, test_stop_while_claiming])
