@@ -190,7 +190,7 @@ int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code
             *message = "a paper-copy record is at most 16 KiB of JSON";
             return 413;
         }
-        return 0;
+        return GW_HTTP_HEAD_KNOWN;
     }
     *code = "unauthorized";
     *message = "missing or invalid bearer token";

@@ -92,7 +92,8 @@ void gw_api_handle(struct gw_http_req *req, void *ud);
 /* Head check for the HTTP server (gw_http_server_set_head_check; ud is the struct gw_api),
  * decided before any body byte is read or charged to max_inflight_body_bytes: a request outside
  * /v1/ that announces a body gets 413 body_not_allowed; a /v1/ request without a valid bearer
- * token gets 401. Everything else goes on to gw_api_handle. */
+ * token gets 401. Everything else goes on to gw_api_handle: an authenticated request as a known
+ * client's (GW_HTTP_HEAD_KNOWN: its connection is kept under a flood), the rest anonymous. */
 int gw_api_head_check(const struct gw_http_req *req, void *ud, const char **code,
                       const char **message);
 

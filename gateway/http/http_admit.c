@@ -19,7 +19,8 @@
 
 #define GW_HTTP_ADDRS_MIN 64 /* first bucket count; doubles when entries exceed buckets */
 
-static const char *const gw_http_evclass_name[GW_HTTP_EV_N] = {"no_head", "lingering", "keepalive"};
+static const char *const gw_http_evclass_name[GW_HTTP_EV_N] = {"no_head", "lingering", "anonymous",
+                                                               "keepalive"};
 static const char *const gw_http_limit_name[GW_HTTP_LIM_N] = {"max_connections",
                                                               "max_connections_per_address"};
 
@@ -257,7 +258,10 @@ static enum gw_http_evclass gw_http_admit_class(const struct gw_http_conn *c)
     switch (c->state) {
     case GW_HTTP_C_IDLE:
     case GW_HTTP_C_HEAD:
-        return c->served ? GW_HTTP_EV_KEPT : GW_HTTP_EV_NEW;
+        return c->known ? GW_HTTP_EV_KEPT : c->served ? GW_HTTP_EV_ANON : GW_HTTP_EV_NEW;
+    case GW_HTTP_C_WRITING:
+        /* an anonymous client that does not read its answers must not hold a slot */
+        return c->known ? GW_HTTP_EV_NONE : GW_HTTP_EV_ANON;
     case GW_HTTP_C_LINGER:
         return GW_HTTP_EV_LINGER;
     default:

@@ -271,7 +271,11 @@ static int gw_http_conn_on_head(struct gw_http_pctx *pc, const struct gw_http_re
     const char *code = NULL, *msg = NULL;
     int status;
 
-    status = check ? check(req, c->srv->ud, &code, &msg) : 0;
+    status = check ? check(req, c->srv->ud, &code, &msg) : GW_HTTP_HEAD_KNOWN;
+    if (status == GW_HTTP_HEAD_KNOWN) {
+        c->known = true;
+        status = 0;
+    }
     if (status == 0) {
         pc->streaming = c->srv->stream_check && c->srv->stream_check(req, c->srv->ud);
         return 0;

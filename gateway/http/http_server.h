@@ -60,7 +60,8 @@ typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
  * Head check: runs once a request head is complete, before any body byte is accepted and before
  * "100 Continue" is sent, and before any body byte is charged to max_inflight_body_bytes.
  * method, path, query, headers and has_body are filled in; body is NULL. ud is the
- * handler's ud. Returns 0 to go on, or an HTTP error status (400..599; other values become 500)
+ * handler's ud. Returns 0 to go on, GW_HTTP_HEAD_KNOWN to go on with a request of a known
+ * (authenticated) client, or an HTTP error status (400..599; other values become 500)
  * with *code and *message set (string literals, or strings that outlive the server; NULL gives
  * defaults): the server then answers {"error":{"code":...,"message":...}} without reading the
  * body and closes the connection (a 401 carries "WWW-Authenticate: Bearer"). Must be cheap and
@@ -68,6 +69,12 @@ typedef void (*gw_http_handler_fn)(struct gw_http_req *req, void *ud);
  */
 typedef int (*gw_http_head_fn)(const struct gw_http_req *req, void *ud, const char **code,
                                const char **message);
+
+/* A connection that has carried a request of a known client is kept, when a connection limit
+ * is reached, after every connection that has carried only anonymous requests (0 from the head
+ * check) and those are evictable even while their answer is being written. Without a head check
+ * every request counts as known. */
+#define GW_HTTP_HEAD_KNOWN 1
 
 /*
  * Streaming request bodies. A stream check (gw_http_server_set_stream_check) runs right after the

@@ -179,7 +179,8 @@ struct gw_http_outstream {
 enum gw_http_evclass {
     GW_HTTP_EV_NEW,    /* no head completed yet: new, partial head, TLS handshake */
     GW_HTTP_EV_LINGER, /* answered with close, draining input before the close */
-    GW_HTTP_EV_KEPT,   /* keep-alive: between requests, or receiving its next head */
+    GW_HTTP_EV_ANON,   /* only anonymous requests: between them, or writing an answer */
+    GW_HTTP_EV_KEPT,   /* a known client's keep-alive: between requests, or its next head */
     GW_HTTP_EV_N,
     GW_HTTP_EV_NONE = GW_HTTP_EV_N, /* not evictable */
 };
@@ -224,6 +225,7 @@ struct gw_http_conn {
     bool close_after;          /* close once the current response is written */
     bool rejecting;            /* refused: a limit reached and nothing evictable, gets 503 */
     bool served;               /* a request head completed on this connection */
+    bool known;                /* one of them from a known client (GW_HTTP_HEAD_KNOWN) */
     struct gw_http_addr *addr; /* admitted: its client address; NULL otherwise */
     enum gw_http_evclass ev;   /* eviction list it is on */
     struct gw_http_clink ev_all, ev_addr; /* links in srv->ev[ev] and addr->ev[ev] */

@@ -56,6 +56,7 @@ struct tctx {
     int drained;
     char *final;  /* metrics text once drained */
     bool tls;     /* the listener speaks TLS (a self-signed certificate made here) */
+    bool known;   /* a head check: known clients send Authorization, the rest are anonymous */
     char dir[64]; /* its files */
     int failures;
     char fail_msg[16][200];
@@ -217,6 +218,13 @@ static void handler(struct gw_http_req *req, void *ud)
     gw_http_respond(req, 200, "text/plain", "ok", 2);
 }
 
+/* As the API's: a request with credentials is a known client's, the others anonymous. */
+static int head_check(const struct gw_http_req *req, void *ud, const char **code, const char **msg)
+{
+    (void)ud, (void)code, (void)msg;
+    return gw_http_req_header(req, "authorization") ? GW_HTTP_HEAD_KNOWN : 0;
+}
+
 static void on_drained(void *ud)
 {
     struct tctx *t = ud;
@@ -310,6 +318,8 @@ static void run(struct tctx *t)
     assert_int_equal(gw_http_server_start(&t->loop, "127.0.0.1", 0, &t->lim, handler, t, &t->srv),
                      0);
     gw_http_server_set_metrics(t->srv, t->metrics);
+    if (t->known)
+        gw_http_server_set_head_check(t->srv, head_check);
     if (t->tls) {
         struct gw_tls_listener cfg;
         struct gw_http_tls_ctx *ctx = NULL;
@@ -588,12 +598,98 @@ static void test_address_key(void **state)
     assert_true(k == 0 && f1 == 0);
 }
 
+/* With a head check, per-address limit 2: a connection that carried only anonymous requests
+ * (e.g. /healthz) is evicted before a known client's idle keep-alive connection, however recently
+ * it was used. */
+static void cl_anonymous_not_kept(struct tctx *t)
+{
+    static const char known[] = "GET /k HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\n";
+    char buf[8192];
+    int k, a, n;
+
+    CHECK(t, (k = cli_open(t, 1)) >= 0);
+    CHECK(t, cli_sends(k, known) == 0);
+    CHECK(t, cli_resp(k, buf, sizeof(buf)) == 200);
+    sleep_ms(20);
+    CHECK(t, (a = cli_open(t, 1)) >= 0);
+    CHECK(t, cli_sends(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+    CHECK(t, cli_resp(a, buf, sizeof(buf)) == 200);
+    CHECK(t, (n = cli_open(t, 1)) >= 0);
+    CHECK(t, cli_sees_close(a));
+    CHECK(t, cli_sends(k, known) == 0);
+    CHECK(t, cli_resp(k, buf, sizeof(buf)) == 200);
+    CHECK(t, cli_stats(k, buf, sizeof(buf)));
+    CHECK(t, has_line(buf, EV(ADDR, "anonymous") "1"));
+    CHECK(t, has_line(buf, EV(ADDR, "keepalive") "0"));
+    close(n);
+    close(a);
+    close(k);
+}
+
+static void test_anonymous_not_kept(void **state)
+{
+    struct tctx *t = tctx_new(cl_anonymous_not_kept, 100, 2);
+
+    (void)state;
+    t->known = true;
+    run(t);
+    tctx_free(t);
+}
+
+/* With a head check, max_connections 1: an anonymous client that pipelines requests and never
+ * reads the answers (the server stops reading once its answers fill the socket) is evicted for
+ * a newcomer, which is served. */
+static void cl_anonymous_writer(struct tctx *t)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->port)};
+    char buf[8192], req[16384];
+    int rcv = 1024, w, r, stuck = 0;
+    size_t off = 0;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(t, (w = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+    setsockopt(w, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    CHECK(t, connect(w, (struct sockaddr *)&a, sizeof(a)) == 0);
+    while (off + 40 < sizeof(req))
+        off += (size_t)snprintf(req + off, sizeof(req) - off, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (stuck < 50) { /* until the server has stopped reading for half a second */
+        ssize_t n = send(w, req, off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            stuck = 0;
+        } else {
+            stuck++;
+            sleep_ms(10);
+        }
+    }
+    CHECK(t, (r = cli_open(t, 2)) >= 0);
+    CHECK(t, cli_sends(r, "GET /r HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\n") == 0);
+    CHECK(t, cli_resp(r, buf, sizeof(buf)) == 200);
+    CHECK(t, cli_stats(r, buf, sizeof(buf)));
+    CHECK(t, has_line(buf, EV(SRV, "anonymous") "1"));
+    close(r);
+    close(w);
+}
+
+static void test_anonymous_writer(void **state)
+{
+    struct tctx *t = tctx_new(cl_anonymous_writer, 1, 100);
+
+    (void)state;
+    t->known = true;
+    run(t);
+    tctx_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order),       cmocka_unit_test(test_per_address),
-        cmocka_unit_test(test_mixed),       cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_per_address),
+        cmocka_unit_test(test_mixed),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_address_key),
+        cmocka_unit_test(test_anonymous_not_kept),
+        cmocka_unit_test(test_anonymous_writer),
     };
     gw_log_set_level(GW_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
