@@ -66,6 +66,7 @@ void gw_dispatch_notify_idle(struct gw_dispatch *d)
 void gw_dispatch_send_finished(struct gw_send *s)
 {
     struct gw_dispatch *d = s->d;
+    struct gw_dax *ax = s->axis;
 
     gw_dispatch_send_free(s);
     d->inflight--;
@@ -73,11 +74,18 @@ void gw_dispatch_send_finished(struct gw_send *s)
         return;
     if (d->stopping) {
         gw_dispatch_notify_idle(d);
-    } else if (d->saturated && !d->freeing) {
-        /* Claim again once a useful batch of room is free, not after every single send. */
+    } else if (!d->freeing && (d->saturated || (ax && ax->more))) {
+        /* Claim again once a useful batch of room is free, not after every single send: in all
+         * when the last claim filled its room, or for an axis whose own limit was all it lacked
+         * (with several axes the claim's total says nothing of each). */
         unsigned max = d->cfg->max_inflight;
         unsigned step = d->cfg->batch / 4 ? d->cfg->batch / 4 : 1;
-        if (d->inflight == 0 || max - d->inflight >= step)
+        bool room = d->inflight == 0 || max - d->inflight >= step;
+        if (!room && ax && ax->more && ax->peer && d->inflight < max) {
+            unsigned lim = ax->ax.max_concurrency;
+            room = gw_peer_room(ax->peer, uv_now(d->deps.loop)) >= (lim && lim < step ? lim : step);
+        }
+        if (room)
             gw_dispatch_kick(d);
     }
 }
@@ -187,14 +195,23 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const struct gw_store_
     d->inflight_bytes += s->len;
 }
 
+/* A claim that failed: what it asked of each axis is forgotten (their more stays as it was). */
+static void gw_dispatch_unask(struct gw_dispatch *d)
+{
+    for (size_t i = 0; i < d->n_axes; i++)
+        d->axes[i].asked = d->axes[i].got = 0;
+}
+
 static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, size_t n, void *ud)
 {
     struct gw_dispatch *d = ud;
+    uint64_t largest = 0, left;
 
     d->claiming = false;
     if (gw_dispatch_maybe_free(d))
         return; /* forced stop: the claimed rows' leases expire */
     if (err != 0) {
+        gw_dispatch_unask(d);
         gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
                gw_strerror(err));
         gw_dispatch_notify_idle(d);
@@ -202,9 +219,28 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
     }
     if (d->freeing)
         return;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        struct gw_dax *ax = gw_dispatch_axis(d, rows[i].axis);
+        if (ax)
+            ax->got++;
+        if (rows[i].len > largest)
+            largest = rows[i].len;
         gw_dispatch_start_send(d, &rows[i]);
-    d->saturated = (unsigned)n >= d->requested;
+    }
+    /* Per axis: one that got all it asked for may have more due, claimed again as soon as one
+     * of its sends ends (with several axes the claim's total says nothing of each). */
+    for (size_t i = 0; i < d->n_axes; i++) {
+        struct gw_dax *ax = &d->axes[i];
+        if (ax->asked > 0)
+            ax->more = ax->got >= ax->asked;
+        ax->asked = ax->got = 0;
+    }
+    /* In all: the claim's whole room filled, or (fewer rows) the byte budget left could not
+     * take another package as large as the largest just claimed. */
+    left = d->cfg->max_inflight_bytes > d->inflight_bytes
+               ? d->cfg->max_inflight_bytes - d->inflight_bytes
+               : 0;
+    d->saturated = (unsigned)n >= d->requested || (n > 0 && left < largest);
     if (d->stopping) {
         gw_dispatch_notify_idle(d);
     } else if (d->rekick || d->saturated) {
@@ -259,11 +295,13 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
             continue; /* disabled: its deliveries wait, neither claimed nor given up */
         r = gw_peer_room(d->axes[i].peer, now);
         if (r == 0) {
+            d->axes[i].more = true; /* at its limit (or its breaker open): when a send ends */
             gw_dispatch_wake_for_probe(d, d->axes[i].peer, now);
             continue;
         }
         names[n] = d->axes[i].ax.name;
         limits[n] = r < room ? r : room;
+        d->axes[i].asked = limits[n];
         sum += limits[n];
         n++;
     }
@@ -284,6 +322,7 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
     rc = gw_store_delivery_claim(d->deps.db, &a, gw_dispatch_claimed, d);
     if (rc != 0) {
         d->claiming = false;
+        gw_dispatch_unask(d);
         if (rc == GW_ERANGE || rc == GW_EINVAL)
             gw_log(GW_LOG_ERROR, "delivery.claim_refused",
                    "a delivery setting does not fit its SQL type: %s", gw_strerror(rc));

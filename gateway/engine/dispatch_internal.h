@@ -25,6 +25,8 @@ struct gw_dax {
     int64_t due_age_ms;
     uint64_t due_read_at; /* loop time of that reading; 0 = never read */
     struct gw_metric *due_age;
+    unsigned asked, got; /* rows asked for it by the claim in flight, and returned */
+    bool more;           /* that claim filled its room, or it had none: claim when a send ends */
 };
 
 struct gw_send {

@@ -528,7 +528,8 @@ void gw_http_conn_accept(struct gw_http_server *srv)
         }
         c->rejecting = true;
         srv->n_rejecting++;
-        gw_http_conn_fail(c, 503, "too_many_connections", "connection limit reached", NULL);
+        gw_http_conn_fail(c, 503, "too_many_connections", "connection limit reached",
+                          GW_HTTP_RETRY_AFTER);
         return;
     }
     if (srv->tls && gw_http_tls_new(srv->tls, &c->tls) != 0) {

@@ -396,6 +396,7 @@ static void cl_order(struct tctx *t)
     /* all four have a request with the handler: refused */
     CHECK(t, (r = cli_open(t, 1)) >= 0);
     CHECK(t, cli_resp(r, buf, sizeof(buf)) == 503 && strstr(buf, "too_many_connections"));
+    CHECK(t, strstr(buf, "\r\nRetry-After: 5\r\n") != NULL);
     close(r);
 
     cli_release(t);
