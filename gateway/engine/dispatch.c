@@ -81,9 +81,12 @@ void gw_dispatch_send_finished(struct gw_send *s)
         unsigned max = d->cfg->max_inflight;
         unsigned step = d->cfg->batch / 4 ? d->cfg->batch / 4 : 1;
         bool room = d->inflight == 0 || max - d->inflight >= step;
-        if (!room && ax && ax->more && ax->peer && d->inflight < max) {
-            unsigned lim = ax->ax.max_concurrency;
-            room = gw_peer_room(ax->peer, uv_now(d->deps.loop)) >= (lim && lim < step ? lim : step);
+        if (!room && ax && ax->more && ax->peer) {
+            /* the same quarter of a batch, or the axis's whole limit when that is smaller, free
+             * both for it and in all */
+            unsigned lim = ax->ax.max_concurrency, want = lim && lim < step ? lim : step;
+            room =
+                max - d->inflight >= want && gw_peer_room(ax->peer, uv_now(d->deps.loop)) >= want;
         }
         if (room)
             gw_dispatch_kick(d);
