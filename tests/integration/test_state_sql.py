@@ -177,6 +177,12 @@ def test_audit_chain(env):
     assert tampered(env, "UPDATE event_seal SET sealed_at = sealed_at + interval '1 s' WHERE seq = 3") == "10"
     assert tampered(env, "DELETE FROM event_seal WHERE seq = 4") == "11"
     assert tampered(env, "UPDATE event_head SET seq = seq - 1") == "14"
+    # The head set back to an earlier seal's end and hash (019): the later seals, and an event
+    # forged under them, are not hidden behind it.
+    assert tampered(env, "UPDATE event_head SET seq = 9, hash = (SELECT hash FROM event_seal WHERE seq = 2); "
+                         "UPDATE event SET actor = 'forged' WHERE id = 10") == "10"
+    # An event before the first seal's range (an id below 1) is covered by no seal (019).
+    assert tampered(env, "INSERT INTO event (id, kind, actor, xid) VALUES (-1, 'delivered', 'forged', '0')") == "1"
     # A new event is no tampering: it waits for the next seal.
     assert tampered(env, "SELECT gw_event(NULL, 'new', 'test', '{}')") == "ok"
     # Hashes cannot be blanked to hide an edit (NULLs would otherwise compare as unknown).
