@@ -132,9 +132,17 @@ static struct gw_db_req *gw_db_fifo_pop(struct gw_db *db, struct gw_db_fifo *q)
     return r;
 }
 
+/* The work in hand first, but the oldest intake first once it has waited a quarter of
+ * queue_timeout_ms (GW_DB_INTAKE_WAIT_MS without one): work that callbacks keep queueing
+ * (pollers, client reads) would otherwise keep the intake waiting until its queue timeout. */
 struct gw_db_req *gw_db_queue_pop(struct gw_db *db)
 {
-    return db->queue.head ? gw_db_fifo_pop(db, &db->queue) : gw_db_fifo_pop(db, &db->intake);
+    uint64_t wait = db->cfg.queue_timeout_ms ? db->cfg.queue_timeout_ms / 4 : GW_DB_INTAKE_WAIT_MS;
+    const struct gw_db_req *in = db->intake.head;
+
+    if (in && (!db->queue.head || uv_now(db->loop) - in->enqueued_ms >= wait))
+        return gw_db_fifo_pop(db, &db->intake);
+    return gw_db_fifo_pop(db, &db->queue);
 }
 
 bool gw_db_queued(const struct gw_db *db)

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest an intake query waits behind work in hand when queue_timeout_ms is 0. */
+#define GW_DB_INTAKE_WAIT_MS 1000
+
 /* Client-side deadline of a query in flight: statement_timeout plus this margin, or the fixed
  * fallback when query_timeout_ms is 0. It catches a server or network that vanished without a
  * reset, which would otherwise leave the connection waiting on the kernel for hours. */
@@ -27,7 +30,7 @@ struct gw_db_req {
     struct gw_db_req *next;
     gw_db_cb cb;
     void *ud;
-    uint64_t enqueued_ms; /* uv_now() when queued, for queue_timeout_ms */
+    uint64_t enqueued_ms; /* uv_now() when queued, for queue_timeout_ms and the intake's wait */
     int nparams;
     const char **values;
     int *lengths;

@@ -521,6 +521,59 @@ static void test_intake_after_work(void **state)
     assert_int_equal(order_seen[4], 11);
 }
 
+/* ---- intake not starved by work that keeps coming ---- */
+
+static int starve_work_ok, starve_intake_err = 1, starve_intake_done;
+static struct ctx *starve_x;
+
+static void starve_work_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    (void)res, (void)sqlstate, (void)ud;
+    if (err != 0)
+        return;
+    starve_work_ok++;
+    if (starve_intake_done) {
+        if (gw_db_pending(starve_x->db) == 0)
+            ctx_close_db(starve_x);
+        return;
+    }
+    /* a poller that asks again as soon as it has its answer */
+    assert_int_equal(
+        gw_db_query(starve_x->db, "SELECT 1", 0, NULL, NULL, NULL, starve_work_cb, NULL), 0);
+}
+
+static void starve_intake_cb(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    (void)res, (void)sqlstate, (void)ud;
+    starve_intake_err = err;
+    starve_intake_done = 1;
+}
+
+/* Two callers that query again from their callbacks on a pool of one keep the work in hand never
+ * empty: the intake query still runs once it has waited a quarter of queue_timeout_ms, not
+ * failed at its queue timeout. */
+static void test_intake_not_starved(void **state)
+{
+    struct gw_db_config cfg;
+    struct ctx x;
+
+    (void)state;
+    base_config(&cfg);
+    cfg.pool_size = 1;
+    cfg.queue_timeout_ms = 2000;
+    ctx_open(&x, &cfg);
+    starve_x = &x;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(gw_db_query(x.db, "SELECT 1", 0, NULL, NULL, NULL, starve_work_cb, NULL),
+                         0);
+    assert_int_equal(
+        gw_db_query_ex(x.db, GW_DB_INTAKE, "SELECT 2", 0, NULL, NULL, NULL, starve_intake_cb, NULL),
+        0);
+    ctx_run(&x);
+    assert_int_equal(starve_intake_err, 0);
+    assert_true(starve_work_ok > 2); /* the work in hand went first meanwhile */
+}
+
 /* ---- connection killed under load ---- */
 
 #define KILL_SLEEPS 4
@@ -1325,6 +1378,7 @@ int main(void)
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_queue_overflow),
         cmocka_unit_test(test_intake_after_work),
+        cmocka_unit_test(test_intake_not_starved),
         cmocka_unit_test(test_connection_killed),
         cmocka_unit_test(test_idle_connections_killed),
         cmocka_unit_test(test_invalid_arguments),
