@@ -3,6 +3,9 @@
  * another, so a burst of events is sealed within a few ticks; errors are logged and retried on
  * the next tick (unsealed events stay in the table, nothing is lost). Every minute a tick sweeps
  * orphan staged bodies instead (store_body.h): one statement, one at a time with the seals.
+ * At most once a minute, when seals moved it, a tick reads the trail's head instead and logs its
+ * position and hash (info "audit.head"): a log kept off the database host then anchors the
+ * trail, which whoever can write the tables could otherwise re-seal (database.md).
  */
 #include "engine/audit.h"
 
@@ -18,12 +21,15 @@
 #define GW_AUDIT_BATCH       5000
 #define GW_AUDIT_SWEEP_TICKS 60 /* a sweep of staged bodies every minute */
 #define GW_AUDIT_BODY_AGE_MS (3600u * 1000)
+#define GW_AUDIT_HEAD_MS     60000 /* the head logged at most once a minute */
 
 struct gw_audit {
     struct gw_audit_deps deps;
     uv_timer_t timer;
     bool busy;
     bool stopping;
+    bool moved;          /* a seal moved the head since it was last logged */
+    uint64_t head_at_ms; /* loop time of that log; 0: never */
     unsigned ticks;
 };
 
@@ -37,6 +43,8 @@ static void gw_audit_sealed(int err, int64_t n, void *ud)
     if (err != 0)
         gw_log(GW_LOG_WARN, "audit.seal_failed", "sealing audit events failed: %s",
                gw_strerror(err));
+    if (n > 0)
+        a->moved = true;
     if (a->stopping) {
         if (a->deps.idle)
             a->deps.idle(a->deps.ud);
@@ -60,6 +68,21 @@ static void gw_audit_swept(int err, int64_t n, void *ud)
         a->deps.idle(a->deps.ud);
 }
 
+static void gw_audit_head(int err, int64_t seq, const char *hex, void *ud)
+{
+    struct gw_audit *a = ud;
+
+    a->busy = false;
+    if (err != 0)
+        gw_log(GW_LOG_WARN, "audit.head_failed", "reading the trail's head failed: %s",
+               gw_strerror(err));
+    else
+        gw_log(GW_LOG_INFO, "audit.head", "audit trail head: position %lld, hash %s",
+               (long long)seq, hex);
+    if (a->stopping && a->deps.idle)
+        a->deps.idle(a->deps.ud);
+}
+
 static void gw_audit_tick(uv_timer_t *t)
 {
     struct gw_audit *a = t->data;
@@ -70,6 +93,15 @@ static void gw_audit_tick(uv_timer_t *t)
     a->busy = true;
     if (++a->ticks % GW_AUDIT_SWEEP_TICKS == 0) {
         if (gw_store_body_janitor(a->deps.db, age, GW_AUDIT_SWEEP_BATCH, gw_audit_swept, a) != 0)
+            a->busy = false;
+        return;
+    }
+    if (a->moved && (!a->head_at_ms || uv_now(a->deps.loop) - a->head_at_ms >= GW_AUDIT_HEAD_MS)) {
+        a->moved = false;
+        a->head_at_ms = uv_now(a->deps.loop);
+        if (a->head_at_ms == 0)
+            a->head_at_ms = 1;
+        if (gw_store_audit_head(a->deps.db, gw_audit_head, a) != 0)
             a->busy = false;
         return;
     }

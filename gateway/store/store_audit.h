@@ -16,4 +16,11 @@ typedef void (*gw_store_audit_seal_cb)(int err, int64_t sealed, void *ud);
 int gw_store_audit_seal(struct gw_db *db, int64_t limit, gw_store_audit_seal_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* The trail's head (event_head): its position and its chained hash in lowercase hex (64 digits),
+ * the values to keep outside the database as its anchor. */
+typedef void (*gw_store_audit_head_cb)(int err, int64_t seq, const char *hash_hex, void *ud);
+
+int gw_store_audit_head(struct gw_db *db, gw_store_audit_head_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -49,6 +49,12 @@ def test_outgoing_reaches_every_recipient(env):
     assert ready.status == 200 and ready.json()["ready"], ready.body
     t.wait_until(lambda: env.pg.query("SELECT gw_event_unsealed()") == "0", 10, what="sealed")
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    # The sealer logs the trail's head (its anchor outside the database): a seal's end and hash.
+    head = t.wait_until(lambda: re.findall(r"audit trail head: position (\d+), hash ([0-9a-f]{64})",
+                                           open(gw.log_path).read()), 10, what="the head logged")
+    seq, hexhash = head[-1]
+    assert env.pg.query("SELECT count(*) FROM event_seal WHERE first_pos + events - 1 = %s "
+                        "AND encode(hash, 'hex') = '%s'" % (seq, hexhash)) == "1", head
     env.pg.query("UPDATE event SET actor = 'forged' WHERE id = 1")
     # the first position of the seal covering event 1 (013_audit_seal.sql)
     assert env.pg.query("SELECT gw_event_verify()") == env.pg.query(
