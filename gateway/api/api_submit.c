@@ -60,9 +60,9 @@ static void gw_submit_job_free(struct gw_submit_job *job)
 /* A staged body no package will take (refused after parsing, a failed store). */
 static void gw_submit_discard(struct gw_submit_job *job)
 {
-    if (job->body_id && job->api->deps.ingest)
-        gw_body_cache_forget(job->api->deps.ingest->cache, job->body_id);
-    if (job->body_id && gw_store_body_discard(job->api->deps.db, job->body_id, NULL, NULL) != 0)
+    struct gw_body_cache *cache = job->api->deps.ingest ? job->api->deps.ingest->cache : NULL;
+
+    if (job->body_id && gw_store_body_drop(job->api->deps.db, cache, job->body_id) != 0)
         gw_warn("submit.discard", "staged body %lld left to the janitor", (long long)job->body_id);
     job->body_id = 0;
 }

@@ -167,7 +167,8 @@ void gw_poller_sink_close(struct gw_poller *p)
 
     if (s->in)
         gw_ingest_abort(s->in);
-    if (s->body_id && gw_store_body_discard(p->d.db, s->body_id, NULL, NULL) != 0)
+    if (s->body_id &&
+        gw_store_body_drop(p->d.db, p->d.ingest ? p->d.ingest->cache : NULL, s->body_id) != 0)
         gw_warn("poll.discard", "staged body %lld left to the janitor", (long long)s->body_id);
     if (s->doc) {
         gw_edxml_doc_free(s->doc);

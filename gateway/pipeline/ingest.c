@@ -283,8 +283,7 @@ static bool gw_ingest_idle(const struct gw_ingest *in)
 
 static void gw_ingest_discard(struct gw_ingest *in)
 {
-    gw_body_cache_forget(in->deps.cache, in->body_id);
-    if (in->body_id && gw_store_body_discard(in->deps.db, in->body_id, NULL, NULL) != 0)
+    if (in->body_id && gw_store_body_drop(in->deps.db, in->deps.cache, in->body_id) != 0)
         gw_warn("ingest.discard", "staged body %lld left to the janitor", (long long)in->body_id);
     in->body_id = 0;
 }

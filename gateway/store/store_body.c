@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/body_cache.h"
 #include "store/pgfmt.h"
 #include "store/pgtype.h"
 #include "util/error.h"
@@ -219,6 +220,12 @@ int gw_store_body_discard(struct gw_db *db, int64_t body_id, gw_store_body_count
         call->cb.count = cb;
     return gw_store_body_send(db, "SELECT gw_body_discard($1::bigint)", 1, vals, NULL, NULL,
                               GW_BODY_TEXT, gw_store_body_count_done, call);
+}
+
+int gw_store_body_drop(struct gw_db *db, struct gw_body_cache *cache, int64_t body_id)
+{
+    gw_body_cache_forget(cache, body_id);
+    return gw_store_body_discard(db, body_id, NULL, NULL);
 }
 
 int gw_store_body_janitor(struct gw_db *db, uint64_t age_ms, int64_t limit,

@@ -47,6 +47,13 @@ int gw_store_body_chunk(struct gw_db *db, int64_t body_id, int64_t seq, gw_store
 int gw_store_body_discard(struct gw_db *db, int64_t body_id, gw_store_body_count_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+struct gw_body_cache;
+
+/* A staged body no package will take: its chunks kept in memory are dropped (cache may be NULL)
+ * and it is discarded (gw_store_body_discard, no callback). */
+int gw_store_body_drop(struct gw_db *db, struct gw_body_cache *cache, int64_t body_id)
+    __attribute__((warn_unused_result));
+
 /* Deletes at most limit staged bodies older than age_ms that no package took. */
 int gw_store_body_janitor(struct gw_db *db, uint64_t age_ms, int64_t limit,
                           gw_store_body_count_cb cb, void *ud) __attribute__((warn_unused_result));

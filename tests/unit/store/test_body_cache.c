@@ -216,6 +216,33 @@ static void test_miss_fills(void **state)
     env_close(&e);
 }
 
+/* Dropping a staged body no package takes forgets its kept chunks too, and deletes it. */
+static void test_drop_forgets(void **state)
+{
+    struct env e;
+    struct got g = {0};
+    struct staged s = {0};
+    uint8_t b[3000];
+
+    (void)state;
+    env_open(&e, 1 << 20, 60000);
+    fill_pattern(b, sizeof(b), 5);
+    assert_int_equal(gw_store_body_start(e.db, b, sizeof(b), on_begun, &s), 0);
+    spin(&e.loop, &s.done);
+    assert_int_equal(s.err, 0);
+    read_chunk(&e, s.id, 0, true, &g); /* from PostgreSQL, kept */
+    expect_bytes(&g, b, sizeof(b));
+    assert_int_equal(gw_body_cache_bytes(e.c), sizeof(b));
+    assert_int_equal(gw_store_body_drop(e.db, e.c, s.id), 0);
+    assert_int_equal(gw_body_cache_bytes(e.c), 0);
+    while (gw_db_pending(e.db) > 0) /* the discard done */
+        uv_run(&e.loop, UV_RUN_ONCE);
+    read_chunk(&e, s.id, 0, false, &g); /* gone from both */
+    assert_int_equal(g.err, GW_ENOENT);
+    free(g.bytes);
+    env_close(&e);
+}
+
 static void test_bounds(void **state)
 {
     struct env e;
@@ -340,9 +367,13 @@ int main(void)
 {
     const char *host = getenv("GW_TEST_PGHOST");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_from_memory), cmocka_unit_test(test_miss_fills),
-        cmocka_unit_test(test_bounds),          cmocka_unit_test(test_age),
-        cmocka_unit_test(test_close),           cmocka_unit_test(test_disabled),
+        cmocka_unit_test(test_hit_from_memory),
+        cmocka_unit_test(test_miss_fills),
+        cmocka_unit_test(test_drop_forgets),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_age),
+        cmocka_unit_test(test_close),
+        cmocka_unit_test(test_disabled),
     };
 
     if (!host || !*host) {
