@@ -28,8 +28,8 @@ struct gw_audit {
     uv_timer_t timer;
     bool busy;
     bool stopping;
-    bool moved;          /* a seal moved the head since it was last logged */
-    uint64_t head_at_ms; /* loop time of that log; 0: never */
+    bool moved;            /* a seal moved the head since it was last logged */
+    uint64_t next_head_ms; /* loop time from which it may be logged again */
     unsigned ticks;
 };
 
@@ -96,11 +96,9 @@ static void gw_audit_tick(uv_timer_t *t)
             a->busy = false;
         return;
     }
-    if (a->moved && (!a->head_at_ms || uv_now(a->deps.loop) - a->head_at_ms >= GW_AUDIT_HEAD_MS)) {
+    if (a->moved && uv_now(a->deps.loop) >= a->next_head_ms) {
         a->moved = false;
-        a->head_at_ms = uv_now(a->deps.loop);
-        if (a->head_at_ms == 0)
-            a->head_at_ms = 1;
+        a->next_head_ms = uv_now(a->deps.loop) + GW_AUDIT_HEAD_MS;
         if (gw_store_audit_head(a->deps.db, gw_audit_head, a) != 0)
             a->busy = false;
         return;

@@ -12,10 +12,37 @@
 #include "store/pgtype.h"
 #include "util/error.h"
 
+/* The caller's callback for one call in flight. */
 struct gw_store_audit_job {
-    gw_store_audit_seal_cb cb;
+    union {
+        gw_store_audit_seal_cb seal;
+        gw_store_audit_head_cb head;
+    } cb;
     void *ud;
 };
+
+/* One query with its job; the job is freed here when the query was not sent. */
+static int gw_store_audit_send(struct gw_db *db, const char *sql, int n, const char *const *vals,
+                               gw_db_cb done, struct gw_store_audit_job *j)
+{
+    int rc;
+
+    if (!j)
+        return GW_ENOMEM;
+    rc = gw_db_query(db, sql, n, vals, NULL, NULL, done, j);
+    if (rc != 0)
+        free(j);
+    return rc;
+}
+
+static struct gw_store_audit_job *gw_store_audit_job_new(void *ud)
+{
+    struct gw_store_audit_job *j = malloc(sizeof(*j));
+
+    if (j)
+        j->ud = ud;
+    return j;
+}
 
 static void gw_store_audit_sealed(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
@@ -25,39 +52,28 @@ static void gw_store_audit_sealed(int err, const PGresult *res, const char *sqls
     (void)sqlstate;
     if (err == 0 && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
         n = gw_pgfmt_int64(PQgetvalue(res, 0, 0));
-    j->cb(err, n < 0 ? 0 : n, j->ud);
+    j->cb.seal(err, n < 0 ? 0 : n, j->ud);
     free(j);
 }
 
 int gw_store_audit_seal(struct gw_db *db, int64_t limit, gw_store_audit_seal_cb cb, void *ud)
 {
     char batch[24];
+    const char *vals[1] = {batch};
     struct gw_store_audit_job *j;
     int rc = gw_pgtype_range(limit, 1, GW_PG_INT4_MAX);
 
     if (rc != 0)
         return rc;
-    j = malloc(sizeof(*j));
-    if (!j)
-        return GW_ENOMEM;
-    j->cb = cb;
-    j->ud = ud;
+    if ((j = gw_store_audit_job_new(ud)))
+        j->cb.seal = cb;
     snprintf(batch, sizeof(batch), "%" PRId64, limit);
-    const char *vals[1] = {batch};
-    rc = gw_db_query(db, "SELECT gw_event_seal($1)", 1, vals, NULL, NULL, gw_store_audit_sealed, j);
-    if (rc != 0)
-        free(j);
-    return rc;
+    return gw_store_audit_send(db, "SELECT gw_event_seal($1)", 1, vals, gw_store_audit_sealed, j);
 }
-
-struct gw_store_audit_head_job {
-    gw_store_audit_head_cb cb;
-    void *ud;
-};
 
 static void gw_store_audit_head_read(int err, const PGresult *res, const char *sqlstate, void *ud)
 {
-    struct gw_store_audit_head_job *j = ud;
+    struct gw_store_audit_job *j = ud;
     int64_t seq = 0;
     const char *hex = NULL;
 
@@ -68,22 +84,16 @@ static void gw_store_audit_head_read(int err, const PGresult *res, const char *s
     } else if (err == 0) {
         err = GW_EDB;
     }
-    j->cb(err, seq, hex, j->ud);
+    j->cb.head(err, seq, hex, j->ud);
     free(j);
 }
 
 int gw_store_audit_head(struct gw_db *db, gw_store_audit_head_cb cb, void *ud)
 {
-    struct gw_store_audit_head_job *j = malloc(sizeof(*j));
-    int rc;
+    struct gw_store_audit_job *j = gw_store_audit_job_new(ud);
 
-    if (!j)
-        return GW_ENOMEM;
-    j->cb = cb;
-    j->ud = ud;
-    rc = gw_db_query(db, "SELECT seq, encode(hash, 'hex') FROM event_head", 0, NULL, NULL, NULL,
-                     gw_store_audit_head_read, j);
-    if (rc != 0)
-        free(j);
-    return rc;
+    if (j)
+        j->cb.head = cb;
+    return gw_store_audit_send(db, "SELECT seq, encode(hash, 'hex') FROM event_head", 0, NULL,
+                               gw_store_audit_head_read, j);
 }
