@@ -169,6 +169,8 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const struct gw_store_
     struct gw_dax *ax = gw_dispatch_axis(d, row->axis);
     int rc;
 
+    if (ax)
+        ax->got++; /* claimed for it, started or not */
     if (!s || !ax || !ax->peer || !(s->document_id = strdup(row->document_id))) {
         free(s); /* the lease expires and the delivery is claimed again */
         return;
@@ -223,9 +225,6 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
     if (d->freeing)
         return;
     for (size_t i = 0; i < n; i++) {
-        struct gw_dax *ax = gw_dispatch_axis(d, rows[i].axis);
-        if (ax)
-            ax->got++;
         if (rows[i].len > largest)
             largest = rows[i].len;
         gw_dispatch_start_send(d, &rows[i]);
