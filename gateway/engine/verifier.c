@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "config/config.h"
 #include "store/store_check.h"
 #include "util/error.h"
@@ -106,22 +104,11 @@ static void gw_vjob_checked(int err, struct gw_verify_result *r, void *ud);
 static uint64_t gw_vjob_charge(const struct gw_store_check_job *job, uint64_t max_pdf)
 {
     uint64_t bytes = job->size > 0 ? (uint64_t)job->size : 0;
-    json_t *atts = job->attachments_json ? json_loads(job->attachments_json, 0, NULL) : NULL;
-    json_t *a;
-    size_t i;
+    uint64_t pdf = job->max_unwrapped < 0                   ? max_pdf
+                   : (uint64_t)job->max_unwrapped < max_pdf ? (uint64_t)job->max_unwrapped
+                                                            : max_pdf;
 
-    json_array_foreach(atts, i, a)
-    {
-        json_int_t u = json_integer_value(json_object_get(a, "unwrapped_size"));
-        uint64_t pdf;
-        if (!json_is_true(json_object_get(a, "unwrapped")))
-            continue;
-        pdf = u > 0 && (uint64_t)u < max_pdf ? (uint64_t)u : max_pdf;
-        if (pdf > bytes)
-            bytes = pdf;
-    }
-    json_decref(atts);
-    return bytes;
+    return pdf > bytes ? pdf : bytes;
 }
 
 /* Starts the claimed checks that fit in [verify] max_check_bytes, in claim order; one always

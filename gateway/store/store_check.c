@@ -66,7 +66,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
     int n = 0;
 
     (void)sqlstate;
-    if (err == 0 && PQnfields(res) != 12)
+    if (err == 0 && PQnfields(res) != 13)
         err = GW_EDB;
     if (err == 0)
         n = PQntuples(res);
@@ -86,6 +86,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
         j->xmldsig = strcmp(PQgetvalue(res, i, 9), "t") == 0;
         j->attachments_json = gw_check_text(res, i, 10);
         j->first_recipient = gw_check_text(res, i, 11);
+        j->max_unwrapped = gw_pgfmt_int64(PQgetvalue(res, i, 12));
         if (j->package_id <= 0 || !j->attachments_json || !j->document_id)
             err = GW_EDB;
     }
@@ -116,7 +117,11 @@ int gw_store_check_claim(struct gw_db *db, const char *owner, uint64_t lease_ms,
         "SELECT package_id, direction, sender, document_id, attempts,"
         " coalesce(extract(epoch FROM deadline_at)::bigint, 0),"
         " coalesce(body_id, 0), coalesce(size, 0), coalesce(chunks, 0),"
-        " xmldsig, attachments, first_recipient FROM gw_check_claim($1, $2::integer, $3::integer)",
+        " xmldsig, attachments, first_recipient,"
+        " coalesce((SELECT CASE WHEN bool_or(coalesce((a ->> 'unwrapped_size')::bigint, 0) <= 0)"
+        " THEN -1 ELSE max((a ->> 'unwrapped_size')::bigint) END"
+        " FROM json_array_elements(attachments) a WHERE (a ->> 'unwrapped')::boolean), 0)"
+        " FROM gw_check_claim($1, $2::integer, $3::integer)",
         3, vals, gw_check_claimed, c);
 }
 
