@@ -319,7 +319,8 @@ void gw_http_server_set_metrics(struct gw_http_server *srv, struct gw_metrics *m
                             "one, by the limit reached and the class of the one closed",
                             "limit", "victim", NULL);
     ref = gw_metrics_counter(metrics, "gateway_http_refused_total",
-                             "new connections refused: a limit reached and nothing evictable",
+                             "new connections refused: a limit reached and nothing evictable, "
+                             "or no memory for their state (limit \"memory\")",
                              "limit", NULL);
     open = gw_metrics_gauge(metrics, "gateway_http_connections", "admitted connections open", NULL);
     addrs = gw_metrics_gauge(metrics, "gateway_http_client_addresses",
@@ -330,6 +331,7 @@ void gw_http_server_set_metrics(struct gw_http_server *srv, struct gw_metrics *m
                 ev ? gw_metric_series(ev, gw_http_limit_name[l], gw_http_evclass_name[k]) : NULL;
         srv->m_refused[l] = ref ? gw_metric_series(ref, gw_http_limit_name[l]) : NULL;
     }
+    srv->m_refused_memory = ref ? gw_metric_series(ref, "memory") : NULL;
     srv->m_open = open ? gw_metric_series(open) : NULL;
     srv->m_addrs = addrs ? gw_metric_series(addrs) : NULL;
     gw_http_admit_gauges(srv);

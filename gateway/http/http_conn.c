@@ -489,18 +489,23 @@ static bool gw_http_conn_peer(struct gw_http_conn *c, struct sockaddr_storage *s
 
 void gw_http_conn_accept(struct gw_http_server *srv)
 {
-    struct gw_http_conn *c = calloc(1, sizeof(*c));
+    struct gw_http_conn *c = NULL;
     struct sockaddr_storage ss;
     bool known;
     int rc;
 
+    if (srv->fail_accepts > 0)
+        srv->fail_accepts--;
+    else
+        c = calloc(1, sizeof(*c));
     if (!c) {
-        gw_error("http.accept", "out of memory");
+        gw_http_server_refuse_pending(srv);
         return;
     }
     c->srv = srv;
     if (uv_tcp_init(srv->loop, &c->tcp) != 0) {
         free(c);
+        gw_http_server_refuse_pending(srv);
         return;
     }
     uv_timer_init(srv->loop, &c->timer);

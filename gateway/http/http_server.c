@@ -50,7 +50,7 @@ void gw_http_server_conn_added(struct gw_http_server *srv, struct gw_http_conn *
 
 static void gw_http_server_maybe_drained(struct gw_http_server *srv)
 {
-    if (!srv->shutting_down || !srv->listener_closed || srv->n_conns > 0)
+    if (!srv->shutting_down || !srv->listener_closed || srv->n_conns > 0 || srv->spare_busy)
         return;
     gw_info("http.drained", "HTTP server on port %d stopped", srv->port);
     if (srv->drained_cb)
@@ -72,6 +72,52 @@ void gw_http_server_conn_gone(struct gw_http_server *srv, struct gw_http_conn *c
     c->prev = c->next = NULL;
     srv->n_conns--;
     gw_http_server_maybe_drained(srv);
+}
+
+static void gw_http_server_on_spare_closed(uv_handle_t *h)
+{
+    struct gw_http_server *srv = h->data;
+
+    srv->spare_busy = false;
+    if (srv->spare_waiting) {
+        srv->spare_waiting = false;
+        if (!srv->shutting_down)
+            gw_http_conn_accept(srv);
+    }
+    gw_http_server_maybe_drained(srv);
+}
+
+/* libuv stops watching a listener whose pending connection the callback does not accept: left
+ * pending, one failed allocation would end every later accept. */
+void gw_http_server_refuse_pending(struct gw_http_server *srv)
+{
+    unsigned suppressed = 0;
+    int rc;
+
+    if (srv->m_refused_memory)
+        gw_metric_inc(srv->m_refused_memory);
+    if (gw_logrl_allow(&srv->admit_rl, "http.accept.memory", uv_now(srv->loop), &suppressed))
+        gw_error("http.accept",
+                 "out of memory: a new connection closed (%u more since the last line)",
+                 suppressed);
+    if (srv->spare_busy) {
+        srv->spare_waiting = true; /* accepted when the spare has closed */
+        return;
+    }
+    if ((rc = uv_tcp_init(srv->loop, &srv->spare)) != 0) {
+        gw_error("http.accept", "spare handle: %s", uv_strerror(rc));
+        return;
+    }
+    srv->spare.data = srv;
+    srv->spare_busy = true;
+    (void)uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&srv->spare);
+    uv_close((uv_handle_t *)&srv->spare, gw_http_server_on_spare_closed);
+}
+
+void gw_http_server_inject_accept_failures(struct gw_http_server *srv, unsigned n)
+{
+    if (srv)
+        srv->fail_accepts = n;
 }
 
 static void gw_http_server_on_connection(uv_stream_t *l, int status)

@@ -182,6 +182,10 @@ size_t gw_http_server_inflight(const struct gw_http_server *srv);
 /* Installs (fn) or removes (NULL) the head check for requests whose head completes from now on. */
 void gw_http_server_set_head_check(struct gw_http_server *srv, gw_http_head_fn fn);
 
+/* Fault injection for tests: the next n accepted connections are handled as when allocating
+ * their state fails (closed at once, counted in gateway_http_refused_total{limit="memory"}). */
+void gw_http_server_inject_accept_failures(struct gw_http_server *srv, unsigned n);
+
 /* Stops accepting; idle connections are closed, busy ones close after their current response.
  * drained_cb runs once no connection remains; the server is freed after it returns. */
 void gw_http_server_shutdown(struct gw_http_server *srv, void (*drained_cb)(void *ud), void *ud);

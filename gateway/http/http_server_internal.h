@@ -257,6 +257,7 @@ struct gw_http_server {
     /* gw_http_server_set_metrics: evictions by limit and class, refusals by limit */
     struct gw_metric *m_evicted[GW_HTTP_LIM_N][GW_HTTP_EV_N];
     struct gw_metric *m_refused[GW_HTTP_LIM_N];
+    struct gw_metric *m_refused_memory; /* gateway_http_refused_total{limit="memory"} */
     struct gw_metric *m_open, *m_addrs; /* gauges */
     struct gw_logrl admit_rl;           /* debug lines about evictions and refusals */
     size_t n_conns; /* connection structs alive (incl. closed with a detached request) */
@@ -271,10 +272,19 @@ struct gw_http_server {
     struct gw_metric_family *tls_failures; /* gateway_tls_handshake_failures_total{reason} */
     struct gw_logrl tls_rl;                /* debug lines about failed handshakes */
     char *tls_in;                          /* read buffer shared by TLS connections (ciphertext) */
+    /* A connection whose state cannot be allocated is accepted here and closed at once
+     * (gw_http_server_refuse_pending); spare_waiting: one more waits for the spare's close. */
+    uv_tcp_t spare;
+    bool spare_busy;
+    bool spare_waiting;
+    unsigned fail_accepts; /* gw_http_server_inject_accept_failures */
 };
 
 /* Accepts one pending connection on srv's listener (see http_admit.c for the limits). */
 void gw_http_conn_accept(struct gw_http_server *srv);
+/* The pending connection cannot be given a connection of its own (no memory): it is accepted on
+ * the spare handle and closed, so that the listener keeps accepting. */
+void gw_http_server_refuse_pending(struct gw_http_server *srv);
 void gw_http_conn_close(struct gw_http_conn *c);
 /* An idle keep-alive connection ends: closed, or with TLS close_notify first (then lingers). */
 void gw_http_conn_close_idle(struct gw_http_conn *c);

@@ -54,10 +54,11 @@ struct tctx {
     int n_held;
     bool shut;
     int drained;
-    char *final;  /* metrics text once drained */
-    bool tls;     /* the listener speaks TLS (a self-signed certificate made here) */
-    bool known;   /* a head check: known clients send Authorization, the rest are anonymous */
-    char dir[64]; /* its files */
+    char *final; /* metrics text once drained */
+    bool tls;    /* the listener speaks TLS (a self-signed certificate made here) */
+    bool known;  /* a head check: known clients send Authorization, the rest are anonymous */
+    unsigned fail_accepts; /* gw_http_server_inject_accept_failures */
+    char dir[64];          /* its files */
     int failures;
     char fail_msg[16][200];
 };
@@ -208,6 +209,12 @@ static void handler(struct gw_http_req *req, void *ud)
         atomic_fetch_add(&t->got_hold, 1);
         return;
     }
+    if (strcmp(req->path, "/stall") == 0) { /* the loop is busy: new connections queue up */
+        gw_http_server_inject_accept_failures(t->srv, 2);
+        sleep_ms(300);
+        gw_http_respond(req, 200, "text/plain", "ok", 2);
+        return;
+    }
     if (strcmp(req->path, "/stats") == 0) {
         size_t len = 0;
         char *text = gw_metrics_render(t->metrics, &len);
@@ -320,6 +327,7 @@ static void run(struct tctx *t)
     gw_http_server_set_metrics(t->srv, t->metrics);
     if (t->known)
         gw_http_server_set_head_check(t->srv, head_check);
+    gw_http_server_inject_accept_failures(t->srv, t->fail_accepts);
     if (t->tls) {
         struct gw_tls_listener cfg;
         struct gw_http_tls_ctx *ctx = NULL;
@@ -681,6 +689,48 @@ static void test_anonymous_writer(void **state)
     tctx_free(t);
 }
 
+/* Three failed allocations: a connection alone, then two arriving while the loop is busy,
+ * accepted in one go. Each failure closes its connection at once, except that the second of the
+ * two, which finds the spare handle still closing, is tried again once it has closed (and then
+ * served); the listener goes on accepting (libuv stops watching a listener whose pending
+ * connection is left unaccepted). */
+static void cl_no_memory(struct tctx *t)
+{
+    char buf[8192];
+    int a, s, b, c, d;
+
+    CHECK(t, (a = cli_open(t, 1)) >= 0);
+    CHECK(t, cli_sees_close(a));
+    CHECK(t, (s = cli_open(t, 2)) >= 0);
+    CHECK(t, cli_sends(s, "GET /stall HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+    sleep_ms(50);
+    CHECK(t, (b = cli_open(t, 1)) >= 0);
+    CHECK(t, (c = cli_open(t, 1)) >= 0);
+    CHECK(t, cli_resp(s, buf, sizeof(buf)) == 200);
+    CHECK(t, cli_sees_close(b));
+    CHECK(t, cli_sends(c, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+    CHECK(t, cli_resp(c, buf, sizeof(buf)) == 200);
+    CHECK(t, (d = cli_open(t, 1)) >= 0);
+    CHECK(t, cli_stats(d, buf, sizeof(buf)));
+    CHECK(t, has_line(buf, "gateway_http_refused_total{limit=\"memory\"} 3"));
+    CHECK(t, has_line(buf, "gateway_http_connections 3"));
+    close(d);
+    close(c);
+    close(b);
+    close(s);
+    close(a);
+}
+
+static void test_no_memory(void **state)
+{
+    struct tctx *t = tctx_new(cl_no_memory, 100, 100);
+
+    (void)state;
+    t->fail_accepts = 1; /* and 2 more from /stall */
+    run(t);
+    tctx_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -691,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_address_key),
         cmocka_unit_test(test_anonymous_not_kept),
         cmocka_unit_test(test_anonymous_writer),
+        cmocka_unit_test(test_no_memory),
     };
     gw_log_set_level(GW_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
