@@ -331,11 +331,28 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
     }
 }
 
+/* A recording that failed may still have been applied (its answer lost), and a hold gives its
+ * attempt back: were the claim to run beside its retry, the delivery could be claimed again with
+ * the same owner and attempt, and the retried hold would then requeue the new send in flight (a
+ * second copy on the axis). So the claim waits for the retries' answers, and an outcome of a
+ * delivery claimed again since is dropped (gw_dispatch_record_retry). */
 static void gw_dispatch_tick(uv_timer_t *t)
 {
     struct gw_dispatch *d = t->data;
 
     gw_dispatch_record_retry(d);
+    if (d->retrying > 0) {
+        d->claim_waits = true;
+        return;
+    }
+    gw_dispatch_claim(d);
+}
+
+void gw_dispatch_retries_answered(struct gw_dispatch *d)
+{
+    if (!d->claim_waits || d->retrying > 0)
+        return;
+    d->claim_waits = false;
     gw_dispatch_claim(d);
 }
 

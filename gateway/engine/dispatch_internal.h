@@ -46,6 +46,7 @@ struct gw_send {
     uint64_t copy_len;
     int attempts;
     int record_tries;
+    bool retried;       /* its recording, issued again by the tick, is not yet answered */
     bool held;          /* a failure of the peer: requeued without spending the attempt */
     bool permanent;     /* GW_EREFUSED: the axis refused the package for good (DEAD now) */
     uint64_t lease_at;  /* loop time the lease was last taken or renewed (a lower bound) */
@@ -83,6 +84,8 @@ struct gw_dispatch {
     bool closed;              /* handle closed: free once the last late callback is done */
     struct gw_send *all;      /* every send not yet finished */
     struct gw_send *retry;    /* outcomes whose recording failed, retried on the next tick */
+    unsigned retrying;        /* of those, issued again and not yet answered */
+    bool claim_waits;         /* the tick's claim waits for those answers */
     struct gw_send *batch;    /* successes waiting for the next batch record */
     struct gw_send *flushing; /* successes being recorded by the query in flight */
     struct gw_logrl rl;       /* repeated identical delivery lines */
@@ -125,8 +128,12 @@ void gw_dispatch_notify_idle(struct gw_dispatch *d);
  * recorded one by one with their backoff (or held). Failed recordings are kept for the tick. */
 void gw_dispatch_record(struct gw_send *s);
 
-/* Records again what could not be recorded before. */
+/* Records again what could not be recorded before (nothing while a claim is in flight). An
+ * outcome of a delivery this instance has claimed again since is stale and dropped. */
 void gw_dispatch_record_retry(struct gw_dispatch *d);
+
+/* The last recording issued again by the tick has its answer: the claim it held back runs. */
+void gw_dispatch_retries_answered(struct gw_dispatch *d);
 
 /* Frees every outcome still waiting to be recorded (forced stop). */
 void gw_dispatch_record_drop(struct gw_dispatch *d);

@@ -18,6 +18,17 @@
 
 static void gw_record_flush(struct gw_dispatch *d);
 
+/* s's recording has its answer; true when it was the last retry the tick's claim waits for. */
+static bool gw_record_answered(struct gw_send *s)
+{
+    struct gw_dispatch *d = s->d;
+
+    if (!s->retried)
+        return false;
+    s->retried = false;
+    return --d->retrying == 0 && d->claim_waits;
+}
+
 static void gw_record_keep(struct gw_send *s, int err)
 {
     struct gw_dispatch *d = s->d;
@@ -66,19 +77,26 @@ static void gw_record_flushed(int err, const bool *recorded, size_t n, void *ud)
     /* On a forced stop the last send finished below may free the dispatcher: touch it no more. */
     bool freeing = d->freeing;
 
+    bool waited = false;
+
     d->flushing = NULL;
     /* Answers come in the order of the list. */
     for (size_t i = 0; s; i++) {
         struct gw_send *next = s->next;
 
+        waited |= gw_record_answered(s);
         if (err != 0)
             gw_record_keep(s, err);
         else
             gw_record_sent_one(s, i < n && recorded[i]);
         s = next;
     }
-    if (!freeing && d->batch)
+    if (freeing)
+        return;
+    if (d->batch)
         gw_record_flush(d);
+    if (waited)
+        gw_dispatch_retries_answered(d);
 }
 
 /* Sends every waiting success in one query. */
@@ -130,11 +148,15 @@ static void gw_record_log(struct gw_send *s, const char *event, int level, const
 static void gw_record_failed_done(int err, enum gw_store_outcome st, void *ud)
 {
     struct gw_send *s = ud;
+    struct gw_dispatch *d = s->d;
     struct gw_dax *ax = s->axis;
     bool dead = st == GW_STORE_DEAD;
+    bool waited = gw_record_answered(s), freeing = d->freeing;
 
     if (err != 0) {
         gw_record_keep(s, err);
+        if (waited && !freeing)
+            gw_dispatch_retries_answered(d);
         return;
     }
     if (s->held) {
@@ -151,6 +173,8 @@ static void gw_record_failed_done(int err, enum gw_store_outcome st, void *ud)
                                             : "QUEUED");
     }
     gw_dispatch_send_finished(s);
+    if (waited && !freeing)
+        gw_dispatch_retries_answered(d);
 }
 
 void gw_dispatch_record(struct gw_send *s)
@@ -187,14 +211,37 @@ void gw_dispatch_record(struct gw_send *s)
         gw_record_failed_done(rc, GW_STORE_FENCED, s);
 }
 
+/* True when this instance has another send of s's delivery: claimed again since s's recording
+ * failed, so that recording was applied or its lease had passed, and the new claim is what
+ * stands (a retried hold would requeue the new send in flight). */
+static bool gw_record_superseded(const struct gw_send *s)
+{
+    for (const struct gw_send *o = s->d->all; o; o = o->all_next)
+        if (o != s && o->delivery_id == s->delivery_id)
+            return true;
+    return false;
+}
+
 void gw_dispatch_record_retry(struct gw_dispatch *d)
 {
     struct gw_send *s = d->retry;
 
+    if (d->claiming)
+        return; /* the claim could return a delivery whose hold is being retried: next tick */
     d->retry = NULL;
     while (s) {
         struct gw_send *next = s->next;
-        gw_dispatch_record(s);
+        if (gw_record_superseded(s)) {
+            gw_log_pkg(GW_LOG_INFO, "delivery.record_stale", s->package_id, s->document_id,
+                       "the outcome of delivery %" PRId64 " attempt %d is not recorded: the "
+                       "delivery has been claimed again",
+                       s->delivery_id, s->attempts);
+            gw_dispatch_send_finished(s);
+        } else {
+            s->retried = true;
+            d->retrying++;
+            gw_dispatch_record(s);
+        }
         s = next;
     }
 }

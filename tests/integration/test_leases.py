@@ -8,6 +8,7 @@ claimed again and sent to the axis twice (three times in 8 s); and with backoff_
 no failure was ever recorded."""
 
 import subprocess
+import time
 
 import gwtest as t
 
@@ -112,6 +113,59 @@ def test_lease_kept_while_recording(env):
             assert '"event":"delivery.sent_twice"' not in f.read()
 
 
+def lost_hold_answer(env, wait_s):
+    """gw_delivery_held as a database whose answer to a committed hold is lost: the first call
+    commits the hold on a connection of its own (dblink) and then fails, as a connection cut after
+    the commit does; the second, the dispatcher's retry, waits wait_s before doing what it is
+    asked; later calls are plain."""
+    env.pg.query("CREATE EXTENSION dblink")
+    env.pg.query("CREATE SEQUENCE held_calls")
+    env.pg.query("ALTER FUNCTION gw_delivery_held(bigint, text, integer, text, integer) "
+                 "RENAME TO gw_delivery_held_real")
+    env.pg.query(
+        "CREATE FUNCTION gw_delivery_held(p_delivery bigint, p_owner text, p_attempt integer, "
+        "p_error text, p_retry_ms integer) RETURNS text LANGUAGE plpgsql AS $$ "
+        "DECLARE n bigint := nextval('held_calls'); BEGIN "
+        "IF n = 1 THEN "
+        "  PERFORM dblink_exec('%s', format('SELECT gw_delivery_held_real(%%s, %%L, %%s, %%L, %%s)', "
+        "    p_delivery, p_owner, p_attempt, p_error, p_retry_ms)); "
+        "  RAISE EXCEPTION 'connection lost after the commit'; "
+        "END IF; "
+        "IF n = 2 THEN PERFORM pg_sleep(%g); END IF; "
+        "RETURN gw_delivery_held_real(p_delivery, p_owner, p_attempt, p_error, p_retry_ms); "
+        "END $$" % (env.pg.conninfo(), wait_s))
+
+
+def test_lost_hold_answer_not_replayed(env):
+    # Every send takes 5 s; the axis refuses the credential once: D1's first send is held (the
+    # attempt given back, the breaker open for 2 s), the hold committed but its answer lost. D2,
+    # submitted then, is the probe that closes the breaker. Before, the tick retried the hold
+    # beside its claims: D1 was claimed again with the same owner and attempt, the retried hold
+    # (8 s late) matched that claim and requeued D1 while it was in flight, and D1 was sent again
+    # beside it: the axis got it twice.
+    gw = env.gateway({"axis.national:timeout_ms": "8000", "delivery:lease_ms": "10000",
+                      "database:query_timeout_ms": "30000", "delivery:breaker_backoff_ms": "2000",
+                      "delivery:breaker_backoff_max_ms": "2000"}, start=False)
+    migrate(env)
+    lost_hold_answer(env, 8)
+    gw.start()
+    env.sim.faults(rules=[{"auth_fail": 1, "ops": ["sendEdoc"]},
+                          {"latency_ms": 5000, "ops": ["sendEdoc"]}])
+    d1, d2 = "000.00.12.H49,2024/07/12,1/STC", "000.00.12.H49,2024/07/12,2/STC"
+    assert gw.submit(t.edoc(d1)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT last_value FROM held_calls") != "1" or
+                 env.pg.query("SELECT is_called FROM held_calls") == "t", 20, what="the hold")
+    assert gw.submit(t.edoc(d2)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENT'") == "2", 60,
+                 what="both SENT")
+    time.sleep(6)  # a further send of D1, had it been requeued, would have ended by now
+    assert int(env.pg.query("SELECT last_value FROM held_calls")) >= 2
+    got = env.sim.stats()["sent_by_document_id"]
+    assert got.get(d1) == 1 and got.get(d2) == 1, got
+    with open(gw.log_path) as f:
+        assert '"event":"delivery.sent_twice"' not in f.read()
+
+
 def test_backoff_beyond_sql_integer(env):
     # Finding 6: a backoff cap of 30 days does not fit the SQL function's integer of ms. Either the
     # configuration refuses it at load, or failures are still recorded (the cap is capped); before,
@@ -132,4 +186,5 @@ def test_backoff_beyond_sql_integer(env):
 
 if __name__ == "__main__":
     t.run([test_renew_fenced, test_claim_only_given_axes, test_held_gives_the_attempt_back,
-           test_lease_kept_while_recording, test_backoff_beyond_sql_integer])
+           test_lease_kept_while_recording, test_lost_hold_answer_not_replayed,
+           test_backoff_beyond_sql_integer])
