@@ -2,8 +2,10 @@
 give-up on expired leases, the claim's byte budget, group-commit recording, audit sealing (late
 commits, batch limits, a database sealed by 001 migrated to 013) and tamper detection. The schema is applied with `gatewayd --migrate`, twice (idempotent)."""
 
+import datetime
 import hashlib
 import os
+import struct
 import subprocess
 
 import gwtest as t
@@ -96,23 +98,48 @@ UTC_US = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'"
 
 
 def seal_hash_py(env, seq):
-    """A seal's hash recomputed in Python (hashlib) from the rows' text, as 013 defines it:
-    sha256(prev_hash || seq|first_pos|from_xid|from_id|to_xid|to_id|events|sealed_at || the digests
-    of its events in (xid, id) order), an event's digest being sha256(id|package_id|kind|actor|
-    detail|at|xid); not by the SQL functions under test."""
+    """A seal's hash recomputed in Python (hashlib, struct, datetime) from the rows' text, not by the
+    SQL functions under test. Format 1 (013): sha256(prev_hash || seq|first_pos|from_xid|from_id|
+    to_xid|to_id|events|sealed_at || the digests of its events in (xid, id) order), an event's
+    digest being sha256(id|package_id|kind|actor|detail|at|xid). Format 2 (020): every field
+    framed as a 4-byte big-endian UTF-8 length and its bytes (NULL: length -1 alone), times as
+    microseconds since 1970 UTC, the seal's fields after the tag "gw-event-seal/2"."""
     seal = env.pg.rows("SELECT encode(prev_hash, 'hex'), seq, first_pos, from_xid, from_id, to_xid, to_id, "
-                       "events, to_char(sealed_at AT TIME ZONE 'UTC', %s) FROM event_seal WHERE seq = %d"
+                       "events, to_char(sealed_at AT TIME ZONE 'UTC', %s), version FROM event_seal WHERE seq = %d"
                        % (UTC_US, seq))[0]
-    # each field as the hex of its UTF-8 text, so that no separator can be confused with content
-    fields = ["e.id::text", "coalesce(e.package_id::text, '')", "e.kind", "e.actor", "e.detail::text",
+    version = seal.pop()
+    # each field as the hex of its UTF-8 text ('-' for NULL), so that no separator can be confused
+    # with content
+    fields = ["e.id::text", "e.package_id::text", "e.kind", "e.actor", "e.detail::text",
               "to_char(e.at AT TIME ZONE 'UTC', %s)" % UTC_US, "e.xid::text"]
-    events = env.pg.rows("SELECT " + ", ".join("encode(convert_to(%s, 'UTF8'), 'hex')" % f for f in fields) +
+    events = env.pg.rows("SELECT " + ", ".join("coalesce(encode(convert_to(%s, 'UTF8'), 'hex'), '-')" % f
+                                               for f in fields) +
                          " FROM event e, event_seal s "
                          "WHERE s.seq = %d AND e.seq IS NULL AND (e.xid, e.id) >= (s.from_xid, s.from_id) "
                          "AND (e.xid, e.id) < (s.to_xid, s.to_id) ORDER BY e.xid, e.id" % seq)
     assert len(events) == int(seal[7])
-    digests = b"".join(hashlib.sha256(b"|".join(bytes.fromhex(f) for f in e)).digest() for e in events)
-    return hashlib.sha256(bytes.fromhex(seal[0]) + "|".join(seal[1:]).encode("utf-8") + digests).hexdigest()
+    events = [[None if f == "-" else bytes.fromhex(f) for f in e] for e in events]
+    prev = bytes.fromhex(seal[0])
+    if version == "1":
+        digests = b"".join(hashlib.sha256(b"|".join(f or b"" for f in e)).digest() for e in events)
+        return hashlib.sha256(prev + "|".join(seal[1:]).encode("utf-8") + digests).hexdigest()
+    assert version == "2", version
+
+    def framed(b):
+        return struct.pack(">i", -1) if b is None else struct.pack(">i", len(b)) + b
+
+    def micros(text):  # "YYYY-MM-DDTHH:MM:SS.ffffff" in UTC
+        d = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc)
+        return str((d - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) //
+                   datetime.timedelta(microseconds=1)).encode()
+
+    digests = b""
+    for e in events:
+        e[5] = micros(e[5].decode())
+        digests += hashlib.sha256(b"".join(framed(f) for f in e)).digest()
+    head = [f.encode() for f in seal[1:8]] + [micros(seal[8])]
+    return hashlib.sha256(prev + framed(b"gw-event-seal/2") + b"".join(framed(f) for f in head) +
+                          digests).hexdigest()
 
 
 def test_audit_chain(env):
@@ -183,6 +210,22 @@ def test_audit_chain(env):
                          "UPDATE event SET actor = 'forged' WHERE id = 10") == "10"
     # An event before the first seal's range (an id below 1) is covered by no seal (019).
     assert tampered(env, "INSERT INTO event (id, kind, actor, xid) VALUES (-1, 'delivered', 'forged', '0')") == "1"
+    # Format 2 (020): text moved with a '|' across the kind/actor boundary, and a time moved to
+    # the same date BC, each kept 013's digest; both now fail at the seal concerned.
+    assert env.pg.query("SELECT version FROM event_seal WHERE seq = 1") == "2"
+    env.pg.query("SELECT gw_event(NULL, 'note', 'ops|night', '{}')")
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "1"
+    assert seal_hash_py(env, 5) == env.pg.query("SELECT encode(hash, 'hex') FROM event_seal WHERE seq = 5")
+    note = int(env.pg.query("SELECT id FROM event WHERE kind = 'note'"))
+    shift = "UPDATE event SET kind = 'note|ops', actor = 'night' WHERE id = %d" % note
+    bc = "UPDATE event SET at = (to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' BC')::timestamp " \
+         "AT TIME ZONE 'UTC' WHERE id = %d" % note
+    digest1 = "SELECT encode(gw_event_hash(e), 'hex') FROM event e WHERE id = %d" % note
+    for sql in (shift, bc):
+        assert env.pg.query("BEGIN; %s; %s; ROLLBACK" % (sql, digest1)) == env.pg.query(digest1)
+        assert tampered(env, sql) == seal_of(env, note) == "14"
+    # A seal's format is covered by its hash: set back to 1, it no longer verifies.
+    assert tampered(env, "UPDATE event_seal SET version = 1 WHERE seq = 5") == "14"
     # A new event is no tampering: it waits for the next seal.
     assert tampered(env, "SELECT gw_event(NULL, 'new', 'test', '{}')") == "ok"
     # Hashes cannot be blanked to hide an edit (NULLs would otherwise compare as unknown).
@@ -234,6 +277,44 @@ def test_audit_migration(env):
     assert refused(env, "UPDATE event SET hash = NULL, prev_hash = NULL WHERE id = 1")
 
 
+def test_audit_format_upgrade(env):
+    """Seals made in format 1 (a database at 019) keep verifying once 020 is applied; the next
+    seal is format 2 and chains to them."""
+    import shutil
+    d = env.root + "/sql"
+    os.mkdir(d)
+    files = sorted(n for n in os.listdir(os.path.join(t.SRC, "schemas/sql")) if n[:3].isdigit())
+    for n in files:
+        if n < "020":
+            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
+    gw = env.gateway({"database:migrations_dir": d}, start=False)
+    run = lambda: subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
+                                 timeout=60)
+    assert run().returncode == 0
+    for i in range(2):
+        submit(env, "D%d" % i)
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "4"
+    for n in files:
+        if n >= "020":
+            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
+    r = run()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    submit(env, "D2")
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "2"
+    assert env.pg.rows("SELECT seq, version, first_pos FROM event_seal ORDER BY seq") == [["1", "1", "1"],
+                                                                                        ["2", "2", "5"]]
+    assert env.pg.query("SELECT (SELECT prev_hash FROM event_seal WHERE seq = 2) = "
+                        "(SELECT hash FROM event_seal WHERE seq = 1)") == "t"
+    for seq in (1, 2):
+        assert seal_hash_py(env, seq) == env.pg.query("SELECT encode(hash, 'hex') FROM event_seal WHERE seq = %d"
+                                                      % seq)
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    assert tampered(env, "UPDATE event SET actor = 'forged' WHERE id = 2") == "1"
+    assert tampered(env, "UPDATE event SET actor = 'forged' WHERE id = 6") == "5"
+    assert tampered(env, "UPDATE event_seal SET version = 2 WHERE seq = 1") == "1"
+
+
 def test_changed_migration_refused(env):
     import shutil
     d = env.root + "/sql"
@@ -264,5 +345,5 @@ def test_bad_configuration_refused(env):
 
 if __name__ == "__main__":
     t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_audit_migration,
-           test_changed_migration_refused,
+           test_audit_format_upgrade, test_changed_migration_refused,
            test_bad_configuration_refused])

@@ -1,0 +1,162 @@
+-- Seal format 2 (docs/internals/database.md "Audit trail"). 013's digests join the text of the
+-- fields with '|' and write times as text without an era, so two different rows could hash the
+-- same: text moved across a field boundary together with a '|' it contains (kind 'a|b', actor
+-- 'c' against kind 'a', actor 'b|c'), a time moved to the same date BC. Format 2 frames every
+-- field with its length and writes times as microseconds since 1970 UTC; the seal's own fields
+-- are framed the same way, after a format tag. Seals made before this migration keep format 1
+-- and verify as before; every new seal is format 2, chained to the last one as before. The
+-- format is part of what a seal's hash covers (the tag), so a seal's version changed is a seal
+-- that no longer verifies.
+
+ALTER TABLE event_seal ADD COLUMN version smallint NOT NULL DEFAULT 1 CHECK (version IN (1, 2));
+
+-- One field of format 2: its UTF-8 length as a 4-byte big-endian integer, then its bytes; NULL is
+-- the length -1 alone.
+CREATE FUNCTION gw_seal_field(t text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN t IS NULL THEN int4send(-1)
+                ELSE int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') END;
+$$;
+
+-- A time in format 2: microseconds since 1970-01-01 00:00 UTC, signed decimal.
+CREATE FUNCTION gw_seal_time(t timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT (extract(epoch FROM t) * 1000000)::bigint::text;
+$$;
+
+-- The digest of one event in format 2: the fields of 013's gw_event_hash, framed.
+CREATE FUNCTION gw_event_hash2(e event) RETURNS bytea LANGUAGE sql STABLE AS $$
+    SELECT sha256(gw_seal_field(e.id::text) || gw_seal_field(e.package_id::text)
+                  || gw_seal_field(e.kind) || gw_seal_field(e.actor)
+                  || gw_seal_field(e.detail::text) || gw_seal_field(gw_seal_time(e.at))
+                  || gw_seal_field(e.xid::text));
+$$;
+
+-- The hash of a seal in format 2: the previous hash, the tag, every field of the seal but its
+-- hash and version (framed), then the digests of its events in (xid, id) order.
+CREATE FUNCTION gw_event_seal_hash2(s event_seal, p_digests bytea) RETURNS bytea
+LANGUAGE sql STABLE AS $$
+    SELECT sha256(s.prev_hash || gw_seal_field('gw-event-seal/2') || gw_seal_field(s.seq::text)
+                  || gw_seal_field(s.first_pos::text) || gw_seal_field(s.from_xid::text)
+                  || gw_seal_field(s.from_id::text) || gw_seal_field(s.to_xid::text)
+                  || gw_seal_field(s.to_id::text) || gw_seal_field(s.events::text)
+                  || gw_seal_field(gw_seal_time(s.sealed_at)) || p_digests);
+$$;
+
+-- The count and digests of the events a seal covers, in its format.
+CREATE FUNCTION gw_event_seal_covered(s event_seal, OUT n bigint, OUT digests bytea)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*),
+           string_agg(CASE WHEN s.version = 2 THEN gw_event_hash2(x) ELSE gw_event_hash(x) END,
+                      ''::bytea ORDER BY x.xid, x.id)
+      FROM event x
+     WHERE x.seq IS NULL AND (x.xid, x.id) >= (s.from_xid, s.from_id)
+       AND (x.xid, x.id) < (s.to_xid, s.to_id);
+$$;
+
+-- A seal's hash in its format.
+CREATE FUNCTION gw_event_seal_hash_of(s event_seal, p_digests bytea) RETURNS bytea
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN s.version = 2 THEN gw_event_seal_hash2(s, p_digests)
+                ELSE gw_event_seal_hash(s, p_digests) END;
+$$;
+
+-- 013's sealer, sealing in format 2.
+CREATE OR REPLACE FUNCTION gw_event_seal(p_limit integer) RETURNS integer LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off AS $$
+DECLARE
+    h      event_head;
+    s      event_seal;
+    c      record;
+    v_xmin xid8;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7216001) THEN
+        RETURN 0;
+    END IF;
+    v_xmin := pg_snapshot_xmin(pg_current_snapshot());
+    SELECT * INTO s FROM event_seal ORDER BY seq DESC LIMIT 1;
+    s.from_xid := coalesce(s.to_xid, '0');
+    s.from_id := coalesce(s.to_id, 0);
+    s.seq := coalesce(s.seq, 0) + 1;
+    s.version := 2;
+    IF v_xmin < s.from_xid THEN
+        RAISE EXCEPTION 'gw_event_seal: the transaction id counter (%) is behind the last seal (%)',
+            v_xmin, s.from_xid;
+    END IF;
+    SELECT e.xid, e.id INTO s.to_xid, s.to_id FROM event e
+     WHERE e.seq IS NULL AND (e.xid, e.id) >= (s.from_xid, s.from_id) AND e.xid < v_xmin
+     ORDER BY e.xid, e.id OFFSET p_limit LIMIT 1;
+    IF NOT FOUND THEN
+        s.to_xid := v_xmin;
+        s.to_id := 0;
+    END IF;
+    SELECT * INTO c FROM gw_event_seal_covered(s);
+    IF c.n = 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT * INTO h FROM event_head FOR UPDATE;
+    s.first_pos := h.seq + 1;
+    s.events := c.n;
+    s.prev_hash := h.hash;
+    s.sealed_at := clock_timestamp();
+    s.hash := gw_event_seal_hash2(s, c.digests);
+    INSERT INTO event_seal VALUES (s.*);
+    UPDATE event_head SET seq = h.seq + c.n, hash = s.hash;
+    RETURN c.n;
+END $$;
+
+-- 019's check, each seal in its format.
+CREATE OR REPLACE FUNCTION gw_event_verify() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    h        event_head;
+    e        event;
+    s        event_seal;
+    c        record;
+    v_last_seq  bigint;
+    v_last_end  bigint;
+    v_last_hash bytea;
+    v_prev   bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
+    v_seq    bigint := 0;
+    v_seal   bigint := 0;
+    v_from_x xid8 := '0';
+    v_from_i bigint := 0;
+BEGIN
+    SELECT eh.seq, eh.hash, ls.seq, ls.first_pos + ls.events - 1, ls.hash
+      INTO h.seq, h.hash, v_last_seq, v_last_end, v_last_hash
+      FROM event_head eh
+      LEFT JOIN LATERAL (SELECT * FROM event_seal ORDER BY seq DESC LIMIT 1) ls ON true;
+    IF EXISTS (SELECT 1 FROM event x WHERE x.seq IS NULL AND (x.xid, x.id) < ('0'::xid8, 0)) THEN
+        RETURN 1;
+    END IF;
+    FOR e IN SELECT * FROM event WHERE seq IS NOT NULL ORDER BY seq LOOP
+        v_seq := v_seq + 1;
+        IF e.seq IS DISTINCT FROM v_seq OR e.prev_hash IS DISTINCT FROM v_prev
+           OR e.hash IS DISTINCT FROM gw_event_digest(v_prev, e) THEN
+            RETURN e.seq;
+        END IF;
+        v_prev := e.hash;
+    END LOOP;
+    v_seq := v_seq + 1;
+    FOR s IN SELECT * FROM event_seal ORDER BY seq LOOP
+        EXIT WHEN v_seq > h.seq;
+        v_seal := v_seal + 1;
+        IF s.seq <> v_seal OR s.first_pos <> v_seq OR s.prev_hash <> v_prev
+           OR s.from_xid <> v_from_x OR s.from_id <> v_from_i
+           OR (s.to_xid, s.to_id) <= (s.from_xid, s.from_id) THEN
+            RETURN v_seq;
+        END IF;
+        SELECT * INTO c FROM gw_event_seal_covered(s);
+        IF c.n <> s.events OR gw_event_seal_hash_of(s, c.digests) <> s.hash THEN
+            RETURN v_seq;
+        END IF;
+        v_prev := s.hash;
+        v_seq := v_seq + s.events;
+        v_from_x := s.to_xid;
+        v_from_i := s.to_id;
+    END LOOP;
+    IF v_prev IS DISTINCT FROM h.hash OR v_seq - 1 IS DISTINCT FROM h.seq THEN
+        RETURN v_seq;
+    END IF;
+    IF v_last_seq IS NOT NULL AND (v_last_hash <> h.hash OR v_last_end <> h.seq) THEN
+        RETURN h.seq + 1;
+    END IF;
+    RETURN NULL;
+END $$;
