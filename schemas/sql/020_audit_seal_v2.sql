@@ -10,11 +10,12 @@
 
 ALTER TABLE event_seal ADD COLUMN version smallint NOT NULL DEFAULT 1 CHECK (version IN (1, 2));
 
--- One field of format 2: its UTF-8 length as a 4-byte big-endian integer, then its bytes; NULL is
--- the length -1 alone.
-CREATE FUNCTION gw_seal_field(t text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN t IS NULL THEN int4send(-1)
-                ELSE int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') END;
+-- One field of format 2 (its text given as UTF-8 bytes): its length as a 4-byte big-endian
+-- integer, then its bytes; NULL is the length -1 alone. Callers pass convert_to(text, 'UTF8')
+-- itself: the call is then inlined (tests/bench/audit_seal.sh, 30 000 events: sealed in 0.18 s,
+-- against 0.49 s through a text argument or a wrapper; format 1: 0.09 s).
+CREATE FUNCTION gw_seal_field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN b IS NULL THEN int4send(-1) ELSE int4send(length(b)) || b END;
 $$;
 
 -- A time in format 2: microseconds since 1970-01-01 00:00 UTC, signed decimal.
@@ -24,21 +25,30 @@ $$;
 
 -- The digest of one event in format 2: the fields of 013's gw_event_hash, framed.
 CREATE FUNCTION gw_event_hash2(e event) RETURNS bytea LANGUAGE sql STABLE AS $$
-    SELECT sha256(gw_seal_field(e.id::text) || gw_seal_field(e.package_id::text)
-                  || gw_seal_field(e.kind) || gw_seal_field(e.actor)
-                  || gw_seal_field(e.detail::text) || gw_seal_field(gw_seal_time(e.at))
-                  || gw_seal_field(e.xid::text));
+    SELECT sha256(gw_seal_field(convert_to(e.id::text, 'UTF8'))
+                  || gw_seal_field(convert_to(e.package_id::text, 'UTF8'))
+                  || gw_seal_field(convert_to(e.kind, 'UTF8'))
+                  || gw_seal_field(convert_to(e.actor, 'UTF8'))
+                  || gw_seal_field(convert_to(e.detail::text, 'UTF8'))
+                  || gw_seal_field(convert_to(gw_seal_time(e.at), 'UTF8'))
+                  || gw_seal_field(convert_to(e.xid::text, 'UTF8')));
 $$;
 
 -- The hash of a seal in format 2: the previous hash, the tag, every field of the seal but its
 -- hash and version (framed), then the digests of its events in (xid, id) order.
 CREATE FUNCTION gw_event_seal_hash2(s event_seal, p_digests bytea) RETURNS bytea
 LANGUAGE sql STABLE AS $$
-    SELECT sha256(s.prev_hash || gw_seal_field('gw-event-seal/2') || gw_seal_field(s.seq::text)
-                  || gw_seal_field(s.first_pos::text) || gw_seal_field(s.from_xid::text)
-                  || gw_seal_field(s.from_id::text) || gw_seal_field(s.to_xid::text)
-                  || gw_seal_field(s.to_id::text) || gw_seal_field(s.events::text)
-                  || gw_seal_field(gw_seal_time(s.sealed_at)) || p_digests);
+    SELECT sha256(s.prev_hash
+                  || gw_seal_field(convert_to('gw-event-seal/2', 'UTF8'))
+                  || gw_seal_field(convert_to(s.seq::text, 'UTF8'))
+                  || gw_seal_field(convert_to(s.first_pos::text, 'UTF8'))
+                  || gw_seal_field(convert_to(s.from_xid::text, 'UTF8'))
+                  || gw_seal_field(convert_to(s.from_id::text, 'UTF8'))
+                  || gw_seal_field(convert_to(s.to_xid::text, 'UTF8'))
+                  || gw_seal_field(convert_to(s.to_id::text, 'UTF8'))
+                  || gw_seal_field(convert_to(s.events::text, 'UTF8'))
+                  || gw_seal_field(convert_to(gw_seal_time(s.sealed_at), 'UTF8'))
+                  || p_digests);
 $$;
 
 -- The count and digests of the events a seal covers, in its format.

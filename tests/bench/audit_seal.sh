@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cost of sealing the audit trail, 001's sealer (rewrites every event) against 013's (appends one
-# seal row per batch). A throwaway cluster (tests/lib/pg.sh) holds two databases, one migrated up
-# to 012 and one up to 013; each gets N events written three per transaction, as a document's
+# seal row per batch) and 020's (the same, seal format 2). A throwaway cluster (tests/lib/pg.sh)
+# holds three databases, migrated up to 012, 013 and 020; each gets N events written three per transaction, as a document's
 # are (synchronous_commit off: the figure is CPU and WAL, not the disk's flush rate), then is
 # sealed in batches of 5000 (the daemon's batch), one transaction per batch, then verified.
 # Prints, per scheme, time and WAL bytes (pg_current_wal_lsn before and after) of the inserts and
@@ -57,3 +57,4 @@ run() { # name, last migration
 
 run old 012_push.sql
 run new 013_audit_seal.sql
+run v2 020_audit_seal_v2.sql
