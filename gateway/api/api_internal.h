@@ -53,7 +53,8 @@ struct gw_api {
         struct gw_metric *backlog_ok;
         struct gw_metric_family *deliveries, *oldest;
         struct gw_metric *inbox_waiting, *inbox_oldest;
-        struct gw_metric *no_electronic_means; /* 005_route.sql */
+        struct gw_metric *no_electronic_means;                    /* 005_route.sql */
+        struct gw_metric *audit_unsealed, *audit_unsealed_oldest; /* 020 */
     } m;
     struct gw_api_snapshot snap;
 };

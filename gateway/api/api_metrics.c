@@ -55,6 +55,11 @@ int gw_api_metrics_init(struct gw_api *api)
     api->m.no_electronic_means =
         GW_GAUGE("gateway_recipients_no_electronic_means",
                  "recipients on no axis directory once all were synced (Art. 10.3a; NaN unknown)");
+    api->m.audit_unsealed = GW_GAUGE("gateway_audit_unsealed_events",
+                                     "committed audit events no seal covers yet (NaN unknown)");
+    api->m.audit_unsealed_oldest =
+        GW_GAUGE("gateway_audit_unsealed_oldest_seconds",
+                 "age of the oldest audit event no seal covers (0 none, NaN unknown)");
 #undef GW_GAUGE
 #undef GW_COUNTER
     gw_metric_set(api->m.up, 1);
@@ -78,6 +83,8 @@ static void gw_api_backlog_gauges(struct gw_api *api, const struct gw_store_back
         gw_metric_set(api->m.inbox_waiting, NAN);
         gw_metric_set(api->m.inbox_oldest, NAN);
         gw_metric_set(api->m.no_electronic_means, NAN);
+        gw_metric_set(api->m.audit_unsealed, NAN);
+        gw_metric_set(api->m.audit_unsealed_oldest, NAN);
         return;
     }
     for (int i = 0; i < GW_STORE_BACKLOG_N; i++) {
@@ -89,6 +96,8 @@ static void gw_api_backlog_gauges(struct gw_api *api, const struct gw_store_back
     gw_metric_set(api->m.inbox_waiting, (double)b->inbox_waiting);
     gw_metric_set(api->m.inbox_oldest, (double)b->inbox_oldest_s);
     gw_metric_set(api->m.no_electronic_means, (double)b->no_electronic_means);
+    gw_metric_set(api->m.audit_unsealed, (double)b->unsealed);
+    gw_metric_set(api->m.audit_unsealed_oldest, (double)b->unsealed_oldest_s);
 }
 
 /* Answers every waiting scrape with the current snapshot (500 when there is none). */

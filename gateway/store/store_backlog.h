@@ -8,7 +8,8 @@
 /*
  * The backlog gauges of /metrics, read from PostgreSQL so that they hold across instances and
  * restarts: count and age of the oldest delivery per open state, and the inbox waiting for
- * QLVBĐH. One statement, one row.
+ * QLVBĐH, recipients routed nowhere, and the audit trail's unsealed events. One statement, one
+ * row.
  */
 
 enum {
@@ -27,6 +28,8 @@ struct gw_store_backlog {
     int64_t inbox_waiting;
     int64_t inbox_oldest_s;
     int64_t no_electronic_means; /* recipients routed nowhere (005_route.sql package_route) */
+    int64_t unsealed;            /* audit events no seal covers yet (020 gw_event_unsealed_stats) */
+    int64_t unsealed_oldest_s;   /* the oldest of them's age, 0 when there is none */
 };
 
 /* err 0: b set (valid during the call); else GW_EDB and b NULL. */

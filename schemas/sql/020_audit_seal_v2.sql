@@ -170,3 +170,16 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- The committed events no seal covers yet, and the age in seconds of the oldest of them (0 when
+-- there is none): /metrics's gateway_audit_unsealed_events and _oldest_seconds. They are what can
+-- be removed unseen; while a long write transaction anywhere in the cluster holds xmin back, or
+-- the sealer fails, they grow.
+CREATE FUNCTION gw_event_unsealed_stats(OUT events bigint, OUT oldest_s bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*), coalesce(floor(extract(epoch FROM now() - min(e.at))), 0)::bigint
+      FROM event e
+      LEFT JOIN LATERAL (SELECT to_xid, to_id FROM event_seal ORDER BY seq DESC LIMIT 1) s ON true
+     WHERE e.seq IS NULL
+       AND (e.xid, e.id) >= (coalesce(s.to_xid, '0'), coalesce(s.to_id, 0));
+$$;
