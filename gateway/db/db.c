@@ -128,6 +128,7 @@ static struct gw_db_req *gw_db_fifo_pop(struct gw_db *db, struct gw_db_fifo *q)
     if (!q->head)
         q->tail = NULL;
     r->next = NULL;
+    q->len--;
     db->q_len--;
     return r;
 }
@@ -161,7 +162,7 @@ static struct gw_db_req *gw_db_queue_take_all(struct gw_db *db)
     else
         all = db->intake.head;
     db->queue.head = db->queue.tail = db->intake.head = db->intake.tail = NULL;
-    db->q_len = 0;
+    db->queue.len = db->intake.len = db->q_len = 0;
     return all;
 }
 
@@ -371,7 +372,10 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
         return GW_ESHUTDOWN;
     if (db->held)
         return GW_EDB; /* the schema is not ready yet: nothing could run */
-    if (db->cfg.max_queue && db->q_len >= db->cfg.max_queue)
+    /* Each queue on its own: work in hand that fills its queue (reads, scans) does not refuse
+     * submissions, nor a burst of submissions the recording of sends. */
+    q = flags & GW_DB_INTAKE ? &db->intake : &db->queue;
+    if (db->cfg.max_queue && q->len >= db->cfg.max_queue)
         return GW_EAGAIN;
     for (int i = 0; i < nparams; i++) {
         if (values[i] && formats && formats[i] == 1 && (!lengths || lengths[i] < 0))
@@ -385,12 +389,12 @@ static int gw_db_enqueue(struct gw_db *db, const char *sql, int nparams, const c
     r->result_format = flags & GW_DB_BINARY ? 1 : 0;
     r->intake = flags & GW_DB_INTAKE;
     r->enqueued_ms = uv_now(db->loop);
-    q = r->intake ? &db->intake : &db->queue;
     if (q->tail)
         q->tail->next = r;
     else
         q->head = r;
     q->tail = r;
+    q->len++;
     db->q_len++;
     if (db->cfg.queue_timeout_ms && !uv_is_active((uv_handle_t *)&db->sweep)) {
         uint64_t iv = gw_db_sweep_interval(db);

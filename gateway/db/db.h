@@ -73,7 +73,8 @@ int gw_db_query_binary(struct gw_db *db, const char *sql, int nparams, const cha
  * submission and its body). Intake waits in a queue of its own that connections serve only when
  * no other query waits: work already accepted (checks, sends, their records) goes first, so
  * under load the gateway accepts at the rate it relays instead of growing a backlog, and the
- * submissions' waits grow (queue_timeout_ms, max_queue apply to both queues). */
+ * submissions' waits grow (queue_timeout_ms applies to both queues, max_queue to each on its
+ * own: a full queue of work in hand does not refuse submissions, nor the reverse). */
 #define GW_DB_BORROW 1u
 #define GW_DB_BINARY 2u
 #define GW_DB_INTAKE 4u

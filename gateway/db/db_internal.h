@@ -43,6 +43,7 @@ struct gw_db_req {
 /* One FIFO of waiting queries: they join at the tail in time order and leave from the head. */
 struct gw_db_fifo {
     struct gw_db_req *head, *tail;
+    size_t len; /* bounded by max_queue, each queue on its own */
 };
 
 enum gw_db_conn_state {

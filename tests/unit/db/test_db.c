@@ -446,6 +446,7 @@ static void count_cb(int err, const PGresult *res, const char *sqlstate, void *u
         ctx_close_db(x);
 }
 
+/* max_queue 5: the sixth query waiting is refused; the intake queue is bounded on its own. */
 static void test_queue_overflow(void **state)
 {
     struct gw_db_config cfg;
@@ -455,13 +456,18 @@ static void test_queue_overflow(void **state)
     cfg.pool_size = 1;
     cfg.max_queue = 5;
     ctx_open(&x, &cfg);
-    x.n = 5;
+    x.n = 8;
     for (int i = 0; i < 5; i++)
         assert_int_equal(gw_db_query(x.db, "SELECT 1", 0, NULL, NULL, NULL, count_cb, &x), 0);
     assert_int_equal(gw_db_query(x.db, "SELECT 1", 0, NULL, NULL, NULL, count_cb, &x), GW_EAGAIN);
     assert_int_equal(gw_db_pending(x.db), 5);
+    /* The intake has a bound of its own: a full work queue does not refuse submissions. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            gw_db_query_ex(x.db, GW_DB_INTAKE, "SELECT 1", 0, NULL, NULL, NULL, count_cb, &x), 0);
+    assert_int_equal(gw_db_pending(x.db), 8);
     ctx_run(&x);
-    assert_int_equal(x.ok, 5);
+    assert_int_equal(x.ok, 8);
 }
 
 /* ---- intake waits for the work in hand ---- */
