@@ -9,6 +9,7 @@ life of every process. Tests that SIGKILL a gatewayd on purpose do so with Gatew
 """
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -155,6 +156,28 @@ def request(port, method, path, body=None, headers=None, token=TOKEN, timeout=30
         return Response(r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read())
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def open_transaction(pg, sql):
+    """A psql session that runs BEGIN and sql and keeps the transaction open (it holds a
+    transaction id, so it holds back every snapshot's xmin) while the block runs; committed when
+    the block ends. Yields the transaction's id."""
+    p = subprocess.Popen(["psql", "-h", pg.host, "-U", "postgres", "-d", pg.dbname, "-Atq", "-v", "ON_ERROR_STOP=1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        p.stdin.write("BEGIN;\n%s;\nSELECT pg_current_xact_id();\n" % sql)
+        p.stdin.flush()
+        yield wait_until(lambda: pg.query("SELECT backend_xid FROM pg_stat_activity WHERE state = "
+                                          "'idle in transaction' AND backend_xid IS NOT NULL"), 10,
+                         what="transaction open")
+        p.stdin.write("COMMIT;\n")
+        p.stdin.close()
+        assert p.wait(30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def metric(gw, series):

@@ -131,31 +131,16 @@ def test_unsealed_events_gauged(env):
     """A write transaction left open holds sealing back (its xid keeps xmin below every later
     event): /metrics shows the events waiting and the age of the oldest; once it ends they are
     sealed and both gauges go back to 0."""
-    import subprocess
     import time
     gw = env.gateway()
     t.wait_until(lambda: t.metric(gw, "gateway_audit_unsealed_events") == 0, 10, what="nothing unsealed")
-    holder = subprocess.Popen(["psql", "-h", env.pg.host, "-U", "postgres", "-d", env.pg.dbname, "-Atq"],
-                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        holder.stdin.write("BEGIN;\nSELECT pg_current_xact_id();\n")
-        holder.stdin.flush()
-        t.wait_until(lambda: env.pg.query("SELECT count(*) FROM pg_stat_activity WHERE state = "
-                                          "'idle in transaction' AND backend_xid IS NOT NULL") == "1", 10,
-                     what="transaction open")
+    with t.open_transaction(env.pg, "SELECT 1"):
         r = gw.submit(t.edoc("000.00.12.H49,2024/05/16,1/UNSEALED"))
         assert r.status == 202, r.body
         t.wait_until(lambda: (t.metric(gw, "gateway_audit_unsealed_events") or 0) >= 3, 20,
                      what="events waiting")
         time.sleep(2.5)
         assert t.metric(gw, "gateway_audit_unsealed_oldest_seconds") >= 2
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        assert holder.wait(30) == 0
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
     t.wait_until(lambda: t.metric(gw, "gateway_audit_unsealed_events") == 0, 20, what="sealed again")
     assert t.metric(gw, "gateway_audit_unsealed_oldest_seconds") == 0
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"

@@ -5,6 +5,7 @@ commits, batch limits, a database sealed by 001 migrated to 013) and tamper dete
 import datetime
 import hashlib
 import os
+import shutil
 import struct
 import subprocess
 
@@ -166,27 +167,13 @@ def test_audit_chain(env):
     # A transaction that commits late (its event id taken before the others') is sealed after it
     # commits, in a later seal; events of transactions that started after it wait for it too.
     # Its event is written in a subtransaction (an EXCEPTION block) and carries the top-level id.
-    late = subprocess.Popen(["psql", "-h", env.pg.host, "-U", "postgres", "-d", env.pg.dbname, "-Atq",
-                             "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True)
-    try:
-        late.stdin.write("BEGIN;\nDO $$ BEGIN BEGIN PERFORM gw_event(NULL, 'late', 'test', '{}'); "
-                         "EXCEPTION WHEN others THEN NULL; END; BEGIN PERFORM gw_event(NULL, 'undone', 'test', "
-                         "'{}'); RAISE EXCEPTION 'undo'; EXCEPTION WHEN others THEN NULL; END; END $$;\n")
-        late.stdin.flush()
-        xid = t.wait_until(lambda: env.pg.query("SELECT backend_xid FROM pg_stat_activity WHERE state = "
-                                                "'idle in transaction' AND backend_xid IS NOT NULL"), 10,
-                           what="late transaction")
+    with t.open_transaction(env.pg, "DO $$ BEGIN BEGIN PERFORM gw_event(NULL, 'late', 'test', '{}'); "
+                            "EXCEPTION WHEN others THEN NULL; END; BEGIN PERFORM gw_event(NULL, 'undone', "
+                            "'test', '{}'); RAISE EXCEPTION 'undo'; EXCEPTION WHEN others THEN NULL; END; "
+                            "END $$") as xid:
         submit(env, "D5")
         assert env.pg.query("SELECT gw_event_seal(1000)") == "0"
         assert env.pg.query("SELECT gw_event_unsealed()") == "2"
-        late.stdin.write("COMMIT;\n")
-        late.stdin.close()
-        assert late.wait(30) == 0
-    finally:
-        if late.poll() is None:
-            late.kill()
-            late.wait()
     assert env.pg.query("SELECT gw_event_seal(1000)") == "3"
     assert env.pg.query("SELECT xid::text FROM event WHERE kind = 'late'") == xid
     assert env.pg.query("SELECT count(*) FROM event WHERE kind = 'undone'") == "0"
@@ -233,31 +220,45 @@ def test_audit_chain(env):
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
 
 
+class StagedMigrations:
+    """A migrations directory filled in two steps: the files before `first_later` now (migrate()
+    applies them), the rest when later() is called, to test an upgrade of a database in use."""
+
+    def __init__(self, env, first_later):
+        self.src = os.path.join(t.SRC, "schemas/sql")
+        self.dir = env.root + "/sql"
+        self.first_later = first_later
+        self.files = sorted(n for n in os.listdir(self.src) if n[:3].isdigit())
+        os.mkdir(self.dir)
+        for n in self.files:
+            if n < first_later:
+                shutil.copy(os.path.join(self.src, n), self.dir)
+        self.gw = env.gateway({"database:migrations_dir": self.dir}, start=False)
+
+    def migrate(self):
+        r = subprocess.run([t.GATEWAYD, "-c", self.gw.config, "--migrate"], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    def later(self):
+        for n in self.files:
+            if n >= self.first_later:
+                shutil.copy(os.path.join(self.src, n), self.dir)
+        self.migrate()
+
+
 def test_audit_migration(env):
     """A database at 012 with events 001's sealer sealed and events it had not sealed yet, then 013
     applied: the old chain keeps verifying, the new one continues from it and covers the unsealed
     events once."""
-    import shutil
-    d = env.root + "/sql"
-    os.mkdir(d)
-    files = sorted(n for n in os.listdir(os.path.join(t.SRC, "schemas/sql")) if n[:3].isdigit())
-    for n in files:
-        if n < "013":
-            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
-    gw = env.gateway({"database:migrations_dir": d}, start=False)
-    run = lambda: subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
-                                 timeout=60)
-    assert run().returncode == 0
+    m = StagedMigrations(env, "013")
+    m.migrate()
     for i in range(3):
         submit(env, "D%d" % i)
     assert env.pg.query("SELECT gw_event_seal(4)") == "4"  # 001's sealer: events 1-4; 5 and 6 unsealed
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
     old_hash = env.pg.query("SELECT encode(hash, 'hex') FROM event WHERE seq = 4")
-    for n in files:
-        if n >= "013":
-            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
-    r = run()
-    assert r.returncode == 0, r.stdout + r.stderr
+    m.later()
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
     assert env.pg.query("SELECT gw_event_unsealed()") == "2"
     submit(env, "D3")
@@ -280,25 +281,12 @@ def test_audit_migration(env):
 def test_audit_format_upgrade(env):
     """Seals made in format 1 (a database at 019) keep verifying once 020 is applied; the next
     seal is format 2 and chains to them."""
-    import shutil
-    d = env.root + "/sql"
-    os.mkdir(d)
-    files = sorted(n for n in os.listdir(os.path.join(t.SRC, "schemas/sql")) if n[:3].isdigit())
-    for n in files:
-        if n < "020":
-            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
-    gw = env.gateway({"database:migrations_dir": d}, start=False)
-    run = lambda: subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
-                                 timeout=60)
-    assert run().returncode == 0
+    m = StagedMigrations(env, "020")
+    m.migrate()
     for i in range(2):
         submit(env, "D%d" % i)
     assert env.pg.query("SELECT gw_event_seal(1000)") == "4"
-    for n in files:
-        if n >= "020":
-            shutil.copy(os.path.join(t.SRC, "schemas/sql", n), d)
-    r = run()
-    assert r.returncode == 0, r.stdout + r.stderr
+    m.later()
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
     submit(env, "D2")
     assert env.pg.query("SELECT gw_event_seal(1000)") == "2"
@@ -316,7 +304,6 @@ def test_audit_format_upgrade(env):
 
 
 def test_changed_migration_refused(env):
-    import shutil
     d = env.root + "/sql"
     shutil.copytree(t.SRC + "/schemas/sql", d)
     gw = env.gateway({"database:migrations_dir": d}, start=False)
