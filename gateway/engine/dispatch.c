@@ -19,6 +19,7 @@
 #include "util/utf8.h"
 
 #define GW_DISPATCH_LOG_INTERVAL_MS 10000
+#define GW_DISPATCH_DB_WAIT_MS      250 /* a claim skipped while the pool is down: retried after */
 
 static void gw_send_release_bytes(struct gw_send *s)
 {
@@ -220,6 +221,12 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
         gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
                gw_strerror(err));
         gw_dispatch_notify_idle(d);
+        if (d->rekick && !d->stopping) {
+            /* new work arrived meanwhile: claim it now, not at the next scan (at most one claim
+             * per kick, so a database failing at once cannot make this spin) */
+            d->rekick = false;
+            gw_dispatch_kick(d);
+        }
         return;
     }
     if (d->freeing)
@@ -287,8 +294,16 @@ static void gw_dispatch_claim(struct gw_dispatch *d)
         room = 0;
     if (room == 0)
         d->saturated = true; /* claim again as soon as sends finish */
-    if (d->claiming || d->stopping || d->freeing || room == 0 || !gw_db_ready(d->deps.db))
+    if (d->claiming || d->stopping || d->freeing || room == 0)
         return;
+    if (!gw_db_ready(d->deps.db)) {
+        /* Not connected yet (at start) or any more: tried again shortly, not only at the next
+         * scan (up to an hour), so deliveries due at a restart go out once the pool is up. */
+        if (uv_timer_get_due_in(&d->timer) > GW_DISPATCH_DB_WAIT_MS)
+            uv_timer_start(&d->timer, gw_dispatch_tick, GW_DISPATCH_DB_WAIT_MS,
+                           d->cfg->scan_interval_ms);
+        return;
+    }
     if (room > cfg->batch)
         room = cfg->batch;
     for (size_t i = 0; i < d->n_axes && n < GW_STORE_MAX_CLAIM_AXES; i++) {

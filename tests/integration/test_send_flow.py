@@ -145,6 +145,39 @@ def test_claims_and_backpressure(env):
                  what="backlog drained without a scan")
 
 
+def test_kick_during_failed_claim(env):
+    """With a scan of an hour: the claim at start is made once the pool is up (before, the first
+    tick found no connection yet and the next claim came with the scan or a kick: "timed out
+    waiting for the first claim"); and a kick that arrives while a claim is in flight is kept for
+    when the claim ends even when it fails (before, a failed claim dropped it and the package
+    waited for the scan). The claim at start waits 3 s, then fails; the package's check ends (and
+    kicks) meanwhile."""
+    gw = env.gateway(FLOW, start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    env.pg.query("CREATE SEQUENCE claim_calls")
+    sig = "p_owner text, p_lease_ms integer, p_limit integer, p_max_bytes bigint, p_give_up_s integer, " \
+          "p_axes text[], p_limits integer[]"
+    env.pg.query("ALTER FUNCTION gw_claim_copies(%s) RENAME TO gw_claim_copies_real" % sig)
+    env.pg.query(
+        "CREATE FUNCTION gw_claim_copies(%s) RETURNS TABLE (delivery_id bigint, package_id bigint, "
+        "axis text, kind text, document_id text, attempts integer, body_id bigint, size bigint, "
+        "chunks integer, sha256 bytea, relay jsonb, recipients text[], attachments json) "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "IF nextval('claim_calls') = 1 THEN PERFORM pg_sleep(3); RAISE EXCEPTION 'claim failed'; END IF; "
+        "RETURN QUERY SELECT * FROM gw_claim_copies_real(p_owner, p_lease_ms, p_limit, p_max_bytes, "
+        "p_give_up_s, p_axes, p_limits); END $$" % sig)
+    gw.start()
+    t.wait_until(lambda: env.pg.query("SELECT is_called FROM claim_calls") == "t", 10, what="the first claim")
+    doc = "000.00.12.H49,2024/08/06,1/REKICK"
+    assert gw.submit(t.edoc(doc)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT state FROM package_check") == "DONE", 10, what="checked")
+    assert env.pg.query("SELECT last_value FROM claim_calls") == "1"  # the failing claim still runs
+    t.wait_until(lambda: sent_count(env, doc) == 1, 20, what="sent after the failed claim")
+    with open(gw.log_path) as f:
+        assert '"event":"delivery.claim_failed"' in f.read()
+
+
 def test_checks_behind(env):
     gw = env.gateway({"delivery:backpressure_age_s": "1"})
     doc = "000.00.12.H49,2024/08/06,1/CHECK"
@@ -195,4 +228,5 @@ def test_checks_behind(env):
 
 
 if __name__ == "__main__":
-    t.run([test_connections_are_reused, test_claims_and_backpressure, test_checks_behind])
+    t.run([test_connections_are_reused, test_claims_and_backpressure, test_kick_during_failed_claim,
+           test_checks_behind])
