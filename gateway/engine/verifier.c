@@ -305,6 +305,13 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
     }
     if (err != 0) {
         gw_metric_inc(gw_metric_series(v->failures, "claim"));
+        if (v->kicked && !v->stopped) {
+            /* new checks arrived meanwhile: claimed now, not at the next scan (one claim per
+             * kick, so a database failing at once cannot make this spin) */
+            v->kicked = false;
+            gw_verifier_claim(v);
+        }
+        gw_verifier_maybe_idle(v); /* stopped while it was in flight: the drain need not wait */
         return;
     }
     for (size_t i = 0; i < n; i++) {

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import subprocess
+import time
 import zipfile
 
 import gwtest as t
@@ -145,5 +146,55 @@ def test_stop_while_claiming(env):
     assert gw3.stop() == 0
 
 
+def failing_first_claim(env, seconds):
+    """gw_check_claim whose first call waits `seconds` and then fails; later calls are plain."""
+    env.pg.query("CREATE SEQUENCE check_claims")
+    env.pg.query("ALTER FUNCTION gw_check_claim(text, integer, integer) RENAME TO gw_check_claim_real")
+    env.pg.query(
+        "CREATE FUNCTION gw_check_claim(p_owner text, p_lease_ms integer, p_limit integer) "
+        "RETURNS TABLE (package_id bigint, direction text, sender text, document_id text, attempts integer, "
+        "deadline_at timestamptz, body_id bigint, size bigint, chunks integer, xmldsig boolean, "
+        "attachments json, first_recipient text) LANGUAGE plpgsql AS $$ BEGIN "
+        "IF nextval('check_claims') = 1 THEN PERFORM pg_sleep(%g); RAISE EXCEPTION 'claim failed'; END IF; "
+        "RETURN QUERY SELECT * FROM gw_check_claim_real(p_owner, p_lease_ms, p_limit); END $$" % seconds)
+
+
+def migrated_gateway(env, extra):
+    gw = env.gateway(extra, start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return gw
+
+
+def test_kick_during_failed_claim(env):
+    """With a scan of an hour, a submission's kick that arrives while the verifier's claim is in
+    flight is kept when that claim fails (before, it was dropped and the check waited for the
+    scan)."""
+    gw = migrated_gateway(env, {"verify:scan_interval_ms": "3600000"})
+    failing_first_claim(env, 3)
+    gw.start()
+    t.wait_until(lambda: env.pg.query("SELECT is_called FROM check_claims") == "t", 10, what="the first claim")
+    assert gw.submit(t.edoc("000.00.12.H49,2024/05/15,1/REKICK")).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT state FROM package_check") == "DONE", 20,
+                 what="checked after the failed claim")
+
+
+def test_stop_during_failed_claim(env):
+    """A stop while the verifier's claim is in flight, the claim then failing: the drain ends when
+    it fails, not at drain_timeout_ms (before, the failure did not tell the drain)."""
+    gw = migrated_gateway(env, {"server:drain_timeout_ms": "30000"})
+    failing_first_claim(env, 3)
+    gw.start()
+    t.wait_until(lambda: env.pg.query("SELECT is_called FROM check_claims") == "t", 10, what="the first claim")
+    began = time.monotonic()
+    assert gw.stop(timeout=60) == 0
+    took = time.monotonic() - began
+    with open(gw.log_path) as f:
+        log = f.read()
+    assert "drain cut short" not in log, log[-2000:]
+    t.log("stop during a failing claim took %.1f s (drain_timeout_ms 30 000)" % took)
+
+
 if __name__ == "__main__":
-    t.run([test_verify_budget, test_budget_counts_inflated_pdfs, test_stop_while_claiming])
+    t.run([test_verify_budget, test_budget_counts_inflated_pdfs, test_stop_while_claiming,
+           test_kick_during_failed_claim, test_stop_during_failed_claim])
