@@ -28,6 +28,7 @@ struct gw_pusher {
     unsigned room;     /* asked for by the claim in flight */
     bool stepping;     /* a step's database call is in flight */
     bool again;        /* the last claim filled its room */
+    bool rekick;       /* a kick arrived during the step: another step when it ends */
     bool stopping, freeing, closed;
     struct gw_metric *sent, *dead, *backlog, *oldest, *dead_now, *breaker;
     struct gw_metric_family *failures;
@@ -219,10 +220,14 @@ static void gw_pusher_step_end(struct gw_pusher *p)
     p->stepping = false;
     if (gw_pusher_maybe_free(p))
         return;
-    if (p->stopping)
+    if (p->stopping) {
         gw_pusher_notify(p);
-    else if (p->again && !p->freeing && p->inflight < p->deps.cfg->max_inflight)
+    } else if (p->rekick && !p->freeing) {
+        p->rekick = false; /* new items: the step that enqueues them, now, not at the scan */
         gw_pusher_kick(p);
+    } else if (p->again && !p->freeing && p->inflight < p->deps.cfg->max_inflight) {
+        gw_pusher_kick(p);
+    }
 }
 
 static void gw_pusher_statsed(int err, int64_t waiting, double oldest_s, int64_t dead, void *ud)
@@ -319,7 +324,11 @@ static void gw_pusher_step(struct gw_pusher *p)
     unsigned ahead = p->deps.cfg->batch * 4;
     int rc;
 
-    if (p->stepping || p->stopping || p->freeing)
+    if (p->stepping) {
+        p->rekick = true;
+        return;
+    }
+    if (p->stopping || p->freeing)
         return;
     p->stepping = true;
     if (ahead > GW_STORE_PUSH_MAX_CLAIM)

@@ -142,6 +142,27 @@ def test_pushed_on_release(env, hook):
     assert p.metric(gw, "gateway_push_sent_total") == 1
 
 
+def test_kick_during_step(env, hook):
+    # A document released while a step is in flight (its enqueue held 3 s after it read nothing):
+    # the kick is kept for the step's end; before, it was dropped and the push waited for the scan.
+    gw = env.gateway(p.config(hook, scan_interval_ms=60000), start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    env.pg.query("CREATE SEQUENCE enqueue_calls")
+    env.pg.query("ALTER FUNCTION gw_push_enqueue(text[], integer) RENAME TO gw_push_enqueue_real")
+    env.pg.query("CREATE FUNCTION gw_push_enqueue(p_organs text[], p_limit integer) RETURNS integer "
+                 "LANGUAGE plpgsql AS $$ DECLARE n integer := gw_push_enqueue_real(p_organs, p_limit); "
+                 "BEGIN IF nextval('enqueue_calls') = 1 THEN PERFORM pg_sleep(3); END IF; RETURN n; END $$")
+    gw.start()
+    t.wait_until(lambda: env.pg.query("SELECT is_called FROM enqueue_calls") == "t", 10, what="the first step")
+    env.sim.inject(t.PROVINCE, t.edoc(G22 + ",2026/12/03,9/REKICK", to=(t.PROVINCE,), sender=G22))
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package_check WHERE state = 'DONE'") == "1", 10,
+                 what="released during the step")
+    assert env.pg.query("SELECT last_value FROM enqueue_calls") == "1"  # still the first step
+    t.wait_until(lambda: all_sent(env, 1), 15, what="the push sent after the step")
+
+
 def test_killed_mid_push_resumes(env, hook):
     hook.faults(delay_ms=1500)  # every answer slow: attempts are in flight when the kill comes
     gw = env.gateway(p.config(hook, timeout_ms=3000, lease_ms=4000))
@@ -242,5 +263,5 @@ def test_push_sql(env, hook):
 
 if __name__ == "__main__":
     p.run([test_push_sql, test_pushed_through_faults, test_webhook_down_pull_inbox_fallback,
-           test_give_up_dead, test_largest_batch, test_pushed_on_release,
+           test_give_up_dead, test_largest_batch, test_pushed_on_release, test_kick_during_step,
            test_killed_mid_push_resumes])
