@@ -137,20 +137,20 @@ def lost_hold_answer(env, wait_s):
 
 
 def test_lost_hold_answer_not_replayed(env):
-    # Every send takes 5 s; the axis refuses the credential once: D1's first send is held (the
-    # attempt given back, the breaker open for 2 s), the hold committed but its answer lost. D2,
+    # Every send takes 3 s; the axis refuses the credential once: D1's first send is held (the
+    # attempt given back, the breaker open for 1 s), the hold committed but its answer lost. D2,
     # submitted then, is the probe that closes the breaker. Before, the tick retried the hold
     # beside its claims: D1 was claimed again with the same owner and attempt, the retried hold
-    # (8 s late) matched that claim and requeued D1 while it was in flight, and D1 was sent again
+    # (5 s late) matched that claim and requeued D1 while it was in flight, and D1 was sent again
     # beside it: the axis got it twice.
     gw = env.gateway({"axis.national:timeout_ms": "8000", "delivery:lease_ms": "10000",
-                      "database:query_timeout_ms": "30000", "delivery:breaker_backoff_ms": "2000",
-                      "delivery:breaker_backoff_max_ms": "2000"}, start=False)
+                      "database:query_timeout_ms": "30000", "delivery:breaker_backoff_ms": "1000",
+                      "delivery:breaker_backoff_max_ms": "1000"}, start=False)
     migrate(env)
-    lost_hold_answer(env, 8)
+    lost_hold_answer(env, 5)
     gw.start()
     env.sim.faults(rules=[{"auth_fail": 1, "ops": ["sendEdoc"]},
-                          {"latency_ms": 5000, "ops": ["sendEdoc"]}])
+                          {"latency_ms": 3000, "ops": ["sendEdoc"]}])
     d1, d2 = "000.00.12.H49,2024/07/12,1/STC", "000.00.12.H49,2024/07/12,2/STC"
     assert gw.submit(t.edoc(d1)).status == 202
     t.wait_until(lambda: env.pg.query("SELECT last_value FROM held_calls") != "1" or
@@ -158,7 +158,7 @@ def test_lost_hold_answer_not_replayed(env):
     assert gw.submit(t.edoc(d2)).status == 202
     t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENT'") == "2", 60,
                  what="both SENT")
-    time.sleep(6)  # a further send of D1, had it been requeued, would have ended by now
+    time.sleep(4)  # a further send of D1, had it been requeued, would have ended by now
     assert int(env.pg.query("SELECT last_value FROM held_calls")) >= 2
     got = env.sim.stats()["sent_by_document_id"]
     assert got.get(d1) == 1 and got.get(d2) == 1, got
