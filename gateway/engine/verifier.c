@@ -41,6 +41,7 @@ struct gw_verifier {
     uv_timer_t scan, renew;
     unsigned closing_handles;
     bool claiming, stopped, freeing, kicked;
+    bool renewing;          /* a lease renewal is in flight (its callback uses the verifier) */
     size_t inflight;        /* claimed: running and waiting */
     size_t running;         /* started */
     uint64_t running_bytes; /* package bytes of the checks started */
@@ -55,6 +56,16 @@ static void gw_verifier_maybe_idle(struct gw_verifier *v)
 {
     if (v->stopped && gw_verifier_idle(v) && v->deps.idle)
         v->deps.idle(v->deps.ud);
+}
+
+/* After gw_verifier_free: frees the verifier once nothing of it is left in flight. */
+static bool gw_verifier_try_free(struct gw_verifier *v)
+{
+    if (!v->freeing || v->inflight > 0 || v->closing_handles > 0 || v->claiming || v->renewing)
+        return false;
+    free(v->owner);
+    free(v);
+    return true;
 }
 
 static void gw_vjob_closed(uv_handle_t *h)
@@ -144,8 +155,7 @@ static void gw_vjob_end(struct gw_vjob *j)
 
     gw_vjob_free(j);
     if (v->freeing) {
-        if (v->inflight == 0 && v->closing_handles == 0 && !v->claiming)
-            free(v->owner), free(v);
+        gw_verifier_try_free(v);
         return;
     }
     if (!v->stopped) {
@@ -299,8 +309,7 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
 
     v->claiming = false;
     if (v->freeing) {
-        if (v->inflight == 0 && v->closing_handles == 0)
-            free(v->owner), free(v);
+        gw_verifier_try_free(v);
         return; /* the claimed leases expire */
     }
     if (err != 0) {
@@ -380,13 +389,38 @@ static void gw_verifier_scan(uv_timer_t *t)
     gw_verifier_claim(t->data);
 }
 
+/* The claimed check of package_id that has not started (waiting for the byte budget, or for
+ * its rerun after a local failure), or NULL. */
+static struct gw_vjob *gw_verifier_idle_job(struct gw_verifier *v, int64_t package_id)
+{
+    for (struct gw_vjob *j = v->jobs; j; j = j->next)
+        if (j->package_id == package_id && !j->recording &&
+            (!j->started || uv_is_active((uv_handle_t *)&j->retry)))
+            return j;
+    return NULL;
+}
+
+/* A lease another instance took over (it had passed: a long stall) is that instance's check now:
+ * a check of it that has not started here is dropped, one running goes on (its result is fenced
+ * by gw_check_done). */
 static void gw_verifier_renewed(int err, const int64_t *gone, size_t n, void *ud)
 {
-    (void)ud;
+    struct gw_verifier *v = ud;
+
     (void)err;
-    for (size_t i = 0; i < n; i++)
+    v->renewing = false;
+    if (gw_verifier_try_free(v) || v->freeing)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct gw_vjob *j = gw_verifier_idle_job(v, gone[i]);
         gw_log_pkg(GW_LOG_WARN, "verify.lease_lost", gone[i], NULL,
-                   "the lease of a check in flight was taken over");
+                   "the lease of a check in flight was taken over%s",
+                   j ? ": the check, not started, is dropped" : "");
+        if (j) {
+            uv_timer_stop(&j->retry);
+            gw_vjob_end(j);
+        }
+    }
 }
 
 static void gw_verifier_renew(uv_timer_t *t)
@@ -395,12 +429,19 @@ static void gw_verifier_renew(uv_timer_t *t)
     int64_t ids[64];
     size_t n = 0;
 
+    if (v->renewing)
+        return;
     for (struct gw_vjob *j = v->jobs; j && n < 64; j = j->next)
         if (!j->recording)
             ids[n++] = j->package_id;
-    if (n > 0 && gw_store_check_renew(v->deps.db, v->owner, ids, n, v->deps.cfg->lease_ms,
-                                      gw_verifier_renewed, v) != 0)
+    if (n == 0)
+        return;
+    v->renewing = true;
+    if (gw_store_check_renew(v->deps.db, v->owner, ids, n, v->deps.cfg->lease_ms,
+                             gw_verifier_renewed, v) != 0) {
+        v->renewing = false;
         gw_metric_inc(gw_metric_series(v->failures, "renew"));
+    }
 }
 
 int gw_verifier_start(const struct gw_verifier_deps *deps, struct gw_verifier **out)
@@ -492,10 +533,8 @@ static void gw_verifier_closed(uv_handle_t *h)
 {
     struct gw_verifier *v = h->data;
 
-    if (--v->closing_handles == 0 && v->inflight == 0 && !v->claiming) {
-        free(v->owner);
-        free(v);
-    }
+    v->closing_handles--;
+    gw_verifier_try_free(v);
 }
 
 void gw_verifier_free(struct gw_verifier *v)

@@ -195,6 +195,55 @@ def test_stop_during_failed_claim(env):
     t.log("stop during a failing claim took %.1f s (drain_timeout_ms 30 000)" % took)
 
 
+def test_lease_taken_while_waiting(env):
+    """A claimed check waiting for the byte budget whose lease another instance has taken over is
+    dropped, not started. The revocation server accepts connections and never answers, so the
+    first check runs for revocation_timeout_ms while the second waits (a budget of one package);
+    the second's lease is then given to another owner. Before, the renewal only logged it and the
+    check started once the budget had room."""
+    import shutil
+    import socket
+    import tempfile
+    import test_signatures as sig
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    work = tempfile.mkdtemp(prefix="gw-lease-")
+    try:
+        subprocess.run([os.path.join(t.SRC, "tests/fixtures/sig/make.sh"), work,
+                        "http://127.0.0.1:%d" % hole.getsockname()[1]], check=True, capture_output=True,
+                       timeout=300)
+        gw = env.gateway({"verify:trust_dir": os.path.join(work, "pki", "trust"),
+                          "verify:revocation_timeout_ms": "6000", "verify:max_check_bytes": "65536",
+                          "verify:lease_ms": "1500", "gateway:log_level": "debug"})
+        pdf = open(os.path.join(work, "person_org.pdf"), "rb").read()
+        ids = []
+        for i in (1, 2):
+            r = gw.submit(sig.package("000.00.12.H49,2024/05/15,%d/LEASE" % i, pdf))
+            assert r.status == 202, r.body
+            ids.append(r.json()["id"])
+
+        def events(kind, pid):
+            with open(gw.log_path) as f:
+                return [ln for ln in f if '"event":"%s"' % kind in ln and '"package_id":%d,' % pid in ln]
+
+        t.wait_until(lambda: events("verify.started", ids[0]), 10, what="the first check running")
+        t.wait_until(lambda: env.pg.query("SELECT state FROM package_check WHERE package_id = %d" % ids[1])
+                     == "CHECKING", 10, what="the second check claimed")
+        assert events("verify.started", ids[1]) == []  # waits for the budget
+        env.pg.query("UPDATE package_check SET lease_owner = 'another-instance', "
+                     "lease_until = now() + interval '1 hour' WHERE package_id = %d" % ids[1])
+        t.wait_until(lambda: events("verify.verdict", ids[0]), 20, what="the first check's verdict")
+        time.sleep(1)  # the budget has had room since the verdict
+        assert events("verify.started", ids[1]) == []
+        assert [ln for ln in events("verify.lease_lost", ids[1]) if "is dropped" in ln]
+        assert env.pg.query("SELECT lease_owner FROM package_check WHERE package_id = %d" % ids[1]) == \
+            "another-instance"
+    finally:
+        hole.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     t.run([test_verify_budget, test_budget_counts_inflated_pdfs, test_stop_while_claiming,
-           test_kick_during_failed_claim, test_stop_during_failed_claim])
+           test_kick_during_failed_claim, test_stop_during_failed_claim, test_lease_taken_while_waiting])
