@@ -181,6 +181,7 @@ static void gw_dispatch_start_send(struct gw_dispatch *d, const struct gw_store_
     s->delivery_id = row->delivery_id;
     s->package_id = row->package_id;
     s->attempts = row->attempt;
+    s->claim_no = ++d->claims;
     s->lease_at = uv_now(d->deps.loop);
     s->all_next = d->all;
     if (d->all)
@@ -217,6 +218,10 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
     if (gw_dispatch_maybe_free(d))
         return; /* forced stop: the claimed rows' leases expire */
     if (err != 0) {
+        if (d->retry_skipped && !d->freeing) {
+            d->retry_skipped = false;
+            gw_dispatch_record_retry(d);
+        }
         gw_dispatch_unask(d);
         gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
                gw_strerror(err));
@@ -235,6 +240,11 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
         if (rows[i].len > largest)
             largest = rows[i].len;
         gw_dispatch_start_send(d, &rows[i]);
+    }
+    if (d->retry_skipped) {
+        /* after the sends it started: an outcome of a delivery claimed again is dropped */
+        d->retry_skipped = false;
+        gw_dispatch_record_retry(d);
     }
     /* Per axis: one that got all it asked for may have more due, claimed again as soon as one
      * of its sends ends (with several axes the claim's total says nothing of each). */

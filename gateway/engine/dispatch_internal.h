@@ -47,6 +47,7 @@ struct gw_send {
     int attempts;
     int record_tries;
     bool retried;       /* its recording, issued again by the tick, is not yet answered */
+    uint64_t claim_no;  /* the order of its claim in this process (later claims: larger) */
     bool held;          /* a failure of the peer: requeued without spending the attempt */
     bool permanent;     /* GW_EREFUSED: the axis refused the package for good (DEAD now) */
     uint64_t lease_at;  /* loop time the lease was last taken or renewed (a lower bound) */
@@ -86,6 +87,8 @@ struct gw_dispatch {
     struct gw_send *retry;    /* outcomes whose recording failed, retried on the next tick */
     unsigned retrying;        /* of those, issued again and not yet answered */
     bool claim_waits;         /* the tick's claim waits for those answers */
+    bool retry_skipped;       /* a tick found a claim in flight: retried when it ends */
+    uint64_t claims;          /* rows claimed so far (each send's claim_no) */
     struct gw_send *batch;    /* successes waiting for the next batch record */
     struct gw_send *flushing; /* successes being recorded by the query in flight */
     struct gw_logrl rl;       /* repeated identical delivery lines */
@@ -128,8 +131,9 @@ void gw_dispatch_notify_idle(struct gw_dispatch *d);
  * recorded one by one with their backoff (or held). Failed recordings are kept for the tick. */
 void gw_dispatch_record(struct gw_send *s);
 
-/* Records again what could not be recorded before (nothing while a claim is in flight). An
- * outcome of a delivery this instance has claimed again since is stale and dropped. */
+/* Records again what could not be recorded before (nothing while a claim is in flight: then
+ * once it has ended). An outcome of a delivery this instance has claimed again since is stale
+ * and dropped. */
 void gw_dispatch_record_retry(struct gw_dispatch *d);
 
 /* The last recording issued again by the tick has its answer: the claim it held back runs. */

@@ -211,13 +211,14 @@ void gw_dispatch_record(struct gw_send *s)
         gw_record_failed_done(rc, GW_STORE_FENCED, s);
 }
 
-/* True when this instance has another send of s's delivery: claimed again since s's recording
- * failed, so that recording was applied or its lease had passed, and the new claim is what
- * stands (a retried hold would requeue the new send in flight). */
+/* True when this instance has claimed s's delivery again since s was claimed: s's recording was
+ * applied or its lease had passed, and the later claim is what stands (a retried hold would
+ * requeue the later send in flight). Only a later claim supersedes: of two outcomes both
+ * waiting to be recorded, the older is dropped, never the newer. */
 static bool gw_record_superseded(const struct gw_send *s)
 {
     for (const struct gw_send *o = s->d->all; o; o = o->all_next)
-        if (o != s && o->delivery_id == s->delivery_id)
+        if (o != s && o->delivery_id == s->delivery_id && o->claim_no > s->claim_no)
             return true;
     return false;
 }
@@ -226,8 +227,10 @@ void gw_dispatch_record_retry(struct gw_dispatch *d)
 {
     struct gw_send *s = d->retry;
 
-    if (d->claiming)
-        return; /* the claim could return a delivery whose hold is being retried: next tick */
+    if (d->claiming) {
+        d->retry_skipped = true; /* the claim could return a delivery whose hold is retried */
+        return;
+    }
     d->retry = NULL;
     while (s) {
         struct gw_send *next = s->next;

@@ -94,16 +94,16 @@ void gw_http_server_refuse_pending(struct gw_http_server *srv)
     unsigned suppressed = 0;
     int rc;
 
+    if (srv->spare_busy) {
+        srv->spare_waiting = true; /* tried again, with a fresh allocation, once it has closed */
+        return;
+    }
     if (srv->m_refused_memory)
         gw_metric_inc(srv->m_refused_memory);
     if (gw_logrl_allow(&srv->admit_rl, "http.accept.memory", uv_now(srv->loop), &suppressed))
         gw_error("http.accept",
                  "out of memory: a new connection closed (%u more since the last line)",
                  suppressed);
-    if (srv->spare_busy) {
-        srv->spare_waiting = true; /* accepted when the spare has closed */
-        return;
-    }
     if ((rc = uv_tcp_init(srv->loop, &srv->spare)) != 0) {
         gw_error("http.accept", "spare handle: %s", uv_strerror(rc));
         return;

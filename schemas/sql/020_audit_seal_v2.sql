@@ -18,9 +18,11 @@ CREATE FUNCTION gw_seal_field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $
     SELECT CASE WHEN b IS NULL THEN int4send(-1) ELSE int4send(length(b)) || b END;
 $$;
 
--- A time in format 2: microseconds since 1970-01-01 00:00 UTC, signed decimal.
+-- A time in format 2: microseconds since 1970-01-01 00:00 UTC, signed decimal; 'infinity' and
+-- '-infinity' as those words (one such row must not stop the sealer).
 CREATE FUNCTION gw_seal_time(t timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT (extract(epoch FROM t) * 1000000)::bigint::text;
+    SELECT CASE WHEN isfinite(t) THEN (extract(epoch FROM t) * 1000000)::bigint::text
+                ELSE t::text END;
 $$;
 
 -- The digest of one event in format 2: the fields of 013's gw_event_hash, framed.
@@ -174,12 +176,22 @@ END $$;
 -- The committed events no seal covers yet, and the age in seconds of the oldest of them (0 when
 -- there is none): /metrics's gateway_audit_unsealed_events and _oldest_seconds. They are what can
 -- be removed unseen; while a long write transaction anywhere in the cluster holds xmin back, or
--- the sealer fails, they grow.
+-- the sealer fails, they grow. The bound is read first and compared as a value, so that the
+-- count is a range of event_seal_key_idx (a bound joined in would read every event sealed so
+-- far: 275 ms for 2 million events against 1.5 ms). Times beyond the range of an interval
+-- (infinity) are left out of the age, and an event stamped after this statement began (at is
+-- clock_timestamp()) has age 0.
 CREATE FUNCTION gw_event_unsealed_stats(OUT events bigint, OUT oldest_s bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT count(*), coalesce(floor(extract(epoch FROM now() - min(e.at))), 0)::bigint
+LANGUAGE plpgsql STABLE SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+DECLARE
+    v_x xid8 := '0';
+    v_i bigint := 0;
+BEGIN
+    SELECT to_xid, to_id INTO v_x, v_i FROM event_seal ORDER BY seq DESC LIMIT 1;
+    SELECT count(*),
+           greatest(coalesce(floor(extract(epoch FROM now()
+                                            - min(e.at) FILTER (WHERE isfinite(e.at)))), 0), 0)
+      INTO events, oldest_s
       FROM event e
-      LEFT JOIN LATERAL (SELECT to_xid, to_id FROM event_seal ORDER BY seq DESC LIMIT 1) s ON true
-     WHERE e.seq IS NULL
-       AND (e.xid, e.id) >= (coalesce(s.to_xid, '0'), coalesce(s.to_id, 0));
-$$;
+     WHERE e.seq IS NULL AND (e.xid, e.id) >= (coalesce(v_x, '0'), coalesce(v_i, 0));
+END $$;

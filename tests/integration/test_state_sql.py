@@ -4,6 +4,7 @@ commits, batch limits, a database sealed by 001 migrated to 013) and tamper dete
 
 import datetime
 import hashlib
+import json
 import os
 import shutil
 import struct
@@ -220,6 +221,32 @@ def test_audit_chain(env):
     assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
 
 
+def test_unsealed_stats(env):
+    """gw_event_unsealed_stats (020), read by every /metrics refresh: its count is a range of the
+    sealer's index, however long the sealed trail (with the seal's bound joined in, it read every
+    event ever sealed); an event stamped 'infinity' neither stops the sealer nor the gauges."""
+    migrate(env)
+    env.pg.query("DO $$ BEGIN FOR i IN 1..20000 LOOP PERFORM gw_event(NULL, 'bulk', 'test', '{}'); "
+                 "END LOOP; END $$")
+    assert env.pg.query("SELECT gw_event_seal(100000)") == "20000"
+    env.pg.query("SELECT gw_event(NULL, 'new', 'test', '{}')")
+    # the second call of a session: the first also reads the catalogues to plan
+    out = env.pg.query("SELECT * FROM gw_event_unsealed_stats(); "
+                       "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM gw_event_unsealed_stats()")
+    plan = json.loads(out[out.index("["):])
+    hit = plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
+    pages = int(env.pg.query("SELECT pg_relation_size('event') / 8192"))
+    t.log("gw_event_unsealed_stats: %d buffers with 20 000 events sealed (the table: %d pages)" % (hit, pages))
+    assert hit < 50 < pages, (hit, pages)
+    assert env.pg.rows("SELECT * FROM gw_event_unsealed_stats()")[0][0] == "1"
+    env.pg.query("INSERT INTO event (kind, actor, detail, at) VALUES ('odd', 'test', '{}', 'infinity')")
+    assert env.pg.rows("SELECT events FROM gw_event_unsealed_stats()") == [["2"]]
+    assert env.pg.query("SELECT gw_event_seal(1000)") == "2"
+    assert env.pg.query("SELECT gw_event_verify() IS NULL") == "t"
+    assert env.pg.rows("SELECT * FROM gw_event_unsealed_stats()") == [["0", "0"]]
+    assert tampered(env, "UPDATE event SET at = '-infinity' WHERE kind = 'odd'") == "20001"
+
+
 class StagedMigrations:
     """A migrations directory filled in two steps: the files before `first_later` now (migrate()
     applies them), the rest when later() is called, to test an upgrade of a database in use."""
@@ -332,5 +359,5 @@ def test_bad_configuration_refused(env):
 
 if __name__ == "__main__":
     t.run([test_claim_fencing, test_give_up_and_budget, test_audit_chain, test_audit_migration,
-           test_audit_format_upgrade, test_changed_migration_refused,
+           test_audit_format_upgrade, test_unsealed_stats, test_changed_migration_refused,
            test_bad_configuration_refused])
