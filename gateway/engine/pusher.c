@@ -16,6 +16,9 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/logrl.h"
+
+/* A step whose query failed is followed by another after this, not only at the next scan. */
+#define GW_PUSHER_RETRY_MS 1000
 #include "util/utf8.h"
 
 struct gw_pusher {
@@ -29,6 +32,7 @@ struct gw_pusher {
     bool stepping;     /* a step's database call is in flight */
     bool again;        /* the last claim filled its room */
     bool rekick;       /* a kick arrived during the step: another step when it ends */
+    bool failed;       /* a query of the step failed: another step soon, not at the scan */
     bool stopping, freeing, closed;
     struct gw_metric *sent, *dead, *backlog, *oldest, *dead_now, *breaker;
     struct gw_metric_family *failures;
@@ -42,6 +46,7 @@ struct gw_push_send {
 };
 
 static void gw_pusher_step(struct gw_pusher *p);
+static void gw_pusher_tick(uv_timer_t *t);
 
 static bool gw_pusher_maybe_free(struct gw_pusher *p)
 {
@@ -62,6 +67,8 @@ static void gw_pusher_notify(struct gw_pusher *p)
 static void gw_pusher_db_trouble(struct gw_pusher *p, const char *what, int err)
 {
     unsigned suppressed = 0;
+
+    p->failed = true;
     if (gw_logrl_allow(&p->rl, what, uv_now(p->deps.loop), &suppressed))
         gw_warn("push.db", "push %s failed: %s (%u similar lines suppressed)", what,
                 gw_strerror(err), suppressed);
@@ -227,7 +234,12 @@ static void gw_pusher_step_end(struct gw_pusher *p)
         gw_pusher_kick(p);
     } else if (p->again && !p->freeing && p->inflight < p->deps.cfg->max_inflight) {
         gw_pusher_kick(p);
+    } else if (p->failed && !p->freeing && uv_timer_get_due_in(&p->timer) > GW_PUSHER_RETRY_MS) {
+        /* scan_interval_ms may be up to an hour: what the failed query left is tried sooner */
+        uv_timer_start(&p->timer, gw_pusher_tick, GW_PUSHER_RETRY_MS,
+                       p->deps.cfg->scan_interval_ms);
     }
+    p->failed = false;
 }
 
 static void gw_pusher_statsed(int err, int64_t waiting, double oldest_s, int64_t dead, void *ud)

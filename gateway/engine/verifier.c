@@ -15,6 +15,10 @@
 #include "util/error.h"
 #include "util/log.h"
 
+/* A claim that failed (or could not be sent) is tried again after this, not only at the next
+ * scan (scan_interval_ms may be up to an hour). */
+#define GW_VERIFIER_CLAIM_RETRY_MS 1000
+
 struct gw_vjob {
     struct gw_verifier *v;
     int64_t package_id;
@@ -51,6 +55,14 @@ struct gw_verifier {
 };
 
 static void gw_verifier_claim(struct gw_verifier *v);
+static void gw_verifier_scan(uv_timer_t *t);
+
+static void gw_verifier_claim_later(struct gw_verifier *v)
+{
+    if (!v->stopped && !v->freeing && uv_timer_get_due_in(&v->scan) > GW_VERIFIER_CLAIM_RETRY_MS)
+        uv_timer_start(&v->scan, gw_verifier_scan, GW_VERIFIER_CLAIM_RETRY_MS,
+                       v->deps.cfg->scan_interval_ms);
+}
 
 static void gw_verifier_maybe_idle(struct gw_verifier *v)
 {
@@ -319,6 +331,8 @@ static void gw_verifier_claimed(int err, struct gw_store_check_job *jobs, size_t
              * kick, so a database failing at once cannot make this spin) */
             v->kicked = false;
             gw_verifier_claim(v);
+        } else {
+            gw_verifier_claim_later(v);
         }
         gw_verifier_maybe_idle(v); /* stopped while it was in flight: the drain need not wait */
         return;
@@ -380,8 +394,10 @@ static void gw_verifier_claim(struct gw_verifier *v)
     v->kicked = false;
     rc = gw_store_check_claim(v->deps.db, v->owner, v->deps.cfg->lease_ms, room,
                               gw_verifier_claimed, v);
-    if (rc != 0)
+    if (rc != 0) {
         v->claiming = false;
+        gw_verifier_claim_later(v);
+    }
 }
 
 static void gw_verifier_scan(uv_timer_t *t)

@@ -163,6 +163,28 @@ def test_kick_during_step(env, hook):
     t.wait_until(lambda: all_sent(env, 1), 15, what="the push sent after the step")
 
 
+def test_failed_claim_tried_again(env, hook):
+    # The claim of the step that has the document to push fails; no kick follows. Before, the
+    # push waited for the scan (60 s); now the step is tried again a second later.
+    gw = env.gateway(p.config(hook, scan_interval_ms=60000), start=False)
+    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    env.pg.query("CREATE SEQUENCE failed_claims")
+    env.pg.query("ALTER FUNCTION gw_push_claim(text, integer, integer, integer) RENAME TO gw_push_claim_real")
+    env.pg.query("CREATE FUNCTION gw_push_claim(p_owner text, p_lease_ms integer, p_limit integer, "
+                 "p_give_up_s integer) RETURNS TABLE (push_id bigint, package_id bigint, event_id uuid, "
+                 "attempts integer, facts json) LANGUAGE plpgsql AS $$ BEGIN "
+                 "IF EXISTS (SELECT 1 FROM push q WHERE q.state = 'queued') "
+                 "   AND nextval('failed_claims') = 1 THEN RAISE EXCEPTION 'claim failed'; END IF; "
+                 "RETURN QUERY SELECT * FROM gw_push_claim_real(p_owner, p_lease_ms, p_limit, p_give_up_s); "
+                 "END $$")
+    gw.start()
+    env.sim.inject(t.PROVINCE, t.edoc(G22 + ",2026/12/03,10/RETRY", to=(t.PROVINCE,), sender=G22))
+    t.wait_until(lambda: all_sent(env, 1), 15, what="the push sent after the failed claim")
+    assert int(env.pg.query("SELECT last_value FROM failed_claims")) >= 2  # the failed one, then more
+
+
 def test_killed_mid_push_resumes(env, hook):
     hook.faults(delay_ms=1500)  # every answer slow: attempts are in flight when the kill comes
     gw = env.gateway(p.config(hook, timeout_ms=3000, lease_ms=4000))
@@ -264,4 +286,5 @@ def test_push_sql(env, hook):
 if __name__ == "__main__":
     p.run([test_push_sql, test_pushed_through_faults, test_webhook_down_pull_inbox_fallback,
            test_give_up_dead, test_largest_batch, test_pushed_on_release, test_kick_during_step,
+           test_failed_claim_tried_again,
            test_killed_mid_push_resumes])

@@ -179,6 +179,27 @@ def test_kick_during_failed_claim(env):
                  what="checked after the failed claim")
 
 
+def test_failed_claim_tried_again(env):
+    """With a scan of an hour and no further kick, a claim that failed is tried again a second
+    later (before, the check waited for the scan)."""
+    gw = migrated_gateway(env, {"verify:scan_interval_ms": "3600000"})
+    env.pg.query("CREATE SEQUENCE failed_claims")
+    env.pg.query("ALTER FUNCTION gw_check_claim(text, integer, integer) RENAME TO gw_check_claim_real")
+    env.pg.query(
+        "CREATE FUNCTION gw_check_claim(p_owner text, p_lease_ms integer, p_limit integer) "
+        "RETURNS TABLE (package_id bigint, direction text, sender text, document_id text, attempts integer, "
+        "deadline_at timestamptz, body_id bigint, size bigint, chunks integer, xmldsig boolean, "
+        "attachments json, first_recipient text) LANGUAGE plpgsql AS $$ BEGIN "
+        "IF EXISTS (SELECT 1 FROM package_check c WHERE c.state = 'PENDING') "
+        "   AND nextval('failed_claims') = 1 THEN RAISE EXCEPTION 'claim failed'; END IF; "
+        "RETURN QUERY SELECT * FROM gw_check_claim_real(p_owner, p_lease_ms, p_limit); END $$")
+    gw.start()
+    assert gw.submit(t.edoc("000.00.12.H49,2024/05/15,1/RETRY")).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT state FROM package_check") == "DONE", 20,
+                 what="checked after the failed claim")
+    assert int(env.pg.query("SELECT last_value FROM failed_claims")) >= 2  # the failed one, then more
+
+
 def test_stop_during_failed_claim(env):
     """A stop while the verifier's claim is in flight, the claim then failing: the drain ends when
     it fails, not at drain_timeout_ms (before, the failure did not tell the drain)."""
@@ -246,4 +267,5 @@ def test_lease_taken_while_waiting(env):
 
 if __name__ == "__main__":
     t.run([test_verify_budget, test_budget_counts_inflated_pdfs, test_stop_while_claiming,
-           test_kick_during_failed_claim, test_stop_during_failed_claim, test_lease_taken_while_waiting])
+           test_kick_during_failed_claim, test_failed_claim_tried_again, test_stop_during_failed_claim,
+           test_lease_taken_while_waiting])
