@@ -209,6 +209,16 @@ static void gw_dispatch_unask(struct gw_dispatch *d)
         d->axes[i].asked = d->axes[i].got = 0;
 }
 
+/* The recordings a tick did not retry because this claim was in flight: retried now, after the
+ * sends the claim started (an outcome of a delivery claimed again is then dropped). */
+static void gw_dispatch_retry_skipped(struct gw_dispatch *d)
+{
+    if (!d->retry_skipped || d->freeing)
+        return;
+    d->retry_skipped = false;
+    gw_dispatch_record_retry(d);
+}
+
 static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, size_t n, void *ud)
 {
     struct gw_dispatch *d = ud;
@@ -218,10 +228,7 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
     if (gw_dispatch_maybe_free(d))
         return; /* forced stop: the claimed rows' leases expire */
     if (err != 0) {
-        if (d->retry_skipped && !d->freeing) {
-            d->retry_skipped = false;
-            gw_dispatch_record_retry(d);
-        }
+        gw_dispatch_retry_skipped(d);
         gw_dispatch_unask(d);
         gw_log(GW_LOG_WARN, "delivery.claim_failed", "claiming deliveries failed: %s",
                gw_strerror(err));
@@ -241,11 +248,7 @@ static void gw_dispatch_claimed(int err, const struct gw_store_claimed *rows, si
             largest = rows[i].len;
         gw_dispatch_start_send(d, &rows[i]);
     }
-    if (d->retry_skipped) {
-        /* after the sends it started: an outcome of a delivery claimed again is dropped */
-        d->retry_skipped = false;
-        gw_dispatch_record_retry(d);
-    }
+    gw_dispatch_retry_skipped(d);
     /* Per axis: one that got all it asked for may have more due, claimed again as soon as one
      * of its sends ends (with several axes the claim's total says nothing of each). */
     for (size_t i = 0; i < d->n_axes; i++) {

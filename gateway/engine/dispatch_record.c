@@ -75,9 +75,7 @@ static void gw_record_flushed(int err, const bool *recorded, size_t n, void *ud)
     struct gw_dispatch *d = ud;
     struct gw_send *s = d->flushing;
     /* On a forced stop the last send finished below may free the dispatcher: touch it no more. */
-    bool freeing = d->freeing;
-
-    bool waited = false;
+    bool freeing = d->freeing, waited = false;
 
     d->flushing = NULL;
     /* Answers come in the order of the list. */

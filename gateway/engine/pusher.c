@@ -16,10 +16,10 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/logrl.h"
+#include "util/utf8.h"
 
 /* A step whose query failed is followed by another after this, not only at the next scan. */
 #define GW_PUSHER_RETRY_MS 1000
-#include "util/utf8.h"
 
 struct gw_pusher {
     struct gw_pusher_deps deps;
