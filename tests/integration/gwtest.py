@@ -158,6 +158,20 @@ def request(port, method, path, body=None, headers=None, token=TOKEN, timeout=30
         conn.close()
 
 
+def wrap_function(pg, name, params, returns, before):
+    """Replaces the SQL function name(params) by a plpgsql one that runs the statements `before`
+    (they may RAISE or RETURN) and then answers as the original, renamed name_real, does: a fault
+    injected into one of the gateway's calls. params as declared ("p_a text, p_b integer");
+    returns "TABLE (...)" or a type."""
+    types = ", ".join(p.split(" ", 1)[1] for p in params.split(", "))
+    args = ", ".join(p.split(" ", 1)[0] for p in params.split(", "))
+    call = "%s_real(%s)" % (name, args)
+    pg.query("ALTER FUNCTION %s(%s) RENAME TO %s_real" % (name, types, name))
+    pg.query("CREATE FUNCTION %s(%s) RETURNS %s LANGUAGE plpgsql AS $$ BEGIN %s %s; END $$"
+             % (name, params, returns, before,
+                ("RETURN QUERY SELECT * FROM " if returns.startswith("TABLE") else "RETURN ") + call))
+
+
 @contextlib.contextmanager
 def open_transaction(pg, sql):
     """A psql session that runs BEGIN and sql and keeps the transaction open (it holds a
@@ -367,6 +381,12 @@ class Gateway:
                 for k, v in kv.items():
                     f.write("%s = %s\n" % (k, v))
                 f.write("\n")
+
+    def migrate(self):
+        """Applies the schema (gatewayd --migrate) without starting the daemon."""
+        r = subprocess.run([GATEWAYD, "-c", self.config, "--migrate"], capture_output=True, text=True,
+                           timeout=60, env=self.environ, cwd=self.cwd)
+        assert r.returncode == 0, r.stdout + r.stderr
 
     def start(self, wait=True, ready=True):
         """Starts gatewayd; wait: until it listens (port file); ready: also until /readyz says 200

@@ -120,20 +120,13 @@ def lost_hold_answer(env, wait_s):
     asked; later calls are plain."""
     env.pg.query("CREATE EXTENSION dblink")
     env.pg.query("CREATE SEQUENCE held_calls")
-    env.pg.query("ALTER FUNCTION gw_delivery_held(bigint, text, integer, text, integer) "
-                 "RENAME TO gw_delivery_held_real")
-    env.pg.query(
-        "CREATE FUNCTION gw_delivery_held(p_delivery bigint, p_owner text, p_attempt integer, "
-        "p_error text, p_retry_ms integer) RETURNS text LANGUAGE plpgsql AS $$ "
-        "DECLARE n bigint := nextval('held_calls'); BEGIN "
-        "IF n = 1 THEN "
-        "  PERFORM dblink_exec('%s', format('SELECT gw_delivery_held_real(%%s, %%L, %%s, %%L, %%s)', "
-        "    p_delivery, p_owner, p_attempt, p_error, p_retry_ms)); "
-        "  RAISE EXCEPTION 'connection lost after the commit'; "
-        "END IF; "
-        "IF n = 2 THEN PERFORM pg_sleep(%g); END IF; "
-        "RETURN gw_delivery_held_real(p_delivery, p_owner, p_attempt, p_error, p_retry_ms); "
-        "END $$" % (env.pg.conninfo(), wait_s))
+    t.wrap_function(env.pg, "gw_delivery_held",
+                    "p_delivery bigint, p_owner text, p_attempt integer, p_error text, p_retry_ms integer", "text",
+                    "IF nextval('held_calls') = 1 THEN "
+                    "PERFORM dblink_exec('%s', format('SELECT gw_delivery_held_real(%%s, %%L, %%s, %%L, %%s)', "
+                    "p_delivery, p_owner, p_attempt, p_error, p_retry_ms)); "
+                    "RAISE EXCEPTION 'connection lost after the commit'; END IF; "
+                    "IF currval('held_calls') = 2 THEN PERFORM pg_sleep(%g); END IF;" % (env.pg.conninfo(), wait_s))
 
 
 def test_lost_hold_answer_not_replayed(env):

@@ -4,7 +4,6 @@ a gateway killed mid-push. The webhook simulator checks every signature with Pyt
 
 import hashlib
 import os
-import subprocess
 
 import gwpush as p
 import gwtest as t
@@ -146,9 +145,7 @@ def test_kick_during_step(env, hook):
     # A document released while a step is in flight (its enqueue held 3 s after it read nothing):
     # the kick is kept for the step's end; before, it was dropped and the push waited for the scan.
     gw = env.gateway(p.config(hook, scan_interval_ms=60000), start=False)
-    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
+    gw.migrate()
     env.pg.query("CREATE SEQUENCE enqueue_calls")
     env.pg.query("ALTER FUNCTION gw_push_enqueue(text[], integer) RENAME TO gw_push_enqueue_real")
     env.pg.query("CREATE FUNCTION gw_push_enqueue(p_organs text[], p_limit integer) RETURNS integer "
@@ -167,18 +164,12 @@ def test_failed_claim_tried_again(env, hook):
     # The claim of the step that has the document to push fails; no kick follows. Before, the
     # push waited for the scan (60 s); now the step is tried again a second later.
     gw = env.gateway(p.config(hook, scan_interval_ms=60000), start=False)
-    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
+    gw.migrate()
     env.pg.query("CREATE SEQUENCE failed_claims")
-    env.pg.query("ALTER FUNCTION gw_push_claim(text, integer, integer, integer) RENAME TO gw_push_claim_real")
-    env.pg.query("CREATE FUNCTION gw_push_claim(p_owner text, p_lease_ms integer, p_limit integer, "
-                 "p_give_up_s integer) RETURNS TABLE (push_id bigint, package_id bigint, event_id uuid, "
-                 "attempts integer, facts json) LANGUAGE plpgsql AS $$ BEGIN "
-                 "IF EXISTS (SELECT 1 FROM push q WHERE q.state = 'queued') "
-                 "   AND nextval('failed_claims') = 1 THEN RAISE EXCEPTION 'claim failed'; END IF; "
-                 "RETURN QUERY SELECT * FROM gw_push_claim_real(p_owner, p_lease_ms, p_limit, p_give_up_s); "
-                 "END $$")
+    t.wrap_function(env.pg, "gw_push_claim", "p_owner text, p_lease_ms integer, p_limit integer, p_give_up_s integer",
+                    "TABLE (push_id bigint, package_id bigint, event_id uuid, attempts integer, facts json)",
+                    "IF EXISTS (SELECT 1 FROM push q WHERE q.state = 'queued') "
+                    "AND nextval('failed_claims') = 1 THEN RAISE EXCEPTION 'claim failed'; END IF;")
     gw.start()
     env.sim.inject(t.PROVINCE, t.edoc(G22 + ",2026/12/03,10/RETRY", to=(t.PROVINCE,), sender=G22))
     t.wait_until(lambda: all_sent(env, 1), 15, what="the push sent after the failed claim")
@@ -211,9 +202,7 @@ def test_killed_mid_push_resumes(env, hook):
 def test_push_sql(env, hook):
     """The 012_push.sql functions driven directly: cursor and scope, fencing, held, give-up, drop."""
     gw = env.gateway(start=False)
-    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
+    gw.migrate()
     q = env.pg.query
 
     def pkg(seq, recipients, state="AVAILABLE"):

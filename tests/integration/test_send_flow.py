@@ -153,20 +153,15 @@ def test_kick_during_failed_claim(env):
     waited for the scan). The claim at start waits 3 s, then fails; the package's check ends (and
     kicks) meanwhile."""
     gw = env.gateway(FLOW, start=False)
-    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
+    gw.migrate()
     env.pg.query("CREATE SEQUENCE claim_calls")
-    sig = "p_owner text, p_lease_ms integer, p_limit integer, p_max_bytes bigint, p_give_up_s integer, " \
-          "p_axes text[], p_limits integer[]"
-    env.pg.query("ALTER FUNCTION gw_claim_copies(%s) RENAME TO gw_claim_copies_real" % sig)
-    env.pg.query(
-        "CREATE FUNCTION gw_claim_copies(%s) RETURNS TABLE (delivery_id bigint, package_id bigint, "
-        "axis text, kind text, document_id text, attempts integer, body_id bigint, size bigint, "
-        "chunks integer, sha256 bytea, relay jsonb, recipients text[], attachments json) "
-        "LANGUAGE plpgsql AS $$ BEGIN "
-        "IF nextval('claim_calls') = 1 THEN PERFORM pg_sleep(3); RAISE EXCEPTION 'claim failed'; END IF; "
-        "RETURN QUERY SELECT * FROM gw_claim_copies_real(p_owner, p_lease_ms, p_limit, p_max_bytes, "
-        "p_give_up_s, p_axes, p_limits); END $$" % sig)
+    t.wrap_function(env.pg, "gw_claim_copies",
+                    "p_owner text, p_lease_ms integer, p_limit integer, p_max_bytes bigint, p_give_up_s integer, "
+                    "p_axes text[], p_limits integer[]",
+                    "TABLE (delivery_id bigint, package_id bigint, axis text, kind text, document_id text, "
+                    "attempts integer, body_id bigint, size bigint, chunks integer, sha256 bytea, relay jsonb, "
+                    "recipients text[], attachments json)",
+                    "IF nextval('claim_calls') = 1 THEN PERFORM pg_sleep(3); RAISE EXCEPTION 'claim failed'; END IF;")
     gw.start()
     t.wait_until(lambda: env.pg.query("SELECT is_called FROM claim_calls") == "t", 10, what="the first claim")
     doc = "000.00.12.H49,2024/08/06,1/REKICK"

@@ -146,23 +146,28 @@ def test_stop_while_claiming(env):
     assert gw3.stop() == 0
 
 
+CHECK_CLAIM = ("gw_check_claim", "p_owner text, p_lease_ms integer, p_limit integer",
+               "TABLE (package_id bigint, direction text, sender text, document_id text, attempts integer, "
+               "deadline_at timestamptz, body_id bigint, size bigint, chunks integer, xmldsig boolean, "
+               "attachments json, first_recipient text)")
+
+
+def failing_claim(env, before):
+    """gw_check_claim failing as `before` says; the calls it lets through are plain (counted in
+    the sequence claim_calls, which before may use)."""
+    env.pg.query("CREATE SEQUENCE claim_calls")
+    t.wrap_function(env.pg, *CHECK_CLAIM, before)
+
+
 def failing_first_claim(env, seconds):
     """gw_check_claim whose first call waits `seconds` and then fails; later calls are plain."""
-    env.pg.query("CREATE SEQUENCE check_claims")
-    env.pg.query("ALTER FUNCTION gw_check_claim(text, integer, integer) RENAME TO gw_check_claim_real")
-    env.pg.query(
-        "CREATE FUNCTION gw_check_claim(p_owner text, p_lease_ms integer, p_limit integer) "
-        "RETURNS TABLE (package_id bigint, direction text, sender text, document_id text, attempts integer, "
-        "deadline_at timestamptz, body_id bigint, size bigint, chunks integer, xmldsig boolean, "
-        "attachments json, first_recipient text) LANGUAGE plpgsql AS $$ BEGIN "
-        "IF nextval('check_claims') = 1 THEN PERFORM pg_sleep(%g); RAISE EXCEPTION 'claim failed'; END IF; "
-        "RETURN QUERY SELECT * FROM gw_check_claim_real(p_owner, p_lease_ms, p_limit); END $$" % seconds)
+    failing_claim(env, "IF nextval('claim_calls') = 1 THEN PERFORM pg_sleep(%g); "
+                       "RAISE EXCEPTION 'claim failed'; END IF;" % seconds)
 
 
 def migrated_gateway(env, extra):
     gw = env.gateway(extra, start=False)
-    r = subprocess.run([t.GATEWAYD, "-c", gw.config, "--migrate"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
+    gw.migrate()
     return gw
 
 
@@ -173,7 +178,7 @@ def test_kick_during_failed_claim(env):
     gw = migrated_gateway(env, {"verify:scan_interval_ms": "3600000"})
     failing_first_claim(env, 3)
     gw.start()
-    t.wait_until(lambda: env.pg.query("SELECT is_called FROM check_claims") == "t", 10, what="the first claim")
+    t.wait_until(lambda: env.pg.query("SELECT is_called FROM claim_calls") == "t", 10, what="the first claim")
     assert gw.submit(t.edoc("000.00.12.H49,2024/05/15,1/REKICK")).status == 202
     t.wait_until(lambda: env.pg.query("SELECT state FROM package_check") == "DONE", 20,
                  what="checked after the failed claim")
@@ -183,21 +188,13 @@ def test_failed_claim_tried_again(env):
     """With a scan of an hour and no further kick, a claim that failed is tried again a second
     later (before, the check waited for the scan)."""
     gw = migrated_gateway(env, {"verify:scan_interval_ms": "3600000"})
-    env.pg.query("CREATE SEQUENCE failed_claims")
-    env.pg.query("ALTER FUNCTION gw_check_claim(text, integer, integer) RENAME TO gw_check_claim_real")
-    env.pg.query(
-        "CREATE FUNCTION gw_check_claim(p_owner text, p_lease_ms integer, p_limit integer) "
-        "RETURNS TABLE (package_id bigint, direction text, sender text, document_id text, attempts integer, "
-        "deadline_at timestamptz, body_id bigint, size bigint, chunks integer, xmldsig boolean, "
-        "attachments json, first_recipient text) LANGUAGE plpgsql AS $$ BEGIN "
-        "IF EXISTS (SELECT 1 FROM package_check c WHERE c.state = 'PENDING') "
-        "   AND nextval('failed_claims') = 1 THEN RAISE EXCEPTION 'claim failed'; END IF; "
-        "RETURN QUERY SELECT * FROM gw_check_claim_real(p_owner, p_lease_ms, p_limit); END $$")
+    failing_claim(env, "IF EXISTS (SELECT 1 FROM package_check c WHERE c.state = 'PENDING') "
+                       "AND nextval('claim_calls') = 1 THEN RAISE EXCEPTION 'claim failed'; END IF;")
     gw.start()
     assert gw.submit(t.edoc("000.00.12.H49,2024/05/15,1/RETRY")).status == 202
     t.wait_until(lambda: env.pg.query("SELECT state FROM package_check") == "DONE", 20,
                  what="checked after the failed claim")
-    assert int(env.pg.query("SELECT last_value FROM failed_claims")) >= 2  # the failed one, then more
+    assert int(env.pg.query("SELECT last_value FROM claim_calls")) >= 2  # the failed one, then more
 
 
 def test_stop_during_failed_claim(env):
@@ -206,7 +203,7 @@ def test_stop_during_failed_claim(env):
     gw = migrated_gateway(env, {"server:drain_timeout_ms": "30000"})
     failing_first_claim(env, 3)
     gw.start()
-    t.wait_until(lambda: env.pg.query("SELECT is_called FROM check_claims") == "t", 10, what="the first claim")
+    t.wait_until(lambda: env.pg.query("SELECT is_called FROM claim_calls") == "t", 10, what="the first claim")
     began = time.monotonic()
     assert gw.stop(timeout=60) == 0
     took = time.monotonic() - began
