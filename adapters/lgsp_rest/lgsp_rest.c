@@ -3,9 +3,9 @@
  * call carries X-SystemId, X-SecretKey and the bearer token of the last login. One login is in
  * flight at a time; calls that need a token wait for it in a bounded queue (GW_LR_MAX_WAITING).
  * A token is used until 80 % of its lifetime (data.expiresIn, else token_lifetime_s), then the
- * next call logs in first; an HTTP 401 drops the token, logs in again and retries that call once.
- * Answers are read by lgsp_rest_resp.c, those over 64 KiB on the thread pool; the getEdoc answer
- * is streamed into the caller's sink (lgsp_rest_fetch.c), sendEdoc's multipart body from the
+ * next call logs in first; an HTTP 401 or 403 drops the token, logs in again and retries that call
+ * once. Answers are read by lgsp_rest_resp.c, those over 64 KiB on the thread pool; the getEdoc
+ * answer is streamed into the caller's sink (lgsp_rest_fetch.c), sendEdoc's multipart body from the
  * caller's body (lgsp_rest_send.c); list windows come from lgsp_rest_window.c and the directory
  * from a file (lgsp_rest_dir.c).
  */
@@ -45,8 +45,8 @@ struct gw_lr_call {
     struct gw_axis_sink *sink;
     size_t max_package_bytes;
     uint64_t token_gen; /* of the token the request carried */
-    bool retried;       /* logged in again after a 401 once */
-    bool retry;         /* the transfer ended with a 401: retry once the body is idle */
+    bool retried;       /* logged in again after a 401 or 403 once */
+    bool retry;         /* the transfer ended with a 401 or 403: retry once the body is idle */
     bool done_ack;      /* an ack "done": remembered when it succeeds */
     char doc_id[GW_LR_MAX_ID + 1];
     int rc;
@@ -150,8 +150,17 @@ static void gw_lr_fail(struct gw_lr_call *c, int rc, const char *detail)
 static void gw_lr_digest(struct gw_lr_call *c, const char *body, size_t len)
 {
     json_t *root = NULL;
-    int rc = gw_lr_parse(body, len, &root, c->detail, sizeof(c->detail));
+    size_t blank = 0;
+    int rc;
 
+    while (blank < len && body[blank] != '\0' && strchr(" \t\r\n", body[blank]))
+        blank++;
+    if (c->op == GW_LR_ACK && blank == len) {
+        /* updateStatus's answer is not documented: a 2xx without a body (204, say) is the ack */
+        c->rc = 0;
+        return;
+    }
+    rc = gw_lr_parse(body, len, &root, c->detail, sizeof(c->detail));
     if (rc == 0)
         rc = gw_lr_envelope(root, c->detail, sizeof(c->detail));
     if (rc == 0) {
@@ -282,10 +291,10 @@ static void gw_lr_after_transfer(void *ud)
     if (c->retry) {
         c->retry = false;
         if (c->up && gw_axis_upload_restart(c->up) != 0) {
-            gw_lr_fail(c, GW_EHTTP, "HTTP 401: the body cannot be sent again");
+            gw_lr_fail(c, GW_EHTTP, "HTTP 401/403: the body cannot be sent again");
             return;
         }
-        if (c->fx) { /* a 401's body never reached the sink: a fresh scanner */
+        if (c->fx) { /* a refused call's body never reached the sink: a fresh scanner */
             gw_lr_fetch_free(c->fx);
             c->fx = NULL;
             if ((rc = gw_lr_fetch_new(c->sink, c->max_package_bytes, &c->fx)) != 0) {
@@ -294,7 +303,7 @@ static void gw_lr_after_transfer(void *ud)
             }
         }
         if ((rc = gw_lr_start(c)) != 0)
-            gw_lr_fail(c, rc, "HTTP 401: could not log in again");
+            gw_lr_fail(c, rc, "HTTP 401/403: could not log in again");
         return;
     }
     if (c->resp) { /* a large answer: read on the thread pool */
@@ -326,8 +335,9 @@ static void gw_lr_on_http(int err, long status, const char *body, size_t len, vo
         c->rc = err; /* GW_E2BIG (answer over its cap), GW_ECANCELED, GW_ENOMEM */
         if (err == GW_E2BIG)
             snprintf(c->detail, sizeof(c->detail), "answer over its cap");
-    } else if (status == 401 && !c->retried) {
-        /* The token is no longer valid: log in again (once) and retry. */
+    } else if ((status == 401 || status == 403) && !c->retried) {
+        /* The token is no longer valid (how an axis says so is not documented: 401 or 403): log
+         * in again (once) and retry; refused again, the credentials are the peer's condition. */
         c->retried = true;
         c->retry = true;
         if (c->token_gen == st->token_gen) {

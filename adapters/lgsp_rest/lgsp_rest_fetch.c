@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lgsp_rest_internal.h"
 #include "util/error.h"
@@ -32,7 +33,7 @@ enum {
     FX_LITERAL,
     FX_END
 };
-enum { T_NONE, T_KEY, T_SUCCESS, T_MESSAGE, T_CODE, T_DESC, T_EDXML };
+enum { T_NONE, T_KEY, T_SUCCESS, T_STATUS, T_MESSAGE, T_CODE, T_DESC, T_EDXML };
 enum { E_UNDECIDED, E_RAW, E_B64 };
 
 struct gw_lr_fetch {
@@ -53,7 +54,10 @@ struct gw_lr_fetch {
     char tok[40];
     size_t tok_len;
     /* results */
-    int success; /* -1 absent, 0 false, 1 true */
+    int success;    /* -1 absent (or null), 0 false, 1 true, -2 neither */
+    char succ[8];   /* success given as text */
+    char stat[8];   /* a status member (top level or in data) being read */
+    bool says_fail; /* one of them is "fail" */
     char code[40];
     bool has_code;
     char desc[256], message[256];
@@ -177,6 +181,12 @@ static int gw_lr_fx_char(struct gw_lr_fetch *f, uint8_t c)
     case T_CODE:
         dst = f->code, cap = sizeof(f->code);
         break;
+    case T_SUCCESS:
+        dst = f->succ, cap = sizeof(f->succ);
+        break;
+    case T_STATUS:
+        dst = f->stat, cap = sizeof(f->stat);
+        break;
     default:
         return 0;
     }
@@ -227,6 +237,8 @@ static int gw_lr_fx_target(const struct gw_lr_fetch *f)
             return T_SUCCESS;
         if (f->depth == 1 && strcmp(k, "message") == 0)
             return T_MESSAGE;
+        if (strcmp(k, "status") == 0)
+            return T_STATUS;
         if (strcmp(k, "errorCode") == 0)
             return T_CODE;
         if (strcmp(k, "errorDesc") == 0)
@@ -251,7 +263,10 @@ static void gw_lr_fx_literal_end(struct gw_lr_fetch *f)
 {
     f->tok[f->tok_len] = '\0';
     if (f->target == T_SUCCESS)
-        f->success = strcmp(f->tok, "true") == 0 ? 1 : strcmp(f->tok, "false") == 0 ? 0 : -1;
+        f->success = strcmp(f->tok, "true") == 0    ? 1
+                     : strcmp(f->tok, "false") == 0 ? 0
+                     : strcmp(f->tok, "null") == 0  ? -1
+                                                    : -2;
     else if (f->target == T_CODE && strcmp(f->tok, "null") != 0) {
         snprintf(f->code, sizeof(f->code), "%s", f->tok);
         f->has_code = true;
@@ -353,6 +368,12 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
             }
             if (f->target == T_CODE)
                 f->has_code = true;
+            if (f->target == T_STATUS && strcasecmp(f->stat, "fail") == 0)
+                f->says_fail = true;
+            if (f->target == T_SUCCESS) /* "true" / "false" taken, as gw_lr_envelope does */
+                f->success = strcasecmp(f->succ, "true") == 0    ? 1
+                             : strcasecmp(f->succ, "false") == 0 ? 0
+                                                                 : -2;
             gw_lr_fx_value_end(f);
             return 0;
         }
@@ -403,6 +424,10 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
             }
             if (f->target == T_CODE)
                 f->code[0] = '\0';
+            if (f->target == T_SUCCESS)
+                f->succ[0] = '\0';
+            if (f->target == T_STATUS)
+                f->stat[0] = '\0';
             return 0;
         }
         if (f->target == T_EDXML)
@@ -502,6 +527,10 @@ int gw_lr_fetch_verdict(struct gw_lr_fetch *f, char *detail, size_t detail_len)
     }
     if (f->err != 0)
         return f->err; /* the sink's own code, or memory */
+    if (f->success == -2) {
+        snprintf(detail, detail_len, "response whose success is not a boolean");
+        return GW_EHTTP;
+    }
     if (f->success != 1) {
         /* the envelope's verdict, by the same rules as every other answer */
         json_t *env = json_object();
@@ -520,10 +549,14 @@ int gw_lr_fetch_verdict(struct gw_lr_fetch *f, char *detail, size_t detail_len)
             json_object_set_new(data, "errorDesc", json_string(f->desc));
         if (f->message[0])
             json_object_set_new(env, "message", json_string(f->message));
+        if (f->says_fail)
+            json_object_set_new(env, "status", json_string("fail"));
         json_object_set_new(env, "data", data);
         rc = gw_lr_envelope(env, detail, detail_len);
         json_decref(env);
-        return rc ? rc : GW_EHTTP;
+        if (rc != 0 || f->success == 0)
+            return rc ? rc : GW_EHTTP;
+        /* no success member and no error code: data.edxml decides, as below */
     }
     if (f->edxml_seen > 1) {
         snprintf(detail, detail_len, "response with data.edxml twice");

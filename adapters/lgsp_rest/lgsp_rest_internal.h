@@ -29,13 +29,16 @@
 /* Parses body as a JSON object: 0 and *root, or GW_EHTTP with detail. */
 int gw_lr_parse(const char *body, size_t len, json_t **root, char *detail, size_t detail_len);
 
-/* The verdict of an envelope: 0 when success is true; otherwise gw_lr_classify of
- * data.errorCode (or a top-level errorCode), detail "errorCode <n>: <errorDesc>" (or the message).
- * success absent or not a boolean: GW_EHTTP. */
+/* The verdict of an envelope: 0 when success is true (a boolean, or the text "true"), and when
+ * success is absent and nothing says the call failed (no errorCode other than 0, no status
+ * "fail" at the top or in data): domain.md shows success only on sendEdoc and the list, so the
+ * caller's reading of its payload (docId, data.token, data, data.edxml) decides. Otherwise
+ * gw_lr_classify of data.errorCode (or a top-level errorCode), detail "errorCode <n>: <errorDesc>"
+ * (or the message); without a code GW_EAXIS. success of another type: GW_EHTTP. */
 int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len);
 
-/* errorCode -> error (lgsp_rest.h): 0; 15, 19 GW_EAUTH; 10, 21, 22 GW_EREFUSED; 20 GW_EHTTP;
- * anything else (18, 23, undocumented) GW_EAXIS. */
+/* errorCode -> error (lgsp_rest.h): 0; 15, 19 GW_EAUTH; 10, 21, 22 GW_EREFUSED; 18, 23
+ * GW_ERECIPIENT; 20 GW_EHTTP; anything else (undocumented) GW_EAXIS. */
 int gw_lr_classify(long code);
 
 /* An HTTP status outside 2xx: 401/403 GW_EAUTH; 5xx, 404, 405, 408, 429 GW_EHTTP; else
@@ -53,10 +56,11 @@ int gw_lr_parse_login(const char *body, size_t len, char **token, uint64_t *expi
 int gw_lr_doc_id(const json_t *root, char out[GW_LR_MAX_ID + 1]);
 
 /* The items of a list answer's data (absent or null: none; not an array: GW_EHTTP); done[i]
- * tells whether the axis lists item i as status "done". Invalid items are skipped, at most
- * GW_LR_MAX_ITEMS kept; *cut tells whether more valid items were listed, and cut_from is the
- * earliest created date ("createdTime") among those not kept, "" when one of them has none.
- * Free with gw_lr_items_free. */
+ * tells whether the axis lists item i as status "done". Invalid items are skipped; at most
+ * GW_LR_MAX_ITEMS are kept, in this order whatever the list's: those not done before those
+ * done, each oldest first (created date "createdTime"; none usable first), then as listed. *cut
+ * tells whether more valid items were listed, and cut_from is the earliest created date among
+ * those not kept, "" when one of them has none. Free with gw_lr_items_free. */
 int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut,
                 char cut_from[GW_LR_DATE_LEN]);
 void gw_lr_items_free(struct gw_axis_item *items, bool *done, size_t n);

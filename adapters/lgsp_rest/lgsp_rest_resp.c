@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lgsp_rest_internal.h"
 #include "util/error.h"
@@ -38,9 +39,12 @@ int gw_lr_classify(long code)
     case 21: /* file processing error */
     case 22: /* edXML not conformant */
         return GW_EREFUSED;
+    case 18: /* receiver does not exist */
+    case 23: /* receiver locked */
+        return GW_ERECIPIENT;
     case 20: /* the axis's internal error: retried as a failure of the peer */
         return GW_EHTTP;
-    default: /* 18, 23 (a recipient), or undocumented: retried, the code in the detail */
+    default: /* undocumented: retried, the code in the detail */
         return GW_EAXIS;
     }
 }
@@ -85,19 +89,40 @@ static void gw_lr_text(const json_t *v, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* success as a boolean, or as the text "true" / "false": 1, 0; absent: -1; anything else: -2. */
+static int gw_lr_success(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return -1;
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    if (json_is_string(v) && strcasecmp(json_string_value(v), "true") == 0)
+        return 1;
+    if (json_is_string(v) && strcasecmp(json_string_value(v), "false") == 0)
+        return 0;
+    return -2;
+}
+
+/* A status member that says the call failed ("fail", any case). */
+static bool gw_lr_says_fail(const json_t *v)
+{
+    return json_is_string(v) && strcasecmp(json_string_value(v), "fail") == 0;
+}
+
 int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len)
 {
-    const json_t *ok = json_object_get(root, "success");
     const json_t *data = json_object_get(root, "data");
     const json_t *code = NULL, *desc = NULL;
     char text[GW_LR_DETAIL_LEN];
+    int ok = gw_lr_success(json_object_get(root, "success"));
+    bool has_code;
     long c = 0;
 
-    if (!json_is_boolean(ok)) {
-        snprintf(detail, detail_len, "response without success");
+    if (ok == -2) {
+        snprintf(detail, detail_len, "response whose success is not a boolean");
         return GW_EHTTP;
     }
-    if (json_is_true(ok))
+    if (ok == 1)
         return 0;
     if (json_is_object(data)) {
         code = json_object_get(data, "errorCode");
@@ -105,18 +130,23 @@ int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len)
     }
     if (!code)
         code = json_object_get(root, "errorCode");
+    has_code = gw_lr_int(code, &c);
+    if (ok == -1 && (!has_code || c == 0) && !gw_lr_says_fail(json_object_get(root, "status")) &&
+        !(json_is_object(data) && gw_lr_says_fail(json_object_get(data, "status"))))
+        return 0; /* no success member and nothing that says the call failed: the caller's
+                   * own reading of the answer decides */
     if (!desc || !json_is_string(desc))
         desc = json_object_get(root, json_object_get(root, "errorDesc") ? "errorDesc" : "message");
     gw_lr_text(desc, text, sizeof(text));
-    if (!gw_lr_int(code, &c)) {
+    if (!has_code) {
         /* refused without a code: nothing says whose condition it is; retried */
         snprintf(detail, detail_len, "refused without errorCode%s%s", text[0] ? ": " : "", text);
         return GW_EAXIS;
     }
     snprintf(detail, detail_len, "errorCode %ld%s%s", c, text[0] ? ": " : "", text);
     if (c == 0) {
-        snprintf(detail, detail_len, "success false with errorCode 0%s%s", text[0] ? ": " : "",
-                 text);
+        snprintf(detail, detail_len, "%s with errorCode 0%s%s",
+                 ok == 0 ? "success false" : "status fail", text[0] ? ": " : "", text);
         return GW_EAXIS; /* contradictory: not taken as a success */
     }
     return gw_lr_classify(c);
@@ -135,7 +165,8 @@ int gw_lr_parse_login(const char *body, size_t len, char **token, uint64_t *expi
         return rc;
     if ((rc = gw_lr_envelope(root, detail, detail_len)) != 0) {
         json_decref(root);
-        return rc == GW_EAXIS || rc == GW_EREFUSED ? GW_EAUTH : rc; /* a login refused */
+        /* a login refused */
+        return rc == GW_EAXIS || rc == GW_EREFUSED || rc == GW_ERECIPIENT ? GW_EAUTH : rc;
     }
     data = json_object_get(root, "data");
     tok = json_is_object(data) ? json_object_get(data, "token") : NULL;
@@ -222,11 +253,31 @@ static long gw_lr_item_day(const json_t *it)
     return gw_lr_date_days(d);
 }
 
+/* A valid list item's place in the order items are kept in. */
+struct gw_lr_rank {
+    size_t i;  /* index in data */
+    long day;  /* created date, -1 without a usable one */
+    bool done; /* listed as status "done" */
+};
+
+/* Pending before done, then the oldest first (no usable date first of all), then as listed. */
+static int gw_lr_rank_cmp(const void *pa, const void *pb)
+{
+    const struct gw_lr_rank *a = pa, *b = pb;
+
+    if (a->done != b->done)
+        return a->done ? 1 : -1;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
 int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, size_t *n, bool *cut,
                 char cut_from[GW_LR_DATE_LEN])
 {
     const json_t *data = json_object_get(root, "data");
-    size_t cap, i, k = 0;
+    struct gw_lr_rank *rank;
+    size_t cap, i, valid = 0;
     long first = -1;
     char id[GW_LR_MAX_ID + 1], from[GW_LR_MAX_ID + 1];
 
@@ -239,50 +290,62 @@ int gw_lr_items(const json_t *root, struct gw_axis_item **items, bool **done, si
         return 0;
     if (!json_is_array(data))
         return GW_EHTTP;
-    cap = json_array_size(data);
-    if (cap > GW_LR_MAX_ITEMS)
-        cap = GW_LR_MAX_ITEMS;
-    if (cap == 0)
+    if (json_array_size(data) == 0)
         return 0;
-    *items = calloc(cap, sizeof(**items));
-    *done = calloc(cap, sizeof(**done));
-    if (!*items || !*done) {
+    if (!(rank = calloc(json_array_size(data), sizeof(*rank))))
+        return GW_ENOMEM;
+    for (i = 0; i < json_array_size(data); i++) {
+        const json_t *it = json_array_get(data, i);
+        const json_t *st;
+        if (!json_is_object(it) || gw_lr_id(json_object_get(it, "docId"), id) != 0)
+            continue;
+        st = json_object_get(it, "status");
+        rank[valid].i = i;
+        rank[valid].day = gw_lr_item_day(it);
+        rank[valid++].done = json_is_string(st) && strcmp(json_string_value(st), "done") == 0;
+    }
+    /* Past the cap, what is left out must be what the next window lists again: the newest and
+     * those already done, whatever order the axis lists them in (newest first, say), so the
+     * window moves on and no pending item stays behind the cap for ever. */
+    qsort(rank, valid, sizeof(*rank), gw_lr_rank_cmp);
+    cap = valid < GW_LR_MAX_ITEMS ? valid : GW_LR_MAX_ITEMS;
+    if (cap > 0) {
+        *items = calloc(cap, sizeof(**items));
+        *done = calloc(cap, sizeof(**done));
+    }
+    if (cap > 0 && (!*items || !*done)) {
         gw_lr_items_free(*items, *done, 0);
         *items = NULL;
         *done = NULL;
+        free(rank);
         return GW_ENOMEM;
     }
-    for (i = 0; i < json_array_size(data) && k < cap; i++) {
-        const json_t *it = json_array_get(data, i);
-        if (!json_is_object(it) || gw_lr_id(json_object_get(it, "docId"), id) != 0)
-            continue;
-        const json_t *st = json_object_get(it, "status");
+    for (size_t k = 0; k < cap; k++) {
+        const json_t *it = json_array_get(data, rank[k].i);
+        gw_lr_id(json_object_get(it, "docId"), id);
         (*items)[k].doc_id = strdup(id);
         if (gw_lr_id(json_object_get(it, "from"), from) == 0)
             (*items)[k].from = strdup(from);
-        (*done)[k] = json_is_string(st) && strcmp(json_string_value(st), "done") == 0;
+        (*done)[k] = rank[k].done;
         if (!(*items)[k].doc_id) {
             gw_lr_items_free(*items, *done, k + 1);
             *items = NULL;
             *done = NULL;
+            free(rank);
             return GW_ENOMEM;
         }
-        k++;
     }
-    *n = k;
+    *n = cap;
     /* The valid items past the cap: cut, and the earliest created date among them (none when
      * one of them has no usable date). */
-    for (; i < json_array_size(data); i++) {
-        const json_t *it = json_array_get(data, i);
-        if (!json_is_object(it) || gw_lr_id(json_object_get(it, "docId"), id) != 0)
-            continue;
-        long day = gw_lr_item_day(it);
-        if (!*cut || (first >= 0 && (day < 0 || day < first)))
-            first = day;
+    for (size_t k = cap; k < valid; k++) {
+        if (!*cut || (first >= 0 && (rank[k].day < 0 || rank[k].day < first)))
+            first = rank[k].day;
         *cut = true;
     }
     if (*cut && first >= 0)
         gw_lr_days_date(first, cut_from);
+    free(rank);
     return 0;
 }
 

@@ -199,8 +199,10 @@ enum gw_peer_verdict gw_peer_done(struct gw_peer *p, int err, const char *detail
             gw_peer_close(p, now_ms);
         return GW_PEER_DELIVERED;
     }
-    if (err == GW_EREFUSED) {
-        /* The axis answered, refusing this one package for good: says nothing bad of the peer. */
+    if (err == GW_EREFUSED || err == GW_ERECIPIENT) {
+        /* The axis answered, refusing this one package for good or for a recipient it does not
+         * serve now (the same answer for every package to that recipient): says nothing bad of
+         * the peer. */
         p->failures = 0;
         if (p->state == GW_PEER_OPEN)
             return GW_PEER_HELD;

@@ -37,6 +37,7 @@ static const struct gw_err_entry gw_errors[] = {
     {GW_ELIMIT, "limit_exceeded", "a configured limit was exceeded"},
     {GW_ECOPY, "copy_mismatch", "the per-axis copy is not faithful to the stored package"},
     {GW_EREFUSED, "axis_refused", "the axis refused the package permanently"},
+    {GW_ERECIPIENT, "axis_recipient", "the axis does not serve a recipient of the package"},
 };
 
 static const struct gw_err_entry *gw_err_find(int err)

@@ -25,20 +25,21 @@ enum {
     GW_ERANGE = -ERANGE, /* a value outside what its destination (an SQL type, say) holds */
 
     GW_E_BASE = -1000,
-    GW_EPARSE = -1001,    /* malformed input (XML, JSON, HTTP) */
-    GW_ECONFIG = -1002,   /* configuration file is wrong */
-    GW_EDB = -1003,       /* database unavailable or query failed */
-    GW_ECONFLICT = -1004, /* same identity, different content */
-    GW_EAUTH = -1005,     /* missing or wrong credentials */
-    GW_EAXIS = -1006,     /* the axis answered with an error */
-    GW_EHTTP = -1007,     /* transport-level HTTP failure towards a peer */
-    GW_ENORCPT = -1008,   /* package has no recipient */
-    GW_ENOTEDXML = -1009, /* well-formed XML that is not an edXML package */
-    GW_ESHUTDOWN = -1010, /* the service is draining */
-    GW_ELIMIT = -1011,    /* a configured limit was exceeded */
-    GW_ECOPY = -1012,     /* a per-axis copy is not faithful to the stored package */
-    GW_EREFUSED = -1013,  /* the axis refused the package for good (resending cannot help) */
-    GW_E_LAST = -1014,
+    GW_EPARSE = -1001,     /* malformed input (XML, JSON, HTTP) */
+    GW_ECONFIG = -1002,    /* configuration file is wrong */
+    GW_EDB = -1003,        /* database unavailable or query failed */
+    GW_ECONFLICT = -1004,  /* same identity, different content */
+    GW_EAUTH = -1005,      /* missing or wrong credentials */
+    GW_EAXIS = -1006,      /* the axis answered with an error */
+    GW_EHTTP = -1007,      /* transport-level HTTP failure towards a peer */
+    GW_ENORCPT = -1008,    /* package has no recipient */
+    GW_ENOTEDXML = -1009,  /* well-formed XML that is not an edXML package */
+    GW_ESHUTDOWN = -1010,  /* the service is draining */
+    GW_ELIMIT = -1011,     /* a configured limit was exceeded */
+    GW_ECOPY = -1012,      /* a per-axis copy is not faithful to the stored package */
+    GW_EREFUSED = -1013,   /* the axis refused the package for good (resending cannot help) */
+    GW_ERECIPIENT = -1014, /* the axis does not serve a recipient now (unknown or locked there) */
+    GW_E_LAST = -1015,
 };
 
 /* Human-readable message; never NULL. */

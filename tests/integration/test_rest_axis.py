@@ -12,7 +12,8 @@ each on its simulator:
   logs in again and retries that call once (the body resent, the answer rescanned); a token is
   renewed at 80 % of the lifetime the login gave, before it is refused;
 - error codes: 15 opens the axis's breaker without spending attempts; 20 is retried and delivered;
-  22 ends the delivery at once (DEAD, axis_refused);
+  22 ends the delivery at once (DEAD, axis_refused); 18, the same answer for several packages,
+  spends their attempts and opens no breaker (axis_recipient);
 - SIGHUP re-reads directory_file: a new id routes to the REST axis;
 - on the wire (a capturing stand-in for the axis): the login JSON, the headers of every call, the
   list window's dates, and the multipart body read back by Python's email parser."""
@@ -272,6 +273,23 @@ def tokens_and_error_codes(env, w):
     state, attempts, err = env.pg.rows("SELECT state, attempts, last_error FROM delivery WHERE package_id = %d"
                                        % pid)[0]
     assert attempts == "1" and err.startswith("axis_refused: errorCode 22"), (attempts, err)
+    w.rest.faults()
+
+    # errorCode 18 (receiver does not exist) with the same text, for three packages in turn, eight
+    # times: the recipient's condition, each failure spends its attempt and the breaker stays
+    # closed (before, it was taken for the same answer from a failing peer: after five the
+    # breaker opened, the rest were held and every package to that axis waited).
+    since = env.pg.query("SELECT state || ' ' || since FROM peer_health WHERE axis = 'prov'")
+    assert since.startswith("closed "), since
+    w.rest.faults(error_code=18, count=8, ops=["sendEdoc"])
+    ids = [send() for _ in range(3)]
+    t.wait_until(lambda: all(delivered(gw, p) for p in ids), 40, what="SENT after errorCode 18")
+    assert env.pg.query("SELECT state || ' ' || since FROM peer_health WHERE axis = 'prov'") == since
+    assert env.pg.query("SELECT sum(attempts) FROM delivery WHERE package_id IN (%s)"
+                        % ",".join(map(str, ids))) == "11"
+    errors = env.pg.rows("SELECT detail->>'error' FROM event WHERE kind = 'send_failed' AND package_id IN (%s)"
+                         % ",".join(map(str, ids)))
+    assert len(errors) == 8 and all(e[0].startswith("axis_recipient: errorCode 18") for e in errors), errors
     w.rest.faults()
 
 

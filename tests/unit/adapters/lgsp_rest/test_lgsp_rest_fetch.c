@@ -132,7 +132,16 @@ static void test_same_as_whole(void **state)
     same("{\"success\":false,\"data\":{\"errorCode\":\"15\",\"errorDesc\":\"sys\"}}", 100);
     same("{\"success\":false,\"message\":\"no code\"}", 100);
     same("{\"success\":false,\"errorCode\":20}", 100);
-    same("{\"data\":{\"edxml\":\"<a/>\"}}", 100); /* no success */
+    same("{\"data\":{\"edxml\":\"<a/>\"}}", 100); /* no success: the edxml decides */
+    same("{\"success\":null,\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"success\":\"True\",\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"success\":\"false\",\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"success\":1,\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"success\":\"yes\",\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"data\":{\"edxml\":\"<a/>\",\"errorCode\":18}}", 100);
+    same("{\"status\":\"FAIL\",\"data\":{\"edxml\":\"<a/>\"}}", 100);
+    same("{\"data\":{\"status\":\"fail\",\"edxml\":\"<a/>\"}}", 100);
+    same("{\"data\":{\"status\":\"pending\",\"edxml\":\"<a/>\"}}", 100);
     /* not one JSON object */
     same("[{\"success\":true}]", 100);
     same("{\"success\":true,\"data\":{\"edxml\":\"<a/>\"}", 100);

@@ -35,8 +35,8 @@ static void test_envelope_codes(void **state)
     char d[GW_LR_DETAIL_LEN], body[256];
     static const struct {
         int code, err;
-    } map[] = {{15, GW_EAUTH},    {19, GW_EAUTH},    {18, GW_EAXIS},    {23, GW_EAXIS},
-               {10, GW_EREFUSED}, {21, GW_EREFUSED}, {22, GW_EREFUSED}, {20, GW_EHTTP},
+    } map[] = {{15, GW_EAUTH},    {19, GW_EAUTH},    {18, GW_ERECIPIENT}, {23, GW_ERECIPIENT},
+               {10, GW_EREFUSED}, {21, GW_EREFUSED}, {22, GW_EREFUSED},   {20, GW_EHTTP},
                {99, GW_EAXIS},    {1, GW_EAXIS}};
 
     (void)state;
@@ -58,14 +58,27 @@ static void test_envelope_codes(void **state)
     /* no code: retried, not a success */
     assert_int_equal(envelope("{\"success\":false,\"message\":\"x\"}", d), GW_EAXIS);
     assert_int_equal(envelope("{\"success\":false,\"data\":{\"errorCode\":0}}", d), GW_EAXIS);
+    /* no success member (domain.md shows it only on sendEdoc and the list): a success unless
+     * something says the call failed; the caller's reading of its payload decides */
+    assert_int_equal(envelope("{\"ok\":1}", d), 0);
+    assert_int_equal(envelope("{\"data\":{\"errorCode\":0,\"token\":\"t\"}}", d), 0);
+    assert_int_equal(envelope("{\"success\":\"TRUE\"}", d), 0);
+    assert_int_equal(envelope("{\"errorCode\":22}", d), GW_EREFUSED);
+    assert_int_equal(envelope("{\"data\":{\"status\":\"FAIL\",\"errorCode\":\"18\"}}", d),
+                     GW_ERECIPIENT);
+    assert_int_equal(envelope("{\"status\":\"fail\",\"message\":\"x\"}", d), GW_EAXIS);
+    assert_string_equal(d, "refused without errorCode: x");
+    assert_int_equal(envelope("{\"status\":\"fail\",\"errorCode\":0}", d), GW_EAXIS);
+    assert_int_equal(envelope("{\"success\":\"false\",\"errorCode\":15}", d), GW_EAUTH);
     /* not the protocol */
-    assert_int_equal(envelope("{\"ok\":1}", d), GW_EHTTP);
+    assert_int_equal(envelope("{\"success\":\"yes\"}", d), GW_EHTTP);
+    assert_int_equal(envelope("{\"success\":1}", d), GW_EHTTP);
     assert_int_equal(envelope("<html>", d), GW_EHTTP);
     assert_int_equal(envelope("[1]", d), GW_EHTTP);
     /* a control character in the description never reaches the detail */
     assert_int_equal(
         envelope("{\"success\":false,\"data\":{\"errorCode\":18,\"errorDesc\":\"a\\nb\"}}", d),
-        GW_EAXIS);
+        GW_ERECIPIENT);
     assert_string_equal(d, "errorCode 18: a b");
     assert_int_equal(gw_lr_classify_status(401), GW_EAUTH);
     assert_int_equal(gw_lr_classify_status(503), GW_EHTTP);
@@ -165,10 +178,46 @@ static void test_ids_items(void **state)
     assert_int_equal(n, GW_LR_MAX_ITEMS);
     assert_string_equal(cut_from, "2024/02/25");
     gw_lr_items_free(items, done, n);
+    /* an item without a usable date is kept first: the next window starts at the earliest
+     * date left out */
     json_array_append_new(root, json_pack("{s:s, s:s}", "docId", "z", "createdTime", "soon"));
     assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
     assert_true(cut);
-    assert_string_equal(cut_from, "");
+    assert_string_equal(items[0].doc_id, "z");
+    assert_string_equal(cut_from, "2024/02/20");
+    gw_lr_items_free(items, done, n);
+    json_decref(big);
+    /* newest first, 1.5 times the cap over three days: the oldest are kept, so the next window
+     * starts after them (before, the newest were kept and the window started again at its
+     * first day for ever, the oldest never fetched) */
+    root = json_array();
+    for (int i = 0; i < GW_LR_MAX_ITEMS * 3 / 2; i++)
+        json_array_append_new(root, json_pack("{s:i, s:s}", "docId", i, "createdTime",
+                                              i < GW_LR_MAX_ITEMS / 2 ? "2024/03/03 10:00:00"
+                                              : i < GW_LR_MAX_ITEMS   ? "2024/03/02 10:00:00"
+                                                                      : "2024/03/01 10:00:00"));
+    big = json_pack("{s:b, s:o}", "success", 1, "data", root);
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
+    assert_true(cut);
+    assert_int_equal(n, GW_LR_MAX_ITEMS);
+    assert_string_equal(items[0].doc_id, "10000"); /* the first listed of the oldest day */
+    assert_string_equal(cut_from, "2024/03/03");
+    gw_lr_items_free(items, done, n);
+    json_decref(big);
+    /* more than the cap on one day, most of them done: the pending ones are kept first, so they
+     * are fetched and acked and the next list's cut leaves out only done ones */
+    root = json_array();
+    for (int i = 0; i < GW_LR_MAX_ITEMS + 10; i++)
+        json_array_append_new(root, json_pack("{s:i, s:s, s:s}", "docId", i, "createdTime",
+                                              "2024/03/01 10:00:00", "status",
+                                              i < GW_LR_MAX_ITEMS ? "done" : "pending"));
+    big = json_pack("{s:b, s:o}", "success", 1, "data", root);
+    assert_int_equal(gw_lr_items(big, &items, &done, &n, &cut, cut_from), 0);
+    assert_true(cut);
+    for (size_t k = 0; k < 10; k++)
+        assert_false(done[k]);
+    assert_string_equal(items[9].doc_id, "10009");
+    assert_true(done[10]);
     gw_lr_items_free(items, done, n);
     json_decref(big);
     root = json_loads("{\"success\":true,\"data\":{}}", 0, &e);
