@@ -34,6 +34,7 @@ struct gw_submit_job {
     bool body_ended; /* the whole body was handed over */
     bool finished;   /* gw_ingest_finish called */
     bool pumping;
+    bool gone; /* the upload ended in error inside the pump: the pump frees the job */
     /* parsed */
     struct gw_edxml_doc *doc;
     char *doc_json;
@@ -245,7 +246,13 @@ static void gw_submit_pump(struct gw_submit_job *job)
         }
         if (job->held) {
             job->held = false;
+            /* May parse what the connection holds at once: the next chunk (data, the pump not
+             * reentered) or an error that ends the upload (end, the job left to free here). */
             gw_http_body_resume(job->req);
+            if (job->gone) {
+                gw_submit_job_free(job);
+                return;
+            }
             continue;
         }
         if (job->body_ended && !job->finished) {
@@ -284,7 +291,10 @@ static void gw_submit_end(struct gw_http_req *req, int err, void *ud)
             gw_ingest_abort(job->in);
         job->in = NULL;
         gw_http_respond(req, 500, NULL, NULL, 0); /* detached: only frees */
-        gw_submit_job_free(job);
+        if (job->pumping)
+            job->gone = true; /* inside the pump's resume: it frees the job when that returns */
+        else
+            gw_submit_job_free(job);
         return;
     }
     job->body_ended = true;

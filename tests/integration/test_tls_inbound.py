@@ -16,6 +16,8 @@ a pinned certificate ([client.NAME] cert_sha256), against a test PKI made with t
 - close_notify before the FIN after a final response, after the keep-alive idle timeout and for
   idle connections at shutdown (a Python client refusing ragged EOFs reads a clean end);
 - 12 MB up and 12 MB down (streamed request and response bodies) over TLS, byte for byte;
+- bad chunk framing read while a chunk is held (slow body puts) answers the upload and the
+  gateway keeps serving; the staged body is dropped;
 - tls_client_auth = required: the pinned certificate is accepted, a connection without one fails
   its handshake (a token does not help).
 """
@@ -268,6 +270,57 @@ def test_large_over_tls(env):
     assert content.status == 200 and hashlib.sha256(content.body).hexdigest() == hashlib.sha256(incoming).hexdigest()
 
 
+def held_then_bad_framing(gw, ctx, i):
+    """A chunked upload whose chunk the gateway holds (its body puts are slow) while the TLS
+    records behind it are already read: the body ends on a record boundary and bad chunk framing
+    follows in a record of its own. The answer's first bytes, or what ended the connection."""
+    head = ("POST /v1/packages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n" % t.TOKEN).encode()
+    base = t.edoc("000.00.12.H49,2024/06/01,%d/HELD" % i, pad=3 * 190000)
+    size_line_len = len(b"%x\r\n" % (3 * 262144 + 8000))
+    n = 3 * 262144 + 16384 - (len(head) + size_line_len) % 16384
+    body = base + b"\n" * (n - len(base))
+    first = head + b"%x\r\n" % n + body
+    assert len(first) % 16384 == 0
+    ss = ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=20),
+                         server_hostname="127.0.0.1")
+    out = b""
+    try:
+        ss.sendall(first)
+        ss.sendall(b"\r\nzz\r\n")
+        while True:
+            chunk = ss.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (ssl.SSLError, OSError) as e:
+        out += (" %r" % e).encode()
+    finally:
+        ss.close()
+    return out[:40]
+
+
+def test_error_while_chunk_held(env):
+    # Before, the framing error parsed while the held chunk was given back ended the upload
+    # inside the submit pump, which freed its job and read it again: gatewayd died (ASan:
+    # heap-use-after-free in gw_submit_pump).
+    pki = gwtls.Pki(env.root)
+    gw, p = tls_gateway(env, pki, {"server:max_body_bytes": str(8 * 1024 * 1024)})
+    t.wrap_function(env.pg, "gw_body_put", "p_body bigint, p_seq integer, p_bytes bytea", "boolean",
+                    "PERFORM pg_sleep(0.3);")
+    ctx = gwtls.client_context(p["server_ca"][0])
+    for i in range(3):
+        got = held_then_bad_framing(gw, ctx, i)
+        assert gw.alive(), (i, got)
+        assert not got.startswith(b"HTTP/1.1 2"), got
+    r = gw.submit(t.edoc("000.00.12.H49,2024/06/01,9/HELD"))
+    assert r.status == 202, (r.status, r.body)
+    assert env.pg.query("SELECT count(*) FROM package") == "1"
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM body b WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM package p WHERE p.body_id = b.id)") == "0",
+                 20, what="the refused uploads' staged bodies dropped")
+
+
 def read_to_close(ss):
     """Everything until the server ends the session; a TCP close without close_notify raises
     (suppress_ragged_eofs=False)."""
@@ -379,4 +432,4 @@ def test_reload(env):
 
 if __name__ == "__main__":
     t.run([test_auth_and_refusals, test_slow_handshakes, test_reload, test_client_cert_required,
-           test_close_notify, test_large_over_tls])
+           test_close_notify, test_large_over_tls, test_error_while_chunk_held])
