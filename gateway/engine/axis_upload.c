@@ -105,10 +105,10 @@ static void gw_axis_up_done(int err, const uint8_t *data, size_t n, void *ud)
         up->err = err;
     } else if (n == 0) {
         up->eof = true;
-        if (up->got != up->body->len)
-            up->err = GW_EIO; /* shorter than announced: the Content-Length would be a lie */
+        if (up->got != up->body->len) /* shorter than measured: the Content-Length would lie */
+            up->err = GW_ECOPY;
     } else if (n > cap - up->wpos || up->got + n > up->body->len) {
-        up->err = GW_EIO; /* more than asked for, or longer than announced */
+        up->err = GW_ECOPY; /* more than asked for, or longer than measured */
     } else {
         memcpy(up->buf + up->wpos, data, n);
         up->wpos += n;

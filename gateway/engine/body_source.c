@@ -55,6 +55,8 @@ struct gw_body_source {
     bool wlast;
     int werr;
     EVP_MD_CTX *sha;
+    EVP_MD_CTX *in_sha; /* the stored bytes', when an expected SHA-256 was given */
+    uint8_t expect[32];
     uint64_t mlen;
     struct gw_edxml_reader *reader;
     struct gw_edxml_doc *doc;
@@ -118,6 +120,7 @@ static void gw_src_release(struct gw_body_source *src)
 {
     gw_edxml_reader_free(src->reader);
     EVP_MD_CTX_free(src->sha);
+    EVP_MD_CTX_free(src->in_sha);
     if (src->doc) {
         gw_edxml_doc_free(src->doc);
         free(src->doc);
@@ -154,13 +157,13 @@ static int gw_src_take(struct gw_body_source *src, const uint8_t *bytes, size_t 
     int rc;
 
     if (len > src->in_len - src->fed)
-        return GW_EIO; /* more bytes than the body's size */
+        return GW_ESTORED; /* more bytes than the body's size */
     src->fed += len;
     src->seq++;
     rc = gw_edxml_apply_feed(&src->ap, bytes, len, emit, src);
     if (rc == 0 && src->seq >= src->chunks) {
         if (src->fed != src->in_len)
-            return GW_EIO;
+            return GW_ESTORED; /* fewer bytes than the body's size */
         rc = gw_edxml_apply_end(&src->ap, emit, src);
         src->at_end = true;
     }
@@ -220,7 +223,7 @@ static void gw_src_chunk(int err, const uint8_t *bytes, size_t len, void *ud)
         return;
     }
     if (err == GW_ENOENT)
-        err = GW_EIO; /* a chunk missing before the body's count */
+        err = GW_ESTORED; /* a chunk missing before the body's count */
     if (src->measuring) {
         gw_src_measure_chunk(src, err, bytes, len);
         return;
@@ -296,6 +299,14 @@ int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, struct gw_body_cache *
     return 0;
 }
 
+int gw_body_source_expect(struct gw_body_source *src, const uint8_t sha256[32])
+{
+    if (!src->in_sha && !(src->in_sha = EVP_MD_CTX_new()))
+        return GW_ENOMEM;
+    memcpy(src->expect, sha256, 32);
+    return 0;
+}
+
 struct gw_axis_body *gw_body_source_body(struct gw_body_source *src)
 {
     return &src->body;
@@ -320,7 +331,12 @@ static void gw_src_work(uv_work_t *w)
 {
     struct gw_body_source *src = gw_container_of(w, struct gw_body_source, work);
     const char *code = NULL;
-    int rc = gw_src_take(src, src->wbytes, src->wlen, gw_src_hash);
+    int rc = 0;
+
+    if (src->in_sha && EVP_DigestUpdate(src->in_sha, src->wbytes, src->wlen) != 1)
+        rc = GW_ENOMEM;
+    if (rc == 0)
+        rc = gw_src_take(src, src->wbytes, src->wlen, gw_src_hash);
 
     if (rc != 0 && src->werr == 0)
         src->werr = rc;
@@ -341,6 +357,14 @@ static void gw_src_measure_end(struct gw_body_source *src, int err)
     src->measuring = false;
     if (EVP_DigestFinal_ex(src->sha, md, &mdlen) != 1 && err == 0)
         err = GW_ENOMEM;
+    if (src->in_sha && err == 0) {
+        uint8_t in_md[32];
+        unsigned in_len = 0;
+        if (EVP_DigestFinal_ex(src->in_sha, in_md, &in_len) != 1)
+            err = GW_ENOMEM;
+        else if (in_len != 32 || memcmp(in_md, src->expect, 32) != 0)
+            err = GW_ESTORED; /* the stored chunks are not the package received */
+    }
     if (err == 0) {
         src->body.len = src->mlen;
         memcpy(src->body.sha256, md, sizeof(md));
@@ -374,7 +398,7 @@ static void gw_src_measure_chunk(struct gw_body_source *src, int err, const uint
     uint8_t *dst = src->kept ? src->kept + src->fed : NULL; /* kept: the chunk's place there */
 
     if (err == 0 && dst && len > src->in_len - src->fed)
-        err = GW_EIO; /* more bytes than the body's size */
+        err = GW_ESTORED; /* more bytes than the body's size */
     else if (err == 0 && !dst && len > src->wcap) {
         uint8_t *p = realloc(src->wbuf, len);
         if (!p)
@@ -413,7 +437,8 @@ int gw_body_source_measure(struct gw_body_source *src, struct gw_edxml_reader *r
         gw_edxml_reader_free(reader);
         return GW_ENOMEM;
     }
-    if (EVP_DigestInit_ex(src->sha, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(src->sha, EVP_sha256(), NULL) != 1 ||
+        (src->in_sha && EVP_DigestInit_ex(src->in_sha, EVP_sha256(), NULL) != 1)) {
         gw_edxml_reader_free(reader);
         return GW_ENOMEM;
     }

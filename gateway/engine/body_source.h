@@ -39,8 +39,9 @@ struct gw_body_source;
 
 /* err 0: len and sha256 describe the copy; doc (may be NULL when no reader was given) is what
  * the reader made of the copy, owned by the source (valid until it is freed). err != 0: a chunk
- * could not be fetched (GW_EDB, GW_EIO: the chunks do not add up to the body's size), the plan
- * did not fit, or the reader refused the copy (GW_ECOPY, with *why the reader's message). */
+ * could not be fetched (GW_EDB; GW_ESTORED: the chunks do not add up to the body's size, or the
+ * stored bytes are not those gw_body_source_expect named), the plan did not fit, or the reader
+ * refused the copy (GW_ECOPY, with *why the reader's message). */
 typedef void (*gw_body_source_measured_cb)(int err, uint64_t len, const uint8_t sha256[32],
                                            const struct gw_edxml_doc *doc, const char *why,
                                            void *ud);
@@ -51,6 +52,12 @@ typedef void (*gw_body_source_measured_cb)(int err, uint64_t len, const uint8_t 
 int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, struct gw_body_cache *cache,
                        int64_t body_id, uint64_t in_len, int64_t chunks,
                        const struct gw_edxml_plan *plan, struct gw_body_source **out)
+    __attribute__((warn_unused_result));
+
+/* The SHA-256 of the stored bytes (the package as received): the measures from now on hash the
+ * bytes they take from the chunks too and fail with GW_ESTORED when they differ. For a copy
+ * through a plan, whose own SHA-256 says nothing of the bytes it came from. */
+int gw_body_source_expect(struct gw_body_source *src, const uint8_t sha256[32])
     __attribute__((warn_unused_result));
 
 /* The body for the adapter: len and sha256 are set by a successful measure. */

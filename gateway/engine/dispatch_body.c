@@ -4,9 +4,11 @@
  * delivery's recipients and the gateway's own organ id it builds the copy's plan (edxml_relay.h;
  * a package that cannot be edited goes out as stored), makes one pass over the stored chunks on
  * the thread pool (body_source.h) that gives the copy's length and SHA-256 and reads the copy
- * back with the edXML reader, and checks that the copy is faithful: the same attachments with the
- * same SHA-256, `To` exactly the delivery's recipients, our TraceHeader last. A copy that is not
- * is never sent (GW_ECOPY, counted and logged). The send then puts the same stored bytes through
+ * back with the edXML reader, and checks that the bytes it read are the package received (their
+ * SHA-256; GW_ESTORED otherwise, the package's own failure, never the axis's) and that the copy
+ * is faithful: the same attachments with the same SHA-256, `To` exactly the delivery's
+ * recipients, our TraceHeader last. A copy that is not is never sent (GW_ECOPY, counted and
+ * logged). The send then puts the same stored bytes through
  * the same plan: those the pass kept (within body_source.h's bounds), or the chunks read again.
  */
 #include <jansson.h>
@@ -134,7 +136,7 @@ static void gw_body_measured(int err, uint64_t len, const uint8_t sha256[32],
     if (err == 0 && sb->edited && !gw_body_faithful(sb, doc))
         err = GW_ECOPY;
     if (err == 0 && !sb->edited && (len != sb->stored_len || memcmp(sha256, sb->stored, 32) != 0))
-        err = GW_EIO; /* the stored chunks are not the package received */
+        err = GW_ESTORED; /* the stored chunks are not the package received */
     if (err == GW_ECOPY)
         gw_body_mismatch(sb);
     if (err == 0) {
@@ -221,6 +223,8 @@ int gw_dispatch_body_open(struct gw_send *s, const struct gw_store_claimed *row,
     if (rc == 0)
         rc = gw_body_source_new(s->d->deps.loop, s->d->deps.db, s->d->deps.cache, row->body_id,
                                 row->len, row->chunks, sb->edited ? &sb->plan : NULL, &sb->src);
+    if (rc == 0 && sb->edited) /* the copy's own SHA-256 says nothing of its source's bytes */
+        rc = gw_body_source_expect(sb->src, sb->stored);
     if (rc == 0 && sb->edited) {
         struct gw_edxml_reader_opts o;
         gw_edxml_reader_opts_default(&o);

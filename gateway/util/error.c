@@ -38,6 +38,8 @@ static const struct gw_err_entry gw_errors[] = {
     {GW_ECOPY, "copy_mismatch", "the per-axis copy is not faithful to the stored package"},
     {GW_EREFUSED, "axis_refused", "the axis refused the package permanently"},
     {GW_ERECIPIENT, "axis_recipient", "the axis does not serve a recipient of the package"},
+    {GW_ESTORED, "stored_body_damaged",
+     "the stored package's chunks are missing or not the bytes received"},
 };
 
 static const struct gw_err_entry *gw_err_find(int err)

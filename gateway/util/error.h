@@ -39,7 +39,8 @@ enum {
     GW_ECOPY = -1012,      /* a per-axis copy is not faithful to the stored package */
     GW_EREFUSED = -1013,   /* the axis refused the package for good (resending cannot help) */
     GW_ERECIPIENT = -1014, /* the axis does not serve a recipient now (unknown or locked there) */
-    GW_E_LAST = -1015,
+    GW_ESTORED = -1015,    /* a stored body's chunks are missing or not the bytes received */
+    GW_E_LAST = -1016,
 };
 
 /* Human-readable message; never NULL. */

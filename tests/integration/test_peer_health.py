@@ -73,6 +73,38 @@ def test_refused_credential_is_a_peer_condition(env):
     assert len(counts) == 200 and all(v == 1 for v in counts.values()), counts
 
 
+def test_damaged_body_is_the_package_not_the_peer(env):
+    # A package whose stored chunks are gone (a bad restore, say) fails each send before a byte
+    # reaches the axis: its own failure, its attempts spent, never the peer's. Before, the read
+    # error counted as a transport failure: two opened the breaker, the delivery was then held
+    # (the attempt given back, never DEAD) and, the oldest due, became every probe.
+    cfg = dict(BREAKER, **{"delivery:breaker_failures": "2"})
+    gw = env.gateway(cfg)
+    env.sim.faults(auth_fail=1000000, ops=["sendEdoc"])  # held: nothing is sent yet
+    damaged = "000.00.12.H49,2024/07/05,1/STC"
+    assert gw.submit(t.edoc(damaged)).status == 202
+    t.wait_until(lambda: breaker(env) in ("open", "half_open"), 20, what="breaker open")
+    gw.stop()  # its body cache goes with it
+    env.sim.faults()
+    env.pg.query("DELETE FROM body_chunk WHERE body_id = (SELECT body_id FROM package)")
+    env.pg.query("UPDATE peer_health SET state = 'closed', failures = 0")
+    gw = env.gateway(cfg)
+    t.wait_until(lambda: int(env.pg.query("SELECT attempts FROM delivery")) >= 4, 30,
+                 what="the damaged package's attempts spent")
+    assert breaker(env) == "closed"
+    assert log_lines(gw, "peer.open") == 0
+    errors = env.pg.query("SELECT string_agg(DISTINCT detail->>'error', '|') FROM event "
+                          "WHERE kind = 'send_failed'")
+    assert errors.startswith("stored_body_damaged"), errors
+    # other packages to the axis go on being sent
+    others = ["000.00.12.H49,2024/07/05,%d/STC" % i for i in (2, 3)]
+    for d in others:
+        assert gw.submit(t.edoc(d)).status == 202
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM delivery WHERE state = 'SENT'") == "2", 20,
+                 what="the other packages SENT")
+    assert damaged not in env.sim.stats()["sent_by_document_id"]
+
+
 def test_transport_outage_opens_and_recovers(env):
     gw = env.gateway(dict(BREAKER, **{"delivery:breaker_failures": "3"}))
     env.sim.faults(http500=1000000, ops=["sendEdoc"])
@@ -117,5 +149,5 @@ def test_disabled_and_unknown_axes_hold(env):
 
 
 if __name__ == "__main__":
-    t.run([test_refused_credential_is_a_peer_condition, test_transport_outage_opens_and_recovers,
-           test_disabled_and_unknown_axes_hold])
+    t.run([test_refused_credential_is_a_peer_condition, test_damaged_body_is_the_package_not_the_peer,
+           test_transport_outage_opens_and_recovers, test_disabled_and_unknown_axes_hold])

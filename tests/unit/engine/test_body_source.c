@@ -7,11 +7,12 @@
  * boundaries gives the copy built here by slicing the package (the other To removed with the
  * white space before it, our TraceHeader after the last one), and the reader fed by the pass sees
  * one recipient and our TraceHeader last; a missing chunk or chunks that do not add up to the
- * size fail with GW_EIO; freeing with a chunk query in flight is safe (ASan builds check).
+ * size fail with GW_ESTORED; freeing with a chunk query in flight is safe (ASan builds check).
  * Kept chunks: with the body_chunk rows deleted after the measure, a source that kept them still
  * gives the same bytes (and again after rewind), while one above the per-send bound or without
- * room in the budget fails with GW_EIO as it re-reads; the budget is back to zero once the
- * sources are freed, and after a measure that failed.
+ * room in the budget fails with GW_ESTORED as it re-reads; the budget is back to zero once the
+ * sources are freed, and after a measure that failed. Through a plan, a changed stored byte the
+ * copy keeps as it is fails the measure when the package's SHA-256 is expected (GW_ESTORED).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -359,6 +360,52 @@ static void test_plan_across_chunks(void **st)
     free(want);
 }
 
+/* A stored byte the plan copies as it is (in the Subject) changed after the package was
+ * received: the copy reads and is faithful by every check of its own, so only the stored bytes'
+ * SHA-256 tells. Measured with the package's SHA-256 expected it fails (GW_ESTORED), with the
+ * right bytes it passes. */
+static void test_stored_bytes_checked_through_a_plan(void **st)
+{
+    (void)st;
+    size_t len, want_len;
+    char *pkg = package(&len), *want = expected_copy(pkg, &want_len);
+    char *subject = strstr(pkg, "<Subject>");
+    struct gw_edxml_doc *doc = NULL;
+    struct gw_edxml_plan plan = {0};
+    const char *keep[1] = {"000.00.05.H49"};
+    char msg[256];
+    uint8_t sha[32];
+
+    assert_non_null(subject);
+    assert_int_equal(gw_edxml_read(pkg, len, NULL, &doc, NULL, msg, sizeof(msg)), 0);
+    assert_int_equal(gw_edxml_plan_copy(&doc->relay, len, keep, 1, OWN, TS, &plan), 0);
+    SHA256((const uint8_t *)pkg, len, sha);
+    for (int damaged = 0; damaged < 2; damaged++) {
+        struct env e;
+        struct gw_body_source *src;
+        struct measured m;
+
+        subject[strlen("<Subject>")] ^= damaged ? 0x01 : 0x00;
+        int64_t id = put_body((const uint8_t *)pkg, len, 100, -1, -1, SIZE_MAX);
+        env_open(&e);
+        assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, len,
+                                            (int64_t)((len + 99) / 100), &plan, &src),
+                         0);
+        assert_int_equal(gw_body_source_expect(src, sha), 0);
+        measure(&e, src, gw_edxml_reader_new(NULL), &m);
+        assert_int_equal(m.err, damaged ? GW_ESTORED : 0);
+        assert_int_equal(gw_body_source_kept_bytes(), damaged ? 0 : len);
+        gw_body_source_free(src);
+        env_close(&e);
+        assert_int_equal(gw_body_source_kept_bytes(), 0);
+    }
+    gw_edxml_plan_free(&plan);
+    gw_edxml_doc_free(doc);
+    free(doc);
+    free(pkg);
+    free(want);
+}
+
 static void test_bodies_that_lie(void **st)
 {
     (void)st;
@@ -388,10 +435,10 @@ static void test_bodies_that_lie(void **st)
                                             &src),
                          0);
         measure(&e, src, NULL, &m);
-        assert_int_equal(m.err, GW_EIO);
+        assert_int_equal(m.err, GW_ESTORED);
         assert_int_equal(gw_body_source_kept_bytes(), 0); /* a failed pass keeps nothing */
         read_all(&e, gw_body_source_body(src), 3000, &r);
-        assert_int_equal(r.err, GW_EIO);
+        assert_int_equal(r.err, GW_ESTORED);
         free(r.got);
         gw_body_source_free(src);
         env_close(&e);
@@ -472,10 +519,10 @@ static void test_keep_bounds(void **st)
         assert_int_equal(gw_body_source_body(fits)->rewind(gw_body_source_body(fits)), 0);
     }
     read_all(&e, gw_body_source_body(no_room), 50000, &r);
-    assert_int_equal(r.err, GW_EIO); /* it re-reads: the chunks are gone */
+    assert_int_equal(r.err, GW_ESTORED); /* it re-reads: the chunks are gone */
     free(r.got);
     read_all(&e, gw_body_source_body(too_big), 50000, &r);
-    assert_int_equal(r.err, GW_EIO);
+    assert_int_equal(r.err, GW_ESTORED);
     free(r.got);
     gw_body_source_free(no_room);
     gw_body_source_free(too_big);
@@ -519,9 +566,12 @@ int main(void)
 {
     const char *host = getenv("GW_TEST_PGHOST");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identity),        cmocka_unit_test(test_plan_across_chunks),
-        cmocka_unit_test(test_bodies_that_lie), cmocka_unit_test(test_free_in_flight),
+        cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_plan_across_chunks),
+        cmocka_unit_test(test_bodies_that_lie),
+        cmocka_unit_test(test_free_in_flight),
         cmocka_unit_test(test_keep_bounds),
+        cmocka_unit_test(test_stored_bytes_checked_through_a_plan),
     };
 
     if (!host || !*host) {
