@@ -44,8 +44,10 @@ struct gw_body_source {
     size_t cap;
     gw_axis_body_done_cb done;
     void *done_ud;
-    bool fetching; /* a chunk query is in flight */
-    bool dead;     /* freed while something was in flight */
+    bool fetching;              /* a chunk query is in flight */
+    bool dead;                  /* freed while something was in flight */
+    void (*released)(void *ud); /* runs once the source is gone (gw_body_source_free_then) */
+    void *released_ud;
     /* the measuring pass */
     bool measuring, working;
     uv_work_t work;
@@ -125,10 +127,15 @@ static void gw_src_release(struct gw_body_source *src)
         gw_edxml_doc_free(src->doc);
         free(src->doc);
     }
+    void (*released)(void *) = src->released;
+    void *released_ud = src->released_ud;
+
     gw_src_unkeep(src);
     free(src->out);
     free(src->wbuf);
     free(src);
+    if (released)
+        released(released_ud);
 }
 
 static int gw_src_keep(const void *buf, size_t len, void *ud)
@@ -466,13 +473,23 @@ int gw_body_source_measure(struct gw_body_source *src, struct gw_edxml_reader *r
     return rc;
 }
 
-void gw_body_source_free(struct gw_body_source *src)
+void gw_body_source_free_then(struct gw_body_source *src, void (*released)(void *ud), void *ud)
 {
-    if (!src)
+    if (!src) {
+        if (released)
+            released(ud);
         return;
+    }
+    src->released = released;
+    src->released_ud = ud;
     if (src->fetching || src->working) {
         src->dead = true;
         return;
     }
     gw_src_release(src);
+}
+
+void gw_body_source_free(struct gw_body_source *src)
+{
+    gw_body_source_free_then(src, NULL, NULL);
 }

@@ -48,7 +48,8 @@ typedef void (*gw_body_source_measured_cb)(int err, uint64_t len, const uint8_t 
 
 /* A source over body_id (in_len bytes in chunks chunks), its chunks read through cache (may be
  * NULL; store/body_cache.h) without filling it: a copy is the last reader. plan may be NULL (the
- * bytes as stored); otherwise it must describe in_len bytes and outlive the source. */
+ * bytes as stored); otherwise it must describe in_len bytes and outlive the source (free it from
+ * gw_body_source_free_then's callback). */
 int gw_body_source_new(uv_loop_t *loop, struct gw_db *db, struct gw_body_cache *cache,
                        int64_t body_id, uint64_t in_len, int64_t chunks,
                        const struct gw_edxml_plan *plan, struct gw_body_source **out)
@@ -79,5 +80,10 @@ uint64_t gw_body_source_kept_bytes(void);
 /* Frees now, or once the chunk query or worker in flight has come back (no callback runs after
  * this). Safe with NULL. */
 void gw_body_source_free(struct gw_body_source *src);
+
+/* gw_body_source_free, then released(ud) once the source is gone: what it uses but does not own
+ * (the plan) may be freed there, never before — a worker in flight still reads it. With NULL,
+ * released runs at once. */
+void gw_body_source_free_then(struct gw_body_source *src, void (*released)(void *ud), void *ud);
 
 #endif

@@ -197,13 +197,22 @@ static int gw_body_prepare(struct gw_send_body *sb, const struct gw_store_claime
     return rc;
 }
 
+/* Once the source is gone: a measure's worker may still be reading the plan when a send is
+ * freed (a forced stop). */
+static void gw_body_released(void *ud)
+{
+    struct gw_send_body *sb = ud;
+
+    gw_edxml_plan_free(&sb->plan);
+    free(sb);
+}
+
 static void gw_body_free(struct gw_send_body *sb)
 {
-    gw_body_source_free(sb->src);
-    gw_edxml_plan_free(&sb->plan);
     json_decref(sb->keep);
     json_decref(sb->atts);
-    free(sb);
+    sb->keep = sb->atts = NULL;
+    gw_body_source_free_then(sb->src, gw_body_released, sb);
 }
 
 int gw_dispatch_body_open(struct gw_send *s, const struct gw_store_claimed *row,

@@ -127,6 +127,11 @@ static void env_close(struct env *e)
     assert_int_equal(uv_loop_close(&e->loop), 0);
 }
 
+static void set_true(void *ud)
+{
+    *(bool *)ud = true;
+}
+
 /* ---- measuring ---- */
 
 struct measured {
@@ -406,6 +411,66 @@ static void test_stored_bytes_checked_through_a_plan(void **st)
     free(want);
 }
 
+static void plan_released(void *ud)
+{
+    struct gw_edxml_plan *plan = ud;
+
+    gw_edxml_plan_free(plan);
+    free(plan);
+}
+
+/* Freed mid-pass through a plan the caller frees: the plan is freed only once the source is gone
+ * (its worker may be reading it; ASan builds check), never before. */
+static void test_free_then_releases_the_plan(void **st)
+{
+    (void)st;
+    size_t len;
+    char *pkg = package(&len);
+    struct gw_edxml_doc *doc = NULL;
+    struct gw_edxml_plan *plan = calloc(1, sizeof(*plan));
+    const char *keep[1] = {"000.00.05.H49"};
+    char msg[256];
+    struct env e;
+    struct gw_body_source *src;
+    bool gone = false;
+
+    assert_int_equal(gw_edxml_read(pkg, len, NULL, &doc, NULL, msg, sizeof(msg)), 0);
+    assert_int_equal(gw_edxml_plan_copy(&doc->relay, len, keep, 1, OWN, TS, plan), 0);
+    int64_t id = put_body((const uint8_t *)pkg, len, 50, -1, -1, SIZE_MAX);
+    env_open(&e);
+    for (int turns = 0; turns < 40; turns++) {
+        struct measured m = {0};
+        assert_int_equal(gw_body_source_new(&e.loop, e.db, NULL, id, len,
+                                            (int64_t)((len + 49) / 50), plan, &src),
+                         0);
+        assert_int_equal(gw_body_source_measure(src, gw_edxml_reader_new(NULL), on_measured, &m),
+                         0);
+        for (int i = 0; i < turns; i++) /* freed at a different point of the pass each time */
+            uv_run(&e.loop, UV_RUN_NOWAIT);
+        if (m.done) {
+            gw_body_source_free(src);
+            continue;
+        }
+        gone = false;
+        gw_body_source_free_then(src, set_true, &gone);
+        spin(&e.loop, &gone);
+        assert_true(gone);
+        assert_false(m.done); /* the measured callback never runs once freed */
+    }
+    src = NULL;
+    assert_int_equal(
+        gw_body_source_new(&e.loop, e.db, NULL, id, len, (int64_t)((len + 49) / 50), plan, &src),
+        0);
+    struct measured m2 = {0};
+    assert_int_equal(gw_body_source_measure(src, NULL, on_measured, &m2), 0);
+    gw_body_source_free_then(src, plan_released, plan); /* the plan goes with the source */
+    env_close(&e);
+    assert_int_equal(gw_body_source_kept_bytes(), 0);
+    gw_edxml_doc_free(doc);
+    free(doc);
+    free(pkg);
+}
+
 static void test_bodies_that_lie(void **st)
 {
     (void)st;
@@ -572,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_free_in_flight),
         cmocka_unit_test(test_keep_bounds),
         cmocka_unit_test(test_stored_bytes_checked_through_a_plan),
+        cmocka_unit_test(test_free_then_releases_the_plan),
     };
 
     if (!host || !*host) {
