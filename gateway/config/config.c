@@ -409,6 +409,17 @@ int gw_config_load_opts(const char *path, const struct gw_config_opts *opts, str
     return rc;
 }
 
+uint64_t gw_config_staged_body_age_ms(const struct gw_config *cfg)
+{
+    uint64_t longest = cfg->server.body_timeout_ms;
+
+    for (size_t i = 0; i < cfg->n_axes; i++)
+        if (cfg->axes[i].axis.timeout_ms > longest)
+            longest = cfg->axes[i].axis.timeout_ms;
+    return 2 * longest > GW_CONFIG_STAGED_BODY_AGE_MIN_MS ? 2 * longest
+                                                          : GW_CONFIG_STAGED_BODY_AGE_MIN_MS;
+}
+
 const struct gw_config_axis *gw_config_axis_find(const struct gw_config *cfg, const char *name)
 {
     for (size_t i = 0; cfg && name && i < cfg->n_axes; i++) {

@@ -159,6 +159,12 @@ int gw_config_parse_string_opts(const char *text, const struct gw_config_opts *o
 /* Looks up an axis by name; NULL if absent. */
 const struct gw_config_axis *gw_config_axis_find(const struct gw_config *cfg, const char *name);
 
+/* The age past which a staged body is no upload or fetch still in progress (the janitor's
+ * threshold): twice the longest a body may take to arrive (server body_timeout_ms, each axis's
+ * timeout_ms), at least GW_CONFIG_STAGED_BODY_AGE_MIN_MS. */
+#define GW_CONFIG_STAGED_BODY_AGE_MIN_MS ((uint64_t)3600 * 1000)
+uint64_t gw_config_staged_body_age_ms(const struct gw_config *cfg);
+
 void gw_config_free(struct gw_config *cfg);
 
 /* "deliver", "deliver_flagged", "hold", "reject". */

@@ -213,7 +213,13 @@ static int gw_app_start_dispatch(struct gw_app *app)
 
 static int gw_app_start_audit(struct gw_app *app)
 {
-    struct gw_audit_deps deps = {.loop = app->loop, .db = app->db, .idle = gw_app_idle, .ud = app};
+    struct gw_audit_deps deps = {.loop = app->loop,
+                                 .db = app->db,
+                                 /* before, always an hour: a body_timeout_ms over half an
+                                  * hour could see an upload's staged body swept mid-stream */
+                                 .staged_body_age_ms = gw_config_staged_body_age_ms(app->cfg),
+                                 .idle = gw_app_idle,
+                                 .ud = app};
     return gw_audit_start(&deps, &app->audit);
 }
 

@@ -143,6 +143,12 @@ static void test_full(void **state)
     assert_ptr_equal(c->default_ax, &c->axes[0]);
     assert_ptr_equal(gw_config_axis_find(c, "province"), &c->axes[1]);
     assert_null(gw_config_axis_find(c, "nope"));
+    /* the staged-body janitor's age: an hour at least, twice the longest a body may take */
+    assert_int_equal(gw_config_staged_body_age_ms(c), GW_CONFIG_STAGED_BODY_AGE_MIN_MS);
+    c->server.body_timeout_ms = 3 * 3600 * 1000;
+    assert_int_equal(gw_config_staged_body_age_ms(c), 6ull * 3600 * 1000);
+    c->axes[1].axis.timeout_ms = 4 * 3600 * 1000;
+    assert_int_equal(gw_config_staged_body_age_ms(c), 8ull * 3600 * 1000);
     gw_config_free(c);
 }
 
