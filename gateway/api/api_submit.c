@@ -35,6 +35,7 @@ struct gw_submit_job {
     bool finished;   /* gw_ingest_finish called */
     bool pumping;
     bool gone; /* the upload ended in error inside the pump: the pump frees the job */
+    uint64_t fed; /* body bytes the ingest took */
     /* parsed */
     struct gw_edxml_doc *doc;
     char *doc_json;
@@ -199,6 +200,11 @@ static void gw_submit_ingested(struct gw_ingest_result *r, void *ud)
     const char *msg = r->message ? r->message : "";
 
     job->in = NULL; /* freed by the pipeline when this returns */
+    if (r->outcome == GW_INGEST_REFUSED && job->fed == 0) {
+        /* a streamed body with no byte (chunked, "0" at once): as one of Content-Length 0 */
+        gw_submit_rejected(job, 400, "empty_body", "the request body must be an edXML package");
+        return;
+    }
     if (r->outcome == GW_INGEST_REFUSED) {
         /* The API's codes stay as they were (malformed, not_edxml, no_recipient); the
          * reader's finer code starts the message. */
@@ -238,6 +244,7 @@ static void gw_submit_pump(struct gw_submit_job *job)
             break; /* its done callback answers */
         if (job->pending_len > 0) {
             size_t n = gw_ingest_write(job->in, job->pending, job->pending_len);
+            job->fed += n;
             job->pending += n;
             job->pending_len -= n;
             if (job->pending_len > 0)

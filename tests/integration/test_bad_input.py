@@ -131,6 +131,12 @@ def test_http_limits(env):
            "Transfer-Encoding: chunked\r\n\r\n" % t.TOKEN).encode() + chunk + chunk + b"0\r\n\r\n"
     status, body = parse_raw(t.raw_exchange(gw.port, req))
     assert status == 400 and body["error"]["code"] == "malformed", body
+    # An empty chunked body is empty_body, as an empty one of Content-Length 0 is (before:
+    # malformed, the reader's empty document).
+    req = ("POST /v1/packages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" % t.TOKEN).encode()
+    status, body = parse_raw(t.raw_exchange(gw.port, req))
+    assert status == 400 and body["error"]["code"] == "empty_body", body
     # Slow client: half a request head, then silence; the header timeout (2 s) answers 408.
     s = socket.create_connection(("127.0.0.1", gw.port), timeout=15)
     s.sendall(b"POST /v1/packages HTTP/1.1\r\nHost: x\r\n")
