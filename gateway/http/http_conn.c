@@ -296,8 +296,19 @@ static void gw_http_conn_on_phase(struct gw_http_pctx *pc, enum gw_http_phase ph
         return;
     }
     gw_http_conn_set_state(c, GW_HTTP_C_BODY);
-    if (pc->expect_continue &&
-        gw_http_conn_write(c, (char *)gw_http_continue, sizeof(gw_http_continue) - 1,
+    if (pc->expect_continue && pc->building && pc->building->streaming) {
+        /* A streamed body is invited only when its handler starts reading it: one that answers
+         * first (503, 400...) gets its final answer with no 100 before it, and no body sent. */
+        c->continue_due = true;
+        return;
+    }
+    if (pc->expect_continue)
+        gw_http_conn_send_continue(c);
+}
+
+void gw_http_conn_send_continue(struct gw_http_conn *c)
+{
+    if (gw_http_conn_write(c, (char *)gw_http_continue, sizeof(gw_http_continue) - 1,
                            GW_HTTP_W_CONTINUE) != 0)
         gw_http_conn_close(c);
 }
@@ -313,7 +324,8 @@ static void gw_http_conn_dispatch(struct gw_http_conn *c, struct gw_http_req *re
     srv->n_inflight++;
     if (req->streaming) {
         /* The body timer armed at the end of the head keeps running. */
-        c->ins = (struct gw_http_instream){.active = true};
+        c->ins = (struct gw_http_instream){.active = true, .continue_due = c->continue_due};
+        c->continue_due = false;
         c->state = GW_HTTP_C_STREAM;
         gw_http_admit_track(c);
     } else {

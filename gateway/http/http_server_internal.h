@@ -157,10 +157,11 @@ enum gw_http_cstate {
 struct gw_http_instream {
     struct gw_http_body_ops ops;
     void *ud;
-    bool active;  /* dispatched streaming, body not finished, not answered */
-    bool started; /* the handler called gw_http_body_start */
-    bool held;    /* data delivered, waiting for gw_http_body_resume */
-    int failed;   /* the upload failed before the handler started it (end told at start) */
+    bool active;       /* dispatched streaming, body not finished, not answered */
+    bool started;      /* the handler called gw_http_body_start */
+    bool held;         /* data delivered, waiting for gw_http_body_resume */
+    int failed;        /* the upload failed before the handler started it (end told at start) */
+    bool continue_due; /* Expect: 100-continue: the interim answer waits for the start */
 };
 
 /* A streamed response body (gw_http_respond_stream). */
@@ -231,6 +232,7 @@ struct gw_http_conn {
     struct gw_http_clink ev_all, ev_addr; /* links in srv->ev[ev] and addr->ev[ev] */
     bool processing;                      /* inside gw_http_conn_process (no recursion) */
     struct gw_http_instream ins;
+    bool continue_due; /* the head being dispatched streams and asked for 100 Continue */
     struct gw_http_outstream outs;
     size_t linger_bytes;
     size_t in_len, in_pos;
@@ -286,6 +288,9 @@ void gw_http_conn_accept(struct gw_http_server *srv);
  * the spare handle and closed, so that the listener keeps accepting. */
 void gw_http_server_refuse_pending(struct gw_http_server *srv);
 void gw_http_conn_close(struct gw_http_conn *c);
+
+/* Writes the interim "100 Continue"; closes the connection when the write cannot be queued. */
+void gw_http_conn_send_continue(struct gw_http_conn *c);
 /* An idle keep-alive connection ends: closed, or with TLS close_notify first (then lingers). */
 void gw_http_conn_close_idle(struct gw_http_conn *c);
 

@@ -85,6 +85,12 @@ void gw_http_body_start(struct gw_http_req *req, const struct gw_http_body_ops *
     c->ins.ops = *ops;
     c->ins.ud = ud;
     c->ins.started = true;
+    if (c->ins.continue_due && c->ins.active) {
+        c->ins.continue_due = false;
+        gw_http_conn_send_continue(c); /* the body is wanted now */
+        if (c->state == GW_HTTP_C_CLOSING)
+            return; /* the write failed: closing told end already (started) */
+    }
     if (!c->ins.active) {
         ops->end(req, c->ins.failed ? c->ins.failed : GW_EIO, ud);
         return;

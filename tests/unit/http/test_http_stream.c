@@ -198,6 +198,11 @@ static void handler(struct gw_http_req *req, void *ud)
         return;
     }
     CHECK(t, req->streaming && req->body == NULL);
+    if (strcmp(req->path, "/up/busy") == 0) { /* answered before the body is read */
+        gw_http_respond_error(req, 503, "busy", "later");
+        up_free(u);
+        return;
+    }
     u->refuse = strcmp(req->path, "/up/refuse") == 0;
     gw_http_body_start(req, &up_ops, u);
 }
@@ -505,6 +510,45 @@ static void test_refuse(void **state)
     assert_int_equal(t.ends[0] + t.ends[1] + t.ends[2] + t.ends[3] + t.ends[4], 0);
 }
 
+/* Expect: 100-continue on a streamed body: the 100 comes when the handler starts reading it, and
+ * a handler that answers first sends its final answer with no 100 before it. */
+static void cl_expect(struct tctx *t)
+{
+    static uint8_t buf[1000];
+    char got[32] = {0};
+    struct resp r;
+    int fd = cli_open(t->port);
+    const char *busy = "POST /up/busy HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 1000\r\n\r\n";
+    const char *up = "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 1000\r\n\r\n";
+
+    CHECK(t, send_all(fd, busy, strlen(busy)));
+    CHECK(t, read_resp(fd, &r)); /* the first answer: before, a 100 Continue */
+    CHECK(t, r.status == 503);
+    free(r.body);
+    close(fd);
+    fd = cli_open(t->port);
+    CHECK(t, send_all(fd, up, strlen(up)));
+    CHECK(t, recv(fd, got, 25, MSG_WAITALL) == 25 &&
+                 strcmp(got, "HTTP/1.1 100 Continue\r\n\r\n") == 0);
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = pattern(i);
+    CHECK(t, send_all(fd, buf, sizeof(buf)));
+    CHECK(t, read_resp(fd, &r));
+    CHECK(t, r.status == 200);
+    free(r.body);
+    close(fd);
+}
+
+static void test_expect(void **state)
+{
+    struct tctx t;
+    (void)state;
+    setup_limits(&t);
+    run(&t, cl_expect);
+}
+
 static void cl_download(struct tctx *t)
 {
     uint64_t n = 3 * 1000 * 1000 + 11;
@@ -559,7 +603,7 @@ int main(void)
         cmocka_unit_test(test_content_length), cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_too_large),      cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_vanish),         cmocka_unit_test(test_refuse),
-        cmocka_unit_test(test_download),
+        cmocka_unit_test(test_download),       cmocka_unit_test(test_expect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
