@@ -450,6 +450,8 @@ static void gw_lr_on_login(int err, long status, const char *body, size_t len, v
     } else if (status < 200 || status > 299) {
         snprintf(detail, sizeof(detail), "login: HTTP %ld", status);
         rc = gw_lr_classify_status(status);
+        if (rc == GW_EAXIS) /* a login refused (400, say) is never a package's condition */
+            rc = GW_EAUTH;
     } else {
         char why[GW_LR_DETAIL_LEN] = "";
         rc = gw_lr_parse_login(body, len, &token, &expires_s, why, sizeof(why));

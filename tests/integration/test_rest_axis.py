@@ -292,6 +292,19 @@ def tokens_and_error_codes(env, w):
     assert len(errors) == 8 and all(e[0].startswith("axis_recipient: errorCode 18") for e in errors), errors
     w.rest.faults()
 
+    # Logins refused with HTTP 400: the credentials' condition, the breaker opens at once and no
+    # attempt is spent (before, each waiting call failed with "login: HTTP 400" as its own
+    # package's failure, five in a row before the breaker opened).
+    w.rest.faults(expire_tokens=True, http_status=400, count=1000, ops=["login"])
+    ids = [send() for _ in range(3)]
+    t.wait_until(lambda: env.pg.query("SELECT state FROM peer_health WHERE axis = 'prov'") in ("open", "half_open"),
+                 20, what="breaker open on the refused login")
+    assert "login: HTTP 400" in env.pg.query("SELECT reason FROM peer_health WHERE axis = 'prov'")
+    w.rest.faults()
+    t.wait_until(lambda: all(delivered(gw, p) for p in ids), 30, what="SENT after the login is back")
+    assert env.pg.query("SELECT sum(attempts) FROM delivery WHERE package_id IN (%s)"
+                        % ",".join(map(str, ids))) == "3"
+
 
 def sighup_directory(env, w):
     gw = w.gateway()
