@@ -159,6 +159,8 @@ static void gw_vxp_digest_work(uv_work_t *w)
     gw_vxp_digest(call, call->body, call->body_len); /* frees the body on this worker */
 }
 
+static void gw_vxp_finish(struct gw_vxp_call *call);
+
 static void gw_vxp_digest_after(uv_work_t *w, int status)
 {
     struct gw_vxp_call *call = w->data;
@@ -167,7 +169,7 @@ static void gw_vxp_digest_after(uv_work_t *w, int status)
         call->rc = GW_ECANCELED;
         call->detail[0] = '\0';
     }
-    gw_vxp_complete(call);
+    gw_vxp_finish(call); /* as a small answer's: a body read still pending is waited for */
 }
 
 /* Hands a large answer to the thread pool; returns 1 if the pool owns the call now. */
