@@ -34,7 +34,7 @@ struct gw_submit_job {
     bool body_ended; /* the whole body was handed over */
     bool finished;   /* gw_ingest_finish called */
     bool pumping;
-    bool gone; /* the upload ended in error inside the pump: the pump frees the job */
+    bool gone;    /* the upload ended in error inside the pump: the pump frees the job */
     uint64_t fed; /* body bytes the ingest took */
     /* parsed */
     struct gw_edxml_doc *doc;
