@@ -3,10 +3,12 @@
  * SIGHUP on the thread pool and swapped on the loop; checks in flight keep the snapshot they
  * started with), the XML-DSig library, and the verifier engine with its dependencies.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/app.h"
+#include "edxml/edxml_orgid.h"
 #include "metrics/metrics.h"
 #include "engine/dispatch.h"
 #include "engine/revoke.h"
@@ -259,6 +261,9 @@ static int gw_app_revoke(void *ud, struct gw_vrev *q, time_t now, void (*done)(v
     return 0;
 }
 
+/* Status 02 answers for one rejected package at most (one per recipient in the province). */
+#define GW_APP_ANSWERS_MAX 64
+
 static void gw_app_answered(int err, int64_t package_id, void *ud)
 {
     struct gw_app *app = ud;
@@ -272,36 +277,75 @@ static void gw_app_answered(int err, int64_t package_id, void *ud)
     gw_app_work_end(app);
 }
 
-/* An incoming package rejected by policy: the status 02 with the reason goes back to its sender,
- * From = the recipient it was meant for (design.md §5). */
-static void gw_app_sig_rejected(void *ud, const struct gw_store_check_job *job, const char *reason)
+/* A recipient of an incoming package that is one of the province's (design.md §5: the gateway
+ * answers for its agencies): the same level-1 group as one of the gateway's own organ ids. */
+static bool gw_app_in_province(const struct gw_config *cfg, const char *id)
 {
-    struct gw_app *app = ud;
+    for (size_t i = 0; i < cfg->n_organ_ids; i++)
+        if (gw_orgid_same_level1(id, cfg->organ_ids[i]))
+            return true;
+    return false;
+}
+
+static void gw_app_answer_from(struct gw_app *app, const struct gw_store_check_job *job,
+                               const char *from, const char *reason)
+{
     struct gw_answer_spec spec = {
-        .from = job->first_recipient ? job->first_recipient : app->cfg->organ_ids[0],
+        .from = from,
         .to = job->sender,
         .document_id = job->document_id,
         .status_code = "02",
         .description = reason,
         .axis = app->cfg->default_axis,
     };
+    struct gw_ingest_deps deps = app->ingest;
     int rc;
 
-    if (!spec.to || !spec.axis) {
-        gw_log(GW_LOG_ERROR, "sig.answer_failed",
-               "no status 02 for package %lld: its sender or the default axis is unknown",
-               (long long)job->package_id);
-        return;
-    }
-    gw_log(GW_LOG_INFO, "sig.answer", "package %lld rejected: status 02 to %s",
-           (long long)job->package_id, spec.to);
-    struct gw_ingest_deps deps = app->ingest;
+    gw_log(GW_LOG_INFO, "sig.answer", "package %lld rejected: status 02 from %s to %s",
+           (long long)job->package_id, from, spec.to);
     deps.loop = app->loop;
     deps.db = app->db;
     gw_app_work_begin(app);
     rc = gw_answer_status(&deps, &spec, gw_app_answered, app);
     if (rc != 0)
         gw_app_answered(rc, 0, app);
+}
+
+/* An incoming package rejected by policy: the status 02 with the reason goes back to its sender
+ * from each of its recipients in the province, each its own (domain.md §3: each recipient sends
+ * its own statuses; a recipient of another province never answers through this gateway), or
+ * from the gateway's first organ id when none of them is the province's. Before, only the first
+ * To answered, whichever province it was of. */
+static void gw_app_sig_rejected(void *ud, const struct gw_store_check_job *job, const char *reason)
+{
+    struct gw_app *app = ud;
+    json_t *rcpts = job->recipients_json ? json_loads(job->recipients_json, 0, NULL) : NULL;
+    char keys[GW_APP_ANSWERS_MAX][64];
+    size_t n = 0;
+
+    if (!job->sender || !app->cfg->default_axis) {
+        gw_log(GW_LOG_ERROR, "sig.answer_failed",
+               "no status 02 for package %lld: its sender or the default axis is unknown",
+               (long long)job->package_id);
+        json_decref(rcpts);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(rcpts) && n < GW_APP_ANSWERS_MAX; i++) {
+        const char *r = json_string_value(json_array_get(rcpts, i));
+        bool seen = false;
+        if (!r || !gw_orgid_lenient(r, keys[n], sizeof(keys[n])) ||
+            !gw_app_in_province(app->cfg, r))
+            continue;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(keys[k], keys[n]) == 0;
+        if (seen)
+            continue; /* the same agency named twice answers once */
+        n++;
+        gw_app_answer_from(app, job, r, reason);
+    }
+    if (n == 0)
+        gw_app_answer_from(app, job, app->cfg->organ_ids[0], reason);
+    json_decref(rcpts);
 }
 
 static void gw_app_sig_released(void *ud)

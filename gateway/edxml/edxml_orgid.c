@@ -131,3 +131,22 @@ bool gw_orgid_parent(const char *id, char *out, size_t n)
     }
     return false;
 }
+
+bool gw_orgid_same_level1(const char *a, const char *b)
+{
+    char la[64], lb[64];
+    enum gw_orgid_form fa, fb;
+    const char *dot;
+
+    if (!gw_orgid_lenient(a, la, sizeof(la)) || !gw_orgid_lenient(b, lb, sizeof(lb)))
+        return false;
+    fa = gw_orgid_form(la);
+    fb = gw_orgid_form(lb);
+    if (fa != fb || fa == GW_ORGID_INVALID)
+        return strcmp(la, lb) == 0;
+    if (fa == GW_ORGID_QCVN102)
+        return strcmp(la + 10, lb + 10) == 0; /* MX1X2 */
+    dot = strchr(la, '.');
+    size_t n = dot ? (size_t)(dot - la) : strlen(la);
+    return strncmp(la, lb, n) == 0 && (lb[n] == '.' || lb[n] == '\0');
+}

@@ -32,4 +32,9 @@ bool gw_orgid_lenient(const char *id, char *out, size_t n);
  * top or for a non-QCVN 102 id. */
 bool gw_orgid_parent(const char *id, char *out, size_t n);
 
+/* True when a and b (lenient forms taken) are ids of the same form whose level-1 group is the
+ * same: QCVN 102's on the right (000.00.12.H49 and 000.00.00.H49: H49), QD 20's on the left
+ * (H37.DN.001 and H37.SO.002: H37); ids of other forms only when equal. */
+bool gw_orgid_same_level1(const char *a, const char *b);
+
 #endif

@@ -51,6 +51,7 @@ void gw_store_check_job_clear(struct gw_store_check_job *j)
     free(j->document_id);
     free(j->attachments_json);
     free(j->first_recipient);
+    free(j->recipients_json);
     memset(j, 0, sizeof(*j));
 }
 
@@ -66,7 +67,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
     int n = 0;
 
     (void)sqlstate;
-    if (err == 0 && PQnfields(res) != 13)
+    if (err == 0 && PQnfields(res) != 14)
         err = GW_EDB;
     if (err == 0)
         n = PQntuples(res);
@@ -87,6 +88,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
         j->attachments_json = gw_check_text(res, i, 10);
         j->first_recipient = gw_check_text(res, i, 11);
         j->max_unwrapped = gw_pgfmt_int64(PQgetvalue(res, i, 12));
+        j->recipients_json = gw_check_text(res, i, 13);
         if (j->package_id <= 0 || !j->attachments_json || !j->document_id)
             err = GW_EDB;
     }
@@ -120,7 +122,8 @@ int gw_store_check_claim(struct gw_db *db, const char *owner, uint64_t lease_ms,
         " xmldsig, attachments, first_recipient,"
         " coalesce((SELECT CASE WHEN bool_or(coalesce((a ->> 'unwrapped_size')::bigint, 0) <= 0)"
         " THEN -1 ELSE max((a ->> 'unwrapped_size')::bigint) END"
-        " FROM json_array_elements(attachments) a WHERE (a ->> 'unwrapped')::boolean), 0)"
+        " FROM json_array_elements(attachments) a WHERE (a ->> 'unwrapped')::boolean), 0),"
+        " (SELECT array_to_json(p.recipients) FROM package p WHERE p.id = package_id)"
         " FROM gw_check_claim($1, $2::integer, $3::integer)",
         3, vals, gw_check_claimed, c);
 }

@@ -28,6 +28,7 @@ struct gw_store_check_job {
     bool xmldsig;
     char *attachments_json;
     char *first_recipient; /* the package's first To/OrganId (NULL: none) */
+    char *recipients_json; /* every To/OrganId, a JSON array of strings (NULL: none) */
     /* The largest PDF a ZIP-wrapped attachment inflates to: 0 none unwrapped, -1 one whose
      * inflated size is not known (or 0). */
     int64_t max_unwrapped;

@@ -21,6 +21,7 @@ import hashlib
 import json
 import datetime
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -189,18 +190,28 @@ def test_signatures(env):
         kinds = [e["kind"] for e in st["events"]]
         assert "verify_later" in kinds and "verified" in kinds, kinds
 
-        # An incoming package with a forged PDF: rejected, and its sender gets a status 02 with
-        # the reason, From = the agency it was meant for.
+        # An incoming package with a forged PDF, to another province's agency and two of ours:
+        # rejected, and its sender gets a status 02 with the reason from each of our two, none
+        # from the other province's (before: one, From = the first To, H44 here).
         body = package("000.00.00.G22,2024/05/15,9/VPCP", bytes(forged)).replace(
             b"<OrganId>%s</OrganId><OrganName>S" % t.AGENCY.encode(),
             b"<OrganId>000.00.00.G22</OrganId><OrganName>S").replace(
-            b"<OrganId>000.00.00.H44</OrganId>", b"<OrganId>%s</OrganId>" % t.PROVINCE.encode())
+            b"<OrganId>000.00.00.H44</OrganId>",
+            b"<OrganId>000.00.00.H44</OrganId><OrganName>Tinh khac</OrganName></To><To><OrganId>%s</OrganId>"
+            b"<OrganName>UBND tinh</OrganName></To><To><OrganId>%s</OrganId>"
+            % (t.PROVINCE.encode(), t.AGENCY.encode()))
         env.sim.inject(t.PROVINCE, body)
         st = t.wait_until(lambda: [e for e in env.sim.mailbox("000.00.00.G22")
                                    if e["messagetype"] == "status"], 30, what="status 02 sent back")
-        data = env.sim.ctl("GET", "/_sim/package?docId=" + st[0]["docId"]).body.decode()
-        assert "<edXML:StatusCode>02</edXML:StatusCode>" in data, data
-        assert "000.00.00.G22,2024/05/15,9/VPCP" in data and t.PROVINCE in data, data
+        time.sleep(1)  # a further 02, had one been made, is sent by now
+        st = [e for e in env.sim.mailbox("000.00.00.G22") if e["messagetype"] == "status"]
+        froms = set()
+        for e in st:
+            data = env.sim.ctl("GET", "/_sim/package?docId=" + e["docId"]).body.decode()
+            assert "<edXML:StatusCode>02</edXML:StatusCode>" in data, data
+            assert "000.00.00.G22,2024/05/15,9/VPCP" in data, data
+            froms.add(re.search(r"<edXML:From>\s*<edXML:OrganId>([^<]+)<", data).group(1))
+        assert len(st) == 2 and froms == {t.PROVINCE, t.AGENCY}, (len(st), froms)
         rej = env.pg.query("SELECT state FROM package WHERE direction = 'in'")
         assert rej == "REJECTED", rej
         assert gw.get("/v1/inbox?limit=100").json()["items"] == []

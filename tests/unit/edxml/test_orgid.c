@@ -134,12 +134,31 @@ static void test_parent(void **state)
     assert_false(gw_orgid_parent("000.46.24.H44", out, 13));
 }
 
+/* The province an id belongs to (domain.md §4): QCVN 102's level 1 on the right, QD 20's on the
+ * left; ids of different forms, or of neither, only when they are the same id. */
+static void test_same_level1(void **state)
+{
+    (void)state;
+    assert_true(gw_orgid_same_level1("000.00.12.H49", "000.00.00.H49"));
+    assert_true(gw_orgid_same_level1(" 000.46.24.h49", "000.00.00.H49")); /* lenient */
+    assert_false(gw_orgid_same_level1("000.00.00.H44", "000.00.00.H49"));
+    assert_false(gw_orgid_same_level1("000.00.00.G22", "000.00.00.H49"));
+    assert_true(gw_orgid_same_level1("H37.DN.001", "H37.SO.002"));
+    assert_false(gw_orgid_same_level1("H37.DN.001", "H371.DN.001"));
+    assert_false(gw_orgid_same_level1("H37.DN.001", "000.00.00.H37")); /* forms differ */
+    assert_true(gw_orgid_same_level1("vxp.saas.03", "VXP.SAAS.03"));
+    assert_false(gw_orgid_same_level1("vxp.saas.03", "vxp.saas.04"));
+    assert_false(gw_orgid_same_level1("null", "000.00.00.H49"));
+    assert_false(gw_orgid_same_level1(NULL, "000.00.00.H49"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forms),
         cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_parent),
+        cmocka_unit_test(test_same_level1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
