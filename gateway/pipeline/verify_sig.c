@@ -233,6 +233,7 @@ static void gw_vsig_rev_fold(struct gw_vsig *s)
     if (s->n_revs == 0)
         return;
     s->in.rev = GW_VIN_REV_GOOD;
+    s->in.rev_rest = GW_VIN_REV_GOOD;
     for (unsigned i = 0; i < s->n_revs; i++) {
         const struct gw_vrev *r = &s->revs[i];
         if (r->blocked && (!s->in.blocked || r->blocked_from < s->in.blocked_from)) {
@@ -245,11 +246,15 @@ static void gw_vsig_rev_fold(struct gw_vsig *s)
                 s->in.revoked_at = r->revoked_at;
             s->in.rev = GW_VIN_REV_REVOKED;
             s->in.rev_code = r->code;
-        } else if (r->state != GW_VIN_REV_GOOD && s->in.rev != GW_VIN_REV_REVOKED &&
-                   (s->in.rev == GW_VIN_REV_GOOD || r->state == GW_VIN_REV_UNAVAILABLE)) {
-            s->in.rev = r->state;
-            s->in.rev_code = r->code;
+        } else if (r->state != GW_VIN_REV_GOOD &&
+                   (s->in.rev_rest == GW_VIN_REV_GOOD || r->state == GW_VIN_REV_UNAVAILABLE)) {
+            s->in.rev_rest = r->state; /* the worst of the certificates not revoked */
+            s->in.rev_rest_code = r->code;
         }
+    }
+    if (s->in.rev != GW_VIN_REV_REVOKED) {
+        s->in.rev = s->in.rev_rest;
+        s->in.rev_code = s->in.rev_rest_code;
     }
 }
 
@@ -288,6 +293,13 @@ void gw_vdoc_finish(struct gw_vdoc *d)
         d->sum.ind = GW_SIG_INDETERMINATE;
     } else {
         gw_verdict_pdf(v, roles, n, d->disallowed, false, &d->sum);
+        /* The file's other signatures count too: a document timestamp that fails, the
+         * envelope's XML-DSig whatever its verdict (before, neither reached the summary: a
+         * tampered XML-DSig or a corrupt timestamp token beside valid signatures passed). */
+        for (unsigned i = 0; i < d->n_sigs; i++)
+            if (strcmp(d->sigs[i].format, "pades") != 0)
+                gw_verdict_fold(&d->sum, &d->sigs[i].v, i, d->n_sigs,
+                                strcmp(d->sigs[i].format, "xmldsig") == 0);
     }
     free(v);
     free(roles);

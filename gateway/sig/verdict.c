@@ -135,11 +135,14 @@ static enum rid decide(const struct gw_verdict_in *in, time_t vt, bool ts)
         return R_CONSTRAINTS;
     if (in->path == GW_VIN_PATH_CRYPTO)
         return R_CHAIN_CRYPTO;
-    if (in->rev == GW_VIN_REV_UNAVAILABLE)
+    /* Revoked after the validation time: the rest of the path must still be proven good (before,
+     * a CA whose status was unavailable passed beside a signer revoked after the timestamp). */
+    enum gw_vin_rev rev = in->rev == GW_VIN_REV_REVOKED ? in->rev_rest : in->rev;
+    if (rev == GW_VIN_REV_UNAVAILABLE)
         return R_REV_UNAVAIL;
-    if (in->rev == GW_VIN_REV_UNKNOWN)
+    if (rev == GW_VIN_REV_UNKNOWN)
         return R_REV_UNKNOWN;
-    if (in->rev == GW_VIN_REV_NOT_CHECKED)
+    if (rev == GW_VIN_REV_NOT_CHECKED)
         return R_REV_NOT_CHECKED;
     if (in->weak_digest && vt >= in->weak_cutoff)
         return R_WEAK;
@@ -245,13 +248,13 @@ static void main_text(enum rid r, const struct gw_verdict_in *in, const struct g
                        code);
         break;
     case R_REV_UNAVAIL:
-        fmt_code(in->rev_code, code);
+        fmt_code(in->rev == GW_VIN_REV_REVOKED ? in->rev_rest_code : in->rev_code, code);
         gw_verdict_cat(vi, "Chưa lấy được thông tin thu hồi chứng thư số, cần kiểm tra lại sau%s",
                        code);
         gw_verdict_cat(en, "Revocation information unavailable now, try later%s", code);
         break;
     case R_REV_UNKNOWN:
-        fmt_code(in->rev_code, code);
+        fmt_code(in->rev == GW_VIN_REV_REVOKED ? in->rev_rest_code : in->rev_code, code);
         gw_verdict_cat(vi, "Dịch vụ kiểm tra trạng thái không biết chứng thư số này%s", code);
         gw_verdict_cat(en, "Certificate status unknown to the revocation service%s", code);
         break;

@@ -52,6 +52,10 @@ struct gw_verdict_in {
     enum gw_vin_rev rev; /* worst status over the path, the signer certificate's included */
     time_t revoked_at;
     const char *rev_code;
+    /* With rev REVOKED: the worst status of the path's other certificates (GOOD when all are),
+     * which decides once the revocation is placed after the validation time. */
+    enum gw_vin_rev rev_rest;
+    const char *rev_rest_code;
     bool blocked; /* local block list (seed Art. 15.4); blocked_from -1 = always */
     time_t blocked_from;
     const char *block_reason;
@@ -87,6 +91,13 @@ struct gw_pdf_summary {
  * signature before a person's, seed Art. 16.5) is order_violation or read off roles. */
 void gw_verdict_pdf(const struct gw_verdict *v, const enum gw_sig_role *roles, unsigned n,
                     bool disallowed_change, bool order_violation, struct gw_pdf_summary *out);
+
+/* A signature of the file outside the PDF's signing order (a document timestamp, the envelope's
+ * XML-DSig) into its summary out: out takes v (signature idx + 1 of n) when v is worse, or when
+ * out is NO_SIGNATURE and counts is set (a signature that makes the file signed: the XML-DSig,
+ * not a document timestamp, which alone signs nothing). */
+void gw_verdict_fold(struct gw_pdf_summary *out, const struct gw_verdict *v, unsigned idx,
+                     unsigned n, bool counts);
 
 /* A package's summary: the worst of its signed PDFs' summaries (TOTAL-FAILED < INDETERMINATE <
  * TOTAL-PASSED); NO_SIGNATURE when none is signed (n == 0 included). */

@@ -91,6 +91,23 @@ void gw_verdict_pdf(const struct gw_verdict *v, const enum gw_sig_role *roles, u
     }
 }
 
+void gw_verdict_fold(struct gw_pdf_summary *out, const struct gw_verdict *v, unsigned idx,
+                     unsigned n, bool counts)
+{
+    char vi[GW_VERDICT_TEXT_MAX] = "", en[GW_VERDICT_TEXT_MAX] = "";
+    bool none = out->ind == GW_SIG_NO_SIGNATURE;
+
+    if (none ? !counts && v->ind == GW_SIG_TOTAL_PASSED : rank(v->ind) >= rank(out->ind))
+        return;
+    if (v->ind == GW_SIG_TOTAL_PASSED) {
+        set_summary(out, GW_SIG_TOTAL_PASSED, GW_SUB_NONE, "Chữ ký hợp lệ", "Signature valid");
+        return;
+    }
+    gw_verdict_cat(vi, "Chữ ký %u/%u: %s", idx + 1, n, v->reason_vi);
+    gw_verdict_cat(en, "Signature %u/%u: %s", idx + 1, n, v->reason_en);
+    set_summary(out, v->ind, v->sub, vi, en);
+}
+
 void gw_verdict_package(const struct gw_pdf_summary *pdfs, unsigned n, struct gw_pdf_summary *out)
 {
     char vi[GW_VERDICT_TEXT_MAX] = "", en[GW_VERDICT_TEXT_MAX] = "";
