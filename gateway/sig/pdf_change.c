@@ -68,6 +68,55 @@ static bool is_type(struct pdf_obj *o, const char *t)
     return o && o->val && pdf_is_name(pdf_dget(o->val, "Type"), t);
 }
 
+static double num_of(const struct pdf_val *v)
+{
+    return !v ? 0 : v->kind == PV_INT ? (double)v->u.i : v->kind == PV_REAL ? v->u.r : 0;
+}
+
+/* A widget a viewer draws: a normal appearance, not Invisible, Hidden nor NoView (/F bits 1, 2,
+ * 6), and a /Rect of some area (one that does not read counts as visible). */
+static bool visible_widget(struct pdf_doc *d, unsigned rev, struct pdf_val *w)
+{
+    struct pdf_val *ap = pdf_resolve(d, rev, pdf_dget(w, "AP"));
+    struct pdf_val *f = pdf_resolve(d, rev, pdf_dget(w, "F"));
+    struct pdf_val *r = pdf_resolve(d, rev, pdf_dget(w, "Rect"));
+    double x[4];
+
+    if (!ap || ap->kind != PV_DICT || !pdf_dget(ap, "N"))
+        return false;
+    if (f && f->kind == PV_INT && (f->u.i & (1 | 2 | 32)))
+        return false;
+    if (!r || r->kind != PV_ARRAY || r->u.arr.n != 4)
+        return true;
+    for (size_t i = 0; i < 4; i++)
+        x[i] = num_of(pdf_resolve(d, rev, r->u.arr.v[i]));
+    return (x[2] - x[0]) * (x[3] - x[1]) != 0;
+}
+
+/* A signature field added after signing that is still unsigned in the file's last revision and
+ * shows something (itself a widget, or one of its kids): the Sneaky Signature attack, an
+ * appearance drawn over the signed content by a field no one signs. */
+static bool unsigned_visible_field(struct pdf_chg *c, uint32_t num)
+{
+    struct pdf_doc *d = c->d;
+    unsigned last = d->nrev ? d->nrev - 1 : c->j;
+    struct pdf_xent *e = pdf_lookup(d, last, num);
+    struct pdf_obj *o = e && e->type != 0 ? pdf_get_ent(d, last, e) : NULL;
+    struct pdf_val *f = o ? o->val : NULL, *kids;
+
+    if (!f || f->kind != PV_DICT || pdf_dget(f, "V"))
+        return false;
+    if (visible_widget(d, last, f))
+        return true;
+    kids = pdf_resolve(d, last, pdf_dget(f, "Kids"));
+    for (size_t i = 0; kids && kids->kind == PV_ARRAY && i < kids->u.arr.n; i++) {
+        struct pdf_val *k = pdf_resolve(d, last, kids->u.arr.v[i]);
+        if (k && k->kind == PV_DICT && visible_widget(d, last, k))
+            return true;
+    }
+    return false;
+}
+
 /* An object defined in revision c->j whose number was free or absent when signed. */
 static void added(struct pdf_chg *c, struct pdf_xent *e, enum pdf_role rj)
 {
@@ -90,6 +139,11 @@ static void added(struct pdf_chg *c, struct pdf_xent *e, enum pdf_role rj)
         if (c->p == 1 && !ts)
             pdf_note(c, GW_PDF_DISALLOWED, "adds %u %u R (%s) under DocMDP P=1", e->num, e->gen,
                      pdf_role_name(rj));
+        else if (rj == RO_SIG_FIELD && !ts && unsigned_visible_field(c, e->num))
+            pdf_note(c, GW_PDF_DISALLOWED,
+                     "adds %u %u R, a signature field no one signs whose appearance is shown "
+                     "(it can cover the signed content)",
+                     e->num, e->gen);
         else
             pdf_note(c, GW_PDF_ALLOWED, "adds %u %u R (%s%s)", e->num, e->gen, pdf_role_name(rj),
                      ts ? ", document timestamp" : "");

@@ -2,7 +2,9 @@
  * The rules for one redefined object, by the role it had in the signed revision: what a
  * signature, a document timestamp, DSS data or (per DocMDP) form filling and annotation may
  * change, and which differences are disallowed (pages, content, resources, fonts, other
- * catalog entries, fields and annotations that are not signatures).
+ * catalog entries, fields and annotations that are not signatures; a signed field's appearance
+ * replaced, or a signature appearance changed by a revision no signature closes: the
+ * appearance is drawn over the signed content).
  */
 #include "sig/pdf_change.h"
 
@@ -152,6 +154,16 @@ static void catalog_rule(struct pdf_chg *c, uint32_t num, struct pdf_val *o, str
         pdf_note(c, GW_PDF_ALLOWED, "%s the DSS", pdf_dget(o, "DSS") ? "updates" : "adds");
 }
 
+/* Whether a signature (or document timestamp) closes revision c->j: an appearance change there
+ * comes with a signing. */
+static bool signed_here(const struct pdf_chg *c)
+{
+    for (unsigned k = 0; c->sigs && k < c->sigs->n_sigs; k++)
+        if (c->sigs->sigs[k].revision == c->j)
+            return true;
+    return false;
+}
+
 static void sig_field_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, struct pdf_val *o,
                            struct pdf_val *n)
 {
@@ -169,6 +181,13 @@ static void sig_field_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, struct
         pdf_note(c, c->p == 1 && !ts ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
                  "signs the empty signature field %u %u R%s", num, gen,
                  ts ? " (document timestamp)" : "");
+    } else if (ov || !signed_here(c)) {
+        /* A signed field's appearance replaced (another name or seal shown for its signature),
+         * or an unsigned one's changed by a revision no one signs (drawn over the signed
+         * content): before, both were allowed at P=2 and 3. */
+        pdf_note(c, GW_PDF_DISALLOWED, "changes the appearance of %s signature field %u %u R%s",
+                 ov ? "the signed" : "the unsigned", num, gen,
+                 ov ? "" : " in a revision no signature closes");
     } else {
         pdf_note(c, c->p == 1 ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
                  "changes the appearance of signature field %u %u R", num, gen);
@@ -190,8 +209,10 @@ void pdf_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, enum pdf_role role,
         pdf_note(c, GW_PDF_ALLOWED, "updates %u %u R (%s)", num, gen, name);
         return;
     case RO_SIG_AP:
-        pdf_note(c, c->p == 1 ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED, "updates %u %u R (%s)", num,
-                 gen, name);
+        /* a signature field's appearance stream rewritten in place: only with a signing */
+        pdf_note(c, c->p == 1 || !signed_here(c) ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
+                 "updates %u %u R (%s)%s", num, gen, name,
+                 signed_here(c) ? "" : " in a revision no signature closes");
         return;
     case RO_CATALOG:
         if (ov->kind == PV_DICT && nv->kind == PV_DICT) {
