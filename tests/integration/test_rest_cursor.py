@@ -9,7 +9,9 @@ lgsp_rest, docs/internals/axes.md "Failing packages and the window"):
 - restarted with a larger max_package_bytes, the gateway stores one of them without any list
   naming it (fetched by id, acked done, its record gone);
 - the other was removed from the axis meanwhile: getEdoc answers 404, and its record stays,
-  visible with that answer and retried, never dropped nor answered `fail`."""
+  visible with that answer and retried, never dropped nor answered `fail`;
+- failure records of doc ids stored and acked since are dropped (021), so 100 of them do not
+  crowd out of the fetch by id the one package still failing."""
 
 import hashlib
 import os
@@ -107,5 +109,50 @@ def failing_package_does_not_hold_the_window(env):
         rest.close()
 
 
+def stale_records_do_not_crowd_out_a_failing_one(env):
+    # 100 failure records of doc ids stored and acked since (a store whose answer was lost gets a
+    # failure recorded after it committed), due before the one package still failing, which only
+    # a fetch by id reaches now. Before (021), gw_incoming_due returned the 100 stale ones first,
+    # at most 100 a list: the failing package was never fetched again, and the stale ones were
+    # fetched and acked again on every poll.
+    rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
+    try:
+        dir_file = os.path.join(env.root, "rest-directory.txt")
+        with open(dir_file, "w") as f:
+            f.write("%s\n" % IN)
+
+        def doc(n, pad=0):
+            return t.edoc("000.00.05.H49,2026/12/04,%d/UB" % n, to=(t.AGENCY,), sender=IN, pad=pad)
+
+        old = vn_day(-3).isoformat()
+        big_data = doc(1, pad=20000)
+        big = rest.inject(t.AGENCY, IN, big_data, created=old)
+        ok = rest.inject(t.AGENCY, IN, doc(2), created=old)
+        cfg = gwrest.axis_config("prov", rest, dir_file, max_package_bytes="8192")
+        gw = env.gateway(cfg)
+        t.wait_until(lambda: stored(env, ok), 20, what="stored " + ok)
+        t.wait_until(lambda: rest.stats()["acks"].get(ok) == "done", 20, what="acked " + ok)
+        t.wait_until(lambda: cursor(env) == vn_day(-1).strftime("%Y/%m/%d"), 20, what="cursor advanced")
+        t.wait_until(lambda: failing(env, big), 20, what="failure recorded " + big)
+        assert gw.stop() == 0
+        env.pg.query("INSERT INTO axis_receipt (axis, axis_doc_id, package_id) SELECT 'prov', 'stale-' || i, "
+                     "(SELECT package_id FROM axis_receipt WHERE axis = 'prov' AND axis_doc_id = '%s') "
+                     "FROM generate_series(1, 100) i" % ok)
+        env.pg.query("INSERT INTO incoming_failure (axis, axis_doc_id, kind, failures, last_error, next_attempt_at) "
+                     "SELECT 'prov', 'stale-' || i, 'edoc', 1, 'storing: database_unavailable', "
+                     "now() - interval '1 hour' FROM generate_series(1, 100) i")
+        env.pg.query("UPDATE incoming_failure SET next_attempt_at = now() WHERE axis_doc_id = '%s'" % big)
+        env.pg.query("UPDATE poller_lease SET lease_until = now() WHERE axis = 'prov'")
+        gw.write_config(gwrest.axis_config("prov", rest, dir_file))
+        gw.start()
+        rows = t.wait_until(lambda: stored(env, big), 30, what="stored by id " + big)
+        assert rows[0][0] == hashlib.sha256(big_data).hexdigest()
+        assert env.pg.query("SELECT count(*) FROM incoming_failure") == "0"
+        assert not [e for e in rest.ctl("GET", "/_sim/log")["entries"]
+                    if e.get("op") == "getEdoc" and str(e.get("docId", "")).startswith("stale-")]
+    finally:
+        rest.close()
+
+
 if __name__ == "__main__":
-    t.run([failing_package_does_not_hold_the_window])
+    t.run([failing_package_does_not_hold_the_window, stale_records_do_not_crowd_out_a_failing_one])
