@@ -395,11 +395,15 @@ static int near_scan(struct ctx *c, int32_t day)
 
 bool gw_classify_same_agency(const char *a, const char *b)
 {
-    if (!a || !b || !gw_orgid_is_qcvn102(a) || !gw_orgid_is_qcvn102(b))
+    char la[32], lb[32];
+
+    /* the lenient forms, as routing reads ids (000.00.12.h49 is 000.00.12.H49) */
+    if (!gw_orgid_lenient(a, la, sizeof(la)) || !gw_orgid_lenient(b, lb, sizeof(lb)) ||
+        !gw_orgid_is_qcvn102(la) || !gw_orgid_is_qcvn102(lb))
         return false;
     /* V1V2V3.Z1Z2.Y1Y2.MX1X2: level 2 is Y1Y2 (offset 7), level 1 MX1X2 (offset 10) */
-    return strlen(a) == 13 && strlen(b) == 13 && strncmp(a + 7, "00", 2) != 0 &&
-           strncmp(a + 7, b + 7, 6) == 0;
+    return strlen(la) == 13 && strlen(lb) == 13 && strncmp(la + 7, "00", 2) != 0 &&
+           strncmp(la + 7, lb + 7, 6) == 0;
 }
 
 static void paper(const struct gw_edxml_doc *doc, struct gw_classify_result *r)
@@ -495,6 +499,8 @@ int gw_classify_ex(const struct gw_catalog *cat, const struct gw_classify_alias 
         if (rc == 0)
             rc = add_field(&c, GW_RF_FROM_ID, "From/OrganId", 0, doc->from);
         for (size_t i = 0; i < doc->n_to && rc == 0; i++) {
+            if (!doc->to[i].organ_id)
+                continue; /* a To without an OrganId is dropped (domain.md §2): no recipient */
             rc = add_field(&c, GW_RF_TO_ID, "OrganId", (int)i + 1, doc->to[i].organ_id);
             if (rc == 0)
                 rc = add_field(&c, GW_RF_TO_NAME, "OrganName", (int)i + 1, doc->to[i].organ_name);

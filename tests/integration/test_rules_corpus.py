@@ -75,8 +75,9 @@ QCVN_ID = re.compile(r"^\d{3}\.\d{2}\.(\d{2})\.([A-Z]\d{2})$")
 
 def _internal(sender, recipients):
     """domain.md §7 clause 4: sender and every recipient share level-1 (MX1X2) and the same non-zero
-    level-2 (Y1Y2) code of a QCVN 102 id (V1V2V3.Z1Z2.Y1Y2.MX1X2)."""
-    ms = [QCVN_ID.match(x.strip()) for x in [sender, *recipients]]
+    level-2 (Y1Y2) code of a QCVN 102 id (V1V2V3.Z1Z2.Y1Y2.MX1X2), each id in its lenient form
+    (§4: trimmed, letters upper-cased)."""
+    ms = [QCVN_ID.match(x.strip().upper()) for x in [sender, *recipients]]
     if not recipients or not all(ms):
         return False
     keys = {(m[2], m[1]) for m in ms}
