@@ -63,10 +63,24 @@ static void gw_poller_failure_recorded(int err, int32_t failures, int32_t wait_m
     gw_poller_next_item(p);
 }
 
+static void gw_poller_record(struct gw_poller *p, const char *step, int err, const char *detail);
+
 /* A local failure of the current package: logged, counted, recorded with backoff; never acked.
  * Once recorded it does not hold the list's cursor: the record keeps the doc id (by_id). */
 static void gw_poller_local_failure(struct gw_poller *p, const char *step, int err,
                                     const char *detail)
+{
+    gw_metric_inc(p->m.failed);
+    gw_log(GW_LOG_ERROR, "poll.local_failure",
+           "axis %s package %s not stored (%s: %s%s%s); left on the axis", p->d.axis_name,
+           gw_poller_current(p), step, gw_errcode(err), detail && detail[0] ? ": " : "",
+           detail ? detail : "");
+    gw_poller_record(p, step, err, detail);
+}
+
+/* The current package's failure recorded with backoff (incoming_failure): the record keeps the
+ * doc id, retried by id once due. */
+static void gw_poller_record(struct gw_poller *p, const char *step, int err, const char *detail)
 {
     char text[300];
     struct gw_store_incoming_failure f = {
@@ -80,10 +94,6 @@ static void gw_poller_local_failure(struct gw_poller *p, const char *step, int e
 
     snprintf(text, sizeof(text), "%s: %s%s%s", step, gw_errcode(err),
              detail && detail[0] ? ": " : "", detail ? detail : "");
-    gw_metric_inc(p->m.failed);
-    gw_log(GW_LOG_ERROR, "poll.local_failure",
-           "axis %s package %s not stored (%s); left on the axis", p->d.axis_name,
-           gw_poller_current(p), text);
     if (gw_store_incoming_failed(p->d.db, &f, gw_poller_failure_recorded, p) != 0)
         gw_poller_failure_recorded(GW_EDB, 0, 0, "", p);
 }
@@ -100,6 +110,16 @@ static void gw_poller_acked(int err, const char *detail, void *ud)
 {
     struct gw_poller *p = ud;
 
+    if (err != 0 && (p->cursor || p->by_id)) {
+        /* Stored (or refused), not acked, on an axis that lists by window: recorded, so the
+         * cursor moves on and the fetch by id acks it again (021 keeps the record of a package
+         * not acked yet); before, one ack that kept failing held the cursor for ever, and a
+         * package fetched by id was never acked again. */
+        gw_metric_inc(p->m.ack_failures);
+        gw_poller_note(p, "ack", err, detail);
+        gw_poller_record(p, "ack", err, detail);
+        return;
+    }
     if (err != 0) {
         /* Still listed on the axis: the next poll recognises it as stored (or refused) and
          * acks again. */
@@ -256,6 +276,14 @@ void gw_poller_received(struct gw_poller *p)
          * longer has it), retried with backoff, visible until it is stored or an operator
          * removes the record. */
         gw_poller_local_failure(p, "fetch by id", err, s->fetch_detail);
+        return;
+    }
+    if (err != 0 && p->cursor) {
+        /* Transport, on an axis that lists by window: the list answered, this package's fetch
+         * did not (an HTTP 5xx or a timeout of its own, say). Recorded with backoff, so the
+         * cursor moves on and the record brings it back by id; before, the cursor stayed for
+         * ever and the window grew each day while the package was fetched again every poll. */
+        gw_poller_local_failure(p, "fetch", err, s->fetch_detail);
         return;
     }
     if (err != 0) {

@@ -11,7 +11,9 @@ lgsp_rest, docs/internals/axes.md "Failing packages and the window"):
 - the other was removed from the axis meanwhile: getEdoc answers 404, and its record stays,
   visible with that answer and retried, never dropped nor answered `fail`;
 - failure records of doc ids stored and acked since are dropped (021), so 100 of them do not
-  crowd out of the fetch by id the one package still failing."""
+  crowd out of the fetch by id the one package still failing;
+- a listed package whose getEdoc keeps failing with HTTP 500 is recorded: the cursor moves on,
+  and the package is stored by id once the axis serves it."""
 
 import hashlib
 import os
@@ -154,5 +156,33 @@ def stale_records_do_not_crowd_out_a_failing_one(env):
         rest.close()
 
 
+def transport_failure_of_one_fetch_does_not_hold_the_window(env):
+    # The list answers, one package's getEdoc keeps failing with HTTP 500 (a transport failure,
+    # the peer's kind): recorded with backoff, so the cursor moves on and the package comes back
+    # by id once the axis serves it. Before, it was never recorded: the cursor stayed at the first
+    # window for ever, the window grew every day and the package was fetched on every poll.
+    rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
+    try:
+        dir_file = os.path.join(env.root, "rest-directory.txt")
+        with open(dir_file, "w") as f:
+            f.write("%s\n" % IN)
+        data = t.edoc("000.00.05.H49,2026/12/05,1/UB", to=(t.AGENCY,), sender=IN)
+        bad = rest.inject(t.AGENCY, IN, data, created=vn_day(-3).isoformat())
+        rest.faults(http_status=500, count=1000000, ops=["getEdoc"])
+        gw = env.gateway(gwrest.axis_config("prov", rest, dir_file))
+        t.wait_until(lambda: cursor(env) == vn_day(-1).strftime("%Y/%m/%d"), 20, what="cursor advanced")
+        n, err, listed = t.wait_until(lambda: failing(env, bad), 20, what="failure recorded")
+        assert "peer_unreachable" in err and "500" in err, err
+        assert stored(env, bad) == []
+        rest.faults()
+        rows = t.wait_until(lambda: stored(env, bad), 30, what="stored by id " + bad)
+        assert rows[0][0] == hashlib.sha256(data).hexdigest()
+        t.wait_until(lambda: rest.stats()["acks"].get(bad) == "done", 20, what="acked " + bad)
+        assert gw.alive()
+    finally:
+        rest.close()
+
+
 if __name__ == "__main__":
-    t.run([failing_package_does_not_hold_the_window, stale_records_do_not_crowd_out_a_failing_one])
+    t.run([failing_package_does_not_hold_the_window, stale_records_do_not_crowd_out_a_failing_one,
+           transport_failure_of_one_fetch_does_not_hold_the_window])
