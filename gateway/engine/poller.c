@@ -63,9 +63,12 @@ void gw_poller_cycle_end(struct gw_poller *p)
     gw_poller_clear_list(p);
     p->busy = false;
     if (p->closed) {
-        gw_poller_destroy(p); /* the cycle outlived a forced stop: its end frees the poller */
+        if (!p->renewing)         /* else the renewal's answer frees it */
+            gw_poller_destroy(p); /* the cycle outlived a forced stop: its end frees the poller */
         return;
     }
+    if (p->renewing && p->stopping)
+        return; /* idle once the renewal in flight has its answer */
     if (p->stopping) {
         if (p->d.idle)
             p->d.idle(p->d.idle_ud);
@@ -194,6 +197,16 @@ void gw_poller_next_item(struct gw_poller *p)
         gw_poller_cycle_end(p);
         return;
     }
+    if (p->lost) {
+        /* The timer's renewal found another instance polling this axis: this cycle ends, its
+         * cursor unstored (the other lists again). */
+        p->clean = false;
+        gw_log(GW_LOG_WARN, "poll.lease_lost",
+               "axis %s: another instance took the poll lease during this cycle; it ends here",
+               p->d.axis_name);
+        gw_poller_cycle_end(p);
+        return;
+    }
     if (uv_now(p->d.loop) - p->lease_at > gw_poller_lease_ms(p) / 3) {
         /* A long cycle renews its lease, so no other instance starts polling this axis. */
         if (gw_poller_take_lease(p) != 0) {
@@ -288,6 +301,8 @@ static void gw_poller_leased(int err, bool held, const char *sqlstate, void *ud)
         gw_poller_cycle_end(p); /* another instance polls this axis */
         return;
     }
+    if (!p->ids)
+        p->lost = false; /* a new cycle */
     p->lease_at = uv_now(p->d.loop);
     if (p->ids) {
         gw_poller_next_item(p);
@@ -303,12 +318,48 @@ static int gw_poller_take_lease(struct gw_poller *p)
                                    gw_poller_leased, p);
 }
 
+/* The timer's renewal during an item has its answer. */
+static void gw_poller_renewed(int err, bool held, const char *sqlstate, void *ud)
+{
+    struct gw_poller *p = ud;
+
+    p->renewing = false;
+    if (p->closed) {
+        if (!p->busy)
+            gw_poller_destroy(p);
+        return;
+    }
+    if (err != 0)
+        gw_poller_note(p, "renewing the lease", err, sqlstate); /* tried again next tick */
+    else if (held)
+        p->lease_at = uv_now(p->d.loop);
+    else
+        p->lost = true;
+    if (p->stopping && !p->busy && p->d.idle)
+        p->d.idle(p->d.idle_ud);
+}
+
+/* One item may outlast the lease (a slow fetch, its store, a slow ack), and the cycle renews it
+ * only between items: the timer renews it meanwhile, once a third of it has gone. Before, a
+ * second instance took a lease that ran out in the middle of a 30 s fetch and polled the axis
+ * beside the first, fetching the same package again. */
+static void gw_poller_renew_during_item(struct gw_poller *p)
+{
+    if (p->renewing || p->stopping || uv_now(p->d.loop) - p->lease_at <= gw_poller_lease_ms(p) / 3)
+        return;
+    p->renewing = true;
+    if (gw_store_incoming_lease(p->d.db, p->d.axis_name, p->d.owner, gw_poller_lease_ms(p),
+                                gw_poller_renewed, p) != 0)
+        p->renewing = false;
+}
+
 static void gw_poller_tick(uv_timer_t *t)
 {
     struct gw_poller *p = t->data;
 
     if (p->busy) {
         p->again = true;
+        gw_poller_renew_during_item(p);
         return;
     }
     if (p->stopping || !gw_db_ready(p->d.db))
@@ -381,15 +432,16 @@ void gw_poller_stop(struct gw_poller *p)
 
 bool gw_poller_idle(const struct gw_poller *p)
 {
-    return !p || !p->busy;
+    return !p || (!p->busy && !p->renewing);
 }
 
 static void gw_poller_closed(uv_handle_t *h)
 {
     struct gw_poller *p = h->data;
-    /* A cycle still busy at a forced stop has callbacks to come; its end frees the poller. */
+    /* A cycle still busy at a forced stop has callbacks to come; its end frees the poller (or
+     * the answer of a renewal in flight, the later of the two). */
     p->closed = true;
-    if (!p->busy)
+    if (!p->busy && !p->renewing)
         gw_poller_destroy(p);
 }
 

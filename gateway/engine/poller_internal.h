@@ -61,6 +61,8 @@ struct gw_poller {
     bool again;
     bool closed;       /* timer closed: free once the cycle in progress ends */
     uint64_t lease_at; /* uv_now() when the lease was last taken or renewed */
+    bool renewing;     /* a renewal by the timer, during an item, is in flight */
+    bool lost;         /* that renewal found the lease held by another instance */
     enum gw_pkg_kind kind;
     char *cursor; /* the list's next_cursor (a windowed list), stored if the list is clean */
     /* No step of the current list failed that is not recorded per doc id: a list, transport or

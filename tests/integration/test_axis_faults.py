@@ -3,6 +3,8 @@ stored twice on the axis beyond the sends the axis accepted without acknowledgin
 
 import datetime
 
+import time
+
 import gwtest as t
 
 
@@ -105,6 +107,23 @@ def test_long_cycle_renews_poll_lease(env):
     t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package") == "14", 30, what="all stored")
 
 
+def test_slow_item_keeps_the_poll_lease(env):
+    # One package whose fetch takes 17 s, longer than the 15 s poll lease, with a second instance
+    # on the same database: the first renews its lease during the fetch, so the second never polls
+    # the axis meanwhile. Before, the lease was renewed between items only: it ran out in the middle
+    # of the fetch and the second instance fetched the same package again.
+    cfg = {"axis.national:timeout_ms": "25000", "delivery:lease_ms": "26000"}
+    gw1 = env.gateway(cfg)
+    env.sim.faults(latency_ms=17000, ops=["getEdoc"])
+    env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/06,1/VPCP", to=(t.PROVINCE,), sender="000.00.00.G22"))
+    t.wait_until(lambda: env.sim.stats()["requests"].get("getEdoc", 0) == 1, 10, what="the fetch started")
+    gw2 = env.gateway(cfg)
+    t.wait_until(lambda: env.pg.query("SELECT count(*) FROM package") == "1", 40, what="stored")
+    time.sleep(1)
+    assert env.sim.stats()["requests"].get("getEdoc", 0) == 1, env.sim.stats()["requests"]
+    assert gw1.alive() and gw2.alive()
+
+
 def test_oversized_left_on_axis(env):
     gw = env.gateway({"axis.national:max_package_bytes": "200000"})
     big = env.sim.inject(t.PROVINCE, t.edoc("000.00.00.G22,2024/06/04,1/VPCP", to=(t.PROVINCE,),
@@ -125,4 +144,4 @@ def test_oversized_left_on_axis(env):
 
 if __name__ == "__main__":
     t.run([test_outage_then_recovery, test_lost_acks_bounded_duplicates, test_poll_faults,
-           test_long_cycle_renews_poll_lease, test_oversized_left_on_axis])
+           test_long_cycle_renews_poll_lease, test_slow_item_keeps_the_poll_lease, test_oversized_left_on_axis])
