@@ -123,7 +123,9 @@ int gw_app_paper_init(struct gw_app *app)
     p->deps = (struct gw_paper_deps){.catalogue = gw_app_paper_current,
                                      .aliases = gw_app_paper_aliases,
                                      .ud = p,
-                                     .cfg = &app->cfg->paper};
+                                     .cfg = &app->cfg->paper,
+                                     .organ_ids = app->cfg->organ_ids,
+                                     .n_organ_ids = app->cfg->n_organ_ids};
     app->ingest.annotate = gw_paper_annotate;
     app->ingest.annotate_ud = &p->deps;
     uv_timer_init(app->loop, &p->timer);

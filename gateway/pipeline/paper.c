@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edxml/edxml_orgid.h"
 #include "rules/classify.h"
 #include "rules/classify_json.h"
 #include "rules/workdays.h"
@@ -91,6 +92,30 @@ void gw_paper_aliases_unref(struct gw_paper_aliases *a)
     free(a);
 }
 
+/* o with province_recipients: the package's recipients in the province (an incoming package
+ * tracks paper copies for those only: before, a ministry's circular to every province made one
+ * copy per province, all but one overdue for ever). NULL (o freed) when out of memory. */
+static json_t *gw_paper_province(json_t *o, const struct gw_edxml_doc *doc,
+                                 const struct gw_paper_deps *d)
+{
+    json_t *ids = json_array();
+
+    for (size_t i = 0; ids && i < doc->n_to; i++) {
+        bool ours = false;
+        for (size_t k = 0; doc->to[i].organ_id && k < d->n_organ_ids && !ours; k++)
+            ours = gw_orgid_same_level1(doc->to[i].organ_id, d->organ_ids[k]);
+        if (ours && json_array_append_new(ids, json_string(doc->to[i].organ_id)) != 0) {
+            json_decref(ids);
+            ids = NULL;
+        }
+    }
+    if (!ids || json_object_set_new(o, "province_recipients", ids) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 int gw_paper_annotate(const struct gw_edxml_doc *doc, json_t *form, void *ud)
 {
     const struct gw_paper_deps *d = ud;
@@ -105,6 +130,8 @@ int gw_paper_annotate(const struct gw_edxml_doc *doc, json_t *form, void *ud)
                             false, &r);
     if (rc == 0) {
         json_t *o = gw_paper_check_json(&r, cat, d->cfg);
+        if (o && d->n_organ_ids)
+            o = gw_paper_province(o, doc, d);
         rc = o && json_object_set_new(form, "paper_check", o) == 0 ? 0 : GW_ENOMEM;
         gw_classify_result_free(&r);
     }

@@ -40,6 +40,11 @@ struct gw_paper_deps {
     void *ud;
     const struct gw_config_paper *cfg;
     int64_t (*now)(void); /* Unix time; NULL: time() */
+    /* The province's own organ ids ([gateway] organ_ids; may be none): the recipients that share
+     * one's level-1 group are listed in paper_check's province_recipients, the only ones an
+     * incoming package tracks copies for. */
+    char *const *organ_ids;
+    size_t n_organ_ids;
 };
 
 /* The ingest's annotate hook (ingest.h); ud is a struct gw_paper_deps. Status packages get

@@ -173,6 +173,18 @@ def test_paper_copies(env):
     t.wait_until(lambda: metric(gw, 'gateway_paper_catalogue_reloads_total{result="refused"} 1\n'), 5,
                  what="refused reload counted")
 
+    # An incoming package to another province's agency and two of ours: clause 3, copies tracked
+    # for ours only (022). Before, every To got one, the other province's overdue for ever.
+    incoming = t.edoc("000.00.00.G22,2026/12/01,9/VPCP", to=("000.00.00.H44", t.PROVINCE, t.AGENCY),
+                      sender="000.00.00.G22", subject=subject)
+    env.sim.inject(t.PROVINCE, incoming)
+    pin = t.wait_until(lambda: env.pg.query("SELECT id FROM package WHERE direction = 'in' AND document_id = "
+                                            "'000.00.00.G22,2026/12/01,9/VPCP'"), 20, what="incoming stored")
+    copies = t.wait_until(lambda: env.pg.rows("SELECT recipient FROM paper_copy WHERE package_id = %s "
+                                              "ORDER BY recipient" % pin), 20, what="incoming copies")
+    assert copies == sorted([[t.PROVINCE], [t.AGENCY]]), copies
+    assert env.pg.query("SELECT required FROM paper_check WHERE package_id = %s" % pin) == "t"
+
 
 if __name__ == "__main__":
     t.run([test_paper_copies])
