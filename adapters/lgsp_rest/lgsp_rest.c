@@ -161,7 +161,9 @@ static void gw_lr_digest(struct gw_lr_call *c, const char *body, size_t len)
         return;
     }
     rc = gw_lr_parse(body, len, &root, c->detail, sizeof(c->detail));
-    if (rc == 0)
+    if (rc == 0 && (c->op == GW_LR_SEND || c->op == GW_LR_LIST))
+        rc = gw_lr_envelope_strict(root, c->detail, sizeof(c->detail));
+    else if (rc == 0)
         rc = gw_lr_envelope(root, c->detail, sizeof(c->detail));
     if (rc == 0) {
         switch (c->op) {

@@ -32,10 +32,17 @@ int gw_lr_parse(const char *body, size_t len, json_t **root, char *detail, size_
 /* The verdict of an envelope: 0 when success is true (a boolean, or the text "true"), and when
  * success is absent and nothing says the call failed (no errorCode other than 0, no status
  * "fail" at the top or in data): domain.md shows success only on sendEdoc and the list, so the
- * caller's reading of its payload (docId, data.token, data, data.edxml) decides. Otherwise
+ * caller's reading of its payload (data.token, data.edxml, an ack's 2xx) decides (an errorCode
+ * other than 0, readable or not, or status "fail" says it failed). Otherwise
  * gw_lr_classify of data.errorCode (or a top-level errorCode), detail "errorCode <n>: <errorDesc>"
  * (or the message); without a code GW_EAXIS. success of another type: GW_EHTTP. */
 int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len);
+
+/* gw_lr_envelope for the calls whose success domain.md documents (sendEdoc, the list): an answer
+ * without it is GW_EHTTP (the peer's, retried), never read as a success. Leniency there would
+ * take a failed send for a delivery, or a failed list ({"message": "busy"}) for an empty one
+ * whose window the cursor then moves past for good. */
+int gw_lr_envelope_strict(const json_t *root, char *detail, size_t detail_len);
 
 /* errorCode -> error (lgsp_rest.h): 0; 15, 19 GW_EAUTH; 10, 21, 22 GW_EREFUSED; 18, 23
  * GW_ERECIPIENT; 20 GW_EHTTP; anything else (undocumented) GW_EAXIS. */

@@ -131,10 +131,12 @@ int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len)
     if (!code)
         code = json_object_get(root, "errorCode");
     has_code = gw_lr_int(code, &c);
-    if (ok == -1 && (!has_code || c == 0) && !gw_lr_says_fail(json_object_get(root, "status")) &&
+    /* no success member and nothing that says the call failed (an errorCode that is not 0,
+     * readable or not; a status "fail"): the caller's own reading of the answer decides */
+    if (ok == -1 && (!code || json_is_null(code) || (has_code && c == 0)) &&
+        !gw_lr_says_fail(json_object_get(root, "status")) &&
         !(json_is_object(data) && gw_lr_says_fail(json_object_get(data, "status"))))
-        return 0; /* no success member and nothing that says the call failed: the caller's
-                   * own reading of the answer decides */
+        return 0;
     if (!desc || !json_is_string(desc))
         desc = json_object_get(root, json_object_get(root, "errorDesc") ? "errorDesc" : "message");
     gw_lr_text(desc, text, sizeof(text));
@@ -150,6 +152,15 @@ int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len)
         return GW_EAXIS; /* contradictory: not taken as a success */
     }
     return gw_lr_classify(c);
+}
+
+int gw_lr_envelope_strict(const json_t *root, char *detail, size_t detail_len)
+{
+    if (!json_object_get(root, "success") || json_is_null(json_object_get(root, "success"))) {
+        snprintf(detail, detail_len, "response without success");
+        return GW_EHTTP;
+    }
+    return gw_lr_envelope(root, detail, detail_len);
 }
 
 int gw_lr_parse_login(const char *body, size_t len, char **token, uint64_t *expires_s, char *detail,

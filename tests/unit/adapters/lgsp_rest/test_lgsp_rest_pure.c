@@ -70,6 +70,29 @@ static void test_envelope_codes(void **state)
     assert_string_equal(d, "refused without errorCode: x");
     assert_int_equal(envelope("{\"status\":\"fail\",\"errorCode\":0}", d), GW_EAXIS);
     assert_int_equal(envelope("{\"success\":\"false\",\"errorCode\":15}", d), GW_EAUTH);
+    /* an errorCode that does not read as a number still says the call failed */
+    assert_int_equal(envelope("{\"errorCode\":\"E01\",\"message\":\"busy\"}", d), GW_EAXIS);
+    /* sendEdoc and the list, whose success domain.md documents, need it: a list answer without
+     * it ({"message": "busy"}) is never an empty list whose window the cursor moves past */
+    for (int i = 0; i < 3; i++) {
+        static const char *const bodies[] = {"{\"message\":\"H\u1ec7 th\u1ed1ng b\u1eadn\"}",
+                                             "{\"status\":\"error\",\"docId\":\"x\"}",
+                                             "{\"success\":null,\"data\":[]}"};
+        json_error_t e;
+        json_t *root = json_loads(bodies[i], 0, &e);
+        assert_non_null(root);
+        assert_int_equal(gw_lr_envelope_strict(root, d, GW_LR_DETAIL_LEN), GW_EHTTP);
+        json_decref(root);
+    }
+    {
+        json_error_t e;
+        json_t *root = json_loads("{\"success\":true,\"data\":[]}", 0, &e);
+        assert_int_equal(gw_lr_envelope_strict(root, d, GW_LR_DETAIL_LEN), 0);
+        json_decref(root);
+        root = json_loads("{\"success\":false,\"data\":{\"errorCode\":18}}", 0, &e);
+        assert_int_equal(gw_lr_envelope_strict(root, d, GW_LR_DETAIL_LEN), GW_ERECIPIENT);
+        json_decref(root);
+    }
     /* not the protocol */
     assert_int_equal(envelope("{\"success\":\"yes\"}", d), GW_EHTTP);
     assert_int_equal(envelope("{\"success\":1}", d), GW_EHTTP);
