@@ -296,10 +296,15 @@ void gw_vdoc_finish(struct gw_vdoc *d)
         /* The file's other signatures count too: a document timestamp that fails, the
          * envelope's XML-DSig whatever its verdict (before, neither reached the summary: a
          * tampered XML-DSig or a corrupt timestamp token beside valid signatures passed). */
-        for (unsigned i = 0; i < d->n_sigs; i++)
-            if (strcmp(d->sigs[i].format, "pades") != 0)
-                gw_verdict_fold(&d->sum, &d->sigs[i].v, i, d->n_sigs,
-                                strcmp(d->sigs[i].format, "xmldsig") == 0);
+        for (unsigned i = 0; i < d->n_sigs; i++) {
+            bool xml = strcmp(d->sigs[i].format, "xmldsig") == 0;
+            /* a document timestamp only when it fails outright: one INDETERMINATE for want of
+             * proof today (an archive timestamp's TSA certificate expired since, its status not
+             * checked) says nothing against the signatures it covers */
+            if (xml || (strcmp(d->sigs[i].format, "doc_timestamp") == 0 &&
+                        d->sigs[i].v.ind == GW_SIG_TOTAL_FAILED))
+                gw_verdict_fold(&d->sum, &d->sigs[i].v, i, d->n_sigs, xml);
+        }
     }
     free(v);
     free(roles);

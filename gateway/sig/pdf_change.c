@@ -93,18 +93,36 @@ static bool visible_widget(struct pdf_doc *d, unsigned rev, struct pdf_val *w)
     return (x[2] - x[0]) * (x[3] - x[1]) != 0;
 }
 
-/* A signature field added after signing that is still unsigned in the file's last revision and
- * shows something (itself a widget, or one of its kids): the Sneaky Signature attack, an
- * appearance drawn over the signed content by a field no one signs. */
+/* Whether v (a field's /V) is the dictionary of a signature this file carries that closes
+ * revision j or a later one: a signature made with or after the field, checked on its own. Any
+ * other /V (a number, a string, an earlier signature's dictionary named again) signs nothing. */
+static bool signs_from(const struct pdf_chg *c, const struct pdf_val *v)
+{
+    for (unsigned k = 0; v && v->kind == PV_REF && c->sigs && k < c->sigs->n_sigs; k++)
+        if (c->sigs->sigs[k].obj_num == v->u.ref.num && c->sigs->sigs[k].revision >= c->j)
+            return true;
+    return false;
+}
+
+/* A signature field added after signing that is not signed in the file's last revision (its
+ * /V, its own or inherited through /Parent, is no signature made since) and shows something
+ * (itself a widget, or one of its kids): the Sneaky Signature attack, an appearance drawn over
+ * the signed content by a field no one signs. */
 static bool unsigned_visible_field(struct pdf_chg *c, uint32_t num)
 {
     struct pdf_doc *d = c->d;
     unsigned last = d->nrev ? d->nrev - 1 : c->j;
     struct pdf_xent *e = pdf_lookup(d, last, num);
     struct pdf_obj *o = e && e->type != 0 ? pdf_get_ent(d, last, e) : NULL;
-    struct pdf_val *f = o ? o->val : NULL, *kids;
+    struct pdf_val *f = o ? o->val : NULL, *kids, *n = f, *v = NULL;
 
-    if (!f || f->kind != PV_DICT || pdf_dget(f, "V"))
+    if (!f || f->kind != PV_DICT)
+        return false;
+    for (int depth = 0; n && n->kind == PV_DICT && !v && depth < 16; depth++) {
+        v = pdf_dget(n, "V");
+        n = v ? NULL : pdf_resolve(d, last, pdf_dget(n, "Parent"));
+    }
+    if (signs_from(c, v))
         return false;
     if (visible_widget(d, last, f))
         return true;

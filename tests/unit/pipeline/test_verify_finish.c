@@ -133,6 +133,15 @@ static void test_other_signatures_reach_the_summary(void **state)
     assert_int_equal(d.sum.sub, GW_SUB_FORMAT_FAILURE);
     assert_non_null(strstr(d.sum.reason_en, "Signature 2/2"));
     free_sigs(sig, 2);
+    /* one INDETERMINATE for want of proof today (its TSA certificate expired since): nothing */
+    good_sig(&sig[0], 0, "pades", 1);
+    good_sig(&sig[1], 1, "doc_timestamp", 1);
+    sig[1].in.ts_present = false;
+    sig[1].in.chain_not_after = T2024;
+    finish(&d, sig, 2);
+    assert_int_equal(sig[1].v.ind, GW_SIG_INDETERMINATE);
+    assert_int_equal(d.sum.ind, GW_SIG_TOTAL_PASSED);
+    free_sigs(sig, 2);
     /* a valid document timestamp changes nothing; alone it signs nothing */
     good_sig(&sig[0], 0, "pades", 1);
     good_sig(&sig[1], 1, "doc_timestamp", 1);
