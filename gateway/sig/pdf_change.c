@@ -148,16 +148,19 @@ static void added(struct pdf_chg *c, struct pdf_xent *e, enum pdf_role rj)
         return; /* judged where it is referenced from */
     case RO_DSS:
     case RO_SIG_AP:
+    case RO_SIGNED_AP: /* a new object: an existing field's appearance changes through it only
+                        * by a redefined field (sig_field_rule) */
         pdf_note(c, GW_PDF_ALLOWED, "adds %u %u R (%s)", e->num, e->gen, pdf_role_name(rj));
         return;
     case RO_SIG_FIELD:
+    case RO_SIGNED_FIELD:
     case RO_SIG: {
         bool ts = pdf_is_doc_timestamp(c, e->num, rj);
 
         if (c->p == 1 && !ts)
             pdf_note(c, GW_PDF_DISALLOWED, "adds %u %u R (%s) under DocMDP P=1", e->num, e->gen,
                      pdf_role_name(rj));
-        else if (rj == RO_SIG_FIELD && !ts && unsigned_visible_field(c, e->num))
+        else if (rj != RO_SIG && !ts && unsigned_visible_field(c, e->num))
             pdf_note(c, GW_PDF_DISALLOWED,
                      "adds %u %u R, a signature field no one signs whose appearance is shown "
                      "(it can cover the signed content)",

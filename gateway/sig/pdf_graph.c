@@ -38,6 +38,8 @@ static const char *const names[RO__COUNT] = {
     [RO_INFO] = "document information",
     [RO_CATALOG_ITEM] = "catalog entry",
     [RO_OBJSTM] = "object stream",
+    [RO_SIGNED_FIELD] = "signed signature field",
+    [RO_SIGNED_AP] = "appearance of a signed signature field",
 };
 
 const char *pdf_role_name(enum pdf_role r)
@@ -63,6 +65,8 @@ static int rank(enum pdf_role r)
         return 2;
     case RO_ANNOT:
     case RO_ANNOT_PART:
+    case RO_SIGNED_FIELD:
+    case RO_SIGNED_AP:
         return 3;
     default:
         return 4;
@@ -89,11 +93,24 @@ struct gwalk {
     size_t qh, qt, qcap;
 };
 
+/* A signature field signed in this revision: a /V of its own or up its /Parent chain. */
+static bool field_signed(struct gwalk *w, struct pdf_val *f)
+{
+    for (unsigned i = 0; f && f->kind == PV_DICT && i <= w->d->lim.max_depth; i++) {
+        if (pdf_dget(f, "V"))
+            return true;
+        f = pdf_resolve(w->d, w->rev, pdf_dget(f, "Parent"));
+    }
+    return false;
+}
+
 static enum pdf_role field_role(struct gwalk *w, struct pdf_val *c)
 {
     const char *ft = pdf_field_type(w->d, w->rev, c);
 
-    return ft && !strcmp(ft, "Sig") ? RO_SIG_FIELD : RO_FIELD;
+    if (!ft || strcmp(ft, "Sig") != 0)
+        return RO_FIELD;
+    return field_signed(w, c) ? RO_SIGNED_FIELD : RO_SIG_FIELD;
 }
 
 static enum pdf_role annot_role(struct gwalk *w, struct pdf_val *c)
@@ -157,6 +174,10 @@ static enum pdf_role child_role(struct gwalk *w, enum pdf_role p, const char *k,
         return key(k, "V")                          ? RO_SIG
                : key(k, "Kids") || key(k, "Parent") ? field_role(w, c)
                                                     : RO_SIG_AP;
+    case RO_SIGNED_FIELD:
+        return key(k, "V")                          ? RO_SIG
+               : key(k, "Kids") || key(k, "Parent") ? field_role(w, c)
+                                                    : RO_SIGNED_AP;
     case RO_PERMS:
         return RO_SIG;
     default:
@@ -237,7 +258,7 @@ static uint8_t *compute(struct pdf_doc *d, unsigned rev)
         enum pdf_role r = (enum pdf_role)w.role[i];
 
         if (o && o->val && o->val->kind == PV_DICT && pdf_is_name(pdf_dget(o->val, "Type"), "Sig"))
-            r = r == RO_PERMS || r == RO_SIG_FIELD ? RO_SIG : r;
+            r = r == RO_PERMS || r == RO_SIG_FIELD || r == RO_SIGNED_FIELD ? RO_SIG : r;
         if (o && !scan(&w, r, NULL, o->val, 0))
             goto fail;
         if (d->nomem)

@@ -214,6 +214,8 @@ enum pdf_role {
     RO_INFO,
     RO_CATALOG_ITEM,
     RO_OBJSTM,
+    RO_SIGNED_FIELD, /* a signature field with a value (/V, its own or its parent's) */
+    RO_SIGNED_AP,    /* under it: its appearance, which no later revision may change */
     RO__COUNT
 };
 const char *pdf_role_name(enum pdf_role r);

@@ -3,8 +3,8 @@
  * signature, a document timestamp, DSS data or (per DocMDP) form filling and annotation may
  * change, and which differences are disallowed (pages, content, resources, fonts, other
  * catalog entries, fields and annotations that are not signatures; a signed field's appearance
- * replaced, or a signature appearance changed by a revision no signature closes: the
- * appearance is drawn over the signed content).
+ * replaced, or an unsigned one's redrawn without signing that field: the appearance is drawn
+ * over the signed content).
  */
 #include "sig/pdf_change.h"
 
@@ -154,16 +154,6 @@ static void catalog_rule(struct pdf_chg *c, uint32_t num, struct pdf_val *o, str
         pdf_note(c, GW_PDF_ALLOWED, "%s the DSS", pdf_dget(o, "DSS") ? "updates" : "adds");
 }
 
-/* Whether a signature (or document timestamp) closes revision c->j: an appearance change there
- * comes with a signing. */
-static bool signed_here(const struct pdf_chg *c)
-{
-    for (unsigned k = 0; c->sigs && k < c->sigs->n_sigs; k++)
-        if (c->sigs->sigs[k].revision == c->j)
-            return true;
-    return false;
-}
-
 static void sig_field_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, struct pdf_val *o,
                            struct pdf_val *n)
 {
@@ -181,16 +171,13 @@ static void sig_field_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, struct
         pdf_note(c, c->p == 1 && !ts ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
                  "signs the empty signature field %u %u R%s", num, gen,
                  ts ? " (document timestamp)" : "");
-    } else if (ov || !signed_here(c)) {
-        /* A signed field's appearance replaced (another name or seal shown for its signature),
-         * or an unsigned one's changed by a revision no one signs (drawn over the signed
-         * content): before, both were allowed at P=2 and 3. */
-        pdf_note(c, GW_PDF_DISALLOWED, "changes the appearance of %s signature field %u %u R%s",
-                 ov ? "the signed" : "the unsigned", num, gen,
-                 ov ? "" : " in a revision no signature closes");
     } else {
-        pdf_note(c, c->p == 1 ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
-                 "changes the appearance of signature field %u %u R", num, gen);
+        /* Its value unchanged, its appearance changed: a signed field's replaced (another name
+         * or seal shown for its signature), or an unsigned one's redrawn without signing it
+         * (drawn over the signed content, whatever else signs the revision). Before, both were
+         * allowed at P=2 and 3. */
+        pdf_note(c, GW_PDF_DISALLOWED, "changes the appearance of %s signature field %u %u R",
+                 ov ? "the signed" : "the unsigned", num, gen);
     }
 }
 
@@ -208,12 +195,24 @@ void pdf_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, enum pdf_role role,
     case RO_INFO:
         pdf_note(c, GW_PDF_ALLOWED, "updates %u %u R (%s)", num, gen, name);
         return;
-    case RO_SIG_AP:
-        /* a signature field's appearance stream rewritten in place: only with a signing */
-        pdf_note(c, c->p == 1 || !signed_here(c) ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
-                 "updates %u %u R (%s)%s", num, gen, name,
-                 signed_here(c) ? "" : " in a revision no signature closes");
+    case RO_SIGNED_AP:
+        /* a signed field's appearance rewritten in place (another name or seal shown for its
+         * signature): never, whatever signs the revision (before, any signature or document
+         * timestamp closing it let it through) */
+        pdf_note(c, GW_PDF_DISALLOWED, "updates %u %u R (%s)", num, gen, name);
         return;
+    case RO_SIG_AP: {
+        /* an unsigned field's appearance stream rewritten in place: only as that field is
+         * signed (by revision j it is a signed field's appearance), not because something
+         * else (a document timestamp, another signature) closes the revision */
+        enum pdf_role rj;
+        if (!pdf_role_get(d, c->j, num, &rj))
+            return;
+        pdf_note(c, c->p == 1 || rj != RO_SIGNED_AP ? GW_PDF_DISALLOWED : GW_PDF_ALLOWED,
+                 "updates %u %u R (%s)%s", num, gen, name,
+                 rj == RO_SIGNED_AP ? ", signing its field" : " without signing its field");
+        return;
+    }
     case RO_CATALOG:
         if (ov->kind == PV_DICT && nv->kind == PV_DICT) {
             catalog_rule(c, num, ov, nv);
@@ -237,6 +236,7 @@ void pdf_rule(struct pdf_chg *c, uint32_t num, uint32_t gen, enum pdf_role role,
         pdf_note(c, GW_PDF_ALLOWED, "updates the annotations of page %u %u R", num, gen);
         return;
     case RO_SIG_FIELD:
+    case RO_SIGNED_FIELD:
         if (ov->kind == PV_DICT && nv->kind == PV_DICT) {
             sig_field_rule(c, num, gen, ov, nv);
             return;
