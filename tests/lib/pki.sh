@@ -261,11 +261,11 @@ leaf unknown ec "/C=VN/CN=Trần Thị Lạ/UID=CCCD:079000000008" ext_leaf_unkn
 
 # Revocations at controlled times, CRLs (the stale one is made at 2024-01-01 and lists only what
 # was revoked by then), DER copies for the front end.
-faketime "$REVOKE_BEFORE" openssl ca -batch -config "$cnf" -name ca_sub -revoke "$dir/leaf/revoked_before.pem" \
+faketime -f "$REVOKE_BEFORE" openssl ca -batch -config "$cnf" -name ca_sub -revoke "$dir/leaf/revoked_before.pem" \
   -crl_reason keyCompromise 2>/dev/null
-faketime "$STALE_CRL_AT" openssl ca -batch -config "$cnf" -name ca_sub -gencrl -crldays 31 \
+faketime -f "$STALE_CRL_AT" openssl ca -batch -config "$cnf" -name ca_sub -gencrl -crldays 31 \
   -out "$dir/crl/sub-stale.pem" 2>/dev/null
-faketime "$REVOKE_AFTER" openssl ca -batch -config "$cnf" -name ca_sub -revoke "$dir/leaf/revoked_after.pem" \
+faketime -f "$REVOKE_AFTER" openssl ca -batch -config "$cnf" -name ca_sub -revoke "$dir/leaf/revoked_after.pem" \
   -crl_reason superseded 2>/dev/null
 openssl ca -batch -config "$cnf" -name ca_sub -gencrl -crldays 30 -out "$dir/crl/sub.pem" 2>/dev/null
 openssl ca -batch -config "$cnf" -name ca_root -gencrl -crldays 30 -out "$dir/crl/root.pem" 2>/dev/null
