@@ -263,10 +263,7 @@ static void gw_lr_fx_literal_end(struct gw_lr_fetch *f)
 {
     f->tok[f->tok_len] = '\0';
     if (f->target == T_SUCCESS)
-        f->success = strcmp(f->tok, "true") == 0    ? 1
-                     : strcmp(f->tok, "false") == 0 ? 0
-                     : strcmp(f->tok, "null") == 0  ? -1
-                                                    : -2;
+        f->success = gw_lr_success_text(f->tok, false);
     else if (f->target == T_CODE && strcmp(f->tok, "null") != 0) {
         snprintf(f->code, sizeof(f->code), "%s", f->tok);
         f->has_code = true;
@@ -371,9 +368,7 @@ static int gw_lr_fx_byte(struct gw_lr_fetch *f, uint8_t c)
             if (f->target == T_STATUS && strcasecmp(f->stat, "fail") == 0)
                 f->says_fail = true;
             if (f->target == T_SUCCESS) /* "true" / "false" taken, as gw_lr_envelope does */
-                f->success = strcasecmp(f->succ, "true") == 0    ? 1
-                             : strcasecmp(f->succ, "false") == 0 ? 0
-                                                                 : -2;
+                f->success = gw_lr_success_text(f->succ, true);
             gw_lr_fx_value_end(f);
             return 0;
         }
@@ -554,8 +549,8 @@ int gw_lr_fetch_verdict(struct gw_lr_fetch *f, char *detail, size_t detail_len)
         json_object_set_new(env, "data", data);
         rc = gw_lr_envelope(env, detail, detail_len);
         json_decref(env);
-        if (rc != 0 || f->success == 0)
-            return rc ? rc : GW_EHTTP;
+        if (rc != 0)
+            return rc;
         /* no success member and no error code: data.edxml decides, as below */
     }
     if (f->edxml_seen > 1) {

@@ -38,6 +38,10 @@ int gw_lr_parse(const char *body, size_t len, json_t **root, char *detail, size_
  * (or the message); without a code GW_EAXIS. success of another type: GW_EHTTP. */
 int gw_lr_envelope(const json_t *root, char *detail, size_t detail_len);
 
+/* The envelope's success given as text: quoted (a JSON string), "true" / "false" in any case;
+ * unquoted (a literal), true / false / null. 1, 0, -1 (null: absent), -2 (neither). */
+int gw_lr_success_text(const char *text, bool quoted);
+
 /* gw_lr_envelope for the calls whose success domain.md documents (sendEdoc, the list): an answer
  * without it is GW_EHTTP (the peer's, retried), never read as a success. Leniency there would
  * take a failed send for a delivery, or a failed list ({"message": "busy"}) for an empty one

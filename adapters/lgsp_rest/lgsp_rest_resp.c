@@ -89,6 +89,16 @@ static void gw_lr_text(const json_t *v, char *out, size_t cap)
     out[n] = '\0';
 }
 
+int gw_lr_success_text(const char *text, bool quoted)
+{
+    if (quoted)
+        return strcasecmp(text, "true") == 0 ? 1 : strcasecmp(text, "false") == 0 ? 0 : -2;
+    return strcmp(text, "true") == 0    ? 1
+           : strcmp(text, "false") == 0 ? 0
+           : strcmp(text, "null") == 0  ? -1
+                                        : -2;
+}
+
 /* success as a boolean, or as the text "true" / "false": 1, 0; absent: -1; anything else: -2. */
 static int gw_lr_success(const json_t *v)
 {
@@ -96,11 +106,7 @@ static int gw_lr_success(const json_t *v)
         return -1;
     if (json_is_boolean(v))
         return json_is_true(v);
-    if (json_is_string(v) && strcasecmp(json_string_value(v), "true") == 0)
-        return 1;
-    if (json_is_string(v) && strcasecmp(json_string_value(v), "false") == 0)
-        return 0;
-    return -2;
+    return json_is_string(v) ? gw_lr_success_text(json_string_value(v), true) : -2;
 }
 
 /* A status member that says the call failed ("fail", any case). */

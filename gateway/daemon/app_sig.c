@@ -3,7 +3,6 @@
  * SIGHUP on the thread pool and swapped on the loop; checks in flight keep the snapshot they
  * started with), the XML-DSig library, and the verifier engine with its dependencies.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@
 #include "sig/crl.h"
 #include "sig/ocsp.h"
 #include "store/store_block.h"
+#include "store/store_check.h"
 #include "store/store_revoke.h"
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -277,38 +277,75 @@ static void gw_app_answered(int err, int64_t package_id, void *ud)
     gw_app_work_end(app);
 }
 
-/* A recipient of an incoming package that is one of the province's (design.md §5: the gateway
- * answers for its agencies): the same level-1 group as one of the gateway's own organ ids. */
-static bool gw_app_in_province(const struct gw_config *cfg, const char *id)
-{
-    for (size_t i = 0; i < cfg->n_organ_ids; i++)
-        if (gw_orgid_same_level1(id, cfg->organ_ids[i]))
-            return true;
-    return false;
-}
+/* A rejected package to answer: what the answers need of its check job, kept while its
+ * recipients are read. */
+struct gw_app_reject {
+    struct gw_app *app;
+    int64_t package_id;
+    char *sender, *document_id, *reason;
+};
 
-static void gw_app_answer_from(struct gw_app *app, const struct gw_store_check_job *job,
-                               const char *from, const char *reason)
+static void gw_app_answer_from(const struct gw_app_reject *rj, const char *from)
 {
+    struct gw_app *app = rj->app;
     struct gw_answer_spec spec = {
         .from = from,
-        .to = job->sender,
-        .document_id = job->document_id,
+        .to = rj->sender,
+        .document_id = rj->document_id,
         .status_code = "02",
-        .description = reason,
+        .description = rj->reason,
         .axis = app->cfg->default_axis,
     };
     struct gw_ingest_deps deps = app->ingest;
     int rc;
 
     gw_log(GW_LOG_INFO, "sig.answer", "package %lld rejected: status 02 from %s to %s",
-           (long long)job->package_id, from, spec.to);
+           (long long)rj->package_id, from, spec.to);
     deps.loop = app->loop;
     deps.db = app->db;
     gw_app_work_begin(app);
     rc = gw_answer_status(&deps, &spec, gw_app_answered, app);
     if (rc != 0)
         gw_app_answered(rc, 0, app);
+}
+
+static void gw_app_reject_free(struct gw_app_reject *rj)
+{
+    free(rj->sender);
+    free(rj->document_id);
+    free(rj->reason);
+    free(rj);
+}
+
+/* The rejected package's recipients: a status 02 from each of them in the province (design.md
+ * §5: the gateway answers for its agencies), once each. */
+static void gw_app_reject_recipients(int err, const char *const *ids, size_t n, void *ud)
+{
+    struct gw_app_reject *rj = ud;
+    struct gw_app *app = rj->app;
+    char keys[GW_APP_ANSWERS_MAX][64];
+    size_t answered = 0;
+
+    if (err != 0)
+        gw_log(GW_LOG_WARN, "sig.answer_recipients",
+               "package %lld: its recipients could not be read (%s); answered from %s",
+               (long long)rj->package_id, gw_strerror(err), app->cfg->organ_ids[0]);
+    for (size_t i = 0; i < n && answered < GW_APP_ANSWERS_MAX; i++) {
+        bool seen = false;
+        if (!gw_orgid_lenient(ids[i], keys[answered], sizeof(keys[answered])) ||
+            !gw_orgid_same_level1_any(ids[i], app->cfg->organ_ids, app->cfg->n_organ_ids))
+            continue;
+        for (size_t k = 0; k < answered && !seen; k++)
+            seen = strcmp(keys[k], keys[answered]) == 0;
+        if (seen)
+            continue; /* the same agency named twice answers once */
+        answered++;
+        gw_app_answer_from(rj, ids[i]);
+    }
+    if (answered == 0)
+        gw_app_answer_from(rj, app->cfg->organ_ids[0]);
+    gw_app_reject_free(rj);
+    gw_app_work_end(app);
 }
 
 /* An incoming package rejected by policy: the status 02 with the reason goes back to its sender
@@ -319,33 +356,28 @@ static void gw_app_answer_from(struct gw_app *app, const struct gw_store_check_j
 static void gw_app_sig_rejected(void *ud, const struct gw_store_check_job *job, const char *reason)
 {
     struct gw_app *app = ud;
-    json_t *rcpts = job->recipients_json ? json_loads(job->recipients_json, 0, NULL) : NULL;
-    char keys[GW_APP_ANSWERS_MAX][64];
-    size_t n = 0;
+    struct gw_app_reject *rj;
 
     if (!job->sender || !app->cfg->default_axis) {
         gw_log(GW_LOG_ERROR, "sig.answer_failed",
                "no status 02 for package %lld: its sender or the default axis is unknown",
                (long long)job->package_id);
-        json_decref(rcpts);
         return;
     }
-    for (size_t i = 0; i < json_array_size(rcpts) && n < GW_APP_ANSWERS_MAX; i++) {
-        const char *r = json_string_value(json_array_get(rcpts, i));
-        bool seen = false;
-        if (!r || !gw_orgid_lenient(r, keys[n], sizeof(keys[n])) ||
-            !gw_app_in_province(app->cfg, r))
-            continue;
-        for (size_t k = 0; k < n && !seen; k++)
-            seen = strcmp(keys[k], keys[n]) == 0;
-        if (seen)
-            continue; /* the same agency named twice answers once */
-        n++;
-        gw_app_answer_from(app, job, r, reason);
+    if (!(rj = calloc(1, sizeof(*rj))) || !(rj->sender = strdup(job->sender)) ||
+        !(rj->document_id = strdup(job->document_id)) ||
+        (reason && !(rj->reason = strdup(reason)))) {
+        gw_log(GW_LOG_ERROR, "sig.answer_failed", "no status 02 for package %lld: out of memory",
+               (long long)job->package_id);
+        if (rj)
+            gw_app_reject_free(rj);
+        return;
     }
-    if (n == 0)
-        gw_app_answer_from(app, job, app->cfg->organ_ids[0], reason);
-    json_decref(rcpts);
+    rj->app = app;
+    rj->package_id = job->package_id;
+    gw_app_work_begin(app);
+    if (gw_store_check_recipients(app->db, job->package_id, gw_app_reject_recipients, rj) != 0)
+        gw_app_reject_recipients(GW_EDB, NULL, 0, rj);
 }
 
 static void gw_app_sig_released(void *ud)

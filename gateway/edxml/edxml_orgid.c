@@ -150,3 +150,11 @@ bool gw_orgid_same_level1(const char *a, const char *b)
     size_t n = dot ? (size_t)(dot - la) : strlen(la);
     return strncmp(la, lb, n) == 0 && (lb[n] == '.' || lb[n] == '\0');
 }
+
+bool gw_orgid_same_level1_any(const char *id, char *const *ids, size_t n)
+{
+    for (size_t i = 0; id && i < n; i++)
+        if (gw_orgid_same_level1(id, ids[i]))
+            return true;
+    return false;
+}

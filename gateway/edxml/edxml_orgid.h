@@ -37,4 +37,8 @@ bool gw_orgid_parent(const char *id, char *out, size_t n);
  * (H37.DN.001 and H37.SO.002: H37); ids of other forms only when equal. */
 bool gw_orgid_same_level1(const char *a, const char *b);
 
+/* gw_orgid_same_level1 of id against any of ids[0..n): id is one of the province's when ids are
+ * the gateway's own organ ids ([gateway] organ_ids). */
+bool gw_orgid_same_level1_any(const char *id, char *const *ids, size_t n);
+
 #endif

@@ -296,13 +296,10 @@ static void gw_http_conn_on_phase(struct gw_http_pctx *pc, enum gw_http_phase ph
         return;
     }
     gw_http_conn_set_state(c, GW_HTTP_C_BODY);
-    if (pc->expect_continue && pc->building && pc->building->streaming) {
-        /* A streamed body is invited only when its handler starts reading it: one that answers
-         * first (503, 400...) gets its final answer with no 100 before it, and no body sent. */
-        c->continue_due = true;
-        return;
-    }
-    if (pc->expect_continue)
+    /* A streamed body is invited only when its handler starts reading it (gw_http_body_start):
+     * one that answers first (503, 400...) gets its final answer with no 100 before it, and no
+     * body sent. */
+    if (pc->expect_continue && !(pc->building && pc->building->streaming))
         gw_http_conn_send_continue(c);
 }
 
@@ -324,8 +321,8 @@ static void gw_http_conn_dispatch(struct gw_http_conn *c, struct gw_http_req *re
     srv->n_inflight++;
     if (req->streaming) {
         /* The body timer armed at the end of the head keeps running. */
-        c->ins = (struct gw_http_instream){.active = true, .continue_due = c->continue_due};
-        c->continue_due = false;
+        /* the head just parsed is this request's: its Expect still stands */
+        c->ins = (struct gw_http_instream){.active = true, .continue_due = c->pc.expect_continue};
         c->state = GW_HTTP_C_STREAM;
         gw_http_admit_track(c);
     } else {

@@ -232,7 +232,6 @@ struct gw_http_conn {
     struct gw_http_clink ev_all, ev_addr; /* links in srv->ev[ev] and addr->ev[ev] */
     bool processing;                      /* inside gw_http_conn_process (no recursion) */
     struct gw_http_instream ins;
-    bool continue_due; /* the head being dispatched streams and asked for 100 Continue */
     struct gw_http_outstream outs;
     size_t linger_bytes;
     size_t in_len, in_pos;

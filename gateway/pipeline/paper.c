@@ -101,9 +101,7 @@ static json_t *gw_paper_province(json_t *o, const struct gw_edxml_doc *doc,
     json_t *ids = json_array();
 
     for (size_t i = 0; ids && i < doc->n_to; i++) {
-        bool ours = false;
-        for (size_t k = 0; doc->to[i].organ_id && k < d->n_organ_ids && !ours; k++)
-            ours = gw_orgid_same_level1(doc->to[i].organ_id, d->organ_ids[k]);
+        bool ours = gw_orgid_same_level1_any(doc->to[i].organ_id, d->organ_ids, d->n_organ_ids);
         if (ours && json_array_append_new(ids, json_string(doc->to[i].organ_id)) != 0) {
             json_decref(ids);
             ids = NULL;

@@ -114,15 +114,9 @@ static bool unsigned_visible_field(struct pdf_chg *c, uint32_t num)
     unsigned last = d->nrev ? d->nrev - 1 : c->j;
     struct pdf_xent *e = pdf_lookup(d, last, num);
     struct pdf_obj *o = e && e->type != 0 ? pdf_get_ent(d, last, e) : NULL;
-    struct pdf_val *f = o ? o->val : NULL, *kids, *n = f, *v = NULL;
+    struct pdf_val *f = o ? o->val : NULL, *kids;
 
-    if (!f || f->kind != PV_DICT)
-        return false;
-    for (int depth = 0; n && n->kind == PV_DICT && !v && depth < 16; depth++) {
-        v = pdf_dget(n, "V");
-        n = v ? NULL : pdf_resolve(d, last, pdf_dget(n, "Parent"));
-    }
-    if (signs_from(c, v))
+    if (!f || f->kind != PV_DICT || signs_from(c, pdf_field_inherited(d, last, f, "V")))
         return false;
     if (visible_widget(d, last, f))
         return true;

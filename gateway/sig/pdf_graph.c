@@ -73,16 +73,24 @@ static int rank(enum pdf_role r)
     }
 }
 
-const char *pdf_field_type(struct pdf_doc *d, unsigned rev, struct pdf_val *f)
+struct pdf_val *pdf_field_inherited(struct pdf_doc *d, unsigned rev, struct pdf_val *f,
+                                    const char *key)
 {
     for (unsigned i = 0; f && f->kind == PV_DICT && i <= d->lim.max_depth; i++) {
-        struct pdf_val *ft = pdf_dget(f, "FT");
+        struct pdf_val *v = pdf_dget(f, key);
 
-        if (ft)
-            return ft->kind == PV_NAME ? ft->u.name.p : NULL;
+        if (v)
+            return v;
         f = pdf_resolve(d, rev, pdf_dget(f, "Parent"));
     }
     return NULL;
+}
+
+const char *pdf_field_type(struct pdf_doc *d, unsigned rev, struct pdf_val *f)
+{
+    struct pdf_val *ft = pdf_field_inherited(d, rev, f, "FT");
+
+    return ft && ft->kind == PV_NAME ? ft->u.name.p : NULL;
 }
 
 struct gwalk {
@@ -93,24 +101,14 @@ struct gwalk {
     size_t qh, qt, qcap;
 };
 
-/* A signature field signed in this revision: a /V of its own or up its /Parent chain. */
-static bool field_signed(struct gwalk *w, struct pdf_val *f)
-{
-    for (unsigned i = 0; f && f->kind == PV_DICT && i <= w->d->lim.max_depth; i++) {
-        if (pdf_dget(f, "V"))
-            return true;
-        f = pdf_resolve(w->d, w->rev, pdf_dget(f, "Parent"));
-    }
-    return false;
-}
-
 static enum pdf_role field_role(struct gwalk *w, struct pdf_val *c)
 {
     const char *ft = pdf_field_type(w->d, w->rev, c);
 
     if (!ft || strcmp(ft, "Sig") != 0)
         return RO_FIELD;
-    return field_signed(w, c) ? RO_SIGNED_FIELD : RO_SIG_FIELD;
+    /* signed in this revision: a /V of its own or up its /Parent chain */
+    return pdf_field_inherited(w->d, w->rev, c, "V") ? RO_SIGNED_FIELD : RO_SIG_FIELD;
 }
 
 static enum pdf_role annot_role(struct gwalk *w, struct pdf_val *c)

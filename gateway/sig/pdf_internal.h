@@ -224,6 +224,9 @@ bool pdf_role_get(struct pdf_doc *d, unsigned rev, uint32_t num, enum pdf_role *
 void pdf_roles_free(struct pdf_doc *d);
 /* Field type (/FT, inherited through /Parent) of a field dictionary, or NULL. */
 const char *pdf_field_type(struct pdf_doc *d, unsigned rev, struct pdf_val *field);
+/* A field's entry key, its own or inherited through /Parent (/FT, /V...), or NULL. */
+struct pdf_val *pdf_field_inherited(struct pdf_doc *d, unsigned rev, struct pdf_val *field,
+                                    const char *key);
 
 /* pdf_change.c */
 bool pdf_changes_classify(struct pdf_doc *d, struct gw_pdf_report *r);

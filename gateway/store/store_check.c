@@ -20,6 +20,7 @@ struct gw_store_check_call {
         gw_store_check_renew_cb renew;
         gw_store_check_decide_cb decide;
         gw_store_check_layout_cb layout;
+        gw_store_check_recipients_cb recipients;
     } cb;
     void *ud;
 };
@@ -51,7 +52,6 @@ void gw_store_check_job_clear(struct gw_store_check_job *j)
     free(j->document_id);
     free(j->attachments_json);
     free(j->first_recipient);
-    free(j->recipients_json);
     memset(j, 0, sizeof(*j));
 }
 
@@ -67,7 +67,7 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
     int n = 0;
 
     (void)sqlstate;
-    if (err == 0 && PQnfields(res) != 14)
+    if (err == 0 && PQnfields(res) != 13)
         err = GW_EDB;
     if (err == 0)
         n = PQntuples(res);
@@ -88,7 +88,6 @@ static void gw_check_claimed(int err, const PGresult *res, const char *sqlstate,
         j->attachments_json = gw_check_text(res, i, 10);
         j->first_recipient = gw_check_text(res, i, 11);
         j->max_unwrapped = gw_pgfmt_int64(PQgetvalue(res, i, 12));
-        j->recipients_json = gw_check_text(res, i, 13);
         if (j->package_id <= 0 || !j->attachments_json || !j->document_id)
             err = GW_EDB;
     }
@@ -122,8 +121,7 @@ int gw_store_check_claim(struct gw_db *db, const char *owner, uint64_t lease_ms,
         " xmldsig, attachments, first_recipient,"
         " coalesce((SELECT CASE WHEN bool_or(coalesce((a ->> 'unwrapped_size')::bigint, 0) <= 0)"
         " THEN -1 ELSE max((a ->> 'unwrapped_size')::bigint) END"
-        " FROM json_array_elements(attachments) a WHERE (a ->> 'unwrapped')::boolean), 0),"
-        " (SELECT array_to_json(p.recipients) FROM package p WHERE p.id = package_id)"
+        " FROM json_array_elements(attachments) a WHERE (a ->> 'unwrapped')::boolean), 0)"
         " FROM gw_check_claim($1, $2::integer, $3::integer)",
         3, vals, gw_check_claimed, c);
 }
@@ -259,6 +257,39 @@ int gw_store_check_decide(struct gw_db *db, int64_t package_id, const char *acto
         c->cb.decide = cb;
     return gw_check_send(db, "SELECT gw_check_decide($1::bigint, $2, $3::boolean, $4)", 4, vals,
                          gw_check_decided, c);
+}
+
+static void gw_check_recipients_read(int err, const PGresult *res, const char *sqlstate, void *ud)
+{
+    struct gw_store_check_call *c = ud;
+    const char **ids = NULL;
+    size_t n = 0;
+
+    (void)sqlstate;
+    if (err == 0 && PQntuples(res) > 0 && !(ids = calloc((size_t)PQntuples(res), sizeof(*ids))))
+        err = GW_ENOMEM;
+    for (int i = 0; err == 0 && i < PQntuples(res); i++)
+        if (!PQgetisnull(res, i, 0))
+            ids[n++] = PQgetvalue(res, i, 0);
+    c->cb.recipients(err, err == 0 ? ids : NULL, err == 0 ? n : 0, c->ud);
+    free(ids);
+    free(c);
+}
+
+int gw_store_check_recipients(struct gw_db *db, int64_t package_id, gw_store_check_recipients_cb cb,
+                              void *ud)
+{
+    char id[24];
+    const char *vals[1] = {id};
+
+    snprintf(id, sizeof(id), "%lld", (long long)package_id);
+    struct gw_store_check_call *c = gw_check_call(ud);
+    if (c)
+        c->cb.recipients = cb;
+    return gw_check_send(db,
+                         "SELECT r FROM package p, unnest(p.recipients) WITH ORDINALITY AS u(r, n)"
+                         " WHERE p.id = $1::bigint ORDER BY u.n",
+                         1, vals, gw_check_recipients_read, c);
 }
 
 static void gw_check_laid_out(int err, const PGresult *res, const char *sqlstate, void *ud)

@@ -28,7 +28,6 @@ struct gw_store_check_job {
     bool xmldsig;
     char *attachments_json;
     char *first_recipient; /* the package's first To/OrganId (NULL: none) */
-    char *recipients_json; /* every To/OrganId, a JSON array of strings (NULL: none) */
     /* The largest PDF a ZIP-wrapped attachment inflates to: 0 none unwrapped, -1 one whose
      * inflated size is not known (or 0). */
     int64_t max_unwrapped;
@@ -55,6 +54,14 @@ struct gw_store_check_done_args {
     int64_t deadline_s;
     const char *report_json; /* {"documents": [...], "signatures": [...], "certificates": [...]} */
 };
+
+/* err 0: the package's To/OrganIds ids[0..n) in order (valid while cb runs). */
+typedef void (*gw_store_check_recipients_cb)(int err, const char *const *ids, size_t n, void *ud);
+
+/* The recipients of package_id, read when a rejected package is answered (not with every claim:
+ * most checks never need them). */
+int gw_store_check_recipients(struct gw_db *db, int64_t package_id, gw_store_check_recipients_cb cb,
+                              void *ud) __attribute__((warn_unused_result));
 
 /* err 0: recorded false when the lease was lost (nothing changed). */
 typedef void (*gw_store_check_done_cb)(int err, bool recorded, void *ud);

@@ -15,6 +15,7 @@ lgsp_rest, docs/internals/axes.md "Failing packages and the window"):
 - a listed package whose getEdoc keeps failing with HTTP 500 is recorded: the cursor moves on,
   and the package is stored by id once the axis serves it."""
 
+import contextlib
 import hashlib
 import os
 from datetime import datetime, timedelta, timezone
@@ -51,15 +52,29 @@ def fetches(rest, doc_id):
                if e.get("op") == "getEdoc" and e.get("docId") == doc_id)
 
 
-def failing_package_does_not_hold_the_window(env):
+@contextlib.contextmanager
+def rest_axis(env):
+    """The REST axis's simulator and a directory_file naming IN; yields (sim, directory file)."""
     rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
     try:
         dir_file = os.path.join(env.root, "rest-directory.txt")
         with open(dir_file, "w") as f:
             f.write("%s\n" % IN)
+        yield rest, dir_file
+    finally:
+        rest.close()
+
+
+def rest_doc(day, n, pad=0):
+    """An edoc from IN to the agency, DocumentId of that day and number."""
+    return t.edoc("000.00.05.H49,%s,%d/UB" % (day, n), to=(t.AGENCY,), sender=IN, pad=pad)
+
+
+def failing_package_does_not_hold_the_window(env):
+    with rest_axis(env) as (rest, dir_file):
 
         def doc(n, pad=0):
-            return t.edoc("000.00.05.H49,2026/12/03,%d/UB" % n, to=(t.AGENCY,), sender=IN, pad=pad)
+            return rest_doc("2026/12/03", n, pad)
 
         old = vn_day(-3).isoformat()  # in the first window (7 days), before the next one (1 day)
         big_data, gone_data = doc(1, pad=20000), doc(2, pad=20000)
@@ -107,8 +122,6 @@ def failing_package_does_not_hold_the_window(env):
         assert stored(env, gone) == [] and gone not in rest.stats()["acks"]
         assert env.pg.query("SELECT count(*) FROM incoming_refusal") == "0"
         assert env.pg.query("SELECT count(*) FROM axis_receipt WHERE axis = 'prov'") == "4"
-    finally:
-        rest.close()
 
 
 def stale_records_do_not_crowd_out_a_failing_one(env):
@@ -117,14 +130,10 @@ def stale_records_do_not_crowd_out_a_failing_one(env):
     # a fetch by id reaches now. Before (021), gw_incoming_due returned the 100 stale ones first,
     # at most 100 a list: the failing package was never fetched again, and the stale ones were
     # fetched and acked again on every poll.
-    rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
-    try:
-        dir_file = os.path.join(env.root, "rest-directory.txt")
-        with open(dir_file, "w") as f:
-            f.write("%s\n" % IN)
+    with rest_axis(env) as (rest, dir_file):
 
         def doc(n, pad=0):
-            return t.edoc("000.00.05.H49,2026/12/04,%d/UB" % n, to=(t.AGENCY,), sender=IN, pad=pad)
+            return rest_doc("2026/12/04", n, pad)
 
         old = vn_day(-3).isoformat()
         big_data = doc(1, pad=20000)
@@ -152,8 +161,6 @@ def stale_records_do_not_crowd_out_a_failing_one(env):
         assert env.pg.query("SELECT count(*) FROM incoming_failure") == "0"
         assert not [e for e in rest.ctl("GET", "/_sim/log")["entries"]
                     if e.get("op") == "getEdoc" and str(e.get("docId", "")).startswith("stale-")]
-    finally:
-        rest.close()
 
 
 def transport_failure_of_one_fetch_does_not_hold_the_window(env):
@@ -161,12 +168,8 @@ def transport_failure_of_one_fetch_does_not_hold_the_window(env):
     # the peer's kind): recorded with backoff, so the cursor moves on and the package comes back
     # by id once the axis serves it. Before, it was never recorded: the cursor stayed at the first
     # window for ever, the window grew every day and the package was fetched on every poll.
-    rest = gwrest.RestSim(os.path.join(env.root, "rest"), [gwrest.system(t.GW_SYSTEMID, [t.PROVINCE, t.AGENCY])])
-    try:
-        dir_file = os.path.join(env.root, "rest-directory.txt")
-        with open(dir_file, "w") as f:
-            f.write("%s\n" % IN)
-        data = t.edoc("000.00.05.H49,2026/12/05,1/UB", to=(t.AGENCY,), sender=IN)
+    with rest_axis(env) as (rest, dir_file):
+        data = rest_doc("2026/12/05", 1)
         bad = rest.inject(t.AGENCY, IN, data, created=vn_day(-3).isoformat())
         rest.faults(http_status=500, count=1000000, ops=["getEdoc"])
         gw = env.gateway(gwrest.axis_config("prov", rest, dir_file))
@@ -179,8 +182,6 @@ def transport_failure_of_one_fetch_does_not_hold_the_window(env):
         assert rows[0][0] == hashlib.sha256(data).hexdigest()
         t.wait_until(lambda: rest.stats()["acks"].get(bad) == "done", 20, what="acked " + bad)
         assert gw.alive()
-    finally:
-        rest.close()
 
 
 if __name__ == "__main__":
